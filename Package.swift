@@ -1,0 +1,136 @@
+// swift-tools-version:6.0
+// Rootkeeper: offline root CA ceremony tool, online intermediate CA appliance and agent.
+// Target layout follows DESIGN §1: anything that decides is a library; executables only parse
+// input, wire objects and translate results. The *Kit libraries hold the executables' logic so
+// the tests can drive it in-process as well as through the binaries.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Rootkeeper",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "ceremony", targets: ["Ceremony"]),
+        .executable(name: "appliance", targets: ["Appliance"]),
+        .executable(name: "agent", targets: ["Agent"]),
+        .executable(name: "rootkeeper-bench", targets: ["RootkeeperBenchmarks"]),
+        .library(name: "PKICore", targets: ["PKICore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .target(name: "CPKCS11", linkerSettings: [.linkedLibrary("dl")]),
+        .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
+
+        // MARK: Libraries
+        .target(
+            name: "PKICore",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PKCS11",
+            dependencies: [
+                "CPKCS11", "PKICore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "SmartCard", dependencies: ["CPCSC"], swiftSettings: swiftSettings),
+        .target(name: "Registration", dependencies: ["PKICore"], swiftSettings: swiftSettings),
+        .target(
+            name: "CAStore",
+            dependencies: ["Registration", "PKICore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CeremonyKit",
+            dependencies: ["PKICore", "PKCS11", "SmartCard", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ApplianceKit",
+            dependencies: [
+                "PKICore", "PKCS11", "Registration", "CAStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AgentKit",
+            dependencies: [
+                "PKICore",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Executables (parse input, wire objects, translate results)
+        .executableTarget(
+            name: "Ceremony",
+            dependencies: ["CeremonyKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Appliance",
+            dependencies: ["ApplianceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "Agent",
+            dependencies: ["AgentKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "RootkeeperBenchmarks",
+            dependencies: ["PKICore"],
+            path: "Benchmarks/RootkeeperBenchmarks",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .target(
+            name: "TestSupport",
+            dependencies: ["PKICore", .product(name: "X509", package: "swift-certificates")],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "PKICoreTests", dependencies: ["PKICore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PKCS11Tests", dependencies: ["PKCS11", "PKICore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SmartCardTests", dependencies: ["SmartCard", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CAStoreTests", dependencies: ["CAStore", "Registration", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CeremonyTests", dependencies: ["CeremonyKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ApplianceTests", dependencies: ["ApplianceKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "AgentTests", dependencies: ["AgentKit", "TestSupport"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,1 @@
+// AgentKit module: see DESIGN.md §1.

@@ -1,0 +1,1 @@
+// ApplianceKit module: see DESIGN.md §1.

@@ -1,0 +1,1 @@
+// CAStore module: see DESIGN.md §1.

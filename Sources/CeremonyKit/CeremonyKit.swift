@@ -1,0 +1,1 @@
+// CeremonyKit module: see DESIGN.md §1.

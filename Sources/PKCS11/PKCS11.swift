@@ -1,0 +1,1 @@
+// PKCS11 module: see DESIGN.md §1.

@@ -1,0 +1,1 @@
+// PKICore module: see DESIGN.md §1.

@@ -1,0 +1,1 @@
+// Registration module: see DESIGN.md §1.

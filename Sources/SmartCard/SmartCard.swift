@@ -1,0 +1,1 @@
+// SmartCard module: see DESIGN.md §1.
