@@ -1,1 +1,0 @@
-// PKICore module: see DESIGN.md §1.
