@@ -56,6 +56,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "SecureFiles", dependencies: ["PKICore"], swiftSettings: swiftSettings),
         .target(name: "SmartCard", dependencies: ["CPCSC"], swiftSettings: swiftSettings),
         .target(name: "Registration", dependencies: ["PKICore"], swiftSettings: swiftSettings),
         .target(
@@ -65,13 +66,13 @@ let package = Package(
         ),
         .target(
             name: "CeremonyKit",
-            dependencies: ["PKICore", "PKCS11", "SmartCard", .product(name: "Yams", package: "Yams")],
+            dependencies: ["PKICore", "PKCS11", "SmartCard", "SecureFiles", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ApplianceKit",
             dependencies: [
-                "PKICore", "PKCS11", "Registration", "CAStore",
+                "PKICore", "PKCS11", "Registration", "CAStore", "SecureFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -86,7 +87,7 @@ let package = Package(
         .target(
             name: "AgentKit",
             dependencies: [
-                "PKICore",
+                "PKICore", "SecureFiles",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -124,7 +125,7 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PKICoreTests", dependencies: ["PKICore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PKICoreTests", dependencies: ["PKICore", "SecureFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PKCS11Tests", dependencies: ["PKCS11", "PKICore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "TestSupport"], swiftSettings: swiftSettings),

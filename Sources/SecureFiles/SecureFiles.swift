@@ -1,0 +1,1 @@
+// SecureFiles: O_EXCL writes, atomic replace, permission checks, media bundle directories.

@@ -1,0 +1,63 @@
+import Foundation
+
+/// A SoftHSM2 token initialised for one test in its own temporary directory, never the system
+/// token store: `SOFTHSM2_CONF` points at a config file inside the directory.
+///
+/// Test-only: the PINs go to `softhsm2-util` in argv because that tool has no other way to take
+/// them; the product itself never accepts a PIN in argv.
+public struct SoftHSMToken: Sendable {
+    public static let modulePath = "/usr/lib/softhsm/libsofthsm2.so"
+
+    public let directory: TemporaryDirectory
+    public let label: String
+    public let userPIN: String
+    public let soPIN: String
+    /// Path of the softhsm2.conf written for this token.
+    public let configPath: String
+    /// The token's serial number as SoftHSM reports it.
+    public let serial: String
+
+    /// Environment to hand to any process (or to `setenv` in-process) that must see this token.
+    public var environment: [String: String] { ["SOFTHSM2_CONF": configPath] }
+
+    public init(label: String = "rootkeeper-test", userPIN: String = "1234", soPIN: String = "5678") throws {
+        directory = try TemporaryDirectory("softhsm")
+        self.label = label
+        self.userPIN = userPIN
+        self.soPIN = soPIN
+        let tokens = directory.file("tokens")
+        try FileManager.default.createDirectory(atPath: tokens, withIntermediateDirectories: true)
+        configPath = directory.file("softhsm2.conf")
+        try "directories.tokendir = \(tokens)\nobjectstore.backend = file\nlog.level = ERROR\n"
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        let util = try ExternalTool("softhsm2-util")
+        let env = ["SOFTHSM2_CONF": configPath]
+        let result = try util.run(
+            ["--init-token", "--free", "--label", label, "--pin", userPIN, "--so-pin", soPIN], environment: env)
+        guard result.succeeded else { throw SetupFailure("softhsm2-util --init-token failed: \(result.output)") }
+        let show = try util.run(["--show-slots"], environment: env)
+        serial = Self.serial(ofLabel: label, in: show.stdout) ?? ""
+    }
+
+    /// Parses `softhsm2-util --show-slots` for the serial of the token with `label`.
+    static func serial(ofLabel label: String, in listing: String) -> String? {
+        var currentSerial: String?
+        for line in listing.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("Serial number:") {
+                currentSerial = trimmed.dropFirst("Serial number:".count).trimmingCharacters(in: .whitespaces)
+            }
+            if trimmed.hasPrefix("Label:"), trimmed.dropFirst("Label:".count).trimmingCharacters(in: .whitespaces) == label {
+                return currentSerial
+            }
+        }
+        return nil
+    }
+
+    public func remove() { directory.remove() }
+
+    public struct SetupFailure: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
