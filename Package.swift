@@ -66,7 +66,12 @@ let package = Package(
         ),
         .target(
             name: "CeremonyKit",
-            dependencies: ["PKICore", "PKCS11", "SmartCard", "SecureFiles", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "PKICore", "PKCS11", "SmartCard", "SecureFiles",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

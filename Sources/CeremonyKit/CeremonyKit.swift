@@ -1,1 +1,0 @@
-// CeremonyKit module: see DESIGN.md §1.

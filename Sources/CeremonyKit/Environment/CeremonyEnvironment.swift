@@ -1,0 +1,53 @@
+import Foundation
+
+/// Where the ceremony runs: which PKCS#11 module, which token, how the PIN is obtained, who
+/// operates (DESIGN §3). Recorded in the transcript but not hashed into the plan, so the same
+/// reviewed plan can run on a rehearsal token and on the real one.
+public struct CeremonyEnvironment: Codable, Sendable, Equatable {
+    public static let defaultModule = "/usr/lib/softhsm/libsofthsm2.so"
+
+    /// Path of the PKCS#11 module.
+    public var module: String?
+    /// Token label, serial, or RFC 7512 `pkcs11:` URI.
+    public var token: String?
+    /// `prompt`, `fd:N` or `file:/path` (the file must be 0600).
+    public var pinSource: String?
+    /// The officer operating the tool, recorded in the transcript.
+    public var `operator`: String?
+    /// `true` relaxes only the air-gap refusal.
+    public var rehearsal: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case module, token, `operator`, rehearsal
+        case pinSource = "pin-source"
+    }
+
+    public init(module: String? = nil, token: String? = nil, pinSource: String? = nil,
+                operator: String? = nil, rehearsal: Bool? = nil) {
+        self.module = module
+        self.token = token
+        self.pinSource = pinSource
+        self.operator = `operator`
+        self.rehearsal = rehearsal
+    }
+
+    /// Loads `ENV.yaml` strictly (unknown and duplicate keys are errors naming the key).
+    public static func load(text: String, document: String = "environment") throws -> CeremonyEnvironment {
+        let env = try StrictYAML.decode(CeremonyEnvironment.self, from: text, document: document)
+        if let source = env.pinSource { _ = try PINSource(parsing: source) }
+        return env
+    }
+
+    /// This environment with every non-nil value of `overrides` (the command-line flags) applied.
+    public func overridden(by overrides: CeremonyEnvironment) -> CeremonyEnvironment {
+        CeremonyEnvironment(
+            module: overrides.module ?? module,
+            token: overrides.token ?? token,
+            pinSource: overrides.pinSource ?? pinSource,
+            operator: overrides.operator ?? `operator`,
+            rehearsal: overrides.rehearsal ?? rehearsal)
+    }
+
+    /// The module path, defaulting to SoftHSM2.
+    public var modulePath: String { module ?? Self.defaultModule }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+extension CeremonyPlan {
+    /// Keys that look like secrets. A plan is a reviewed, hashed, archived document: a PIN in it
+    /// would be disclosed to every witness and every later reader (DESIGN §3).
+    static let secretKeyFragments = ["pin", "passphrase", "password", "secret"]
+
+    /// Loads a plan from its text: refuses secrets, then decodes strictly, then validates values.
+    public static func load(text: String, document: String = "plan") throws -> CeremonyPlan {
+        if let key = secretLookingKey(in: text) {
+            throw CeremonyError.plan(
+                "\(document): key '\(key)' looks like a PIN or passphrase; secrets are never read from a plan "
+                    + "(use the environment's pin-source: prompt, fd:N or a 0600 file)")
+        }
+        let plan = try StrictYAML.decode(CeremonyPlan.self, from: text, document: document)
+        try plan.validate(document: document)
+        return plan
+    }
+
+    static func secretLookingKey(in text: String) -> String? {
+        for line in text.split(separator: "\n") {
+            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            guard let colon = content.firstIndex(of: ":") else { continue }
+            let key = content[..<colon].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "-\"' "))
+            let lower = key.lowercased()
+            if secretKeyFragments.contains(where: { lower == $0 || lower.hasPrefix($0 + "-") || lower.hasSuffix("-" + $0) || lower.hasSuffix("_" + $0) }) {
+                return key
+            }
+        }
+        return nil
+    }
+
+    /// Checks values and the one-section-per-kind rule; every error names the key path.
+    public func validate(document: String = "plan") throws {
+        func fail(_ message: String) -> CeremonyError { .plan("\(document): \(message)") }
+        let present = [(Kind.root, root != nil), (.intermediate, intermediate != nil), (.crl, crl != nil)]
+        for (kind, isPresent) in present where isPresent && kind != ceremony {
+            throw fail("section '\(kind.rawValue)' does not belong in a '\(ceremony.rawValue)' ceremony")
+        }
+        switch ceremony {
+        case .root:
+            guard let root else { throw fail("missing key 'root' for a root ceremony") }
+            let algorithm = root.key.algorithm ?? "rsa4096"
+            guard ["rsa4096", "p384"].contains(algorithm) else {
+                throw fail("root.key.algorithm must be rsa4096 or p384, not '\(algorithm)'")
+            }
+            guard !root.key.label.isEmpty else { throw fail("root.key.label must not be empty") }
+            guard Hex.decode(root.key.id) != nil, !root.key.id.isEmpty else {
+                throw fail("root.key.id must be hex, e.g. '01'")
+            }
+            guard !root.subject.name.isEmpty, !root.subject.organization.isEmpty else {
+                throw fail("root.subject.name and root.subject.organization must not be empty")
+            }
+            if let country = root.subject.country, country.count != 2 || !country.allSatisfy(\.isLetter) {
+                throw fail("root.subject.country must be a two-letter ISO 3166 code")
+            }
+            if let years = root.validityYears, !(1...30).contains(years) {
+                throw fail("root.validity-years must be between 1 and 30")
+            }
+        case .intermediate:
+            guard let plan = intermediate else { throw fail("missing key 'intermediate' for an intermediate ceremony") }
+            try Self.validate(plan.rootKey, path: "intermediate.root-key", fail: fail)
+            if let years = plan.validityYears, !(1...10).contains(years) {
+                throw fail("intermediate.validity-years must be between 1 and 10")
+            }
+            if let pin = plan.expectedSPKISHA256, Hex.decode(pin)?.count != 32 {
+                throw fail("intermediate.expected-spki-sha256 must be 64 hex digits")
+            }
+            if let url = plan.crlURL, URL(string: url)?.scheme?.hasPrefix("http") != true {
+                throw fail("intermediate.crl-url must be an http(s) URL")
+            }
+            for (key, name) in [("csr-bundle", plan.csrBundle), ("output-bundle", plan.outputBundle)] {
+                if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+                    throw fail("intermediate.\(key) must be a plain directory name under the media")
+                }
+            }
+        case .crl:
+            guard let plan = crl else { throw fail("missing key 'crl' for a crl ceremony") }
+            try Self.validate(plan.rootKey, path: "crl.root-key", fail: fail)
+            if let days = plan.nextUpdateDays, !(1...365).contains(days) {
+                throw fail("crl.next-update-days must be between 1 and 365")
+            }
+            for (index, entry) in (plan.revoke ?? []).enumerated() {
+                guard let bytes = Hex.decode(entry.serial), !bytes.isEmpty, bytes.count <= 20 else {
+                    throw fail("crl.revoke[\(index)].serial must be a hex serial of at most 20 octets")
+                }
+                if let date = entry.invalidityDate, ISO8601DateFormatter().date(from: date) == nil {
+                    throw fail("crl.revoke[\(index)].invalidity-date must be ISO 8601, e.g. 2026-01-31T00:00:00Z")
+                }
+            }
+        }
+    }
+
+    private static func validate(_ reference: RootKeyReference, path: String, fail: (String) -> CeremonyError) throws {
+        guard !reference.label.isEmpty else { throw fail("\(path).label must not be empty") }
+        guard Hex.decode(reference.spkiSHA256)?.count == 32 else {
+            throw fail("\(path).spki-sha256 must be 64 hex digits (printed by the root ceremony)")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// What the air-gap preflight needs to know about the machine, behind a protocol so the decision
+/// logic can be tested with any machine state (STYLE §10).
+public protocol SystemProbe: Sendable {
+    /// Network interfaces visible in this network namespace.
+    func interfaces() throws -> [NetworkInterface]
+    /// Default routes (IPv4 and IPv6), described for people, e.g. "IPv4 default route via eth0".
+    func defaultRoutes() throws -> [String]
+    /// Wireless network devices present (even if down).
+    func wirelessDevices() -> [String]
+    /// Bluetooth controllers present.
+    func bluetoothDevices() -> [String]
+}
+
+/// A network interface and its state.
+public struct NetworkInterface: Sendable, Equatable {
+    public var name: String
+    public var isUp: Bool
+    public var isLoopback: Bool
+    public init(name: String, isUp: Bool, isLoopback: Bool) {
+        self.name = name
+        self.isUp = isUp
+        self.isLoopback = isLoopback
+    }
+}
+
+/// The probe for Linux: getifaddrs(3) and /proc/net for the current network namespace, sysfs for
+/// radio hardware.
+public struct LinuxSystemProbe: SystemProbe {
+    public init() {}
+
+    public func interfaces() throws -> [NetworkInterface] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { throw CeremonyError(.airGap, "getifaddrs failed: \(String(cString: strerror(errno)))") }
+        defer { freeifaddrs(list) }
+        var byName: [String: NetworkInterface] = [:]
+        var cursor = list
+        while let entry = cursor {
+            let name = String(cString: entry.pointee.ifa_name)
+            let flags = Int32(bitPattern: entry.pointee.ifa_flags)
+            let isUp = flags & Int32(IFF_UP) != 0 && flags & Int32(IFF_RUNNING) != 0
+            let isLoopback = flags & Int32(IFF_LOOPBACK) != 0
+            var current = byName[name] ?? NetworkInterface(name: name, isUp: false, isLoopback: isLoopback)
+            current.isUp = current.isUp || isUp
+            byName[name] = current
+            cursor = entry.pointee.ifa_next
+        }
+        return byName.values.sorted { $0.name < $1.name }
+    }
+
+    public func defaultRoutes() throws -> [String] {
+        var routes: [String] = []
+        // /proc/net/route: Iface Destination Gateway Flags … ; destination 00000000 is the default.
+        if let table = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) {
+            for line in table.split(separator: "\n").dropFirst() {
+                let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+                if fields.count > 3, fields[1] == "00000000", let flags = Int(fields[3], radix: 16), flags & 0x1 != 0 {
+                    routes.append("IPv4 default route via \(fields[0])")
+                }
+            }
+        }
+        // /proc/net/ipv6_route: dest(32 hex) prefixlen … flags iface; ::/0 that is not the
+        // unreachable (reject) route is a default.
+        if let table = try? String(contentsOfFile: "/proc/net/ipv6_route", encoding: .utf8) {
+            for line in table.split(separator: "\n") {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count >= 10, fields[0] == String(repeating: "0", count: 32), fields[1] == "00" else { continue }
+                let flags = Int(fields[8], radix: 16) ?? 0
+                let rejected = flags & 0x0200 != 0  // RTF_REJECT
+                if !rejected, fields[9] != "lo" { routes.append("IPv6 default route via \(fields[9])") }
+            }
+        }
+        return routes
+    }
+
+    public func wirelessDevices() -> [String] {
+        var devices = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/ieee80211")) ?? []
+        if let wireless = try? String(contentsOfFile: "/proc/net/wireless", encoding: .utf8) {
+            for line in wireless.split(separator: "\n").dropFirst(2) {
+                if let name = line.split(separator: ":").first { devices.append(name.trimmingCharacters(in: .whitespaces)) }
+            }
+        }
+        return devices.sorted()
+    }
+
+    public func bluetoothDevices() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/bluetooth")) ?? []).sorted()
+    }
+}
