@@ -10,8 +10,9 @@ import _CryptoExtras
 ///
 /// Passphrases are bytes and never appear in errors or logs.
 public enum EncryptedPrivateKey {
-    /// scrypt cost parameters. The default (N=2^15, r=8, p=1 → 32 MiB) is above openssl's own
-    /// default of N=2^14 and still quick to open.
+    /// scrypt cost parameters. The default is openssl's (N=2^14, r=8, p=1 → 16 MiB): openssl
+    /// refuses to open scrypt keys needing more than its 32 MiB default `maxmem`, so N=2^15 and
+    /// above would not be readable by `openssl pkey`.
     public struct ScryptCost: Sendable, Hashable {
         public let n: Int, r: Int, p: Int
         public init(n: Int, r: Int, p: Int) throws {
@@ -22,7 +23,7 @@ public enum EncryptedPrivateKey {
             self.r = r
             self.p = p
         }
-        public static let `default` = ScryptCost(unchecked: 1 << 15, 8, 1)
+        public static let `default` = ScryptCost(unchecked: 1 << 14, 8, 1)
         private init(unchecked n: Int, _ r: Int, _ p: Int) {
             self.n = n
             self.r = r

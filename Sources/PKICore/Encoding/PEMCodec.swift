@@ -89,7 +89,7 @@ public enum PEMCodec {
         guard bytes.count <= maximumInputSize else { throw PKIError.malformed("\(label) input exceeds \(maximumInputSize) bytes") }
         let trimmed = bytes.drop(while: { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 })
         guard trimmed.starts(with: Array("-----BEGIN".utf8)) else { return bytes }
-        guard let text = String(validating: trimmed, as: UTF8.self) else { throw PKIError.malformed("PEM input is not UTF-8 text") }
+        guard let text = String(bytes: trimmed, encoding: .utf8) else { throw PKIError.malformed("PEM input is not UTF-8 text") }
         do {
             let document = try PEMDocument(pemString: text)
             guard document.discriminator == label else {

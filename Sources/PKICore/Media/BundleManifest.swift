@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// The `MANIFEST` of a media bundle (DESIGN §3): one `<sha256 hex>  <filename>` line per file,
 /// the exact format `sha256sum` writes and `sha256sum -c MANIFEST` checks.
@@ -19,7 +20,7 @@ public struct BundleManifest: Sendable, Hashable {
     /// duplicates, newline-terminated.
     public init(parsing bytes: [UInt8]) throws {
         guard bytes.count <= Self.maximumSize else { throw PKIError.bundle("MANIFEST is larger than \(Self.maximumSize) bytes") }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw PKIError.bundle("MANIFEST is not UTF-8 text") }
+        guard let text = String(bytes: bytes, encoding: .utf8) else { throw PKIError.bundle("MANIFEST is not UTF-8 text") }
         guard text.isEmpty || text.hasSuffix("\n") else { throw PKIError.bundle("MANIFEST does not end with a newline") }
         var entries: [String: String] = [:]
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().enumerated() {
@@ -39,7 +40,7 @@ public struct BundleManifest: Sendable, Hashable {
 
     /// The manifest text, sorted by file name.
     public var text: String {
-        entries.keys.sorted().map { "\(entries[$0]!)  \($0)\n" }.joined()
+        entries.sorted { $0.key < $1.key }.map { "\($0.value)  \($0.key)\n" }.joined()
     }
 
     /// Refuses names that are not a plain file in the bundle directory: path separators,

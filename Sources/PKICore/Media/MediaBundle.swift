@@ -59,6 +59,6 @@ public struct MediaBundle: Sendable, Hashable {
 
     /// Every file to write, MANIFEST last, as (name, bytes).
     public var filesToWrite: [(name: String, bytes: [UInt8])] {
-        files.keys.sorted().map { ($0, files[$0]!) } + [(Self.manifestName, Array(manifest.text.utf8))]
+        files.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + [(Self.manifestName, Array(manifest.text.utf8))]
     }
 }
