@@ -100,7 +100,7 @@ struct LintRuleTests {
         func next() throws -> Certificate.SerialNumber { Certificate.SerialNumber(bytes: bytes) }
     }
 
-    @Test("e_serial_number_form: a zero serial and a 21-octet serial", arguments: [[UInt8](repeating: 0, count: 1), [UInt8](repeating: 0x11, count: 21)])
+    @Test("e_serial_number_form: a zero serial, a 21-octet serial, a 20-octet one that needs a sign octet", arguments: [[0], [UInt8](repeating: 0x11, count: 21), [0x80] + [UInt8](repeating: 1, count: 19)])
     func badSerial(bytes: [UInt8]) async throws {
         let pki = try await TestPKI.make()
         let issuer = try CertificateIssuer(

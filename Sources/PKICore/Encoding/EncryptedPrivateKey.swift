@@ -113,7 +113,7 @@ public enum EncryptedPrivateKey {
             case .scrypt(let salt, let n, let r, let p):
                 return try KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: n, blockSize: r, parallelism: p)
             case .pbkdf2SHA256(let salt, let iterations):
-                return try KDF.Insecure.PBKDF2.deriveKey(from: passphrase, salt: salt, using: .sha256, outputByteCount: 32, rounds: iterations)
+                return try KDF.Insecure.PBKDF2.deriveKey(from: passphrase, salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: iterations)  // bounded by checkCost
             }
         } catch {
             throw PKIError.decryption("key derivation failed")
