@@ -118,7 +118,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "RootkeeperBenchmarks",
-            dependencies: ["PKICore"],
+            dependencies: [
+                "PKICore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             path: "Benchmarks/RootkeeperBenchmarks",
             swiftSettings: swiftSettings
         ),
@@ -130,7 +135,17 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PKICoreTests", dependencies: ["PKICore", "SecureFiles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PKICoreTests",
+            dependencies: [
+                "PKICore", "SecureFiles", "TestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PKCS11Tests", dependencies: ["PKCS11", "PKICore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RegistrationTests", dependencies: ["Registration", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+import PKICore
+import X509
+
+/// Agent issuance in-process on one core (DESIGN §7): pre-generated CSRs go through CSR policy,
+/// the agent profile, lint-before-sign and the real signature with a software intermediate
+/// (P-256, or RSA-2048 with `--rsa`). The peer is the raw signing rate of the same key type,
+/// measured in the same run in-process (swift-crypto) and by `openssl speed`.
+struct IssuanceBenchmark {
+    let seconds: Double
+    let rsa: Bool
+
+    init(arguments: [String]) throws {
+        var seconds = 5.0
+        var rsa = false
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--seconds":
+                guard let value = iterator.next().flatMap(Double.init), value > 0, value <= 600 else {
+                    throw PKIError.invalidParameter("--seconds needs a number between 0 and 600")
+                }
+                seconds = value
+            case "--rsa": rsa = true
+            default: throw PKIError.invalidParameter("unknown option \(argument)")
+            }
+        }
+        self.seconds = seconds
+        self.rsa = rsa
+    }
+
+    func run() async throws {
+        let algorithm: KeyAlgorithm = rsa ? .rsa2048 : .p256
+        let clock = SystemClock()
+        let random = SystemRandomSource()
+        let rootKey = try KeyAlgorithm.p384.generatePrivateKey()
+        let rootIssuer = try CertificateIssuer.selfSigned(privateKey: rootKey, clock: clock, random: random)
+        let root = try await rootIssuer.issue(rootIssuer.prepare(
+            profile: RootCAProfile(subject: SubjectName.root(name: "Bench", organization: "Bench", unit: nil, country: nil)),
+            subjectPublicKey: rootKey.publicKey))
+        let intermediateKey = try algorithm.generatePrivateKey()
+        let signer = try CertificateIssuer(issuerCertificate: root, privateKey: rootKey, clock: clock, random: random)
+        let intermediate = try await signer.issue(signer.prepare(
+            profile: IntermediateCAProfile(subject: SubjectName.intermediate(name: "Bench", organization: "Bench", unit: nil, country: nil)),
+            subjectPublicKey: intermediateKey.publicKey))
+        let issuer = try CertificateIssuer(issuerCertificate: intermediate, privateKey: intermediateKey, clock: clock, random: random)
+        let pointers = try RevocationPointers(
+            crlURL: "http://ca.example/crl/intermediate.crl", ocspURL: "http://ca.example/ocsp", caIssuersURL: "http://ca.example/ca/chain.pem")
+
+        // Agents' CSRs are P-256 in both variants: the variable under test is the CA key.
+        var csrs: [[UInt8]] = []
+        for index in 0..<256 {
+            let key = P256.Signing.PrivateKey()
+            let csr = try CertificateSigningRequest(
+                version: .v1, subject: DistinguishedName { CommonName("agent-host\(index)-\(UUID().uuidString.lowercased())") },
+                privateKey: Certificate.PrivateKey(key), attributes: CertificateSigningRequest.Attributes())
+            csrs.append(try PEMCodec.der(csr))
+        }
+        let policy = CSRPolicy(purpose: .agent())
+        // Warm the throwaway-key cache outside the timed loop.
+        _ = try await issueOne(csrs[0], policy: policy, issuer: issuer, pointers: pointers)
+
+        print("issuance benchmark: \(algorithm) intermediate, \(seconds)s per measurement, one core")
+        let issued = try await measure(seconds) { index in
+            _ = try await issueOne(csrs[index % csrs.count], policy: policy, issuer: issuer, pointers: pointers)
+        }
+        let tbs = Array(intermediate.tbsCertificateBytes)
+        let rawInProcess = try await measure(seconds) { _ in
+            _ = try intermediateKey.sign(bytes: tbs, signatureAlgorithm: algorithm.signatureAlgorithm)
+        }
+        let openssl = opensslSignRate(algorithm: algorithm)
+
+        func line(_ label: String, _ rate: Double) { print(label.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%10.0f /s", rate)) }
+        line("issued certificates (CSR→policy→lint→sign)", issued)
+        line("raw \(algorithm) signatures, swift-crypto", rawInProcess)
+        if let openssl { line("raw \(algorithm) signatures, openssl speed", openssl) } else { print("openssl speed: unavailable") }
+        print(String(format: "ratio issuance / raw swift-crypto: %.1f %%", 100 * issued / rawInProcess))
+        if let openssl { print(String(format: "ratio issuance / raw openssl:      %.1f %%", 100 * issued / openssl)) }
+    }
+
+    func issueOne(_ der: [UInt8], policy: CSRPolicy, issuer: CertificateIssuer, pointers: RevocationPointers) async throws -> Certificate {
+        guard let review = try policy.evaluate(der).review, let identity = review.agentIdentity else {
+            throw PKIError.policy("benchmark CSR rejected")
+        }
+        let profile = try AgentLeafProfile(identity: identity, organization: "Bench", pointers: pointers)
+        // The CSR's proof of possession was checked by the policy; prepare from the key.
+        return try await issuer.issue(issuer.prepare(profile: profile, subjectPublicKey: review.csr.publicKey))
+    }
+
+    /// Operations per second of `body` run back to back for `seconds`.
+    func measure(_ seconds: Double, _ body: (Int) async throws -> Void) async throws -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let deadline = start + UInt64(seconds * 1e9)
+        var count = 0
+        var now = start
+        while now < deadline {
+            try await body(count)
+            count += 1
+            now = DispatchTime.now().uptimeNanoseconds
+        }
+        return Double(count) / (Double(now - start) / 1e9)
+    }
+
+    /// Parses `openssl speed -seconds N ecdsap256|rsa2048` for signatures per second.
+    func opensslSignRate(algorithm: KeyAlgorithm) -> Double? {
+        let name = algorithm == .p256 ? "ecdsap256" : "rsa2048"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl", "speed", "-seconds", String(Int(max(1, seconds.rounded()))), name]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        // Result lines: "256 bits ecdsa (nistp256)   0.0000s   0.0001s  40000.0  12000.0" and
+        // "rsa 2048 bits 0.000600s 0.000018s   1666.7  55555.6"; sign/s is the first rate column.
+        let marker = algorithm == .p256 ? "(nistp256)" : "rsa 2048 bits"
+        for line in output.split(separator: "\n") where line.contains(marker) && line.contains("s ") {
+            let numbers = line.split(separator: " ").compactMap { Double($0) }
+            if numbers.count >= 3 { return numbers[1] }  // numbers[0] is the key size
+        }
+        return nil
+    }
+}

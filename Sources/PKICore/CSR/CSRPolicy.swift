@@ -1,0 +1,84 @@
+import X509
+
+/// Decides whether a CSR may be signed (DESIGN §2): key type and size, subject format, proof of
+/// possession, and what the requested extensions say. Returns a ``CSRDecision``; throws only when
+/// the input cannot be evaluated at all (malformed DER/PEM).
+public struct CSRPolicy: Sendable {
+    /// What the CSR is for.
+    public enum Purpose: Sendable, Hashable {
+        /// An agent: subject `CN=agent-{hostname}-{uuid}`, optionally required to match.
+        case agent(expectedHostname: String? = nil, expectedUUID: String? = nil)
+        /// An intermediate CA at a root ceremony: non-empty subject.
+        case intermediateCA
+    }
+
+    public let purpose: Purpose
+    public let allowedAlgorithms: Set<KeyAlgorithm>
+
+    public init(purpose: Purpose, allowedAlgorithms: Set<KeyAlgorithm> = Set(KeyAlgorithm.allCases)) {
+        self.purpose = purpose
+        self.allowedAlgorithms = allowedAlgorithms
+    }
+
+    /// Decodes (DER or PEM) and evaluates. Throws `PKIError.malformed` for undecodable input.
+    public func evaluate(_ bytes: [UInt8]) throws -> CSRDecision {
+        let csr: CertificateSigningRequest
+        do {
+            csr = try CSRDecoder.decode(bytes)
+        } catch let error as PKIError where error.code == .unsupportedAlgorithm {
+            return .reject(reason: error.reason)
+        }
+        return evaluate(csr)
+    }
+
+    /// Evaluates a decoded CSR.
+    public func evaluate(_ csr: CertificateSigningRequest) -> CSRDecision {
+        let keyInfo: PublicKeyInfo
+        do { keyInfo = try PublicKeyInfo(spkiDER: csr.publicKey.spkiDER) } catch {
+            return .reject(reason: "the CSR public key cannot be parsed")
+        }
+        if case .rsa(let bits, let exponent) = keyInfo.kind {
+            if bits < 2048 { return .reject(reason: "RSA key of \(bits) bits is below the 2048-bit minimum") }
+            if exponent != 65537 { return .reject(reason: "RSA public exponent must be 65537, got \(exponent.map(String.init) ?? "a huge value")") }
+        }
+        guard let algorithm = keyInfo.keyAlgorithm else {
+            return .reject(reason: "\(keyInfo) is not supported (RSA-2048/3072/4096, P-256 or P-384)")
+        }
+        guard allowedAlgorithms.contains(algorithm) else {
+            return .reject(reason: "\(algorithm) keys are not allowed by this policy")
+        }
+        guard csr.publicKey.isValidSignature(csr.signature, for: csr) else {
+            return .reject(reason: "the CSR signature does not verify with its public key (no proof of possession)")
+        }
+        let requested: [RequestedExtension]
+        do { requested = try RequestedExtensionReport.extensions(of: csr) } catch {
+            return .reject(reason: "the CSR's extension request does not decode: \(error)")
+        }
+        var identity: AgentCommonName?
+        switch purpose {
+        case .agent(let expectedHostname, let expectedUUID):
+            guard let commonName = SubjectName.commonName(of: csr.subject) else {
+                return .reject(reason: "the CSR subject has no common name; expected CN=agent-{hostname}-{uuid}")
+            }
+            do { identity = try AgentCommonName(parsing: commonName) } catch let error as PKIError {
+                return .reject(reason: error.reason)
+            } catch {
+                return .reject(reason: "common name '\(commonName)' is not agent-{hostname}-{uuid}")
+            }
+            if let expectedHostname, identity?.hostname != expectedHostname {
+                return .reject(reason: "CSR hostname '\(identity?.hostname ?? "")' does not match the registered '\(expectedHostname)'")
+            }
+            if let expectedUUID, identity?.uuid != expectedUUID {
+                return .reject(reason: "CSR UUID '\(identity?.uuid ?? "")' does not match the registered '\(expectedUUID)'")
+            }
+            if RequestedExtensionReport.requestsCA(csr) {
+                return .reject(reason: "an agent CSR must not request basicConstraints CA:TRUE")
+            }
+        case .intermediateCA:
+            if csr.subject.isEmpty { return .reject(reason: "an intermediate CA CSR needs a non-empty subject") }
+        }
+        return .accept(CSRReview(
+            csr: csr, keyAlgorithm: algorithm, spkiSHA256Hex: csr.publicKey.spkiSHA256Hex,
+            agentIdentity: identity, requestedExtensions: requested))
+    }
+}

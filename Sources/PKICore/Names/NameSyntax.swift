@@ -1,0 +1,37 @@
+/// Syntax checks for the identifiers that appear in subjects and SANs.
+public enum NameSyntax {
+    /// RFC 1123 §2.1 host name: dot-separated labels of letters, digits and hyphens, each 1–63
+    /// octets, not starting or ending with a hyphen, total at most 253 octets.
+    public static func isValidHostname(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        for label in labels {
+            let octets = Array(label.utf8)
+            guard (1...63).contains(octets.count) else { return false }
+            guard octets.first != UInt8(ascii: "-"), octets.last != UInt8(ascii: "-") else { return false }
+            for octet in octets {
+                let ok = (octet >= 0x30 && octet <= 0x39) || (octet >= 0x41 && octet <= 0x5a)
+                    || (octet >= 0x61 && octet <= 0x7a) || octet == UInt8(ascii: "-")
+                guard ok else { return false }
+            }
+        }
+        return true
+    }
+
+    /// RFC 4122 §3 string form: 8-4-4-4-12 hex digits. Lowercase is canonical (RFC 4122 §3 says
+    /// output is lowercase); uppercase is refused so a certificate has one spelling per UUID.
+    public static func isValidUUID(_ uuid: String) -> Bool {
+        let bytes = Array(uuid.utf8)
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            if [8, 13, 18, 23].contains(index) {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else {
+                let hex = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)
+                guard hex else { return false }
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import X509
+
+/// Builders for the subject names of DESIGN §2. Every builder refuses empty required parts.
+public enum SubjectName {
+    /// `CN=<name> Root CA, O=<org>, OU=<unit>, C=<country>`.
+    public static func root(name: String, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
+        try build(commonName: "\(try nonEmpty(name, "root name")) Root CA", organization: organization, unit: unit, country: country)
+    }
+
+    /// `CN=<name> Intermediate CA, O=<org>, OU=<unit>, C=<country>`.
+    public static func intermediate(name: String, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
+        try build(commonName: "\(try nonEmpty(name, "intermediate name")) Intermediate CA", organization: organization, unit: unit, country: country)
+    }
+
+    /// `CN=agent-{hostname}-{uuid}, OU=<agents OU>, O=<org>`.
+    public static func agent(_ name: AgentCommonName, organization: String, agentsUnit: String) throws -> DistinguishedName {
+        try build(commonName: name.description, organization: organization, unit: agentsUnit, country: nil)
+    }
+
+    /// `CN=<fqdn>, OU=<server OU>, O=<org>`.
+    public static func server(fqdn: String, organization: String, unit: String) throws -> DistinguishedName {
+        guard NameSyntax.isValidHostname(fqdn) else {
+            throw PKIError.invalidParameter("'\(fqdn)' is not an RFC 1123 host name")
+        }
+        return try build(commonName: fqdn, organization: organization, unit: unit, country: nil)
+    }
+
+    /// `CN=admin-<name>, OU=admins, O=<org>` for administrator client certificates.
+    public static func admin(name: String, organization: String) throws -> DistinguishedName {
+        guard NameSyntax.isValidHostname(name), !name.contains(".") else {
+            throw PKIError.invalidParameter("administrator name '\(name)' must be letters, digits and hyphens")
+        }
+        return try build(commonName: "admin-\(name)", organization: organization, unit: "admins", country: nil)
+    }
+
+    /// `CN=<name> OCSP Signer, O=<org>`.
+    public static func ocspSigner(name: String, organization: String) throws -> DistinguishedName {
+        try build(commonName: "\(try nonEmpty(name, "OCSP signer name")) OCSP Signer", organization: organization, unit: nil, country: nil)
+    }
+
+    /// The first common name of `name`, if any.
+    public static func commonName(of name: DistinguishedName) -> String? {
+        for rdn in name {
+            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
+                return String(attribute.value)
+            }
+        }
+        return nil
+    }
+
+    /// RDN order is most-significant first in DER (C, O, OU, CN), which prints as the
+    /// `CN=…, OU=…, O=…, C=…` form of the table.
+    static func build(commonName: String, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
+        let organization = try nonEmpty(organization, "organization")
+        if let country, country.utf8.count != 2 {
+            throw PKIError.invalidParameter("country '\(country)' must be a two-letter ISO 3166 code")
+        }
+        return try DistinguishedName {
+            if let country { CountryName(country) }
+            OrganizationName(organization)
+            if let unit, !unit.isEmpty { OrganizationalUnitName(unit) }
+            CommonName(commonName)
+        }
+    }
+
+    static func nonEmpty(_ value: String, _ what: String) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw PKIError.invalidParameter("\(what) must not be empty") }
+        guard trimmed.utf8.count <= 64 else { throw PKIError.invalidParameter("\(what) is longer than 64 characters (RFC 5280 ub-common-name)") }
+        return trimmed
+    }
+}

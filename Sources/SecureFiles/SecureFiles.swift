@@ -1,1 +1,0 @@
-// SecureFiles: O_EXCL writes, atomic replace, permission checks, media bundle directories.
