@@ -36,7 +36,9 @@ struct SoftHSMIntegrationTests {
             // pkcs11-tool (OpenSC), an independent reader of the token, agrees.
             let listing = try Self.pkcs11Tool(token, ["--login", "--pin", token.userPIN, "--list-objects"])
             #expect(listing.succeeded, "\(listing.output)")
-            let privateBlock = listing.stdout.components(separatedBy: "Private Key Object").dropFirst().first ?? ""
+            // The private key's lines: from its header up to the next object (pkcs11-tool 0.23 format).
+            let privateBlock = (listing.stdout.components(separatedBy: "Private Key Object").dropFirst().first ?? "")
+                .components(separatedBy: "Public Key Object").first ?? ""
             #expect(privateBlock.contains("Access:     sensitive, always sensitive, never extractable, local"), "\(listing.stdout)")
             #expect(privateBlock.contains("Usage:      sign"), "\(listing.stdout)")
             #expect(!privateBlock.contains("decrypt") && !privateBlock.contains("unwrap") && !privateBlock.contains("derive"))
@@ -50,6 +52,7 @@ struct SoftHSMIntegrationTests {
             let extensions = try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: pair.publicKey)
             }
             let issuer = Certificate.PrivateKey(pair.privateKey)
             let syncCert = try Certificate(

@@ -39,5 +39,15 @@ struct PCSCIntegrationTests {
 
         let unknown = #expect(throws: SmartCardError.self) { try context.waitForCard(reader: "No Such Reader", timeout: .seconds(1)) }
         #expect(unknown?.code == .readerNotFound)
+
+        // Without pcscd, establishing a context fails at once with a clear error (no hang).
+        // Only checkable when this test started the daemon; a shared system daemon stays up.
+        if virtual.startedDaemon {
+            virtual.stop()
+            let before = clock.now
+            let missing = #expect(throws: SmartCardError.self) { try PCSCContext() }
+            #expect(missing?.code == .serviceUnavailable && missing?.reason.contains("pcscd") == true)
+            #expect(clock.now - before < .seconds(5))
+        }
     }
 }

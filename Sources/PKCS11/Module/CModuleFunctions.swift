@@ -4,7 +4,8 @@ import PKICore
 /// ``PKCS11Functions`` over a real, dlopen'ed PKCS#11 module.
 ///
 /// Owns the `dlopen` handle and the initialised library: `C_Initialize` (with CKF_OS_LOCKING_OK)
-/// in `init`, `C_Finalize` and `dlclose` in `deinit`, like swift-nio-ssl's handle-owning classes.
+/// in `init`, `C_Finalize` and `dlclose` in ``shutDown()`` (called by ``LoadedModules`` when the
+/// last user leaves) or at the latest in `deinit`, like swift-nio-ssl's handle-owning classes.
 /// Thread safety comes from the module (CKF_OS_LOCKING_OK); callers serialise use of a session.
 final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
@@ -26,9 +27,19 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
         }
     }
 
-    deinit {
+    private var isShutDown = false
+
+    /// C_Finalize and dlclose. Called by ``LoadedModules`` under its lock when the last module
+    /// using this library goes away; afterwards no other method may be called.
+    func shutDown() {
+        guard !isShutDown else { return }
+        isShutDown = true
         _ = cpkcs11_finalize(functions)
         cpkcs11_unload(handle)
+    }
+
+    deinit {
+        shutDown()
     }
 
     func slotList(tokenPresent: Bool) throws -> [UInt] {

@@ -15,15 +15,24 @@ public final class PKCS11Module: Sendable {
     /// PKCS#11 allows one `C_Initialize` per process (a second returns
     /// CKR_CRYPTOKI_ALREADY_INITIALIZED), so instances loaded from the same path share one
     /// initialised library while any of them is alive.
-    public convenience init(path: String) throws {
-        self.init(functions: try Self.loaded.functions(for: path), path: path)
+    public init(path: String) throws {
+        self.functions = try Self.loaded.acquire(path)
+        self.path = path
+        self.shared = true
     }
 
     private static let loaded = LoadedModules()
+    /// Whether ``functions`` came from the process-wide table (false for injected fakes).
+    private let shared: Bool
 
     init(functions: any PKCS11Functions, path: String) {
         self.functions = functions
         self.path = path
+        self.shared = false
+    }
+
+    deinit {
+        if shared { Self.loaded.release(path) }
     }
 
     /// All tokens present in the module's slots, with their capabilities.
