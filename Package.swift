@@ -32,7 +32,9 @@ let package = Package(
     ],
     targets: [
         // MARK: C libraries
-        .target(name: "CPKCS11", linkerSettings: [.linkedLibrary("dl")]),
+        // PKCS#11 header from p11-kit via pkg-config (see Sources/CP11Kit/shim.h); the shim dlopens modules.
+        .systemLibrary(name: "CP11Kit", pkgConfig: "p11-kit-1", providers: [.apt(["libp11-kit-dev"])]),
+        .target(name: "CPKCS11", dependencies: ["CP11Kit"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
 
         // MARK: Libraries
@@ -51,6 +53,7 @@ let package = Package(
             dependencies: [
                 "CPKCS11", "PKICore",
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],

@@ -61,3 +61,42 @@ public struct SoftHSMToken: Sendable {
         init(_ description: String) { self.description = description }
     }
 }
+
+extension SoftHSMToken {
+    /// Creates a token, points `SOFTHSM2_CONF` of this process at it, runs `body`, removes it.
+    ///
+    /// Serialised process-wide: SoftHSM reads its configuration once per `C_Initialize`, and
+    /// PKCS#11 allows one initialisation per process, so two tests must never hold the module at
+    /// the same time. `body` must release every object that keeps the module loaded (module,
+    /// sessions, keys) before it returns, so the module is finalised and the next test's token is
+    /// read afresh.
+    public static func withExclusiveToken<R>(
+        label: String = "rootkeeper-test", _ body: (SoftHSMToken) async throws -> R
+    ) async throws -> R {
+        await SoftHSMToken.processLock.acquire()
+        defer { Task { await SoftHSMToken.processLock.release() } }
+        let token = try SoftHSMToken(label: label)
+        defer { token.remove() }
+        setenv("SOFTHSM2_CONF", token.configPath, 1)
+        return try await body(token)
+    }
+
+    static let processLock = AsyncLock()
+}
+
+/// A FIFO lock for async code, held across suspension points (unlike NSLock).
+public actor AsyncLock {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init() {}
+
+    public func acquire() async {
+        guard busy else { busy = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    public func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+}

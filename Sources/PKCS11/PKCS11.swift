@@ -1,1 +1,0 @@
-// PKCS11 module: see DESIGN.md §1.

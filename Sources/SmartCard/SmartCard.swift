@@ -1,1 +1,0 @@
-// SmartCard module: see DESIGN.md §1.

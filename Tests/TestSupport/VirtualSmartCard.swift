@@ -1,0 +1,104 @@
+import Foundation
+
+/// A virtual smart-card reader for tests: pcscd with the vsmartcard `vpcd` driver, and a virtual
+/// ISO 7816 card (`vicc`) that can be inserted and removed.
+///
+/// pcsc-lite 1.9.9's daemon always listens on /run/pcscd/pcscd.comm (it ignores
+/// PCSCLITE_CSOCK_NAME), so there is one daemon per machine: a running pcscd is reused, otherwise
+/// `pcscd -f` is started as this test's child and stopped by ``stop()``. Debian's
+/// /etc/reader.conf.d/vpcd makes vpcd listen on 35963 (0x8C7B) and shows the readers
+/// "Virtual PCD 00 00" and "Virtual PCD 00 01"; `vicc` connects to the first.
+///
+/// Debian's vicc imports `Crypto` (PyCrypto) but ships with pycryptodome's `Cryptodome`, so a
+/// temporary directory with a `Crypto` → `Cryptodome` symlink goes first on PYTHONPATH. Needs the
+/// apt packages pcscd, vsmartcard-vpcd, python3-virtualsmartcard and python3-pycryptodome.
+public final class VirtualSmartCard: @unchecked Sendable {
+    public static let readerName = "Virtual PCD 00 00"
+    public static let emptyReaderName = "Virtual PCD 00 01"
+    static let vpcdPort = 35963
+    static let socketPath = "/run/pcscd/pcscd.comm"
+
+    private let lock = NSLock()
+    private var pcscd: Process?
+    private var vicc: Process?
+    private let shim: TemporaryDirectory
+
+    /// Makes sure pcscd is running (starting it if needed). Does not insert a card.
+    public init() throws {
+        shim = try TemporaryDirectory("vicc-shim")
+        try FileManager.default.createSymbolicLink(
+            atPath: shim.file("Crypto"), withDestinationPath: "/usr/lib/python3/dist-packages/Cryptodome")
+        if !Self.daemonIsRunning() {
+            let daemon = Process()
+            daemon.executableURL = URL(fileURLWithPath: try ExternalTool("pcscd").path)
+            daemon.arguments = ["-f"]
+            daemon.standardOutput = FileHandle.nullDevice
+            daemon.standardError = FileHandle.nullDevice
+            try daemon.run()
+            pcscd = daemon
+            try Self.waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: Self.socketPath) }
+            // The vpcd readers are created from reader.conf at start-up; give the driver a moment.
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    /// Whether this object started pcscd itself (false: a running daemon was reused).
+    public var startedDaemon: Bool { lock.withLock { pcscd != nil } }
+
+    /// Starts `vicc -t iso7816`, which connects to vpcd: the card appears in ``readerName``.
+    public func insertCard() throws {
+        try lock.withLock {
+            guard vicc == nil else { return }
+            let card = Process()
+            card.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            card.arguments = [try ExternalTool("vicc").path, "-t", "iso7816", "-P", String(Self.vpcdPort)]
+            var environment = ProcessInfo.processInfo.environment
+            environment["PYTHONPATH"] = shim.path + ":/usr/lib/python3/site-packages/virtualsmartcard"
+            card.environment = environment
+            card.standardOutput = FileHandle.nullDevice
+            card.standardError = FileHandle.nullDevice
+            try card.run()
+            vicc = card
+        }
+    }
+
+    /// Stops vicc: the card disappears from ``readerName``.
+    public func removeCard() {
+        lock.withLock {
+            guard let card = vicc else { return }
+            card.terminate()
+            card.waitUntilExit()
+            vicc = nil
+        }
+    }
+
+    /// Removes the card and stops pcscd if this object started it.
+    public func stop() {
+        removeCard()
+        lock.withLock {
+            if let daemon = pcscd {
+                daemon.terminate()
+                daemon.waitUntilExit()
+                pcscd = nil
+            }
+        }
+        shim.remove()
+    }
+
+    /// A daemon is running when its pid file names a live process and its socket exists.
+    static func daemonIsRunning() -> Bool {
+        guard FileManager.default.fileExists(atPath: socketPath),
+            let text = try? String(contentsOfFile: "/run/pcscd/pcscd.pid", encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return false }
+        return kill(pid, 0) == 0
+    }
+
+    static func waitUntil(seconds: Double, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else { throw SoftHSMToken.SetupFailure("pcscd did not start within \(seconds) s") }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+}
