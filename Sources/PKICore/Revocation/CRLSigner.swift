@@ -1,4 +1,5 @@
 import Foundation
+import SwiftASN1
 import X509
 
 /// Issues CRLs for one CA: lints, encodes, signs, verifies.
@@ -86,7 +87,6 @@ public struct SignedCRL: Sendable {
 
     /// The CRL as PEM (`X509 CRL`).
     public var pemEncoded: String {
-        let base64 = Data(derEncoded).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
-        return "-----BEGIN X509 CRL-----\n\(base64)\n-----END X509 CRL-----\n"
+        PEMDocument(type: CertificateRevocationList.pemDiscriminator, derBytes: derEncoded).pemString
     }
 }
