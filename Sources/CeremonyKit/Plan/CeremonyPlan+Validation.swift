@@ -60,8 +60,8 @@ extension CeremonyPlan {
         case .intermediate:
             guard let plan = intermediate else { throw fail("missing key 'intermediate' for an intermediate ceremony") }
             try Self.validate(plan.rootKey, path: "intermediate.root-key", fail: fail)
-            if let years = plan.validityYears, !(1...10).contains(years) {
-                throw fail("intermediate.validity-years must be between 1 and 10")
+            if let years = plan.validityYears, !(1...5).contains(years) {
+                throw fail("intermediate.validity-years must be between 1 and 5 (DESIGN §2)")
             }
             if let pin = plan.expectedSPKISHA256, Hex.decode(pin)?.count != 32 {
                 throw fail("intermediate.expected-spki-sha256 must be 64 hex digits")

@@ -65,6 +65,11 @@ public struct RootKeyReference: Codable, Sendable, Equatable {
         case label
         case spkiSHA256 = "spki-sha256"
     }
+
+    public init(label: String, spkiSHA256: String) {
+        self.label = label
+        self.spkiSHA256 = spkiSHA256
+    }
 }
 
 /// Signing an intermediate CA CSR that arrived on the media.
@@ -74,7 +79,7 @@ public struct IntermediateCeremonyPlan: Codable, Sendable, Equatable {
     public var csrBundle: String?
     /// Output bundle directory under the media, default `intermediate-cert`.
     public var outputBundle: String?
-    /// Validity in years (default 5, at most 10, never beyond the root's notAfter).
+    /// Validity in years (default 5, at most 5, never beyond the root's notAfter).
     public var validityYears: Int?
     /// The root CRL URL written into the CRL distribution points extension.
     public var crlURL: String?

@@ -1,4 +1,5 @@
 import Crypto
+import PKICore
 import X509
 
 extension PKCS11Session {
@@ -14,7 +15,8 @@ extension PKCS11Session {
             var seen: [String] = []
             for object in publicKeys {
                 guard let (publicKey, curve) = try PublicKeyDecoder.read(object: object, session: handle, functions: functions) else { continue }
-                let digest = Array(SHA256.hash(data: Array(publicKey.subjectPublicKeyInfoBytes)))
+                // The pin is over the whole DER SubjectPublicKeyInfo (algorithm + key), as PKICore computes it.
+                let digest = publicKey.spkiSHA256
                 seen.append(Self.hex(digest))
                 guard digest == spkiSHA256 else { continue }
                 let labels = try functions.attributes(session: handle, object: object, types: [CKA.id, CKA.label])

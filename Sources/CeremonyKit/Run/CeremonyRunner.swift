@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
+import Foundation
+import PKICore
+
+/// Runs one ceremony from a plan (DESIGN §3): shows the plan's hash, checks the air gap and the
+/// clock, opens the transcript, logs in to the token and hands over to the ceremony of the plan's
+/// kind. Every step that matters is recorded in the transcript; a failure is recorded too, then
+/// rethrown, so the record shows aborted ceremonies as well as completed ones.
+public struct CeremonyRunner: Sendable {
+    public var planText: String
+    public var environment: CeremonyEnvironment
+    public var media: String
+    public var console: any CeremonyConsole
+    public var clock: any PKIClock
+    public var random: any RandomSource
+    public var probe: any SystemProbe
+    /// `--yes-i-have-checked <SPKI-SHA256>`: accepted for rehearsals only, instead of typing.
+    public var preconfirmedSPKI: String?
+
+    public init(
+        planText: String, environment: CeremonyEnvironment, media: String, console: any CeremonyConsole = StandardConsole(),
+        clock: any PKIClock = SystemClock(), random: any RandomSource = SystemRandomSource(),
+        probe: any SystemProbe = LinuxSystemProbe(), preconfirmedSPKI: String? = nil
+    ) {
+        self.planText = planText
+        self.environment = environment
+        self.media = media
+        self.console = console
+        self.clock = clock
+        self.random = random
+        self.probe = probe
+        self.preconfirmedSPKI = preconfirmedSPKI
+    }
+
+    /// What a finished ceremony leaves for the people in the room.
+    public struct Outcome: Sendable {
+        /// The transcript head after the closing entry.
+        public var transcriptHead: String
+        /// Files written, relative to the media.
+        public var outputs: [String]
+    }
+
+    public func run() async throws -> Outcome {
+        let plan = try CeremonyPlan.load(text: planText)
+        let planSHA256 = Array(SHA256.hash(data: Data(planText.utf8))).hexString
+        let rehearsal = plan.isRehearsal || environment.rehearsal == true
+        console.show("ceremony: \(plan.ceremony.rawValue)\(rehearsal ? " (REHEARSAL)" : "")")
+        if let purpose = plan.purpose { console.show("purpose: \(purpose)") }
+        console.show("plan SHA-256: \(planSHA256)")
+        console.show("  words: \(PGPWordList.words(for: Hex.decode(planSHA256) ?? []).prefix(8).joined(separator: " "))")
+
+        try checkMediaWritable()
+
+        let airGap = AirGapCheck(probe: probe)
+        let report = airGap.run()
+        for finding in report.findings { console.show("preflight: \(finding)") }
+        try airGap.enforce(report, rehearsal: rehearsal)
+
+        let formatter = ISO8601DateFormatter()
+        let now = clock.now()
+        guard console.ask("The clock reads \(formatter.string(from: now)) UTC. Type 'yes' if that is correct:") == "yes" else {
+            throw CeremonyError.refused("the clock was not confirmed; set it from a trusted source and start again")
+        }
+
+        let transcript = try Transcript(path: mediaPath("transcript.jsonl"), clock: clock)
+        let officer = TranscriptEntry.Actor(role: "officer", name: environment.operator ?? "unnamed operator")
+        let tool = TranscriptEntry.Actor(role: "tool", name: "ceremony")
+        var startDetails = [
+            "ceremony": plan.ceremony.rawValue, "rehearsal": String(rehearsal), "module": environment.modulePath,
+            "token": environment.token ?? "", "clock-confirmed": formatter.string(from: now),
+        ]
+        if !report.isAirGapped { startDetails["air-gap"] = report.findings.filter(\.blocking).map(\.message).joined(separator: "; ") }
+        try transcript.append(actor: officer, event: "ceremony.start", inputs: ["plan": planSHA256], details: startDetails)
+
+        do {
+            let token = try TokenConnection.open(environment: environment, console: console)
+            try transcript.append(actor: officer, event: "token.login", token: token.identity)
+            let context = CeremonyContext(
+                media: media, console: console, clock: clock, random: random, transcript: transcript, officer: officer,
+                tool: tool, token: token, rehearsal: rehearsal, preconfirmedSPKI: preconfirmedSPKI)
+            let outputs: [String]
+            switch plan.ceremony {
+            case .root: outputs = try await RootCeremony(plan: plan.root!, context: context).run()
+            case .intermediate: outputs = try await IntermediateCeremony(plan: plan.intermediate!, context: context).run()
+            case .crl: outputs = try await CRLCeremony(plan: plan.crl!, context: context).run()
+            }
+            try? token.session.logout()
+            try transcript.append(actor: officer, event: "ceremony.end", details: ["outputs": outputs.joined(separator: " ")])
+            let head = Transcript.announce(head: transcript.head)
+            console.show("")
+            console.show("Transcript head (witnesses: read aloud and write down):")
+            console.show("  \(head.hex)")
+            console.show("  \(head.words)")
+            return Outcome(transcriptHead: transcript.head, outputs: outputs)
+        } catch {
+            // Record the abort; if even that fails the original error is what the officer needs.
+            _ = try? transcript.append(actor: tool, event: "ceremony.aborted", details: ["reason": "\(error)"])
+            throw error
+        }
+    }
+
+    func mediaPath(_ name: String) -> String { (media as NSString).appendingPathComponent(name) }
+
+    /// The media must exist and accept a new file: probed with a real O_EXCL create, since
+    /// permission bits say nothing for root and nothing about a read-only mount.
+    func checkMediaWritable() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: media, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CeremonyError.media("media directory \(media) does not exist")
+        }
+        let probePath = mediaPath(".rootkeeper-write-test-\(getpid())")
+        let fd = open(probePath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw CeremonyError.media("media directory \(media) is not writable: \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        unlink(probePath)
+    }
+}
+
+/// What every ceremony kind shares once the token is open.
+struct CeremonyContext {
+    let media: String
+    let console: any CeremonyConsole
+    let clock: any PKIClock
+    let random: any RandomSource
+    let transcript: Transcript
+    let officer: TranscriptEntry.Actor
+    let tool: TranscriptEntry.Actor
+    let token: TokenConnection
+    let rehearsal: Bool
+    let preconfirmedSPKI: String?
+
+    func path(_ name: String) -> String { (media as NSString).appendingPathComponent(name) }
+
+    /// The SHA-256 of the root database that the transcript last recorded, so a database edited
+    /// between ceremonies is refused.
+    func recordedRootDatabaseHash() throws -> String? {
+        try Transcript.verify(path: transcript.path).entries.reversed()
+            .lazy.compactMap { $0.outputs[RootCeremony.rootDatabaseOutput] }.first
+    }
+
+    /// SHA-256 hex of each file of a bundle directory, keyed `dir/name`, for the transcript.
+    func hashes(of bundle: MediaBundle, in directory: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for (name, bytes) in bundle.files { result["\(directory)/\(name)"] = Array(SHA256.hash(data: bytes)).hexString }
+        return result
+    }
+}

@@ -1,0 +1,133 @@
+import Crypto
+import Foundation
+import PKCS11
+import PKICore
+import SecureFiles
+import X509
+
+/// The intermediate ceremony (DESIGN §3): verify the CSR bundle from the media, show the officer
+/// what will be signed, require a typed confirmation, sign with the root key found by its pinned
+/// SPKI, record it in the root database and write the certificate and chain bundle.
+struct IntermediateCeremony {
+    static let csrFile = "intermediate.csr"
+
+    let plan: IntermediateCeremonyPlan
+    let context: CeremonyContext
+
+    func run() async throws -> [String] {
+        let console = context.console
+        let outputName = plan.outputBundle ?? "intermediate-cert"
+        let outputPath = context.path(outputName)
+        guard !FileManager.default.fileExists(atPath: outputPath) else {
+            throw CeremonyError.media("\(outputPath) already exists; outputs are never overwritten (set intermediate.output-bundle)")
+        }
+        let databaseStore = RootDatabaseStore(media: context.media)
+        var database = try databaseStore.load(expectedSHA256: try context.recordedRootDatabaseHash())
+        let root = try RootMaterial.load(context: context, pinned: plan.rootKey, database: database)
+
+        // The CSR bundle: every file checked against MANIFEST before the CSR is parsed.
+        let csrBundleName = plan.csrBundle ?? "intermediate-csr"
+        let bundle: MediaBundle
+        do {
+            bundle = try BundleDirectory.read(from: context.path(csrBundleName))
+        } catch {
+            throw CeremonyError.media("the CSR bundle \(context.path(csrBundleName)) is refused: \(error)")
+        }
+        guard let csrBytes = bundle.file(Self.csrFile) else {
+            throw CeremonyError.media("the CSR bundle has no \(Self.csrFile)")
+        }
+        let review: CSRReview
+        switch try CSRPolicy(purpose: .intermediateCA).evaluate(csrBytes) {
+        case .reject(let reason):
+            try context.transcript.append(
+                actor: context.tool, event: "csr.rejected", inputs: context.hashes(of: bundle, in: csrBundleName), details: ["reason": reason])
+            throw CeremonyError.refused("the intermediate CSR is refused: \(reason)")
+        case .accept(let accepted):
+            review = accepted
+        }
+        if let expected = plan.expectedSPKISHA256, expected.lowercased() != review.spkiSHA256Hex {
+            throw CeremonyError.refused(
+                "the CSR's key (SPKI SHA-256 \(review.spkiSHA256Hex)) is not the key the plan expects (\(expected.lowercased()))")
+        }
+
+        let profile = try IntermediateCAProfile(
+            subject: review.csr.subject, pointers: try RevocationPointers(crlURL: plan.crlURL),
+            validity: TimeInterval(plan.validityYears ?? 5) * ValidityPolicy.year)
+        let issuer = try CertificateIssuer(
+            issuerCertificate: root.certificate, privateKey: Certificate.PrivateKey(root.key), clock: context.clock,
+            random: context.random)
+        let token = try issuer.prepare(profile: profile, csr: review.csr)
+
+        console.show("")
+        console.show("=== intermediate CSR to sign ===")
+        console.show("subject:           \(review.csr.subject)")
+        console.show("key:               \(review.keyAlgorithm)")
+        console.show("SPKI SHA-256:      \(review.spkiSHA256Hex)")
+        if review.requestedExtensions.isEmpty {
+            console.show("requested extensions: none")
+        } else {
+            for requested in review.requestedExtensions { console.show("requested:         \(requested)") }
+        }
+        console.show("the profile puts in: basicConstraints CA:TRUE pathLen 0 (critical); keyUsage keyCertSign, cRLSign (critical);")
+        console.show("                     SKI, AKI = root SKI\(plan.crlURL.map { "; CRL DP \($0)" } ?? "")")
+        console.show("validity:          \(token.notValidBefore) – \(token.notValidAfter) (never beyond the root's \(root.certificate.notValidAfter))")
+        console.show("serial:            \(token.serialNumber)")
+        try confirm(spki: review.spkiSHA256Hex)
+
+        try context.transcript.append(
+            actor: context.officer, event: "csr.approved", inputs: context.hashes(of: bundle, in: csrBundleName),
+            details: ["subject": "\(review.csr.subject)", "spki-sha256": review.spkiSHA256Hex, "serial": "\(token.serialNumber)"])
+        let certificate = try await issuer.issue(token)
+
+        let der = try PEMCodec.der(certificate)
+        let chain = try PEMCodec.pemChain([certificate, root.certificate])
+        let output = try MediaBundle(
+            payload: ["intermediate-ca.crt": Array(try PEMCodec.pem(certificate).utf8), "ca-chain.crt": Array(chain.utf8)],
+            summary: """
+                Rootkeeper intermediate CA certificate
+                subject: \(certificate.subject)
+                issuer: \(certificate.issuer)
+                serial: \(certificate.serialNumber)
+                valid: \(certificate.notValidBefore) – \(certificate.notValidAfter)
+                SPKI SHA-256: \(review.spkiSHA256Hex)
+                certificate SHA-256: \(Array(SHA256.hash(data: der)).hexString)
+                root certificate SHA-256: \(database.root.certificateSHA256)
+
+                """)
+        try BundleDirectory.write(output, to: outputPath)
+
+        database.issued.append(RootDatabase.Issued(
+            serial: Array(certificate.serialNumber.bytes).hexString, subject: "\(certificate.subject)",
+            spkiSHA256: review.spkiSHA256Hex, certificateSHA256: Array(SHA256.hash(data: der)).hexString,
+            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, issuedAt: context.clock.now()))
+        try databaseStore.save(database)
+
+        var outputs = context.hashes(of: output, in: outputName)
+        outputs[RootCeremony.rootDatabaseOutput] = try database.sha256()
+        try context.transcript.append(
+            actor: context.tool, event: "intermediate.signed", outputs: outputs, token: context.token.identity,
+            details: ["subject": "\(certificate.subject)", "serial": Array(certificate.serialNumber.bytes).hexString])
+        console.show("intermediate certificate and chain written to \(outputPath)")
+        return outputs.keys.sorted()
+    }
+
+    /// The officer types the first 8 hex digits of the SPKI SHA-256 they checked against the value
+    /// the appliance operator read out; a rehearsal may pass the whole hash on the command line.
+    func confirm(spki: String) throws {
+        if let preconfirmed = context.preconfirmedSPKI {
+            guard context.rehearsal else {
+                throw CeremonyError.refused("--yes-i-have-checked is for scripted rehearsals only; a live ceremony asks the officer to type")
+            }
+            guard preconfirmed.lowercased() == spki else {
+                throw CeremonyError.refused("--yes-i-have-checked \(preconfirmed) does not match the CSR's SPKI SHA-256 \(spki)")
+            }
+            context.console.show("confirmed by --yes-i-have-checked (rehearsal)")
+            return
+        }
+        let expected = String(spki.prefix(8))
+        let answer = context.console.ask("Type the first 8 hex digits of the SPKI SHA-256 to sign (anything else aborts):")
+        guard answer?.trimmingCharacters(in: .whitespaces).lowercased() == expected else {
+            throw CeremonyError.refused("not confirmed; nothing was signed")
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Crypto
+import Foundation
+import PKCS11
+import PKICore
+import SecureFiles
+import X509
+
+/// The root ceremony (DESIGN §3): generate the root key pair inside the token with the explicit
+/// template, read its attributes back, self-sign the root certificate (lint before sign), write
+/// the root bundle to the media and create the root database.
+struct RootCeremony {
+    static let bundleDirectory = "root"
+    static let rootDatabaseOutput = "root-db/root-db.json"
+
+    let plan: RootCeremonyPlan
+    let context: CeremonyContext
+
+    func run() async throws -> [String] {
+        let console = context.console
+        let bundlePath = context.path(Self.bundleDirectory)
+        let databaseStore = RootDatabaseStore(media: context.media)
+        // Refuse before the key exists: outputs are never overwritten.
+        guard !FileManager.default.fileExists(atPath: bundlePath) else {
+            throw CeremonyError.media("\(bundlePath) already exists; a root ceremony needs fresh media")
+        }
+        guard !databaseStore.exists else { throw CeremonyError.media("\(databaseStore.path) already exists; a root ceremony needs fresh media") }
+
+        let spec: PKCS11KeySpec = plan.key.algorithm == "p384" ? .p384 : .rsa4096
+        guard let keyID = Hex.decode(plan.key.id) else { throw CeremonyError.plan("root.key.id is not hex") }
+        console.show("generating \(spec) key pair \"\(plan.key.label)\" (ID \(plan.key.id)) inside the token…")
+        let pair: GeneratedKeyPair
+        do {
+            pair = try context.token.session.generateKeyPair(spec, label: plan.key.label, id: keyID)
+        } catch {
+            throw CeremonyError(.token, "key generation refused: \(error)")
+        }
+        console.show("key attributes read back from the token:")
+        for line in pair.attributes.description.split(separator: "\n") { console.show("  \(line)") }
+        let spkiHex = pair.publicKey.spkiSHA256Hex
+        try context.transcript.append(
+            actor: context.tool, event: "key.generated", token: context.token.identity,
+            details: [
+                "algorithm": "\(spec)", "label": plan.key.label, "id": plan.key.id, "spki-sha256": spkiHex,
+                "attributes": pair.attributes.description.replacingOccurrences(of: "\n", with: "; "),
+            ])
+
+        let subject = try SubjectName.root(
+            name: plan.subject.name, organization: plan.subject.organization, unit: plan.subject.unit, country: plan.subject.country)
+        let profile = try RootCAProfile(subject: subject, validity: TimeInterval(plan.validityYears ?? 20) * ValidityPolicy.year)
+        let issuer = try CertificateIssuer.selfSigned(
+            privateKey: Certificate.PrivateKey(pair.privateKey), clock: context.clock, random: context.random)
+        let token = try issuer.prepare(profile: profile, subjectPublicKey: pair.publicKey)
+        console.show("linted root certificate: \(token.subject), serial \(token.serialNumber)")
+        let certificate = try await issuer.issue(token)
+
+        let der = try PEMCodec.der(certificate)
+        let bundle = try MediaBundle(
+            payload: [
+                "root-ca.crt": Array(try PEMCodec.pem(certificate).utf8),
+                "root-ca.der": der,
+                "root-ca.pub.pem": Array(try PEMCodec.pem(certificate.publicKey).utf8),
+            ],
+            summary: """
+                Rootkeeper root CA certificate
+                subject: \(certificate.subject)
+                serial: \(certificate.serialNumber)
+                not before: \(certificate.notValidBefore)
+                not after: \(certificate.notValidAfter)
+                key: \(spec) in token "\(context.token.session.token.label)" (serial \(context.token.session.token.serial))
+                SPKI SHA-256: \(spkiHex)
+                certificate SHA-256: \(Array(SHA256.hash(data: der)).hexString)
+
+                """)
+        try BundleDirectory.write(bundle, to: bundlePath)
+
+        let database = RootDatabase(root: RootDatabase.Root(
+            subject: "\(certificate.subject)", keyLabel: plan.key.label, spkiSHA256: spkiHex,
+            certificateSHA256: Array(SHA256.hash(data: der)).hexString, notBefore: certificate.notValidBefore,
+            notAfter: certificate.notValidAfter))
+        try databaseStore.create(database)
+
+        var outputs = context.hashes(of: bundle, in: Self.bundleDirectory)
+        outputs[Self.rootDatabaseOutput] = try database.sha256()
+        try context.transcript.append(
+            actor: context.tool, event: "root.self-signed", outputs: outputs, token: context.token.identity,
+            details: ["subject": "\(certificate.subject)", "serial": "\(certificate.serialNumber)", "spki-sha256": spkiHex])
+
+        console.show("")
+        console.show("root certificate written to \(bundlePath)")
+        console.show("  subject:            \(certificate.subject)")
+        console.show("  valid:              \(certificate.notValidBefore) – \(certificate.notValidAfter)")
+        console.show("  SPKI SHA-256:       \(spkiHex)")
+        console.show("  certificate SHA-256: \(Array(SHA256.hash(data: der)).hexString)")
+        console.show("Write the SPKI SHA-256 down: every later plan pins the root key by it.")
+        return outputs.keys.sorted()
+    }
+}
