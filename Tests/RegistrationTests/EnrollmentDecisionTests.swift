@@ -63,6 +63,10 @@ struct EnrollmentDecisionTests {
         #expect(try await h.ra.evaluateEnrollment(otherAgent) == .refused(.conflict(first)))
         let otherKey = EnrollmentRequest(identity: h.identity("web1", agent: 1, key: "k2"), token: nil, sourceAddress: nil)
         #expect(try await h.ra.evaluateEnrollment(otherKey) == .refused(.conflict(first)))
+        // Even a valid token does not let another agent take a hostname that is waiting for approval.
+        let token = try await h.ra.createToken(hostname: nil, by: "admin")
+        let withToken = EnrollmentRequest(identity: h.identity("web1", agent: 3), token: token, sourceAddress: nil)
+        #expect(try await h.ra.evaluateEnrollment(withToken) == .refused(.conflict(first)))
     }
 
     @Test("concurrent first requests for one hostname leave one pending entry and a conflict", arguments: Backend.allCases)

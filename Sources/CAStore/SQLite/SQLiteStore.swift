@@ -41,6 +41,11 @@ public final class SQLiteStore: RegistrationDataStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            if !options.readOnly {
+                // GRDB switches the writer to synchronous=NORMAL when it enables WAL, after
+                // prepareDatabase ran; set FULL again on the (single) writer connection.
+                try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            }
             let migrator = SQLiteSchema.migrator
             if options.readOnly {
                 let complete = try pool.read { try migrator.hasCompletedMigrations($0) }

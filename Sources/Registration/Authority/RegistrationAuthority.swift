@@ -53,6 +53,9 @@ public struct RegistrationAuthority: Sendable {
                 return .refused(.invalidToken(reason))
             }
             if let refusal = try await hostnameRefusal(identity) { return .refused(refusal) }
+            if let open = try await store.openRegistration(hostname: identity.hostname), open.agentID != identity.agentID {
+                return .refused(.conflict(open))
+            }
             return .issue(IssuanceAuthorization(basis: .token(sha256: digest), identity: identity, actor: "agent:\(identity.agentID)"))
         }
 
