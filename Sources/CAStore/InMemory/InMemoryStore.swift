@@ -17,6 +17,9 @@ public actor InMemoryStore: RegistrationDataStore {
     }
 
     var state = State()
+    /// Per-issuer revocations sorted by serial, rebuilt lazily after any write (CRL walks page
+    /// through it without re-sorting per page).
+    var sortedRevocations: [String: [RevocationRecord]] = [:]
 
     public init() {}
 
@@ -24,6 +27,7 @@ public actor InMemoryStore: RegistrationDataStore {
         var draft = state
         let results = try operations.map { try draft.apply($0) }
         state = draft
+        sortedRevocations = [:]
         return results
     }
 
@@ -119,9 +123,21 @@ public actor InMemoryStore: RegistrationDataStore {
         return .unknown
     }
     public func revocations(issuerSKI: String, afterSerial: String?, limit: Int) -> [RevocationRecord] {
-        let after = afterSerial ?? ""
-        let all = state.revocations.values.filter { $0.issuerSKI == issuerSKI && $0.serial > after }
-        return Array(all.sorted { $0.serial < $1.serial }.prefix(limit))
+        let sorted = sortedRevocations[issuerSKI] ?? {
+            let built = state.revocations.values.filter { $0.issuerSKI == issuerSKI }.sorted { $0.serial < $1.serial }
+            sortedRevocations[issuerSKI] = built
+            return built
+        }()
+        // Binary search for the first serial after the cursor.
+        var low = 0
+        var high = sorted.count
+        if let after = afterSerial {
+            while low < high {
+                let mid = (low + high) / 2
+                if sorted[mid].serial <= after { low = mid + 1 } else { high = mid }
+            }
+        }
+        return Array(sorted[low..<min(sorted.count, low + max(0, limit))])
     }
     public func revocationCount(issuerSKI: String) -> Int { state.revocations.values.filter { $0.issuerSKI == issuerSKI }.count }
 

@@ -66,24 +66,43 @@ extension SQLiteStore {
     }
 
     static func fetchAgent(_ db: Database, _ id: AgentID) throws -> Agent? {
-        try Row.fetchOne(db, sql: "SELECT * FROM agents WHERE id = ?", arguments: [id.description]).map(decodeAgent)
+        try fetchRow(db, sql: "SELECT * FROM agents WHERE id = ?", arguments: [id.description]).map(decodeAgent)
     }
     static func fetchToken(_ db: Database, _ digest: String) throws -> EnrollmentToken? {
-        try Row.fetchOne(db, sql: "SELECT * FROM enrollment_tokens WHERE token_sha256 = ?", arguments: [digest]).map(decodeToken)
+        try fetchRow(db, sql: "SELECT * FROM enrollment_tokens WHERE token_sha256 = ?", arguments: [digest]).map(decodeToken)
     }
     static func fetchCertificate(_ db: Database, _ serial: String) throws -> CertificateRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM certificates WHERE serial = ?", arguments: [serial]).map(decodeCertificate)
+        try fetchRow(db, sql: "SELECT * FROM certificates WHERE serial = ?", arguments: [serial]).map(decodeCertificate)
     }
     static func fetchRevocation(_ db: Database, _ serial: String) throws -> RevocationRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM revocations WHERE serial = ?", arguments: [serial]).map { try decodeRevocation($0) }
+        try fetchRow(db, sql: "SELECT * FROM revocations WHERE serial = ?", arguments: [serial]).map { try decodeRevocation($0) }
     }
     static func fetchRegistration(_ db: Database, _ id: UUID) throws -> PendingRegistration? {
-        try Row.fetchOne(db, sql: "SELECT * FROM registrations WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(decodeRegistration)
+        try fetchRow(db, sql: "SELECT * FROM registrations WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(decodeRegistration)
     }
     static func fetchOpenRegistration(_ db: Database, _ hostname: String) throws -> PendingRegistration? {
-        try Row.fetchOne(db, sql: """
+        try fetchRow(db, sql: """
             SELECT * FROM registrations
             WHERE hostname = ? AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
             """, arguments: [hostname]).map(decodeRegistration)
+    }
+}
+
+// Hot statements go through GRDB's per-connection statement cache: a unit of work of a few
+// operations then costs no SQL parsing (issuance throughput, DESIGN §7).
+extension SQLiteStore {
+    static func execute(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    static func fetchRow(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> Row? {
+        try Row.fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+}
+
+extension SQLiteStore {
+    /// Whether `table` has a row with `column = value` (identifiers are fixed strings of this file).
+    static func exists(_ db: Database, _ table: String, _ column: String, _ value: String) throws -> Bool {
+        try fetchRow(db, sql: "SELECT 1 FROM \(table) WHERE \(column) = ?", arguments: [value]) != nil
     }
 }
