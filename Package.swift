@@ -61,7 +61,11 @@ let package = Package(
         ),
         .target(name: "SecureFiles", dependencies: ["PKICore"], swiftSettings: swiftSettings),
         .target(name: "SmartCard", dependencies: ["CPCSC"], swiftSettings: swiftSettings),
-        .target(name: "Registration", dependencies: ["PKICore"], swiftSettings: swiftSettings),
+        .target(
+            name: "Registration",
+            dependencies: ["PKICore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CAStore",
             dependencies: ["Registration", "PKICore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -151,8 +155,12 @@ let package = Package(
         ),
         .testTarget(name: "PKCS11Tests", dependencies: ["PKCS11", "PKICore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SmartCardTests", dependencies: ["SmartCard", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CAStoreTests", dependencies: ["CAStore", "Registration", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RegistrationTests", dependencies: ["Registration", "CAStore", "PKICore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CAStoreTests",
+            dependencies: ["CAStore", "Registration", "PKICore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CeremonyTests", dependencies: ["CeremonyKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ApplianceTests", dependencies: ["ApplianceKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentTests", dependencies: ["AgentKit", "TestSupport"], swiftSettings: swiftSettings),

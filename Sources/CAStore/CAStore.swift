@@ -1,1 +1,0 @@
-// CAStore module: see DESIGN.md §1.

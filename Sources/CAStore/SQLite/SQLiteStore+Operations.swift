@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import Registration
+
+extension SQLiteStore {
+    /// Applies one operation inside the current write transaction. Preconditions are checked with
+    /// reads in the same transaction (SQLite has one writer) and backed by constraints in the schema.
+    static func apply(_ operation: StoreOperation, _ db: Database) throws -> StoreOperationResult {
+        switch operation {
+        case .consumeToken(let digest, let hostname, let now):
+            guard var token = try fetchToken(db, digest) else { throw StoreError.tokenUnavailable("unknown enrolment token") }
+            if let reason = token.unusableReason(hostname: hostname, at: now) { throw StoreError.tokenUnavailable(reason) }
+            // The WHERE clause repeats the check so that the update is single-use even without
+            // the single-writer guarantee (as the PostgreSQL store relies on).
+            try execute(db, sql: "UPDATE enrollment_tokens SET consumed_at = ? WHERE token_sha256 = ? AND consumed_at IS NULL",
+                           arguments: [now.timeIntervalSince1970, digest])
+            guard db.changesCount == 1 else { throw StoreError.tokenUnavailable("enrolment token was already used") }
+            token.consumedAt = now
+            return .consumed(token)
+        case .insertToken(let token):
+            try execute(db, sql: """
+                INSERT INTO enrollment_tokens (token_sha256, hostname, created_at, expires_at, consumed_at, created_by)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [token.tokenSHA256, token.hostname, token.created.timeIntervalSince1970,
+                                 token.expires.timeIntervalSince1970, token.consumedAt?.timeIntervalSince1970, token.createdBy])
+        case .ensureAgent(let agent):
+            if let existing = try fetchAgent(db, agent.id) {
+                guard existing.status == .active else { throw StoreError.invalidState("agent \(agent.id) is revoked") }
+            } else {
+                try execute(db, sql: "INSERT INTO agents (id, hostname, status, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [agent.id.description, agent.hostname, agent.status.rawValue,
+                                           agent.created.timeIntervalSince1970, agent.revokedAt?.timeIntervalSince1970])
+            }
+        case .revokeAgent(let id, let now):
+            guard try fetchAgent(db, id) != nil else { throw StoreError.notFound("agent \(id) is not known") }
+            try execute(db, sql: "UPDATE agents SET status = 'revoked', revoked_at = ? WHERE id = ? AND status <> 'revoked'",
+                           arguments: [now.timeIntervalSince1970, id.description])
+        case .reserveCertificate(let record):
+            if try exists(db, "certificates", "serial", record.serial) { throw StoreError.conflict("serial \(record.serial) already exists") }
+            if let id = record.agentID, try fetchAgent(db, id) == nil { throw StoreError.notFound("agent \(id) is not known") }
+            if let predecessor = record.predecessorSerial {
+                guard try fetchCertificate(db, predecessor) != nil else { throw StoreError.notFound("predecessor \(predecessor) is not known") }
+                let live = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT COUNT(*) FROM certificates WHERE predecessor_serial = ? AND status <> 'revoked'"),
+                    arguments: [predecessor]) ?? 0
+                if live > 0 { throw StoreError.conflict("certificate \(predecessor) already has a successor") }
+            }
+            try execute(db, sql: """
+                INSERT INTO certificates (serial, issuer_ski, type, subject, not_before, not_after, status, agent_id,
+                    predecessor_serial, tbs_sha256, der, reserved_at, issued_at, superseded_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?, NULL, ?, NULL, NULL)
+                """, arguments: [record.serial, record.issuerSKI, record.type.rawValue, record.subject,
+                                 record.notBefore.timeIntervalSince1970, record.notAfter.timeIntervalSince1970,
+                                 record.agentID?.description, record.predecessorSerial, record.tbsSHA256,
+                                 record.reservedAt.timeIntervalSince1970])
+        case .recordIssued(let serial, let der, let now):
+            guard let record = try fetchCertificate(db, serial) else { throw StoreError.notFound("no reservation for serial \(serial)") }
+            guard record.status == .reserved || (record.status == .revoked && record.certificateDER == nil) else {
+                throw StoreError.invalidState("serial \(serial) is \(record.status), not reserved")
+            }
+            try execute(db, sql: """
+                UPDATE certificates SET der = ?, issued_at = ?,
+                    status = CASE status WHEN 'reserved' THEN 'issued' ELSE status END
+                WHERE serial = ?
+                """, arguments: [Data(der), now.timeIntervalSince1970, serial])
+        case .supersede(let serial, let now):
+            guard try fetchCertificate(db, serial) != nil else { throw StoreError.notFound("certificate \(serial) is not known") }
+            try execute(db, sql: "UPDATE certificates SET status = 'superseded', superseded_at = ? WHERE serial = ? AND status = 'issued'",
+                           arguments: [now.timeIntervalSince1970, serial])
+        case .insertRegistration(let r):
+            if r.isOpen, try fetchOpenRegistration(db, r.hostname) != nil {
+                throw StoreError.conflict("an open registration for \(r.hostname) exists")
+            }
+            try execute(db, sql: """
+                INSERT INTO registrations (id, hostname, agent_id, csr, spki_sha256, source_address, status, reason,
+                    decided_by, created_at, decided_at, issued_serial)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.id.uuidString.lowercased(), r.hostname, r.agentID.description, Data(r.csrDER), r.spkiSHA256,
+                                 r.sourceAddress, r.status.rawValue, r.reason, r.decidedBy, r.created.timeIntervalSince1970,
+                                 r.decidedAt?.timeIntervalSince1970, r.issuedSerial])
+        case .decideRegistration(let id, let status, let actor, let reason, let now):
+            guard let registration = try fetchRegistration(db, id) else { throw StoreError.notFound("registration \(id) is not known") }
+            guard registration.status == .pending else { throw StoreError.invalidState("registration \(id) is \(registration.status)") }
+            try execute(db, sql: "UPDATE registrations SET status = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ? AND status = 'pending'",
+                           arguments: [status.rawValue, actor, reason, now.timeIntervalSince1970, id.uuidString.lowercased()])
+        case .markRegistrationIssued(let id, let serial):
+            guard let registration = try fetchRegistration(db, id) else { throw StoreError.notFound("registration \(id) is not known") }
+            guard registration.status == .approved, registration.issuedSerial == nil else {
+                throw StoreError.invalidState("registration \(id) is not approved and unissued")
+            }
+            try execute(db, sql: "UPDATE registrations SET issued_serial = ? WHERE id = ?", arguments: [serial, id.uuidString.lowercased()])
+        case .revoke(let revocation):
+            if let existing = try fetchRevocation(db, revocation.serial) {
+                return .revoked(RevocationResult(record: existing, newlyRevoked: false))
+            }
+            guard let record = try fetchCertificate(db, revocation.serial) else {
+                throw StoreError.notFound("certificate \(revocation.serial) is not known")
+            }
+            var stored = revocation
+            stored.issuerSKI = record.issuerSKI
+            try execute(db, sql: "INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [stored.serial, stored.issuerSKI, stored.revokedAt.timeIntervalSince1970, stored.reason?.rawValue,
+                                       stored.invalidityDate?.timeIntervalSince1970])
+            try execute(db, sql: "UPDATE certificates SET status = 'revoked' WHERE serial = ?", arguments: [stored.serial])
+            return .revoked(RevocationResult(record: stored, newlyRevoked: true))
+        case .audit(let entry):
+            let last = try fetchRow(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            let event = try AuditEvent.chained(entry, previousSeq: (last?["seq"] as Int64?) ?? 0, prevHash: (last?["hash"] as String?) ?? AuditEvent.genesisHash)
+            try execute(db, sql: """
+                INSERT INTO audit_events (seq, time_ms, actor, action, subject, details, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [event.seq, event.timeMilliseconds, event.actor, event.action, event.subject,
+                                 event.detailsJSON, event.prevHash, event.hash])
+            return .audited(event)
+        }
+        return .done
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+extension RegistrationAuthority {
+    /// Revokes one certificate (idempotent: a second call returns the first revocation).
+    public func revokeCertificate(serial: String, reason: RevocationReason?, invalidityDate: Date? = nil,
+                                  by actor: String) async throws -> RevocationResult {
+        let now = clock.now()
+        guard let record = try await store.certificate(serial: serial) else {
+            throw StoreError.notFound("certificate \(serial) is not known")
+        }
+        let results = try await store.perform([
+            .revoke(RevocationRecord(serial: serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: reason,
+                                     invalidityDate: invalidityDate)),
+            .audit(AuditEntry(time: now, actor: actor, action: "certificate.revoked", subject: serial,
+                              details: ["reason": reason?.name ?? "none"])),
+        ])
+        guard case .revoked(let result) = results.first else { throw StoreError(.database, "revocation produced no result") }
+        return result
+    }
+
+    /// Revokes an agent and its whole certificate line (every certificate it ever had, including
+    /// superseded ones and unfinished reservations) in one unit of work.
+    public func revokeAgent(_ id: AgentID, reason: RevocationReason?, by actor: String) async throws -> [RevocationResult] {
+        let now = clock.now()
+        guard try await store.agent(id) != nil else { throw StoreError.notFound("agent \(id) is not known") }
+        let line = try await store.certificates(agent: id)
+        var operations: [StoreOperation] = [.revokeAgent(id, at: now)]
+        for record in line {
+            operations.append(.revoke(RevocationRecord(serial: record.serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: reason)))
+        }
+        operations.append(.audit(AuditEntry(time: now, actor: actor, action: "agent.revoked", subject: id.description,
+                                            details: ["certificates": String(line.count), "reason": reason?.name ?? "none"])))
+        return try await store.perform(operations).compactMap { if case .revoked(let r) = $0 { r } else { nil } }
+    }
+
+    /// Superseded certificates that policy says must now be revoked (empty when the policy is off).
+    public func supersededDueForRevocation() async throws -> [CertificateRecord] {
+        guard let after = policy.revokeSupersededAfter else { return [] }
+        return try await store.superseded(before: clock.now() - after)
+    }
+
+    /// Applies `revoke-superseded-after`: revokes every due superseded certificate with reason
+    /// `superseded` (RFC 5280 §5.3.1).
+    public func revokeDueSuperseded(by actor: String = "system") async throws -> [RevocationResult] {
+        let due = try await supersededDueForRevocation()
+        guard !due.isEmpty else { return [] }
+        let now = clock.now()
+        var operations: [StoreOperation] = []
+        for record in due {
+            operations.append(.revoke(RevocationRecord(serial: record.serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: .superseded)))
+            operations.append(.audit(AuditEntry(time: now, actor: actor, action: "certificate.revoked", subject: record.serial,
+                                                details: ["reason": RevocationReason.superseded.name, "policy": "revoke-superseded-after"])))
+        }
+        return try await store.perform(operations).compactMap { if case .revoked(let r) = $0 { r } else { nil } }
+    }
+}

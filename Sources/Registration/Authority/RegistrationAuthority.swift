@@ -1,0 +1,135 @@
+import Foundation
+import PKICore
+
+/// The registration authority: every enrolment, approval, renewal, supersession and revocation
+/// decision is made here (STYLE §1), with an injected clock and random source. It never signs;
+/// the CA signs what the RA authorised and reserved.
+///
+/// Issuance is a three-step road (STYLE §4): a decision (`.issue(authorization)`), then
+/// ``reserveIssuance(_:certificate:)`` persists intent atomically with the token consumption or
+/// registration bookkeeping, then the CA signs and ``completeIssuance(serial:certificateDER:)``
+/// records the certificate and supersedes the predecessor.
+public struct RegistrationAuthority: Sendable {
+    public let store: any RegistrationDataStore
+    public let clock: any PKIClock
+    public let random: any RandomSource
+    public let policy: RegistrationPolicy
+
+    public init(store: any RegistrationDataStore, clock: any PKIClock, random: any RandomSource,
+                policy: RegistrationPolicy = RegistrationPolicy()) {
+        self.store = store
+        self.clock = clock
+        self.random = random
+        self.policy = policy
+    }
+
+    /// Creates a one-time token (256 bits, base64url) and stores only its digest. The returned
+    /// string is shown once to the administrator.
+    public func createToken(hostname: String?, by actor: String) async throws -> String {
+        let token = Data(random.bytes(32)).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        let now = clock.now()
+        let record = EnrollmentToken(tokenSHA256: EnrollmentToken.digest(of: token), hostname: hostname, created: now,
+                                     expires: now + policy.tokenLifetime, createdBy: actor)
+        _ = try await store.perform([
+            .insertToken(record),
+            .audit(AuditEntry(time: now, actor: actor, action: "token.created", subject: String(record.tokenSHA256.prefix(16)),
+                              details: ["hostname": hostname ?? "*"])),
+        ])
+        return token
+    }
+
+    /// Decides a new agent's enrolment (DESIGN §4 `simpleenroll`).
+    public func evaluateEnrollment(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
+        let identity = request.identity
+        let now = clock.now()
+        if let token = request.token {
+            let digest = EnrollmentToken.digest(of: token)
+            guard let stored = try await store.token(sha256: digest) else {
+                return .refused(.invalidToken("unknown enrolment token"))
+            }
+            if let reason = stored.unusableReason(hostname: identity.hostname, at: now) {
+                return .refused(.invalidToken(reason))
+            }
+            if let refusal = try await hostnameRefusal(identity) { return .refused(refusal) }
+            if let open = try await store.openRegistration(hostname: identity.hostname), open.agentID != identity.agentID {
+                return .refused(.conflict(open))
+            }
+            return .issue(IssuanceAuthorization(basis: .token(sha256: digest), identity: identity, actor: "agent:\(identity.agentID)"))
+        }
+
+        if let open = try await store.openRegistration(hostname: identity.hostname) {
+            guard open.matches(identity) else { return .refused(.conflict(open)) }
+            return open.status == .approved
+                ? .issue(IssuanceAuthorization(basis: .registration(open.id), identity: identity, actor: open.decidedBy ?? "admin"))
+                : .pending(open)
+        }
+        if let last = try await store.latestRegistration(hostname: identity.hostname, agentID: identity.agentID),
+           last.matches(identity) {
+            if last.status == .rejected { return .rejected(last) }
+            if let serial = last.issuedSerial, let record = try await store.certificate(serial: serial) {
+                return .alreadyIssued(record)
+            }
+        }
+        if let refusal = try await hostnameRefusal(identity) { return .refused(refusal) }
+
+        let registration = PendingRegistration(
+            id: UUID(uuid: uuidBytes()), hostname: identity.hostname, agentID: identity.agentID, csrDER: identity.csrDER,
+            spkiSHA256: identity.spkiSHA256, sourceAddress: request.sourceAddress, created: now)
+        do {
+            _ = try await store.perform([
+                .insertRegistration(registration),
+                .audit(AuditEntry(time: now, actor: "agent:\(identity.agentID)", action: "registration.pending",
+                                  subject: registration.id.uuidString.lowercased(),
+                                  details: ["hostname": identity.hostname, "spki_sha256": identity.spkiSHA256,
+                                            "source": request.sourceAddress ?? ""])),
+            ])
+            return .pending(registration)
+        } catch let error as StoreError where error.code == .conflict {
+            // A concurrent request for the same hostname won the race; answer as if it came first.
+            guard let winner = try await store.openRegistration(hostname: identity.hostname) else { throw error }
+            return winner.matches(identity) ? .pending(winner) : .refused(.conflict(winner))
+        }
+    }
+
+    /// Approves a pending registration; the agent's next identical request is issued.
+    public func approve(registrationID id: UUID, by actor: String) async throws -> PendingRegistration {
+        try await decide(id, to: .approved, by: actor, reason: nil)
+    }
+
+    /// Rejects a pending registration; the agent's identical requests are refused with `reason`.
+    public func reject(registrationID id: UUID, by actor: String, reason: String) async throws -> PendingRegistration {
+        try await decide(id, to: .rejected, by: actor, reason: reason)
+    }
+
+    private func decide(_ id: UUID, to status: PendingRegistration.Status, by actor: String, reason: String?) async throws -> PendingRegistration {
+        let now = clock.now()
+        _ = try await store.perform([
+            .decideRegistration(id: id, to: status, by: actor, reason: reason, at: now),
+            .audit(AuditEntry(time: now, actor: actor, action: "registration.\(status.rawValue)",
+                              subject: id.uuidString.lowercased(), details: reason.map { ["reason": $0] } ?? [:])),
+        ])
+        guard let updated = try await store.registration(id) else { throw StoreError.notFound("registration \(id) vanished") }
+        return updated
+    }
+
+    /// A refusal when the hostname is held by another active agent or this agent is already enrolled.
+    private func hostnameRefusal(_ identity: RequestIdentity) async throws -> Refusal? {
+        if let agent = try await store.agent(identity.agentID) {
+            if agent.status == .revoked { return .agentRevoked(agent.id) }
+            return .alreadyEnrolled("agent \(agent.id) is enrolled; renew with its current certificate")
+        }
+        for other in try await store.agents(hostname: identity.hostname) where other.status == .active {
+            return .alreadyEnrolled("hostname \(identity.hostname) belongs to active agent \(other.id)")
+        }
+        return nil
+    }
+
+    func uuidBytes() -> uuid_t {
+        var b = random.bytes(16)
+        b[6] = (b[6] & 0x0f) | 0x40  // RFC 4122 §4.4: version 4
+        b[8] = (b[8] & 0x3f) | 0x80  // variant 10
+        return (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
+    }
+}

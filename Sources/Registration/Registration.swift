@@ -1,1 +1,0 @@
-// Registration module: see DESIGN.md §1.

@@ -1,0 +1,123 @@
+import Foundation
+
+// Narrow store protocols (STYLE §1, boulder's `sa`). Nothing here is SQLite-specific: no rowids,
+// no "INSERT OR IGNORE" semantics, no reliance on a single writer. Every read that answers a
+// security question (revocation, token, certificate status) throws rather than guessing.
+
+/// Agents known to the appliance.
+public protocol AgentStore: Sendable {
+    func agent(_ id: AgentID) async throws -> Agent?
+    /// Agents with `hostname`, any status.
+    func agents(hostname: String) async throws -> [Agent]
+    func agents(status: Agent.Status?) async throws -> [Agent]
+}
+
+/// Enrolment requests awaiting or having had an administrator's decision.
+public protocol RegistrationStore: Sendable {
+    func registration(_ id: UUID) async throws -> PendingRegistration?
+    /// The open registration (pending, or approved but not yet issued) for `hostname`, if any.
+    func openRegistration(hostname: String) async throws -> PendingRegistration?
+    /// The most recent registration of this hostname and agent, any status.
+    func latestRegistration(hostname: String, agentID: AgentID) async throws -> PendingRegistration?
+    func registrations(status: PendingRegistration.Status?) async throws -> [PendingRegistration]
+}
+
+/// One-time enrolment tokens (stored as SHA-256 only).
+public protocol EnrollmentTokenStore: Sendable {
+    func insertToken(_ token: EnrollmentToken) async throws
+    func token(sha256: String) async throws -> EnrollmentToken?
+    /// Atomically marks the token used; a second call for the same token throws `tokenUnavailable`,
+    /// also when two callers race.
+    func consumeToken(sha256: String, hostname: String, at: Date) async throws -> EnrollmentToken
+}
+
+/// Issued (and reserved) certificates.
+public protocol CertificateStore: Sendable {
+    /// Persists intent before signing: row in `reserved`; throws `conflict` for a serial seen before.
+    func reserveIssuance(_ record: CertificateRecord) async throws
+    /// Completes a reservation with the signed certificate.
+    func recordIssued(serial: String, certificateDER: [UInt8], at: Date) async throws
+    func certificate(serial: String) async throws -> CertificateRecord?
+    /// All certificates of an agent, oldest first.
+    func certificates(agent: AgentID) async throws -> [CertificateRecord]
+    /// The renewal line through `serial`: its predecessors and successors, oldest first.
+    func lineage(serial: String) async throws -> [CertificateRecord]
+    /// Issued certificates whose notAfter lies in `[now, now + days]`, soonest first.
+    func expiring(withinDays days: Int, now: Date) async throws -> [CertificateRecord]
+    /// Reservations that never completed (a crash between reserve and record).
+    func reservations(olderThan: Date) async throws -> [CertificateRecord]
+    /// Superseded certificates that were superseded at or before `cutoff` and are not revoked.
+    func superseded(before cutoff: Date) async throws -> [CertificateRecord]
+    /// Counts by type and status, for metrics.
+    func counts() async throws -> [CertificateCount]
+}
+
+/// Revocations, per issuer.
+public protocol RevocationStore: Sendable {
+    /// Revokes a known certificate. Idempotent: revoking again returns the first revocation.
+    func revoke(_ record: RevocationRecord) async throws -> RevocationResult
+    /// Looks the serial up. Never answers `.notRevoked` without having found the certificate;
+    /// throws when it cannot look (fail closed, STYLE §15).
+    func revocationStatus(serial: String) async throws -> RevocationStatus
+    /// Up to `limit` revocations of `issuerSKI` with serial greater than `afterSerial`, in serial
+    /// order (keyset pagination: constant cost per page even with 1 000 000 rows).
+    func revocations(issuerSKI: String, afterSerial: String?, limit: Int) async throws -> [RevocationRecord]
+    func revocationCount(issuerSKI: String) async throws -> Int
+}
+
+extension RevocationStore {
+    /// All revocations of an issuer as pages of at most `pageSize`, for CRL generation. Memory stays
+    /// bounded by one page. A revocation committed during the walk may be missed only if its serial
+    /// sorts before the cursor; it triggers its own CRL regeneration.
+    public func revokedPages(issuerSKI: String, pageSize: Int = 10_000) -> RevokedPages {
+        RevokedPages(store: self, issuerSKI: issuerSKI, pageSize: max(1, pageSize))
+    }
+}
+
+/// Pages of one issuer's revocations (see ``RevocationStore/revokedPages(issuerSKI:pageSize:)``).
+public struct RevokedPages: AsyncSequence, Sendable {
+    public typealias Element = [RevocationRecord]
+    let store: any RevocationStore
+    let issuerSKI: String
+    let pageSize: Int
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let pages: RevokedPages
+        var cursor: String?
+        var finished = false
+
+        public mutating func next() async throws -> [RevocationRecord]? {
+            guard !finished else { return nil }
+            let page = try await pages.store.revocations(issuerSKI: pages.issuerSKI, afterSerial: cursor, limit: pages.pageSize)
+            if page.count < pages.pageSize { finished = true }
+            guard let last = page.last else { return nil }
+            cursor = last.serial
+            return page
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pages: self) }
+}
+
+/// CRL numbering and publication state, per issuer.
+public protocol CRLStateStore: Sendable {
+    /// Allocates the next CRL number: persisted before it is returned, strictly increasing per
+    /// issuer across restarts and independent of the clock.
+    func allocateCRLNumber(issuerSKI: String) async throws -> CRLNumberAllocation
+    /// Records a published CRL (its number must have been allocated).
+    func recordPublication(_ publication: CRLPublication) async throws
+    func lastPublication(issuerSKI: String) async throws -> CRLPublication?
+}
+
+/// The hash-chained audit log.
+public protocol AuditLog: Sendable {
+    func append(_ entry: AuditEntry) async throws -> AuditEvent
+    /// Events with `seq > afterSeq`, at most `limit`, in order.
+    func auditEvents(afterSeq: Int64, limit: Int) async throws -> [AuditEvent]
+    /// Verifies the whole chain and names the first broken entry.
+    func verifyAuditChain() async throws -> AuditVerification
+}
+
+/// Everything the RA needs from storage.
+public typealias RegistrationDataStore = AgentStore & RegistrationStore & EnrollmentTokenStore & CertificateStore
+    & RevocationStore & CRLStateStore & AuditLog & UnitOfWorkStore

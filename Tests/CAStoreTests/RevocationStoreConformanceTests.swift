@@ -1,0 +1,80 @@
+import CAStore
+import Foundation
+import Registration
+import Testing
+
+@Suite("Revocation store conformance")
+struct RevocationStoreConformanceTests {
+    @Test("revocation is idempotent and lookups distinguish revoked, not revoked and unknown", arguments: StoreKind.allCases)
+    func idempotent(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
+        defer { fixture.remove() }
+        let store = fixture.store
+        try await store.reserveIssuance(Sample.certificate("r1"))
+        try await store.recordIssued(serial: "r1", certificateDER: [1], at: Sample.t0)
+        #expect(try await store.revocationStatus(serial: "ffff") == .unknown)
+        guard case .notRevoked(let record) = try await store.revocationStatus(serial: "r1") else {
+            Issue.record("an issued certificate must be reported as not revoked")
+            return
+        }
+        #expect(record.serial == "r1")
+
+        let first = try await store.revoke(RevocationRecord(serial: "r1", issuerSKI: Sample.issuer, revokedAt: Sample.t0 + 5,
+                                                             reason: .keyCompromise, invalidityDate: Sample.t0 + 1))
+        #expect(first.newlyRevoked)
+        let again = try await store.revoke(RevocationRecord(serial: "r1", issuerSKI: Sample.issuer, revokedAt: Sample.t0 + 9,
+                                                             reason: .superseded))
+        #expect(!again.newlyRevoked)
+        #expect(again.record == first.record)
+        #expect(try await store.revocationStatus(serial: "r1") == .revoked(first.record))
+        #expect(try await store.certificate(serial: "r1")?.status == .revoked)
+        #expect(try await store.revocationCount(issuerSKI: Sample.issuer) == 1)
+
+        let unknown = await storeError {
+            _ = try await store.revoke(RevocationRecord(serial: "dead", issuerSKI: Sample.issuer, revokedAt: Sample.t0, reason: nil))
+        }
+        #expect(unknown?.code == .notFound)
+    }
+
+    @Test("100 000 revocations stream back per issuer in serial order within a bounded time", arguments: StoreKind.allCases)
+    func largeRevocationList(kind: StoreKind) async throws {
+        let fixture = try StoreFixture(kind)
+        defer { fixture.remove() }
+        let store = fixture.store
+        let count = 100_000
+        var operations: [StoreOperation] = []
+        operations.reserveCapacity(2 * count + 20)
+        for n in 0..<count {
+            operations.append(.reserveCertificate(Sample.certificate(Sample.serial(n))))
+            operations.append(.revoke(RevocationRecord(serial: Sample.serial(n), issuerSKI: Sample.issuer,
+                                                       revokedAt: Sample.t0 + Double(n), reason: n % 3 == 0 ? nil : .keyCompromise)))
+        }
+        for n in count..<(count + 10) {  // another issuer's revocations must not appear
+            operations.append(.reserveCertificate(Sample.certificate(Sample.serial(n), issuer: "other")))
+            operations.append(.revoke(RevocationRecord(serial: Sample.serial(n), issuerSKI: "other", revokedAt: Sample.t0, reason: nil)))
+        }
+        _ = try await store.perform(operations)
+
+        let clock = ContinuousClock()
+        var seen = 0
+        var previous = ""
+        var ordered = true
+        var largestPage = 0
+        let elapsed = try await clock.measure {
+            for try await page in store.revokedPages(issuerSKI: Sample.issuer, pageSize: 10_000) {
+                largestPage = max(largestPage, page.count)
+                for entry in page {
+                    if entry.serial <= previous { ordered = false }
+                    previous = entry.serial
+                    seen += 1
+                }
+            }
+        }
+        #expect(seen == count)
+        #expect(ordered)
+        #expect(largestPage <= 10_000)
+        #expect(try await store.revocationCount(issuerSKI: Sample.issuer) == count)
+        // Debug build on 2 shared cores; the release CRL benchmark holds the real target.
+        #expect(elapsed < .seconds(10), "streaming 100 000 revocations took \(elapsed)")
+    }
+}

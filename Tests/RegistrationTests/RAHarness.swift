@@ -1,0 +1,71 @@
+import CAStore
+import Foundation
+import PKICore
+import Registration
+import Testing
+import TestSupport
+
+/// Stores the RA tests run against: the same decisions must come out of every backend.
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case inMemory
+    case sqliteFile
+    var testDescription: String { rawValue }
+}
+
+/// An RA over a fresh store, a fixed clock and a seeded random source.
+struct RAHarness {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    static let day: TimeInterval = 86_400
+    static let issuer = "1c0ffee1"
+
+    let clock = FixedClock(RAHarness.t0)
+    let random = SeededRandomSource(seed: 42)
+    let store: any RegistrationDataStore
+    let directory: TemporaryDirectory
+    let ra: RegistrationAuthority
+
+    init(_ backend: Backend, policy: RegistrationPolicy = RegistrationPolicy()) throws {
+        directory = try TemporaryDirectory("ra")
+        switch backend {
+        case .inMemory: store = InMemoryStore()
+        case .sqliteFile: store = try SQLiteStore(path: directory.file("rootkeeper.sqlite"))
+        }
+        ra = RegistrationAuthority(store: store, clock: clock, random: random, policy: policy)
+    }
+
+    func remove() { directory.remove() }
+
+    /// A request as the CSR parser would report it; `key` stands for a distinct key pair.
+    func identity(_ hostname: String, agent n: Int, key: String = "k1") -> RequestIdentity {
+        let id = AgentID(UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", n))!)
+        return RequestIdentity(hostname: hostname, agentID: id, spkiSHA256: EnrollmentToken.digest(of: "\(key)-\(n)"),
+                               csrDER: Array("csr-\(hostname)-\(n)-\(key)".utf8))
+    }
+
+    /// Does what the CA does with an authorisation: reserve (persisted intent), "sign", record.
+    func issue(_ authorization: IssuanceAuthorization, validity: TimeInterval = 90 * RAHarness.day) async throws -> CertificateRecord {
+        let now = clock.now()
+        let serial = CertificateRecord.serialHex(contentBytes: [0x01] + random.bytes(8))
+        let draft = CertificateRecord(serial: serial, issuerSKI: RAHarness.issuer, type: .agent,
+                                      subject: "CN=agent-\(authorization.identity.hostname)-\(authorization.identity.agentID)",
+                                      notBefore: now, notAfter: now + validity, tbsSHA256: EnrollmentToken.digest(of: serial),
+                                      reservedAt: now)
+        let reserved = try await ra.reserveIssuance(authorization, certificate: draft)
+        #expect(try await store.certificate(serial: reserved.serial)?.status == .reserved)
+        return try await ra.completeIssuance(serial: serial, certificateDER: [0x30] + random.bytes(16))
+    }
+
+    /// Enrols an agent with a fresh token and returns its first certificate.
+    func enrol(_ hostname: String, agent n: Int) async throws -> CertificateRecord {
+        let token = try await ra.createToken(hostname: hostname, by: "admin")
+        let decision = try await ra.evaluateEnrollment(EnrollmentRequest(identity: identity(hostname, agent: n), token: token,
+                                                                         sourceAddress: "192.0.2.10"))
+        guard case .issue(let authorization) = decision else { throw HarnessFailure("token enrolment not issued: \(decision)") }
+        return try await issue(authorization)
+    }
+}
+
+struct HarnessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
