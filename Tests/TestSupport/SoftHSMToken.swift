@@ -58,7 +58,7 @@ public struct SoftHSMToken: Sendable {
 
     public struct SetupFailure: Error, CustomStringConvertible {
         public let description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 }
 

@@ -1,0 +1,82 @@
+import Foundation
+import CeremonyKit
+import PKICore
+import SecureFiles
+import TestSupport
+
+/// A rehearsal set-up for driving the real `ceremony` binary: a fresh SoftHSM token, a media
+/// directory, a 0600 PIN file, and helpers to write plans and the CSR bundle an appliance would.
+struct CeremonyHarness {
+    let token: SoftHSMToken
+    let work: TemporaryDirectory
+    let media: String
+    let pinFile: String
+    let ceremony: ExternalTool
+    let openssl: ExternalTool
+
+    init(label: String = "root-ca") throws {
+        token = try SoftHSMToken(label: label)
+        work = try TemporaryDirectory("ceremony")
+        media = work.file("media")
+        try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
+        pinFile = work.file("pin")
+        FileManager.default.createFile(atPath: pinFile, contents: Data((token.userPIN + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        ceremony = try ProductBinary.tool("ceremony")
+        openssl = try ExternalTool("openssl")
+    }
+
+    func remove() {
+        token.remove()
+        work.remove()
+    }
+
+    /// Runs `ceremony` with the token's SOFTHSM2_CONF.
+    @discardableResult
+    func run(_ arguments: [String], stdin: String = "") throws -> ExternalTool.Result {
+        try ceremony.run(arguments, stdin: Data(stdin.utf8), environment: token.environment)
+    }
+
+    /// Runs a plan as a rehearsal with the PIN file, typing `answers` (one per line).
+    @discardableResult
+    func runPlan(_ planText: String, named name: String, answers: [String] = ["yes"], pinSource: String? = nil) throws -> ExternalTool.Result {
+        let path = work.file(name)
+        try planText.write(toFile: path, atomically: true, encoding: .utf8)
+        return try run(
+            ["run", path, "--media", media, "--module", SoftHSMToken.modulePath, "--token", token.label,
+             "--pin-source", pinSource ?? "file:\(pinFile)", "--operator", "Test Officer"],
+            stdin: answers.map { $0 + "\n" }.joined())
+    }
+
+    func rootPlan(algorithm: String = "p384", label: String = "root-2026") -> String {
+        PlanTemplate.text(for: .root)
+            .replacingOccurrences(of: "algorithm: rsa4096", with: "algorithm: \(algorithm)")
+            .replacingOccurrences(of: "label: root-ca-2026", with: "label: \(label)")
+    }
+
+    /// The template for `kind`, filled from the media's root database as `ceremony template --media` does.
+    func plan(_ kind: String) throws -> String {
+        let result = try run(["template", kind, "--media", media])
+        guard result.succeeded else { throw SoftHSMToken.SetupFailure("template failed: \(result.output)") }
+        return result.stdout
+    }
+
+    /// Writes `<media>/intermediate-csr` as `appliance init` does: a P-256 CSR (made by openssl,
+    /// requesting CA:TRUE pathLen 5 to show the profile wins) in a bundle with MANIFEST.
+    /// Returns the CSR key's SPKI SHA-256.
+    @discardableResult
+    func writeCSRBundle(directory: String = "intermediate-csr", csrBytes: [UInt8]? = nil) throws -> String {
+        let keyPath = work.file("intermediate.key")
+        let csrPath = work.file("intermediate.csr")
+        let made = try openssl.run([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyPath,
+            "-subj", "/CN=Example Intermediate CA/O=Example Corp", "-addext", "basicConstraints=critical,CA:TRUE,pathlen:5",
+            "-out", csrPath,
+        ])
+        guard made.succeeded else { throw SoftHSMToken.SetupFailure("openssl req failed: \(made.output)") }
+        let csr = try csrBytes ?? SecureFile.read(csrPath)
+        let bundle = try MediaBundle(payload: ["intermediate.csr": csr], summary: "Intermediate CA CSR from the test appliance\n")
+        try BundleDirectory.write(bundle, to: "\(media)/\(directory)")
+        let decoded = try CSRDecoder.decode(try SecureFile.read(csrPath))
+        return decoded.publicKey.spkiSHA256Hex
+    }
+}
