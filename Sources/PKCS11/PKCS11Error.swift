@@ -30,6 +30,8 @@ public struct PKCS11Error: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unsupported = Code("unsupported")
         /// The private key lives in the token and cannot be exported.
         public static let notExportable = Code("notExportable")
+        /// An argument outside what the operation accepts (e.g. an empty key label).
+        public static let invalidParameter = Code("invalidParameter")
         /// The token returned data that could not be decoded.
         public static let malformedResponse = Code("malformedResponse")
     }

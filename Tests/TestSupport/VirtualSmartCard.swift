@@ -29,13 +29,7 @@ public final class VirtualSmartCard: @unchecked Sendable {
         try FileManager.default.createSymbolicLink(
             atPath: shim.file("Crypto"), withDestinationPath: "/usr/lib/python3/dist-packages/Cryptodome")
         if !Self.daemonIsRunning() {
-            let daemon = Process()
-            daemon.executableURL = URL(fileURLWithPath: try ExternalTool("pcscd").path)
-            daemon.arguments = ["-f"]
-            daemon.standardOutput = FileHandle.nullDevice
-            daemon.standardError = FileHandle.nullDevice
-            try daemon.run()
-            pcscd = daemon
+            pcscd = try Self.spawn(try ExternalTool("pcscd").path, ["-f"], environment: nil)
             try Self.waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: Self.socketPath) }
             // The vpcd readers are created from reader.conf at start-up; give the driver a moment.
             Thread.sleep(forTimeInterval: 0.5)
@@ -49,16 +43,11 @@ public final class VirtualSmartCard: @unchecked Sendable {
     public func insertCard() throws {
         try lock.withLock {
             guard vicc == nil else { return }
-            let card = Process()
-            card.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            card.arguments = [try ExternalTool("vicc").path, "-t", "iso7816", "-P", String(Self.vpcdPort)]
             var environment = ProcessInfo.processInfo.environment
             environment["PYTHONPATH"] = shim.path + ":/usr/lib/python3/site-packages/virtualsmartcard"
-            card.environment = environment
-            card.standardOutput = FileHandle.nullDevice
-            card.standardError = FileHandle.nullDevice
-            try card.run()
-            vicc = card
+            vicc = try Self.spawn(
+                "/usr/bin/python3", [try ExternalTool("vicc").path, "-t", "iso7816", "-P", String(Self.vpcdPort)],
+                environment: environment)
         }
     }
 
@@ -66,8 +55,7 @@ public final class VirtualSmartCard: @unchecked Sendable {
     public func removeCard() {
         lock.withLock {
             guard let card = vicc else { return }
-            card.terminate()
-            card.waitUntilExit()
+            Self.stop(card)
             vicc = nil
         }
     }
@@ -77,12 +65,38 @@ public final class VirtualSmartCard: @unchecked Sendable {
         removeCard()
         lock.withLock {
             if let daemon = pcscd {
-                daemon.terminate()
-                daemon.waitUntilExit()
+                Self.stop(daemon)
                 pcscd = nil
             }
         }
         shim.remove()
+    }
+
+    /// Starts `executable` with every signal unblocked. A child inherits the signal mask of the
+    /// thread that spawns it, and test threads (Dispatch workers) block SIGTERM, so a plain
+    /// `Process` child would ignore `terminate()`; a one-line Python exec wrapper clears the mask.
+    static func spawn(_ executable: String, _ arguments: [String], environment: [String: String]?) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [
+            "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+            executable,
+        ] + arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// SIGTERM, then SIGKILL if the process has not exited within five seconds (bounded wait).
+    static func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     /// A daemon is running when its pid file names a live process and its socket exists.

@@ -21,7 +21,7 @@ extension PKCS11Session {
     /// officers can inspect them.
     public func generateKeyPair(_ spec: PKCS11KeySpec, label: String, id: [UInt8]) throws -> GeneratedKeyPair {
         guard !label.isEmpty, !id.isEmpty else {
-            throw PKCS11Error(.objectExists, "a key needs a non-empty label and ID")
+            throw PKCS11Error(.invalidParameter, "a key needs a non-empty label and ID")
         }
         return try perform {
             if !(try functions.findObjects(session: handle, template: [.bytes(CKA.label, Array(label.utf8))])).isEmpty {
