@@ -161,7 +161,7 @@ let package = Package(
             dependencies: ["CAStore", "Registration", "PKICore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CeremonyTests", dependencies: ["CeremonyKit", "PKICore", "SecureFiles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CeremonyTests", dependencies: ["CeremonyKit", "PKICore", "SecureFiles", "SmartCard", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ApplianceTests", dependencies: ["ApplianceKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentTests", dependencies: ["AgentKit", "TestSupport"], swiftSettings: swiftSettings),
     ]

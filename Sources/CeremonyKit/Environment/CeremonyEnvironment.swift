@@ -16,19 +16,24 @@ public struct CeremonyEnvironment: Codable, Sendable, Equatable {
     public var `operator`: String?
     /// `true` relaxes only the air-gap refusal.
     public var rehearsal: Bool?
+    /// For smart-card tokens: the PC/SC reader the officer's card goes into. When set, the
+    /// ceremony asks for the card and waits for it (PC/SC) before looking for the token.
+    public var cardReader: String?
 
     enum CodingKeys: String, CodingKey {
         case module, token, `operator`, rehearsal
         case pinSource = "pin-source"
+        case cardReader = "card-reader"
     }
 
     public init(module: String? = nil, token: String? = nil, pinSource: String? = nil,
-                operator: String? = nil, rehearsal: Bool? = nil) {
+                operator: String? = nil, rehearsal: Bool? = nil, cardReader: String? = nil) {
         self.module = module
         self.token = token
         self.pinSource = pinSource
         self.operator = `operator`
         self.rehearsal = rehearsal
+        self.cardReader = cardReader
     }
 
     /// Loads `ENV.yaml` strictly (unknown and duplicate keys are errors naming the key).
@@ -45,7 +50,8 @@ public struct CeremonyEnvironment: Codable, Sendable, Equatable {
             token: overrides.token ?? token,
             pinSource: overrides.pinSource ?? pinSource,
             operator: overrides.operator ?? `operator`,
-            rehearsal: overrides.rehearsal ?? rehearsal)
+            rehearsal: overrides.rehearsal ?? rehearsal,
+            cardReader: overrides.cardReader ?? cardReader)
     }
 
     /// The module path, defaulting to SoftHSM2.

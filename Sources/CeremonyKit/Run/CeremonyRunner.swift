@@ -4,6 +4,7 @@ import Glibc
 import Crypto
 import Foundation
 import PKICore
+import SmartCard
 
 /// Runs one ceremony from a plan (DESIGN §3): shows the plan's hash, checks the air gap and the
 /// clock, opens the transcript, logs in to the token and hands over to the ceremony of the plan's
@@ -19,6 +20,8 @@ public struct CeremonyRunner: Sendable {
     public var probe: any SystemProbe
     /// `--yes-i-have-checked <SPKI-SHA256>`: accepted for rehearsals only, instead of typing.
     public var preconfirmedSPKI: String?
+    /// PC/SC access for smart-card tokens (created only when the environment names a reader).
+    public var cardReaders: @Sendable () throws -> any CardReaderMonitoring = { try PCSCContext() }
 
     public init(
         planText: String, environment: CeremonyEnvironment, media: String, console: any CeremonyConsole = StandardConsole(),
@@ -76,6 +79,9 @@ public struct CeremonyRunner: Sendable {
         try transcript.append(actor: officer, event: "ceremony.start", inputs: ["plan": planSHA256], details: startDetails)
 
         do {
+            if let reader = environment.cardReader {
+                try await OfficerCard(reader: reader, monitor: try cardReaders(), console: console).waitUntilInserted()
+            }
             let token = try TokenConnection.open(environment: environment, console: console)
             try transcript.append(actor: officer, event: "token.login", token: token.identity)
             let context = CeremonyContext(
