@@ -1,1 +1,0 @@
-// ApplianceKit module: see DESIGN.md §1.

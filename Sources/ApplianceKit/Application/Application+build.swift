@@ -1,0 +1,85 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// A composed appliance: both listeners, the admin socket and background services, ready to run
+/// in one ServiceGroup.
+public struct ApplianceApplication: Sendable {
+    /// Every service to run (HTTPS app, HTTP app, admin socket, background services).
+    public let services: [any Service]
+    /// Bound ports, known once running.
+    public let addresses: BoundAddresses
+    public let metrics: ApplianceMetrics
+    public let logger: Logger
+
+    /// Runs until cancelled or, when `gracefulShutdownSignals` are given, until SIGTERM/SIGINT;
+    /// shutdown is graceful (in-flight requests finish).
+    public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger))
+        try await group.run()
+    }
+}
+
+/// Composes the appliance (STYLE §3): the HTTPS listener (EST + agent API, mTLS via a rotating
+/// TLS context), the HTTP listener (CRL, OCSP, CA chain, health, metrics), the admin socket at
+/// `DIR/admin.sock` and the caller's background services.
+public func buildApplication(
+    configuration: ApplianceConfiguration,
+    services: ApplianceServices,
+    metrics: ApplianceMetrics = ApplianceMetrics(),
+    logger: Logger = Logger(label: "rootkeeper.appliance")
+) throws -> ApplianceApplication {
+    try configuration.validate()
+    let addresses = BoundAddresses()
+    let http1 = HTTP1Channel.Configuration(
+        idleTimeout: .milliseconds(Int64(configuration.limits.idleTimeoutSeconds * 1000)),
+        httpDecoderConfiguration: .init(
+            maxHeaderFieldSize: configuration.limits.maxHeaderBytes,
+            maxHeaderListSize: configuration.limits.maxHeaderBytes,
+            maxHeaderFieldCount: 100))
+    let timeout = RequestTimeoutMiddleware(timeout: .milliseconds(Int64(configuration.limits.requestTimeoutSeconds * 1000)))
+
+    let httpsRouter = Router(context: ApplianceRequestContext.self)
+    httpsRouter.add(middleware: timeout)
+    HTTPSRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpsRouter)
+    let verifier = HandshakeVerifier(trust: services.trust, revocation: services.revocation, metrics: metrics, logger: logger)
+    let holder = services.serverCertificate
+    let https = Application(
+        router: httpsRouter,
+        server: HTTPServerBuilder { responder in
+            RotatingTLSChannel(base: HTTP1Channel(responder: responder, configuration: http1), holder: holder, verifier: verifier)
+        },
+        configuration: .init(
+            address: .hostname(configuration.https.address, port: configuration.https.port),
+            serverName: "rootkeeper",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)),
+        onServerRunning: { channel in addresses.record(https: channel.localAddress?.port) },
+        logger: logger)
+
+    let httpRouter = Router(context: ApplianceRequestContext.self)
+    httpRouter.add(middleware: timeout)
+    PublicRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpRouter)
+    let http = Application(
+        router: httpRouter,
+        server: .http1(configuration: http1),
+        configuration: .init(
+            address: .hostname(configuration.http.address, port: configuration.http.port),
+            serverName: "rootkeeper",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)),
+        onServerRunning: { channel in addresses.record(http: channel.localAddress?.port) },
+        logger: logger)
+
+    let admin = AdminSocketServer(
+        path: StateDirectory(path: configuration.stateDirectory).adminSocket,
+        service: services.administration, logger: logger)
+    return ApplianceApplication(
+        services: [https, http, admin] + services.backgroundServices,
+        addresses: addresses, metrics: metrics, logger: logger)
+}

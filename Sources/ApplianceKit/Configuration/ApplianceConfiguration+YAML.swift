@@ -1,0 +1,54 @@
+import Foundation
+import Yams
+
+extension ApplianceConfiguration {
+    /// Loads a YAML configuration on top of the defaults, strictly: an unknown key, a mapping where
+    /// a scalar belongs (or the reverse) or an unparsable value is an error naming the key path
+    /// (STYLE §16 — Codable would silently ignore a misspelt key).
+    public static func load(yaml text: String) throws -> ApplianceConfiguration {
+        var configuration = ApplianceConfiguration()
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ApplianceError.configuration("(file)", "not valid YAML: \(error)")
+        }
+        guard let root else { return configuration }
+        guard case .mapping(let mapping) = root else {
+            throw ApplianceError.configuration("(root)", "expected a mapping of keys")
+        }
+        try apply(mapping, prefix: "", to: &configuration)
+        return configuration
+    }
+
+    /// Loads the YAML file at `path`.
+    public static func load(file path: String) throws -> ApplianceConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ApplianceError.configuration("(file)", "cannot read configuration file \(path)")
+        }
+        return try load(yaml: String(decoding: data, as: UTF8.self))
+    }
+
+    private static func apply(_ mapping: Node.Mapping, prefix: String, to configuration: inout ApplianceConfiguration) throws {
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.string else {
+                throw ApplianceError.configuration(prefix.isEmpty ? "(root)" : prefix, "keys must be strings")
+            }
+            let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+            switch valueNode {
+            case .mapping(let nested):
+                guard ConfigurationKey.all.contains(where: { $0.path.hasPrefix(path + ".") }) else {
+                    throw ApplianceError.configuration(path, "unknown key")
+                }
+                try apply(nested, prefix: path, to: &configuration)
+            case .scalar(let scalar):
+                guard let entry = ConfigurationKey.byPath[path] else {
+                    throw ApplianceError.configuration(path, "unknown key")
+                }
+                try entry.apply(&configuration, scalar.string)
+            case .sequence, .alias:
+                throw ApplianceError.configuration(path, "expected a single value")
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// One documented configuration key: its YAML path, its environment variable and how to apply a
+/// textual value. The single table both the YAML loader and the environment overrides use, so a
+/// key cannot exist in one and not the other.
+public struct ConfigurationKey: Sendable {
+    /// Dotted YAML path, e.g. `https.port`.
+    public let path: String
+    /// One-line description (mirrored in docs/configuration.md).
+    public let summary: String
+    let apply: @Sendable (inout ApplianceConfiguration, String) throws -> Void
+
+    /// The environment variable overriding this key: `ROOTKEEPER_` + path with dots as `_`.
+    public var environmentVariable: String {
+        "ROOTKEEPER_" + path.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    static func string(_ path: String, _ summary: String, _ set: @escaping @Sendable (inout ApplianceConfiguration, String) -> Void) -> ConfigurationKey {
+        ConfigurationKey(path: path, summary: summary) { config, text in set(&config, text) }
+    }
+
+    static func int(_ path: String, _ summary: String, _ set: @escaping @Sendable (inout ApplianceConfiguration, Int) -> Void) -> ConfigurationKey {
+        ConfigurationKey(path: path, summary: summary) { config, text in
+            guard let value = Int(text) else { throw ApplianceError.configuration(path, "expected an integer, got \"\(text)\"") }
+            set(&config, value)
+        }
+    }
+
+    static func seconds(_ path: String, _ summary: String, _ set: @escaping @Sendable (inout ApplianceConfiguration, Double) -> Void) -> ConfigurationKey {
+        ConfigurationKey(path: path, summary: summary) { config, text in
+            guard let value = Double(text), value.isFinite else {
+                throw ApplianceError.configuration(path, "expected a number of seconds, got \"\(text)\"")
+            }
+            set(&config, value)
+        }
+    }
+
+    /// Every key the appliance understands.
+    public static let all: [ConfigurationKey] = [
+        .string("state_directory", "root of the state directory layout") { $0.stateDirectory = $1 },
+        .string("https.address", "HTTPS (EST, agent API) bind address") { $0.https.address = $1 },
+        .int("https.port", "HTTPS port (0 = any free port)") { $0.https.port = $1 },
+        .string("http.address", "HTTP (CRL, OCSP, CA certs, health, metrics) bind address") { $0.http.address = $1 },
+        .int("http.port", "HTTP port (0 = any free port)") { $0.http.port = $1 },
+        .int("limits.max_est_body_bytes", "largest EST request body in bytes; larger gets 413") { $0.limits.maxESTBodyBytes = $1 },
+        .int("limits.max_header_bytes", "largest request header block in bytes") { $0.limits.maxHeaderBytes = $1 },
+        .seconds("limits.request_timeout_seconds", "time allowed to handle one request") { $0.limits.requestTimeoutSeconds = $1 },
+        .seconds("limits.idle_timeout_seconds", "idle keep-alive connections are closed after this") { $0.limits.idleTimeoutSeconds = $1 },
+        .int("limits.max_connections", "concurrent connections per listener") { $0.limits.maxConnections = $1 },
+        .int("enrollment.retry_after_seconds", "Retry-After for pending enrolments (202)") { $0.enrollment.retryAfterSeconds = $1 },
+        .string("log_level", "trace|debug|info|notice|warning|error|critical") { $0.logLevel = $1 },
+    ]
+
+    static let byPath: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
+}

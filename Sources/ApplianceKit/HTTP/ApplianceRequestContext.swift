@@ -1,0 +1,34 @@
+import Hummingbird
+import Logging
+import NIOCore
+import NIOSSL
+import X509
+
+/// Request context of both listeners: Hummingbird's core storage plus the connection's channel,
+/// from which the TLS peer certificate is read on every request.
+public struct ApplianceRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+
+    /// The connection's client certificate, or `nil` when none was presented (or on plain HTTP).
+    func peerCertificate() async throws -> Certificate? {
+        let peer: NIOSSLCertificate?
+        do {
+            peer = try await channel.nioSSL_peerCertificate().get()
+        } catch {
+            return nil
+        }
+        guard let peer else { return nil }
+        return try Certificate(derEncoded: try peer.toDERBytes())
+    }
+
+    /// The client's address, for registration records and logs.
+    var remoteDescription: String {
+        channel.remoteAddress?.description ?? "unknown"
+    }
+}

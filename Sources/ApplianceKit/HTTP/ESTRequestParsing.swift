@@ -1,0 +1,51 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import X509
+
+/// Parsing of EST request bodies and credentials (RFC 7030 §4.2.1, §3.2.3).
+enum ESTRequestParsing {
+    /// Reads the body up to `limit` bytes (→ 413 beyond) and decodes the base64 PKCS#10 in it.
+    static func csr(from request: inout Request, limit: Int) async throws -> [UInt8] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw ApplianceError.tooLarge("request body exceeds \(limit) bytes")
+        }
+        let text = String(buffer: buffer).filter { !$0.isWhitespace }
+        guard !text.isEmpty else { throw ApplianceError.malformed("request body is empty; expected a base64 PKCS#10 CSR") }
+        guard let data = Data(base64Encoded: text) else {
+            throw ApplianceError.malformed("request body is not valid base64 (RFC 7030 §4.2.1 requires a base64 PKCS#10 CSR)")
+        }
+        let der = [UInt8](data)
+        do {
+            _ = try CertificateSigningRequest(derEncoded: der)
+        } catch {
+            throw ApplianceError.malformed("request body is not a DER PKCS#10 certificate signing request")
+        }
+        return der
+    }
+
+    /// The enrolment token: the password of HTTP Basic (RFC 7030 §3.2.3) or a Bearer token.
+    static func token(from request: Request) throws -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2 else { throw ApplianceError.malformed("Authorization header is not 'Basic …' or 'Bearer …'") }
+        let scheme = parts[0].lowercased(), value = parts[1].trimmingCharacters(in: .whitespaces)
+        switch scheme {
+        case "bearer":
+            guard !value.isEmpty else { throw ApplianceError.malformed("Bearer token is empty") }
+            return value
+        case "basic":
+            guard let data = Data(base64Encoded: value), let decoded = String(data: data, encoding: .utf8),
+                  let colon = decoded.firstIndex(of: ":")
+            else { throw ApplianceError.malformed("HTTP Basic credentials are not base64 'user:password'") }
+            let password = String(decoded[decoded.index(after: colon)...])
+            guard !password.isEmpty else { throw ApplianceError.malformed("HTTP Basic password (the enrolment token) is empty") }
+            return password
+        default:
+            throw ApplianceError.malformed("unsupported Authorization scheme \(parts[0])")
+        }
+    }
+}

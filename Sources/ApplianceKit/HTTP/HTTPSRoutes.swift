@@ -1,0 +1,122 @@
+import Hummingbird
+import Logging
+import NIOCore
+import PKICore
+import X509
+
+/// Routes of the HTTPS listener: EST (RFC 7030 §3.2.2) and the agent API.
+struct HTTPSRoutes: Sendable {
+    let services: ApplianceServices
+    let configuration: ApplianceConfiguration
+    let metrics: ApplianceMetrics
+    let logger: Logger
+
+    func register(on router: Router<ApplianceRequestContext>) {
+        router.get("/.well-known/est/cacerts") { _, _ in try await self.caCertificates() }
+        router.get("/.well-known/est/csrattrs") { _, _ in try await self.csrAttributes() }
+        router.post("/.well-known/est/simpleenroll") { request, context in try await self.enroll(request, context) }
+        router.post("/.well-known/est/simplereenroll") { request, context in try await self.reenroll(request, context) }
+        router.get("/api/v1/agent/status") { _, context in try await self.status(context) }
+    }
+
+    func caCertificates() async throws -> Response {
+        let certificates = try await call("cacerts") { try await services.certificateAuthority.caCertificates() }
+        return ESTResponse.certsOnly(try PKCS7CertsOnly(certificates: certificates).base64Encoded())
+    }
+
+    func csrAttributes() async throws -> Response {
+        guard let der = try await call("csrattrs", { try await services.certificateAuthority.csrAttributes() }) else {
+            return Response(status: .noContent)
+        }
+        // RFC 7030 §4.5.2: application/csrattrs, base64.
+        let body = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        return ESTResponse.text(body + "\r\n", contentType: "application/csrattrs")
+    }
+
+    func enroll(_ request: Request, _ context: ApplianceRequestContext) async throws -> Response {
+        var request = request
+        let token = try ESTRequestParsing.token(from: request)
+        let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
+        let enrolment = EnrollmentRequest(csrDER: csr, token: token, source: context.remoteDescription)
+        let outcome = try await call("simpleenroll") { try await services.certificateAuthority.enroll(enrolment) }
+        if case .issued = outcome { metrics.issued(type: "agent", renewal: false) }
+        return try outcome.response()
+    }
+
+    func reenroll(_ request: Request, _ context: ApplianceRequestContext) async throws -> Response {
+        var request = request
+        let agent = try await authenticate(context)
+        let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
+        // RFC 7030 §4.2.2: a renewal keeps the subject; a CSR for another agent is refused here
+        // so one agent's certificate can never renew another's identity.
+        let parsed = try CertificateSigningRequest(derEncoded: csr)
+        let cn = parsed.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+        guard let cn, AgentSubject(commonName: cn) == agent.identity else {
+            metrics.validationFailure(reason: "reenroll_identity_mismatch")
+            throw ApplianceError.forbidden("the CSR subject does not match the client certificate's agent identity")
+        }
+        let outcome = try await call("simplereenroll") { try await services.certificateAuthority.reenroll(csrDER: csr, client: agent) }
+        if case .issued = outcome { metrics.issued(type: "agent", renewal: true) }
+        return try outcome.response()
+    }
+
+    func status(_ context: ApplianceRequestContext) async throws -> Response {
+        let agent = try await authenticate(context)
+        let status = try await call("agent status") { try await services.certificateAuthority.agentStatus(client: agent) }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(status)
+        return ESTResponse.bytes([UInt8](body), contentType: "application/json")
+    }
+
+    /// Re-validates the connection's client certificate for this request (DESIGN §4: every
+    /// request, so a revocation also stops an already-open keep-alive connection).
+    func authenticate(_ context: ApplianceRequestContext) async throws -> AuthenticatedAgent {
+        let started = ContinuousClock.now
+        defer { metrics.observeValidation(since: started) }
+        let certificate: Certificate?
+        do {
+            certificate = try await context.peerCertificate()
+        } catch {
+            metrics.validationFailure(reason: "malformed_certificate")
+            throw ApplianceError.unauthenticated("client certificate cannot be parsed")
+        }
+        let result: ClientAuthentication
+        do {
+            result = try await services.clientAuthenticator.authenticate(certificate)
+        } catch {
+            metrics.validationFailure(reason: "validation_unavailable")
+            logger.error("client authentication could not be evaluated; refusing", metadata: ["error": "\(error)"])
+            throw ApplianceError.unavailable("client certificate status cannot be checked right now")
+        }
+        switch result {
+        case .authenticated(let agent):
+            return agent
+        case .unauthenticated(let reason, let metricReason):
+            metrics.validationFailure(reason: metricReason)
+            logger.notice("mTLS request refused (401)", metadata: ["reason": "\(reason)", "peer": "\(context.remoteDescription)"])
+            throw ApplianceError.unauthenticated(reason)
+        case .forbidden(let reason, let metricReason):
+            metrics.validationFailure(reason: metricReason)
+            logger.notice("mTLS request refused (403)", metadata: ["reason": "\(reason)", "peer": "\(context.remoteDescription)"])
+            throw ApplianceError.forbidden(reason)
+        }
+    }
+
+    /// Calls a backing service; an unexpected error becomes 503 (fail closed) and is logged.
+    func call<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ApplianceError {
+            throw error
+        } catch let error as PKIError where error.code == .malformedInput {
+            throw ApplianceError.malformed(error.reason)
+        } catch {
+            logger.error("\(what) failed", metadata: ["error": "\(error)"])
+            throw ApplianceError.unavailable("\(what) is temporarily unavailable")
+        }
+    }
+}
+
+import Foundation

@@ -1,0 +1,59 @@
+/// The appliance's metrics (DESIGN §4 names, prefix `rootkeeper_`), declared up front so
+/// `/metrics` lists every family from the first scrape. Store-derived gauges (active,
+/// expiring-soon, pending registrations, CRL age/size) are set by the services that own them.
+public struct ApplianceMetrics: Sendable {
+    public let registry: MetricsRegistry
+
+    static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+    public init(registry: MetricsRegistry = MetricsRegistry()) {
+        self.registry = registry
+        let declarations: [(String, MetricsRegistry.Kind, String)] = [
+            ("rootkeeper_certificates_issued_total", .counter, "Certificates issued, by certificate_type."),
+            ("rootkeeper_certificates_renewed_total", .counter, "Certificates issued by renewal."),
+            ("rootkeeper_certificates_revoked_total", .counter, "Certificates revoked, by revocation_reason."),
+            ("rootkeeper_certificates_active", .gauge, "Valid, unrevoked certificates, by certificate_type."),
+            ("rootkeeper_certificates_expiring_soon", .gauge, "Active certificates expiring within days_until_expiry."),
+            ("rootkeeper_registrations_pending", .gauge, "Enrolments waiting for administrator approval."),
+            ("rootkeeper_certificate_validation_failures_total", .counter, "Client certificate refusals, by reason."),
+            ("rootkeeper_crl_age_seconds", .gauge, "Age of the current CRL, by issuer."),
+            ("rootkeeper_crl_entries", .gauge, "Entries in the current CRL, by issuer."),
+            ("rootkeeper_crl_size_bytes", .gauge, "Size of the current CRL, by issuer."),
+            ("rootkeeper_ocsp_responses_total", .counter, "OCSP responses, by status."),
+            ("rootkeeper_hsm_up", .gauge, "1 when the signing key's token answers."),
+            ("rootkeeper_http_requests_total", .counter, "HTTP requests, by listener and status code."),
+        ]
+        for (name, kind, help) in declarations { registry.declare(name, kind: kind, help: help) }
+        for (name, help) in [
+            ("rootkeeper_certificate_validation_duration_seconds", "Time to validate a client certificate."),
+            ("rootkeeper_ocsp_response_duration_seconds", "Time to answer an OCSP request."),
+            ("rootkeeper_revocation_publish_latency_seconds", "Time from revocation to CRL publication."),
+        ] {
+            registry.declare(name, kind: .histogram, help: help, buckets: Self.latencyBuckets)
+        }
+    }
+
+    public func validationFailure(reason: String) {
+        registry.increment("rootkeeper_certificate_validation_failures_total", labels: ["reason": reason])
+    }
+
+    public func observeValidation(since start: ContinuousClock.Instant) {
+        registry.observe("rootkeeper_certificate_validation_duration_seconds", (ContinuousClock.now - start).seconds)
+    }
+
+    public func observeOCSP(since start: ContinuousClock.Instant) {
+        registry.observe("rootkeeper_ocsp_response_duration_seconds", (ContinuousClock.now - start).seconds)
+    }
+
+    public func issued(type: String, renewal: Bool) {
+        registry.increment("rootkeeper_certificates_issued_total", labels: ["certificate_type": type])
+        if renewal { registry.increment("rootkeeper_certificates_renewed_total") }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// What administrators can do through `DIR/admin.sock` (seam for `Registration` + `CAStore`).
+/// Every call receives the caller (its uid from SO_PEERCRED) for the audit log.
+public protocol AdministrationService: Sendable {
+    func listAgents(caller: AdminCaller) async throws -> [AdminEntry]
+    func showAgent(id: String, caller: AdminCaller) async throws -> [AdminField]
+    func approveAgent(id: String, caller: AdminCaller) async throws -> String
+    func rejectAgent(id: String, reason: String, caller: AdminCaller) async throws -> String
+    func revokeAgent(id: String, reason: String, caller: AdminCaller) async throws -> String
+    /// Creates a one-time enrolment token (optionally bound to a hostname) and returns it.
+    func createToken(hostname: String?, caller: AdminCaller) async throws -> String
+    func listCertificates(caller: AdminCaller) async throws -> [AdminEntry]
+    func showCertificate(serial: String, caller: AdminCaller) async throws -> [AdminField]
+    func revokeCertificate(serial: String, reason: String, caller: AdminCaller) async throws -> String
+    func expiringCertificates(withinDays days: Int, caller: AdminCaller) async throws -> [AdminEntry]
+    /// Forces a CRL now; returns a one-line summary (e.g. the CRL number).
+    func generateCRL(caller: AdminCaller) async throws -> String
+}
+
+/// Who is calling over the admin socket, as the kernel reports it (SO_PEERCRED).
+public struct AdminCaller: Sendable, Equatable, Codable {
+    public var uid: UInt32
+    public var pid: Int32
+    public init(uid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.pid = pid
+    }
+}
+
+/// One line of a list: the ID first (agent ID or serial in hex), then a short summary.
+public struct AdminEntry: Sendable, Equatable, Codable {
+    public var id: String
+    public var summary: String
+    public init(id: String, summary: String) {
+        self.id = id
+        self.summary = summary
+    }
+}
+
+/// One `name: value` line of a `show`.
+public struct AdminField: Sendable, Equatable, Codable {
+    public var name: String
+    public var value: String
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import X509
+
+/// What the HTTPS layer needs from the CA + RA (seam for `PKICore` issuance and `Registration`).
+///
+/// Implementations decide; the HTTP layer only parses, authenticates transport-level identity and
+/// translates outcomes. Policy outcomes are values (``EnrollmentOutcome``); `throw` means "could not
+/// evaluate" and is answered with 503 (fail closed).
+public protocol CertificateAuthorityService: Sendable {
+    /// The CA certificates served by EST `/cacerts` (RFC 7030 §4.1): the current intermediate(s)
+    /// and the root. During an intermediate overlap both intermediates are returned.
+    func caCertificates() async throws -> [Certificate]
+
+    /// DER of the EST `CsrAttrs` SEQUENCE (RFC 7030 §4.5.2), or `nil` when there is nothing to ask
+    /// for (answered 204 as §4.5.2 allows).
+    func csrAttributes() async throws -> [UInt8]?
+
+    /// A new agent's enrolment (RFC 7030 §4.2.1). Without a token this records or re-finds a
+    /// pending registration; the same CSR after approval yields ``EnrollmentOutcome/issued(_:)``.
+    func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentOutcome
+
+    /// Renewal (RFC 7030 §4.2.2) by an agent already authenticated by ``ClientAuthenticator``.
+    func reenroll(csrDER: [UInt8], client: AuthenticatedAgent) async throws -> EnrollmentOutcome
+
+    /// The calling agent's certificate state for `GET /api/v1/agent/status`.
+    func agentStatus(client: AuthenticatedAgent) async throws -> AgentStatus
+}
+
+/// One enrolment request as received on the wire.
+public struct EnrollmentRequest: Sendable {
+    /// The DER PKCS#10 request (already base64-decoded).
+    public var csrDER: [UInt8]
+    /// A one-time enrolment token from HTTP Basic (password) or `Authorization: Bearer`.
+    public var token: String?
+    /// Where the request came from (peer address), for the registration record and audit.
+    public var source: String
+
+    public init(csrDER: [UInt8], token: String?, source: String) {
+        self.csrDER = csrDER
+        self.token = token
+        self.source = source
+    }
+}
+
+/// The outcome of an (re)enrolment: a value, not an error (STYLE §13).
+public enum EnrollmentOutcome: Sendable {
+    /// Issued: the new certificate, then the chain above it (intermediate, root).
+    case issued(certificate: Certificate, chain: [Certificate])
+    /// Waiting for an administrator (RFC 7030 §4.2.3: 202 + Retry-After).
+    case pending(registrationID: String, retryAfterSeconds: Int)
+    /// Refused by policy; `reason` is safe to show to the client.
+    case rejected(reason: String)
+}
+
+/// The agent's own view of its certificate (`/api/v1/agent/status`).
+public struct AgentStatus: Sendable, Codable, Equatable {
+    public var agentID: String
+    public var hostname: String
+    public var serialNumber: String
+    public var notBefore: Date
+    public var notAfter: Date
+    /// `active`, `superseded`, `revoked`, … as the store records it.
+    public var state: String
+    /// True when the agent should renew now (inside the 30-day window of DESIGN §2).
+    public var renewNow: Bool
+
+    public init(agentID: String, hostname: String, serialNumber: String, notBefore: Date, notAfter: Date, state: String, renewNow: Bool) {
+        self.agentID = agentID
+        self.hostname = hostname
+        self.serialNumber = serialNumber
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.state = state
+        self.renewNow = renewNow
+    }
+}

@@ -1,0 +1,35 @@
+import X509
+
+/// Revocation status from the store, consulted on every handshake and every mTLS request.
+///
+/// Implementations must look: "not revoked" without consulting the store is a bug (STYLE §15).
+/// A thrown error is treated by callers as a refusal (fail closed).
+public protocol RevocationChecking: Sendable {
+    func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus
+}
+
+/// What the store knows about one certificate.
+public enum RevocationStatus: Sendable, Equatable {
+    /// Issued by us, known to the store and not revoked.
+    case good
+    /// Revoked, with the RFC 5280 §5.3.1 reason name.
+    case revoked(reason: String)
+    /// Never issued by us (or not in the store): refused like a revoked certificate.
+    case unknown
+}
+
+/// Registered agent identities (seam for `Registration`/`CAStore`).
+public protocol AgentRegistry: Sendable {
+    /// The registered agent with this UUID, or `nil` when no such agent is registered.
+    func registeredAgent(id: String) async throws -> RegisteredAgent?
+}
+
+/// The identity an agent was registered with.
+public struct RegisteredAgent: Sendable, Equatable {
+    public var id: String
+    public var hostname: String
+    public init(id: String, hostname: String) {
+        self.id = id
+        self.hostname = hostname
+    }
+}
