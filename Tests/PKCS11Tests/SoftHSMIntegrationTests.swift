@@ -125,7 +125,7 @@ struct SoftHSMIntegrationTests {
             #expect(byLabel?.code == .objectExists && byLabel?.reason.contains("intermediate") == true)
             let byID = #expect(throws: PKCS11Error.self) { try session.generateKeyPair(.p256, label: "other", id: [0x0A]) }
             #expect(byID?.code == .objectExists && byID?.reason.contains("0a") == true)
-            let spki = Array(SHA256.hash(data: Array(first.publicKey.subjectPublicKeyInfoBytes)))
+            let spki = first.publicKey.spkiSHA256
             #expect(try session.privateKey(spkiSHA256: spki).publicKey == first.publicKey)
         }
     }
@@ -138,7 +138,7 @@ struct SoftHSMIntegrationTests {
             let a = try session.generateKeyPair(.p256, label: "key-a", id: [1])
             let b = try session.generateKeyPair(.rsa2048, label: "key-b", id: [2])
             for pair in [a, b] {
-                let spki = Array(SHA256.hash(data: Array(pair.publicKey.subjectPublicKeyInfoBytes)))
+                let spki = pair.publicKey.spkiSHA256
                 let found = try session.privateKey(spkiSHA256: spki)
                 #expect(found.publicKey == pair.publicKey && found.label == pair.privateKey.label)
                 // The found key signs in a way the public key accepts.
@@ -148,7 +148,7 @@ struct SoftHSMIntegrationTests {
             }
             let foreign = Certificate.PublicKey(P256.Signing.PrivateKey().publicKey)
             let error = #expect(throws: PKCS11Error.self) {
-                try session.privateKey(spkiSHA256: Array(SHA256.hash(data: Array(foreign.subjectPublicKeyInfoBytes))))
+                try session.privateKey(spkiSHA256: foreign.spkiSHA256)
             }
             #expect(error?.code == .keyNotFound && error?.reason.contains("the token holds another key") == true)
         }

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Every runbook's executable steps run in order against the real binaries, a SoftHSM token,
+/// temporary media and (where the runbook needs one) a real appliance on loopback, so a runbook
+/// that drifts from the code fails CI.
+@Suite("Runbooks run as written", .serialized)
+struct RunbookExecutionTests {
+    static let runbooksDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Runbooks")
+
+    static var executableRunbooks: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runbooksDirectory.path)) ?? []
+        return names.filter { $0.hasSuffix(".md") }.sorted().filter { name in
+            let text = (try? String(contentsOf: runbooksDirectory.appendingPathComponent(name), encoding: .utf8)) ?? ""
+            return !RunbookScript(markdown: text).steps.isEmpty
+        }
+    }
+
+    @Test("the root ceremony runbook is executable")
+    func rootCeremonyIsExecutable() {
+        #expect(Self.executableRunbooks.contains("root-ceremony.md"))
+    }
+
+    @Test("runbook steps succeed and show what the runbook says", arguments: executableRunbooks)
+    func run(runbook name: String) throws {
+        let text = try String(contentsOf: Self.runbooksDirectory.appendingPathComponent(name), encoding: .utf8)
+        let script = RunbookScript(markdown: text)
+        let work = try TemporaryDirectory("runbook")
+        defer { work.remove() }
+        let state = work.file(".runbook-state")
+        FileManager.default.createFile(atPath: state, contents: Data())
+        let bash = try ExternalTool("bash")
+        let environment = [
+            "PATH": ProductBinary.productsDirectory.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "WORK": work.path,
+            "RUNBOOK_STATE": state,
+        ]
+        for step in script.steps {
+            // `set -a` exports every assignment, and the state file carries them to the next step.
+            let wrapped = """
+                set -euo pipefail -a
+                cd "$WORK"
+                source "$RUNBOOK_STATE"
+                \(step.script)
+                export -p > "$RUNBOOK_STATE"
+                """
+            let result = try bash.run(["-c", wrapped], stdin: Data(step.stdin.utf8), environment: environment, timeout: 300)
+            try #require(result.succeeded, "\(name):\(step.line) failed (\(result.status)):\n\(step.script)\n--- output ---\n\(result.output)")
+            for line in step.expected {
+                #expect(result.output.contains(line), "\(name):\(step.line): expected '\(line)' in:\n\(result.output)")
+            }
+        }
+    }
+}
