@@ -8,11 +8,10 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
-# Services the integration tests need and start per test where they can (SoftHSM tokens, pcscd,
-# vsmartcard, appliances); PostgreSQL runs as one throwaway cluster for the whole run.
-source scripts/lib/postgres.sh
-start_test_postgres
-trap stop_test_postgres EXIT
+# The integration tests start the services they need themselves, each in its own temporary
+# directory: SoftHSM tokens (SOFTHSM2_CONF), pcscd + vsmartcard, appliances on loopback ports.
+# scripts/lib/postgres.sh starts a throwaway PostgreSQL cluster for the PostgreSQL store once it
+# exists (not yet: the SQLite store is the only implementation today).
 
 swift build --build-tests
 swift test --skip-build "$@"
