@@ -168,7 +168,7 @@ enum OpenSSLCRLPeer {
         let keyPath = dir.appendingPathComponent("ca.key").path
         FileManager.default.createFile(atPath: keyPath, contents: Data(ca.keyPEM.utf8), attributes: [.posixPermissions: 0o600])
         try ca.certificate.serializeAsPEM().pemString.write(toFile: dir.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
-        try "\(String(count, radix: 16))\n".write(toFile: dir.appendingPathComponent("crlnumber").path, atomically: true, encoding: .utf8)
+        try "\(String(format: "%08X", count))\n".write(toFile: dir.appendingPathComponent("crlnumber").path, atomically: true, encoding: .utf8)
         try """
             [ ca ]
             default_ca = bench
@@ -206,24 +206,46 @@ enum OpenSSLCRLPeer {
         }
         try index.write(toFile: dir.appendingPathComponent("index.txt").path, atomically: true, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["ca", "-gencrl", "-batch", "-config", dir.appendingPathComponent("openssl.cnf").path,
-                             "-out", dir.appendingPathComponent("crl.pem").path]
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
         let start = DispatchTime.now()
-        try process.run()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (status, usage) = try BenchmarkSpawn.run(
+            ["/usr/bin/openssl", "ca", "-gencrl", "-batch", "-config", dir.appendingPathComponent("openssl.cnf").path,
+             "-out", dir.appendingPathComponent("crl.pem").path],
+            stdout: "/dev/null", stderr: dir.appendingPathComponent("stderr.txt").path)
         let seconds = CRLBenchmark.elapsed(since: start)
-        guard process.terminationStatus == 0 else {
-            throw PKIError.invalidParameter("openssl ca -gencrl failed: \(String(decoding: stderr, as: UTF8.self))")
+        guard status == 0 else {
+            let stderr = (try? String(contentsOf: dir.appendingPathComponent("stderr.txt"), encoding: .utf8)) ?? ""
+            throw PKIError.invalidParameter("openssl ca -gencrl failed: \(stderr)")
         }
-        // ru_maxrss of waited-for children, in kB; children run in increasing size order.
-        var usage = rusage()
-        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
         return Result(seconds: seconds, peakMB: Double(usage.ru_maxrss) / 1024)
+    }
+}
+
+/// Starts a peer tool with posix_spawn and an empty signal mask (the Swift runtime blocks some
+/// signals on its threads, and `openssl speed` needs SIGALRM), waits with wait4 so the peak RSS
+/// is that child's own (ru_maxrss, kB).
+enum BenchmarkSpawn {
+    static func run(_ arguments: [String], stdout: String, stderr: String) throws -> (Int32, rusage) {
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ) == 0 else {
+            throw PKIError.invalidParameter("cannot start \(arguments[0])")
+        }
+        var status: Int32 = 0
+        var usage = rusage()
+        _ = wait4(pid, &status, 0, &usage)
+        return (status, usage)
     }
 }

@@ -88,6 +88,14 @@ struct CRLLintTests {
         _ = try await signer.sign(pki.tbs(entries: [entry([0x01]), entry([0x01, 0x00]), entry([0x00, 0x01, 0x00, 0x00])]), previousCRLNumber: nil)
     }
 
+    @Test("every lint rule the signer runs has a failing case above")
+    func ruleList() {
+        #expect(Set(CRLSigner.lintRuleNames) == [
+            "crl_number_increases", "crl_next_update_after_this_update", "crl_acceptable_reason_codes",
+            "crl_aki_matches_issuer_ski", "crl_issuer_name_matches", "crl_entries_unique_serials",
+        ])
+    }
+
     @Test("a signer refuses a key that does not belong to the issuer certificate")
     func wrongKey() throws {
         let other = try RevocationTestPKI()

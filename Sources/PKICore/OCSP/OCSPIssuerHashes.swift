@@ -1,4 +1,3 @@
-import SwiftASN1
 import X509
 
 /// The issuerNameHash / issuerKeyHash pair of one CA under SHA-1 and SHA-256, so a responder
@@ -11,11 +10,7 @@ public struct OCSPIssuerHashes: Hashable, Sendable {
     private let hashes: [OCSPHashAlgorithm: (name: [UInt8], key: [UInt8])]
 
     public init(issuer: Certificate) throws {
-        var serializer = DER.Serializer()
-        do { try serializer.serialize(issuer.subject) } catch {
-            throw PKIError.malformed("cannot encode the issuer name: \(error)")
-        }
-        let name = serializer.serializedBytes
+        let name = try Self.subjectBytes(of: issuer)
         let key = issuer.publicKey.subjectPublicKeyInfoBytes
         var hashes: [OCSPHashAlgorithm: (name: [UInt8], key: [UInt8])] = [:]
         for algorithm in OCSPHashAlgorithm.allCases {
@@ -41,6 +36,16 @@ public struct OCSPIssuerHashes: Hashable, Sendable {
         try OCSPCertID(
             hashAlgorithm: hashAlgorithm, issuerNameHash: issuerNameHash(hashAlgorithm),
             issuerKeyHash: issuerKeyHash(hashAlgorithm), serialNumber: serialNumber)
+    }
+
+    /// The subject Name exactly as encoded in the certificate's TBSCertificate (RFC 5280
+    /// §4.1): clients hash those bytes, so a re-encoding could differ from what they send.
+    private static func subjectBytes(of certificate: Certificate) throws -> ArraySlice<UInt8> {
+        var outer = CompactDERReader(certificate.tbsCertificateBytes)
+        var reader = try CompactDERReader(outer.read(tag: DERTag.sequence, "TBSCertificate").content)
+        _ = try reader.readIfPresent(tag: DERTag.contextConstructed(0), "TBSCertificate.version")
+        for field in ["serialNumber", "signature", "issuer", "validity"] { _ = try reader.read("TBSCertificate.\(field)") }
+        return try reader.read(tag: DERTag.sequence, "TBSCertificate.subject").encoded
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.issuer == rhs.issuer }

@@ -17,6 +17,10 @@ public struct CRLSigner: Sendable {
     public let issuerCertificate: Certificate
     private let privateKey: Certificate.PrivateKey
 
+    /// The names of the lint rules every CRL passes before it is signed (they appear in
+    /// `lintFailure` reasons).
+    public static var lintRuleNames: [String] { CRLLinter.ruleNames }
+
     /// Throws `invalidParameter` when `privateKey` does not belong to `issuerCertificate`.
     public init(issuerCertificate: Certificate, privateKey: Certificate.PrivateKey) throws {
         guard privateKey.publicKey == issuerCertificate.publicKey else {
@@ -43,9 +47,10 @@ public struct CRLSigner: Sendable {
         additionalEntries: some Sequence<RevokedCertificate>,
         previousCRLNumber: CRLNumber?
     ) async throws -> SignedCRL {
-        var linter = CRLLinter()
+        let expectedEntries = tbs.revokedCertificates.count + additionalEntries.underestimatedCount
+        var linter = CRLLinter(expectedEntries: expectedEntries)
         try linter.checkList(tbs, context: CRLLintContext(issuerCertificate: issuerCertificate, previousCRLNumber: previousCRLNumber))
-        var encoder = try CRLEncoder(tbs, expectedEntries: tbs.revokedCertificates.count + additionalEntries.underestimatedCount)
+        var encoder = try CRLEncoder(tbs, expectedEntries: expectedEntries)
         for entry in tbs.revokedCertificates {
             try linter.checkEntry(entry)
             encoder.append(entry)

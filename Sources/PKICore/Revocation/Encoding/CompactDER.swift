@@ -72,7 +72,8 @@ enum CompactDER {
         return out
     }
 
-    /// Encodes a dotted OID string known at compile time (X.690 §8.19). Only for constants.
+    /// Encodes a dotted OID string known at compile time (X.690 §8.19). Only for constants
+    /// spelled in this module (the force-unwrap never sees input data).
     static func oid(_ dotted: String) -> [UInt8] {
         let arcs = dotted.split(separator: ".").map { UInt64($0)! }
         var content: [UInt8] = []

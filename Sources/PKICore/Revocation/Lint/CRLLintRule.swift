@@ -43,7 +43,11 @@ struct CRLLinter {
     ]
 
     private var reasons = CRLAcceptableReasonCodesRule()
-    private var unique = CRLUniqueSerialsRule()
+    private var unique: CRLUniqueSerialsRule
+
+    init(expectedEntries: Int = 0) {
+        unique = CRLUniqueSerialsRule(expectedEntries: expectedEntries)
+    }
 
     func checkList(_ tbs: TBSCertList, context: CRLLintContext) throws {
         try Self.report(CRLNumberIncreasesRule.self, CRLNumberIncreasesRule().checkList(tbs, context: context))

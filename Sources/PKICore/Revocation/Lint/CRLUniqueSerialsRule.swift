@@ -16,6 +16,11 @@ struct CRLUniqueSerialsRule: CRLLintRule {
 
     private var seen = Set<Key>()
 
+    /// Reserves room for `expectedEntries` serials up front, so a large CRL does not rehash.
+    init(expectedEntries: Int = 0) {
+        seen.reserveCapacity(expectedEntries)
+    }
+
     mutating func checkEntry(_ entry: RevokedCertificate) -> String? {
         let bytes = entry.serialNumber.bytes
         var key = Key(count: UInt8(truncatingIfNeeded: bytes.count))
