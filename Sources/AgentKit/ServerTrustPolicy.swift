@@ -5,8 +5,9 @@ import X509
 /// presented chain verifies (RFC 5280) to a trusted root, the leaf names the host we dialled, and
 /// a certificate in the verified chain has the pinned SPKI.
 ///
-/// Before enrolment the agent has no CA file; the root is then the self-signed certificate at the
-/// top of the presented chain, which is exactly what the pin (received out of band) authenticates.
+/// Before enrolment the agent has no CA file; the anchor is then the presented certificate whose
+/// SPKI matches the pin (received out of band), so pin the intermediate or the server key, or have
+/// the appliance include the root in its served chain to pin the root.
 public struct ServerTrustPolicy: Sendable {
     public var pin: SPKIPin
     /// Trusted roots from `ca-chain.crt`; empty before enrolment (trust-on-pin).
@@ -22,8 +23,10 @@ public struct ServerTrustPolicy: Sendable {
     /// Returns nil when trusted, else the reason for refusing.
     public func evaluate(presented: [Certificate], hostname: String) async -> String? {
         guard let leaf = presented.first else { return "the server presented no certificate" }
-        let anchors = roots.isEmpty ? presented.filter { $0.subject == $0.issuer } : roots
-        guard !anchors.isEmpty else { return "the server chain has no root and no CA file is configured" }
+        // Before enrolment (no CA file) the pinned certificate itself is the trust anchor: it must
+        // be among those the server presents, and the leaf must chain to it.
+        let anchors = roots.isEmpty ? presented.filter { SPKIPin(of: $0) == pin } : roots
+        guard !anchors.isEmpty else { return "no certificate in the server's chain matches the pin \(pin)" }
         let time = now()
         var verifier = Verifier(rootCertificates: CertificateStore(anchors)) {
             RFC5280Policy(validationTime: time)

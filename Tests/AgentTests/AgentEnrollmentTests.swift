@@ -1,0 +1,62 @@
+import AgentKit
+import ApplianceKit
+import Foundation
+import TestSupport
+import Testing
+import X509
+
+@Suite("The agent against a running appliance")
+struct AgentEnrollmentTests {
+    @Test("enrolment with the right pin and a token writes a 0600 key, a certificate openssl verifies, and status works over mTLS")
+    func enrollWithToken() async throws {
+        try await RunningAppliance.with { app in
+            let out = app.directory.file("agent-out")
+            let enrollment = AgentEnrollment(files: AgentFiles(directory: out))
+            let pin = SPKIPin(of: app.pki.intermediate)
+            let certificate = try await enrollment.enroll(
+                server: URL(string: app.httpsURL)!, pin: pin, hostname: "web42", token: "good-token")
+            #expect(AgentSubject(certificate: certificate)?.hostname == "web42")
+            let attributes = try FileManager.default.attributesOfItem(atPath: "\(out)/agent.key")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            let directoryMode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
+            #expect(directoryMode == 0o700)
+            let verify = try await Tool.run("openssl", ["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
+            #expect(verify.succeeded, "\(verify.output)")
+            let status = try await enrollment.status()
+            #expect(status.contains("\"hostname\":\"web42\""))
+        }
+    }
+
+    @Test("a pin that matches no certificate in the chain refuses the server before any request is sent")
+    func pinMismatch() async throws {
+        try await RunningAppliance.with { app in
+            let out = app.directory.file("agent-out")
+            let wrong = try SPKIPin("sha256/" + Data(repeating: 7, count: 32).base64EncodedString())
+            let error = await #expect(throws: AgentError.self) {
+                try await AgentEnrollment(files: AgentFiles(directory: out)).enroll(
+                    server: URL(string: app.httpsURL)!, pin: wrong, hostname: "web43", token: "good-token")
+            }
+            #expect(error?.code == .untrustedServer)
+            #expect(error?.reason.contains("nothing was sent") == true)
+            // The one-time token was not consumed: the appliance never saw the request.
+            #expect(app.ca.issuedCount == 0)
+            let again = try await AgentEnrollment(files: AgentFiles(directory: out)).enroll(
+                server: URL(string: app.httpsURL)!, pin: SPKIPin(of: app.pki.intermediate), hostname: "web43", token: "good-token")
+            #expect(AgentSubject(certificate: again)?.hostname == "web43")
+        }
+    }
+
+    @Test("a server whose certificate does not name the dialled host is refused even with a matching pin")
+    func hostnameMismatch() async throws {
+        try await RunningAppliance.with { app in
+            let url = URL(string: "https://localhost.invalid.test:\(app.httpsPort)")!
+            _ = url
+            let policy = ServerTrustPolicy(pin: SPKIPin(of: app.pki.root))
+            let server = try app.pki.serverCredentials(commonName: "other")
+            let reason = await policy.evaluate(presented: [server.certificate, app.pki.intermediate, app.pki.root], hostname: "db.example")
+            #expect(reason?.contains("does not verify for db.example") == true)
+            let ok = await policy.evaluate(presented: [server.certificate, app.pki.intermediate, app.pki.root], hostname: "localhost")
+            #expect(ok == nil)
+        }
+    }
+}
