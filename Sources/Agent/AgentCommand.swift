@@ -31,8 +31,16 @@ struct AgentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Renew when due (30 days before expiry); --daemon keeps checking.")
         @Option(help: "Agent directory written by enroll.") var out: String
         @Flag(help: "Keep running and renew when due, with jitter and backoff.") var daemon = false
+        @Flag(help: "Renew now even if not yet due.") var force = false
         func run() async throws {
-            throw CleanExitFailure("renew is not finished yet: AgentEnrollment.renew (EST simplereenroll over mTLS) is the next step")
+            let enrollment = AgentEnrollment(files: AgentFiles(directory: out))
+            if daemon {
+                try await enrollment.renewLoop { print($0) }
+            } else if let certificate = try await enrollment.renew(force: force) {
+                print("renewed: serial \(certificate.serialNumber), valid until \(certificate.notValidAfter)")
+            } else {
+                print("not due: renewal starts 30 days before expiry")
+            }
         }
     }
 
@@ -43,9 +51,4 @@ struct AgentCommand: AsyncParsableCommand {
             print(try await AgentEnrollment(files: AgentFiles(directory: out)).status())
         }
     }
-}
-
-struct CleanExitFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -60,3 +60,27 @@ struct AgentEnrollmentTests {
         }
     }
 }
+
+@Suite("Agent renewal")
+struct AgentRenewalTests {
+    @Test("renew is a no-op outside the 30-day window and, when forced, replaces key and certificate over mTLS")
+    func renew() async throws {
+        try await RunningAppliance.with { app in
+            let out = app.directory.file("agent-out")
+            let enrollment = AgentEnrollment(files: AgentFiles(directory: out))
+            let first = try await enrollment.enroll(
+                server: URL(string: app.httpsURL)!, pin: SPKIPin(of: app.pki.intermediate), hostname: "web50", token: "good-token")
+            #expect(try await enrollment.renew() == nil)
+            #expect(try enrollment.isDue(now: first.notValidAfter.addingTimeInterval(-29 * 86400)))
+            let oldKey = try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8)
+            let renewed = try await enrollment.renew(force: true)
+            #expect(renewed != nil)
+            #expect(renewed?.serialNumber != first.serialNumber)
+            #expect(renewed?.subject == first.subject)
+            #expect(try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8) != oldKey)
+            let mode = try FileManager.default.attributesOfItem(atPath: "\(out)/agent.key")[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            #expect(try await enrollment.status().contains("web50"))
+        }
+    }
+}
