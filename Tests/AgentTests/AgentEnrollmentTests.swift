@@ -84,3 +84,41 @@ struct AgentRenewalTests {
         }
     }
 }
+
+@Suite("Agent enrolment waiting for approval")
+struct AgentPendingTests {
+    @Test("without a token the agent waits through 202 + Retry-After and finishes once an administrator approves")
+    func waitsForApproval() async throws {
+        try await RunningAppliance.with { app in
+            let out = app.directory.file("agent-out")
+            let pin = SPKIPin(of: app.pki.intermediate)
+            let enrolling = Task {
+                try await AgentEnrollment(files: AgentFiles(directory: out)).enroll(
+                    server: URL(string: app.httpsURL)!, pin: pin, hostname: "web60", token: nil)
+            }
+            var pendingID: String?
+            for _ in 0..<200 {
+                pendingID = app.ca.state.withLockedValue { $0.pending.keys.first }
+                if pendingID != nil { break }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            let id = try #require(pendingID)
+            #expect(app.ca.issuedCount == 0)
+            app.ca.approve(uuid: id)
+            let certificate = try await enrolling.value
+            #expect(AgentSubject(certificate: certificate)?.uuid == id)
+        }
+    }
+
+    @Test("a bounded wait gives up with stillPending instead of polling forever")
+    func boundedWait() async throws {
+        try await RunningAppliance.with { app in
+            var enrollment = AgentEnrollment(files: AgentFiles(directory: app.directory.file("agent-out")))
+            enrollment.maximumPendingWait = .seconds(2)
+            let error = await #expect(throws: AgentError.self) {
+                try await enrollment.enroll(server: URL(string: app.httpsURL)!, pin: SPKIPin(of: app.pki.intermediate), hostname: "web61", token: nil)
+            }
+            #expect(error?.code == .stillPending)
+        }
+    }
+}
