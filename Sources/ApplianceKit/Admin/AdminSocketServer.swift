@@ -55,7 +55,7 @@ public final class AdminSocketServer: Service, Sendable {
         let fd = try bind()
         logger.info("admin socket listening", metadata: ["path": "\(path)"])
         let finished = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
-        await withGracefulShutdownHandler {
+        await withTaskCancellationOrGracefulShutdownHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 finished.withLockedValue { $0 = continuation }
                 let thread = Thread { [self] in
@@ -66,7 +66,7 @@ public final class AdminSocketServer: Service, Sendable {
                 }
                 thread.start()
             }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             self.stopped.withLockedValue { $0 = true }
         }
     }

@@ -21,7 +21,6 @@ public struct ApplianceMetrics: Sendable {
             ("rootkeeper_crl_size_bytes", .gauge, "Size of the current CRL, by issuer."),
             ("rootkeeper_ocsp_responses_total", .counter, "OCSP responses, by status."),
             ("rootkeeper_hsm_up", .gauge, "1 when the signing key's token answers."),
-            ("rootkeeper_http_requests_total", .counter, "HTTP requests, by listener and status code."),
         ]
         for (name, kind, help) in declarations { registry.declare(name, kind: kind, help: help) }
         for (name, help) in [

@@ -78,7 +78,12 @@ public struct PKCS7CertsOnly: Sendable, Hashable {
                         var signerInfos: ASN1Node?
                         while let node = fields.next() {
                             if node.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
-                                certificates = try DER.set(of: Certificate.self, identifier: node.identifier, rootNode: node)
+                                // Read the elements in wire order without insisting on DER SET OF
+                                // sorting: common producers (openssl crl2pkcs7) emit chain order.
+                                guard case .constructed(let elements) = node.content else {
+                                    throw PKIError.malformed("SignedData certificates field is not constructed")
+                                }
+                                certificates = try elements.map { try Certificate(derEncoded: $0) }
                             } else if node.identifier == ASN1Identifier(tagWithNumber: 1, tagClass: .contextSpecific) {
                                 continue
                             } else {

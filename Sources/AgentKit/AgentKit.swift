@@ -1,1 +1,0 @@
-// AgentKit module: see DESIGN.md §1.

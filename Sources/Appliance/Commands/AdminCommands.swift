@@ -1,0 +1,92 @@
+import ApplianceKit
+import ArgumentParser
+import Foundation
+
+/// Sends one admin request to the running appliance and prints the answer's lines.
+func sendAdmin(_ state: StateOptions, _ command: String, _ arguments: [String: String] = [:]) throws {
+    let client = AdminClient(socketPath: StateDirectory(path: state.stateDirectory).adminSocket)
+    let response = try client.send(AdminRequest(command: command, arguments: arguments))
+    guard response.ok else { throw CommandFailure(response.error ?? "the appliance refused the request") }
+    for line in response.lines { print(line) }
+}
+
+struct AgentsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agents", abstract: "Administer agents (through DIR/admin.sock).",
+        subcommands: [List.self, Show.self, Approve.self, Reject.self, Revoke.self, Token.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One line per agent, starting with its ID.")
+        @OptionGroup var state: StateOptions
+        func run() throws { try sendAdmin(state, "agents.list") }
+    }
+    struct Show: ParsableCommand {
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Agent ID.") var id: String
+        func run() throws { try sendAdmin(state, "agents.show", ["id": id]) }
+    }
+    struct Approve: ParsableCommand {
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Agent ID (of a pending registration).") var id: String
+        func run() throws { try sendAdmin(state, "agents.approve", ["id": id]) }
+    }
+    struct Reject: ParsableCommand {
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Agent ID (of a pending registration).") var id: String
+        @Option(help: "Reason recorded and shown to the agent.") var reason: String = "rejected by administrator"
+        func run() throws { try sendAdmin(state, "agents.reject", ["id": id, "reason": reason]) }
+    }
+    struct Revoke: ParsableCommand {
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Agent ID; its whole certificate line is revoked.") var id: String
+        @Option(help: "RFC 5280 reason (keyCompromise, superseded, cessationOfOperation, …).") var reason: String = "unspecified"
+        func run() throws { try sendAdmin(state, "agents.revoke", ["id": id, "reason": reason]) }
+    }
+    struct Token: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a one-time enrolment token (printed as the last word).")
+        @OptionGroup var state: StateOptions
+        @Option(help: "Bind the token to this hostname.") var hostname: String?
+        func run() throws {
+            var arguments: [String: String] = [:]
+            if let hostname { arguments["hostname"] = hostname }
+            try sendAdmin(state, "agents.token", arguments)
+        }
+    }
+}
+
+struct CertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certs", abstract: "Inspect and revoke certificates (through DIR/admin.sock).",
+        subcommands: [List.self, Show.self, Revoke.self, Expiring.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One line per certificate, starting with its serial in hex.")
+        @OptionGroup var state: StateOptions
+        func run() throws { try sendAdmin(state, "certs.list") }
+    }
+    struct Show: ParsableCommand {
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Serial number in hex.") var serial: String
+        func run() throws { try sendAdmin(state, "certs.show", ["serial": serial]) }
+    }
+    struct Revoke: ParsableCommand {
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Serial number in hex.") var serial: String
+        @Option(help: "RFC 5280 reason.") var reason: String = "unspecified"
+        func run() throws { try sendAdmin(state, "certs.revoke", ["serial": serial, "reason": reason]) }
+    }
+    struct Expiring: ParsableCommand {
+        @OptionGroup var state: StateOptions
+        @Option(help: "Window in days.") var days: Int = 30
+        func run() throws { try sendAdmin(state, "certs.expiring", ["days": String(days)]) }
+    }
+}
+
+struct CRLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "crl", abstract: "CRL operations.", subcommands: [Generate.self])
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Force a new CRL now.")
+        @OptionGroup var state: StateOptions
+        func run() throws { try sendAdmin(state, "crl.generate") }
+    }
+}

@@ -1,0 +1,37 @@
+import ApplianceKit
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("The appliance executable")
+struct ApplianceCLITests {
+    @Test("agents list and agents token talk to the running appliance through admin.sock with script-friendly output")
+    func adminCommands() async throws {
+        try await RunningAppliance.with { app in
+            try await waitForFile(app.state.adminSocket)
+            let agent = try app.agentFiles(hostname: "web77")
+            let binary = ProductBinary.path("appliance")
+            let list = try await Tool.run(binary, ["agents", "list", "--state-dir", app.state.root.path])
+            #expect(list.succeeded, "\(list.output)")
+            let id = AgentSubject(certificate: agent.certificate)?.uuid ?? "?"
+            #expect(list.stdout.split(separator: "\n").first?.hasPrefix(id) == true)
+            let token = try await Tool.run(binary, ["agents", "token", "--state-dir", app.state.root.path, "--hostname", "web78"])
+            #expect(token.succeeded)
+            let last = token.stdout.split(whereSeparator: { $0.isWhitespace }).last.map(String.init) ?? ""
+            #expect(app.ca.state.withLockedValue { $0.tokens.contains(last) })
+        }
+    }
+
+    @Test("unwired commands fail with a message naming the library call, and admin commands fail clearly without a server")
+    func notWired() async throws {
+        let directory = try TemporaryDirectory("cli")
+        defer { directory.remove() }
+        let binary = ProductBinary.path("appliance")
+        let serve = try await Tool.run(binary, ["serve", "--state-dir", directory.file("state")])
+        #expect(!serve.succeeded)
+        #expect(serve.stderr.contains("not wired yet"))
+        let list = try await Tool.run(binary, ["agents", "list", "--state-dir", directory.path])
+        #expect(!list.succeeded)
+        #expect(list.stderr.contains("cannot reach the running appliance"))
+    }
+}
