@@ -1,7 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 
 /// Runs an independent command-line tool (openssl, pkcs11-tool, curl, softhsm2-util …) the way a
 /// person would, so tests can check our output with something that is not our own parser.
+///
+/// Two details matter when many tests run at once in one process:
+/// - the child is started with posix_spawn and an *empty signal mask* with default dispositions
+///   (Swift runtime threads block signals such as SIGALRM and SIGTERM, and Foundation's `Process`
+///   passes that mask on, so `openssl speed` or a polite kill would never take effect);
+/// - output goes to files, not pipes: reading pipes from another thread lets an EINTR reach a
+///   Foundation `try!`, which crashes the whole test run.
+/// ``runAsync(_:stdin:environment:currentDirectory:timeout:)`` waits on a Dispatch thread, so a
+/// test does not block the two-thread cooperative pool while a server in the same process needs it.
 public struct ExternalTool: Sendable {
     /// What a finished run produced.
     public struct Result: Sendable {
@@ -16,6 +28,10 @@ public struct ExternalTool: Sendable {
     public struct NotFound: Error, CustomStringConvertible {
         public let name: String
         public var description: String { "\(name) is not installed (install it with scripts/install-deps.sh)" }
+    }
+
+    public struct SpawnFailure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// Absolute path of the executable.
@@ -40,58 +56,102 @@ public struct ExternalTool: Sendable {
         throw NotFound(name: name)
     }
 
-    /// Runs the tool to completion. `stdin` is written and closed; `environment` entries are added
-    /// to the current environment. A run longer than `timeout` seconds is terminated.
+    /// Runs the tool to completion. `stdin` is the tool's whole standard input; `environment`
+    /// entries are added to the current environment. A run longer than `timeout` seconds is killed.
     @discardableResult
     public func run(
-        _ arguments: [String],
-        stdin: Data? = nil,
-        environment: [String: String] = [:],
-        currentDirectory: String? = nil,
-        timeout: TimeInterval = 120
+        _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+        currentDirectory: String? = nil, timeout: TimeInterval = 120
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let input = scratch.appendingPathComponent("in").path
+        let output = scratch.appendingPathComponent("out").path
+        let errors = scratch.appendingPathComponent("err").path
+        try (stdin ?? Data()).write(to: URL(fileURLWithPath: input))
+
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
-        process.environment = env
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        let pid = try spawn(arguments, environment: env, stdin: input, stdout: output, stderr: errors, currentDirectory: currentDirectory)
+        let status = Self.wait(pid: pid, timeout: timeout)
+        return Result(
+            status: status,
+            stdout: String(decoding: FileManager.default.contents(atPath: output) ?? Data(), as: UTF8.self),
+            stderr: String(decoding: FileManager.default.contents(atPath: errors) ?? Data(), as: UTF8.self))
+    }
 
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        // Drain both pipes concurrently so a chatty tool cannot block on a full pipe.
-        let outData = LockedData(), errData = LockedData()
-        let group = DispatchGroup()
-        for (handle, sink) in [(out.fileHandleForReading, outData), (err.fileHandleForReading, errData)] {
-            group.enter()
+    /// ``run(_:stdin:environment:currentDirectory:timeout:)`` on a Dispatch thread.
+    @discardableResult
+    public func runAsync(
+        _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+        currentDirectory: String? = nil, timeout: TimeInterval = 120
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                sink.set(handle.readDataToEndOfFile())
-                group.leave()
+                continuation.resume(with: Swift.Result {
+                    try self.run(arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory, timeout: timeout)
+                })
             }
         }
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try? input.fileHandleForWriting.close()
-        if group.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            group.wait()
-        }
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData.get(), as: UTF8.self),
-            stderr: String(decoding: errData.get(), as: UTF8.self)
-        )
     }
-}
 
-/// A tiny lock-protected buffer used to collect pipe output from another thread.
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ value: Data) { lock.withLock { data = value } }
-    func get() -> Data { lock.withLock { data } }
+    private func spawn(
+        _ arguments: [String], environment: [String: String], stdin: String, stdout: String, stderr: String,
+        currentDirectory: String?
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        // glibc's addchdir_np is not imported into Swift: `env --chdir` changes directory instead.
+        let command = currentDirectory.map { ["/usr/bin/env", "--chdir=\($0)", path] } ?? [path]
+        let argv: [UnsafeMutablePointer<CChar>?] = (command + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+        guard result == 0 else { throw SpawnFailure(description: "cannot start \(path): \(String(cString: strerror(result)))") }
+        return pid
+    }
+
+    /// Waits for `pid`, killing it after `timeout` seconds; returns the exit status (128+signal
+    /// when it was killed by a signal, as a shell reports it).
+    private static func wait(pid: pid_t, timeout: TimeInterval) -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { break }
+            if result < 0 && errno != EINTR { return -1 }
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                break
+            }
+            usleep(5_000)
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG by hand: the macros are not imported into Swift.
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
 }

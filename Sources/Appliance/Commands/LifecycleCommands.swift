@@ -80,6 +80,22 @@ struct BackupCommand: AsyncParsableCommand {
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo", abstract: "One-command local demo (see README).")
-    @Option(help: "Directory to leave everything in (media/, state/, agents/).") var dir: String?
-    func run() async throws { try notWired("ceremony + appliance + agent end-to-end demo") }
+    @Option(help: "Directory to leave everything in (media/, state/, agents/); must not exist.") var dir: String = "./demo"
+
+    func run() async throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        let directory = URL(fileURLWithPath: dir).standardizedFileURL.path
+        let server: Process
+        do {
+            server = try DemoRunner(directory: directory, binDirectory: executable).run()
+        } catch {
+            throw CommandFailure("demo: \(error)")
+        }
+        // Ctrl-C stops the appliance we started, then the demo.
+        signal(SIGINT, SIG_IGN)
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
+        interrupt.setEventHandler { server.interrupt() }
+        interrupt.resume()
+        server.waitUntilExit()
+    }
 }
