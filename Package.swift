@@ -34,6 +34,7 @@ let package = Package(
         // MARK: C libraries
         // PKCS#11 header from p11-kit via pkg-config (see Sources/CP11Kit/shim.h); the shim dlopens modules.
         .systemLibrary(name: "CP11Kit", pkgConfig: "p11-kit-1", providers: [.apt(["libp11-kit-dev"])]),
+        .target(name: "CHardening"),
         .target(name: "CPKCS11", dependencies: ["CP11Kit"], linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
 
@@ -84,7 +85,7 @@ let package = Package(
         .target(
             name: "ApplianceKit",
             dependencies: [
-                "PKICore", "PKCS11", "Registration", "CAStore", "SecureFiles",
+                "PKICore", "PKCS11", "Registration", "CAStore", "SecureFiles", "CHardening",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

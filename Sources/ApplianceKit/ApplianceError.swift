@@ -25,6 +25,8 @@ public struct ApplianceError: Error, Hashable, CustomStringConvertible, Sendable
         public static let unavailable = Code("unavailable")
         /// The command parses but its library call has not been wired into this build yet.
         public static let notWired = Code("notWired")
+        /// The process could not be hardened (core dumps, privileges) and refuses to serve.
+        public static let hardening = Code("hardening")
     }
 
     public let code: Code
@@ -47,6 +49,7 @@ public struct ApplianceError: Error, Hashable, CustomStringConvertible, Sendable
     public static func forbidden(_ reason: String) -> ApplianceError { ApplianceError(.forbidden, reason) }
     public static func notFound(_ reason: String) -> ApplianceError { ApplianceError(.notFound, reason) }
     public static func unavailable(_ reason: String) -> ApplianceError { ApplianceError(.unavailable, reason) }
+    public static func hardening(_ reason: String) -> ApplianceError { ApplianceError(.hardening, reason) }
     public static func notWired(_ call: String) -> ApplianceError {
         ApplianceError(.notWired, "not wired yet: this command will call \(call)")
     }

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+internal import CHardening
+
+/// What `appliance serve` does to its own process before it touches a key (issue 7): no core
+/// dumps (RLIMIT_CORE 0 and PR_SET_DUMPABLE 0, which also keeps other users' ptrace and
+/// /proc/<pid>/mem away from the key material), a 077 umask for everything it writes, and no
+/// running as root unless it drops to an unprivileged user once its ports are bound.
+public enum ProcessHardening {
+    /// Applies the limits that need no privileges. Fails closed: if the process cannot be made
+    /// undumpable, it does not serve.
+    public static func apply() throws {
+        umask(0o077)
+        var limit = rlimit(rlim_cur: 0, rlim_max: 0)
+        guard setrlimit(Int32(RLIMIT_CORE.rawValue), &limit) == 0 else {
+            throw ApplianceError.hardening("setrlimit(RLIMIT_CORE, 0) failed: \(String(cString: strerror(errno)))")
+        }
+        guard rootkeeper_set_dumpable(0) == 0 else {
+            throw ApplianceError.hardening("prctl(PR_SET_DUMPABLE, 0) failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Whether the process is currently dumpable (for tests and `health`).
+    public static var isDumpable: Bool { rootkeeper_get_dumpable() != 0 }
+
+    /// The user to run as after binding, or nil to keep the current one. Running as root without
+    /// a user to drop to is refused.
+    public static func checkUser(configuredUser: String?) throws -> (uid: uid_t, gid: gid_t)? {
+        guard geteuid() == 0 else { return nil }
+        guard let name = configuredUser, !name.isEmpty else {
+            throw ApplianceError.hardening(
+                "refusing to serve as root: set `user:` in the configuration (an unprivileged account that owns the state directory), or start as that user")
+        }
+        guard let entry = getpwnam(name) else { throw ApplianceError.hardening("user '\(name)' does not exist") }
+        guard entry.pointee.pw_uid != 0 else { throw ApplianceError.hardening("user '\(name)' is root; choose an unprivileged account") }
+        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+    }
+
+    /// Drops to `uid`/`gid` permanently (groups cleared first); verifies root cannot be regained.
+    public static func dropPrivileges(to account: (uid: uid_t, gid: gid_t)) throws {
+        guard setgroups(0, nil) == 0, setgid(account.gid) == 0, setuid(account.uid) == 0 else {
+            throw ApplianceError.hardening("cannot drop privileges to uid \(account.uid): \(String(cString: strerror(errno)))")
+        }
+        guard setuid(0) != 0 else { throw ApplianceError.hardening("privileges were not dropped: setuid(0) still succeeds") }
+        // setuid resets the dumpable flag; set it again.
+        guard rootkeeper_set_dumpable(0) == 0 else {
+            throw ApplianceError.hardening("prctl(PR_SET_DUMPABLE, 0) failed after dropping privileges")
+        }
+    }
+}
