@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue 6: the alerting rules shipped in Runbooks/prometheus are valid and behave as intended.
+@Suite("Prometheus alert rules")
+struct PrometheusRulesTests {
+    static let directory = RunbookExecutionTests.runbooksDirectory.appendingPathComponent("prometheus")
+
+    @Test("promtool accepts the rules")
+    func check() throws {
+        let result = try ExternalTool("promtool").run(["check", "rules", Self.directory.appendingPathComponent("alerts.yml").path])
+        #expect(result.succeeded, "\(result.output)")
+        #expect(result.output.contains("SUCCESS: 7 rules found"))
+    }
+
+    @Test("promtool unit tests: expiry 30/7/1 days, validation bursts, stale CRL, HSM down fire as specified")
+    func unitTests() throws {
+        let result = try ExternalTool("promtool").run(["test", "rules", "alerts_test.yml"], currentDirectory: Self.directory.path)
+        #expect(result.succeeded, "\(result.output)")
+    }
+}
