@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "ApplianceTests",
             dependencies: [
-                "ApplianceKit", "PKICore", "TestSupport",
+                "ApplianceKit", "PKICore", "TestSupport", "Registration", "CAStore", "SecureFiles",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

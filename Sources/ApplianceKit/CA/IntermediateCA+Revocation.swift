@@ -15,8 +15,9 @@ extension IntermediateCA: RevocationChecking, AgentRegistry {
         case .revoked(let record):
             return .revoked(reason: record.reason?.name ?? Registration.RevocationReason.unspecified.name)
         case .notRevoked(let record):
+            let presented = try PEMCodec.der(certificate)
             guard record.status == .issued || record.status == .superseded,
-                  let stored = record.certificateDER, stored == (try PEMCodec.der(certificate))
+                  let stored = record.certificateDER, stored == presented
             else { return .unknown }
             return .good
         }

@@ -58,7 +58,7 @@ public struct IntermediateCA: Sendable {
         self.root = root
         self.settings = settings
         self.crlTrigger = crlTrigger
-        self.issuerSKI = Hex.encode(ski.keyIdentifier)
+        self.issuerSKI = Registration.Hex.encode(ski.keyIdentifier)
     }
 
     /// The chain returned with every issued certificate: intermediate, then root.

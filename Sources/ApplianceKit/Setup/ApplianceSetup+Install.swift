@@ -93,7 +93,7 @@ extension ApplianceSetup {
         guard intermediate.issuer == root.subject, root.publicKey.isValidSignature(intermediate.signature, for: intermediate) else {
             throw ApplianceError.forbidden("the intermediate certificate is not signed by the pinned root")
         }
-        guard case .isCertificateAuthority(let pathLength) = try intermediate.extensions.basicConstraints, pathLength == 0 else {
+        guard case .isCertificateAuthority(let pathLength)? = try intermediate.extensions.basicConstraints, pathLength == 0 else {
             throw ApplianceError.forbidden("the intermediate certificate must be CA:TRUE with pathLen 0")
         }
         guard let usage = try intermediate.extensions.keyUsage, usage.keyCertSign else {
