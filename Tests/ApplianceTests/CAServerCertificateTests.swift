@@ -24,6 +24,14 @@ struct CAServerCertificateTests {
         // The server certificate is in the store like any other (crash safety).
         #expect(try await harness.store.certificate(serial: IntermediateCA.serialHex(first))?.status == .issued)
 
+        // The listener's holder is built from the issued material and rotated in place later.
+        let initial = try manager.tlsMaterial()
+        let holder = try ServerCertificateHolder(
+            chainPEM: initial.chainPEM, keyPEM: initial.keyPEM,
+            trust: ClientTrust(root: harness.pki.root, intermediates: [harness.pki.intermediate], clock: harness.pki.clock))
+        manager.attach(holder)
+        let contextBefore = ObjectIdentifier(holder.current)
+
         harness.pki.clock.set(first.notValidAfter.addingTimeInterval(-31 * 86_400))
         #expect(try await manager.rotateIfDue() == false)
         #expect(try manager.currentCertificate() == first)
@@ -34,6 +42,7 @@ struct CAServerCertificateTests {
         #expect(second != first)
         #expect(second.publicKey != first.publicKey)
         #expect(second.notValidAfter > first.notValidAfter)
+        #expect(ObjectIdentifier(holder.current) != contextBefore, "new handshakes must use the rotated certificate")
 
         // openssl accepts the new chain for TLS server use.
         try harness.pki.writePEM(to: harness.directory.path)

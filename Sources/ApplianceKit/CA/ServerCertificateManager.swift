@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 import PKICore
 import Registration
 import SecureFiles
@@ -34,14 +35,20 @@ public final class ServerCertificateManager: Sendable {
     let state: StateDirectory
     let ca: IntermediateCA
     let identity: Identity
-    let holder: ServerCertificateHolder?
+    private let holder: NIOLockedValueBox<ServerCertificateHolder?>
 
-    /// - Parameter holder: the HTTPS listener's holder to rotate into; `nil` before it exists.
+    /// - Parameter holder: the HTTPS listener's holder to rotate into; `nil` before it exists
+    ///   (serve: ``rotateIfDue()`` → ``tlsMaterial()`` → build the holder → ``attach(_:)``).
     public init(state: StateDirectory, ca: IntermediateCA, identity: Identity, holder: ServerCertificateHolder? = nil) {
         self.state = state
         self.ca = ca
         self.identity = identity
-        self.holder = holder
+        self.holder = NIOLockedValueBox(holder)
+    }
+
+    /// Makes later rotations swap the new certificate into `holder` (new handshakes use it).
+    public func attach(_ holder: ServerCertificateHolder) {
+        self.holder.withLockedValue { $0 = holder }
     }
 
     /// The current certificate, or `nil` when none has been issued yet.
@@ -108,6 +115,6 @@ public final class ServerCertificateManager: Sendable {
         try SecureFile.replaceAtomically(keyPEM, at: state.serverKey, mode: 0o600)
         try SecureFile.replaceAtomically(chainPEM, at: state.serverChain, mode: 0o644)
         try SecureFile.replaceAtomically(Array(try PEMCodec.pem(certificate).utf8), at: state.serverCertificate, mode: 0o644)
-        try holder?.rotate(chainPEM: chainPEM, keyPEM: keyPEM)
+        try holder.withLockedValue { $0 }?.rotate(chainPEM: chainPEM, keyPEM: keyPEM)
     }
 }
