@@ -1,5 +1,6 @@
 import ApplianceKit
 import Foundation
+import Logging
 import PKICore
 import TestSupport
 import Testing
@@ -60,5 +61,27 @@ extension StateDirectory {
     static func modeForTests(_ path: String) throws -> Int {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         return (attributes[.posixPermissions] as? Int ?? -1) & 0o777
+    }
+}
+
+@Suite("Server certificate rotation service")
+struct CAServerRotationServiceTests {
+    @Test("the background service issues the missing certificate and stops on cancellation")
+    func serviceIssues() async throws {
+        let harness = try await CAHarness.make()
+        defer { harness.remove() }
+        let state = StateDirectory(path: harness.directory.file("state"))
+        try state.create()
+        let manager = ServerCertificateManager(state: state, ca: harness.ca, identity: .init(fqdn: "ca.example.test"))
+        let service = ServerCertificateRotationService(manager: manager, interval: .milliseconds(20), logger: Logger(label: "test"))
+        let task = Task { try await service.run() }
+        var issued: Certificate?
+        for _ in 0..<250 where issued == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            issued = try manager.currentCertificate()
+        }
+        task.cancel()
+        try await task.value
+        #expect(issued != nil)
     }
 }
