@@ -33,6 +33,7 @@ struct CAConcurrencyTests {
         #expect(certificates.count == 50)
         let serials = Set(certificates.map(IntermediateCA.serialHex))
         #expect(serials.count == 50)
+        #expect(harness.metrics.registry.value("rootkeeper_certificates_issued_total", labels: ["certificate_type": "agent"]) == 50)
 
         // Crash safety (STYLE §4): every certificate handed out is in the store, as issued, with
         // the same bytes — checked through the store and, independently, with sqlite3.

@@ -12,6 +12,7 @@ struct CAHarness {
     let pki: TestPKI
     let store: SQLiteStore
     let ca: IntermediateCA
+    let metrics: ApplianceMetrics
     static let admin = AdminCaller(uid: 4242, pid: 77)
 
     static func make(now: Date = Date()) async throws -> CAHarness {
@@ -22,8 +23,9 @@ struct CAHarness {
         let settings = CASettings(
             organization: pki.organization, crlURL: "http://ca.example.test/crl/intermediate.crl",
             ocspURL: "http://ca.example.test/ocsp", caIssuersURL: "http://ca.example.test/ca/chain.pem", retryAfterSeconds: 30)
-        let ca = try IntermediateCA(authority: authority, issuer: pki.intermediateIssuer, root: pki.root, settings: settings)
-        return CAHarness(directory: directory, pki: pki, store: store, ca: ca)
+        let metrics = ApplianceMetrics()
+        let ca = try IntermediateCA(authority: authority, issuer: pki.intermediateIssuer, root: pki.root, settings: settings, metrics: metrics)
+        return CAHarness(directory: directory, pki: pki, store: store, ca: ca, metrics: metrics)
     }
 
     /// A new agent key and its DER CSR.

@@ -32,6 +32,7 @@ struct CALifecycleTests {
         }
         #expect(AgentSubject(certificate: second) == AgentSubject(certificate: first))
         #expect(second.serialNumber != first.serialNumber)
+        #expect(harness.metrics.registry.value("rootkeeper_certificates_renewed_total") == 1)
 
         let oldSerial = IntermediateCA.serialHex(first), newSerial = IntermediateCA.serialHex(second)
         #expect(try await harness.store.certificate(serial: oldSerial)?.status == .superseded)

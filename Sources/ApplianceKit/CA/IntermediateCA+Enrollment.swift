@@ -94,6 +94,11 @@ extension IntermediateCA: CertificateAuthorityService {
         }
         let certificate = try await issuer.issue(token)
         _ = try await authority.completeIssuance(serial: record.serial, certificateDER: try PEMCodec.der(certificate))
+        if case .renewal = authorization.basis {
+            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: true)
+        } else {
+            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: false)
+        }
         return .issued(certificate: certificate, chain: chain)
     }
 

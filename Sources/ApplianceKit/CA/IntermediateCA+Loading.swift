@@ -9,7 +9,8 @@ extension IntermediateCA {
     public static func load(
         state: StateDirectory, privateKey: Certificate.PrivateKey, store: any RegistrationDataStore, settings: CASettings,
         policy: RegistrationPolicy = RegistrationPolicy(), clock: any PKIClock = SystemClock(),
-        random: any RandomSource = SystemRandomSource(), crlTrigger: (@Sendable () async throws -> String)? = nil
+        random: any RandomSource = SystemRandomSource(), crlTrigger: (@Sendable () async throws -> String)? = nil,
+        metrics: ApplianceMetrics? = nil
     ) throws -> IntermediateCA {
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
         let issuer: CertificateIssuer
@@ -21,6 +22,6 @@ extension IntermediateCA {
         let authority = RegistrationAuthority(store: store, clock: clock, random: random, policy: policy)
         return try IntermediateCA(
             authority: authority, issuer: issuer, root: certificates.root, previousIntermediates: certificates.previous,
-            settings: settings, crlTrigger: crlTrigger)
+            settings: settings, crlTrigger: crlTrigger, metrics: metrics)
     }
 }

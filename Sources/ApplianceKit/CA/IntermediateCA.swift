@@ -27,6 +27,8 @@ public struct IntermediateCA: Sendable {
     let crlTrigger: (@Sendable () async throws -> String)?
     /// Lower-case hex SKI of the intermediate, the store's issuer key.
     let issuerSKI: String
+    /// Issuance counters (`rootkeeper_certificates_issued_total`, `…_renewed_total`), when wired.
+    let metrics: ApplianceMetrics?
 
     var store: any RegistrationDataStore { authority.store }
     var clock: any PKIClock { authority.clock }
@@ -39,7 +41,7 @@ public struct IntermediateCA: Sendable {
     public init(
         authority: RegistrationAuthority, issuer: CertificateIssuer, root: Certificate,
         previousIntermediates: [Certificate] = [], settings: CASettings,
-        crlTrigger: (@Sendable () async throws -> String)? = nil
+        crlTrigger: (@Sendable () async throws -> String)? = nil, metrics: ApplianceMetrics? = nil
     ) throws {
         guard let intermediate = issuer.issuerCertificate else {
             throw ApplianceError.stateDirectory("the CA issuer has no intermediate certificate (a self-signing issuer cannot be the online CA)")
@@ -58,6 +60,7 @@ public struct IntermediateCA: Sendable {
         self.root = root
         self.settings = settings
         self.crlTrigger = crlTrigger
+        self.metrics = metrics
         self.issuerSKI = Registration.Hex.encode(ski.keyIdentifier)
     }
 

@@ -108,6 +108,7 @@ public final class ServerCertificateManager: Sendable {
             .audit(AuditEntry(time: ca.clock.now(), actor: "system", action: "certificate.issued", subject: record.serial,
                               details: ["type": "server"])),
         ])
+        ca.metrics?.issued(type: CertificateRecord.CertificateType.server.rawValue, renewal: false)
         let keyPEM = Array((try key.serializeAsPEM().pemString + "\n").utf8)
         let chainPEM = Array(try PEMCodec.pemChain([certificate, ca.intermediate]).utf8)
         try SecureFile.createPrivateDirectory(state.serverPrivateDirectory)
