@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "ApplianceTests",
             dependencies: [
-                "ApplianceKit", "PKICore", "TestSupport",
+                "ApplianceKit", "PKICore", "TestSupport", "Registration", "CAStore", "SecureFiles",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

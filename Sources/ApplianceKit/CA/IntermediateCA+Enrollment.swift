@@ -1,0 +1,112 @@
+import Crypto
+import Foundation
+import PKICore
+import Registration
+import X509
+
+extension IntermediateCA: CertificateAuthorityService {
+    public func caCertificates() async throws -> [Certificate] {
+        let now = clock.now()
+        let overlapping = previousIntermediates.filter { $0.notValidAfter > now && $0 != intermediate }
+        return [intermediate] + overlapping + [root]
+    }
+
+    /// Nothing to ask for: the profile decides every extension (RFC 7030 §4.5.2 allows 204).
+    public func csrAttributes() async throws -> [UInt8]? { nil }
+
+    public func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentOutcome {
+        let review: CSRReview
+        switch try Self.evaluate(csrDER: request.csrDER, policy: CSRPolicy(purpose: .agent())) {
+        case .rejected(let reason): return .rejected(reason: reason)
+        case .accepted(let accepted): review = accepted
+        }
+        guard let identity = Self.requestIdentity(review, csrDER: request.csrDER) else {
+            return .rejected(reason: "the CSR does not name an agent identity")
+        }
+        let decision = try await authority.evaluateEnrollment(
+            Registration.EnrollmentRequest(identity: identity, token: request.token, sourceAddress: request.source))
+        switch decision {
+        case .issue(let authorization):
+            return try await issueAgent(review: review, authorization: authorization)
+        case .pending(let registration):
+            return .pending(registrationID: registration.id.uuidString.lowercased(), retryAfterSeconds: settings.retryAfterSeconds)
+        case .alreadyIssued(let record):
+            // RFC 7030 §4.2.3: the same request after approval answers with the certificate.
+            guard let der = record.certificateDER else {
+                throw ApplianceError.unavailable("certificate \(record.serial) is reserved but not recorded as issued")
+            }
+            return .issued(certificate: try Certificate(derEncoded: der), chain: chain)
+        case .rejected(let registration):
+            return .rejected(reason: "registration \(registration.id.uuidString.lowercased()) was rejected by an administrator: \(registration.reason ?? "no reason given")")
+        case .refused(let refusal):
+            return .rejected(reason: Self.describe(refusal))
+        }
+    }
+
+    public func reenroll(csrDER: [UInt8], client: AuthenticatedAgent) async throws -> EnrollmentOutcome {
+        // The identity is the authenticated certificate's: the CSR must repeat hostname and UUID.
+        let policy = CSRPolicy(purpose: .agent(expectedHostname: client.identity.hostname, expectedUUID: client.identity.uuid))
+        let review: CSRReview
+        switch try Self.evaluate(csrDER: csrDER, policy: policy) {
+        case .rejected(let reason): return .rejected(reason: reason)
+        case .accepted(let accepted): review = accepted
+        }
+        guard let identity = Self.requestIdentity(review, csrDER: csrDER) else {
+            return .rejected(reason: "the CSR does not name an agent identity")
+        }
+        let decision = try await authority.evaluateRenewal(presentedSerial: Self.serialHex(client.certificate), request: identity)
+        switch decision {
+        case .issue(let authorization): return try await issueAgent(review: review, authorization: authorization)
+        case .refused(let refusal): return .rejected(reason: Self.describe(refusal))
+        }
+    }
+
+    public func agentStatus(client: AuthenticatedAgent) async throws -> AgentStatus {
+        let report: CertificateStatusReport
+        do {
+            report = try await authority.status(presentedSerial: Self.serialHex(client.certificate))
+        } catch let error as StoreError where error.code == .notFound {
+            throw ApplianceError.notFound(error.reason)
+        }
+        let record = report.certificate
+        return AgentStatus(
+            agentID: record.agentID?.description ?? client.identity.uuid, hostname: client.identity.hostname,
+            serialNumber: record.serial, notBefore: record.notBefore, notAfter: record.notAfter,
+            state: report.revocation != nil ? CertificateRecord.Status.revoked.rawValue : record.status.rawValue,
+            renewNow: report.renewNow)
+    }
+
+    /// The signing path (STYLE §4): prepare (build + throwaway-sign + lint), persist the
+    /// reservation with what the authorisation consumes, sign, record. Nothing after the
+    /// reservation is skipped on error: a failure leaves a `reserved` row, never an unknown certificate.
+    func issueAgent(review: CSRReview, authorization: IssuanceAuthorization) async throws -> EnrollmentOutcome {
+        guard let name = review.agentIdentity else { return .rejected(reason: "the CSR does not name an agent identity") }
+        let profile = try AgentLeafProfile(
+            identity: name, organization: settings.organization, agentsUnit: settings.agentsUnit,
+            pointers: try settings.pointers(), validity: settings.agentValidity)
+        let token = try issuer.prepare(profile: profile, csr: review.csr)
+        let record = reservation(for: token, type: .agent)
+        do {
+            _ = try await authority.reserveIssuance(authorization, certificate: record)
+        } catch let error as StoreError where error.code == .tokenUnavailable {
+            // A concurrent request consumed the same token first (RFC 7030 gives no second chance).
+            return .rejected(reason: "the enrolment token is no longer valid: \(error.reason)")
+        }
+        let certificate = try await issuer.issue(token)
+        _ = try await authority.completeIssuance(serial: record.serial, certificateDER: try PEMCodec.der(certificate))
+        if case .renewal = authorization.basis {
+            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: true)
+        } else {
+            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: false)
+        }
+        return .issued(certificate: certificate, chain: chain)
+    }
+
+    /// The reservation row for a prepared certificate: serial, TBS hash, validity, subject.
+    func reservation(for token: borrowing IssuanceToken, type: CertificateRecord.CertificateType) -> CertificateRecord {
+        CertificateRecord(
+            serial: CertificateRecord.serialHex(contentBytes: token.serialNumber.bytes), issuerSKI: issuerSKI, type: type,
+            subject: String(describing: token.subject), notBefore: token.notValidBefore, notAfter: token.notValidAfter,
+            tbsSHA256: Registration.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: clock.now())
+    }
+}

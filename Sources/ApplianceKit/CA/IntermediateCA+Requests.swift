@@ -1,0 +1,56 @@
+import Foundation
+import PKICore
+import Registration
+import X509
+
+extension IntermediateCA {
+    /// A CSR check's outcome; malformed DER is a policy rejection for the client, not a 503.
+    enum CSRCheck {
+        case accepted(CSRReview)
+        case rejected(String)
+    }
+
+    static func evaluate(csrDER: [UInt8], policy: CSRPolicy) throws -> CSRCheck {
+        let decision: CSRDecision
+        do {
+            decision = try policy.evaluate(csrDER)
+        } catch let error as PKIError {
+            return .rejected("the CSR cannot be decoded: \(error.reason)")
+        }
+        switch decision {
+        case .accept(let review): return .accepted(review)
+        case .reject(let reason): return .rejected(reason)
+        }
+    }
+
+    /// The RA's view of a reviewed agent CSR.
+    static func requestIdentity(_ review: CSRReview, csrDER: [UInt8]) -> RequestIdentity? {
+        guard let name = review.agentIdentity, let agentID = AgentID(name.uuid) else { return nil }
+        return RequestIdentity(hostname: name.hostname, agentID: agentID, spkiSHA256: review.spkiSHA256Hex, csrDER: csrDER)
+    }
+
+    /// A refusal as a sentence safe to show to the requesting agent.
+    static func describe(_ refusal: Refusal) -> String {
+        switch refusal {
+        case .invalidToken(let reason): return "enrolment token refused: \(reason)"
+        case .conflict(let other):
+            return "hostname \(other.hostname) is held by registration \(other.id.uuidString.lowercased()) for another agent or key"
+        case .alreadyEnrolled(let reason): return reason
+        case .agentRevoked(let id): return "agent \(id) has been revoked"
+        case .notRenewable(let reason): return reason
+        case .identityMismatch(let reason): return reason
+        case .notYetDue(let renewFrom): return "renewal is not open yet; renew from \(ISO8601DateFormatter().string(from: renewFrom))"
+        }
+    }
+
+    /// Parses an RFC 5280 §5.3.1 reason name (case-insensitive, `-`/`_` ignored); empty → none.
+    static func revocationReason(_ text: String) throws -> Registration.RevocationReason? {
+        let normalized = text.lowercased().filter { $0 != "-" && $0 != "_" && $0 != " " }
+        if normalized.isEmpty { return nil }
+        guard let reason = Registration.RevocationReason.allCases.first(where: { $0.name.lowercased() == normalized }) else {
+            let names = Registration.RevocationReason.allCases.map(\.name).joined(separator: ", ")
+            throw ApplianceError.malformed("unknown revocation reason '\(text)'; use one of: \(names)")
+        }
+        return reason
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import PKICore
+import Registration
+import X509
+
+/// The online intermediate CA behind the appliance's seams: EST enrolment and renewal
+/// (``CertificateAuthorityService``), administration (``AdministrationService``), revocation
+/// status for mTLS (``RevocationChecking``) and registered identities (``AgentRegistry``).
+///
+/// It decides nothing itself (STYLE §1): CSRs are judged by `CSRPolicy`, enrolments by the
+/// `RegistrationAuthority`, and certificates are built, linted and signed by `CertificateIssuer`
+/// with the intermediate key (software or PKCS#11). Every signature is preceded by a persisted
+/// reservation (STYLE §4), so the store knows every certificate this CA ever returned.
+public struct IntermediateCA: Sendable {
+    /// The RA (and through it the store) that decides and records.
+    public let authority: RegistrationAuthority
+    /// Signs with the current intermediate key.
+    public let issuer: CertificateIssuer
+    /// The current intermediate certificate (new issuance uses it).
+    public let intermediate: Certificate
+    /// Older intermediates still within validity, served in `cacerts` during an overlap (DESIGN §4).
+    public let previousIntermediates: [Certificate]
+    /// The pinned root.
+    public let root: Certificate
+    public let settings: CASettings
+    /// Forces a CRL now (wired to the CRL publisher); `nil` until the publisher is plugged in.
+    let crlTrigger: (@Sendable () async throws -> String)?
+    /// Lower-case hex SKI of the intermediate, the store's issuer key.
+    let issuerSKI: String
+    /// Issuance counters (`rootkeeper_certificates_issued_total`, `…_renewed_total`), when wired.
+    let metrics: ApplianceMetrics?
+
+    var store: any RegistrationDataStore { authority.store }
+    var clock: any PKIClock { authority.clock }
+
+    /// - Parameters:
+    ///   - authority: the RA over the production store (SQLite).
+    ///   - issuer: a `CertificateIssuer` whose issuer certificate is the current intermediate.
+    ///   - root: the pinned root; the intermediate must be signed by it.
+    ///   - crlTrigger: called by ``generateCRL(caller:)``.
+    public init(
+        authority: RegistrationAuthority, issuer: CertificateIssuer, root: Certificate,
+        previousIntermediates: [Certificate] = [], settings: CASettings,
+        crlTrigger: (@Sendable () async throws -> String)? = nil, metrics: ApplianceMetrics? = nil
+    ) throws {
+        guard let intermediate = issuer.issuerCertificate else {
+            throw ApplianceError.stateDirectory("the CA issuer has no intermediate certificate (a self-signing issuer cannot be the online CA)")
+        }
+        guard root.publicKey.isValidSignature(intermediate.signature, for: intermediate) else {
+            throw ApplianceError.stateDirectory("the intermediate certificate is not signed by the root")
+        }
+        guard let ski = try intermediate.extensions.subjectKeyIdentifier else {
+            throw ApplianceError.stateDirectory("the intermediate certificate has no subject key identifier")
+        }
+        _ = try settings.pointers()
+        self.authority = authority
+        self.issuer = issuer
+        self.intermediate = intermediate
+        self.previousIntermediates = previousIntermediates
+        self.root = root
+        self.settings = settings
+        self.crlTrigger = crlTrigger
+        self.metrics = metrics
+        self.issuerSKI = Registration.Hex.encode(ski.keyIdentifier)
+    }
+
+    /// The chain returned with every issued certificate: intermediate, then root.
+    public var chain: [Certificate] { [intermediate, root] }
+
+    /// The serial of `certificate` in the store's form (hex of the DER INTEGER content bytes).
+    public static func serialHex(_ certificate: Certificate) -> String {
+        CertificateRecord.serialHex(contentBytes: certificate.serialNumber.bytes)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import PKCS11
+import PKICore
+import SecureFiles
+import X509
+
+/// Loads the intermediate's signing key at `appliance serve` (DESIGN §4).
+///
+/// A key file readable or writable by group/other is refused before it is read (the message
+/// names the file and its mode, never the passphrase); a token key is found by the pinned SPKI
+/// of the installed intermediate certificate.
+public enum IntermediateKeyLoader {
+    /// Decrypts `ca/private/intermediate-ca.key` (or `path`) with `passphrase`.
+    public static func loadFileKey(at path: String, passphrase: SecretBytes) throws -> Certificate.PrivateKey {
+        try checkMode(path)
+        let bytes = try SecureFile.read(path, maximumSize: 64 * 1024)
+        var secret = passphrase.withUnsafeBytes { Array($0) }
+        defer { for index in secret.indices { secret[index] = 0 } }
+        do {
+            return try EncryptedPrivateKey.decrypt(bytes, passphrase: secret)
+        } catch let error as PKIError {
+            throw ApplianceError.forbidden("cannot decrypt \(path): \(error.reason)")
+        }
+    }
+
+    /// Opens the token, logs in and finds the private key of `certificate` by its SPKI SHA-256.
+    /// The returned key keeps its session (and module) alive.
+    public static func loadPKCS11Key(_ location: PKCS11KeyLocation, pin: SecretBytes, certificate: Certificate) throws -> Certificate.PrivateKey {
+        let session = try openSession(location, pin: pin)
+        do {
+            return Certificate.PrivateKey(try session.privateKey(spkiSHA256: certificate.publicKey.spkiSHA256))
+        } catch {
+            throw ApplianceError.unavailable("the intermediate key is not on token \(location.token): \(error)")
+        }
+    }
+
+    /// The current intermediate certificate, root and any still-served previous intermediate.
+    public static func loadCertificates(_ state: StateDirectory) throws -> (intermediate: Certificate, root: Certificate, previous: [Certificate]) {
+        guard FileManager.default.fileExists(atPath: state.intermediateCertificate) else {
+            throw ApplianceError.stateDirectory("\(state.intermediateCertificate) is missing: run `appliance intermediate install` first")
+        }
+        let intermediate = try PEMCodec.certificate(from: SecureFile.read(state.intermediateCertificate))
+        let root = try PEMCodec.certificate(from: SecureFile.read(state.rootCertificate))
+        var previous: [Certificate] = []
+        let previousPath = ApplianceSetup.previousCertificatePath(state)
+        if FileManager.default.fileExists(atPath: previousPath) {
+            previous.append(try PEMCodec.certificate(from: SecureFile.read(previousPath)))
+        }
+        return (intermediate, root, previous)
+    }
+
+    /// Refuses a key file with any group/other permission bit (STYLE: keys 0600).
+    static func checkMode(_ path: String) throws {
+        let mode = try StateDirectory.mode(of: path)
+        guard mode & 0o077 == 0 else {
+            throw ApplianceError.stateDirectory(
+                "private key \(path) has mode \(StateDirectory.octal(mode)); it must not be readable by group or other (chmod 600 \(path))")
+        }
+        do {
+            try SecureFile.checkPrivateFile(path)
+        } catch let error as SecureFileError {
+            throw ApplianceError.stateDirectory("private key \(path) is refused: \(error.reason)")
+        }
+    }
+
+    static func openSession(_ location: PKCS11KeyLocation, pin: SecretBytes) throws -> PKCS11Session {
+        let selector = try TokenSelector(parsing: location.token)
+        let module: PKCS11Module
+        do {
+            module = try PKCS11Module(path: location.modulePath)
+        } catch {
+            throw ApplianceError.unavailable("cannot load PKCS#11 module \(location.modulePath): \(error)")
+        }
+        do {
+            // One login attempt only: the token counts failures.
+            return try module.openSession(selector, pin: pin)
+        } catch {
+            throw ApplianceError.unavailable("login to token \(location.token) failed: \(error) (no retry was made)")
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Crypto
+import Foundation
+import NIOConcurrencyHelpers
+import PKICore
+import Registration
+import SecureFiles
+import X509
+
+/// The appliance's own TLS server certificate (DESIGN §4): issued from the intermediate on first
+/// start and re-issued, with a new P-256 key, from 30 days before expiry — without a restart:
+/// ``rotateIfDue(now:)`` swaps the new certificate into the listener's ``ServerCertificateHolder``.
+///
+/// Files: `server/private/server.key` (0600 in a 0700 directory), `server/server.crt`,
+/// `server/server-chain.crt` (server, then intermediate). Like agent certificates, the server
+/// certificate is reserved in the store before it is signed (STYLE §4).
+public final class ServerCertificateManager: Sendable {
+    /// Re-issue when less than this remains (DESIGN §4: 30 days).
+    public static let renewBefore: TimeInterval = 30 * 86_400
+
+    /// What goes into the server certificate.
+    public struct Identity: Sendable, Equatable {
+        public var fqdn: String
+        public var dnsNames: [String]
+        /// IPv4 (4 octets) or IPv6 (16 octets) addresses.
+        public var ipAddresses: [[UInt8]]
+        public var validity: TimeInterval
+        public init(fqdn: String, dnsNames: [String] = [], ipAddresses: [[UInt8]] = [], validity: TimeInterval = ServerLeafProfile.defaultValidity) {
+            self.fqdn = fqdn
+            self.dnsNames = dnsNames
+            self.ipAddresses = ipAddresses
+            self.validity = validity
+        }
+    }
+
+    let state: StateDirectory
+    let ca: IntermediateCA
+    let identity: Identity
+    private let holder: NIOLockedValueBox<ServerCertificateHolder?>
+
+    /// - Parameter holder: the HTTPS listener's holder to rotate into; `nil` before it exists
+    ///   (serve: ``rotateIfDue()`` → ``tlsMaterial()`` → build the holder → ``attach(_:)``).
+    public init(state: StateDirectory, ca: IntermediateCA, identity: Identity, holder: ServerCertificateHolder? = nil) {
+        self.state = state
+        self.ca = ca
+        self.identity = identity
+        self.holder = NIOLockedValueBox(holder)
+    }
+
+    /// Makes later rotations swap the new certificate into `holder` (new handshakes use it).
+    public func attach(_ holder: ServerCertificateHolder) {
+        self.holder.withLockedValue { $0 = holder }
+    }
+
+    /// The current certificate, or `nil` when none has been issued yet.
+    public func currentCertificate() throws -> Certificate? {
+        guard FileManager.default.fileExists(atPath: state.serverCertificate) else { return nil }
+        return try PEMCodec.certificate(from: SecureFile.read(state.serverCertificate))
+    }
+
+    /// The chain and key PEM for building the listener's ``ServerCertificateHolder``.
+    public func tlsMaterial() throws -> (chainPEM: [UInt8], keyPEM: [UInt8]) {
+        try SecureFile.checkPrivateFile(state.serverKey)
+        return (try SecureFile.read(state.serverChain), try SecureFile.read(state.serverKey))
+    }
+
+    /// Whether a new certificate is needed at `now`: none yet, the key does not match it, it was
+    /// issued by another intermediate, or less than ``renewBefore`` remains.
+    public func isDue(now: Date) throws -> Bool {
+        guard let current = try currentCertificate(), FileManager.default.fileExists(atPath: state.serverKey) else { return true }
+        try SecureFile.checkPrivateFile(state.serverKey)
+        let key = try Certificate.PrivateKey(pemEncoded: String(decoding: SecureFile.read(state.serverKey), as: UTF8.self))
+        guard key.publicKey == current.publicKey, current.issuer == ca.intermediate.subject,
+              ca.intermediate.publicKey.isValidSignature(current.signature, for: current) else { return true }
+        return current.notValidAfter.timeIntervalSince(now) <= Self.renewBefore
+    }
+
+    /// Issues and installs a new server certificate when ``isDue(now:)``; returns whether it did.
+    /// The serve loop calls this periodically; new handshakes use the new certificate at once.
+    @discardableResult
+    public func rotateIfDue(now: Date) async throws -> Bool {
+        guard try isDue(now: now) else { return false }
+        try await issue()
+        return true
+    }
+
+    /// ``rotateIfDue(now:)`` at the CA's clock.
+    @discardableResult
+    public func rotateIfDue() async throws -> Bool { try await rotateIfDue(now: ca.clock.now()) }
+
+    /// Issues a new key and certificate unconditionally and installs them.
+    public func issue() async throws {
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let profile = try ServerLeafProfile(
+            fqdn: identity.fqdn, organization: ca.settings.organization, dnsNames: identity.dnsNames,
+            ipAddresses: identity.ipAddresses, pointers: try ca.settings.pointers(), validity: identity.validity)
+        let token = try ca.issuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
+        let record = ca.reservation(for: token, type: .server)
+        let now = ca.clock.now()
+        _ = try await ca.store.perform([
+            .reserveCertificate(record),
+            .audit(AuditEntry(time: now, actor: "system", action: "certificate.reserved", subject: record.serial,
+                              details: ["type": "server", "tbs_sha256": record.tbsSHA256, "fqdn": identity.fqdn])),
+        ])
+        let certificate = try await ca.issuer.issue(token)
+        let der = try PEMCodec.der(certificate)
+        _ = try await ca.store.perform([
+            .recordIssued(serial: record.serial, certificateDER: der, at: ca.clock.now()),
+            .audit(AuditEntry(time: ca.clock.now(), actor: "system", action: "certificate.issued", subject: record.serial,
+                              details: ["type": "server"])),
+        ])
+        ca.metrics?.issued(type: CertificateRecord.CertificateType.server.rawValue, renewal: false)
+        let keyPEM = Array((try key.serializeAsPEM().pemString + "\n").utf8)
+        let chainPEM = Array(try PEMCodec.pemChain([certificate, ca.intermediate]).utf8)
+        try SecureFile.createPrivateDirectory(state.serverPrivateDirectory)
+        // Key first: a crash before the certificate is written leaves a mismatch that isDue detects.
+        try SecureFile.replaceAtomically(keyPEM, at: state.serverKey, mode: 0o600)
+        try SecureFile.replaceAtomically(chainPEM, at: state.serverChain, mode: 0o644)
+        try SecureFile.replaceAtomically(Array(try PEMCodec.pem(certificate).utf8), at: state.serverCertificate, mode: 0o644)
+        try holder.withLockedValue { $0 }?.rotate(chainPEM: chainPEM, keyPEM: keyPEM)
+    }
+}

@@ -1,0 +1,110 @@
+import Crypto
+import Foundation
+import PKICore
+import SecureFiles
+import SwiftASN1
+import X509
+
+extension ApplianceSetup {
+    /// What ``install(stateDirectory:from:rootFingerprint:)`` installed.
+    public struct Installed: Sendable {
+        public let intermediate: Certificate
+        public let root: Certificate
+        /// Whether a pending renewal key became the current key.
+        public let activatedPendingKey: Bool
+    }
+
+    /// Installs the ceremony's output bundle (`intermediate-ca.crt`, `ca-chain.crt`).
+    ///
+    /// Checks, before anything is written: every file matches MANIFEST; the last certificate of
+    /// the chain is a self-signed root whose SHA-256 certificate fingerprint is `rootFingerprint`
+    /// (hex, colons and case ignored: the operator pins it from the root ceremony's transcript);
+    /// the intermediate is signed by that root and names it as issuer; it is CA:TRUE with
+    /// pathLen 0 (RFC 5280 §4.2.1.9) and keyCertSign; and its public key is our pending key.
+    /// Then writes `ca/root-ca.crt`, `ca/intermediate-ca.crt`, `ca/ca-chain.crt` and activates
+    /// the pending key (the replaced intermediate and key are kept as `*.previous.*`).
+    public static func install(stateDirectory state: StateDirectory, from bundleDirectory: String, rootFingerprint: String) throws -> Installed {
+        let bundle: MediaBundle
+        do {
+            bundle = try BundleDirectory.read(from: bundleDirectory)
+        } catch {
+            throw ApplianceError.malformed("the certificate bundle \(bundleDirectory) is refused: \(error)")
+        }
+        guard let intermediateBytes = bundle.file("intermediate-ca.crt"), let chainBytes = bundle.file("ca-chain.crt") else {
+            throw ApplianceError.malformed("the certificate bundle must contain intermediate-ca.crt and ca-chain.crt")
+        }
+        let intermediate = try PEMCodec.certificate(from: intermediateBytes)
+        let chain = try PEMCodec.certificates(fromPEM: String(decoding: chainBytes, as: UTF8.self))
+        guard let root = chain.last, chain.count >= 2, chain.first == intermediate else {
+            throw ApplianceError.malformed("ca-chain.crt must hold the intermediate followed by the root")
+        }
+        try verifyRoot(root, pinned: rootFingerprint)
+        try verifyIntermediate(intermediate, root: root)
+
+        guard FileManager.default.fileExists(atPath: pendingCSR(state)) else {
+            throw ApplianceError.stateDirectory("no pending intermediate key: run `appliance init` or `appliance intermediate csr` first")
+        }
+        let csr = try CSRDecoder.decode(SecureFile.read(pendingCSR(state)))
+        guard csr.publicKey == intermediate.publicKey else {
+            throw ApplianceError.forbidden(
+                "the certificate is for another key (SPKI SHA-256 \(intermediate.publicKey.spkiSHA256Hex)); our pending key is \(csr.publicKey.spkiSHA256Hex)")
+        }
+
+        // Activate: keep what is replaced, then write the new files atomically.
+        let files = FileManager.default
+        var activated = false
+        if files.fileExists(atPath: pendingKey(state)) {
+            if files.fileExists(atPath: state.intermediateKey) { try replace(state.intermediateKey, with: previousKey(state)) }
+            try replace(pendingKey(state), with: state.intermediateKey)
+            activated = true
+        }
+        if files.fileExists(atPath: state.intermediateCertificate) {
+            try SecureFile.replaceAtomically(try SecureFile.read(state.intermediateCertificate), at: previousCertificatePath(state), mode: 0o644)
+        }
+        try SecureFile.replaceAtomically(Array(try PEMCodec.pem(root).utf8), at: state.rootCertificate, mode: 0o644)
+        try SecureFile.replaceAtomically(Array(try PEMCodec.pem(intermediate).utf8), at: state.intermediateCertificate, mode: 0o644)
+        try SecureFile.replaceAtomically(Array(try PEMCodec.pemChain([intermediate, root]).utf8), at: state.caChain, mode: 0o644)
+        guard unlink(pendingCSR(state)) == 0 else {
+            throw ApplianceError.stateDirectory("cannot remove \(pendingCSR(state)): \(String(cString: strerror(errno)))")
+        }
+        return Installed(intermediate: intermediate, root: root, activatedPendingKey: activated)
+    }
+
+    /// SHA-256 of a certificate's DER, lower-case hex (the fingerprint operators compare).
+    public static func fingerprint(_ certificate: Certificate) throws -> String {
+        Array(SHA256.hash(data: try PEMCodec.der(certificate))).hexString
+    }
+
+    static func verifyRoot(_ root: Certificate, pinned: String) throws {
+        let expected = pinned.lowercased().filter { $0 != ":" && $0 != " " }
+        guard expected.count == 64, expected.allSatisfy(\.isHexDigit) else {
+            throw ApplianceError.malformed("the root fingerprint must be the 64-hex-digit SHA-256 of the root certificate")
+        }
+        let actual = try fingerprint(root)
+        guard actual == expected else {
+            throw ApplianceError.forbidden("the bundle's root certificate has SHA-256 \(actual), not the pinned \(expected)")
+        }
+        guard root.issuer == root.subject, root.publicKey.isValidSignature(root.signature, for: root) else {
+            throw ApplianceError.forbidden("the pinned root certificate is not self-signed")
+        }
+    }
+
+    static func verifyIntermediate(_ intermediate: Certificate, root: Certificate) throws {
+        guard intermediate.issuer == root.subject, root.publicKey.isValidSignature(intermediate.signature, for: intermediate) else {
+            throw ApplianceError.forbidden("the intermediate certificate is not signed by the pinned root")
+        }
+        guard case .isCertificateAuthority(let pathLength)? = try intermediate.extensions.basicConstraints, pathLength == 0 else {
+            throw ApplianceError.forbidden("the intermediate certificate must be CA:TRUE with pathLen 0")
+        }
+        guard let usage = try intermediate.extensions.keyUsage, usage.keyCertSign else {
+            throw ApplianceError.forbidden("the intermediate certificate lacks keyUsage keyCertSign")
+        }
+    }
+
+    /// Moves `source` over `destination` (same directory, atomic rename(2)).
+    static func replace(_ source: String, with destination: String) throws {
+        guard rename(source, destination) == 0 else {
+            throw ApplianceError.stateDirectory("cannot move \(source) to \(destination): \(String(cString: strerror(errno)))")
+        }
+    }
+}
