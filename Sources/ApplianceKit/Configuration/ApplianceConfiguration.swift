@@ -17,8 +17,59 @@ public struct ApplianceConfiguration: Sendable, Equatable {
     public var enrollment = Enrollment()
     /// `log_level` — trace, debug, info, notice, warning, error or critical. Env `ROOTKEEPER_LOG_LEVEL`.
     public var logLevel: String = "info"
+    /// `user` — unprivileged account `serve` drops to after binding when started as root.
+    public var user: String?
+    /// `ca` — names and policy of the intermediate CA and what it issues.
+    public var ca = CA()
+    /// `server` — the appliance's own TLS server certificate.
+    public var server = Server()
+    /// `pkcs11` — where the intermediate key lives when it is in a token (empty: encrypted file).
+    public var pkcs11 = PKCS11()
 
     public init() {}
+
+    /// The intermediate CA.
+    public struct CA: Sendable, Equatable {
+        /// `ca.organization` — O= of the intermediate, server and agent certificates.
+        public var organization: String = "Rootkeeper"
+        /// `ca.agents_unit` — OU= of agent certificates.
+        public var agentsUnit: String = "agents"
+        /// `ca.intermediate_name` — `CN=<name> Intermediate CA` of the CSR `init` writes.
+        public var intermediateName: String = "Rootkeeper"
+        /// `ca.intermediate_algorithm` — p256, p384, rsa2048, rsa3072 or rsa4096.
+        public var intermediateAlgorithm: String = "p256"
+        /// `ca.agent_validity_days` — agent certificate lifetime (DESIGN §2: 90).
+        public var agentValidityDays: Int = 90
+        /// `ca.public_url` — base URL relying parties reach the HTTP listener at; CRL DP, OCSP and
+        /// caIssuers URLs in issued certificates are built from it. Empty: http://<server.fqdn>:<http.port>.
+        public var publicURL: String = ""
+        /// `ca.revoke_superseded_after_hours` — revoke superseded certificates this long after
+        /// renewal (DESIGN §4: 24); 0 turns it off.
+        public var revokeSupersededAfterHours: Int = 24
+        /// `ca.crl_next_update_hours` — nextUpdate of the intermediate CRL (DESIGN §4: 24).
+        public var crlNextUpdateHours: Int = 24
+        public init() {}
+    }
+
+    /// The appliance's TLS server certificate, issued by the intermediate and rotated 30 days before expiry.
+    public struct Server: Sendable, Equatable {
+        /// `server.fqdn` — CN= and first DNS name.
+        public var fqdn: String = "localhost"
+        /// `server.dns_names` — further DNS names, comma-separated.
+        public var dnsNames: String = ""
+        /// `server.ip_addresses` — IP addresses in the SAN, comma-separated.
+        public var ipAddresses: String = "127.0.0.1"
+        public init() {}
+    }
+
+    /// A PKCS#11-held intermediate key. The PIN comes from `--pin-source`, never from here.
+    public struct PKCS11: Sendable, Equatable {
+        /// `pkcs11.module` — PKCS#11 module path.
+        public var module: String = ""
+        /// `pkcs11.token` — token label, serial or pkcs11: URI; set to use a token-held key.
+        public var token: String = ""
+        public init() {}
+    }
 
     /// One listening socket.
     public struct Listener: Sendable, Equatable {

@@ -47,6 +47,20 @@ public struct ConfigurationKey: Sendable {
         .int("limits.max_connections", "concurrent connections per listener") { $0.limits.maxConnections = $1 },
         .int("enrollment.retry_after_seconds", "Retry-After for pending enrolments (202)") { $0.enrollment.retryAfterSeconds = $1 },
         .string("log_level", "trace|debug|info|notice|warning|error|critical") { $0.logLevel = $1 },
+        .string("user", "unprivileged account to drop to after binding when started as root") { $0.user = $1.isEmpty ? nil : $1 },
+        .string("ca.organization", "O= of issued certificates") { $0.ca.organization = $1 },
+        .string("ca.agents_unit", "OU= of agent certificates") { $0.ca.agentsUnit = $1 },
+        .string("ca.intermediate_name", "CN=<name> Intermediate CA of the CSR init writes") { $0.ca.intermediateName = $1 },
+        .string("ca.intermediate_algorithm", "p256|p384|rsa2048|rsa3072|rsa4096") { $0.ca.intermediateAlgorithm = $1 },
+        .int("ca.agent_validity_days", "agent certificate lifetime in days") { $0.ca.agentValidityDays = $1 },
+        .string("ca.public_url", "base URL of the HTTP listener for CRL/OCSP/caIssuers URLs") { $0.ca.publicURL = $1 },
+        .int("ca.revoke_superseded_after_hours", "revoke superseded certificates after this many hours; 0 = off") { $0.ca.revokeSupersededAfterHours = $1 },
+        .int("ca.crl_next_update_hours", "nextUpdate of the intermediate CRL in hours") { $0.ca.crlNextUpdateHours = $1 },
+        .string("server.fqdn", "CN and first DNS name of the server certificate") { $0.server.fqdn = $1 },
+        .string("server.dns_names", "further DNS names of the server certificate, comma-separated") { $0.server.dnsNames = $1 },
+        .string("server.ip_addresses", "IP addresses of the server certificate, comma-separated") { $0.server.ipAddresses = $1 },
+        .string("pkcs11.module", "PKCS#11 module of a token-held intermediate key") { $0.pkcs11.module = $1 },
+        .string("pkcs11.token", "token label/serial/URI; set to use a token-held intermediate key") { $0.pkcs11.token = $1 },
     ]
 
     static let byPath: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
