@@ -135,7 +135,8 @@ let package = Package(
         .executableTarget(
             name: "RootkeeperBenchmarks",
             dependencies: [
-                "PKICore",
+                "PKICore", "ApplianceKit", "CAStore", "Registration",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -174,7 +175,8 @@ let package = Package(
         .testTarget(
             name: "ApplianceTests",
             dependencies: [
-                "ApplianceKit", "PKICore", "TestSupport",
+                "ApplianceKit", "PKICore", "TestSupport", "CAStore", "Registration", "SecureFiles",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
