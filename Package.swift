@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "PKICore", "ApplianceKit", "CAStore", "Registration",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

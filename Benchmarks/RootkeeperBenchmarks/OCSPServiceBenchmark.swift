@@ -8,6 +8,9 @@ import Registration
 import SwiftASN1
 import X509
 
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// DESIGN §7 "OCSP responses/s (POST, one CertID)": the appliance's `OCSPResponder.respond` on
 /// the DER body of a POST (what the HTTP route hands it), one CertID, against the
@@ -96,9 +99,6 @@ struct OCSPServiceSetup {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The `openssl ocsp -index … -port` responder as a peer (PERF-NOTES: it signs every response and
 /// closes each connection; never connect to it without sending a request, or it spins — so

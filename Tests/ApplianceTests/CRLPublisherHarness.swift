@@ -71,7 +71,7 @@ struct RevocationHarness {
     }
 
     func responder(
-        configuration: OCSPResponder.Configuration? = nil, store: (any RevocationStore & CertificateStore)? = nil
+        configuration: OCSPResponder.Configuration? = nil, store: (any RevocationStore & Registration.CertificateStore)? = nil
     ) throws -> OCSPResponder {
         try OCSPResponder(
             issuerCertificate: pki.intermediate, privateKey: pki.intermediateKey, organization: pki.organization,

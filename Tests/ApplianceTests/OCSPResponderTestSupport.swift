@@ -47,7 +47,7 @@ struct OpenSSLOCSPClient {
 }
 
 /// A store that answers like the SQLite store until told to fail (the disk went away).
-final class FlakyStore: RevocationStore, CertificateStore, Sendable {
+final class FlakyStore: RevocationStore, Registration.CertificateStore, Sendable {
     let base: SQLiteStore
     let failure = NIOLockedValueBox<StoreError?>(nil)
 

@@ -23,7 +23,8 @@ struct CRLFiles {
     /// Keeps `replacing` in history (written first, O_EXCL, fsynced), then swaps the current file
     /// atomically. A failure leaves the old file in place and throws.
     func install(_ der: [UInt8], number: CRLNumber, as issuer: CRLIssuer, replacing previous: ([UInt8], CRLNumber)?) throws {
-        if let (bytes, previousNumber) = previous, previousNumber != number {
+        if let previous, previous.1 != number {
+            let (bytes, previousNumber) = previous
             let history = historyPath(issuer, previousNumber)
             if !FileManager.default.fileExists(atPath: history) {
                 try ensureHistoryDirectory()

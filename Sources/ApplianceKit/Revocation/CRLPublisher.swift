@@ -87,10 +87,10 @@ public actor CRLPublisher: RevocationPublisher, Service {
     /// - Parameters:
     ///   - issuerCertificate / privateKey: the issuing intermediate and its key (file or HSM).
     ///   - rootCertificate: the pinned root, to verify installed root CRLs; nil disables installs.
-    ///   - expiry: defaults to per-serial lookups through `store` when it is a `CertificateStore`.
+    ///   - expiry: defaults to per-serial lookups through `store` when it is a `Registration.CertificateStore`.
     public init(
         issuerCertificate: Certificate, privateKey: Certificate.PrivateKey, rootCertificate: Certificate?,
-        store: any RevocationStore & CRLStateStore & CertificateStore, expiry: (any CertificateExpiryLookup)? = nil,
+        store: any RevocationStore & CRLStateStore & Registration.CertificateStore, expiry: (any CertificateExpiryLookup)? = nil,
         stateDirectory: StateDirectory, configuration: Configuration, clock: any PKIClock,
         metrics: ApplianceMetrics, logger: Logger
     ) throws {
@@ -199,7 +199,8 @@ public actor CRLPublisher: RevocationPublisher, Service {
         do {
             try await cancelWhenGracefulShutdown {
                 while !Task.isCancelled {
-                    try await Task.sleep(for: await self.nextWake())
+                    let wake = await self.nextWake()
+                    try await Task.sleep(for: wake)
                     await self.tick()
                 }
             }

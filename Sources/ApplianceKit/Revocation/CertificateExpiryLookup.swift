@@ -14,11 +14,11 @@ public protocol CertificateExpiryLookup: Sendable {
     func notAfter(serials: [String]) async throws -> [String: Date]
 }
 
-/// ``CertificateExpiryLookup`` over any `CertificateStore`, one `certificate(serial:)` per entry.
+/// ``CertificateExpiryLookup`` over any `Registration.CertificateStore`, one `certificate(serial:)` per entry.
 public struct CertificateStoreExpiryLookup: CertificateExpiryLookup {
-    let store: any CertificateStore
+    let store: any Registration.CertificateStore
 
-    public init(store: any CertificateStore) { self.store = store }
+    public init(store: any Registration.CertificateStore) { self.store = store }
 
     public func notAfter(serials: [String]) async throws -> [String: Date] {
         var result: [String: Date] = [:]

@@ -38,16 +38,16 @@ extension OCSPResponder {
         do {
             let signer = try await signers.signer()
             signerNotAfter = signer.responderCertificate.notValidAfter
-            response = try await signer.sign(singles.map(\.0), producedAt: now, nonce: request.nonce)
+            response = try await signer.sign(singles.map { $0.0 }, producedAt: now, nonce: request.nonce)
             metrics.registry.increment("rootkeeper_ocsp_signatures_total")
         } catch {
             logger.error("OCSP response signing failed", metadata: ["reason": "\(error)"])
             return try unsuccessful(.internalError, label: "internalError")
         }
-        if cacheable, let (single, label, validUntil) = singles.first {
+        if cacheable, let first = singles.first {
             let entry = OCSPResponseCache.Entry(
-                single: single, response: response, validUntil: min(validUntil, signerNotAfter), statusLabel: label)
-            cache.store(entry, for: OCSPResponseCache.Key(single.certID), ifEpoch: epoch, now: now)
+                single: first.0, response: response, validUntil: min(first.validUntil, signerNotAfter), statusLabel: first.label)
+            cache.store(entry, for: OCSPResponseCache.Key(first.0.certID), ifEpoch: epoch, now: now)
         }
         singles.forEach { count($0.label) }
         return response

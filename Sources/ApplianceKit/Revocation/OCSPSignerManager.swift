@@ -15,7 +15,7 @@ import X509
 actor OCSPSignerManager {
     let issuer: CertificateIssuer
     let profile: OCSPSignerProfile
-    let store: any CertificateStore
+    let store: any Registration.CertificateStore
     let issuerSKI: String
     let clock: any PKIClock
     let renewBefore: TimeInterval
@@ -23,7 +23,7 @@ actor OCSPSignerManager {
     private(set) var current: OCSPResponseSigner?
 
     init(
-        issuer: CertificateIssuer, profile: OCSPSignerProfile, store: any CertificateStore, issuerSKI: String,
+        issuer: CertificateIssuer, profile: OCSPSignerProfile, store: any Registration.CertificateStore, issuerSKI: String,
         clock: any PKIClock, renewBefore: TimeInterval, logger: Logger
     ) {
         self.issuer = issuer
