@@ -40,7 +40,8 @@ struct OpenSSLOCSPClient {
         if let requestName {
             arguments += ["-reqin", h.directory.file("\(requestName).req.der")]
         } else {
-            arguments += ["-serial", "0x" + serialHex]
+            // openssl would otherwise put its own nonce in the request it checks against.
+            arguments += ["-no_nonce", "-serial", "0x" + serialHex]
         }
         return try openssl.run(arguments)
     }
