@@ -137,7 +137,9 @@ let package = Package(
         .executableTarget(
             name: "RootkeeperBenchmarks",
             dependencies: [
-                "PKICore",
+                "PKICore", "ApplianceKit", "CAStore", "Registration",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -177,6 +179,7 @@ let package = Package(
             name: "ApplianceTests",
             dependencies: [
                 "ApplianceKit", "PKICore", "TestSupport", "Registration", "CAStore", "SecureFiles",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -24,7 +24,7 @@ struct MutualTLSTests {
     @Test("a client certificate from another CA does not complete the handshake")
     func foreignClientCertificate() async throws {
         try await RunningAppliance.with { app in
-            let foreign = try TestPKI()
+            let foreign = try FixturePKI()
             let credentials = try foreign.agentCredentials(hostname: "intruder")
             let cert = app.directory.file("foreign.crt"), key = app.directory.file("foreign.key")
             try credentials.certificate.pem.write(toFile: cert, atomically: true, encoding: .utf8)

@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import X509
 
 /// An in-memory CA + RA + store behind the ApplianceKit seams, signing with the run-time
-/// ``TestPKI``. Behaviour mirrors DESIGN §4: a token issues at once; no token records a pending
+/// ``FixturePKI``. Behaviour mirrors DESIGN §4: a token issues at once; no token records a pending
 /// registration (202) until ``approve(hostname:)``; a wrong token is rejected.
 final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChecking, AgentRegistry,
     RevocationPublisher, OCSPResponding, AdministrationService, Sendable
@@ -19,18 +19,18 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
         var tokens: Set<String> = ["good-token"]
         var statusCalls = 0
     }
-    let pki: TestPKI
+    let pki: FixturePKI
     let state = NIOLockedValueBox(State())
     let retryAfter: Int
 
-    init(pki: TestPKI, retryAfter: Int = 1) {
+    init(pki: FixturePKI, retryAfter: Int = 1) {
         self.pki = pki
         self.retryAfter = retryAfter
     }
 
     func approve(uuid: String) { state.withLockedValue { _ = $0.approved.insert(uuid) } }
     func revoke(_ certificate: Certificate) { state.withLockedValue { _ = $0.revoked.insert("\(certificate.serialNumber)") } }
-    /// Records a certificate issued outside EST (e.g. by TestPKI directly) as ours and registered.
+    /// Records a certificate issued outside EST (e.g. by FixturePKI directly) as ours and registered.
     func register(_ certificate: Certificate) {
         guard let identity = AgentSubject(certificate: certificate) else { return }
         state.withLockedValue {

@@ -7,7 +7,7 @@ import X509
 /// The appliance running for real on 127.0.0.1 with OS-chosen ports, the fake CA behind its
 /// seams and a fresh state directory; files for curl/openssl (CA chain) are written next to it.
 final class RunningAppliance: Sendable {
-    let pki: TestPKI
+    let pki: FixturePKI
     let ca: FakeCertificateAuthority
     let directory: TemporaryDirectory
     let state: StateDirectory
@@ -23,7 +23,7 @@ final class RunningAppliance: Sendable {
     var httpsURL: String { "https://127.0.0.1:\(httpsPort)" }
     var httpURL: String { "http://127.0.0.1:\(httpPort)" }
 
-    private init(pki: TestPKI, ca: FakeCertificateAuthority, directory: TemporaryDirectory, state: StateDirectory,
+    private init(pki: FixturePKI, ca: FakeCertificateAuthority, directory: TemporaryDirectory, state: StateDirectory,
                  holder: ServerCertificateHolder, ports: (https: Int, http: Int), task: Task<Void, any Error>) {
         self.pki = pki
         self.ca = ca
@@ -36,7 +36,7 @@ final class RunningAppliance: Sendable {
     }
 
     static func start(configure: (inout ApplianceConfiguration) -> Void = { _ in }) async throws -> RunningAppliance {
-        let pki = try TestPKI()
+        let pki = try FixturePKI()
         let ca = FakeCertificateAuthority(pki: pki)
         let directory = try TemporaryDirectory("appliance")
         let state = StateDirectory(path: directory.file("state"))

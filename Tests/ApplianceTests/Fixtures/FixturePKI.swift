@@ -5,7 +5,7 @@ import X509
 
 /// A throwaway two-tier PKI generated at run time (STYLE §19): P-256 root and intermediate, a
 /// server certificate for 127.0.0.1/localhost, and agent certificates issued from CSRs.
-final class TestPKI: Sendable {
+final class FixturePKI: Sendable {
     let rootKey: P256.Signing.PrivateKey
     let intermediateKey: P256.Signing.PrivateKey
     let root: Certificate

@@ -1,0 +1,246 @@
+import Foundation
+import Logging
+import PKICore
+import Registration
+import ServiceLifecycle
+import X509
+
+/// Publishes the CRLs served at `/crl/intermediate.crl` and `/crl/root.crl` (DESIGN §4).
+///
+/// - The intermediate's CRL is a full CRL (RFC 5280 §5) signed with the intermediate's key, its
+///   cRLNumber allocated from the store before signing (persisted, strictly increasing across
+///   restarts and clock steps, §5.2.3), nextUpdate ``Configuration/validity`` after thisUpdate
+///   (§5.1.2.5), entries of expired certificates pruned (§3.3).
+/// - It is regenerated on start (so a crash between a store update and the CRL write is always
+///   repaired by a fresh CRL with a higher number), on schedule before half its validity has
+///   passed, and on demand after a revocation (``revocationOccurred()``), coalesced: at most one
+///   generation in flight and one pending, however many revocations arrive.
+/// - Files are replaced atomically (write, fsync, rename, fsync the directory); the version being
+///   replaced is kept as `history/intermediate-<number>.crl`.
+/// - When the CRL cannot be written, the last good bytes stay served from memory, ``health``
+///   turns degraded with the reason, `rootkeeper_crl_publish_failures_total` counts it, the log
+///   says why, and the run loop retries after ``Configuration/retryInterval``.
+///
+/// The root CRL is produced by the offline ceremony and installed with ``installRootCRL(from:)``.
+public actor CRLPublisher: RevocationPublisher, Service {
+    /// Timing and paging of CRL generation.
+    public struct Configuration: Sendable {
+        /// nextUpdate − thisUpdate. Default 24 h (DESIGN §4).
+        public var validity: TimeInterval
+        /// Regenerate once this fraction of the validity has passed (default 0.5: before half-life).
+        public var refreshFraction: Double
+        /// Wait before retrying a failed publication.
+        public var retryInterval: Duration
+        /// Longest sleep of the run loop, so a stepped clock is noticed.
+        public var pollInterval: Duration
+        /// Revocations read from the store per page.
+        public var pageSize: Int
+
+        public init(
+            validity: TimeInterval = 86_400, refreshFraction: Double = 0.5, retryInterval: Duration = .seconds(30),
+            pollInterval: Duration = .seconds(60), pageSize: Int = 10_000
+        ) throws {
+            guard validity >= 60, validity <= 31 * 86_400 else {
+                throw ApplianceError.configuration("crl.validity", "must be between 60 seconds and 31 days")
+            }
+            guard refreshFraction > 0, refreshFraction < 1 else {
+                throw ApplianceError.configuration("crl.refreshFraction", "must be between 0 and 1 (exclusive)")
+            }
+            guard pageSize >= 1 else { throw ApplianceError.configuration("crl.pageSize", "must be at least 1") }
+            self.validity = validity
+            self.refreshFraction = refreshFraction
+            self.retryInterval = retryInterval
+            self.pollInterval = pollInterval
+            self.pageSize = pageSize
+        }
+    }
+
+    /// A CRL being served: its bytes and what was read from them.
+    struct ServedCRL: Sendable {
+        let der: [UInt8]
+        let number: CRLNumber
+        let thisUpdate: Date
+        let nextUpdate: Date
+        let entries: Int
+    }
+
+    let store: any RevocationStore & CRLStateStore
+    let expiry: any CertificateExpiryLookup
+    let signer: CRLSigner
+    let issuerSKI: String
+    let rootCertificate: Certificate?
+    let state: StateDirectory
+    let configuration: Configuration
+    let clock: any PKIClock
+    let metrics: ApplianceMetrics
+    let logger: Logger
+
+    var served: [CRLIssuer: ServedCRL] = [:]
+    var failure: String?
+    var generation: Task<Void, Never>?
+    var rerun = false
+    var waiters: [CheckedContinuation<Void, Never>] = []
+    /// When each revocation not yet covered by a published CRL was reported (for the latency histogram).
+    var pendingRevocations: [ContinuousClock.Instant] = []
+    var loaded = false
+
+    /// - Parameters:
+    ///   - issuerCertificate / privateKey: the issuing intermediate and its key (file or HSM).
+    ///   - rootCertificate: the pinned root, to verify installed root CRLs; nil disables installs.
+    ///   - expiry: defaults to per-serial lookups through `store` when it is a `Registration.CertificateStore`.
+    public init(
+        issuerCertificate: Certificate, privateKey: Certificate.PrivateKey, rootCertificate: Certificate?,
+        store: any RevocationStore & CRLStateStore & Registration.CertificateStore, expiry: (any CertificateExpiryLookup)? = nil,
+        stateDirectory: StateDirectory, configuration: Configuration, clock: any PKIClock,
+        metrics: ApplianceMetrics, logger: Logger
+    ) throws {
+        self.signer = try CRLSigner(issuerCertificate: issuerCertificate, privateKey: privateKey)
+        guard let ski = try issuerCertificate.extensions.subjectKeyIdentifier else {
+            throw ApplianceError.configuration("ca.intermediate", "the intermediate certificate has no subjectKeyIdentifier")
+        }
+        self.issuerSKI = Registration.Hex.encode(ski.keyIdentifier)
+        self.store = store
+        self.expiry = expiry ?? CertificateStoreExpiryLookup(store: store)
+        self.rootCertificate = rootCertificate
+        self.state = stateDirectory
+        self.configuration = configuration
+        self.clock = clock
+        self.metrics = metrics
+        self.logger = logger
+        metrics.registry.declare(
+            "rootkeeper_crl_publish_failures_total", kind: .counter, help: "CRL publications that failed, by issuer.")
+    }
+
+    // MARK: RevocationPublisher
+
+    public func currentCRL(issuer: CRLIssuer) async throws -> [UInt8]? {
+        loadInstalledIfNeeded()
+        return served[issuer]?.der
+    }
+
+    /// Healthy, or degraded with the reason of the last failed publication.
+    public var health: PublisherHealth {
+        failure.map { .degraded(reason: $0) } ?? .healthy
+    }
+
+    /// The number of the CRL being served for `issuer`.
+    public func servedCRLNumber(_ issuer: CRLIssuer) -> CRLNumber? { served[issuer]?.number }
+
+    // MARK: Triggers
+
+    /// A certificate of this issuer was revoked (the store already says so): schedules a new CRL.
+    /// Returns immediately; bursts coalesce into at most one generation in flight plus one pending.
+    public func revocationOccurred() {
+        pendingRevocations.append(.now)
+        trigger()
+    }
+
+    /// Generates and publishes a CRL now (`appliance crl generate`) and waits for it.
+    /// Throws the reason when publication failed (the previous CRL stays served).
+    public func publishNow() async throws {
+        trigger()
+        await waitUntilIdle()
+        if let failure { throw ApplianceError.unavailable(failure) }
+    }
+
+    /// Waits until no generation is in flight or pending.
+    public func waitUntilIdle() async {
+        guard generation != nil else { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func trigger() {
+        if generation != nil {
+            rerun = true
+            return
+        }
+        generation = Task { await self.drain() }
+    }
+
+    private func drain() async {
+        repeat {
+            rerun = false
+            let covered = pendingRevocations
+            pendingRevocations = []
+            do {
+                try await publishIntermediate()
+                let now = ContinuousClock.now
+                for reported in covered {
+                    metrics.registry.observe("rootkeeper_revocation_publish_latency_seconds", (now - reported).seconds)
+                }
+            } catch {
+                // Keep the revocations pending: the retry must cover them.
+                pendingRevocations = covered + pendingRevocations
+                recordFailure(error)
+            }
+        } while rerun
+        generation = nil
+        let resumed = waiters
+        waiters = []
+        resumed.forEach { $0.resume() }
+    }
+
+    func recordFailure(_ error: any Error) {
+        let servedNumber = served[.intermediate].map { "CRL \($0.number) stays served" } ?? "no CRL is served yet"
+        let reason = "intermediate CRL publication failed (\(servedNumber)): \(error)"
+        failure = reason
+        metrics.registry.increment("rootkeeper_crl_publish_failures_total", labels: ["issuer": CRLIssuer.intermediate.rawValue])
+        logger.error("CRL publication failed", metadata: ["reason": "\(reason)"])
+    }
+
+    // MARK: Service
+
+    /// Publishes a fresh CRL at start, then regenerates on schedule and retries failures until
+    /// graceful shutdown.
+    public func run() async throws {
+        loadInstalledIfNeeded()
+        trigger()
+        await waitUntilIdle()
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let wake = await self.nextWake()
+                    try await Task.sleep(for: wake)
+                    await self.tick()
+                }
+            }
+        } catch is CancellationError {
+            // Graceful shutdown.
+        }
+        await waitUntilIdle()
+    }
+
+    /// How long to sleep before the next check.
+    func nextWake() -> Duration {
+        if failure != nil { return min(configuration.retryInterval, configuration.pollInterval) }
+        return configuration.pollInterval
+    }
+
+    /// Refreshes the age gauge and regenerates when due or after a failure.
+    func tick() {
+        updateAgeGauges()
+        if failure != nil || isDue() { trigger() }
+    }
+
+    func isDue() -> Bool {
+        guard let current = served[.intermediate] else { return true }
+        let now = clock.now()
+        let refreshAt = current.thisUpdate.addingTimeInterval(configuration.validity * configuration.refreshFraction)
+        return now >= refreshAt
+    }
+
+    func updateAgeGauges() {
+        let now = clock.now()
+        for (issuer, crl) in served {
+            metrics.registry.set("rootkeeper_crl_age_seconds", labels: ["issuer": issuer.rawValue],
+                                 to: max(0, now.timeIntervalSince(crl.thisUpdate)))
+        }
+    }
+
+    func updateGauges(_ issuer: CRLIssuer, _ crl: ServedCRL) {
+        let labels = ["issuer": issuer.rawValue]
+        metrics.registry.set("rootkeeper_crl_entries", labels: labels, to: Double(crl.entries))
+        metrics.registry.set("rootkeeper_crl_size_bytes", labels: labels, to: Double(crl.der.count))
+        updateAgeGauges()
+    }
+}

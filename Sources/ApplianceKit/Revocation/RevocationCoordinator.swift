@@ -1,0 +1,53 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Registration
+import X509
+
+/// What the CA calls after every revocation it has committed to the store: drops the serial's
+/// cached OCSP answers (so OCSP says `revoked` on the very next request), schedules a new CRL
+/// (coalesced by ``CRLPublisher``) and tells subscribers — the network layer closes connections
+/// authenticated with a revoked certificate (DESIGN §4: a revoked certificate stops working
+/// within one second, also on an already-open connection).
+public final class RevocationCoordinator: Sendable {
+    let ocsp: OCSPResponder?
+    let crlPublisher: CRLPublisher?
+    private let subscribers = NIOLockedValueBox<[UUID: AsyncStream<String>.Continuation]>([:])
+
+    public init(ocsp: OCSPResponder?, crlPublisher: CRLPublisher?) {
+        self.ocsp = ocsp
+        self.crlPublisher = crlPublisher
+    }
+
+    /// Call after the store has recorded the revocation of `serials` (lower-case hex of the DER
+    /// INTEGER content, as in `CertificateRecord.serial`). OCSP is updated before this returns;
+    /// the CRL is generated in the background.
+    public func revocationOccurred(serials: [String]) async {
+        guard !serials.isEmpty else { return }
+        for serial in serials { ocsp?.revocationOccurred(serialHex: serial) }
+        let listeners = subscribers.withLockedValue { Array($0.values) }
+        for serial in serials {
+            for listener in listeners { listener.yield(serial) }
+        }
+        await crlPublisher?.revocationOccurred()
+    }
+
+    /// As ``revocationOccurred(serials:)`` for certificate serial numbers.
+    public func revocationOccurred(serialNumbers: [Certificate.SerialNumber]) async {
+        await revocationOccurred(serials: serialNumbers.map { Registration.Hex.encode($0.bytes) })
+    }
+
+    /// A stream of revoked serials (hex, as above), from now on, for as long as it is iterated.
+    /// Buffers the newest 1 024 serials if the consumer is slow.
+    public func revokedSerials() -> AsyncStream<String> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.subscribers.withLockedValue { $0.removeValue(forKey: id) }
+        }
+        subscribers.withLockedValue { $0[id] = continuation }
+        return stream
+    }
+
+    /// Number of live ``revokedSerials()`` streams.
+    public var subscriberCount: Int { subscribers.withLockedValue { $0.count } }
+}

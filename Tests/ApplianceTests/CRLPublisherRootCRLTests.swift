@@ -1,0 +1,63 @@
+import ApplianceKit
+import Foundation
+import PKICore
+import SecureFiles
+import TestSupport
+import Testing
+import X509
+
+@Suite("CRL publisher: root CRL installed from a ceremony bundle")
+struct CRLPublisherRootCRLTests {
+    /// A root CRL signed by the test root, written as a ceremony would (`root.crl`, `root.crl.pem`, MANIFEST).
+    static func writeBundle(
+        _ h: RevocationHarness, number: UInt64, name: String, root: Certificate? = nil, key: Certificate.PrivateKey? = nil
+    ) async throws -> String {
+        let now = h.pki.clock.now()
+        let issuer = root ?? h.pki.root
+        let tbs = try TBSCertList(
+            issuerCertificate: issuer, thisUpdate: now, nextUpdate: now.addingTimeInterval(30 * 86_400), crlNumber: CRLNumber(number))
+        let signed = try await CRLSigner(issuerCertificate: issuer, privateKey: key ?? h.pki.rootKey)
+            .sign(tbs, previousCRLNumber: nil).derEncoded
+        let path = h.directory.file(name)
+        try BundleDirectory.write(MediaBundle(payload: ["root.crl": signed], summary: "root CRL \(number)"), to: path)
+        return path
+    }
+
+    @Test("a verified root CRL is installed and served; an older number, a forged CRL and a tampered bundle are refused")
+    func installRootCRL() async throws {
+        let h = try await RevocationHarness.make()
+        defer { h.remove() }
+        let publisher = try h.publisher()
+        #expect(try await publisher.currentCRL(issuer: .root) == nil)
+
+        let five = try await Self.writeBundle(h, number: 5, name: "crl-5")
+        #expect(try await publisher.installRootCRL(from: five) == CRLNumber(5))
+        let served = try #require(await publisher.currentCRL(issuer: .root))
+        let onDisk = try [UInt8](Data(contentsOf: URL(fileURLWithPath: h.state.path("crl", "root.crl"))))
+        #expect(served == onDisk)
+        let openssl = try ExternalTool("openssl")
+        let check = try openssl.run(["crl", "-inform", "DER", "-in", h.state.path("crl", "root.crl"), "-CAfile", h.directory.file("root.pem"), "-noout"])
+        #expect(check.output.contains("verify OK"), "\(check.output)")
+
+        let four = try await Self.writeBundle(h, number: 4, name: "crl-4")
+        await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: four) }
+
+        // Another root with the very same subject name: its CRL must not verify against ours.
+        let impostor = try await TestPKI.make(organization: h.pki.organization)
+        #expect(impostor.root.subject == h.pki.root.subject)
+        let forged = try await Self.writeBundle(h, number: 9, name: "crl-forged", root: impostor.root, key: impostor.rootKey)
+        await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: forged) }
+
+        let tampered = try await Self.writeBundle(h, number: 7, name: "crl-tampered")
+        let crlPath = tampered + "/root.crl"
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: crlPath)))
+        bytes[bytes.count - 1] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: crlPath))
+        await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: tampered) }
+
+        #expect(try await publisher.currentCRL(issuer: .root) == served)
+        let six = try await Self.writeBundle(h, number: 6, name: "crl-6")
+        #expect(try await publisher.installRootCRL(from: six) == CRLNumber(6))
+        #expect(FileManager.default.fileExists(atPath: h.state.path("crl", "history", "root-5.crl")))
+    }
+}
