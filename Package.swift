@@ -126,7 +126,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "Appliance",
-            dependencies: ["ApplianceKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ApplianceKit", "PKICore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -15,7 +15,8 @@ public struct SPKIPin: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init(of certificate: Certificate) {
-        digest = Array(SHA256.hash(data: Array(certificate.publicKey.subjectPublicKeyInfoBytes)))
+        // HPKP-style pin (RFC 7469 §2.4): SHA-256 over the whole DER SubjectPublicKeyInfo.
+        digest = certificate.publicKey.spkiSHA256
     }
 
     public var description: String { "sha256/" + Data(digest).base64EncodedString() }

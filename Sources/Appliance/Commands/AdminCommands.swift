@@ -83,7 +83,20 @@ struct CertsCommand: ParsableCommand {
 }
 
 struct CRLCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "crl", abstract: "CRL operations.", subcommands: [Generate.self])
+    static let configuration = CommandConfiguration(
+        commandName: "crl", abstract: "CRL operations.", subcommands: [Generate.self, InstallRoot.self])
+
+    struct InstallRoot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "install-root",
+            abstract: "Install the root CRL from a ceremony bundle (verified against the pinned root); served at /crl/root.crl.")
+        @OptionGroup var state: StateOptions
+        @Option(help: "The ceremony's CRL bundle directory (<media>/crl).") var from: String
+        func run() throws {
+            let number = try CRLPublisher.installRootCRLOffline(state: StateDirectory(path: state.stateDirectory), from: from)
+            print("root CRL \(number) installed; restart a running appliance to serve it")
+        }
+    }
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Force a new CRL now.")
         @OptionGroup var state: StateOptions

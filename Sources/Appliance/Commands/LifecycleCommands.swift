@@ -1,21 +1,35 @@
 import ApplianceKit
 import ArgumentParser
 import Foundation
+import Logging
+import PKICore
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Create the state directory, the intermediate key and a CSR bundle for the ceremony.")
+        commandName: "init",
+        abstract: "Create the state directory, the intermediate key and a CSR bundle for the ceremony.",
+        discussion: """
+            The key is an encrypted PKCS#8 file (passphrase from --passphrase-file (0600), --passphrase-fd
+            or a prompt) or, with pkcs11.token set in the configuration, generated in the token (PIN from
+            --pin-source). The CSR bundle goes to <media>/intermediate-csr for the intermediate ceremony.
+            Example:
+              appliance init --state-dir /var/lib/rootkeeper --config appliance.yaml --media /media/ROOTKEEPER \\
+                --passphrase-file /etc/rootkeeper/intermediate.passphrase
+            """)
     @OptionGroup var state: StateOptions
     @OptionGroup var secrets: SecretOptions
     @Option(help: "Configuration file (YAML).") var config: String?
+    @Option(help: "Media directory; the CSR bundle is written to <media>/intermediate-csr.") var media: String
 
     func run() async throws {
-        if let config { _ = try ApplianceConfiguration.load(file: config) }
-        let directory = StateDirectory(path: state.stateDirectory)
-        try directory.create()
-        try directory.checkPermissions()
-        print("state directory ready: \(directory.root.path)")
-        try notWired("PKICore intermediate key generation (HSM or encrypted file) + CSR media bundle")
+        let configuration = try loadConfiguration(config, state: state)
+        let result = try await ApplianceSetup.initialize(
+            stateDirectory: StateDirectory(path: configuration.stateDirectory), configuration: configuration.intermediateRequest(),
+            keyBackend: try secrets.keyBackend(configuration, confirming: true), media: media)
+        print("intermediate CSR bundle written to \(result.bundlePath)")
+        print("subject: \(result.subject)")
+        print("SPKI SHA-256: \(result.spkiSHA256)")
+        print("Read the SPKI SHA-256 to the ceremony officers over a separate channel.")
     }
 }
 
@@ -25,36 +39,109 @@ struct IntermediateCommand: AsyncParsableCommand {
         subcommands: [CSR.self, Install.self])
 
     struct CSR: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Generate a new intermediate key and CSR bundle.")
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a new intermediate key and CSR bundle (renewal; the current key keeps signing until install).")
         @OptionGroup var state: StateOptions
         @OptionGroup var secrets: SecretOptions
-        @Option(help: "Directory to write the CSR bundle to.") var out: String
-        func run() async throws { try notWired("PKICore intermediate key generation + CSR media bundle") }
+        @Option(help: "Configuration file (YAML).") var config: String?
+        @Option(help: "Directory to write the CSR bundle to (must not exist).") var out: String
+
+        func run() async throws {
+            let configuration = try loadConfiguration(config, state: state)
+            let result = try await ApplianceSetup.intermediateCSR(
+                stateDirectory: StateDirectory(path: configuration.stateDirectory), configuration: configuration.intermediateRequest(),
+                keyBackend: try secrets.keyBackend(configuration, confirming: true), out: out)
+            print("intermediate CSR bundle written to \(result.bundlePath)")
+            print("SPKI SHA-256: \(result.spkiSHA256)")
+        }
     }
 
     struct Install: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Install ceremony output, verifying the chain to the pinned root.")
+        static let configuration = CommandConfiguration(
+            abstract: "Install ceremony output, verifying the MANIFEST, our key, and the chain to the pinned root.")
         @OptionGroup var state: StateOptions
-        @Option(help: "Directory holding the ceremony's output bundle.") var from: String
-        func run() async throws { try notWired("PKICore media bundle verification + chain install into the state directory") }
+        @Option(help: "Directory holding the ceremony's output bundle (intermediate-cert).") var from: String
+        @Option(name: .customLong("root-fingerprint"), help: "SHA-256 of the root certificate (DER), as written down at the root ceremony.")
+        var rootFingerprint: String
+
+        func run() async throws {
+            let installed = try ApplianceSetup.install(stateDirectory: StateDirectory(path: state.stateDirectory), from: from, rootFingerprint: rootFingerprint)
+            print("installed intermediate \(installed.intermediate.subject), valid until \(installed.intermediate.notValidAfter)")
+            print("root: \(installed.root.subject)")
+        }
     }
 }
 
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the online CA.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the online CA.",
+        discussion: """
+            Example:
+              appliance serve --config /etc/rootkeeper/appliance.yaml --passphrase-file /etc/rootkeeper/intermediate.passphrase
+            """)
     @OptionGroup var state: StateOptions
     @OptionGroup var secrets: SecretOptions
     @Option(help: "Configuration file (YAML); ROOTKEEPER_* environment variables override it.") var config: String?
 
     func run() async throws {
-        var configuration = try config.map { try ApplianceConfiguration.load(file: $0) } ?? ApplianceConfiguration()
-        // Without a file, --state-dir sets the directory; with one, the file's state_directory wins.
-        if config == nil { configuration.stateDirectory = state.stateDirectory }
-        configuration = try configuration.applyingEnvironment(ProcessInfo.processInfo.environment)
-        try configuration.validate()
-        let directory = StateDirectory(path: configuration.stateDirectory)
-        try directory.checkPermissions()
-        try notWired("CAStore + Registration + PKICore issuer → ApplianceServices, then buildApplication(configuration:services:).run()")
+        try ProcessHardening.apply()
+        let configuration = try loadConfiguration(config, state: state)
+        let account = try ProcessHardening.checkUser(configuredUser: configuration.user)
+        var logger = Logger(label: "rootkeeper.appliance")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        // The secret may be readable by root only: read it first, then drop privileges before any
+        // state file is opened, so everything the service creates belongs to the service user.
+        let secret = try secrets.unlockSecret(configuration)
+        if let account {
+            guard configuration.https.port >= 1024 || configuration.https.port == 0,
+                  configuration.http.port >= 1024 || configuration.http.port == 0 else {
+                throw CommandFailure("ports below 1024 need CAP_NET_BIND_SERVICE (systemd AmbientCapabilities=); refusing to keep root for them")
+            }
+            logger.notice("dropping privileges", metadata: ["user": "\(configuration.user ?? "")", "uid": "\(account.uid)"])
+            let usesToken = !configuration.pkcs11.token.isEmpty
+            try ProcessHardening.reexec(as: account, secret: secret, arguments: CommandLine.arguments) { fd in
+                usesToken ? ["--pin-source", "fd:\(fd)"] : ["--passphrase-fd", "\(fd)"]
+            }
+        }
+        let runtime = try await ApplianceRuntime.build(configuration: configuration, secret: secret, logger: logger)
+        try await runtime.application.run(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+/// Loads `--config` (or the defaults), applies `--state-dir` when no file names one, the
+/// ROOTKEEPER_* environment, and validates.
+func loadConfiguration(_ path: String?, state: StateOptions) throws -> ApplianceConfiguration {
+    var configuration = try path.map { try ApplianceConfiguration.load(file: $0) } ?? ApplianceConfiguration()
+    if path == nil { configuration.stateDirectory = state.stateDirectory }
+    configuration = try configuration.applyingEnvironment(ProcessInfo.processInfo.environment)
+    try configuration.validate()
+    return configuration
+}
+
+extension SecretOptions {
+    /// The passphrase (file key) or PIN (token key), from the one source given; a prompt by default.
+    func unlockSecret(_ configuration: ApplianceConfiguration) throws -> SecretBytes {
+        if !configuration.pkcs11.token.isEmpty {
+            return try SecretSource(parsing: pinSource ?? "prompt").read(prompt: "PIN for token \(configuration.pkcs11.token): ")
+        }
+        if let passphraseFile { return try SecretSource.file(passphraseFile).read(prompt: "") }
+        if let passphraseFD { return try SecretSource.fileDescriptor(passphraseFD).read(prompt: "") }
+        return try SecretSource.prompt.read(prompt: "Intermediate key passphrase: ")
+    }
+
+    func keyBackend(_ configuration: ApplianceConfiguration, confirming: Bool) throws -> IntermediateKeyBackend {
+        let secret = try unlockSecret(configuration)
+        if configuration.pkcs11.token.isEmpty { return .file(passphrase: secret) }
+        return .pkcs11(PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token), pin: secret)
+    }
+}
+
+extension ApplianceConfiguration {
+    func intermediateRequest() throws -> IntermediateRequest {
+        guard let algorithm = KeyAlgorithm(rawValue: ca.intermediateAlgorithm) else {
+            throw ApplianceError.configuration("ca.intermediate_algorithm", "must be p256, p384, rsa2048, rsa3072 or rsa4096")
+        }
+        return IntermediateRequest(commonName: ca.intermediateName, organization: ca.organization, algorithm: algorithm)
     }
 }
 
@@ -87,7 +174,7 @@ struct DemoCommand: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: dir).standardizedFileURL.path
         let server: Process
         do {
-            server = try DemoRunner(directory: directory, binDirectory: executable).run()
+            server = try DemoRunner(directory: directory, binDirectory: executable, log: { print($0); fflush(nil) }).run()
         } catch {
             throw CommandFailure("demo: \(error)")
         }

@@ -29,6 +29,9 @@ public struct IntermediateCA: Sendable {
     let issuerSKI: String
     /// Issuance counters (`rootkeeper_certificates_issued_total`, `…_renewed_total`), when wired.
     let metrics: ApplianceMetrics?
+    /// Told the serials of every revocation once the store has recorded it, so OCSP, the CRL and
+    /// open connections catch up within a second (wired to the `RevocationCoordinator`).
+    public var revocationListener: (@Sendable ([String]) async -> Void)?
 
     var store: any RegistrationDataStore { authority.store }
     var clock: any PKIClock { authority.clock }

@@ -43,6 +43,8 @@ public struct ApplianceConfiguration: Sendable, Equatable {
         /// `ca.public_url` — base URL relying parties reach the HTTP listener at; CRL DP, OCSP and
         /// caIssuers URLs in issued certificates are built from it. Empty: http://<server.fqdn>:<http.port>.
         public var publicURL: String = ""
+        /// `ca.renew_before_days` — agents may renew from this many days before expiry (DESIGN §2: 30).
+        public var renewBeforeDays: Int = 30
         /// `ca.revoke_superseded_after_hours` — revoke superseded certificates this long after
         /// renewal (DESIGN §4: 24); 0 turns it off.
         public var revokeSupersededAfterHours: Int = 24

@@ -54,6 +54,7 @@ public struct ConfigurationKey: Sendable {
         .string("ca.intermediate_algorithm", "p256|p384|rsa2048|rsa3072|rsa4096") { $0.ca.intermediateAlgorithm = $1 },
         .int("ca.agent_validity_days", "agent certificate lifetime in days") { $0.ca.agentValidityDays = $1 },
         .string("ca.public_url", "base URL of the HTTP listener for CRL/OCSP/caIssuers URLs") { $0.ca.publicURL = $1 },
+        .int("ca.renew_before_days", "agents may renew from this many days before expiry") { $0.ca.renewBeforeDays = $1 },
         .int("ca.revoke_superseded_after_hours", "revoke superseded certificates after this many hours; 0 = off") { $0.ca.revokeSupersededAfterHours = $1 },
         .int("ca.crl_next_update_hours", "nextUpdate of the intermediate CRL in hours") { $0.ca.crlNextUpdateHours = $1 },
         .string("server.fqdn", "CN and first DNS name of the server certificate") { $0.server.fqdn = $1 },

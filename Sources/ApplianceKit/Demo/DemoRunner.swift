@@ -41,7 +41,9 @@ public struct DemoRunner: Sendable {
 
         section("1. Root ceremony on a SoftHSM token (rehearsal: this machine is online)")
         // softhsm2-util takes PINs only as arguments; this throwaway demo token is the one place we accept it.
-        _ = try shell.run("softhsm2-util", ["--init-token", "--free", "--label", "demo-root", "--pin", pin, "--so-pin", soPIN], quiet: true)
+        _ = try shell.run(
+            "softhsm2-util", ["--init-token", "--free", "--label", "demo-root", "--pin", pin, "--so-pin", soPIN], quiet: true,
+            shown: "softhsm2-util --init-token --free --label demo-root --pin <from secrets/token.pin> --so-pin <random>")
         log("  SoftHSM token \"demo-root\" initialised in \(path("softhsm"))")
         try """
             module: /usr/lib/softhsm/libsofthsm2.so
@@ -67,6 +69,10 @@ public struct DemoRunner: Sendable {
               port: \(ports.1)
             enrollment:
               retry_after_seconds: 1
+            ca:
+              # The demo opens the renewal window at once so step 7 can show a renewal (default: 30 days).
+              renew_before_days: 90
+            \(geteuid() == 0 ? "user: nobody" : "")
 
             """.write(toFile: path("appliance.yaml"), atomically: true, encoding: .utf8)
         let passphraseFile = path("secrets/intermediate.passphrase")
@@ -86,6 +92,11 @@ public struct DemoRunner: Sendable {
         let rootFingerprint = Array(SHA256.hash(data: rootDER)).hexString
         try shell.run("appliance", ["intermediate", "install", "--state-dir", path("state"), "--from", path("media/intermediate-cert"), "--root-fingerprint", rootFingerprint])
         try shell.run("appliance", ["crl", "install-root", "--state-dir", path("state"), "--from", path("media/crl")])
+        if geteuid() == 0 {
+            // `serve` refuses to run as root: it drops to `nobody`, which must own the state.
+            try Self.chownRecursively(path("state"), to: "nobody")
+            log("$ chown -R nobody: \(path("state"))")
+        }
         log("$ appliance serve --state-dir \(path("state")) --config \(path("appliance.yaml")) --passphrase-file \(passphraseFile) &")
         let server = try shell.start("appliance", ["serve", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--passphrase-file", passphraseFile])
         try waitForListener(port: ports.0, process: server)
@@ -107,7 +118,9 @@ public struct DemoRunner: Sendable {
         let tokenOutput = try shell.run("appliance", ["agents", "token", "--hostname", "db-01", "--state-dir", path("state")], quiet: true)
         let token = tokenOutput.split(whereSeparator: \.isWhitespace).last.map(String.init) ?? ""
         log("  (one-time token created; printed by `appliance agents token`)")
-        try shell.run("agent", ["enroll", "--server", url, "--pin", pinText, "--hostname", "db-01", "--token", token, "--out", path("agents/db-01")])
+        try shell.run(
+            "agent", ["enroll", "--server", url, "--pin", pinText, "--hostname", "db-01", "--token", token, "--out", path("agents/db-01")],
+            shown: "agent enroll --server \(url) --pin \(pinText) --hostname db-01 --token <one-time token> --out \(path("agents/db-01"))")
 
         section("7. Renewal over mutual TLS, then revocation")
         try shell.run("agent", ["renew", "--out", path("agents/db-01"), "--force"])
@@ -131,6 +144,18 @@ public struct DemoRunner: Sendable {
             The appliance keeps serving; press Ctrl-C to stop.
             """)
         return server
+    }
+
+    static func chownRecursively(_ root: String, to user: String) throws {
+        guard let account = getpwnam(user) else { throw DemoShell.Failure(description: "no user \(user)") }
+        let (uid, gid) = (account.pointee.pw_uid, account.pointee.pw_gid)
+        var paths = [root]
+        if let enumerator = FileManager.default.enumerator(atPath: root) {
+            for case let relative as String in enumerator { paths.append((root as NSString).appendingPathComponent(relative)) }
+        }
+        for path in paths where lchown(path, uid, gid) != 0 {
+            throw DemoShell.Failure(description: "chown \(path) failed: \(String(cString: strerror(errno)))")
+        }
     }
 
     func section(_ title: String) {
@@ -190,7 +215,7 @@ public struct DemoRunner: Sendable {
 
     func waitForPending(shell: DemoShell, hostname: String) throws -> String {
         for _ in 0..<100 {
-            let list = try shell.run("appliance", ["agents", "list", "--state-dir", path("state")], quiet: true)
+            let list = try shell.run("appliance", ["agents", "list", "--state-dir", path("state")], quiet: true, echo: false)
             if let line = list.split(separator: "\n").first(where: { $0.contains(hostname) && $0.contains("pending") }),
                let id = line.split(separator: " ").first {
                 log("$ appliance agents list --state-dir \(path("state"))")

@@ -15,8 +15,10 @@ struct DemoShell: Sendable {
 
     /// Runs `tool arguments…` to completion, feeding `stdin`; throws with its output on failure.
     @discardableResult
-    func run(_ tool: String, _ arguments: [String], stdin: String = "", quiet: Bool = false) throws -> String {
-        log("$ \(tool) \(arguments.map(Self.quote).joined(separator: " "))")
+    func run(
+        _ tool: String, _ arguments: [String], stdin: String = "", quiet: Bool = false, shown: String? = nil, echo: Bool = true
+    ) throws -> String {
+        if echo { log("$ " + (shown ?? "\(tool) \(arguments.map(Self.quote).joined(separator: " "))")) }
         let process = try start(tool, arguments)
         let input = process.standardInput as! Pipe
         input.fileHandleForWriting.write(Data(stdin.utf8))

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import PKICore
 internal import CHardening
 
 /// What `appliance serve` does to its own process before it touches a key (issue 7): no core
@@ -36,6 +37,42 @@ public enum ProcessHardening {
         guard let entry = getpwnam(name) else { throw ApplianceError.hardening("user '\(name)' does not exist") }
         guard entry.pointee.pw_uid != 0 else { throw ApplianceError.hardening("user '\(name)' is root; choose an unprivileged account") }
         return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+    }
+
+    /// Runs this same command again as `account`, through util-linux `setpriv` (exec, not fork).
+    ///
+    /// setuid(2) from a running Swift process does not reliably reach every thread (the main
+    /// thread stayed root in testing), so the whole process is replaced instead. The secret
+    /// already read (possibly from a root-only file) is handed over through a pipe whose read end
+    /// becomes `--passphrase-fd N` / `--pin-source fd:N`; it never appears in argv or the environment.
+    /// - Parameters:
+    ///   - arguments: the original argv; secret options are removed and replaced.
+    ///   - secretOption: builds the replacement option from the descriptor number.
+    public static func reexec(
+        as account: (uid: uid_t, gid: gid_t), secret: SecretBytes, arguments: [String], secretOption: (Int32) -> [String]
+    ) throws -> Never {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ApplianceError.hardening("pipe() failed: \(String(cString: strerror(errno)))") }
+        let written = secret.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+        _ = write(fds[1], "\n", 1)
+        close(fds[1])
+        guard written == secret.count else { throw ApplianceError.hardening("cannot hand the secret to the unprivileged process") }
+        var kept: [String] = []
+        var index = 1
+        let secretFlags: Set<String> = ["--passphrase-file", "--passphrase-fd", "--pin-source"]
+        while index < arguments.count {
+            let argument = arguments[index]
+            if secretFlags.contains(argument) { index += 2; continue }
+            if secretFlags.contains(where: { argument.hasPrefix($0 + "=") }) { index += 1; continue }
+            kept.append(argument)
+            index += 1
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let command = ["/usr/bin/setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups",
+                       "--inh-caps=-all", "--", executable] + kept + secretOption(fds[0])
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        execv(command[0], argv)
+        throw ApplianceError.hardening("cannot exec \(command[0]) to drop privileges: \(String(cString: strerror(errno)))")
     }
 
     /// Drops to `uid`/`gid` permanently (groups cleared first); verifies root cannot be regained.

@@ -1,0 +1,27 @@
+import Logging
+import ServiceLifecycle
+
+/// Applies `ca.revoke_superseded_after_hours` (DESIGN §4): every few minutes, certificates
+/// superseded by a renewal longer ago than the policy allows are revoked with reason superseded,
+/// and the revocation services are told.
+struct SupersededRevocationService: Service {
+    let ca: IntermediateCA
+    let logger: Logger
+    var interval: Duration = .seconds(300)
+
+    func run() async throws {
+        while !Task.isCancelled {
+            do {
+                let results = try await ca.authority.revokeDueSuperseded(by: "policy:revoke-superseded-after")
+                if !results.isEmpty {
+                    logger.notice("revoked superseded certificates", metadata: ["count": "\(results.count)"])
+                    await ca.revocationListener?(results.map(\.record.serial))
+                }
+            } catch {
+                // Not a signing path: the next round retries; the failure is logged, not swallowed.
+                logger.error("revoking superseded certificates failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
