@@ -22,14 +22,19 @@ struct ApplianceCLITests {
         }
     }
 
-    @Test("unwired commands fail with a message naming the library call, and admin commands fail clearly without a server")
-    func notWired() async throws {
+    @Test("serve refuses root without a service user, unwired commands name the missing call, admin commands need a server")
+    func refusals() async throws {
         let directory = try TemporaryDirectory("cli")
         defer { directory.remove() }
         let binary = ProductBinary.path("appliance")
         let serve = try await Tool.run(binary, ["serve", "--state-dir", directory.file("state")])
         #expect(!serve.succeeded)
-        #expect(serve.stderr.contains("not wired yet"))
+        if geteuid() == 0 {
+            #expect(serve.stderr.contains("refusing to serve as root"), "\(serve.output)")
+        }
+        let backup = try await Tool.run(binary, ["backup", "create", "--state-dir", directory.file("state"), "--out", directory.file("b")])
+        #expect(!backup.succeeded)
+        #expect(backup.stderr.contains("not wired yet"))
         let list = try await Tool.run(binary, ["agents", "list", "--state-dir", directory.path])
         #expect(!list.succeeded)
         #expect(list.stderr.contains("cannot reach the running appliance"))

@@ -96,6 +96,71 @@ public struct ExternalTool: Sendable {
         }
     }
 
+    /// A tool started in the background (a server, the demo), with its output in a file.
+    public final class Running: @unchecked Sendable {
+        public let pid: pid_t
+        let outputPath: String
+        let scratch: URL
+        /// The raw wait status once it has exited.
+        public private(set) var exitStatus: Int32?
+
+        init(pid: pid_t, outputPath: String, scratch: URL) {
+            self.pid = pid
+            self.outputPath = outputPath
+            self.scratch = scratch
+        }
+
+        /// Everything it printed so far (stdout and stderr together).
+        public var output: String { String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self) }
+
+        /// Whether it is still running (reaps it when it has exited).
+        public var isRunning: Bool {
+            if exitStatus != nil { return false }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                exitStatus = status
+                return false
+            }
+            return true
+        }
+
+        /// Waits (bounded) until `text` appears in the output or the process exits; true when it appeared.
+        public func waitForOutput(_ text: String, timeout: TimeInterval) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                if output.contains(text) { return true }
+                if !isRunning { return output.contains(text) }
+                usleep(100_000)
+            }
+            return false
+        }
+
+        /// Sends `signal`, waits up to `timeout` seconds, then SIGKILLs; removes the output file.
+        public func stop(signal: Int32 = SIGINT, timeout: TimeInterval = 15) {
+            if isRunning { kill(pid, signal) }
+            let deadline = Date().addingTimeInterval(timeout)
+            while isRunning && Date() < deadline { usleep(50_000) }
+            if isRunning {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+                exitStatus = status
+            }
+            try? FileManager.default.removeItem(at: scratch)
+        }
+    }
+
+    /// Starts the tool in the background with a clean signal mask; stdout and stderr go to one file.
+    public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+        let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let output = scratch.appendingPathComponent("out").path
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        let pid = try spawn(arguments, environment: env, stdin: "/dev/null", stdout: output, stderr: output, currentDirectory: nil)
+        return Running(pid: pid, outputPath: output, scratch: scratch)
+    }
+
     private func spawn(
         _ arguments: [String], environment: [String: String], stdin: String, stdout: String, stderr: String,
         currentDirectory: String?
@@ -105,7 +170,11 @@ public struct ExternalTool: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if stderr == stdout {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -176,7 +176,8 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             server = try DemoRunner(directory: directory, binDirectory: executable, log: { print($0); fflush(nil) }).run()
         } catch {
-            throw CommandFailure("demo: \(error)")
+            FileHandle.standardError.write(Data("demo: \(error)\n".utf8))
+            throw ExitCode.failure
         }
         // Ctrl-C stops the appliance we started, then the demo.
         signal(SIGINT, SIG_IGN)

@@ -29,6 +29,17 @@ public struct DemoRunner: Sendable {
         guard !FileManager.default.fileExists(atPath: directory) else {
             throw DemoShell.Failure(description: "\(directory) already exists; the demo never overwrites")
         }
+        if geteuid() == 0 {
+            // As root, `serve` drops to `nobody`: every directory above the demo must let it through.
+            var ancestor = (directory as NSString).deletingLastPathComponent
+            while ancestor != "/" && !ancestor.isEmpty {
+                var info = stat()
+                if stat(ancestor, &info) == 0, info.st_mode & 0o001 == 0 {
+                    throw DemoShell.Failure(description: "\(ancestor) is not searchable by others (mode \(String(info.st_mode & 0o777, radix: 8))); the demo's appliance runs as nobody — choose a directory under /tmp")
+                }
+                ancestor = (ancestor as NSString).deletingLastPathComponent
+            }
+        }
         for (name, mode) in [("", 0o755), ("secrets", 0o700), ("softhsm", 0o700), ("softhsm/tokens", 0o700), ("media", 0o755), ("agents", 0o700), ("plans", 0o755)] {
             try FileManager.default.createDirectory(atPath: path(name), withIntermediateDirectories: true, attributes: [.posixPermissions: mode])
         }
