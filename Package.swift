@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "Appliance",
             dependencies: [
-                "ApplianceKit", "PKICore",
+                "ApplianceKit", "PKICore", "SecureFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

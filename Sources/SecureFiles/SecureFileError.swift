@@ -13,6 +13,8 @@ public struct SecureFileError: Error, Hashable, CustomStringConvertible, Sendabl
         public static let ioFailure = Code("ioFailure")
         /// The path is not what was expected (not a regular file, a symlink, too large).
         public static let unexpectedFile = Code("unexpectedFile")
+        /// A PIN/passphrase source that is not prompt, fd:N or a file path, or an empty secret.
+        public static let invalidSecretSource = Code("invalidSecretSource")
     }
 
     public let code: Code

@@ -1,4 +1,5 @@
 import Foundation
+import PKICore
 import Testing
 import TestSupport
 @testable import CeremonyKit
@@ -11,7 +12,7 @@ struct PINSourceTests {
         defer { dir.remove() }
         let path = dir.file("pin")
         FileManager.default.createFile(atPath: path, contents: Data("4321\n".utf8), attributes: [.posixPermissions: 0o600])
-        #expect(try PINSource(parsing: "file:\(path)").readPIN(prompt: "") == Array("4321".utf8))
+        #expect(try PINSource(parsing: "file:\(path)").readPIN(prompt: "").isEqual(to: SecretBytes(Array("4321".utf8))))
     }
 
     @Test("a PIN file readable by others is refused and the message says how to fix it")
@@ -23,7 +24,7 @@ struct PINSourceTests {
         #expect {
             _ = try PINSource(parsing: "file:\(path)").readPIN(prompt: "")
         } throws: { error in
-            "\(error)".contains("mode 644") && "\(error)".contains("chmod 600") && !"\(error)".contains("4321")
+            "\(error)".contains("mode 0644") && "\(error)".contains("chmod 600") && !"\(error)".contains("4321")
         }
     }
 
@@ -33,7 +34,7 @@ struct PINSourceTests {
         pipe.fileHandleForWriting.write(Data("987654\n".utf8))
         try pipe.fileHandleForWriting.close()
         let fd = pipe.fileHandleForReading.fileDescriptor
-        #expect(try PINSource(parsing: "fd:\(fd)").readPIN(prompt: "") == Array("987654".utf8))
+        #expect(try PINSource(parsing: "fd:\(fd)").readPIN(prompt: "").isEqual(to: SecretBytes(Array("987654".utf8))))
     }
 
     @Test("an empty PIN is refused")

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PKICore
+import SecureFiles
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -35,9 +35,7 @@ struct TokenConnection {
         }
         console.show("token: \(token)")
         let source = try PINSource(parsing: environment.pinSource ?? "prompt")
-        var pinBytes = try source.readPIN(prompt: "User PIN for token \"\(token.label)\":")
-        let pin = SecretBytes(pinBytes)
-        for index in pinBytes.indices { pinBytes[index] = 0 }
+        let pin = try source.readPIN(prompt: "User PIN for token \"\(token.label)\": ")
         do {
             // One login attempt only: a retry would burn another of the token's PIN tries.
             let session = try module.openSession(selector, pin: pin)

@@ -24,8 +24,9 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         } else if text.hasPrefix("file:"), text.dropFirst(5).hasPrefix("/") {
             self = .file(String(text.dropFirst(5)))
         } else {
-            throw ApplianceError.configuration(
-                "pin-source", "must be 'prompt', 'fd:N' or 'file:/absolute/path' (got \(text.count) characters; a secret itself is never accepted here)")
+            throw SecureFileError(
+                .invalidSecretSource,
+                "a PIN or passphrase source must be 'prompt', 'fd:N' or 'file:/absolute/path' (got a value of \(text.count) characters; a secret itself is never accepted here)")
         }
     }
 
@@ -49,27 +50,27 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path):
             try Self.checkPrivate(path: path)
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw ApplianceError.stateDirectory("cannot open \(path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw SecureFileError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             bytes = try Self.readLine(fd: fd, what: path)
         }
         defer { for index in bytes.indices { bytes[index] = 0 } }
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
         if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
-        guard !bytes.isEmpty else { throw ApplianceError.malformed("the secret from \(description) is empty") }
+        guard !bytes.isEmpty else { throw SecureFileError(.invalidSecretSource, "the secret from \(description) is empty") }
         return SecretBytes(bytes)
     }
 
     /// Refuses a secret file that is not a regular file of ours with no group/other access.
     static func checkPrivate(path: String) throws {
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw ApplianceError.stateDirectory("cannot read \(path): \(String(cString: strerror(errno)))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw ApplianceError.stateDirectory("\(path) is not a regular file") }
+        guard lstat(path, &info) == 0 else { throw SecureFileError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SecureFileError(.unexpectedFile, "\(path) is not a regular file") }
         let mode = Int(info.st_mode & 0o777)
         guard mode & 0o077 == 0 else {
-            throw ApplianceError.stateDirectory("secret file \(path) has mode \(StateDirectory.octal(mode)); it must be 0600 (chmod 600 \(path))")
+            throw SecureFileError(.insecurePermissions, "secret file \(path) has mode \(String(format: "%04o", mode)); it must be 0600 (chmod 600 \(path))")
         }
-        guard info.st_uid == geteuid() else { throw ApplianceError.stateDirectory("secret file \(path) is not owned by the current user") }
+        guard info.st_uid == geteuid() else { throw SecureFileError(.insecurePermissions, "secret file \(path) is not owned by the current user") }
     }
 
     /// Reads up to the first newline (so an fd left open by the parent is not waited on).
@@ -81,7 +82,7 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
             let count = Glibc.read(fd, &buffer, buffer.count)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ApplianceError.stateDirectory("cannot read the secret from \(what): \(String(cString: strerror(errno)))")
+                throw SecureFileError(.ioFailure, "cannot read the secret from \(what): \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             result += buffer[0..<count]
@@ -96,15 +97,15 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
 
     static func readFromTerminal(prompt: String) throws -> [UInt8] {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw ApplianceError.stateDirectory("no terminal to prompt on; use --passphrase-file or --passphrase-fd") }
+        guard fd >= 0 else { throw SecureFileError(.invalidSecretSource, "there is no terminal to prompt on; use a file (0600) or a file descriptor instead") }
         defer { close(fd) }
         var original = termios()
-        guard tcgetattr(fd, &original) == 0 else { throw ApplianceError.stateDirectory("cannot configure the terminal for a prompt") }
+        guard tcgetattr(fd, &original) == 0 else { throw SecureFileError(.ioFailure, "cannot configure the terminal for a prompt") }
         var silent = original
         silent.c_lflag &= ~tcflag_t(ECHO)
         silent.c_lflag |= tcflag_t(ECHONL)
         _ = prompt.withCString { write(fd, $0, strlen($0)) }
-        guard tcsetattr(fd, TCSAFLUSH, &silent) == 0 else { throw ApplianceError.stateDirectory("cannot switch terminal echo off") }
+        guard tcsetattr(fd, TCSAFLUSH, &silent) == 0 else { throw SecureFileError(.ioFailure, "cannot switch terminal echo off") }
         defer { _ = tcsetattr(fd, TCSAFLUSH, &original) }
         return try readLine(fd: fd, what: "the terminal")
     }
