@@ -9,6 +9,7 @@ let usage = """
       crl [--entries 100000,1000000] [--keys p256,rsa2048] [--no-peer]
                                                             full CRL build+sign vs openssl ca -gencrl
       ocsp [--seconds N] [--keys p256,rsa2048] [--no-peer]  OCSP response encoding+signing vs raw signing
+      ocsp-service [options]                                the appliance's OCSP responder vs `openssl ocsp -port`
     """
 
 do {
@@ -17,6 +18,7 @@ do {
     case "issuance": try await IssuanceBenchmark(arguments: rest).run()
     case "crl": try await CRLBenchmark.run(arguments: rest)
     case "ocsp": try await OCSPBenchmark.run(arguments: rest)
+    case "ocsp-service": try await OCSPServiceBenchmark.run(arguments: rest)
     default:
         FileHandle.standardError.write(Data((usage + "\n").utf8))
         exit(2)
