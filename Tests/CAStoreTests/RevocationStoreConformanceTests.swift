@@ -36,7 +36,7 @@ struct RevocationStoreConformanceTests {
         #expect(unknown?.code == .notFound)
     }
 
-    @Test("100 000 revocations stream back per issuer in serial order within a bounded time", arguments: StoreKind.allCases)
+    @Test("100 000 revocations stream back per issuer, in serial order, in bounded pages", arguments: StoreKind.allCases)
     func largeRevocationList(kind: StoreKind) async throws {
         let fixture = try StoreFixture(kind)
         defer { fixture.remove() }
@@ -55,26 +55,23 @@ struct RevocationStoreConformanceTests {
         }
         _ = try await store.perform(operations)
 
-        let clock = ContinuousClock()
         var seen = 0
         var previous = ""
         var ordered = true
         var largestPage = 0
-        let elapsed = try await clock.measure {
-            for try await page in store.revokedPages(issuerSKI: Sample.issuer, pageSize: 10_000) {
-                largestPage = max(largestPage, page.count)
-                for entry in page {
-                    if entry.serial <= previous { ordered = false }
-                    previous = entry.serial
-                    seen += 1
-                }
+        for try await page in store.revokedPages(issuerSKI: Sample.issuer, pageSize: 10_000) {
+            largestPage = max(largestPage, page.count)
+            for entry in page {
+                if entry.serial <= previous { ordered = false }
+                previous = entry.serial
+                seen += 1
             }
         }
         #expect(seen == count)
         #expect(ordered)
         #expect(largestPage <= 10_000)
         #expect(try await store.revocationCount(issuerSKI: Sample.issuer) == count)
-        // Debug build on 2 shared cores; the release CRL benchmark holds the real target.
-        #expect(elapsed < .seconds(10), "streaming 100 000 revocations took \(elapsed)")
+        // No time assertion: speed is the release CRL benchmark's business (BENCHMARKS.md), not a
+        // debug-build test's on shared cores.
     }
 }
