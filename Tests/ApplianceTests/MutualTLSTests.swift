@@ -59,6 +59,37 @@ struct MutualTLSTests {
         }
     }
 
+    @Test("an idle connection authenticated by a certificate is closed within a second of its revocation")
+    func revocationClosesOpenConnection() async throws {
+        try await RunningAppliance.with { app in
+            let agent = try app.agentFiles(hostname: "web03")
+            let serial = agent.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
+            // s_client with -ign_eof keeps the connection open, idle, until the server closes it.
+            let client = try ExternalTool("openssl").start([
+                "s_client", "-connect", "127.0.0.1:\(app.httpsPort)", "-CAfile", app.chainFile,
+                "-cert", agent.cert, "-key", agent.key, "-ign_eof", "-tls1_2",
+            ])
+            defer { client.stop(signal: SIGKILL) }
+            var registered = false
+            for _ in 0..<100 {
+                if app.connections.openConnections(serial: serial) == 1 { registered = true; break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try #require(registered, "the handshake did not register the connection: \(client.output)")
+            #expect(client.isRunning)
+
+            app.ca.revoke(agent.certificate)
+            await app.coordinator.revocationOccurred(serials: [serial])
+            var closed = false
+            for _ in 0..<20 {  // 1 s
+                if !client.isRunning { closed = true; break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(closed, "the connection was still open a second after the revocation: \(client.output)")
+            #expect(app.connections.openConnections(serial: serial) == 0)
+        }
+    }
+
     @Test("TLS 1.1 and CBC cipher suites are refused while TLS 1.2 with ECDHE-GCM works")
     func protocolPolicy() async throws {
         try await RunningAppliance.with { app in

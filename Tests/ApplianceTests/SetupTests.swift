@@ -141,7 +141,11 @@ struct SetupTests {
         let secret = try SecretSource.file(path).read(prompt: "")
         #expect(secret.isEqual(to: SecretBytes(utf8: "s3cret-pass")))
         try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
-        #expect(throws: ApplianceError.self) { _ = try SecretSource.file(path).read(prompt: "") }
-        #expect(throws: ApplianceError.self) { _ = try SecretSource(parsing: "hunter2") }
+        #expect { _ = try SecretSource.file(path).read(prompt: "") } throws: { error in
+            (error as? SecureFileError)?.code == .insecurePermissions && "\(error)".contains("0640") && !"\(error)".contains("s3cret")
+        }
+        #expect { _ = try SecretSource(parsing: "hunter2") } throws: { error in
+            (error as? SecureFileError)?.code == .invalidSecretSource && !"\(error)".contains("hunter2")
+        }
     }
 }

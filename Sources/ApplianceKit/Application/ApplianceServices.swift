@@ -17,6 +17,8 @@ public struct ApplianceServices: Sendable {
     public var serverCertificate: ServerCertificateHolder
     /// Extra background work (CRL publisher, rotation, …) run in the same service group.
     public var backgroundServices: [any ServiceLifecycleService]
+    /// Open mTLS connections by client-certificate serial, closed when that certificate is revoked.
+    public var connections: ConnectionRegistry
 
     public init(
         certificateAuthority: any CertificateAuthorityService,
@@ -27,8 +29,10 @@ public struct ApplianceServices: Sendable {
         administration: any AdministrationService,
         trust: ClientTrust,
         serverCertificate: ServerCertificateHolder,
-        backgroundServices: [any ServiceLifecycleService] = []
+        backgroundServices: [any ServiceLifecycleService] = [],
+        connections: ConnectionRegistry = ConnectionRegistry()
     ) {
+        self.connections = connections
         self.certificateAuthority = certificateAuthority
         self.clientAuthenticator = clientAuthenticator
         self.revocation = revocation

@@ -49,7 +49,8 @@ public func buildApplication(
     let httpsRouter = Router(context: ApplianceRequestContext.self)
     httpsRouter.add(middleware: timeout)
     HTTPSRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpsRouter)
-    let verifier = HandshakeVerifier(trust: services.trust, revocation: services.revocation, metrics: metrics, logger: logger)
+    let verifier = HandshakeVerifier(
+        trust: services.trust, revocation: services.revocation, connections: services.connections, metrics: metrics, logger: logger)
     let holder = services.serverCertificate
     let https = Application(
         router: httpsRouter,

@@ -81,6 +81,7 @@ public struct ApplianceRuntime: Sendable {
         let holder = try ServerCertificateHolder(chainPEM: material.chainPEM, keyPEM: material.keyPEM, trust: trust)
         manager.attach(holder)
 
+        let connections = ConnectionRegistry()
         let services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: ca, registry: ca, clock: clock),
@@ -89,7 +90,9 @@ public struct ApplianceRuntime: Sendable {
             backgroundServices: [
                 crlPublisher, ServerCertificateRotationService(manager: manager, logger: logger),
                 SupersededRevocationService(ca: ca, logger: logger),
-            ])
+                RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
+            ],
+            connections: connections)
         let application = try buildApplication(configuration: configuration, services: services, metrics: metrics, logger: logger)
         return ApplianceRuntime(application: application, ca: ca, crlPublisher: crlPublisher, ocsp: ocsp, coordinator: coordinator)
     }

@@ -2,6 +2,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
+import Registration
 import X509
 
 /// A Hummingbird child channel that wraps HTTP/1 in TLS using the holder's *current* context for
@@ -20,7 +21,7 @@ struct RotatingTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel {
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(
                 NIOSSLServerHandler(context: context, customVerificationCallback: { certificates, promise in
-                    verifier.verify(certificates, promise: promise)
+                    verifier.verify(certificates, promise: promise, channel: channel)
                 })
             )
         }.flatMap {
@@ -44,10 +45,11 @@ extension RotatingTLSChannel: HTTPChannelHandler where BaseChannel: HTTPChannelH
 struct HandshakeVerifier: Sendable {
     let trust: ClientTrust
     let revocation: any RevocationChecking
+    let connections: ConnectionRegistry
     let metrics: ApplianceMetrics
     let logger: Logger
 
-    func verify(_ presented: [NIOSSLCertificate], promise: EventLoopPromise<NIOSSLVerificationResult>) {
+    func verify(_ presented: [NIOSSLCertificate], promise: EventLoopPromise<NIOSSLVerificationResult>, channel: any Channel) {
         let certificates: [Certificate]
         do {
             certificates = try presented.map { try Certificate(derEncoded: try $0.toDERBytes()) }
@@ -62,6 +64,7 @@ struct HandshakeVerifier: Sendable {
             return
         }
         let trust = self.trust, revocation = self.revocation, metrics = self.metrics, logger = self.logger
+        let connections = self.connections
         Task {
             let started = ContinuousClock.now
             defer { metrics.observeValidation(since: started) }
@@ -74,6 +77,7 @@ struct HandshakeVerifier: Sendable {
             do {
                 switch try await revocation.revocationStatus(of: leaf) {
                 case .good:
+                    connections.register(serial: Registration.Hex.encode(Array(leaf.serialNumber.bytes)), channel: channel)
                     promise.succeed(.certificateVerified)
                 case .revoked, .unknown:
                     logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)"])

@@ -15,6 +15,9 @@ final class RunningAppliance: Sendable {
     let httpsPort: Int
     let httpPort: Int
     let task: Task<Void, any Error>
+    /// Open mTLS connections by client serial, and the coordinator that closes them on revocation.
+    let connections: ConnectionRegistry
+    let coordinator: RevocationCoordinator
 
     /// Path of the PEM file holding intermediate + root (what clients pass to --cacert / -CAfile).
     var chainFile: String { directory.file("chain.pem") }
@@ -24,7 +27,10 @@ final class RunningAppliance: Sendable {
     var httpURL: String { "http://127.0.0.1:\(httpPort)" }
 
     private init(pki: FixturePKI, ca: FakeCertificateAuthority, directory: TemporaryDirectory, state: StateDirectory,
-                 holder: ServerCertificateHolder, ports: (https: Int, http: Int), task: Task<Void, any Error>) {
+                 holder: ServerCertificateHolder, ports: (https: Int, http: Int), task: Task<Void, any Error>,
+                 connections: ConnectionRegistry, coordinator: RevocationCoordinator) {
+        self.connections = connections
+        self.coordinator = coordinator
         self.pki = pki
         self.ca = ca
         self.directory = directory
@@ -53,17 +59,23 @@ final class RunningAppliance: Sendable {
         let trust = ClientTrust(root: pki.root, intermediates: [pki.intermediate])
         let server = try pki.serverCredentials(commonName: "appliance-one.test")
         let holder = try ServerCertificateHolder(chainPEM: server.chainPEM, keyPEM: server.keyPEM, trust: trust)
+        var logger = Logger(label: "appliance-test")
+        logger.logLevel = .warning
+        let connections = ConnectionRegistry()
+        let coordinator = RevocationCoordinator(ocsp: nil, crlPublisher: nil)
         let services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: ca, registry: ca),
             revocation: ca, revocationPublisher: ca, ocsp: ca, administration: ca,
-            trust: trust, serverCertificate: holder)
-        var logger = Logger(label: "appliance-test")
-        logger.logLevel = .warning
+            trust: trust, serverCertificate: holder,
+            backgroundServices: [RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger)],
+            connections: connections)
         let app = try buildApplication(configuration: configuration, services: services, logger: logger)
         let task = Task { try await app.run(gracefulShutdownSignals: []) }
         let ports = try await withTimeout(seconds: 20) { await app.addresses.waitUntilListening() }
-        return RunningAppliance(pki: pki, ca: ca, directory: directory, state: state, holder: holder, ports: ports, task: task)
+        return RunningAppliance(
+            pki: pki, ca: ca, directory: directory, state: state, holder: holder, ports: ports, task: task,
+            connections: connections, coordinator: coordinator)
     }
 
     func stop() async {
