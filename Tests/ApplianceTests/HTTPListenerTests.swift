@@ -41,4 +41,13 @@ struct HTTPListenerTests {
             #expect(bad.status == 400)
         }
     }
+
+    @Test("/health answers 503 with the reason while a publisher is degraded")
+    func degradedHealth() async throws {
+        try await RunningAppliance.with(health: { .degraded(reason: "crl/ is not writable; CRL 7 stays served") }) { app in
+            let health = try await Curl.run(["\(app.httpURL)/health"])
+            #expect(health.status == 503)
+            #expect(health.body.contains("crl/ is not writable"))
+        }
+    }
 }

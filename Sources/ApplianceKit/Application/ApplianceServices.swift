@@ -19,6 +19,8 @@ public struct ApplianceServices: Sendable {
     public var backgroundServices: [any ServiceLifecycleService]
     /// Open mTLS connections by client-certificate serial, closed when that certificate is revoked.
     public var connections: ConnectionRegistry
+    /// What `/health` reports: degraded (503, with the reason) while a publisher cannot publish.
+    public var health: @Sendable () async -> PublisherHealth
 
     public init(
         certificateAuthority: any CertificateAuthorityService,
@@ -30,9 +32,11 @@ public struct ApplianceServices: Sendable {
         trust: ClientTrust,
         serverCertificate: ServerCertificateHolder,
         backgroundServices: [any ServiceLifecycleService] = [],
-        connections: ConnectionRegistry = ConnectionRegistry()
+        connections: ConnectionRegistry = ConnectionRegistry(),
+        health: @escaping @Sendable () async -> PublisherHealth = { .healthy }
     ) {
         self.connections = connections
+        self.health = health
         self.certificateAuthority = certificateAuthority
         self.clientAuthenticator = clientAuthenticator
         self.revocation = revocation

@@ -39,7 +39,13 @@ struct PublicRoutes: Sendable {
             return try await self.ocsp([UInt8](data))
         }
         router.get("/ca/chain.pem") { _, _ in try await self.chain() }
-        router.get("/health") { _, _ in ESTResponse.text("ok\n") }
+        router.get("/health") { _, _ in
+            switch await self.services.health() {
+            case .healthy: ESTResponse.text("ok\n")
+            // Still serving the last good CRL, but an operator must look (e.g. crl/ not writable).
+            case .degraded(let reason): ESTResponse.text("degraded: \(reason)\n", status: .serviceUnavailable)
+            }
+        }
         router.get("/metrics") { _, _ in
             ESTResponse.text(self.metrics.registry.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }

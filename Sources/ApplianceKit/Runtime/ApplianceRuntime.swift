@@ -92,7 +92,8 @@ public struct ApplianceRuntime: Sendable {
                 SupersededRevocationService(ca: ca, logger: logger),
                 RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
             ],
-            connections: connections)
+            connections: connections,
+            health: { await crlPublisher.health })
         let application = try buildApplication(configuration: configuration, services: services, metrics: metrics, logger: logger)
         return ApplianceRuntime(application: application, ca: ca, crlPublisher: crlPublisher, ocsp: ocsp, coordinator: coordinator)
     }

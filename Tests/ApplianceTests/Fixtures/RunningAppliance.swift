@@ -41,7 +41,10 @@ final class RunningAppliance: Sendable {
         self.task = task
     }
 
-    static func start(configure: (inout ApplianceConfiguration) -> Void = { _ in }) async throws -> RunningAppliance {
+    static func start(
+        configure: (inout ApplianceConfiguration) -> Void = { _ in },
+        health: @escaping @Sendable () async -> PublisherHealth = { .healthy }
+    ) async throws -> RunningAppliance {
         let pki = try FixturePKI()
         let ca = FakeCertificateAuthority(pki: pki)
         let directory = try TemporaryDirectory("appliance")
@@ -69,7 +72,7 @@ final class RunningAppliance: Sendable {
             revocation: ca, revocationPublisher: ca, ocsp: ca, administration: ca,
             trust: trust, serverCertificate: holder,
             backgroundServices: [RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger)],
-            connections: connections)
+            connections: connections, health: health)
         let app = try buildApplication(configuration: configuration, services: services, logger: logger)
         let task = Task { try await app.run(gracefulShutdownSignals: []) }
         let ports = try await withTimeout(seconds: 20) { await app.addresses.waitUntilListening() }
@@ -115,9 +118,10 @@ extension RunningAppliance {
     /// Starts an appliance, runs `body` against it and always stops it and removes its files.
     static func with(
         configure: (inout ApplianceConfiguration) -> Void = { _ in },
+        health: @escaping @Sendable () async -> PublisherHealth = { .healthy },
         _ body: (RunningAppliance) async throws -> Void
     ) async throws {
-        let app = try await start(configure: configure)
+        let app = try await start(configure: configure, health: health)
         do {
             try await body(app)
         } catch {
