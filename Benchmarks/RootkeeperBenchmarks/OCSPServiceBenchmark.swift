@@ -69,12 +69,12 @@ struct OCSPServiceSetup {
         let leafKey = P256.Signing.PrivateKey()
         let profile = try ServerLeafProfile(fqdn: "bench.example.test", organization: "Rootkeeper Benchmarks")
         let token = try issuer.prepare(profile: profile, subjectPublicKey: Certificate.PublicKey(leafKey.publicKey))
-        let issuerSKI = try Registration.Hex.encode(ca.certificate.extensions.subjectKeyIdentifier?.keyIdentifier ?? [])
-        let serial = Registration.Hex.encode(token.serialNumber.bytes)
+        let issuerSKI = try PKICore.Hex.encode(ca.certificate.extensions.subjectKeyIdentifier?.keyIdentifier ?? [])
+        let serial = PKICore.Hex.encode(token.serialNumber.bytes)
         try await store.reserveIssuance(CertificateRecord(
             serial: serial, issuerSKI: issuerSKI, type: .server, subject: token.subject.description,
             notBefore: token.notValidBefore, notAfter: token.notValidAfter,
-            tbsSHA256: Registration.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: Date()))
+            tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: Date()))
         leaf = try await issuer.issue(token)
         var serializer = DER.Serializer()
         try serializer.serialize(leaf)
@@ -93,7 +93,7 @@ struct OCSPServiceSetup {
     /// `openssl ocsp -reqout` for the leaf, so both responders get the same bytes a client sends.
     func request(nonce: Bool) throws -> [UInt8] {
         let out = directory + "/req-\(nonce).der"
-        let serial = "0x" + Registration.Hex.encode(leaf.serialNumber.bytes)
+        let serial = "0x" + PKICore.Hex.encode(leaf.serialNumber.bytes)
         try OpenSSLOCSPPeer.runOpenSSL(["ocsp", "-issuer", directory + "/ca.pem", "-serial", serial, "-reqout", out] + (nonce ? [] : ["-no_nonce"]))
         return try [UInt8](Data(contentsOf: URL(fileURLWithPath: out)))
     }
@@ -123,7 +123,7 @@ struct OpenSSLOCSPPeer {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyMMddHHmmss'Z'"
         formatter.timeZone = TimeZone(identifier: "UTC")
-        let serial = Registration.Hex.encode(setup.leaf.serialNumber.bytes).uppercased()
+        let serial = PKICore.Hex.encode(setup.leaf.serialNumber.bytes).uppercased()
         let line = "V\t\(formatter.string(from: setup.leaf.notValidAfter))\t\t\(serial)\tunknown\t/CN=bench.example.test\n"
         try line.write(toFile: index, atomically: true, encoding: .utf8)
         let port = try Self.freePort()

@@ -30,18 +30,18 @@ struct RevocationHarness {
         guard let ski = try pki.intermediate.extensions.subjectKeyIdentifier else { throw HarnessError("intermediate has no SKI") }
         return RevocationHarness(
             directory: directory, pki: pki, state: state, store: store, metrics: ApplianceMetrics(),
-            issuerSKI: Registration.Hex.encode(ski.keyIdentifier))
+            issuerSKI: PKICore.Hex.encode(ski.keyIdentifier))
     }
 
     /// Issues a server leaf and records it in the store the way the CA does (reserve, then issued).
     func issue(_ name: String) async throws -> TestPKI.Leaf {
         let leaf = try await pki.issueServer(fqdn: "\(name).example.test")
         let certificate = leaf.certificate
-        let serial = Registration.Hex.encode(certificate.serialNumber.bytes)
+        let serial = PKICore.Hex.encode(certificate.serialNumber.bytes)
         try await store.reserveIssuance(CertificateRecord(
             serial: serial, issuerSKI: issuerSKI, type: .server, subject: certificate.subject.description,
             notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
-            tbsSHA256: Registration.Hex.encode(SHA256.hash(data: Array(certificate.tbsCertificateBytes))),
+            tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: Array(certificate.tbsCertificateBytes))),
             reservedAt: pki.clock.now()))
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
@@ -56,11 +56,11 @@ struct RevocationHarness {
             serial: Self.serialHex(leaf), issuerSKI: issuerSKI, revokedAt: pki.clock.now(), reason: reason)).record
     }
 
-    static func serialHex(_ leaf: TestPKI.Leaf) -> String { Registration.Hex.encode(leaf.certificate.serialNumber.bytes) }
+    static func serialHex(_ leaf: TestPKI.Leaf) -> String { PKICore.Hex.encode(leaf.certificate.serialNumber.bytes) }
 
     /// The serial as openssl prints it in `crl -text` (upper-case hex, no leading 00 octet).
     static func opensslSerial(_ leaf: TestPKI.Leaf) -> String {
-        Registration.Hex.encode(leaf.certificate.serialNumber.bytes.drop(while: { $0 == 0 })).uppercased()
+        PKICore.Hex.encode(leaf.certificate.serialNumber.bytes.drop(while: { $0 == 0 })).uppercased()
     }
 
     func publisher(clock: (any PKIClock)? = nil, configuration: CRLPublisher.Configuration? = nil) throws -> CRLPublisher {

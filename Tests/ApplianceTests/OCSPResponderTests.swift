@@ -63,7 +63,7 @@ struct OCSPResponderTests {
         #expect(signerCertificate.extensions[oid: OCSPSignerProfile.noCheckOID] != nil)
         #expect(signerCertificate.notValidAfter.timeIntervalSince(signerCertificate.notValidBefore) <= 8 * 86_400)
         // Recorded in the store like every certificate the intermediate signs.
-        let record = try await h.store.certificate(serial: Registration.Hex.encode(signerCertificate.serialNumber.bytes))
+        let record = try await h.store.certificate(serial: PKICore.Hex.encode(signerCertificate.serialNumber.bytes))
         #expect(record?.type == .ocspSigner && record?.status == .issued)
 
         let leaf = try await h.issue("leaf")

@@ -107,6 +107,6 @@ extension IntermediateCA: CertificateAuthorityService {
         CertificateRecord(
             serial: CertificateRecord.serialHex(contentBytes: token.serialNumber.bytes), issuerSKI: issuerSKI, type: type,
             subject: String(describing: token.subject), notBefore: token.notValidBefore, notAfter: token.notValidAfter,
-            tbsSHA256: Registration.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: clock.now())
+            tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: clock.now())
     }
 }

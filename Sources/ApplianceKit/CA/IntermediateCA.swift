@@ -64,7 +64,7 @@ public struct IntermediateCA: Sendable {
         self.settings = settings
         self.crlTrigger = crlTrigger
         self.metrics = metrics
-        self.issuerSKI = Registration.Hex.encode(ski.keyIdentifier)
+        self.issuerSKI = PKICore.Hex.encode(ski.keyIdentifier)
     }
 
     /// The chain returned with every issued certificate: intermediate, then root.

@@ -59,7 +59,7 @@ extension CRLPublisher {
     }
 
     static func entry(_ record: RevocationRecord) throws -> RevokedCertificate {
-        guard let bytes = Registration.Hex.decode(record.serial), !bytes.isEmpty else {
+        guard let bytes = PKICore.Hex.decode(record.serial), !bytes.isEmpty else {
             throw ApplianceError.unavailable("the store holds a revocation with a malformed serial '\(record.serial)'")
         }
         // Registration and PKICore both model CRLReason with the RFC 5280 §5.3.1 codes.

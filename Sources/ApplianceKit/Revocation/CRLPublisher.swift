@@ -98,7 +98,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
         guard let ski = try issuerCertificate.extensions.subjectKeyIdentifier else {
             throw ApplianceError.configuration("ca.intermediate", "the intermediate certificate has no subjectKeyIdentifier")
         }
-        self.issuerSKI = Registration.Hex.encode(ski.keyIdentifier)
+        self.issuerSKI = PKICore.Hex.encode(ski.keyIdentifier)
         self.store = store
         self.expiry = expiry ?? CertificateStoreExpiryLookup(store: store)
         self.rootCertificate = rootCertificate

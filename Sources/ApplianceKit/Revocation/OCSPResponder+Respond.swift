@@ -55,7 +55,7 @@ extension OCSPResponder {
 
     /// The SingleResponse for `certID` from the store, with how long it may be cached.
     func singleResponse(_ certID: OCSPCertID, now: Date) async throws -> (OCSPSingleResponse, label: String, validUntil: Date) {
-        let serial = Registration.Hex.encode(certID.serialNumber.bytes)
+        let serial = PKICore.Hex.encode(certID.serialNumber.bytes)
         let nextUpdate = now.addingTimeInterval(configuration.responseValidity)
         let status: OCSPCertStatus
         var validUntil = nextUpdate.addingTimeInterval(-configuration.cacheMargin)

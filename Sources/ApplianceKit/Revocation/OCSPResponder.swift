@@ -83,7 +83,7 @@ public final class OCSPResponder: OCSPResponding {
         guard let ski = try issuerCertificate.extensions.subjectKeyIdentifier else {
             throw ApplianceError.configuration("ca.intermediate", "the intermediate certificate has no subjectKeyIdentifier")
         }
-        self.issuerSKI = Registration.Hex.encode(ski.keyIdentifier)
+        self.issuerSKI = PKICore.Hex.encode(ski.keyIdentifier)
         self.hashes = try OCSPIssuerHashes(issuer: issuerCertificate)
         self.store = store
         let issuer = try CertificateIssuer(issuerCertificate: issuerCertificate, privateKey: privateKey, clock: clock, random: random)
@@ -120,7 +120,7 @@ public final class OCSPResponder: OCSPResponding {
     /// As ``revocationOccurred(serial:)-(Certificate.SerialNumber)`` with the store's hex serial.
     /// A serial that is not hex drops the whole cache (never keep a possibly stale answer).
     public func revocationOccurred(serialHex: String) {
-        guard let bytes = Registration.Hex.decode(serialHex), !bytes.isEmpty else {
+        guard let bytes = PKICore.Hex.decode(serialHex), !bytes.isEmpty else {
             cache.invalidateAll()
             return
         }

@@ -57,12 +57,12 @@ actor OCSPSignerManager {
     private func issueSigner() async throws -> OCSPResponseSigner {
         let key = try KeyAlgorithm.p256.generatePrivateKey()
         let token = try issuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
-        let serial = Registration.Hex.encode(token.serialNumber.bytes)
+        let serial = PKICore.Hex.encode(token.serialNumber.bytes)
         let now = clock.now()
         try await store.reserveIssuance(CertificateRecord(
             serial: serial, issuerSKI: issuerSKI, type: .ocspSigner, subject: token.subject.description,
             notBefore: token.notValidBefore, notAfter: token.notValidAfter,
-            tbsSHA256: Registration.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: now))
+            tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: now))
         let certificate = try await issuer.issue(token)
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)

@@ -1,3 +1,4 @@
+import PKICore
 import Foundation
 import NIOConcurrencyHelpers
 import Registration
@@ -33,7 +34,7 @@ public final class RevocationCoordinator: Sendable {
 
     /// As ``revocationOccurred(serials:)`` for certificate serial numbers.
     public func revocationOccurred(serialNumbers: [Certificate.SerialNumber]) async {
-        await revocationOccurred(serials: serialNumbers.map { Registration.Hex.encode($0.bytes) })
+        await revocationOccurred(serials: serialNumbers.map { PKICore.Hex.encode($0.bytes) })
     }
 
     /// A stream of revoked serials (hex, as above), from now on, for as long as it is iterated.

@@ -1,8 +1,9 @@
+import PKICore
 import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
-import Registration
+
 import X509
 
 /// A Hummingbird child channel that wraps HTTP/1 in TLS using the holder's *current* context for
@@ -77,7 +78,7 @@ struct HandshakeVerifier: Sendable {
             do {
                 switch try await revocation.revocationStatus(of: leaf) {
                 case .good:
-                    connections.register(serial: Registration.Hex.encode(Array(leaf.serialNumber.bytes)), channel: channel)
+                    connections.register(serial: PKICore.Hex.encode(Array(leaf.serialNumber.bytes)), channel: channel)
                     promise.succeed(.certificateVerified)
                 case .revoked, .unknown:
                     logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)"])

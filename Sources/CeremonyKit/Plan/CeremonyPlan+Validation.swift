@@ -1,3 +1,4 @@
+import PKICore
 import Foundation
 
 extension CeremonyPlan {
@@ -45,7 +46,7 @@ extension CeremonyPlan {
                 throw fail("root.key.algorithm must be rsa4096 or p384, not '\(algorithm)'")
             }
             guard !root.key.label.isEmpty else { throw fail("root.key.label must not be empty") }
-            guard Hex.decode(root.key.id) != nil, !root.key.id.isEmpty else {
+            guard Hex.decode(root.key.id, typed: true) != nil, !root.key.id.isEmpty else {
                 throw fail("root.key.id must be hex, e.g. '01'")
             }
             guard !root.subject.name.isEmpty, !root.subject.organization.isEmpty else {
@@ -63,7 +64,7 @@ extension CeremonyPlan {
             if let years = plan.validityYears, !(1...5).contains(years) {
                 throw fail("intermediate.validity-years must be between 1 and 5 (DESIGN §2)")
             }
-            if let pin = plan.expectedSPKISHA256, Hex.decode(pin)?.count != 32 {
+            if let pin = plan.expectedSPKISHA256, Hex.decode(pin, typed: true)?.count != 32 {
                 throw fail("intermediate.expected-spki-sha256 must be 64 hex digits")
             }
             if let url = plan.crlURL, URL(string: url)?.scheme?.hasPrefix("http") != true {
@@ -81,7 +82,7 @@ extension CeremonyPlan {
                 throw fail("crl.next-update-days must be between 1 and 365")
             }
             for (index, entry) in (plan.revoke ?? []).enumerated() {
-                guard let bytes = Hex.decode(entry.serial), !bytes.isEmpty, bytes.count <= 20 else {
+                guard let bytes = Hex.decode(entry.serial, typed: true), !bytes.isEmpty, bytes.count <= 20 else {
                     throw fail("crl.revoke[\(index)].serial must be a hex serial of at most 20 octets")
                 }
                 if let date = entry.invalidityDate, ISO8601DateFormatter().date(from: date) == nil {
@@ -93,7 +94,7 @@ extension CeremonyPlan {
 
     private static func validate(_ reference: RootKeyReference, path: String, fail: (String) -> CeremonyError) throws {
         guard !reference.label.isEmpty else { throw fail("\(path).label must not be empty") }
-        guard Hex.decode(reference.spkiSHA256)?.count == 32 else {
+        guard Hex.decode(reference.spkiSHA256, typed: true)?.count == 32 else {
             throw fail("\(path).spki-sha256 must be 64 hex digits (printed by the root ceremony)")
         }
     }

@@ -44,7 +44,7 @@ struct CRLCeremony {
         if let last = database.lastCRLThisUpdate, thisUpdate <= last { thisUpdate = last.addingTimeInterval(1) }
         let nextUpdate = thisUpdate.addingTimeInterval(TimeInterval(plan.nextUpdateDays ?? 180) * 86_400)
         let entries = try database.revoked.map { revoked -> RevokedCertificate in
-            guard let serial = Hex.decode(revoked.serial), let reason = RevocationReason(name: revoked.reason) else {
+            guard let serial = Hex.decode(revoked.serial, typed: true), let reason = RevocationReason(name: revoked.reason) else {
                 throw CeremonyError.rootDatabase("revocation entry \(revoked.serial) in the root database is malformed")
             }
             return try RevokedCertificate(

@@ -53,7 +53,7 @@ public struct CeremonyRunner: Sendable {
         console.show("ceremony: \(plan.ceremony.rawValue)\(rehearsal ? " (REHEARSAL)" : "")")
         if let purpose = plan.purpose { console.show("purpose: \(purpose)") }
         console.show("plan SHA-256: \(planSHA256)")
-        console.show("  words: \(PGPWordList.words(for: Hex.decode(planSHA256) ?? []).prefix(8).joined(separator: " "))")
+        console.show("  words: \(PGPWordList.words(for: Hex.decode(planSHA256, typed: true) ?? []).prefix(8).joined(separator: " "))")
 
         try checkMediaWritable()
 

@@ -26,7 +26,7 @@ struct RootCeremony {
         guard !databaseStore.exists else { throw CeremonyError.media("\(databaseStore.path) already exists; a root ceremony needs fresh media") }
 
         let spec: PKCS11KeySpec = plan.key.algorithm == "p384" ? .p384 : .rsa4096
-        guard let keyID = Hex.decode(plan.key.id) else { throw CeremonyError.plan("root.key.id is not hex") }
+        guard let keyID = Hex.decode(plan.key.id, typed: true) else { throw CeremonyError.plan("root.key.id is not hex") }
         console.show("generating \(spec) key pair \"\(plan.key.label)\" (ID \(plan.key.id)) inside the token…")
         let pair: GeneratedKeyPair
         do {

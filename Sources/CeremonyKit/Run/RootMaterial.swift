@@ -29,7 +29,7 @@ struct RootMaterial {
         }
         let key: PKCS11PrivateKey
         do {
-            key = try context.token.session.privateKey(spkiSHA256: Hex.decode(pin) ?? [])
+            key = try context.token.session.privateKey(spkiSHA256: Hex.decode(pin, typed: true) ?? [])
         } catch {
             throw CeremonyError(.token, "the token does not hold the pinned root key \(pin): \(error)")
         }

@@ -106,6 +106,6 @@ public final class Transcript {
             let start = head.index(head.startIndex, offsetBy: offset)
             return String(head[start..<head.index(start, offsetBy: min(4, head.count - offset))])
         }.joined(separator: " ")
-        return (grouped, PGPWordList.words(for: Hex.decode(head) ?? []).joined(separator: " "))
+        return (grouped, PGPWordList.words(for: Hex.decode(head, typed: true) ?? []).joined(separator: " "))
     }
 }

@@ -1,3 +1,4 @@
+import PKICore
 import Crypto
 import Foundation
 

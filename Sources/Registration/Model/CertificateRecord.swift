@@ -1,3 +1,4 @@
+import PKICore
 import Foundation
 
 /// One certificate the CA has issued or is about to issue. The row exists *before* signing

@@ -13,8 +13,18 @@ public enum Hex {
     }
 
     /// Bytes of a hex string (either case); `nil` for odd length or a non-hex character.
-    public static func decode(_ string: String) -> [UInt8]? {
-        let chars = Array(string.utf8)
+    ///
+    /// With `typed: true` the text is what a person copies from `openssl x509 -serial` or a
+    /// printed fingerprint: `:` separators and a `0x` prefix are ignored and an odd number of
+    /// digits gets a leading zero.
+    public static func decode(_ string: String, typed: Bool = false) -> [UInt8]? {
+        var text = string
+        if typed {
+            text = text.lowercased().replacingOccurrences(of: ":", with: "")
+            if text.hasPrefix("0x") { text.removeFirst(2) }
+            if text.count % 2 == 1 { text = "0" + text }
+        }
+        let chars = Array(text.utf8)
         guard chars.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(chars.count / 2)
