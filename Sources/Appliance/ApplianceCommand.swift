@@ -9,7 +9,7 @@ struct ApplianceCommand: AsyncParsableCommand {
         abstract: "Rootkeeper online intermediate CA: EST over mTLS, CRL, OCSP, administration.",
         subcommands: [
             InitCommand.self, IntermediateCommand.self, ServeCommand.self, AgentsCommand.self,
-            CertsCommand.self, CRLCommand.self, BackupCommand.self, DemoCommand.self,
+            CertsCommand.self, CRLCommand.self, AuditCommand.self, BackupCommand.self, DemoCommand.self,
         ])
 }
 

@@ -98,6 +98,18 @@ struct DemoEndToEndTests {
         var info = stat()
         #expect(stat("/proc/\(pid)/environ", &info) == 0 && info.st_uid == 0, "serve is dumpable")
 
+        // The audit journal records approvals, issuance and revocation with the acting identity,
+        // and its hash chain verifies.
+        var journal = ""
+        for _ in 0..<30 {
+            journal = (try? String(contentsOfFile: "\(dir)/state/audit/audit.jsonl", encoding: .utf8)) ?? ""
+            if journal.contains("revoke") { break }
+            usleep(200_000)
+        }
+        #expect(journal.contains("admin:uid=0") && journal.contains("approve") && journal.contains("revoke"), "\(journal.prefix(2000))")
+        let auditCheck = try appliance.run(["audit", "verify", "--state-dir", "\(dir)/state"])
+        #expect(auditCheck.succeeded && auditCheck.stdout.contains("audit journal OK"), "\(auditCheck.output)")
+
         // No secret of the demo appears in anything it printed.
         for secret in ["secrets/token.pin", "secrets/intermediate.passphrase"] {
             let value = try String(contentsOfFile: "\(dir)/\(secret)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

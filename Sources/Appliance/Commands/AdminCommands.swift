@@ -103,3 +103,24 @@ struct CRLCommand: ParsableCommand {
         func run() throws { try sendAdmin(state, "crl.generate") }
     }
 }
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Check the hash-chained audit journal (audit/audit.jsonl).", subcommands: [Verify.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay audit/audit.jsonl offline and name the first broken entry.",
+            discussion: "Example:\n  appliance audit verify --state-dir /var/lib/rootkeeper")
+        @OptionGroup var state: StateOptions
+        func run() throws {
+            let path = StateDirectory(path: state.stateDirectory).path("audit", "audit.jsonl")
+            switch try AuditJournal.verify(path: path) {
+            case .intact(let count, let head):
+                print("audit journal OK: \(count) events, head \(head)")
+            case .broken(let seq, let reason):
+                throw CommandFailure("audit journal broken at entry \(seq): \(reason)")
+            }
+        }
+    }
+}

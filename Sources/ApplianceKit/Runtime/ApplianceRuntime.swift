@@ -91,6 +91,7 @@ public struct ApplianceRuntime: Sendable {
                 crlPublisher, ServerCertificateRotationService(manager: manager, logger: logger),
                 SupersededRevocationService(ca: ca, logger: logger),
                 RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
+                AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
             ],
             connections: connections,
             health: { await crlPublisher.health })

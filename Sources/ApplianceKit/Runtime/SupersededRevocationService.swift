@@ -10,6 +10,10 @@ struct SupersededRevocationService: Service {
     var interval: Duration = .seconds(300)
 
     func run() async throws {
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
         while !Task.isCancelled {
             do {
                 let results = try await ca.authority.revokeDueSuperseded(by: "policy:revoke-superseded-after")
