@@ -15,7 +15,11 @@ struct DemoEndToEndTests {
         chmod(work.path, 0o755)
         let dir = work.file("demo")
         let demo = try ProductBinary.tool("appliance").start(["demo", "--dir", dir])
-        defer { demo.stop() }
+        defer {
+            // SIGINT makes the demo stop its appliance; anything still serving this state is ended too.
+            demo.stop()
+            Self.killServers(stateDirectory: "\(dir)/state")
+        }
         let ready = demo.waitForOutput("press Ctrl-C to stop", timeout: 240)
         try #require(ready, "demo did not finish (wait status \(demo.exitStatus.map(String.init) ?? "running")):\n\(demo.output)")
         let output = demo.output
@@ -116,5 +120,15 @@ struct DemoEndToEndTests {
             #expect(!demo.output.contains(value), "\(secret) leaked into the demo output")
         }
         #expect(!demo.output.contains(token))
+    }
+
+    /// Ends any `appliance serve` of `stateDirectory` left running (it runs as another user, so it is
+    /// not our child once the demo is gone).
+    static func killServers(stateDirectory: String) {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+        for pid in pids {
+            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            if cmdline.contains("serve") && cmdline.contains(stateDirectory) { kill(pid, SIGKILL) }
+        }
     }
 }
