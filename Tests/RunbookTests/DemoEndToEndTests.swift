@@ -114,6 +114,11 @@ struct DemoEndToEndTests {
         let auditCheck = try appliance.run(["audit", "verify", "--state-dir", "\(dir)/state"])
         #expect(auditCheck.succeeded && auditCheck.stdout.contains("audit journal OK"), "\(auditCheck.output)")
 
+        // kill -9 during a burst of enrolments: after a restart, every certificate a client
+        // received is in the database as issued (intent is recorded before signing, and the
+        // issuance is committed before the response is sent).
+        try Self.killDuringBurst(dir: dir, work: work, https: https, chain: chain)
+
         // No secret of the demo appears in anything it printed.
         for secret in ["secrets/token.pin", "secrets/intermediate.passphrase"] {
             let value = try String(contentsOfFile: "\(dir)/\(secret)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -129,6 +134,72 @@ struct DemoEndToEndTests {
         for pid in pids {
             let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
             if cmdline.contains("serve") && cmdline.contains(stateDirectory) { kill(pid, SIGKILL) }
+        }
+    }
+
+    static func killDuringBurst(dir: String, work: TemporaryDirectory, https: String, chain: String) throws {
+        let appliance = try ProductBinary.tool("appliance"), openssl = try ExternalTool("openssl"), curl = try ExternalTool("curl")
+        let count = 24
+        var requests: [[String]] = []
+        var bodies: [String] = []
+        for index in 0..<count {
+            let token = try appliance.run(["agents", "token", "--hostname", "burst-\(index)", "--state-dir", "\(dir)/state"])
+                .stdout.split(whereSeparator: \.isWhitespace).last.map(String.init) ?? ""
+            let csr = work.file("burst-\(index).csr")
+            _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("burst-\(index).key"),
+                                 "-subj", "/CN=agent-burst-\(index)-\(UUID().uuidString.lowercased())", "-outform", "DER", "-out", csr])
+            try openssl.run(["base64", "-in", csr]).stdout.write(toFile: csr + ".b64", atomically: true, encoding: .utf8)
+            bodies.append(work.file("burst-\(index).reply"))
+            requests.append(["-sS", "--max-time", "20", "-o", bodies[index], "-w", "%{http_code}", "--cacert", chain,
+                             "-H", "Authorization: Bearer \(token)", "--data-binary", "@\(csr).b64",
+                             "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
+        }
+        // First half: wait until one has its certificate; second half: start them and kill -9 the
+        // appliance at once, so the kill lands while enrolments are in flight.
+        var clients = try requests[..<(count / 2)].map { try curl.start($0) }
+        for _ in 0..<200 where !clients.contains(where: { $0.output.hasSuffix("200") }) { usleep(25_000) }
+        clients += try requests[(count / 2)...].map { try curl.start($0) }
+        let serve = try #require(servePID(stateDirectory: "\(dir)/state"))
+        kill(serve, SIGKILL)
+        for client in clients { _ = client.waitForOutput("__never__", timeout: 25) }
+        let succeeded = (0..<count).filter { clients[$0].output.hasSuffix("200") }
+        for client in clients { client.stop() }
+        // Some enrolments completed before the kill (else this checks nothing); the rest failed.
+        #expect(!succeeded.isEmpty, "no enrolment completed before the kill")
+        print("kill -9 burst: \(succeeded.count) of \(count) enrolments answered 200 before the appliance was killed")
+
+        // Restart on the same state and check every certificate a client got.
+        let restarted = try appliance.start(["serve", "--state-dir", "\(dir)/state", "--config", "\(dir)/appliance.yaml",
+                                             "--passphrase-file", "\(dir)/secrets/intermediate.passphrase"])
+        defer {
+            restarted.stop(signal: SIGTERM)
+            killServers(stateDirectory: "\(dir)/state")
+        }
+        var listening = false
+        for _ in 0..<100 {
+            if (try? curl.run(["-sS", "-o", "/dev/null", "--cacert", chain, "https://127.0.0.1:\(https)/.well-known/est/cacerts"]))?.succeeded == true {
+                listening = true
+                break
+            }
+            usleep(200_000)
+        }
+        try #require(listening, "the appliance did not come back after kill -9: \(restarted.output)")
+        for index in succeeded {
+            _ = try openssl.run(["base64", "-d", "-in", bodies[index], "-out", bodies[index] + ".p7"])
+            let serial = try openssl.run(["pkcs7", "-inform", "DER", "-in", bodies[index] + ".p7", "-print_certs", "-out", bodies[index] + ".pem"])
+            #expect(serial.succeeded, "reply \(index) is not a certificate")
+            let hex = try openssl.run(["x509", "-in", bodies[index] + ".pem", "-noout", "-serial"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
+            let shown = try appliance.run(["certs", "show", hex, "--state-dir", "\(dir)/state"])
+            #expect(shown.succeeded && shown.stdout.contains("issued"), "certificate \(hex) returned to a client is not issued in the database: \(shown.output)")
+        }
+    }
+
+    static func servePID(stateDirectory: String) -> Int32? {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+        return pids.first { pid in
+            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            return cmdline.contains("serve") && cmdline.contains(stateDirectory)
         }
     }
 }
