@@ -102,6 +102,23 @@ struct DemoEndToEndTests {
         var info = stat()
         #expect(stat("/proc/\(pid)/environ", &info) == 0 && info.st_uid == 0, "serve is dumpable")
 
+        // EST without a token, curl only: 202 + Retry-After while pending, approval by the
+        // administrator, then the same request returns the certificate (RFC 7030 §4.2.3).
+        let pendingUUID = UUID().uuidString.lowercased()
+        _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("pending.key"),
+                             "-subj", "/CN=agent-pending-01-\(pendingUUID)", "-outform", "DER", "-out", work.file("pending.csr")])
+        try openssl.run(["base64", "-in", work.file("pending.csr")]).stdout.write(toFile: work.file("pending.b64"), atomically: true, encoding: .utf8)
+        let estPending = ["-sS", "-i", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("pending.b64"))",
+                          "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"]
+        let first = try curl.run(estPending)
+        #expect(first.stdout.hasPrefix("HTTP/1.1 202") && first.stdout.lowercased().contains("retry-after:"), "\(first.output)")
+        let pendingList = try appliance.run(["agents", "list", "--state-dir", "\(dir)/state"]).stdout
+        let registration = try #require(pendingList.split(separator: "\n").first { $0.contains("pending-01") && $0.contains("pending") }?
+            .split(separator: " ").first.map(String.init), "no pending registration listed:\n\(pendingList)")
+        #expect(try appliance.run(["agents", "approve", registration, "--state-dir", "\(dir)/state"]).succeeded)
+        let second = try curl.run(estPending)
+        #expect(second.stdout.hasPrefix("HTTP/1.1 200"), "\(second.output)")
+
         // The audit journal records approvals, issuance and revocation with the acting identity,
         // and its hash chain verifies.
         var journal = ""
