@@ -115,7 +115,7 @@ struct IssuanceBenchmark {
     /// Parses `openssl speed -seconds N ecdsap256|rsa2048` for signatures per second.
     func opensslSignRate(algorithm: KeyAlgorithm) -> Double? {
         let name = algorithm == .p256 ? "ecdsap256" : "rsa2048"
-        guard let output = PeerCommand.run(["openssl", "speed", "-seconds", String(Int(max(1, seconds.rounded()))), name]) else {
+        guard let output = BenchmarkSpawn.output(["/usr/bin/openssl", "speed", "-seconds", String(Int(max(1, seconds.rounded()))), name]) else {
             return nil
         }
         // Result lines: "256 bits ecdsa (nistp256)   0.0000s   0.0001s  40000.0  12000.0" and
