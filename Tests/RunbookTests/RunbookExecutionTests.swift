@@ -29,13 +29,20 @@ struct RunbookExecutionTests {
         let text = try String(contentsOf: Self.runbooksDirectory.appendingPathComponent(name), encoding: .utf8)
         let script = RunbookScript(markdown: text)
         let work = try TemporaryDirectory("runbook")
-        defer { work.remove() }
+        defer {
+            // A runbook may leave an appliance (or the demo) serving in the background.
+            ProcessReaper.terminate(commandLineContaining: work.path)
+            work.remove()
+        }
+        // Rehearsals run `appliance serve` as root, which drops to `nobody`: it must reach its state.
+        chmod(work.path, 0o755)
         let state = work.file(".runbook-state")
         FileManager.default.createFile(atPath: state, contents: Data())
         let bash = try ExternalTool("bash")
         let environment = [
             "PATH": ProductBinary.productsDirectory.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "WORK": work.path,
+            "RUNBOOKS": Self.runbooksDirectory.path,
             "RUNBOOK_STATE": state,
         ]
         for step in script.steps {
