@@ -135,7 +135,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Agent",
-            dependencies: ["AgentKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AgentKit", "PKICore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

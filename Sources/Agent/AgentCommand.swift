@@ -1,6 +1,7 @@
 import AgentKit
 import ArgumentParser
 import Foundation
+import PKICore
 
 /// `agent` — enrol, renew and check status against the appliance with SPKI pinning (DESIGN §5).
 @main
@@ -23,7 +24,7 @@ struct AgentCommand: AsyncParsableCommand {
             var enrollment = AgentEnrollment(files: AgentFiles(directory: out))
             enrollment.maximumPendingWait = .seconds(maxWait)
             let certificate = try await enrollment.enroll(server: url, pin: try SPKIPin(pin), hostname: hostname, token: token)
-            print("enrolled: serial \(certificate.serialNumber), valid until \(certificate.notValidAfter)")
+            print("enrolled: serial \(certificate.serialNumber.hex), valid until \(certificate.notValidAfter)")
         }
     }
 
@@ -37,7 +38,7 @@ struct AgentCommand: AsyncParsableCommand {
             if daemon {
                 try await enrollment.renewLoop { print($0) }
             } else if let certificate = try await enrollment.renew(force: force) {
-                print("renewed: serial \(certificate.serialNumber), valid until \(certificate.notValidAfter)")
+                print("renewed: serial \(certificate.serialNumber.hex), valid until \(certificate.notValidAfter)")
             } else {
                 print("not due: renewal starts 30 days before expiry")
             }

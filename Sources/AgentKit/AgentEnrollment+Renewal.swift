@@ -65,7 +65,7 @@ extension AgentEnrollment {
             var pause = interval
             do {
                 if let renewed = try await renew() {
-                    log("renewed: serial \(renewed.serialNumber), valid until \(renewed.notValidAfter)")
+                    log("renewed: serial \(renewed.serialNumber.hex), valid until \(renewed.notValidAfter)")
                 }
                 backoff = .seconds(30)
             } catch {

@@ -60,4 +60,30 @@ struct CRLPublisherRootCRLTests {
         #expect(try await publisher.installRootCRL(from: six) == CRLNumber(6))
         #expect(FileManager.default.fileExists(atPath: h.state.path("crl", "history", "root-5.crl")))
     }
+
+    @Test("a root CRL written to disk by `crl install-root` while serving is served from the next request; a forged or older file is not")
+    func picksUpRootCRLInstalledWhileServing() async throws {
+        let h = try await RevocationHarness.make()
+        defer { h.remove() }
+        let publisher = try h.publisher()
+        _ = try await publisher.installRootCRL(from: try await Self.writeBundle(h, number: 5, name: "crl-5"))
+        let path = h.state.path("crl", "root.crl")
+
+        // What the offline command does after validating: write-then-rename over crl/root.crl.
+        func replaceOnDisk(_ bundle: String) throws -> [UInt8] {
+            let der = try #require(try BundleDirectory.read(from: bundle).file("root.crl"))
+            try SecureFile.replaceAtomically(der, at: path, mode: 0o644)
+            return der
+        }
+        let eight = try replaceOnDisk(try await Self.writeBundle(h, number: 8, name: "crl-8"))
+        #expect(try await publisher.currentCRL(issuer: .root) == eight)
+
+        // A file that does not verify against the pinned root, then an older number: the served
+        // CRL stays number 8 (RFC 5280 §5.2.3), whatever lies on disk.
+        let impostor = try await TestPKI.make(organization: h.pki.organization)
+        _ = try replaceOnDisk(try await Self.writeBundle(h, number: 9, name: "crl-forged", root: impostor.root, key: impostor.rootKey))
+        #expect(try await publisher.currentCRL(issuer: .root) == eight)
+        _ = try replaceOnDisk(try await Self.writeBundle(h, number: 7, name: "crl-7"))
+        #expect(try await publisher.currentCRL(issuer: .root) == eight)
+    }
 }

@@ -94,7 +94,7 @@ struct CRLCommand: ParsableCommand {
         @Option(help: "The ceremony's CRL bundle directory (<media>/crl).") var from: String
         func run() throws {
             let number = try CRLPublisher.installRootCRLOffline(state: StateDirectory(path: state.stateDirectory), from: from)
-            print("root CRL \(number) installed; restart a running appliance to serve it")
+            print("root CRL \(number) installed; a running appliance serves it from its next request to /crl/root.crl")
         }
     }
     struct Generate: ParsableCommand {

@@ -17,6 +17,8 @@ public struct ApplianceMetrics: Sendable {
             ("rootkeeper_registrations_pending", .gauge, "Enrolments waiting for administrator approval."),
             ("rootkeeper_certificate_validation_failures_total", .counter, "Client certificate refusals, by reason."),
             ("rootkeeper_crl_age_seconds", .gauge, "Age of the current CRL, by issuer."),
+            ("rootkeeper_crl_next_update_seconds", .gauge,
+             "Seconds until the current CRL's nextUpdate (negative once it has lapsed), by issuer."),
             ("rootkeeper_crl_entries", .gauge, "Entries in the current CRL, by issuer."),
             ("rootkeeper_crl_size_bytes", .gauge, "Size of the current CRL, by issuer."),
             ("rootkeeper_ocsp_responses_total", .counter, "OCSP responses, by status."),

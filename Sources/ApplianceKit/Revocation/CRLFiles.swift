@@ -40,4 +40,18 @@ struct CRLFiles {
             throw ApplianceError.unavailable("cannot create \(path): \(String(cString: strerror(errno)))")
         }
     }
+
+    /// Gives the current file of `issuer` (and the history copy of `number`) to the owner of the
+    /// state directory when they differ (an administrator running as root). No-op otherwise.
+    func matchOwnerOfStateDirectory(_ issuer: CRLIssuer, number: CRLNumber?) throws {
+        var owner = stat()
+        guard stat(state.root.path, &owner) == 0, geteuid() == 0, owner.st_uid != 0 else { return }
+        var paths = [currentPath(issuer), state.crlHistoryDirectory]
+        if let number { paths.append(historyPath(issuer, number)) }
+        for path in paths where FileManager.default.fileExists(atPath: path) {
+            guard lchown(path, owner.st_uid, owner.st_gid) == 0 else {
+                throw ApplianceError.stateDirectory("cannot give \(path) to uid \(owner.st_uid): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
 }

@@ -21,8 +21,9 @@ extension CRLPublisher {
         let (der, crl) = try Self.validateRootCRL(
             bundleDirectory: bundleDirectory, root: rootCertificate, installed: served[.root]?.number, now: clock.now())
         let tbs = crl.tbsCertList
-        try CRLFiles(state: state).install(der, number: tbs.crlNumber, as: .root,
-                                           replacing: served[.root].map { ($0.der, $0.number) })
+        let files = CRLFiles(state: state)
+        try files.install(der, number: tbs.crlNumber, as: .root, replacing: served[.root].map { ($0.der, $0.number) })
+        rootFileStamp = CRLFileStamp(path: files.currentPath(.root))
         let installed = ServedCRL(
             der: der, number: tbs.crlNumber, thisUpdate: tbs.thisUpdate, nextUpdate: tbs.nextUpdate,
             entries: tbs.revokedCertificates.count)
@@ -65,6 +66,60 @@ extension CRLPublisher {
             bundleDirectory: bundleDirectory, root: root, installed: current?.tbsCertList.crlNumber, now: now)
         try files.install(der, number: crl.tbsCertList.crlNumber, as: .root,
                           replacing: current.map { ($0.derEncoded, $0.tbsCertList.crlNumber) })
+        // Run as root by an administrator while the appliance (the state directory's owner) may be
+        // serving: hand the new files to that owner so the service can replace them later.
+        try files.matchOwnerOfStateDirectory(.root, number: current?.tbsCertList.crlNumber)
         return crl.tbsCertList.crlNumber
+    }
+
+    /// Serves a root CRL that `appliance crl install-root` wrote while the appliance was running.
+    ///
+    /// Called on every `/crl/root.crl` request and on the publisher's tick; costs one `stat` when
+    /// nothing changed. The file is checked exactly as at start (signature by the pinned root) and
+    /// must not go backwards (RFC 5280 §5.2.3); anything else is logged and the served CRL stays.
+    func refreshRootCRLFromDisk() {
+        guard let rootCertificate else { return }
+        let files = CRLFiles(state: state)
+        let stamp = CRLFileStamp(path: files.currentPath(.root))
+        guard let stamp, stamp != rootFileStamp else { return }
+        rootFileStamp = stamp
+        do {
+            guard let der = try files.current(.root) else { return }
+            let crl = try CertificateRevocationList(derEncoded: der)
+            try crl.verifySignature(issuer: rootCertificate)
+            let tbs = crl.tbsCertList
+            if let number = served[.root]?.number {
+                guard tbs.crlNumber >= number else {
+                    logger.error("crl/root.crl on disk is older than the served root CRL; keeping the served one",
+                                 metadata: ["on_disk": "\(tbs.crlNumber)", "served": "\(number)"])
+                    return
+                }
+                guard tbs.crlNumber != number else { return }
+            }
+            let installed = ServedCRL(der: der, number: tbs.crlNumber, thisUpdate: tbs.thisUpdate, nextUpdate: tbs.nextUpdate,
+                                      entries: tbs.revokedCertificates.count)
+            served[.root] = installed
+            updateGauges(.root, installed)
+            logger.info("serving the root CRL installed by `appliance crl install-root`",
+                        metadata: ["number": "\(tbs.crlNumber)", "entries": "\(installed.entries)"])
+        } catch {
+            logger.error("crl/root.crl on disk is not a valid root CRL; keeping the served one", metadata: ["reason": "\(error)"])
+        }
+    }
+}
+
+/// What identifies one version of a file cheaply: inode, size and modification time. An atomic
+/// replace (write-then-rename) always changes the inode.
+struct CRLFileStamp: Equatable, Sendable {
+    let inode: UInt64
+    let size: Int64
+    let modified: Int64
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 }

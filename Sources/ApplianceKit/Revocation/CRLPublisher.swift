@@ -83,6 +83,8 @@ public actor CRLPublisher: RevocationPublisher, Service {
     /// When each revocation not yet covered by a published CRL was reported (for the latency histogram).
     var pendingRevocations: [ContinuousClock.Instant] = []
     var loaded = false
+    /// Identity of the `crl/root.crl` file last read, to pick up `appliance crl install-root`.
+    var rootFileStamp: CRLFileStamp?
 
     /// - Parameters:
     ///   - issuerCertificate / privateKey: the issuing intermediate and its key (file or HSM).
@@ -115,6 +117,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
 
     public func currentCRL(issuer: CRLIssuer) async throws -> [UInt8]? {
         loadInstalledIfNeeded()
+        if issuer == .root { refreshRootCRLFromDisk() }
         return served[issuer]?.der
     }
 
@@ -218,6 +221,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
 
     /// Refreshes the age gauge and regenerates when due or after a failure.
     func tick() {
+        refreshRootCRLFromDisk()
         updateAgeGauges()
         if failure != nil || isDue() { trigger() }
     }
@@ -234,6 +238,10 @@ public actor CRLPublisher: RevocationPublisher, Service {
         for (issuer, crl) in served {
             metrics.registry.set("rootkeeper_crl_age_seconds", labels: ["issuer": issuer.rawValue],
                                  to: max(0, now.timeIntervalSince(crl.thisUpdate)))
+            // The root CRL is issued at ceremonies months apart: its age says nothing, the time
+            // left before relying parties reject it does (alert RootkeeperRootCRLExpiring).
+            metrics.registry.set("rootkeeper_crl_next_update_seconds", labels: ["issuer": issuer.rawValue],
+                                 to: crl.nextUpdate.timeIntervalSince(now))
         }
     }
 

@@ -71,7 +71,7 @@ struct IntermediateCeremony {
         console.show("the profile puts in: basicConstraints CA:TRUE pathLen 0 (critical); keyUsage keyCertSign, cRLSign (critical);")
         console.show("                     SKI, AKI = root SKI\(plan.crlURL.map { "; CRL DP \($0)" } ?? "")")
         console.show("validity:          \(token.notValidBefore) – \(token.notValidAfter) (never beyond the root's \(root.certificate.notValidAfter))")
-        console.show("serial:            \(token.serialNumber)")
+        console.show("serial:            \(token.serialNumber.hex)")
         try confirm(spki: review.spkiSHA256Hex)
 
         try context.transcript.append(
@@ -87,7 +87,7 @@ struct IntermediateCeremony {
                 Rootkeeper intermediate CA certificate
                 subject: \(certificate.subject)
                 issuer: \(certificate.issuer)
-                serial: \(certificate.serialNumber)
+                serial: \(certificate.serialNumber.hex)
                 valid: \(certificate.notValidBefore) – \(certificate.notValidAfter)
                 SPKI SHA-256: \(review.spkiSHA256Hex)
                 certificate SHA-256: \(Array(SHA256.hash(data: der)).hexString)

@@ -50,7 +50,7 @@ struct RootCeremony {
         let issuer = try CertificateIssuer.selfSigned(
             privateKey: Certificate.PrivateKey(pair.privateKey), clock: context.clock, random: context.random)
         let token = try issuer.prepare(profile: profile, subjectPublicKey: pair.publicKey)
-        console.show("linted root certificate: \(token.subject), serial \(token.serialNumber)")
+        console.show("linted root certificate: \(token.subject), serial \(token.serialNumber.hex)")
         let certificate = try await issuer.issue(token)
 
         let der = try PEMCodec.der(certificate)
