@@ -34,6 +34,9 @@ public struct PKCS11Error: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidParameter = Code("invalidParameter")
         /// The token returned data that could not be decoded.
         public static let malformedResponse = Code("malformedResponse")
+        /// The token holding a key went away (removed, powered off, sessions lost) and could
+        /// not be reached again; nothing was signed.
+        public static let tokenUnavailable = Code("tokenUnavailable")
     }
 
     public let code: Code

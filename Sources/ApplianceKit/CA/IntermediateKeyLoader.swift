@@ -26,11 +26,24 @@ public enum IntermediateKeyLoader {
     /// Opens the token, logs in and finds the private key of `certificate` by its SPKI SHA-256.
     /// The returned key keeps its session (and module) alive.
     public static func loadPKCS11Key(_ location: PKCS11KeyLocation, pin: SecretBytes, certificate: Certificate) throws -> Certificate.PrivateKey {
-        let session = try openSession(location, pin: pin)
+        Certificate.PrivateKey(try loadPKCS11Connection(location, pin: pin, certificate: certificate).privateKey)
+    }
+
+    /// Like ``loadPKCS11Key(_:pin:certificate:)``, returning the connection itself so the caller
+    /// can watch the token (`/health`, `rootkeeper_hsm_up`). The key reconnects when the token
+    /// comes back after being removed; the connection keeps `pin` for that re-login.
+    public static func loadPKCS11Connection(_ location: PKCS11KeyLocation, pin: SecretBytes, certificate: Certificate) throws -> PKCS11KeyConnection {
+        let selector = try TokenSelector(parsing: location.token)
         do {
-            return Certificate.PrivateKey(try session.privateKey(spkiSHA256: certificate.publicKey.spkiSHA256))
-        } catch {
+            return try PKCS11KeyConnection(
+                modulePath: location.modulePath, selector: selector, pin: pin, spkiSHA256: certificate.publicKey.spkiSHA256)
+        } catch let error as PKCS11Error where error.code == .moduleLoadFailed {
+            throw ApplianceError.unavailable("cannot load PKCS#11 module \(location.modulePath): \(error)")
+        } catch let error as PKCS11Error where error.code == .keyNotFound {
             throw ApplianceError.unavailable("the intermediate key is not on token \(location.token): \(error)")
+        } catch {
+            // One login attempt only: the token counts failures.
+            throw ApplianceError.unavailable("login to token \(location.token) failed: \(error) (no retry was made)")
         }
     }
 

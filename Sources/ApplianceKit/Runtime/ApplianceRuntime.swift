@@ -18,8 +18,9 @@ public struct ApplianceRuntime: Sendable {
     public let ocsp: OCSPResponder
     public let coordinator: RevocationCoordinator
 
-    /// Builds everything `serve` runs. `secret` is the intermediate key's passphrase (file key)
-    /// or the token PIN (PKCS#11 key); it is used once and not kept.
+    /// Builds everything `serve` runs. `secret` is the intermediate key's passphrase (file key,
+    /// used once and not kept) or the token PIN (PKCS#11 key, kept by the key's connection for
+    /// re-login when the token comes back after a removal).
     public static func build(
         configuration: ApplianceConfiguration, secret: SecretBytes, clock: any PKIClock = SystemClock(),
         random: any RandomSource = SystemRandomSource(), logger: Logger
@@ -27,16 +28,19 @@ public struct ApplianceRuntime: Sendable {
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.checkPermissions()
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
+        let metrics = ApplianceMetrics()
         let key: Certificate.PrivateKey
+        var tokenMonitor: SigningTokenMonitor?
         if configuration.pkcs11.token.isEmpty {
             key = try IntermediateKeyLoader.loadFileKey(at: state.intermediateKey, passphrase: secret)
         } else {
-            key = try IntermediateKeyLoader.loadPKCS11Key(
+            let connection = try IntermediateKeyLoader.loadPKCS11Connection(
                 PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token), pin: secret,
                 certificate: certificates.intermediate)
+            key = Certificate.PrivateKey(try connection.privateKey)
+            tokenMonitor = SigningTokenMonitor(connection: connection, metrics: metrics, logger: logger)
         }
         let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
-        let metrics = ApplianceMetrics()
 
         let crlPublisher = try CRLPublisher(
             issuerCertificate: certificates.intermediate, privateKey: key, rootCertificate: certificates.root, store: store,
@@ -92,9 +96,13 @@ public struct ApplianceRuntime: Sendable {
                 SupersededRevocationService(ca: ca, logger: logger),
                 RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
                 AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
-            ],
+            ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []),
             connections: connections,
-            health: { await crlPublisher.health })
+            health: { [tokenMonitor] in
+                // A missing signing key outranks a CRL problem: nothing can be signed at all.
+                if let token = tokenMonitor?.health, !token.isHealthy { return token }
+                return await crlPublisher.health
+            })
         let application = try buildApplication(configuration: configuration, services: services, metrics: metrics, logger: logger)
         return ApplianceRuntime(application: application, ca: ca, crlPublisher: crlPublisher, ocsp: ocsp, coordinator: coordinator)
     }
