@@ -81,6 +81,7 @@ final class FlakyStore: RevocationStore, Registration.CertificateStore, Sendable
     func reservations(olderThan: Date) async throws -> [CertificateRecord] { try check(); return try await base.reservations(olderThan: olderThan) }
     func superseded(before cutoff: Date) async throws -> [CertificateRecord] { try check(); return try await base.superseded(before: cutoff) }
     func counts() async throws -> [CertificateCount] { try check(); return try await base.counts() }
+    func activeCounts(at now: Date) async throws -> [CertificateRecord.CertificateType: Int] { try check(); return try await base.activeCounts(at: now) }
 }
 
 /// Minimal DER for hand-built OCSP requests (e.g. one with 10 000 CertIDs, which no tool makes).

@@ -105,5 +105,7 @@ struct CertificateStoreConformanceTests {
         let counts = try await store.counts()
         #expect(counts.first { $0.type == .agent && $0.status == .issued }?.count == 4)
         #expect(counts.first { $0.type == .agent && $0.status == .superseded }?.count == 1)
+        // Active = issued and not yet expired: the expired and the superseded ones do not count.
+        #expect(try await store.activeCounts(at: now) == [.agent: 3])
     }
 }

@@ -96,6 +96,7 @@ public struct ApplianceRuntime: Sendable {
                 SupersededRevocationService(ca: ca, logger: logger),
                 RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
                 AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
+                InventoryGauges(store: store, metrics: metrics, clock: clock, logger: logger),
             ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []),
             connections: connections,
             health: { [tokenMonitor] in

@@ -110,6 +110,11 @@ public actor InMemoryStore: RegistrationDataStore {
         return counts.values.sorted { ($0.type.rawValue, $0.status.rawValue) < ($1.type.rawValue, $1.status.rawValue) }
     }
 
+    public func activeCounts(at now: Date) -> [CertificateRecord.CertificateType: Int] {
+        state.certificates.values.filter { $0.status == .issued && $0.notAfter > now }
+            .reduce(into: [:]) { counts, record in counts[record.type, default: 0] += 1 }
+    }
+
     // MARK: RevocationStore
     public func revoke(_ record: RevocationRecord) throws -> RevocationResult {
         guard case .revoked(let result) = try perform([.revoke(record)]).first else {

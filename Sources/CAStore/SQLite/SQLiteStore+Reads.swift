@@ -117,4 +117,15 @@ extension SQLiteStore {
                 }
         }
     }
+    public func activeCounts(at now: Date) async throws -> [CertificateRecord.CertificateType: Int] {
+        try await read("active certificate counts") {
+            var counts: [CertificateRecord.CertificateType: Int] = [:]
+            for row in try Row.fetchAll($0, sql: """
+                SELECT type, COUNT(*) AS n FROM certificates WHERE status = 'issued' AND not_after > ? GROUP BY type
+                """, arguments: [now.timeIntervalSince1970]) {
+                counts[try Self.required(CertificateRecord.CertificateType(rawValue: row["type"]), "type")] = row["n"]
+            }
+            return counts
+        }
+    }
 }

@@ -50,6 +50,9 @@ public protocol CertificateStore: Sendable {
     func superseded(before cutoff: Date) async throws -> [CertificateRecord]
     /// Counts by type and status, for metrics.
     func counts() async throws -> [CertificateCount]
+    /// Issued (not superseded, not revoked) certificates still valid at `now`, by type
+    /// (`rootkeeper_certificates_active`): one aggregate query, not a scan in the caller.
+    func activeCounts(at now: Date) async throws -> [CertificateRecord.CertificateType: Int]
 }
 
 /// Revocations, per issuer.
