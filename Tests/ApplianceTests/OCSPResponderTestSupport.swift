@@ -74,6 +74,7 @@ final class FlakyStore: RevocationStore, Registration.CertificateStore, Sendable
     func certificate(serial: String) async throws -> CertificateRecord? { try check(); return try await base.certificate(serial: serial) }
     func certificates(agent: AgentID) async throws -> [CertificateRecord] { try check(); return try await base.certificates(agent: agent) }
     func lineage(serial: String) async throws -> [CertificateRecord] { try check(); return try await base.lineage(serial: serial) }
+    func certificates(type: CertificateRecord.CertificateType?) async throws -> [CertificateRecord] { try check(); return try await base.certificates(type: type) }
     func expiring(withinDays days: Int, now: Date) async throws -> [CertificateRecord] {
         try check()
         return try await base.expiring(withinDays: days, now: now)

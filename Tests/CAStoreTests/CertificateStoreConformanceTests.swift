@@ -107,5 +107,8 @@ struct CertificateStoreConformanceTests {
         #expect(counts.first { $0.type == .agent && $0.status == .superseded }?.count == 1)
         // Active = issued and not yet expired: the expired and the superseded ones do not count.
         #expect(try await store.activeCounts(at: now) == [.agent: 3])
+        #expect(try await store.certificates(type: .agent).count == 5)
+        #expect(try await store.certificates(type: .server).isEmpty)
+        #expect(try await store.certificates(type: nil).map(\.serial).sorted() == ends.map(\.0).sorted())
     }
 }

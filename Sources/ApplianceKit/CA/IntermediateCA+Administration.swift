@@ -92,9 +92,7 @@ extension IntermediateCA: AdministrationService {
 
     public func listCertificates(caller: AdminCaller) async throws -> [AdminEntry] {
         try await auditRead("admin.certs.list", subject: "*", caller: caller)
-        var records: [CertificateRecord] = []
-        for agent in try await store.agents(status: nil) { records += try await store.certificates(agent: agent.id) }
-        return records.sorted { $0.reservedAt < $1.reservedAt }.map(Self.entry)
+        return try await store.certificates(type: nil).map(Self.entry)
     }
 
     public func showCertificate(serial: String, caller: AdminCaller) async throws -> [AdminField] {

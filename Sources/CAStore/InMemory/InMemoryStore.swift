@@ -70,6 +70,9 @@ public actor InMemoryStore: RegistrationDataStore {
     public func certificates(agent: AgentID) -> [CertificateRecord] {
         state.certificates.values.filter { $0.agentID == agent }.sorted { ($0.reservedAt, $0.serial) < ($1.reservedAt, $1.serial) }
     }
+    public func certificates(type: CertificateRecord.CertificateType?) -> [CertificateRecord] {
+        state.certificates.values.filter { type == nil || $0.type == type }.sorted { ($0.reservedAt, $0.serial) < ($1.reservedAt, $1.serial) }
+    }
     public func lineage(serial: String) -> [CertificateRecord] {
         guard let start = state.certificates[serial] else { return [] }
         var older: [CertificateRecord] = []

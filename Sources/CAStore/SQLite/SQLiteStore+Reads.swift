@@ -62,6 +62,15 @@ extension SQLiteStore {
                              arguments: [agent.description]).map(Self.decodeCertificate)
         }
     }
+    public func certificates(type: CertificateRecord.CertificateType?) async throws -> [CertificateRecord] {
+        try await read("certificates by type") {
+            if let type {
+                return try Row.fetchAll($0, sql: "SELECT * FROM certificates WHERE type = ? ORDER BY reserved_at, serial",
+                                        arguments: [type.rawValue]).map(Self.decodeCertificate)
+            }
+            return try Row.fetchAll($0, sql: "SELECT * FROM certificates ORDER BY reserved_at, serial").map(Self.decodeCertificate)
+        }
+    }
     public func lineage(serial: String) async throws -> [CertificateRecord] {
         try await read("lineage") { db in
             guard let start = try Self.fetchCertificate(db, serial) else { return [] }

@@ -40,6 +40,9 @@ public protocol CertificateStore: Sendable {
     func certificate(serial: String) async throws -> CertificateRecord?
     /// All certificates of an agent, oldest first.
     func certificates(agent: AgentID) async throws -> [CertificateRecord]
+    /// Every certificate of `type` (all types when nil), oldest first — agents', the appliance's
+    /// own server certificates and OCSP signing certificates (`appliance certs list`).
+    func certificates(type: CertificateRecord.CertificateType?) async throws -> [CertificateRecord]
     /// The renewal line through `serial`: its predecessors and successors, oldest first.
     func lineage(serial: String) async throws -> [CertificateRecord]
     /// Issued certificates whose notAfter lies in `[now, now + days]`, soonest first.
