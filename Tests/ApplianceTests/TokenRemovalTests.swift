@@ -25,7 +25,7 @@ struct TokenRemovalTests {
             try await harness.ceremony(csrBundle: result.bundlePath, out: bundle)
             _ = try ApplianceSetup.install(stateDirectory: harness.state, from: bundle, rootFingerprint: try harness.rootFingerprint)
 
-            let (https, http) = (try LoopbackPort.free(), try LoopbackPort.free())
+            let (https, http) = (try DemoRunner.freePort(), try DemoRunner.freePort())
             let config = harness.directory.file("appliance.yaml")
             try """
                 state_directory: \(harness.state.root.path)

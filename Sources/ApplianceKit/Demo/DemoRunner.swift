@@ -186,8 +186,9 @@ public struct DemoRunner: Sendable {
         try CSRDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: bundle)))).publicKey.spkiSHA256Hex
     }
 
-    /// A TCP port that is free on 127.0.0.1 now (bound to port 0, read back, released).
-    static func freePort() throws -> Int {
+    /// A TCP port that is free on 127.0.0.1 now (bound to port 0, read back, released), for
+    /// configuring a server that takes its ports from a file (the demo; tests of `serve`).
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw DemoShell.Failure(description: "socket() failed") }
         defer { close(fd) }

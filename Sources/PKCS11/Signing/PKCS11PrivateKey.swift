@@ -27,7 +27,12 @@ public struct PKCS11PrivateKey: CustomPrivateKey, @unchecked Sendable {
         self.label = label
     }
 
-    public var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm {
+    public var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm { Self.defaultAlgorithm(curve: curve) }
+
+    public var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { Self.supportedAlgorithms(curve: curve) }
+
+    /// SHA-256 for RSA and P-256, SHA-384 for P-384 (RFC 5480 §4: the hash matched to the curve).
+    static func defaultAlgorithm(curve: PKCS11KeySpec.Curve?) -> Certificate.SignatureAlgorithm {
         switch curve {
         case .none: .sha256WithRSAEncryption
         case .p256: .ecdsaWithSHA256
@@ -35,7 +40,7 @@ public struct PKCS11PrivateKey: CustomPrivateKey, @unchecked Sendable {
         }
     }
 
-    public var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] {
+    static func supportedAlgorithms(curve: PKCS11KeySpec.Curve?) -> [Certificate.SignatureAlgorithm] {
         curve == nil
             ? [.sha256WithRSAEncryption, .sha384WithRSAEncryption, .sha512WithRSAEncryption]
             : [.ecdsaWithSHA256, .ecdsaWithSHA384, .ecdsaWithSHA512]

@@ -18,19 +18,9 @@ public struct PKCS11ReconnectingPrivateKey: CustomPrivateKey, @unchecked Sendabl
         self.curve = template.curve
     }
 
-    public var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm {
-        switch curve {
-        case .none: .sha256WithRSAEncryption
-        case .p256: .ecdsaWithSHA256
-        case .p384: .ecdsaWithSHA384
-        }
-    }
+    public var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm { PKCS11PrivateKey.defaultAlgorithm(curve: curve) }
 
-    public var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] {
-        curve == nil
-            ? [.sha256WithRSAEncryption, .sha384WithRSAEncryption, .sha512WithRSAEncryption]
-            : [.ecdsaWithSHA256, .ecdsaWithSHA384, .ecdsaWithSHA512]
-    }
+    public var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { PKCS11PrivateKey.supportedAlgorithms(curve: curve) }
 
     public func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws -> Certificate.Signature {
         let message = Array(bytes)
