@@ -82,6 +82,7 @@ extension IntermediateCA: AdministrationService {
         guard let agentID = AgentID(id) else { throw ApplianceError.malformed("'\(id)' is not an agent UUID") }
         let parsed = try Self.revocationReason(reason)
         let results = try await mapStoreErrors { try await authority.revokeAgent(agentID, reason: parsed, by: Self.actor(caller)) }
+        metrics?.revoked(results)
         await revocationListener?(results.map(\.record.serial))
         return "\(agentID) revoked (\(results.count) certificates, reason \(parsed?.name ?? "none"))"
     }
@@ -119,6 +120,7 @@ extension IntermediateCA: AdministrationService {
         let result = try await mapStoreErrors {
             try await authority.revokeCertificate(serial: serial.lowercased(), reason: parsed, by: Self.actor(caller))
         }
+        metrics?.revoked([result])
         await revocationListener?([result.record.serial])
         return "\(result.record.serial) \(result.newlyRevoked ? "revoked" : "was already revoked") reason=\(result.record.reason?.name ?? "none")"
     }

@@ -1,3 +1,5 @@
+import Registration
+
 /// The appliance's metrics (DESIGN §4 names, prefix `rootkeeper_`), declared up front so
 /// `/metrics` lists every family from the first scrape. Store-derived gauges (active,
 /// expiring-soon, pending registrations, CRL age/size) are set by the services that own them.
@@ -44,6 +46,14 @@ public struct ApplianceMetrics: Sendable {
 
     public func observeOCSP(since start: ContinuousClock.Instant) {
         registry.observe("rootkeeper_ocsp_response_duration_seconds", (ContinuousClock.now - start).seconds)
+    }
+
+    /// Counts the revocations that took effect now (not re-revocations), by RFC 5280 reason.
+    public func revoked(_ results: [RevocationResult]) {
+        for result in results where result.newlyRevoked {
+            registry.increment("rootkeeper_certificates_revoked_total",
+                               labels: ["revocation_reason": result.record.reason?.name ?? "unspecified"])
+        }
     }
 
     public func issued(type: String, renewal: Bool) {

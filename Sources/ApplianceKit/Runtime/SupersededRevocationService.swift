@@ -19,6 +19,7 @@ struct SupersededRevocationService: Service {
                 let results = try await ca.authority.revokeDueSuperseded(by: "policy:revoke-superseded-after")
                 if !results.isEmpty {
                     logger.notice("revoked superseded certificates", metadata: ["count": "\(results.count)"])
+                    ca.metrics?.revoked(results)
                     await ca.revocationListener?(results.map(\.record.serial))
                 }
             } catch {
