@@ -10,6 +10,9 @@ packages=(
   softhsm2 opensc pcscd vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
   # independent verifiers and peers: openssl, curl, nginx, wrk, PostgreSQL, promtool
   openssl curl ca-certificates sqlite3 postgresql nginx-light wrk prometheus procps iproute2
+  # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 for
+  # runbook rehearsals (free ports); util-linux for setpriv/unshare
+  gcc libc6-dev python3 util-linux
 )
 
 missing=()
