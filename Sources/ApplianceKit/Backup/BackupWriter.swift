@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import PKICore
+
+/// `appliance backup create`: snapshots the state (``BackupSource``), builds the manifest and
+/// writes the encrypted archive (``BackupHeader``, ``BackupStream``) atomically.
+///
+/// Atomicity: the archive is written to a temporary file (O_EXCL, mode 0600) in the destination's
+/// own directory, fsynced, then linked to the final name — link(2) fails with EEXIST instead of
+/// replacing an existing file — and the directory fsynced. On any failure, including ENOSPC at
+/// any write or at fsync, the temporary file is removed, so no file with the final name exists
+/// unless it is complete.
+public struct BackupWriter: Sendable {
+    public var kdf: BackupKDFParameters
+    public var chunkSize: Int
+    public let random: any RandomSource
+    public let clock: any PKIClock
+
+    public init(kdf: BackupKDFParameters = .standard, chunkSize: Int = BackupHeader.defaultChunkSize,
+                random: any RandomSource = SystemRandomSource(), clock: any PKIClock = SystemClock()) {
+        self.kdf = kdf
+        self.chunkSize = chunkSize
+        self.random = random
+        self.clock = clock
+    }
+
+    /// Backs up `state` (and `configurationFile`, when given) to `destination`, which must not exist.
+    /// - Returns: the summary of what was written.
+    public func create(state: StateDirectory, configurationFile: String?, passphrase: SecretBytes, destination: String) throws -> BackupSummary {
+        guard !FileManager.default.fileExists(atPath: destination) else {
+            throw ApplianceError.unavailable("\(destination) already exists; refusing to overwrite a backup")
+        }
+        let scratch = try BackupScratch()
+        defer { scratch.remove() }
+        let collected = try BackupSource(state: state, configurationFile: configurationFile).collect(scratch: scratch.path)
+        let manifest = BackupManifest(
+            format: 1, createdAt: Date(timeIntervalSince1970: clock.now().timeIntervalSince1970.rounded(.down)),  // the manifest keeps whole seconds
+            sourceStateDirectory: state.root.path,
+            intermediateKey: collected.fileBackedKey ? "file" : "pkcs11",
+            files: collected.entries.map { .init(path: $0.path, size: $0.contents.count, sha256: Hex.encode(SHA256.hash(data: $0.contents))) })
+        let payload = try BackupManifest.payload(manifest: manifest, contents: collected.entries.map(\.contents))
+        let files = Dictionary(collected.entries.map { ($0.path, $0.contents) }, uniquingKeysWith: { first, _ in first })
+        let summary = try BackupSummary.make(manifest: manifest, files: files, scratch: scratch.path)
+        try write(payload: payload, passphrase: passphrase, to: destination)
+        return summary
+    }
+
+    /// Encrypts `payload` and writes it atomically to `destination`.
+    func write(payload: [UInt8], passphrase: SecretBytes, to destination: String) throws {
+        let header = try BackupHeader(kdf: kdf, chunkSize: chunkSize, salt: random.bytes(32), noncePrefix: random.bytes(7))
+        let stream = BackupStream(key: try kdf.deriveKey(passphrase: passphrase, salt: header.salt), header: header)
+        let directory = (destination as NSString).deletingLastPathComponent.isEmpty ? "." : (destination as NSString).deletingLastPathComponent
+        let temporary = (directory as NSString).appendingPathComponent(".\((destination as NSString).lastPathComponent).tmp-\(Hex.encode(random.bytes(6)))")
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Self.ioError("create", temporary) }
+        var closed = false
+        do {
+            guard fchmod(fd, 0o600) == 0 else { throw Self.ioError("chmod", temporary) }
+            try Self.writeAll(fd, header.encoded[...], temporary)
+            let chunkCount = max(1, (payload.count + chunkSize - 1) / chunkSize)
+            for index in 0..<chunkCount {
+                let start = index * chunkSize
+                let chunk = payload[start..<min(start + chunkSize, payload.count)]
+                try Self.writeAll(fd, try stream.seal(chunk, index: index, final: index == chunkCount - 1)[...], temporary)
+            }
+            guard fsync(fd) == 0 else { throw Self.ioError("fsync", temporary) }
+            closed = true
+            guard close(fd) == 0 else { throw Self.ioError("close", temporary) }
+            guard link(temporary, destination) == 0 else {
+                if errno == EEXIST { throw ApplianceError.unavailable("\(destination) already exists; refusing to overwrite a backup") }
+                throw Self.ioError("link", destination)
+            }
+            unlink(temporary)
+            try Self.syncDirectory(directory)
+        } catch {
+            if !closed { close(fd) }
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>, _ path: String) throws {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ioError("write", path)
+            }
+            offset += count
+        }
+    }
+
+    static func syncDirectory(_ directory: String) throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw ioError("open", directory) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw ioError("fsync", directory) }
+    }
+
+    static func ioError(_ operation: String, _ path: String) -> ApplianceError {
+        ApplianceError.unavailable("cannot \(operation) \(path): \(String(cString: strerror(errno)))")
+    }
+}
