@@ -54,7 +54,7 @@ struct BackupCLITests {
         #expect(!FileManager.default.fileExists(atPath: fixture.work.file("loose.rkbackup")))
     }
 
-    @Test("a full disk while writing the backup fails clearly and leaves neither the archive nor a temporary file")
+    @Test("a full disk fails a backup clearly with neither archive nor temporary file left, and a restore with nothing left behind")
     func diskFull() async throws {
         // The state is larger than the 96 KiB file system the backup is written to.
         let fixture = try await BackupFixture.make(auditPadding: 400_000)
@@ -68,13 +68,23 @@ struct BackupCLITests {
             "$2" backup create --state-dir "$3" --out "$1/state.rkbackup" --passphrase-file "$4"
             echo "exit=$?"
             echo "left:[$(ls -A "$1")]"
+            umount "$1"
+            # Restoring onto a full disk: fails, and removes everything it had written.
+            "$2" backup create --state-dir "$3" --out "$5" --passphrase-file "$4" > /dev/null || exit 9
+            mount -t tmpfs -o size=96k,mode=0755 rootkeeper-full "$1"
+            "$2" backup restore --file "$5" --state-dir "$1/state" --passphrase-file "$4"
+            echo "restore-exit=$?"
+            echo "restore-left:[$(ls -A "$1")]"
             """
         let unshare = try ExternalTool("unshare")
         let result = try unshare.run(["-m", "--propagation", "private", "bash", "-c", script, "backup-full",
-                                      mountPoint, ProductBinary.path("appliance"), fixture.state.root.path, fixture.passphraseFile])
+                                      mountPoint, ProductBinary.path("appliance"), fixture.state.root.path, fixture.passphraseFile,
+                                      fixture.work.file("full-test.rkbackup")])
         #expect(result.succeeded, "\(result.output)")
         #expect(result.stdout.contains("exit=1"), "backup create should fail on a full disk: \(result.output)")
         #expect(result.stderr.contains("No space left on device"), "\(result.output)")
-        #expect(result.stdout.contains("left:[]"), "files left on the full file system: \(result.output)")
+        #expect(result.stdout.contains("\nleft:[]"), "files left on the full file system: \(result.output)")
+        #expect(result.stdout.contains("restore-exit=1"), "restore should fail on a full disk: \(result.output)")
+        #expect(result.stdout.contains("restore-left:[]"), "a failed restore left files behind: \(result.output)")
     }
 }

@@ -159,7 +159,7 @@ struct BackupTests {
         #expect(chunkError.reason.contains("chunk size"), "\(chunkError)")
     }
 
-    @Test("a backup is never written over an existing file")
+    @Test("a backup is never written over an existing file, nor with a short passphrase")
     func noOverwrite() async throws {
         let fixture = try await BackupFixture.make()
         defer { fixture.remove() }
@@ -167,6 +167,14 @@ struct BackupTests {
         FileManager.default.createFile(atPath: existing, contents: Data("precious".utf8))
         #expect(throws: ApplianceError.self) { _ = try fixture.backup() }
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "precious")
+
+        // A short passphrase is refused before anything is written.
+        let short = fixture.work.file("short.rkbackup")
+        let error = try #require(throws: ApplianceError.self) {
+            try BackupWriter(kdf: .minimum).create(state: fixture.state, configurationFile: nil, passphrase: SecretBytes(utf8: "short"), destination: short)
+        }
+        #expect(error.reason.contains("at least 12 characters"), "\(error)")
+        #expect(!FileManager.default.fileExists(atPath: short))
     }
 }
 

@@ -15,6 +15,7 @@ public struct BackupWriter: Sendable {
     public var chunkSize: Int
     public let random: any RandomSource
     public let clock: any PKIClock
+    public static let minimumPassphraseLength = 12
 
     public init(kdf: BackupKDFParameters = .standard, chunkSize: Int = BackupHeader.defaultChunkSize,
                 random: any RandomSource = SystemRandomSource(), clock: any PKIClock = SystemClock()) {
@@ -27,6 +28,10 @@ public struct BackupWriter: Sendable {
     /// Backs up `state` (and `configurationFile`, when given) to `destination`, which must not exist.
     /// - Returns: the summary of what was written.
     public func create(state: StateDirectory, configurationFile: String?, passphrase: SecretBytes, destination: String) throws -> BackupSummary {
+        // The archive may leave the building; its passphrase is all that protects the CA state.
+        guard passphrase.count >= Self.minimumPassphraseLength else {
+            throw ApplianceError.unavailable("a backup passphrase must be at least \(Self.minimumPassphraseLength) characters")
+        }
         guard !FileManager.default.fileExists(atPath: destination) else {
             throw ApplianceError.unavailable("\(destination) already exists; refusing to overwrite a backup")
         }
