@@ -2,6 +2,7 @@ import ApplianceKit
 import CAStore
 import Foundation
 import PKICore
+import Registration
 import Testing
 import TestSupport
 
@@ -50,6 +51,44 @@ struct BackupTests {
             let record = try await store.certificate(serial: serial)
             #expect(record?.status == .issued, "certificate \(serial) is missing after restore")
         }
+    }
+
+    @Test("a backup taken while another connection keeps committing holds exactly the commits made before it (a consistent prefix)")
+    func onlineSnapshot() async throws {
+        let fixture = try await BackupFixture.make()
+        defer { fixture.remove() }
+        let store = try SQLiteStore(path: fixture.state.path("db", "rootkeeper.sqlite"))
+        let counter = WriteCounter()
+        let now = Date()
+        // Sequentially numbered tokens, one commit each, as fast as the writer can go.
+        let writer = Task {
+            var index = 0
+            while !counter.stopped {
+                try await store.insertToken(EnrollmentToken(
+                    tokenSHA256: String(format: "%064d", index), hostname: "load-\(index)", created: now, expires: now + 3600, createdBy: "test"))
+                index += 1
+                counter.set(index)
+            }
+            return index
+        }
+        while counter.value < 20 { try await Task.sleep(for: .milliseconds(5)) }
+        let before = counter.value
+        let (archive, _) = try await Task.detached { try fixture.backup() }.value
+        let after = counter.value
+        while counter.value < after + 20 { try await Task.sleep(for: .milliseconds(5)) }
+        counter.stop()
+        let total = try await writer.value
+
+        let target = fixture.work.file("restored")
+        _ = try BackupRestorer().restore(file: archive, passphrase: fixture.passphrase, stateDirectory: target)
+        let restored = try SQLiteStore(path: "\(target)/db/rootkeeper.sqlite")
+        var present: [Bool] = []
+        for index in 0..<total { present.append(try await restored.token(sha256: String(format: "%064d", index)) != nil) }
+        let kept = present.prefix { $0 }.count
+        #expect(kept >= before, "commits made before the backup started are missing (\(kept) < \(before))")
+        // +1: the counter is set just after each commit returns.
+        #expect(kept <= after + 1, "the backup holds commits made after it finished")
+        #expect(!present[kept...].contains(true), "the snapshot is not a prefix of the commits: a gap after \(kept)")
     }
 
     @Test("a wrong passphrase is refused with a clear message and nothing is written")
@@ -176,6 +215,16 @@ struct BackupTests {
         #expect(error.reason.contains("at least 12 characters"), "\(error)")
         #expect(!FileManager.default.fileExists(atPath: short))
     }
+}
+
+/// A counter shared between the writer task and the test.
+final class WriteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0, halted = false
+    var value: Int { lock.withLock { count } }
+    var stopped: Bool { lock.withLock { halted } }
+    func set(_ value: Int) { lock.withLock { count = value } }
+    func stop() { lock.withLock { halted = true } }
 }
 
 /// Mode bits of a path (lstat).
