@@ -45,6 +45,12 @@ struct BackupTests {
         #expect(try StateDirectoryMode.of("\(target)/server/private") == 0o700)
         try StateDirectory(path: target).checkPermissions()
 
+        // A restored state that has not been served yet can itself be backed up again.
+        let second = try BackupWriter(kdf: .minimum).create(
+            state: StateDirectory(path: target), configurationFile: nil, passphrase: fixture.passphrase, destination: fixture.work.file("second.rkbackup"))
+        #expect(second.certificateCount == created.certificateCount)
+        #expect(second.intermediateCRLNumber == created.intermediateCRLNumber)
+
         // The restored database is a working store that knows every issued certificate.
         let store = try SQLiteStore(path: "\(target)/db/rootkeeper.sqlite")
         for serial in fixture.serials {
