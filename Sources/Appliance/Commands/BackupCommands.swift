@@ -26,12 +26,23 @@ struct BackupCommand: AsyncParsableCommand {
         @OptionGroup var passphrase: BackupPassphraseOptions
         @Option(help: "Configuration file (YAML) to include; its state_directory is the one backed up.") var config: String?
         @Option(help: "Backup file to write (must not exist).") var out: String
+        @Option(help: "Encrypt to this X25519 public key (PEM) instead of a passphrase; restore then needs --identity.")
+        var recipient: String?
 
         func run() async throws {
             let configuration = try loadConfiguration(config, state: state)
-            let secret = try passphrase.read(confirming: true)
+            guard passphrase.identity == nil else { throw CommandFailure("--identity opens archives (verify, restore); to create one for a key pair use --recipient PUB.pem") }
+            let key: BackupKeyMaterial
+            if let recipient {
+                guard passphrase.passphraseFile == nil, passphrase.passphraseFD == nil else {
+                    throw CommandFailure("give either --recipient or a passphrase source, not both")
+                }
+                key = try BackupKeyMaterial.recipient(pemFile: recipient)
+            } else {
+                key = .passphrase(try passphrase.read(confirming: true))
+            }
             let summary = try BackupWriter().create(
-                state: StateDirectory(path: configuration.stateDirectory), configurationFile: config, passphrase: secret, destination: out)
+                state: StateDirectory(path: configuration.stateDirectory), configurationFile: config, key: key, destination: out)
             print("backup written to \(out)")
             summary.lines.forEach { print($0) }
         }
@@ -44,7 +55,7 @@ struct BackupCommand: AsyncParsableCommand {
         @Option(help: "Backup file.") var file: String
 
         func run() async throws {
-            let contents = try BackupReader().read(file: file, passphrase: try passphrase.read(confirming: false))
+            let contents = try BackupReader().read(file: file, key: try passphrase.openingKey())
             print("backup OK: every chunk authenticated and every file matches its SHA-256")
             contents.summary.lines.forEach { print($0) }
         }
@@ -74,7 +85,7 @@ struct BackupCommand: AsyncParsableCommand {
                 account = (entry.pointee.pw_uid, entry.pointee.pw_gid)
             }
             let summary = try BackupRestorer().restore(
-                file: file, passphrase: try passphrase.read(confirming: false), stateDirectory: state.stateDirectory,
+                file: file, key: try passphrase.openingKey(), stateDirectory: state.stateDirectory,
                 configurationOut: configOut, owner: account)
             print("restored into \(state.stateDirectory)")
             summary.lines.forEach { print($0) }
@@ -91,6 +102,17 @@ struct BackupPassphraseOptions: ParsableArguments {
     var passphraseFile: String?
     @Option(name: .customLong("passphrase-fd"), help: "Open file descriptor to read the backup passphrase from.")
     var passphraseFD: Int32?
+    @Option(help: "X25519 private key (PEM, mode 0600) of a --recipient archive (verify, restore).")
+    var identity: String?
+
+    /// The key that opens an archive: the --identity key, or the passphrase.
+    func openingKey() throws -> BackupKeyMaterial {
+        if let identity {
+            guard passphraseFile == nil, passphraseFD == nil else { throw CommandFailure("give either --identity or a passphrase source, not both") }
+            return try BackupKeyMaterial.identity(pemFile: identity)
+        }
+        return .passphrase(try read(confirming: false))
+    }
 
     func read(confirming: Bool) throws -> SecretBytes {
         if let passphraseFile { return try SecretSource.file(passphraseFile).read(prompt: "") }

@@ -19,6 +19,11 @@ public struct BackupReader: Sendable {
     /// Decrypts and verifies `file`. Throws ``ApplianceError`` with a reason naming what is wrong
     /// (truncated, altered chunk N, wrong passphrase, hash mismatch, KDF parameters out of bounds).
     public func read(file: String, passphrase: SecretBytes) throws -> Contents {
+        try read(file: file, key: .passphrase(passphrase))
+    }
+
+    /// As ``read(file:passphrase:)`` with a passphrase or a recipient's private key.
+    public func read(file: String, key material: BackupKeyMaterial) throws -> Contents {
         let fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw BackupWriter.ioError("open", file) }
         defer { close(fd) }
@@ -35,7 +40,7 @@ public struct BackupReader: Sendable {
         guard body <= BackupManifest.maximumPayloadSize + chunkCount * BackupStream.tagSize else {
             throw ApplianceError.backupRejected("the file is larger than the format's \(BackupManifest.maximumPayloadSize >> 30) GiB cap")
         }
-        let stream = BackupStream(key: try header.kdf.deriveKey(passphrase: passphrase, salt: header.salt), header: header)
+        let stream = BackupStream(key: try material.open(header), header: header)
         var payload: [UInt8] = []
         payload.reserveCapacity(body - chunkCount * BackupStream.tagSize)
         for index in 0..<chunkCount {

@@ -19,11 +19,18 @@ public struct BackupRestorer: Sendable {
     ///     nil keeps the current user.
     public func restore(file: String, passphrase: SecretBytes, stateDirectory: String, configurationOut: String? = nil,
                         owner: (uid: uid_t, gid: gid_t)? = nil) throws -> BackupSummary {
+        try restore(file: file, key: .passphrase(passphrase), stateDirectory: stateDirectory, configurationOut: configurationOut, owner: owner)
+    }
+
+    /// As ``restore(file:passphrase:stateDirectory:configurationOut:owner:)`` with a passphrase or
+    /// a recipient's private key.
+    public func restore(file: String, key: BackupKeyMaterial, stateDirectory: String, configurationOut: String? = nil,
+                        owner: (uid: uid_t, gid: gid_t)? = nil) throws -> BackupSummary {
         try Self.checkEmpty(stateDirectory)
         if let configurationOut, FileManager.default.fileExists(atPath: configurationOut) {
             throw ApplianceError.unavailable("\(configurationOut) already exists; refusing to overwrite it with the archived configuration")
         }
-        let contents = try BackupReader().read(file: file, passphrase: passphrase)
+        let contents = try BackupReader().read(file: file, key: key)
         if configurationOut != nil, contents.files[BackupManifest.configurationPath] == nil {
             throw ApplianceError.backupRejected("--config-out was given but the archive holds no configuration file")
         }

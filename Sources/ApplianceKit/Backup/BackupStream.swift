@@ -49,7 +49,7 @@ struct BackupStream {
         } catch {
             if index == 0 {
                 throw ApplianceError.backupRejected(
-                    "the archive does not decrypt: the passphrase is wrong, or the header or first chunk was altered")
+                    "the archive does not decrypt: the passphrase is wrong (or, for a recipient archive, the --identity key), or the header or first chunk was altered")
             }
             throw ApplianceError.backupRejected(
                 "chunk \(index + 1) of \(chunkCount) failed authentication: the file was altered, truncated or damaged")

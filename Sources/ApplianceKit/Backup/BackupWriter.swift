@@ -25,11 +25,18 @@ public struct BackupWriter: Sendable {
         self.clock = clock
     }
 
-    /// Backs up `state` (and `configurationFile`, when given) to `destination`, which must not exist.
+    /// Backs up `state` (and `configurationFile`, when given) to `destination`, which must not
+    /// exist, sealed with a passphrase.
     /// - Returns: the summary of what was written.
     public func create(state: StateDirectory, configurationFile: String?, passphrase: SecretBytes, destination: String) throws -> BackupSummary {
+        try create(state: state, configurationFile: configurationFile, key: .passphrase(passphrase), destination: destination)
+    }
+
+    /// As ``create(state:configurationFile:passphrase:destination:)`` with a passphrase or a
+    /// recipient public key (``BackupKeyMaterial``).
+    public func create(state: StateDirectory, configurationFile: String?, key: BackupKeyMaterial, destination: String) throws -> BackupSummary {
         // The archive may leave the building; its passphrase is all that protects the CA state.
-        guard passphrase.count >= Self.minimumPassphraseLength else {
+        if case .passphrase(let passphrase) = key, passphrase.count < Self.minimumPassphraseLength {
             throw ApplianceError.unavailable("a backup passphrase must be at least \(Self.minimumPassphraseLength) characters")
         }
         guard !FileManager.default.fileExists(atPath: destination) else {
@@ -46,14 +53,15 @@ public struct BackupWriter: Sendable {
         let payload = try BackupManifest.payload(manifest: manifest, contents: collected.entries.map(\.contents))
         let files = Dictionary(collected.entries.map { ($0.path, $0.contents) }, uniquingKeysWith: { first, _ in first })
         let summary = try BackupSummary.make(manifest: manifest, files: files, scratch: scratch.path)
-        try write(payload: payload, passphrase: passphrase, to: destination)
+        try write(payload: payload, key: key, to: destination)
         return summary
     }
 
     /// Encrypts `payload` and writes it atomically to `destination`.
-    func write(payload: [UInt8], passphrase: SecretBytes, to destination: String) throws {
-        let header = try BackupHeader(kdf: kdf, chunkSize: chunkSize, salt: random.bytes(32), noncePrefix: random.bytes(7))
-        let stream = BackupStream(key: try kdf.deriveKey(passphrase: passphrase, salt: header.salt), header: header)
+    func write(payload: [UInt8], key material: BackupKeyMaterial, to destination: String) throws {
+        let sealing = try material.seal(kdf: kdf, random: random)
+        let header = try BackupHeader(kdf: sealing.kdf, chunkSize: chunkSize, salt: sealing.salt, noncePrefix: random.bytes(7))
+        let stream = BackupStream(key: sealing.key, header: header)
         let directory = (destination as NSString).deletingLastPathComponent.isEmpty ? "." : (destination as NSString).deletingLastPathComponent
         let temporary = (directory as NSString).appendingPathComponent(".\((destination as NSString).lastPathComponent).tmp-\(Hex.encode(random.bytes(6)))")
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
