@@ -30,7 +30,17 @@ public struct BackupReader: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw BackupWriter.ioError("stat", file) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw ApplianceError.backupRejected("\(file) is not a regular file") }
-        let size = Int(info.st_size)
+        let payload = try Self.decrypt(fd: fd, size: Int(info.st_size), file: file) { try BackupStream(key: material.open($0), header: $0) }
+        let (manifest, files) = try BackupManifest.parse(payload: payload)
+        let scratch = try BackupScratch()
+        defer { scratch.remove() }
+        let summary = try BackupSummary.make(manifest: manifest, files: files, scratch: scratch.path)
+        return Contents(manifest: manifest, files: files, summary: summary)
+    }
+
+    /// Parses the header of the open archive `fd`, gets the stream for it from `stream` (which
+    /// derives the key) and authenticates and decrypts every chunk in order.
+    static func decrypt(fd: Int32, size: Int, file: String, stream makeStream: (BackupHeader) throws -> BackupStream) throws -> [UInt8] {
         let header = try BackupHeader(parsing: try Self.read(fd, offset: 0, count: min(size, BackupHeader.size), file))
         let recordSize = header.chunkSize + BackupStream.tagSize
         let body = size - BackupHeader.size
@@ -40,7 +50,7 @@ public struct BackupReader: Sendable {
         guard body <= BackupManifest.maximumPayloadSize + chunkCount * BackupStream.tagSize else {
             throw ApplianceError.backupRejected("the file is larger than the format's \(BackupManifest.maximumPayloadSize >> 30) GiB cap")
         }
-        let stream = BackupStream(key: try material.open(header), header: header)
+        let stream = try makeStream(header)
         var payload: [UInt8] = []
         payload.reserveCapacity(body - chunkCount * BackupStream.tagSize)
         for index in 0..<chunkCount {
@@ -48,11 +58,7 @@ public struct BackupReader: Sendable {
             let record = try Self.read(fd, offset: offset, count: min(recordSize, size - offset), file)
             payload += try stream.open(record[...], index: index, final: index == chunkCount - 1, chunkCount: chunkCount)
         }
-        let (manifest, files) = try BackupManifest.parse(payload: payload)
-        let scratch = try BackupScratch()
-        defer { scratch.remove() }
-        let summary = try BackupSummary.make(manifest: manifest, files: files, scratch: scratch.path)
-        return Contents(manifest: manifest, files: files, summary: summary)
+        return payload
     }
 
     static func read(_ fd: Int32, offset: Int, count: Int, _ file: String) throws -> [UInt8] {

@@ -6,8 +6,8 @@ import PKICore
 /// writes the encrypted archive (``BackupHeader``, ``BackupStream``) atomically.
 ///
 /// Atomicity: the archive is written to a temporary file (O_EXCL, mode 0600) in the destination's
-/// own directory, fsynced, then linked to the final name — link(2) fails with EEXIST instead of
-/// replacing an existing file — and the directory fsynced. On any failure, including ENOSPC at
+/// own directory, fsynced, read back and decrypted in full, then linked to the final name —
+/// link(2) fails with EEXIST instead of replacing an existing file — and the directory fsynced. On any failure, including ENOSPC at
 /// any write or at fsync, the temporary file is removed, so no file with the final name exists
 /// unless it is complete.
 public struct BackupWriter: Sendable {
@@ -79,6 +79,7 @@ public struct BackupWriter: Sendable {
             guard fsync(fd) == 0 else { throw Self.ioError("fsync", temporary) }
             closed = true
             guard close(fd) == 0 else { throw Self.ioError("close", temporary) }
+            try Self.readBack(temporary, expecting: payload, stream: stream)
             guard link(temporary, destination) == 0 else {
                 if errno == EEXIST { throw ApplianceError.unavailable("\(destination) already exists; refusing to overwrite a backup") }
                 throw Self.ioError("link", destination)
@@ -90,6 +91,21 @@ public struct BackupWriter: Sendable {
             unlink(temporary)
             throw error
         }
+    }
+
+    /// Reads the written file back and decrypts it with the same key before it gets its final
+    /// name, so a backup that cannot be read back never claims to be one.
+    static func readBack(_ path: String, expecting payload: [UInt8], stream: BackupStream) throws {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw ioError("open", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ioError("stat", path) }
+        let decrypted = try BackupReader.decrypt(fd: fd, size: Int(info.st_size), file: path) { header in
+            guard header == stream.header else { throw ApplianceError.unavailable("\(path) reads back with a different header") }
+            return stream
+        }
+        guard decrypted == payload else { throw ApplianceError.unavailable("\(path) does not read back as written") }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>, _ path: String) throws {
