@@ -22,7 +22,7 @@ struct ApplianceCLITests {
         }
     }
 
-    @Test("serve refuses root without a service user, unwired commands name the missing call, admin commands need a server")
+    @Test("serve refuses root without a service user, a backup needs a state, admin commands need a server")
     func refusals() async throws {
         let directory = try TemporaryDirectory("cli")
         defer { directory.remove() }
@@ -32,9 +32,14 @@ struct ApplianceCLITests {
         if geteuid() == 0 {
             #expect(serve.stderr.contains("refusing to serve as root"), "\(serve.output)")
         }
-        let backup = try await Tool.run(binary, ["backup", "create", "--state-dir", directory.file("state"), "--out", directory.file("b")])
+        // A backup of a state directory that does not exist fails and leaves no file.
+        let passphrase = directory.file("backup.passphrase")
+        FileManager.default.createFile(atPath: passphrase, contents: Data("a long enough passphrase\n".utf8), attributes: [.posixPermissions: 0o600])
+        let backup = try await Tool.run(binary, ["backup", "create", "--state-dir", directory.file("state"), "--out", directory.file("b"),
+                                                 "--passphrase-file", passphrase])
         #expect(!backup.succeeded)
-        #expect(backup.stderr.contains("not wired yet"))
+        #expect(backup.stderr.contains("no database at"), "\(backup.output)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("b")))
         let list = try await Tool.run(binary, ["agents", "list", "--state-dir", directory.path])
         #expect(!list.succeeded)
         #expect(list.stderr.contains("cannot reach the running appliance"))

@@ -146,26 +146,6 @@ extension ApplianceConfiguration {
     }
 }
 
-struct BackupCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "backup", abstract: "Back up, verify or restore the state.", subcommands: [Create.self, Verify.self, Restore.self])
-    struct Create: AsyncParsableCommand {
-        @OptionGroup var state: StateOptions
-        @Option(help: "Backup file to write.") var out: String
-        func run() async throws { try notWired("CAStore backup") }
-    }
-    struct Verify: AsyncParsableCommand {
-        @OptionGroup var state: StateOptions
-        @Argument(help: "Backup file.") var file: String
-        func run() async throws { try notWired("CAStore backup verification") }
-    }
-    struct Restore: AsyncParsableCommand {
-        @OptionGroup var state: StateOptions
-        @Argument(help: "Backup file.") var file: String
-        func run() async throws { try notWired("CAStore restore") }
-    }
-}
-
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo", abstract: "One-command local demo (see README).")
     @Option(help: "Directory to leave everything in (media/, state/, agents/); must not exist.") var dir: String = "./demo"
