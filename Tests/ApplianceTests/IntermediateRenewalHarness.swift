@@ -41,6 +41,8 @@ struct RenewalHarness {
         configuration.http = .init(address: "127.0.0.1", port: 0)
         configuration.ca.organization = setup.pki.organization
         configuration.ca.publicURL = "http://ca.example.test"
+        // Fresh 90-day agent certificates are inside the renewal window at once (default 30 days).
+        configuration.ca.renewBeforeDays = 90
         return configuration
     }
 

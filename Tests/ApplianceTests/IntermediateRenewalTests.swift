@@ -62,7 +62,7 @@ struct IntermediateRenewalTests {
             #expect(cdp.stdout.contains("http://ca.example.test/crl/issuer/\(newID).crl"), "\(cdp.output)")
             let renewedAgent = AgentFiles(
                 hostname: agent.hostname, uuid: agent.uuid,
-                certificate: try PEMCodec.certificate(from: Array(try String(contentsOfFile: renewed.cert, encoding: .utf8).utf8)),
+                certificate: try #require(try PEMCodec.certificates(fromPEM: String(contentsOfFile: renewed.cert, encoding: .utf8)).first),
                 cert: renewed.cert, key: renewed.key)
             #expect(try await serving.mtlsStatus(renewedAgent, root: root) == 200)
         } catch {

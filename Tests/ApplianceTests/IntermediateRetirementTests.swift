@@ -67,7 +67,7 @@ struct IntermediateRetirementTests {
         let events = try await store.auditEvents(afterSeq: 0, limit: 10_000)
         let retired = try #require(events.first { $0.action == "intermediate.retired" })
         #expect(retired.subject == oldID)
-        #expect(retired.details["last_certificate_expiry"] != nil)
+        #expect(retired.detailsJSON.contains("last_certificate_expiry"))
 
         // A restart after retirement serves only the new intermediate.
         let restarted = try await h.start(clock: clock)

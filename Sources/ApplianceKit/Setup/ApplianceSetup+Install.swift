@@ -46,6 +46,15 @@ extension ApplianceSetup {
         }
         try verifyRoot(root, pinned: rootFingerprint)
         try verifyIntermediate(intermediate, root: root)
+        // A renewal never changes the root: the one installed first stays pinned, whatever
+        // fingerprint is typed now (agents and relying parties trust that root).
+        if FileManager.default.fileExists(atPath: state.rootCertificate) {
+            let installedRoot = try PEMCodec.certificate(from: SecureFile.read(state.rootCertificate))
+            guard installedRoot == root else {
+                throw ApplianceError.forbidden(
+                    "the bundle chains to root SHA-256 \(try fingerprint(root)), not to the installed root \(try fingerprint(installedRoot)); a renewal cannot change the root")
+            }
+        }
 
         guard FileManager.default.fileExists(atPath: pendingCSR(state)) else {
             throw ApplianceError.stateDirectory("no pending intermediate key: run `appliance init` or `appliance intermediate csr` first")
