@@ -18,6 +18,7 @@ struct IntermediateRenewalRevocationTests {
         do {
             oldRevoked = try await first.enroll("db-01")
             oldGood = try await first.enroll("app-01")
+            try await first.runtime.crlPublisher.publishNow()
             oldCRLNumber = try #require(await first.runtime.crlPublisher.servedCRLNumber(.intermediate))
             await first.stop()
         } catch {

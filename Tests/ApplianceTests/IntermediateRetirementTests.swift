@@ -45,6 +45,7 @@ struct IntermediateRetirementTests {
             #expect(runtime.ca.roster.retiring.isEmpty)
             #expect(runtime.ocspResponders.all.count == 1)
             #expect(try await runtime.crlPublishers.currentCRL(issuerID: oldID) == nil)
+            try await runtime.crlPublishers.current.publishNow()
             #expect(try await runtime.crlPublishers.currentCRL(issuerID: try IssuerRoster.ski(new)) != nil)
             #expect(try PEMCodec.certificates(fromPEM: String(contentsOfFile: h.state.caChain, encoding: .utf8)) == [new, root])
             let status = try await serving.download("/crl/issuer/\(oldID).crl", to: h.directory.file("retired.crl"))
