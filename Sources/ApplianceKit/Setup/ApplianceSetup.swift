@@ -91,8 +91,11 @@ public enum ApplianceSetup {
         case .pkcs11(let location, let pin):
             let opened = try IntermediateKeyLoader.openSession(location, pin: pin)
             session = opened
-            let keyLabel = "rootkeeper-intermediate-\(dayStamp(clock.now()))"
-            let pair = try opened.generateKeyPair(try pkcs11Spec(request.algorithm), label: keyLabel, id: random.bytes(16))
+            // The ID's first bytes in the label keep a same-day renewal key distinct on the token
+            // (generation refuses a label that exists) and let an officer find it by label.
+            let id = random.bytes(16)
+            let keyLabel = "rootkeeper-intermediate-\(dayStamp(clock.now()))-\(PKICore.Hex.encode(Array(id.prefix(4))))"
+            let pair = try opened.generateKeyPair(try pkcs11Spec(request.algorithm), label: keyLabel, id: id)
             key = Certificate.PrivateKey(pair.privateKey)
             label = keyLabel
         }
