@@ -44,3 +44,35 @@ struct SetupPKCS11Tests {
         }
     }
 }
+
+@Suite("Intermediate renewal with the keys on a PKCS#11 token (SoftHSM)")
+struct RenewalPKCS11Tests {
+    @Test("a renewal key is generated on the same token, and serve finds both the current and the retiring key there by SPKI")
+    func tokenBackedRenewal() async throws {
+        let harness = try await SetupHarness.make()
+        defer { harness.remove() }
+        try await SoftHSMToken.withExclusiveToken(label: "appliance-renew") { token in
+            let location = PKCS11KeyLocation(modulePath: SoftHSMToken.modulePath, token: token.label)
+            let backend = IntermediateKeyBackend.pkcs11(location, pin: SecretBytes(utf8: token.userPIN))
+            let first = try await ApplianceSetup.initialize(
+                stateDirectory: harness.state, configuration: SetupHarness.request, keyBackend: backend, media: harness.media)
+            try await harness.ceremony(csrBundle: first.bundlePath, out: harness.directory.file("cert-1"))
+            let old = try ApplianceSetup.install(stateDirectory: harness.state, from: harness.directory.file("cert-1"), rootFingerprint: try harness.rootFingerprint)
+
+            let renewal = try await ApplianceSetup.intermediateCSR(
+                stateDirectory: harness.state, configuration: SetupHarness.request, keyBackend: backend, out: harness.directory.file("csr-2"))
+            #expect(renewal.spkiSHA256 != first.spkiSHA256)
+            try await harness.ceremony(csrBundle: renewal.bundlePath, out: harness.directory.file("cert-2"))
+            let new = try ApplianceSetup.install(stateDirectory: harness.state, from: harness.directory.file("cert-2"), rootFingerprint: try harness.rootFingerprint)
+            #expect(new.retiring == [old.intermediate])
+            let id = try IssuerRoster.ski(old.intermediate)
+            #expect(FileManager.default.fileExists(atPath: harness.state.issuerCertificate(id)))
+            #expect(!FileManager.default.fileExists(atPath: harness.state.issuerKey(id)), "a token key must not be written to disk")
+
+            let keys = try IntermediateKeyLoader.loadIssuerKeys(
+                harness.state, current: new.intermediate, retiring: new.retiring, secret: SecretBytes(utf8: token.userPIN), token: location)
+            #expect(keys.current.publicKey == new.intermediate.publicKey)
+            #expect(keys.retiring.map(\.publicKey) == [old.intermediate.publicKey])
+        }
+    }
+}

@@ -41,7 +41,8 @@ struct IntermediateCommand: AsyncParsableCommand {
 
     struct CSR: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate a new intermediate key and CSR bundle (renewal; the current key keeps signing until install).")
+            abstract: "Generate a new intermediate key and CSR bundle (renewal; the current key keeps signing until install).",
+            discussion: "A file key must use the current key's passphrase (serve unlocks both with it); a token key goes on the same token.")
         @OptionGroup var state: StateOptions
         @OptionGroup var secrets: SecretOptions
         @Option(help: "Configuration file (YAML).") var config: String?
@@ -59,7 +60,12 @@ struct IntermediateCommand: AsyncParsableCommand {
 
     struct Install: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Install ceremony output, verifying the MANIFEST, our key, and the chain to the pinned root.")
+            abstract: "Install ceremony output, verifying the MANIFEST, our key, and the chain to the pinned root.",
+            discussion: """
+                On renewal the replaced intermediate becomes a retiring issuer (ca/issuers/<ski>/): it stays in
+                cacerts, the chain, mTLS trust, with its own CRL (/crl/issuer/<ski>.crl) and OCSP, until its last
+                certificate has expired. See Runbooks/intermediate-renewal.md.
+                """)
         @OptionGroup var state: StateOptions
         @Option(help: "Directory holding the ceremony's output bundle (intermediate-cert).") var from: String
         @Option(name: .customLong("root-fingerprint"), help: "SHA-256 of the root certificate (DER), as written down at the root ceremony.")
@@ -69,6 +75,11 @@ struct IntermediateCommand: AsyncParsableCommand {
             let installed = try ApplianceSetup.install(stateDirectory: StateDirectory(path: state.stateDirectory), from: from, rootFingerprint: rootFingerprint)
             print("installed intermediate \(installed.intermediate.subject), valid until \(installed.intermediate.notValidAfter)")
             print("root: \(installed.root.subject)")
+            for retiring in installed.retiring {
+                // Served next to the new one (cacerts, chain, CRL, OCSP) until its last certificate expires.
+                print("retiring intermediate \((try? IssuerRoster.ski(retiring)) ?? "?"), valid until \(retiring.notValidAfter)")
+            }
+            if !installed.retiring.isEmpty { print("restart `appliance serve` to issue with the new intermediate") }
         }
     }
 }

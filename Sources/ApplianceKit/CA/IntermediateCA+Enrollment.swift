@@ -7,7 +7,7 @@ import X509
 extension IntermediateCA: CertificateAuthorityService {
     public func caCertificates() async throws -> [Certificate] {
         let now = clock.now()
-        let overlapping = previousIntermediates.filter { $0.notValidAfter > now && $0 != intermediate }
+        let overlapping = roster.retiring.filter { $0.notValidAfter > now }
         return [intermediate] + overlapping + [root]
     }
 

@@ -18,8 +18,10 @@ public struct IntermediateCA: Sendable {
     public let issuer: CertificateIssuer
     /// The current intermediate certificate (new issuance uses it).
     public let intermediate: Certificate
-    /// Older intermediates still within validity, served in `cacerts` during an overlap (DESIGN §4).
-    public let previousIntermediates: [Certificate]
+    /// The current and retiring intermediates (DESIGN §4: renewal with overlap).
+    public let roster: IssuerRoster
+    /// Retiring intermediates, served in `cacerts` and accepted for mTLS until retired.
+    public var previousIntermediates: [Certificate] { roster.retiring }
     /// The pinned root.
     public let root: Certificate
     public let settings: CASettings
@@ -43,7 +45,7 @@ public struct IntermediateCA: Sendable {
     ///   - crlTrigger: called by ``generateCRL(caller:)``.
     public init(
         authority: RegistrationAuthority, issuer: CertificateIssuer, root: Certificate,
-        previousIntermediates: [Certificate] = [], settings: CASettings,
+        previousIntermediates: [Certificate] = [], roster: IssuerRoster? = nil, settings: CASettings,
         crlTrigger: (@Sendable () async throws -> String)? = nil, metrics: ApplianceMetrics? = nil
     ) throws {
         guard let intermediate = issuer.issuerCertificate else {
@@ -59,7 +61,10 @@ public struct IntermediateCA: Sendable {
         self.authority = authority
         self.issuer = issuer
         self.intermediate = intermediate
-        self.previousIntermediates = previousIntermediates
+        if let roster, roster.current != intermediate {
+            throw ApplianceError.stateDirectory("the issuer roster's current intermediate is not the CA's")
+        }
+        self.roster = roster ?? IssuerRoster(current: intermediate, retiring: previousIntermediates)
         self.root = root
         self.settings = settings
         self.crlTrigger = crlTrigger

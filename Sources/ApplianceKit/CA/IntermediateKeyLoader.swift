@@ -47,19 +47,67 @@ public enum IntermediateKeyLoader {
         }
     }
 
-    /// The current intermediate certificate, root and any still-served previous intermediate.
+    /// The current intermediate certificate, root and the retiring intermediates of
+    /// `ca/issuers/<ski>/` (each must be signed by the root and live under its own SKI).
     public static func loadCertificates(_ state: StateDirectory) throws -> (intermediate: Certificate, root: Certificate, previous: [Certificate]) {
         guard FileManager.default.fileExists(atPath: state.intermediateCertificate) else {
             throw ApplianceError.stateDirectory("\(state.intermediateCertificate) is missing: run `appliance intermediate install` first")
         }
         let intermediate = try PEMCodec.certificate(from: SecureFile.read(state.intermediateCertificate))
         let root = try PEMCodec.certificate(from: SecureFile.read(state.rootCertificate))
-        var previous: [Certificate] = []
-        let previousPath = ApplianceSetup.previousCertificatePath(state)
-        if FileManager.default.fileExists(atPath: previousPath) {
-            previous.append(try PEMCodec.certificate(from: SecureFile.read(previousPath)))
-        }
+        let previous = try loadCertificates(stateRetiringOnly: state, root: root)
         return (intermediate, root, previous)
+    }
+
+    /// The retiring intermediates of `ca/issuers/` checked against `root` (for `install`).
+    static func loadCertificates(stateRetiringOnly state: StateDirectory, root: Certificate) throws -> [Certificate] {
+        try retiringIssuerIDs(state).map { ski in
+            let certificate = try PEMCodec.certificate(from: SecureFile.read(state.issuerCertificate(ski)))
+            guard try IssuerRoster.ski(certificate) == ski else {
+                throw ApplianceError.stateDirectory("\(state.issuerCertificate(ski)) has another subject key identifier than its directory name")
+            }
+            guard certificate.issuer == root.subject, root.publicKey.isValidSignature(certificate.signature, for: certificate) else {
+                throw ApplianceError.stateDirectory("\(state.issuerCertificate(ski)) is not signed by the pinned root")
+            }
+            return certificate
+        }
+    }
+
+    /// Directory names under `ca/issuers/` (lower-case hex SKIs), sorted.
+    public static func retiringIssuerIDs(_ state: StateDirectory) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: state.issuersDirectory) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: state.issuersDirectory).filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    /// The keys of the current and the retiring intermediates, in that order: file keys are
+    /// decrypted with the one passphrase (`intermediate csr` checks a renewal key uses the same),
+    /// token keys found by SPKI in one session with one login (the token counts failures).
+    public static func loadIssuerKeys(
+        _ state: StateDirectory, current: Certificate, retiring: [Certificate], secret: SecretBytes, token: PKCS11KeyLocation?
+    ) throws -> (current: Certificate.PrivateKey, retiring: [Certificate.PrivateKey], tokenConnection: PKCS11KeyConnection?) {
+        if let token {
+            // One reconnecting connection per key (each logs in again by itself when the token
+            // comes back). Only the first login can meet a wrong PIN, and it stops there; the
+            // others share the token's login state (PKCS#11 v2.40 §5.6).
+            let connections = try ([current] + retiring).map { certificate in
+                try loadPKCS11Connection(token, pin: secret, certificate: certificate)
+            }
+            let keys = try connections.map { Certificate.PrivateKey(try $0.privateKey) }
+            return (keys[0], Array(keys.dropFirst()), connections[0])
+        }
+        let currentKey = try loadFileKey(at: state.intermediateKey, passphrase: secret)
+        let retiringKeys = try retiring.map { certificate in
+            let path = state.issuerKey(try IssuerRoster.ski(certificate))
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ApplianceError.stateDirectory("\(path) is missing: the retiring intermediate cannot sign its CRL")
+            }
+            let key = try loadFileKey(at: path, passphrase: secret)
+            guard key.publicKey == certificate.publicKey else {
+                throw ApplianceError.stateDirectory("\(path) is not the key of \(state.issuerCertificate(try IssuerRoster.ski(certificate)))")
+            }
+            return key
+        }
+        return (currentKey, retiringKeys, nil)
     }
 
     /// Refuses a key file with any group/other permission bit (STYLE: keys 0600).

@@ -11,7 +11,7 @@ import X509
 /// ``rotateIfDue(now:)`` swaps the new certificate into the listener's ``ServerCertificateHolder``.
 ///
 /// Files: `server/private/server.key` (0600 in a 0700 directory), `server/server.crt`,
-/// `server/server-chain.crt` (server, then intermediate). Like agent certificates, the server
+/// `server/server-chain.crt` (server, intermediate, root). Like agent certificates, the server
 /// certificate is reserved in the store before it is signed (STYLE §4).
 public final class ServerCertificateManager: Sendable {
     /// Re-issue when less than this remains (DESIGN §4: 30 days).
@@ -64,13 +64,18 @@ public final class ServerCertificateManager: Sendable {
     }
 
     /// Whether a new certificate is needed at `now`: none yet, the key does not match it, it was
-    /// issued by another intermediate, or less than ``renewBefore`` remains.
+    /// issued by an intermediate that is neither current nor retiring, or less than ``renewBefore`` remains.
     public func isDue(now: Date) throws -> Bool {
         guard let current = try currentCertificate(), FileManager.default.fileExists(atPath: state.serverKey) else { return true }
         try SecureFile.checkPrivateFile(state.serverKey)
         let key = try Certificate.PrivateKey(pemEncoded: String(decoding: SecureFile.read(state.serverKey), as: UTF8.self))
-        guard key.publicKey == current.publicKey, current.issuer == ca.intermediate.subject,
-              ca.intermediate.publicKey.isValidSignature(current.signature, for: current) else { return true }
+        // A certificate from a retiring intermediate is kept during a renewal overlap, so agents
+        // that pinned that intermediate keep reaching us; it moves to the current one at its
+        // normal rotation or when its issuer retires.
+        let issuedByActive = ca.roster.all.contains {
+            current.issuer == $0.subject && $0.publicKey.isValidSignature(current.signature, for: current)
+        }
+        guard key.publicKey == current.publicKey, issuedByActive else { return true }
         return current.notValidAfter.timeIntervalSince(now) <= Self.renewBefore
     }
 
@@ -110,7 +115,9 @@ public final class ServerCertificateManager: Sendable {
         ])
         ca.metrics?.issued(type: CertificateRecord.CertificateType.server.rawValue, renewal: false)
         let keyPEM = Array((try key.serializeAsPEM().pemString + "\n").utf8)
-        let chainPEM = Array(try PEMCodec.pemChain([certificate, ca.intermediate]).utf8)
+        // The root is included so agents may pin it (RFC 8446 §4.4.2 allows it): a root pin
+        // survives intermediate renewals, an intermediate pin does not.
+        let chainPEM = Array(try PEMCodec.pemChain([certificate, ca.intermediate, ca.root]).utf8)
         try SecureFile.createPrivateDirectory(state.serverPrivateDirectory)
         // Key first: a crash before the certificate is written leaves a mismatch that isDue detects.
         try SecureFile.replaceAtomically(keyPEM, at: state.serverKey, mode: 0o600)

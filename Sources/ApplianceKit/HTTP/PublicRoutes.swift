@@ -19,6 +19,20 @@ struct PublicRoutes: Sendable {
     func register(on router: Router<ApplianceRequestContext>) {
         router.get("/crl/intermediate.crl") { _, _ in try await self.crl(.intermediate) }
         router.get("/crl/root.crl") { _, _ in try await self.crl(.root) }
+        // Per-issuer CRLs (DESIGN §4: renewal with overlap), named by the issuer's hex SKI; this
+        // URL is the CRL distribution point of the certificates that issuer signs.
+        router.get("/crl/issuer/:file") { _, context in
+            let file = context.parameters.get("file") ?? ""
+            let id = file.hasSuffix(".crl") ? String(file.dropLast(4)) : ""
+            guard !id.isEmpty, id.count <= 128, id.allSatisfy(\.isHexDigit) else {
+                throw ApplianceError.notFound("no such CRL: \(file.prefix(140))")
+            }
+            let routes = HTTPSRoutes(services: self.services, configuration: self.configuration, metrics: self.metrics, logger: self.logger)
+            guard let der = try await routes.call("CRL", { try await self.services.revocationPublisher.currentCRL(issuerID: id.lowercased()) }) else {
+                throw ApplianceError.notFound("no CRL is published for issuer \(id)")
+            }
+            return ESTResponse.bytes(der, contentType: "application/pkix-crl")
+        }
         router.post("/ocsp") { request, _ in
             var request = request
             let body: ByteBuffer

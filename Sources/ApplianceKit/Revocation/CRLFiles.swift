@@ -2,36 +2,67 @@ import Foundation
 import PKICore
 import SecureFiles
 
-/// The CRL files of the state directory (DESIGN §4): `<state>/crl/<issuer>.crl` (DER, public,
-/// 0644) and `<state>/crl/history/<issuer>-<number>.crl` for every version that was replaced.
+/// The CRL files of the state directory (DESIGN §4): `<state>/crl/<name>.crl` (DER, public,
+/// 0644) and `<state>/crl/history/<name>-<number>.crl` for every version that was replaced.
+///
+/// Names: `intermediate` (the current issuer, served at `/crl/intermediate.crl`), `root`, and
+/// `issuer-<ski>` for a retiring intermediate after a renewal (``retiringName(_:)``).
 struct CRLFiles {
     let state: StateDirectory
 
-    func currentPath(_ issuer: CRLIssuer) -> String { state.path("crl", "\(issuer.rawValue).crl") }
+    /// The file name (without `.crl`) of a retiring issuer's CRL.
+    static func retiringName(_ ski: String) -> String { "issuer-\(ski)" }
 
-    func historyPath(_ issuer: CRLIssuer, _ number: CRLNumber) -> String {
-        state.path("crl", "history", "\(issuer.rawValue)-\(number).crl")
-    }
+    func currentPath(_ issuer: CRLIssuer) -> String { currentPath(issuer.rawValue) }
+    func currentPath(_ name: String) -> String { state.path("crl", "\(name).crl") }
+
+    func historyPath(_ issuer: CRLIssuer, _ number: CRLNumber) -> String { historyPath(issuer.rawValue, number) }
+    func historyPath(_ name: String, _ number: CRLNumber) -> String { state.path("crl", "history", "\(name)-\(number).crl") }
 
     /// The bytes of the current file, nil when absent.
-    func current(_ issuer: CRLIssuer) throws -> [UInt8]? {
-        let path = currentPath(issuer)
+    func current(_ issuer: CRLIssuer) throws -> [UInt8]? { try current(issuer.rawValue) }
+    func current(_ name: String) throws -> [UInt8]? {
+        let path = currentPath(name)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         return try SecureFile.read(path, maximumSize: 512 << 20)
     }
 
+    func install(_ der: [UInt8], number: CRLNumber, as issuer: CRLIssuer, replacing previous: ([UInt8], CRLNumber)?) throws {
+        try install(der, number: number, as: issuer.rawValue, replacing: previous)
+    }
+
     /// Keeps `replacing` in history (written first, O_EXCL, fsynced), then swaps the current file
     /// atomically. A failure leaves the old file in place and throws.
-    func install(_ der: [UInt8], number: CRLNumber, as issuer: CRLIssuer, replacing previous: ([UInt8], CRLNumber)?) throws {
+    func install(_ der: [UInt8], number: CRLNumber, as name: String, replacing previous: ([UInt8], CRLNumber)?) throws {
         if let previous, previous.1 != number {
             let (bytes, previousNumber) = previous
-            let history = historyPath(issuer, previousNumber)
+            let history = historyPath(name, previousNumber)
             if !FileManager.default.fileExists(atPath: history) {
                 try ensureHistoryDirectory()
                 try SecureFile.writeExclusive(bytes, to: history, mode: 0o644)
             }
         }
-        try SecureFile.replaceAtomically(der, at: currentPath(issuer), mode: 0o644)
+        try SecureFile.replaceAtomically(der, at: currentPath(name), mode: 0o644)
+    }
+
+    /// At `intermediate install`: the replaced intermediate's CRL and its history become the
+    /// retiring issuer's (`issuer-<ski>.crl`, `history/issuer-<ski>-<n>.crl`), so the new
+    /// intermediate's CRLs, numbered from 1 in their own sequence, never collide with them.
+    func renameIntermediate(toRetiring ski: String) throws {
+        let target = Self.retiringName(ski)
+        var moves: [(String, String)] = [(currentPath("intermediate"), currentPath(target))]
+        if FileManager.default.fileExists(atPath: state.crlHistoryDirectory) {
+            for name in try FileManager.default.contentsOfDirectory(atPath: state.crlHistoryDirectory).sorted()
+            where name.hasPrefix("intermediate-") && name.hasSuffix(".crl") {
+                let renamed = target + "-" + name.dropFirst("intermediate-".count)
+                moves.append((state.path("crl", "history", name), state.path("crl", "history", String(renamed))))
+            }
+        }
+        for (source, destination) in moves where FileManager.default.fileExists(atPath: source) {
+            guard rename(source, destination) == 0 else {
+                throw ApplianceError.stateDirectory("cannot move \(source) to \(destination): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     private func ensureHistoryDirectory() throws {

@@ -9,6 +9,7 @@ extension CRLPublisher {
     /// `CRLSigner`, then the atomic file swap, then the publication record.
     func publishIntermediate() async throws {
         loadInstalledIfNeeded()
+        guard !retired else { return }
         let allocation = try await store.allocateCRLNumber(issuerSKI: issuerSKI)
         guard allocation.number >= 1, let number = UInt64(exactly: allocation.number) else {
             throw ApplianceError.unavailable("the store allocated an invalid CRL number \(allocation.number)")
@@ -28,7 +29,7 @@ extension CRLPublisher {
         let previousNumber = previous.flatMap { UInt64(exactly: $0.number) }.map(CRLNumber.init)
         let signed = try await signer.sign(tbs, additionalEntries: entries, previousCRLNumber: previousNumber)
 
-        try CRLFiles(state: state).install(signed.derEncoded, number: signed.crlNumber, as: .intermediate,
+        try CRLFiles(state: state).install(signed.derEncoded, number: signed.crlNumber, as: fileName,
                                            replacing: served[.intermediate].map { ($0.der, $0.number) })
         let crl = ServedCRL(
             der: signed.derEncoded, number: signed.crlNumber, thisUpdate: signed.thisUpdate,
@@ -40,6 +41,7 @@ extension CRLPublisher {
             issuerSKI: issuerSKI, number: allocation.number, thisUpdate: signed.thisUpdate, nextUpdate: signed.nextUpdate,
             entries: signed.entryCount, sizeBytes: signed.derEncoded.count))
         logger.info("published intermediate CRL", metadata: [
+            "issuer": "\(metricLabel)",
             "number": "\(signed.crlNumber)", "entries": "\(signed.entryCount)", "bytes": "\(signed.derEncoded.count)",
         ])
     }
@@ -81,7 +83,7 @@ extension CRLPublisher {
         for (issuer, certificate) in issuers {
             guard let certificate else { continue }
             do {
-                guard let der = try files.current(issuer) else { continue }
+                guard let der = try files.current(issuer == .intermediate ? fileName : issuer.rawValue) else { continue }
                 let crl = try CertificateRevocationList(derEncoded: der)
                 try crl.verifySignature(issuer: certificate)
                 let served = ServedCRL(

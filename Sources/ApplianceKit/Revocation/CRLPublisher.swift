@@ -64,6 +64,14 @@ public actor CRLPublisher: RevocationPublisher, Service {
         let entries: Int
     }
 
+    /// Which intermediate this publisher serves (DESIGN §4: a CRL per issuer during a renewal overlap).
+    public enum Role: Sendable, Equatable {
+        /// The issuing intermediate: `crl/intermediate.crl`, metrics label `issuer="intermediate"`.
+        case current
+        /// An intermediate replaced by a renewal: `crl/issuer-<ski>.crl`, label `issuer="<ski>"`.
+        case retiring
+    }
+
     let store: any RevocationStore & CRLStateStore
     let expiry: any CertificateExpiryLookup
     let signer: CRLSigner
@@ -74,6 +82,14 @@ public actor CRLPublisher: RevocationPublisher, Service {
     let clock: any PKIClock
     let metrics: ApplianceMetrics
     let logger: Logger
+
+    /// `intermediate` or `issuer-<ski>` (``CRLFiles``).
+    let fileName: String
+    /// The `issuer` label of this publisher's intermediate CRL metrics.
+    let metricLabel: String
+    public let role: Role
+    /// Set by ``retire()``: the last CRL stays on disk and in memory but is never regenerated.
+    var retired = false
 
     var served: [CRLIssuer: ServedCRL] = [:]
     var failure: String?
@@ -94,13 +110,16 @@ public actor CRLPublisher: RevocationPublisher, Service {
         issuerCertificate: Certificate, privateKey: Certificate.PrivateKey, rootCertificate: Certificate?,
         store: any RevocationStore & CRLStateStore & Registration.CertificateStore, expiry: (any CertificateExpiryLookup)? = nil,
         stateDirectory: StateDirectory, configuration: Configuration, clock: any PKIClock,
-        metrics: ApplianceMetrics, logger: Logger
+        metrics: ApplianceMetrics, logger: Logger, role: Role = .current
     ) throws {
         self.signer = try CRLSigner(issuerCertificate: issuerCertificate, privateKey: privateKey)
         guard let ski = try issuerCertificate.extensions.subjectKeyIdentifier else {
             throw ApplianceError.configuration("ca.intermediate", "the intermediate certificate has no subjectKeyIdentifier")
         }
         self.issuerSKI = PKICore.Hex.encode(ski.keyIdentifier)
+        self.role = role
+        self.fileName = role == .current ? CRLIssuer.intermediate.rawValue : CRLFiles.retiringName(issuerSKI)
+        self.metricLabel = role == .current ? CRLIssuer.intermediate.rawValue : issuerSKI
         self.store = store
         self.expiry = expiry ?? CertificateStoreExpiryLookup(store: store)
         self.rootCertificate = rootCertificate
@@ -125,6 +144,18 @@ public actor CRLPublisher: RevocationPublisher, Service {
     public var health: PublisherHealth {
         failure.map { .degraded(reason: $0) } ?? .healthy
     }
+
+    /// The lower-case hex SKI of the intermediate whose CRL this publisher signs.
+    public nonisolated var issuerID: String { issuerSKI }
+
+    /// Stops regenerating this issuer's CRL (its last certificate has expired); the last CRL
+    /// stays on disk (`crl/issuer-<ski>.crl` and history) for the record.
+    public func retire() {
+        retired = true
+        failure = nil
+    }
+
+    public var isRetired: Bool { retired }
 
     /// The number of the CRL being served for `issuer`.
     public func servedCRLNumber(_ issuer: CRLIssuer) -> CRLNumber? { served[issuer]?.number }
@@ -187,7 +218,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
         let servedNumber = served[.intermediate].map { "CRL \($0.number) stays served" } ?? "no CRL is served yet"
         let reason = "intermediate CRL publication failed (\(servedNumber)): \(error)"
         failure = reason
-        metrics.registry.increment("rootkeeper_crl_publish_failures_total", labels: ["issuer": CRLIssuer.intermediate.rawValue])
+        metrics.registry.increment("rootkeeper_crl_publish_failures_total", labels: ["issuer": metricLabel])
         logger.error("CRL publication failed", metadata: ["reason": "\(reason)"])
     }
 
@@ -227,6 +258,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
     }
 
     func isDue() -> Bool {
+        guard !retired else { return false }
         guard let current = served[.intermediate] else { return true }
         let now = clock.now()
         let refreshAt = current.thisUpdate.addingTimeInterval(configuration.validity * configuration.refreshFraction)
@@ -235,8 +267,8 @@ public actor CRLPublisher: RevocationPublisher, Service {
 
     func updateAgeGauges() {
         let now = clock.now()
-        for (issuer, crl) in served {
-            metrics.registry.set("rootkeeper_crl_age_seconds", labels: ["issuer": issuer.rawValue],
+        for (issuer, crl) in served where !(retired && issuer == .intermediate) {
+            metrics.registry.set("rootkeeper_crl_age_seconds", labels: ["issuer": label(issuer)],
                                  to: max(0, now.timeIntervalSince(crl.thisUpdate)))
             // The root CRL is issued at ceremonies months apart: its age says nothing, the time
             // left before relying parties reject it does (alert RootkeeperRootCRLExpiring).
@@ -245,8 +277,10 @@ public actor CRLPublisher: RevocationPublisher, Service {
         }
     }
 
+    func label(_ issuer: CRLIssuer) -> String { issuer == .intermediate ? metricLabel : issuer.rawValue }
+
     func updateGauges(_ issuer: CRLIssuer, _ crl: ServedCRL) {
-        let labels = ["issuer": issuer.rawValue]
+        let labels = ["issuer": label(issuer)]
         metrics.registry.set("rootkeeper_crl_entries", labels: labels, to: Double(crl.entries))
         metrics.registry.set("rootkeeper_crl_size_bytes", labels: labels, to: Double(crl.der.count))
         updateAgeGauges()

@@ -12,11 +12,24 @@ import X509
 public final class RevocationCoordinator: Sendable {
     let ocsp: OCSPResponder?
     let crlPublisher: CRLPublisher?
+    /// Set for a multi-issuer appliance (renewal overlap): every issuer's responder and publisher.
+    let issuerOCSP: IssuerOCSPResponders?
+    let issuerCRLs: IssuerCRLPublishers?
     private let subscribers = NIOLockedValueBox<[UUID: AsyncStream<String>.Continuation]>([:])
 
     public init(ocsp: OCSPResponder?, crlPublisher: CRLPublisher?) {
         self.ocsp = ocsp
         self.crlPublisher = crlPublisher
+        self.issuerOCSP = nil
+        self.issuerCRLs = nil
+    }
+
+    /// The coordinator of an appliance answering for several intermediates (current and retiring).
+    public init(ocsp: IssuerOCSPResponders, crlPublishers: IssuerCRLPublishers) {
+        self.ocsp = nil
+        self.crlPublisher = nil
+        self.issuerOCSP = ocsp
+        self.issuerCRLs = crlPublishers
     }
 
     /// Call after the store has recorded the revocation of `serials` (lower-case hex of the DER
@@ -24,12 +37,16 @@ public final class RevocationCoordinator: Sendable {
     /// the CRL is generated in the background.
     public func revocationOccurred(serials: [String]) async {
         guard !serials.isEmpty else { return }
-        for serial in serials { ocsp?.revocationOccurred(serialHex: serial) }
+        for serial in serials {
+            ocsp?.revocationOccurred(serialHex: serial)
+            issuerOCSP?.revocationOccurred(serialHex: serial)
+        }
         let listeners = subscribers.withLockedValue { Array($0.values) }
         for serial in serials {
             for listener in listeners { listener.yield(serial) }
         }
         await crlPublisher?.revocationOccurred()
+        await issuerCRLs?.revocationOccurred()
     }
 
     /// As ``revocationOccurred(serials:)`` for certificate serial numbers.

@@ -14,8 +14,15 @@ import X509
 public struct ApplianceRuntime: Sendable {
     public let application: ApplianceApplication
     public let ca: IntermediateCA
+    /// The current issuer's CRL publisher (also serving the root CRL).
     public let crlPublisher: CRLPublisher
+    /// The current issuer's OCSP responder.
     public let ocsp: OCSPResponder
+    /// Every active issuer's CRL publisher and OCSP responder (current and retiring).
+    public let crlPublishers: IssuerCRLPublishers
+    public let ocspResponders: IssuerOCSPResponders
+    /// Retires intermediates whose last certificate has expired.
+    public let retirement: IssuerRetirement
     public let coordinator: RevocationCoordinator
 
     /// Builds everything `serve` runs. `secret` is the intermediate key's passphrase (file key,
@@ -29,52 +36,77 @@ public struct ApplianceRuntime: Sendable {
         try state.checkPermissions()
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
         let metrics = ApplianceMetrics()
-        let key: Certificate.PrivateKey
-        var tokenMonitor: SigningTokenMonitor?
-        if configuration.pkcs11.token.isEmpty {
-            key = try IntermediateKeyLoader.loadFileKey(at: state.intermediateKey, passphrase: secret)
-        } else {
-            let connection = try IntermediateKeyLoader.loadPKCS11Connection(
-                PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token), pin: secret,
-                certificate: certificates.intermediate)
-            key = Certificate.PrivateKey(try connection.privateKey)
-            tokenMonitor = SigningTokenMonitor(connection: connection, metrics: metrics, logger: logger)
-        }
         let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
 
-        let crlPublisher = try CRLPublisher(
-            issuerCertificate: certificates.intermediate, privateKey: key, rootCertificate: certificates.root, store: store,
-            stateDirectory: state,
-            configuration: .init(validity: TimeInterval(configuration.ca.crlNextUpdateHours) * 3600),
-            clock: clock, metrics: metrics, logger: logger)
-        let ocsp = try OCSPResponder(
-            issuerCertificate: certificates.intermediate, privateKey: key, organization: configuration.ca.organization,
-            responderName: configuration.server.fqdn, store: store, configuration: .init(), clock: clock, random: random,
-            metrics: metrics, logger: logger)
-        try await ocsp.prepare()
-        let coordinator = RevocationCoordinator(ocsp: ocsp, crlPublisher: crlPublisher)
+        // Retire what is due before anything serves it (DESIGN §4: renewal with overlap).
+        let roster = IssuerRoster(current: certificates.intermediate, retiring: certificates.previous)
+        var retirement = IssuerRetirement(
+            state: state, roster: roster, root: certificates.root, store: store, clock: clock, logger: logger)
+        try await retirement.retireDue()
+        let token = configuration.pkcs11.token.isEmpty
+            ? nil : PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token)
+        let keys = try IntermediateKeyLoader.loadIssuerKeys(
+            state, current: certificates.intermediate, retiring: roster.retiring, secret: secret, token: token)
+        let key = keys.current
+        let issuers = Array(zip(roster.retiring, keys.retiring))
+        let tokenMonitor = keys.tokenConnection.map { SigningTokenMonitor(connection: $0, metrics: metrics, logger: logger) }
+
+        let crlConfiguration = try CRLPublisher.Configuration(validity: TimeInterval(configuration.ca.crlNextUpdateHours) * 3600)
+        let crlPublishers = IssuerCRLPublishers(
+            current: try CRLPublisher(
+                issuerCertificate: certificates.intermediate, privateKey: key, rootCertificate: certificates.root, store: store,
+                stateDirectory: state, configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger),
+            retiring: try issuers.map { certificate, key in
+                try CRLPublisher(
+                    issuerCertificate: certificate, privateKey: key, rootCertificate: nil, store: store, stateDirectory: state,
+                    configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger, role: .retiring)
+            })
+        let crlPublisher = crlPublishers.current
+        func responder(_ certificate: Certificate, _ key: Certificate.PrivateKey) throws -> OCSPResponder {
+            try OCSPResponder(
+                issuerCertificate: certificate, privateKey: key, organization: configuration.ca.organization,
+                responderName: configuration.server.fqdn, store: store, configuration: .init(), clock: clock, random: random,
+                metrics: metrics, logger: logger)
+        }
+        let responders = IssuerOCSPResponders(
+            current: try responder(certificates.intermediate, key), retiring: try issuers.map { try responder($0.0, $0.1) })
+        for issuerResponder in responders.all { try await issuerResponder.prepare() }
+        let ocsp = responders.current
+        let coordinator = RevocationCoordinator(ocsp: responders, crlPublishers: crlPublishers)
 
         let base = configuration.publicBaseURL
         let settings = CASettings(
             organization: configuration.ca.organization, agentsUnit: configuration.ca.agentsUnit,
             agentValidity: TimeInterval(configuration.ca.agentValidityDays) * 86_400,
-            crlURL: base + "/crl/intermediate.crl", ocspURL: base + "/ocsp", caIssuersURL: base + "/ca/chain.pem",
+            // Each certificate points at its own issuer's CRL, which stays at this URL after a
+            // renewal (`/crl/intermediate.crl` always names the current issuer's).
+            crlURL: base + "/crl/issuer/\(try IssuerRoster.ski(certificates.intermediate)).crl", ocspURL: base + "/ocsp", caIssuersURL: base + "/ca/chain.pem",
             retryAfterSeconds: configuration.enrollment.retryAfterSeconds)
         let supersededAfter = configuration.ca.revokeSupersededAfterHours
         var ca = try IntermediateCA.load(
-            state: state, privateKey: key, store: store, settings: settings,
+            state: state, privateKey: key, store: store, settings: settings, roster: roster,
             policy: RegistrationPolicy(
                 renewBefore: TimeInterval(configuration.ca.renewBeforeDays) * 86_400,
                 revokeSupersededAfter: supersededAfter > 0 ? TimeInterval(supersededAfter) * 3600 : nil),
             clock: clock, random: random,
             crlTrigger: {
-                try await crlPublisher.publishNow()
-                return "intermediate CRL \(await crlPublisher.servedCRLNumber(.intermediate).map { "\($0)" } ?? "?") published"
+                var lines: [String] = []
+                for publisher in crlPublishers.all {
+                    try await publisher.publishNow()
+                    let number = await publisher.servedCRLNumber(.intermediate).map { "\($0)" } ?? "?"
+                    lines.append(publisher.role == .current
+                        ? "intermediate CRL \(number) published"
+                        : "retiring issuer \(publisher.issuerID) CRL \(number) published")
+                }
+                return lines.joined(separator: "\n")
             },
             metrics: metrics)
         ca.revocationListener = { serials in await coordinator.revocationOccurred(serials: serials) }
 
-        let trust = ClientTrust(root: certificates.root, intermediates: [certificates.intermediate] + certificates.previous, clock: clock)
+        let trust = ClientTrust(root: certificates.root, intermediates: roster.all, clock: clock)
+        retirement.trust = trust
+        retirement.crlPublishers = crlPublishers
+        retirement.ocsp = responders
         let manager = ServerCertificateManager(
             state: state, ca: ca,
             identity: .init(
@@ -89,10 +121,10 @@ public struct ApplianceRuntime: Sendable {
         let services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: ca, registry: ca, clock: clock),
-            revocation: ca, revocationPublisher: crlPublisher, ocsp: ocsp, administration: ca, trust: trust,
+            revocation: ca, revocationPublisher: crlPublishers, ocsp: responders, administration: ca, trust: trust,
             serverCertificate: holder,
-            backgroundServices: [
-                crlPublisher, ServerCertificateRotationService(manager: manager, logger: logger),
+            backgroundServices: crlPublishers.all + [
+                IssuerRetirementService(retirement: retirement), ServerCertificateRotationService(manager: manager, logger: logger),
                 SupersededRevocationService(ca: ca, logger: logger),
                 RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
                 AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
@@ -102,10 +134,15 @@ public struct ApplianceRuntime: Sendable {
             health: { [tokenMonitor] in
                 // A missing signing key outranks a CRL problem: nothing can be signed at all.
                 if let token = tokenMonitor?.health, !token.isHealthy { return token }
-                return await crlPublisher.health
+                for publisher in crlPublishers.all {
+                    if case .degraded(let reason) = await publisher.health { return .degraded(reason: reason) }
+                }
+                return .healthy
             })
         let application = try buildApplication(configuration: configuration, services: services, metrics: metrics, logger: logger)
-        return ApplianceRuntime(application: application, ca: ca, crlPublisher: crlPublisher, ocsp: ocsp, coordinator: coordinator)
+        return ApplianceRuntime(
+            application: application, ca: ca, crlPublisher: crlPublisher, ocsp: ocsp, crlPublishers: crlPublishers,
+            ocspResponders: responders, retirement: retirement, coordinator: coordinator)
     }
 }
 

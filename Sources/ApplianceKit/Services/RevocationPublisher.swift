@@ -2,6 +2,14 @@
 public protocol RevocationPublisher: Sendable {
     /// DER of the current CRL of `issuer`, or `nil` when none has been published yet (→ 404).
     func currentCRL(issuer: CRLIssuer) async throws -> [UInt8]?
+    /// DER of the current CRL of the intermediate whose SKI is `issuerID` (lower-case hex), current
+    /// or retiring (`/crl/issuer/<issuerID>.crl`); nil when it is not ours or not yet published.
+    func currentCRL(issuerID: String) async throws -> [UInt8]?
+}
+
+extension RevocationPublisher {
+    /// Publishers with a single issuer serve no per-issuer CRL.
+    public func currentCRL(issuerID: String) async throws -> [UInt8]? { nil }
 }
 
 /// Which CA's CRL.

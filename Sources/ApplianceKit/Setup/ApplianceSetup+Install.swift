@@ -12,6 +12,9 @@ extension ApplianceSetup {
         public let root: Certificate
         /// Whether a pending renewal key became the current key.
         public let activatedPendingKey: Bool
+        /// The intermediates that now retire (the replaced one and any earlier still retiring),
+        /// served next to the new one until their last certificate expires.
+        public let retiring: [Certificate]
     }
 
     /// Installs the ceremony's output bundle (`intermediate-ca.crt`, `ca-chain.crt`).
@@ -21,8 +24,11 @@ extension ApplianceSetup {
     /// (hex, colons and case ignored: the operator pins it from the root ceremony's transcript);
     /// the intermediate is signed by that root and names it as issuer; it is CA:TRUE with
     /// pathLen 0 (RFC 5280 §4.2.1.9) and keyCertSign; and its public key is our pending key.
-    /// Then writes `ca/root-ca.crt`, `ca/intermediate-ca.crt`, `ca/ca-chain.crt` and activates
-    /// the pending key (the replaced intermediate and key are kept as `*.previous.*`).
+    /// Then keeps the replaced intermediate as a *retiring* issuer (`ca/issuers/<ski>/` with its
+    /// certificate and, for file keys, `private/intermediate-ca.key`; its CRL files are renamed to
+    /// `crl/issuer-<ski>.crl`), activates the pending key, and writes `ca/root-ca.crt`,
+    /// `ca/intermediate-ca.crt` and `ca/ca-chain.crt` (new intermediate, retiring ones, root).
+    /// Restart `appliance serve` to start issuing with the new intermediate.
     public static func install(stateDirectory state: StateDirectory, from bundleDirectory: String, rootFingerprint: String) throws -> Installed {
         let bundle: MediaBundle
         do {
@@ -40,6 +46,15 @@ extension ApplianceSetup {
         }
         try verifyRoot(root, pinned: rootFingerprint)
         try verifyIntermediate(intermediate, root: root)
+        // A renewal never changes the root: the one installed first stays pinned, whatever
+        // fingerprint is typed now (agents and relying parties trust that root).
+        if FileManager.default.fileExists(atPath: state.rootCertificate) {
+            let installedRoot = try PEMCodec.certificate(from: SecureFile.read(state.rootCertificate))
+            guard installedRoot == root else {
+                throw ApplianceError.forbidden(
+                    "the bundle chains to root SHA-256 \(try fingerprint(root)), not to the installed root \(try fingerprint(installedRoot)); a renewal cannot change the root")
+            }
+        }
 
         guard FileManager.default.fileExists(atPath: pendingCSR(state)) else {
             throw ApplianceError.stateDirectory("no pending intermediate key: run `appliance init` or `appliance intermediate csr` first")
@@ -50,24 +65,43 @@ extension ApplianceSetup {
                 "the certificate is for another key (SPKI SHA-256 \(intermediate.publicKey.spkiSHA256Hex)); our pending key is \(csr.publicKey.spkiSHA256Hex)")
         }
 
-        // Activate: keep what is replaced, then write the new files atomically.
+        // Activate: keep what is replaced as a retiring issuer, then write the new files atomically.
         let files = FileManager.default
+        if files.fileExists(atPath: state.intermediateCertificate) {
+            let replaced = try PEMCodec.certificate(from: SecureFile.read(state.intermediateCertificate))
+            if replaced != intermediate { try keepAsRetiring(replaced, state: state, movingKey: files.fileExists(atPath: pendingKey(state))) }
+        }
         var activated = false
         if files.fileExists(atPath: pendingKey(state)) {
-            if files.fileExists(atPath: state.intermediateKey) { try replace(state.intermediateKey, with: previousKey(state)) }
             try replace(pendingKey(state), with: state.intermediateKey)
             activated = true
         }
-        if files.fileExists(atPath: state.intermediateCertificate) {
-            try SecureFile.replaceAtomically(try SecureFile.read(state.intermediateCertificate), at: previousCertificatePath(state), mode: 0o644)
-        }
+        let retiring = try IntermediateKeyLoader.loadCertificates(stateRetiringOnly: state, root: root)
         try SecureFile.replaceAtomically(Array(try PEMCodec.pem(root).utf8), at: state.rootCertificate, mode: 0o644)
         try SecureFile.replaceAtomically(Array(try PEMCodec.pem(intermediate).utf8), at: state.intermediateCertificate, mode: 0o644)
-        try SecureFile.replaceAtomically(Array(try PEMCodec.pemChain([intermediate, root]).utf8), at: state.caChain, mode: 0o644)
+        try SecureFile.replaceAtomically(Array(try PEMCodec.pemChain([intermediate] + retiring + [root]).utf8), at: state.caChain, mode: 0o644)
         guard unlink(pendingCSR(state)) == 0 else {
             throw ApplianceError.stateDirectory("cannot remove \(pendingCSR(state)): \(String(cString: strerror(errno)))")
         }
-        return Installed(intermediate: intermediate, root: root, activatedPendingKey: activated)
+        return Installed(intermediate: intermediate, root: root, activatedPendingKey: activated, retiring: retiring)
+    }
+
+    /// Moves the replaced intermediate to `ca/issuers/<ski>/` (certificate 0644 in 0750; file key
+    /// 0600 in a 0700 `private/`), and its CRL files to the retiring issuer's names. Idempotent,
+    /// so an install interrupted half-way can be run again.
+    static func keepAsRetiring(_ certificate: Certificate, state: StateDirectory, movingKey: Bool) throws {
+        let ski = try IssuerRoster.ski(certificate)
+        for (directory, mode) in [(state.issuersDirectory, 0o750), (state.issuerDirectory(ski), 0o750)] {
+            if mkdir(directory, mode_t(mode)) != 0, errno != EEXIST {
+                throw ApplianceError.stateDirectory("cannot create \(directory): \(String(cString: strerror(errno)))")
+            }
+        }
+        try SecureFile.replaceAtomically(Array(try PEMCodec.pem(certificate).utf8), at: state.issuerCertificate(ski), mode: 0o644)
+        if movingKey, FileManager.default.fileExists(atPath: state.intermediateKey) {
+            try SecureFile.createPrivateDirectory(state.issuerPrivateDirectory(ski))
+            try replace(state.intermediateKey, with: state.issuerKey(ski))
+        }
+        try CRLFiles(state: state).renameIntermediate(toRetiring: ski)
     }
 
     /// SHA-256 of a certificate's DER, lower-case hex (the fingerprint operators compare).

@@ -52,15 +52,21 @@ public enum ApplianceSetup {
         for existing in [pendingKey(state), pendingCSR(state)] where FileManager.default.fileExists(atPath: existing) {
             throw ApplianceError.stateDirectory("\(existing) exists: a renewal is already pending; install its certificate or remove it first")
         }
+        // `serve` unlocks every intermediate key (current and retiring) with one secret: a file
+        // key for the renewal must use the passphrase of the current one.
+        if case .file(let passphrase) = keyBackend, FileManager.default.fileExists(atPath: state.intermediateKey) {
+            do {
+                _ = try IntermediateKeyLoader.loadFileKey(at: state.intermediateKey, passphrase: passphrase)
+            } catch {
+                throw ApplianceError.forbidden("the passphrase does not unlock the current intermediate key; the renewal key must use the same passphrase (\(error))")
+            }
+        }
         return try await generate(state: state, request: request, keyBackend: keyBackend, keyPath: pendingKey(state), out: out,
                                   clock: clock, random: random)
     }
 
     static func pendingCSR(_ state: StateDirectory) -> String { state.path("ca", "intermediate-ca.pending.csr") }
     static func pendingKey(_ state: StateDirectory) -> String { state.path("ca", "private", "intermediate-ca.pending.key") }
-    static func previousKey(_ state: StateDirectory) -> String { state.path("ca", "private", "intermediate-ca.previous.key") }
-    /// The intermediate replaced by the last install, served in `cacerts` while it is still valid.
-    public static func previousCertificatePath(_ state: StateDirectory) -> String { state.path("ca", "intermediate-ca.previous.crt") }
 
     static func generate(
         state: StateDirectory, request: IntermediateRequest, keyBackend: IntermediateKeyBackend, keyPath: String, out: String,
@@ -85,8 +91,11 @@ public enum ApplianceSetup {
         case .pkcs11(let location, let pin):
             let opened = try IntermediateKeyLoader.openSession(location, pin: pin)
             session = opened
-            let keyLabel = "rootkeeper-intermediate-\(dayStamp(clock.now()))"
-            let pair = try opened.generateKeyPair(try pkcs11Spec(request.algorithm), label: keyLabel, id: random.bytes(16))
+            // The ID's first bytes in the label keep a same-day renewal key distinct on the token
+            // (generation refuses a label that exists) and let an officer find it by label.
+            let id = random.bytes(16)
+            let keyLabel = "rootkeeper-intermediate-\(dayStamp(clock.now()))-\(PKICore.Hex.encode(Array(id.prefix(4))))"
+            let pair = try opened.generateKeyPair(try pkcs11Spec(request.algorithm), label: keyLabel, id: id)
             key = Certificate.PrivateKey(pair.privateKey)
             label = keyLabel
         }

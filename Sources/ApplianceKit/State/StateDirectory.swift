@@ -5,6 +5,9 @@ import Foundation
 /// ```
 /// <state>/ca/            root-ca.crt intermediate-ca.crt ca-chain.crt
 /// <state>/ca/private/    (0700) intermediate-ca.key (0600)
+/// <state>/ca/issuers/<ski>/          intermediate-ca.crt        a retiring intermediate (renewal overlap)
+/// <state>/ca/issuers/<ski>/private/  (0700) intermediate-ca.key (0600, file-backed keys only)
+/// <state>/ca/retired/<ski>/          intermediate-ca.crt        retired: no key, no CRL regeneration
 /// <state>/server/        server.crt server-chain.crt  private/ (0700) server.key (0600)
 /// <state>/crl/           intermediate.crl root.crl history/
 /// <state>/db/ audit/ backup/
@@ -26,6 +29,14 @@ public struct StateDirectory: Sendable {
     public var rootCertificate: String { path("ca", "root-ca.crt") }
     public var intermediateCertificate: String { path("ca", "intermediate-ca.crt") }
     public var caChain: String { path("ca", "ca-chain.crt") }
+    /// Retiring intermediates, one directory per issuer named by its lower-case hex SKI.
+    public var issuersDirectory: String { path("ca", "issuers") }
+    /// Retired intermediates (certificate only; the key is gone).
+    public var retiredIssuersDirectory: String { path("ca", "retired") }
+    public func issuerDirectory(_ ski: String) -> String { path("ca", "issuers", ski) }
+    public func issuerCertificate(_ ski: String) -> String { path("ca", "issuers", ski, "intermediate-ca.crt") }
+    public func issuerPrivateDirectory(_ ski: String) -> String { path("ca", "issuers", ski, "private") }
+    public func issuerKey(_ ski: String) -> String { path("ca", "issuers", ski, "private", "intermediate-ca.key") }
     public var intermediateKey: String { path("ca", "private", "intermediate-ca.key") }
     public var serverCertificate: String { path("server", "server.crt") }
     public var serverChain: String { path("server", "server-chain.crt") }
@@ -75,7 +86,7 @@ public struct StateDirectory: Sendable {
     /// any file inside it is readable/writable by group/other. The message names file and mode.
     public func checkPermissions() throws {
         let files = FileManager.default
-        for directory in [caPrivateDirectory, serverPrivateDirectory] {
+        for directory in [caPrivateDirectory, serverPrivateDirectory] + (try retiringPrivateDirectories()) {
             guard files.fileExists(atPath: directory) else { continue }
             let mode = try Self.mode(of: directory)
             if mode & 0o077 != 0 {
@@ -91,6 +102,12 @@ public struct StateDirectory: Sendable {
                 }
             }
         }
+    }
+
+    /// `ca/issuers/*/private` of every retiring intermediate.
+    func retiringPrivateDirectories() throws -> [String] {
+        guard FileManager.default.fileExists(atPath: issuersDirectory) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: issuersDirectory).sorted().map(issuerPrivateDirectory)
     }
 
     static func mode(of path: String) throws -> Int {

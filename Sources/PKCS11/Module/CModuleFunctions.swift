@@ -90,6 +90,9 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
                 functions, CK_SESSION_HANDLE(session), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
                 CK_ULONG(bytes.count))
         }
+        // Login state belongs to the application, not the session (PKCS#11 v2.40 §5.6): a second
+        // session on a token we are logged in to may use its private objects already.
+        if rv == 0x100 { return }  // CKR_USER_ALREADY_LOGGED_IN
         try PKCS11Error.check(rv, "C_Login")
     }
 

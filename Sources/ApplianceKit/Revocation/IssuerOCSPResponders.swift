@@ -1,0 +1,48 @@
+import Foundation
+import NIOConcurrencyHelpers
+import PKICore
+
+/// OCSP for every intermediate this appliance answers for (DESIGN §4, renewal with overlap): one
+/// ``OCSPResponder`` per issuer, each with its own delegated responder certificate issued by that
+/// issuer (RFC 6960 §4.2.2.2: a delegated responder must be certified by the CA that issued the
+/// certificate in question).
+///
+/// A request is routed by its CertIDs' issuerNameHash/issuerKeyHash (RFC 6960 §4.1.1); the one
+/// responder whose issuer matches every CertID answers. A request mixing issuers, or naming none
+/// of ours, is answered by the current issuer's responder, which says `unauthorized`
+/// (RFC 6960 §2.3) — one response has one signer.
+public final class IssuerOCSPResponders: OCSPResponding {
+    /// The issuing intermediate's responder.
+    public let current: OCSPResponder
+    private let retiringBox: NIOLockedValueBox<[OCSPResponder]>
+
+    public init(current: OCSPResponder, retiring: [OCSPResponder] = []) {
+        self.current = current
+        self.retiringBox = NIOLockedValueBox(retiring)
+    }
+
+    /// Every active responder, current first.
+    public var all: [OCSPResponder] { [current] + retiringBox.withLockedValue { $0 } }
+
+    public func respond(toRequest der: [UInt8]) async throws -> [UInt8] {
+        let responders = all
+        if responders.count > 1, let request = try? OCSPRequest(derEncoded: der), !request.certIDs.isEmpty {
+            for responder in responders where request.certIDs.allSatisfy(responder.hashes.matches) {
+                return try await responder.respond(toRequest: der)
+            }
+        }
+        // Malformed requests, other issuers and single-issuer deployments: the current responder decides.
+        return try await current.respond(toRequest: der)
+    }
+
+    /// Drops the cached answers of a revoked serial at every responder.
+    public func revocationOccurred(serialHex: String) {
+        for responder in all { responder.revocationOccurred(serialHex: serialHex) }
+    }
+
+    /// Stops answering for the retiring issuer `issuerID` (lower-case hex SKI): its requests are
+    /// then `unauthorized`.
+    public func retire(issuerID: String) {
+        retiringBox.withLockedValue { list in list.removeAll { $0.issuerSKI == issuerID } }
+    }
+}
