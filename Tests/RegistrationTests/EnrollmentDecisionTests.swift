@@ -1,5 +1,6 @@
 import CAStore
 import Foundation
+import PKICore
 import Registration
 import Testing
 
@@ -129,5 +130,29 @@ struct EnrollmentDecisionTests {
         let late = await #expect(throws: StoreError.self) { _ = try await h.ra.approve(registrationID: registration.id, by: "bob") }
         #expect(late?.code == .invalidState)
         #expect(try await h.store.verifyAuditChain() == .intact(count: 2, headHash: try await h.store.auditEvents(afterSeq: 1, limit: 1)[0].hash))
+    }
+}
+
+/// Random bytes chosen so plain base64url would start with "-" (0xFB → "-_…").
+private struct DashFirstRandom: RandomSource {
+    func bytes(_ count: Int) -> [UInt8] { Array(repeating: 0xFB, count: count) }
+}
+
+@Suite("One-time enrolment tokens")
+struct EnrollmentTokenFormatTests {
+    @Test("a token never starts with '-', so command lines do not take it for an option, and it still authorises enrolment")
+    func tokenPrefix() async throws {
+        let h = try RAHarness(.inMemory)
+        defer { h.remove() }
+        let ra = RegistrationAuthority(store: h.store, clock: h.clock, random: DashFirstRandom(), policy: RegistrationPolicy())
+        let token = try await ra.createToken(hostname: nil, by: "admin")
+        #expect(token.hasPrefix(RegistrationAuthority.tokenPrefix))
+        #expect(token.dropFirst(RegistrationAuthority.tokenPrefix.count).hasPrefix("-_"), "the test must exercise a dash-first body")
+        #expect(token.count == RegistrationAuthority.tokenPrefix.count + 43)
+        let decision = try await ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("web-7", agent: 7), token: token, sourceAddress: nil))
+        guard case .issue = decision else {
+            Issue.record("a prefixed token must authorise enrolment, got \(decision)")
+            return
+        }
     }
 }

@@ -23,10 +23,15 @@ public struct RegistrationAuthority: Sendable {
         self.policy = policy
     }
 
-    /// Creates a one-time token (256 bits, base64url) and stores only its digest. The returned
-    /// string is shown once to the administrator.
+    /// Creates a one-time token (256 bits, base64url after the prefix ``tokenPrefix``) and stores
+    /// only its digest. The returned string is shown once to the administrator.
+    /// Why a prefix: base64url may start with `-`, and one token in 64 would then be read as an
+    /// option by every command line it is pasted into (`agent enroll --token -x…`); and a fixed
+    /// prefix lets secret scanners find a leaked token in logs and repositories.
+    public static let tokenPrefix = "rkt_"
+
     public func createToken(hostname: String?, by actor: String) async throws -> String {
-        let token = Data(random.bytes(32)).base64EncodedString()
+        let token = Self.tokenPrefix + Data(random.bytes(32)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         let now = clock.now()
