@@ -92,10 +92,8 @@ struct InputLimitsTests {
                 defer { first.close(); second.close() }
                 // Both are served (so both are accepted and counted) and stay open (keep-alive).
                 var served: [String] = []
-                for connection in [first, second] {
-                    connection.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
-                    served.append("\(connection.read(waitingUpTo: 10))")
-                }
+                for connection in [first, second] { connection.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n") }
+                for connection in [first, second] { served.append("\(connection.read(waitingUpTo: 30))") }
                 let third = try RawTCPConnection(port: port)
                 defer { third.close() }
                 third.send("GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")

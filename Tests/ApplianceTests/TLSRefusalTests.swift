@@ -19,4 +19,23 @@ struct TLSRefusalTests {
             }
         }
     }
+
+    @Test("TLS 1.2 renegotiation requested by the client is refused and compression is never negotiated")
+    func noRenegotiationNoCompression() async throws {
+        try await RunningAppliance.with { app in
+            let target = "127.0.0.1:\(app.httpsPort)"
+            // `R` on s_client's stdin asks for a renegotiation on the established connection;
+            // -comp offers TLS compression (which the server must not select).
+            let renegotiate = try await Tool.run(
+                "openssl", ["s_client", "-connect", target, "-tls1_2", "-comp", "-CAfile", app.chainFile],
+                stdin: Data("R\n".utf8), timeout: 30)
+            #expect(renegotiate.output.contains("Compression: NONE"), "\(renegotiate.output)")
+            let attempt = try #require(renegotiate.output.range(of: "RENEGOTIATING"), "s_client did not try: \(renegotiate.output)")
+            let after = renegotiate.output[attempt.upperBound...]
+            // The server drops the connection instead of a second handshake: s_client reports an
+            // error and never verifies the server certificate a second time.
+            #expect(after.contains("error:"), "\(after)")
+            #expect(!after.contains("verify return:"), "a renegotiation handshake took place: \(after)")
+        }
+    }
 }
