@@ -64,12 +64,12 @@ struct TokenBucketTests {
         #expect(limiter.acquire("new") == .allowed)
         #expect(limiter.trackedKeys == 1)
         // A flood of distinct active keys stays within the cap.
-        for index in 0..<10_000 {
+        for index in 0..<1_000 {
             _ = limiter.acquire("flood-\(index)")
             clock.advance(by: 0.001)
         }
         #expect(limiter.trackedKeys <= 100)
         // The most recent keys are still limited (their buckets were kept).
-        #expect(limiter.acquire("flood-9999") == .limited(retryAfterSeconds: 60))
+        #expect(limiter.acquire("flood-999") == .limited(retryAfterSeconds: 60))
     }
 }

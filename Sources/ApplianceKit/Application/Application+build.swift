@@ -39,7 +39,8 @@ public func buildApplication(
     try configuration.validate()
     let addresses = BoundAddresses()
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [IncompleteRequestCloser()],
+        additionalChannelHandlers: [IncompleteRequestCloser(
+            maxBodyBytes: max(configuration.limits.maxESTBodyBytes, configuration.limits.maxOCSPRequestBytes))],
         idleTimeout: .milliseconds(Int64(configuration.limits.idleTimeoutSeconds * 1000)),
         httpDecoderConfiguration: .init(
             maxHeaderFieldSize: configuration.limits.maxHeaderBytes,
