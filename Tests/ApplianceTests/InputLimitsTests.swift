@@ -12,7 +12,7 @@ struct InputLimitsTests {
         try await RunningAppliance.with(configure: { $0.limits.idleTimeoutSeconds = 2 }) { app in
             let port = app.httpPort
             let slow = Task {
-                try await blocking { () -> Bool in
+                try await onOwnThread { () -> Bool in
                     let connection = try RawTCPConnection(port: port)
                     defer { connection.close() }
                     // One byte per second of a header block that never ends; bounded at 20 s.
@@ -26,7 +26,7 @@ struct InputLimitsTests {
             }
             // A TLS client that connects and never sends its ClientHello is treated the same.
             let silentTLS = Task {
-                try await blocking { () -> RawTCPConnection.ReadResult in
+                try await onOwnThread { () -> RawTCPConnection.ReadResult in
                     let connection = try RawTCPConnection(port: app.httpsPort)
                     defer { connection.close() }
                     return connection.read(waitingUpTo: 20)
@@ -90,7 +90,7 @@ struct InputLimitsTests {
     func connectionCap() async throws {
         try await RunningAppliance.with(configure: { $0.limits.maxConnections = 2; $0.limits.idleTimeoutSeconds = 60 }) { app in
             let port = app.httpPort
-            let outcome = try await blocking { () -> (whileFull: RawTCPConnection.ReadResult, afterClose: String, holdersServed: [String]) in
+            let outcome = try await onOwnThread { () -> (whileFull: RawTCPConnection.ReadResult, afterClose: String, holdersServed: [String]) in
                 let first = try RawTCPConnection(port: port), second = try RawTCPConnection(port: port)
                 defer { first.close(); second.close() }
                 // Both are served (so both are accepted and counted) and stay open (keep-alive).

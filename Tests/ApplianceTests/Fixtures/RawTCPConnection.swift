@@ -88,3 +88,12 @@ final class RawTCPConnection: @unchecked Sendable {
         Glibc.close(fd)
     }
 }
+
+/// Runs blocking socket work that may wait for seconds on a thread of its own: Dispatch's global
+/// queue shares its few threads (one per core) with the cooperative pool the in-process
+/// appliances run on, so long waits there would stall every other test's server.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
