@@ -79,4 +79,34 @@ struct RateLimitTests {
             #expect(other.status == 200, "\(other.raw.output)")
         }
     }
+
+    @Test("the rate-limit keys load from YAML and the environment, 0 turns one off, and a negative value names its key")
+    func configuration() throws {
+        let yaml = """
+            limits:
+              enrollments_per_minute_per_source: 30
+              enrollments_per_minute_per_agent: 0
+              renewals_per_hour_per_agent: 4
+              max_ocsp_request_bytes: 2048
+            """
+        let loaded = try ApplianceConfiguration.load(yaml: yaml)
+            .applyingEnvironment(["ROOTKEEPER_LIMITS_RENEWALS_PER_HOUR_PER_AGENT": "5"])
+        #expect(loaded.limits.enrollmentsPerMinutePerSource == 30)
+        #expect(loaded.limits.enrollmentsPerMinutePerAgent == 0)
+        #expect(loaded.limits.renewalsPerHourPerAgent == 5)
+        #expect(loaded.limits.maxOCSPRequestBytes == 2048)
+        var configuration = loaded
+        configuration.stateDirectory = "/var/lib/rootkeeper"
+        try configuration.validate()
+        configuration.limits.enrollmentsPerMinutePerSource = -1
+        #expect(throws: ApplianceError.self) { try configuration.validate() }
+        do {
+            try configuration.validate()
+        } catch let error as ApplianceError {
+            #expect(error.reason.hasPrefix("limits.enrollments_per_minute_per_source:"), "\(error)")
+        }
+        configuration.limits.enrollmentsPerMinutePerSource = 10
+        configuration.limits.maxOCSPRequestBytes = 10 * 1024 * 1024
+        #expect(throws: ApplianceError.self) { try configuration.validate() }
+    }
 }
