@@ -86,6 +86,52 @@ struct InputLimitsTests {
         }
     }
 
+    @Test("a body sent one byte a second gets 503 at the request timeout and its connection is closed")
+    func slowBody() async throws {
+        try await RunningAppliance.with(configure: { $0.limits.requestTimeoutSeconds = 2 }) { app in
+            let port = app.httpPort
+            let answer = try await onOwnThread { () -> (response: String, closed: Bool) in
+                let connection = try RawTCPConnection(port: port)
+                defer { connection.close() }
+                connection.send("POST /ocsp HTTP/1.1\r\nHost: a\r\nContent-Type: application/ocsp-request\r\nContent-Length: 1000\r\n\r\n")
+                var received: [UInt8] = []
+                for _ in 0..<20 {  // at most 20 of the 1000 bytes, one a second
+                    guard connection.send([0x30]) else { break }
+                    switch connection.read(waitingUpTo: 1) {
+                    case .data(let bytes): received += bytes
+                    case .closed: return (String(decoding: received, as: UTF8.self), true)
+                    case .nothing: continue
+                    }
+                }
+                let rest = connection.readToEnd(silenceLimit: 5)
+                return (String(decoding: received + rest.bytes, as: UTF8.self), rest.closed)
+            }
+            #expect(answer.response.hasPrefix("HTTP/1.1 503"), "\(answer.response)")
+            #expect(answer.response.lowercased().contains("connection: close"), "\(answer.response)")
+            #expect(answer.closed, "the connection of a request whose body never finished must be closed")
+        }
+    }
+
+    @Test("a header block over limits.max_header_bytes is answered 400 and the connection closed")
+    func oversizedHeaders() async throws {
+        try await RunningAppliance.with(configure: { $0.limits.maxHeaderBytes = 2048 }) { app in
+            let port = app.httpPort
+            let answer = try await onOwnThread { () -> (response: String, closed: Bool) in
+                let connection = try RawTCPConnection(port: port)
+                defer { connection.close() }
+                let filler = String(repeating: "a", count: 4096)
+                connection.send("GET /health HTTP/1.1\r\nHost: a\r\nX-Filler: \(filler)\r\n\r\n")
+                let reply = connection.readToEnd(silenceLimit: 10)
+                return (String(decoding: reply.bytes, as: UTF8.self), reply.closed)
+            }
+            #expect(answer.response.hasPrefix("HTTP/1.1 400"), "\(answer.response)")
+            #expect(answer.closed)
+            // The same request within the limit is served.
+            let small = try await Curl.run(["-H", "X-Filler: \(String(repeating: "a", count: 512))", "\(app.httpURL)/health"])
+            #expect(small.status == 200)
+        }
+    }
+
     @Test("with max_connections = 2 a third connection waits until one closes, then is served")
     func connectionCap() async throws {
         try await RunningAppliance.with(configure: { $0.limits.maxConnections = 2; $0.limits.idleTimeoutSeconds = 60 }) { app in
