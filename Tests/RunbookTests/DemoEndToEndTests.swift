@@ -134,14 +134,22 @@ struct DemoEndToEndTests {
         // kill -9 during a burst of enrolments: after a restart, every certificate a client
         // received is in the database as issued (intent is recorded before signing, and the
         // issuance is committed before the response is sent).
-        try Self.killDuringBurst(dir: dir, work: work, https: https, chain: chain)
+        let burst = try Self.killDuringBurst(dir: dir, work: work, https: https, chain: chain)
 
-        // No secret of the demo appears in anything it printed.
+        // No secret of the whole run — token PIN, key passphrase, every one-time enrolment token —
+        // appears in anything printed (the demo, a serve log) or in any file of the state
+        // directory (audit journal, database, CRLs, logs) (issue 7).
+        var secrets: [String: String] = ["enrolment token for curl-01": token]
         for secret in ["secrets/token.pin", "secrets/intermediate.passphrase"] {
-            let value = try String(contentsOfFile: "\(dir)/\(secret)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(!demo.output.contains(value), "\(secret) leaked into the demo output")
+            secrets[secret] = try String(contentsOfFile: "\(dir)/\(secret)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        #expect(!demo.output.contains(token))
+        for (index, burstToken) in burst.tokens.enumerated() { secrets["enrolment token for burst-\(index)"] = burstToken }
+        let leaks = SecretLeakScan.leaks(
+            of: secrets,
+            inOutputs: ["demo output": demo.output, "restarted serve output": burst.serveOutput],
+            filesUnder: ["\(dir)/state"])
+        #expect(leaks.isEmpty, "secrets leaked: \(leaks)")
+        #expect(SecretLeakScan.scannedFiles(under: "\(dir)/state").contains { $0.hasSuffix("audit/audit.jsonl") }, "the audit journal was not scanned")
     }
 
     /// Ends any `appliance serve` of `stateDirectory` left running (it runs as another user, so it is
@@ -154,14 +162,17 @@ struct DemoEndToEndTests {
         }
     }
 
-    static func killDuringBurst(dir: String, work: TemporaryDirectory, https: String, chain: String) throws {
+    /// Returns the enrolment tokens it used and what the restarted `serve` printed.
+    static func killDuringBurst(dir: String, work: TemporaryDirectory, https: String, chain: String) throws -> (tokens: [String], serveOutput: String) {
         let appliance = try ProductBinary.tool("appliance"), openssl = try ExternalTool("openssl"), curl = try ExternalTool("curl")
         let count = 24
         var requests: [[String]] = []
         var bodies: [String] = []
+        var tokens: [String] = []
         for index in 0..<count {
             let token = try appliance.run(["agents", "token", "--hostname", "burst-\(index)", "--state-dir", "\(dir)/state"])
                 .stdout.split(whereSeparator: \.isWhitespace).last.map(String.init) ?? ""
+            tokens.append(token)
             let csr = work.file("burst-\(index).csr")
             _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("burst-\(index).key"),
                                  "-subj", "/CN=agent-burst-\(index)-\(UUID().uuidString.lowercased())", "-outform", "DER", "-out", csr])
@@ -210,6 +221,7 @@ struct DemoEndToEndTests {
             let shown = try appliance.run(["certs", "show", hex, "--state-dir", "\(dir)/state"])
             #expect(shown.succeeded && shown.stdout.contains("issued"), "certificate \(hex) returned to a client is not issued in the database: \(shown.output)")
         }
+        return (tokens, restarted.output)
     }
 
     static func servePID(stateDirectory: String) -> Int32? {

@@ -44,11 +44,39 @@ public final class AdminSocketServer: Service, Sendable {
             throw UnixSocket.failure("bind", path)
         }
         chmod(path, 0o600)
+        do {
+            try Self.verifyOwnership(path)
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
         guard listen(fd, 16) == 0 else {
             close(fd)
             throw UnixSocket.failure("listen", path)
         }
         return fd
+    }
+
+    /// Fails closed unless the socket is exactly 0600 and owned by this process's user (the
+    /// service user after the privilege drop) — a socket others could open would hand them the CA.
+    static func verifyOwnership(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw UnixSocket.failure("stat", path) }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw ApplianceError.unavailable("\(path) is not a socket")
+        }
+        guard info.st_mode & 0o777 == 0o600, info.st_uid == geteuid() else {
+            throw ApplianceError.unavailable(
+                "\(path) must be mode 0600 and owned by uid \(geteuid()); it is mode \(String(info.st_mode & 0o777, radix: 8)) owned by uid \(info.st_uid)")
+        }
+    }
+
+    /// Only the service user itself (or root, which file modes do not stop anyway) may
+    /// administer; checked on the kernel-reported peer uid, so a socket whose mode was loosened
+    /// by mistake still refuses everyone else.
+    static func mayAdminister(_ caller: AdminCaller) -> Bool {
+        caller.uid == geteuid() || caller.uid == 0
     }
 
     public func run() async throws {
@@ -91,9 +119,17 @@ public final class AdminSocketServer: Service, Sendable {
         }
         let response: AdminResponse
         do {
+            // The request is read (bounded) before the caller check so that closing the socket
+            // does not discard the refusal with a reset.
             let line = try UnixSocket.readLine(connection, limit: Self.maxMessageBytes)
+            guard Self.mayAdminister(caller) else {
+                logger.warning("admin connection refused: caller is not the service user", metadata: ["uid": "\(caller.uid)", "pid": "\(caller.pid)"])
+                throw ApplianceError.forbidden("uid \(caller.uid) may not administer this appliance")
+            }
             let request = try JSONDecoder().decode(AdminRequest.self, from: Data(line))
             response = Self.wait { await self.dispatcher.handle(request, caller: caller) }
+        } catch let error as ApplianceError where error.code == .forbidden {
+            response = AdminResponse(ok: false, error: "admin socket: \(error.reason)")
         } catch {
             response = AdminResponse(ok: false, error: "bad admin request: \(error)")
         }

@@ -39,6 +39,8 @@ public func buildApplication(
     try configuration.validate()
     let addresses = BoundAddresses()
     let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [IncompleteRequestCloser(
+            maxBodyBytes: max(configuration.limits.maxESTBodyBytes, configuration.limits.maxOCSPRequestBytes))],
         idleTimeout: .milliseconds(Int64(configuration.limits.idleTimeoutSeconds * 1000)),
         httpDecoderConfiguration: .init(
             maxHeaderFieldSize: configuration.limits.maxHeaderBytes,
@@ -48,7 +50,10 @@ public func buildApplication(
 
     let httpsRouter = Router(context: ApplianceRequestContext.self)
     httpsRouter.add(middleware: timeout)
-    HTTPSRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpsRouter)
+    HTTPSRoutes(
+        services: services, configuration: configuration, metrics: metrics, logger: logger,
+        rateLimits: EnrollmentRateLimits(limits: configuration.limits)
+    ).register(on: httpsRouter)
     let verifier = HandshakeVerifier(
         trust: services.trust, revocation: services.revocation, connections: services.connections, metrics: metrics, logger: logger)
     let holder = services.serverCertificate

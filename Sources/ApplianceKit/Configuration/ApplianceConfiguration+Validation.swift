@@ -18,6 +18,9 @@ extension ApplianceConfiguration {
         guard (1024...(1024 * 1024)).contains(limits.maxESTBodyBytes) else {
             throw ApplianceError.configuration("limits.max_est_body_bytes", "must be 1024…1048576")
         }
+        guard (512...(64 * 1024)).contains(limits.maxOCSPRequestBytes) else {
+            throw ApplianceError.configuration("limits.max_ocsp_request_bytes", "must be 512…65536")
+        }
         guard (1024...(1024 * 1024)).contains(limits.maxHeaderBytes) else {
             throw ApplianceError.configuration("limits.max_header_bytes", "must be 1024…1048576")
         }
@@ -29,6 +32,13 @@ extension ApplianceConfiguration {
         }
         guard limits.maxConnections >= 1 else {
             throw ApplianceError.configuration("limits.max_connections", "must be at least 1")
+        }
+        for (path, value) in [
+            ("limits.enrollments_per_minute_per_source", limits.enrollmentsPerMinutePerSource),
+            ("limits.enrollments_per_minute_per_agent", limits.enrollmentsPerMinutePerAgent),
+            ("limits.renewals_per_hour_per_agent", limits.renewalsPerHourPerAgent),
+        ] where !(0...1_000_000).contains(value) {
+            throw ApplianceError.configuration(path, "must be 0 (off) … 1000000")
         }
         guard (1...86400).contains(enrollment.retryAfterSeconds) else {
             throw ApplianceError.configuration("enrollment.retry_after_seconds", "must be 1…86400")

@@ -90,14 +90,28 @@ public struct ApplianceConfiguration: Sendable, Equatable {
         /// `limits.max_est_body_bytes` — largest EST request body; larger bodies get 413. A
         /// base64 P-384 or RSA-4096 CSR is well under 4 KiB.
         public var maxESTBodyBytes: Int = 16 * 1024
+        /// `limits.max_ocsp_request_bytes` — largest OCSP request body (POST); larger gets 413.
+        /// A request for one certificate is ~100 bytes (RFC 6960 §4.1); 8 KiB allows batches.
+        public var maxOCSPRequestBytes: Int = 8 * 1024
         /// `limits.max_header_bytes` — largest total size of a request's header block.
         public var maxHeaderBytes: Int = 16 * 1024
         /// `limits.request_timeout_seconds` — time allowed to handle one request.
         public var requestTimeoutSeconds: Double = 30
         /// `limits.idle_timeout_seconds` — an idle keep-alive connection is closed after this.
         public var idleTimeoutSeconds: Double = 60
-        /// `limits.max_connections` — concurrent connections per listener; further ones wait.
+        /// `limits.max_connections` — concurrent connections per listener; further ones wait in
+        /// the kernel's accept backlog until one closes.
         public var maxConnections: Int = 1024
+        /// `limits.enrollments_per_minute_per_source` — `simpleenroll` + `simplereenroll` requests
+        /// one IP address may make per minute (burst of the same size); 0 turns it off. Generous,
+        /// because a whole site may enrol from behind one NAT address.
+        public var enrollmentsPerMinutePerSource: Int = 120
+        /// `limits.enrollments_per_minute_per_agent` — `simpleenroll` requests per minute for the
+        /// agent a CSR names (an agent polling a pending registration); 0 turns it off.
+        public var enrollmentsPerMinutePerAgent: Int = 6
+        /// `limits.renewals_per_hour_per_agent` — `simplereenroll` requests per hour by one
+        /// authenticated agent; 0 turns it off.
+        public var renewalsPerHourPerAgent: Int = 10
         public init() {}
     }
 

@@ -41,10 +41,20 @@ public struct ConfigurationKey: Sendable {
         .string("http.address", "HTTP (CRL, OCSP, CA certs, health, metrics) bind address") { $0.http.address = $1 },
         .int("http.port", "HTTP port (0 = any free port)") { $0.http.port = $1 },
         .int("limits.max_est_body_bytes", "largest EST request body in bytes; larger gets 413") { $0.limits.maxESTBodyBytes = $1 },
+        .int("limits.max_ocsp_request_bytes", "largest OCSP POST body in bytes; larger gets 413") { $0.limits.maxOCSPRequestBytes = $1 },
         .int("limits.max_header_bytes", "largest request header block in bytes") { $0.limits.maxHeaderBytes = $1 },
         .seconds("limits.request_timeout_seconds", "time allowed to handle one request") { $0.limits.requestTimeoutSeconds = $1 },
         .seconds("limits.idle_timeout_seconds", "idle keep-alive connections are closed after this") { $0.limits.idleTimeoutSeconds = $1 },
         .int("limits.max_connections", "concurrent connections per listener") { $0.limits.maxConnections = $1 },
+        .int("limits.enrollments_per_minute_per_source", "EST (re)enrolment requests per minute per source address; 0 = off") {
+            $0.limits.enrollmentsPerMinutePerSource = $1
+        },
+        .int("limits.enrollments_per_minute_per_agent", "simpleenroll requests per minute per agent; 0 = off") {
+            $0.limits.enrollmentsPerMinutePerAgent = $1
+        },
+        .int("limits.renewals_per_hour_per_agent", "simplereenroll requests per hour per agent; 0 = off") {
+            $0.limits.renewalsPerHourPerAgent = $1
+        },
         .int("enrollment.retry_after_seconds", "Retry-After for pending enrolments (202)") { $0.enrollment.retryAfterSeconds = $1 },
         .string("log_level", "trace|debug|info|notice|warning|error|critical") { $0.logLevel = $1 },
         .string("user", "unprivileged account to drop to after binding when started as root") { $0.user = $1.isEmpty ? nil : $1 },

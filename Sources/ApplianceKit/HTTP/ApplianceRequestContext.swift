@@ -27,6 +27,11 @@ public struct ApplianceRequestContext: RequestContext {
         return try Certificate(derEncoded: try peer.toDERBytes())
     }
 
+    /// The client's IP address without the port (the key of per-source rate limits).
+    var sourceAddress: String {
+        channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
     /// The client's address, for registration records and logs.
     var remoteDescription: String {
         channel.remoteAddress?.description ?? "unknown"

@@ -27,6 +27,12 @@ enum ESTRequestParsing {
         return der
     }
 
+    /// The subject CN of a DER PKCS#10 already checked by ``csr(from:limit:)``; `nil` without one.
+    static func commonName(ofCSR der: [UInt8]) -> String? {
+        guard let parsed = try? CertificateSigningRequest(derEncoded: der) else { return nil }
+        return parsed.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+    }
+
     /// The enrolment token: the password of HTTP Basic (RFC 7030 §3.2.3) or a Bearer token.
     static func token(from request: Request) throws -> String? {
         guard let header = request.headers[.authorization] else { return nil }

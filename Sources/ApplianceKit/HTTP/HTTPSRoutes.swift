@@ -10,6 +10,8 @@ struct HTTPSRoutes: Sendable {
     let configuration: ApplianceConfiguration
     let metrics: ApplianceMetrics
     let logger: Logger
+    /// Per-source and per-agent limits on enrolment and renewal (429 + Retry-After beyond).
+    var rateLimits: EnrollmentRateLimits = .unlimited
 
     func register(on router: Router<ApplianceRequestContext>) {
         router.get("/.well-known/est/cacerts") { _, _ in try await self.caCertificates() }
@@ -35,8 +37,13 @@ struct HTTPSRoutes: Sendable {
 
     func enroll(_ request: Request, _ context: ApplianceRequestContext) async throws -> Response {
         var request = request
+        // The source limit comes first, before the body is read or anything is parsed.
+        try limited { try rateLimits.checkSource(context.sourceAddress) }
         let token = try ESTRequestParsing.token(from: request)
         let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
+        if let agent = ESTRequestParsing.commonName(ofCSR: csr) {
+            try limited { try rateLimits.checkEnrollment(agent: agent) }
+        }
         let enrolment = EnrollmentRequest(csrDER: csr, token: token, source: context.remoteDescription)
         let outcome = try await call("simpleenroll") { try await services.certificateAuthority.enroll(enrolment) }
         if case .issued = outcome { metrics.issued(type: "agent", renewal: false) }
@@ -45,12 +52,13 @@ struct HTTPSRoutes: Sendable {
 
     func reenroll(_ request: Request, _ context: ApplianceRequestContext) async throws -> Response {
         var request = request
+        try limited { try rateLimits.checkSource(context.sourceAddress) }
         let agent = try await authenticate(context)
+        try limited { try rateLimits.checkRenewal(agent: agent.identity.commonName) }
         let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
         // RFC 7030 §4.2.2: a renewal keeps the subject; a CSR for another agent is refused here
         // so one agent's certificate can never renew another's identity.
-        let parsed = try CertificateSigningRequest(derEncoded: csr)
-        let cn = parsed.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+        let cn = ESTRequestParsing.commonName(ofCSR: csr)
         guard let cn, AgentSubject(commonName: cn) == agent.identity else {
             metrics.validationFailure(reason: "reenroll_identity_mismatch")
             throw ApplianceError.forbidden("the CSR subject does not match the client certificate's agent identity")
@@ -101,6 +109,17 @@ struct HTTPSRoutes: Sendable {
             metrics.validationFailure(reason: metricReason)
             logger.notice("mTLS request refused (403)", metadata: ["reason": "\(reason)", "peer": "\(context.remoteDescription)"])
             throw ApplianceError.forbidden(reason)
+        }
+    }
+
+    /// Runs a rate-limit check, counting and logging a refusal.
+    func limited(_ check: () throws -> Void) throws {
+        do {
+            try check()
+        } catch let error as RateLimitExceeded {
+            metrics.validationFailure(reason: "rate_limited")
+            logger.notice("EST request rate-limited (429)", metadata: ["reason": "\(error.reason)", "retry_after": "\(error.retryAfterSeconds)"])
+            throw error
         }
     }
 

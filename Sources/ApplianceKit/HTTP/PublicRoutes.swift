@@ -13,8 +13,6 @@ struct PublicRoutes: Sendable {
     let configuration: ApplianceConfiguration
     let metrics: ApplianceMetrics
     let logger: Logger
-    /// OCSP requests are small (RFC 6960 §A.1); a few KiB is generous.
-    static let maxOCSPRequestBytes = 8 * 1024
 
     func register(on router: Router<ApplianceRequestContext>) {
         router.get("/crl/intermediate.crl") { _, _ in try await self.crl(.intermediate) }
@@ -36,10 +34,12 @@ struct PublicRoutes: Sendable {
         router.post("/ocsp") { request, _ in
             var request = request
             let body: ByteBuffer
+            // OCSP requests are small (RFC 6960 §4.1): limits.max_ocsp_request_bytes, 413 beyond.
+            let limit = self.configuration.limits.maxOCSPRequestBytes
             do {
-                body = try await request.collectBody(upTo: Self.maxOCSPRequestBytes)
+                body = try await request.collectBody(upTo: limit)
             } catch is NIOTooManyBytesError {
-                throw ApplianceError.tooLarge("OCSP request exceeds \(Self.maxOCSPRequestBytes) bytes")
+                throw ApplianceError.tooLarge("OCSP request exceeds \(limit) bytes")
             }
             return try await self.ocsp(Array(buffer: body))
         }

@@ -25,11 +25,10 @@ struct ToolResult: Sendable {
     var succeeded: Bool { status == 0 }
 }
 
-/// Runs blocking work on a Dispatch thread and awaits it without occupying a cooperative thread.
+/// Runs blocking work on a thread of its own and awaits it without occupying a cooperative
+/// thread. Not Dispatch's global queue: on Linux its few threads (about one per core) are also
+/// what the cooperative pool's work competes for, so many tools waiting at once (curl, openssl
+/// while the in-process appliance must answer them) could starve the servers under test.
 func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try work() })
-        }
-    }
+    try await onOwnThread(work)
 }
