@@ -32,7 +32,7 @@ struct RateLimitTests {
             #expect(other.status == 200, "\(other.raw.output)")
             #expect(app.ca.issuedCount == 1)
             let metrics = try await Curl.run(["\(app.httpURL)/metrics"])
-            #expect(metrics.body.contains("reason=\"rate_limited\"} 1"), "\(metrics.body)")
+            #expect(metrics.body.contains("rootkeeper_requests_rate_limited_total{limit=\"source\"} 1"), "\(metrics.body)")
         }
     }
 

@@ -117,7 +117,7 @@ struct HTTPSRoutes: Sendable {
         do {
             try check()
         } catch let error as RateLimitExceeded {
-            metrics.validationFailure(reason: "rate_limited")
+            metrics.registry.increment("rootkeeper_requests_rate_limited_total", labels: ["limit": error.limit])
             logger.notice("EST request rate-limited (429)", metadata: ["reason": "\(error.reason)", "retry_after": "\(error.retryAfterSeconds)"])
             throw error
         }

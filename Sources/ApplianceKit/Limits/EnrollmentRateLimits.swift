@@ -33,28 +33,30 @@ public struct EnrollmentRateLimits: Sendable {
 
     /// Throws ``RateLimitExceeded`` when `address` is over its limit.
     func checkSource(_ address: String) throws {
-        try Self.check(perSource.acquire(address), "too many enrolment requests from \(address)")
+        try Self.check(perSource.acquire(address), limit: "source", "too many enrolment requests from \(address)")
     }
 
     /// Throws ``RateLimitExceeded`` when the agent a `simpleenroll` CSR names is over its limit.
     func checkEnrollment(agent: String) throws {
-        try Self.check(enrollmentsPerAgent.acquire(agent), "too many enrolment requests for this agent")
+        try Self.check(enrollmentsPerAgent.acquire(agent), limit: "agent", "too many enrolment requests for this agent")
     }
 
     /// Throws ``RateLimitExceeded`` when the authenticated agent renews too often.
     func checkRenewal(agent: String) throws {
-        try Self.check(renewalsPerAgent.acquire(agent), "too many renewals for this agent")
+        try Self.check(renewalsPerAgent.acquire(agent), limit: "renewal", "too many renewals for this agent")
     }
 
-    private static func check(_ decision: RateDecision, _ reason: String) throws {
+    private static func check(_ decision: RateDecision, limit: String, _ reason: String) throws {
         if case .limited(let seconds) = decision {
-            throw RateLimitExceeded(reason: reason, retryAfterSeconds: seconds)
+            throw RateLimitExceeded(limit: limit, reason: reason, retryAfterSeconds: seconds)
         }
     }
 }
 
 /// A request over a rate limit: HTTP 429 with Retry-After (RFC 6585 §4).
 public struct RateLimitExceeded: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Which limit refused: `source`, `agent` or `renewal` (the metric label).
+    public let limit: String
     public let reason: String
     public let retryAfterSeconds: Int
     public var description: String { "\(reason); retry after \(retryAfterSeconds) s" }

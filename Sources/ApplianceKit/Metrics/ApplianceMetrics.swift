@@ -18,6 +18,8 @@ public struct ApplianceMetrics: Sendable {
             ("rootkeeper_certificates_expiring_soon", .gauge, "Active certificates expiring within days_until_expiry."),
             ("rootkeeper_registrations_pending", .gauge, "Enrolments waiting for administrator approval."),
             ("rootkeeper_certificate_validation_failures_total", .counter, "Client certificate refusals, by reason."),
+            ("rootkeeper_requests_rate_limited_total", .counter,
+             "EST requests answered 429, by the limit that refused them (source, agent, renewal)."),
             ("rootkeeper_crl_age_seconds", .gauge, "Age of the current CRL, by issuer."),
             ("rootkeeper_crl_next_update_seconds", .gauge,
              "Seconds until the current CRL's nextUpdate (negative once it has lapsed), by issuer."),

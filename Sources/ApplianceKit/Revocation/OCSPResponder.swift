@@ -15,7 +15,7 @@ import X509
 /// - the store cannot answer → `tryLater` (store unavailable) or `internalError`, unsigned.
 ///
 /// Limits (documented for operators): the HTTP route accepts bodies up to 8 KiB
-/// (`PublicRoutes.maxOCSPRequestBytes`) and a request may name at most
+/// (`limits.max_ocsp_request_bytes`) and a request may name at most
 /// `OCSPRequest.maximumCertIDs` (64) CertIDs; anything beyond, undecodable DER, an empty request
 /// list or an unsupported hash is answered `malformedRequest` (RFC 6960 §2.3).
 ///
