@@ -14,4 +14,8 @@ scripts/install-deps.sh
 # exists (not yet: the SQLite store is the only implementation today).
 
 swift build --build-tests
-swift test --skip-build "$@"
+# swift-testing starts every test at once by default. Many tests run real appliances, openssl,
+# curl and whole demos; on the 2-core CI machine dozens of them at once starve the in-process
+# servers until curl's timeouts fire. Three at a time keeps the run to ~2 minutes and every
+# timeout meaningful (TEST_PARALLELISM overrides it).
+swift test --skip-build --experimental-maximum-parallelization-width "${TEST_PARALLELISM:-3}" "$@"
