@@ -44,11 +44,11 @@ extension IntermediateCA {
     }
 
     /// Parses an RFC 5280 §5.3.1 reason name (case-insensitive, `-`/`_` ignored); empty → none.
-    static func revocationReason(_ text: String) throws -> Registration.RevocationReason? {
-        let normalized = text.lowercased().filter { $0 != "-" && $0 != "_" && $0 != " " }
+    static func revocationReason(_ text: String) throws -> RevocationReason? {
+        let normalized = text.filter { $0 != "-" && $0 != "_" && $0 != " " }
         if normalized.isEmpty { return nil }
-        guard let reason = Registration.RevocationReason.allCases.first(where: { $0.name.lowercased() == normalized }) else {
-            let names = Registration.RevocationReason.allCases.map(\.name).joined(separator: ", ")
+        guard let reason = RevocationReason(name: normalized) else {
+            let names = RevocationReason.allCases.map(\.name).joined(separator: ", ")
             throw ApplianceError.malformed("unknown revocation reason '\(text)'; use one of: \(names)")
         }
         return reason

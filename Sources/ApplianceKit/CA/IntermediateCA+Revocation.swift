@@ -13,7 +13,7 @@ extension IntermediateCA: RevocationChecking, AgentRegistry {
         case .unknown:
             return .unknown
         case .revoked(let record):
-            return .revoked(reason: record.reason?.name ?? Registration.RevocationReason.unspecified.name)
+            return .revoked(reason: record.reason?.name ?? RevocationReason.unspecified.name)
         case .notRevoked(let record):
             let presented = try PEMCodec.der(certificate)
             guard record.status == .issued || record.status == .superseded,

@@ -67,7 +67,7 @@ extension CRLPublisher {
         // Registration and PKICore both model CRLReason with the RFC 5280 §5.3.1 codes.
         // RFC 5280 §5.3.1: "the reason code CRL entry extension SHOULD be absent instead of using
         // the unspecified (0) reasonCode value" — an unspecified revocation is encoded without one.
-        let reason = record.reason.flatMap { PKICore.RevocationReason(code: $0.rawValue) }.flatMap { $0 == .unspecified ? nil : $0 }
+        let reason = record.reason == .unspecified ? nil : record.reason
         return try RevokedCertificate(
             serialNumber: Certificate.SerialNumber(bytes: bytes), revocationDate: record.revokedAt,
             reason: reason, invalidityDate: record.invalidityDate)

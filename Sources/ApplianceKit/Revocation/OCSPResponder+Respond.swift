@@ -61,7 +61,7 @@ extension OCSPResponder {
         var validUntil = nextUpdate.addingTimeInterval(-configuration.cacheMargin)
         switch try await store.revocationStatus(serial: serial) {
         case .revoked(let record):
-            let reason = record.reason.flatMap { PKICore.RevocationReason(code: $0.rawValue) }
+            let reason = record.reason
             status = .revoked(time: record.revokedAt, reason: reason)
         case .notRevoked(let record)
         where (record.status == .issued || record.status == .superseded) && record.issuerSKI == issuerSKI

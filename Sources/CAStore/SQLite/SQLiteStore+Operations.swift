@@ -99,7 +99,7 @@ extension SQLiteStore {
             var stored = revocation
             stored.issuerSKI = record.issuerSKI
             try execute(db, sql: "INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [stored.serial, stored.issuerSKI, stored.revokedAt.timeIntervalSince1970, stored.reason?.rawValue,
+                           arguments: [stored.serial, stored.issuerSKI, stored.revokedAt.timeIntervalSince1970, stored.reason.map { Int($0.rawValue) },
                                        stored.invalidityDate?.timeIntervalSince1970])
             try execute(db, sql: "UPDATE certificates SET status = 'revoked' WHERE serial = ?", arguments: [stored.serial])
             return .revoked(RevocationResult(record: stored, newlyRevoked: true))

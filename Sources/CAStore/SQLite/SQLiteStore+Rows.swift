@@ -54,7 +54,7 @@ extension SQLiteStore {
 
     static func decodeRevocation(_ row: Row, issuerSKI: String? = nil) throws -> RevocationRecord {
         var reason: RevocationReason?
-        if let code = row["reason"] as Int? { reason = try required(RevocationReason(rawValue: code), "revocation reason \(code)") }
+        if let code = row["reason"] as Int? { reason = try required(RevocationReason(code: code), "revocation reason \(code)") }
         return RevocationRecord(serial: row["serial"], issuerSKI: issuerSKI ?? row["issuer_ski"],
                                 revokedAt: try required(date(row, "revoked_at"), "revoked_at"), reason: reason,
                                 invalidityDate: date(row, "invalidity_date"))

@@ -15,7 +15,7 @@
 ///      privilegeWithdrawn      (9),
 ///      aACompromise           (10) }
 /// ```
-public enum RevocationReason: UInt8, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+public enum RevocationReason: UInt8, CaseIterable, Hashable, Sendable, Codable, CustomStringConvertible {
     case unspecified = 0
     case keyCompromise = 1
     case caCompromise = 2

@@ -1,21 +1,9 @@
 import Foundation
+import PKICore
 
-/// CRLReason codes, RFC 5280 §5.3.1 (value 7 is unused by the RFC).
-public enum RevocationReason: Int, Hashable, Sendable, Codable, CaseIterable {
-    case unspecified = 0
-    case keyCompromise = 1
-    case cACompromise = 2
-    case affiliationChanged = 3
-    case superseded = 4
-    case cessationOfOperation = 5
-    case certificateHold = 6
-    case removeFromCRL = 8
-    case privilegeWithdrawn = 9
-    case aACompromise = 10
-
-    /// The name used in metrics labels and logs (the RFC's identifier).
-    public var name: String { String(describing: self) }
-}
+/// CRLReason codes, RFC 5280 §5.3.1: the one definition in PKICore, which also encodes them in
+/// CRLs and OCSP responses, so a stored reason is the encoded reason.
+public typealias RevocationReason = PKICore.RevocationReason
 
 /// One revoked certificate, as it appears in the issuer's CRL (RFC 5280 §5.1.2.6, §5.3).
 public struct RevocationRecord: Hashable, Sendable, Codable {
