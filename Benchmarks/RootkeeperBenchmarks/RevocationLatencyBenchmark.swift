@@ -89,12 +89,22 @@ enum RevocationLatencyBenchmark {
 
     static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool { range(of: needle, in: haystack) != nil }
 
-    /// Index just after the first occurrence of `needle` (memmem: the CRL is tens of MB).
+    /// Index just after the first occurrence of `needle` (memchr for its first byte, then memcmp:
+    /// the CRL is tens of MB).
     static func range(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        haystack.withUnsafeBytes { h in
+        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+        return haystack.withUnsafeBytes { h -> Int? in
             needle.withUnsafeBytes { n -> Int? in
-                guard let base = h.baseAddress, let found = memmem(base, h.count, n.baseAddress, n.count) else { return nil }
-                return base.distance(to: UnsafeRawPointer(found)) + n.count
+                guard let base = h.baseAddress, let nBase = n.baseAddress else { return nil }
+                var offset = 0
+                let last = h.count - n.count
+                while offset <= last {
+                    guard let hit = memchr(base + offset, Int32(first), last - offset + 1) else { return nil }
+                    let index = base.distance(to: UnsafeRawPointer(hit))
+                    if memcmp(base + index, nBase, n.count) == 0 { return index + n.count }
+                    offset = index + 1
+                }
+                return nil
             }
         }
     }

@@ -56,7 +56,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 serve_pid() {
   local pid
   for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "serve --state-dir $STATE "; then echo "$pid"; return 0; fi
+    if (tr '\0' ' ' <"/proc/$pid/cmdline") 2>/dev/null | grep -q "serve --state-dir $STATE "; then echo "$pid"; return 0; fi
   done
   return 1
 }
@@ -141,9 +141,11 @@ curl -sS --fail -o /dev/null --cacert "$CHAIN" --cert "$CERT" --key "$KEY" "http
 wrk_rate() { # label connections url [wrk args...]
   local label=$1 connections=$2 url=$3; shift 3
   local out=$WORK/wrk-$label-$RANDOM.txt
-  env LD_PRELOAD="$SHIM" ${WRK_ENV:-} wrk -t2 -c"$connections" -d"${SECS}s" "$@" "$url" >"$out" 2>&1
-  if grep -qE 'Non-2xx|Socket errors' "$out"; then echo "network.sh: $label: $(grep -E 'Non-2xx|Socket errors' "$out" | tr '\n' ' ')" >&2; fi
-  grep -q 'Non-2xx' "$out" && { echo "network.sh: $label run invalid (non-2xx answers), see $out" >&2; KEEP=1; }
+  # The URL before the options: everything after `--` goes to the Lua script.
+  env LD_PRELOAD="$SHIM" ${WRK_ENV:-} wrk -t2 -c"$connections" -d"${SECS}s" "$url" "$@" >"$out" 2>&1
+  # Read errors with `Connection: close` are the server closing after its answer; non-2xx is a failure.
+  if grep -q 'Non-2xx' "$out"; then echo "network.sh: $label: run invalid, non-2xx answers: $(grep Non-2xx "$out")" >&2; fi
+  grep -q '^Requests/sec:' "$out" || { echo "network.sh: $label: wrk failed: $(head -3 "$out")" >&2; echo 0; return; }
   awk '/^Requests\/sec:/ {print $2}' "$out"
 }
 compare() { # name ours-command peer-command  (alternating, RUNS times each)
