@@ -26,7 +26,7 @@ RUNS=${RUNS:-3}
 SECS=${SECONDS_PER_RUN:-5}
 REVOKED_SMALL=100000
 REVOKED_LARGE=1000000
-EST_PER_RUN=${EST_PER_RUN:-1500}
+EST_PER_RUN=${EST_PER_RUN:-4000}
 if [ "${SMOKE:-0}" = 1 ]; then RUNS=1; SECS=1; REVOKED_SMALL=1000; REVOKED_LARGE=2000; EST_PER_RUN=400; fi
 ONLY=${ONLY:-"1 2 3 4 5"}
 for tool in "$BIN/appliance" "$BIN/ceremony" "$BIN/agent" "$BIN/rootkeeper-bench" wrk nginx openssl sqlite3 curl gcc softhsm2-util; do
