@@ -27,7 +27,7 @@ SECS=${SECONDS_PER_RUN:-5}
 REVOKED_SMALL=100000
 REVOKED_LARGE=1000000
 EST_PER_RUN=${EST_PER_RUN:-4000}
-if [ "${SMOKE:-0}" = 1 ]; then RUNS=1; SECS=1; REVOKED_SMALL=1000; REVOKED_LARGE=2000; EST_PER_RUN=400; fi
+if [ "${SMOKE:-0}" = 1 ]; then RUNS=1; SECS=1; REVOKED_SMALL=1000; REVOKED_LARGE=2000; EST_PER_RUN=1500; fi
 ONLY=${ONLY:-"1 2 3 4 5"}
 for tool in "$BIN/appliance" "$BIN/ceremony" "$BIN/agent" "$BIN/rootkeeper-bench" wrk nginx openssl sqlite3 curl gcc softhsm2-util; do
   command -v "$tool" >/dev/null || { echo "network.sh: $tool not found (build: swift build -c release --scratch-path .build-release)" >&2; exit 1; }
@@ -269,5 +269,5 @@ EOF
     --request "$WORK/revoke-request.der" --timeout 60 2>&1 | tee -a "$WORK/summary.txt" >&2
   log "   serve peak RSS after the revocation: $(hwm_mb "$(serve_pid)") MB"
 fi
-log "== done; summary in $WORK/summary.txt"
+log "== done; summary copied to .build-release/network-summary.txt"
 cp "$WORK/summary.txt" "$ROOT/.build-release/network-summary.txt" 2>/dev/null || true
