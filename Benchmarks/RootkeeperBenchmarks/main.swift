@@ -10,6 +10,12 @@ let usage = """
                                                             full CRL build+sign vs openssl ca -gencrl
       ocsp [--seconds N] [--keys p256,rsa2048] [--no-peer]  OCSP response encoding+signing vs raw signing
       ocsp-service [options]                                the appliance's OCSP responder vs `openssl ocsp -port`
+      store-walk [--entries 100000,1000000] [--per-serial-max N]
+                                                            the CRL's store walk + expiry pruning: batched vs one query per entry
+      est-prepare --state DIR --count N --out FILE          N enrolment tokens (admin socket) + N agent CSRs for est.lua
+      revocation-latency --state DIR --http-port P --serial HEX --request FILE
+                                                            revoke via the admin socket → revoked in OCSP / listed in the CRL
+    (scripts/bench/network.sh drives the last two against a release `appliance serve`, with nginx, wrk and openssl)
     """
 
 do {
@@ -19,6 +25,9 @@ do {
     case "crl": try await CRLBenchmark.run(arguments: rest)
     case "ocsp": try await OCSPBenchmark.run(arguments: rest)
     case "ocsp-service": try await OCSPServiceBenchmark.run(arguments: rest)
+    case "store-walk": try await StoreWalkBenchmark.run(arguments: rest)
+    case "est-prepare": try ESTPrepare.run(arguments: rest)
+    case "revocation-latency": try RevocationLatencyBenchmark.run(arguments: rest)
     default:
         FileHandle.standardError.write(Data((usage + "\n").utf8))
         exit(2)
