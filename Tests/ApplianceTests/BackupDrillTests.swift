@@ -1,3 +1,4 @@
+import ApplianceKit
 import Foundation
 import Testing
 import TestSupport
@@ -18,8 +19,7 @@ struct BackupDrillTests {
         let demo = try appliance.start(["demo", "--dir", dir])
         defer {
             demo.stop()
-            Self.killServers(stateDirectory: "\(dir)/state")
-            Self.killServers(stateDirectory: restored)
+            ProcessReaper.terminate(commandLineContaining: work.path)
         }
         try #require(demo.waitForOutput("press Ctrl-C to stop", timeout: 240), "demo did not finish:\n\(demo.output)")
         let http = try #require(demo.output.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\/metrics/)?.1).description
@@ -41,7 +41,7 @@ struct BackupDrillTests {
 
         // The original goes away; the restore stands alone.
         demo.stop()
-        Self.killServers(stateDirectory: "\(dir)/state")
+        ProcessReaper.terminate(commandLineContaining: "\(dir)/state")
 
         let restoredRun = try appliance.run(["backup", "restore", "--file", archive, "--state-dir", restored, "--passphrase-file", passphrase,
                                              "--config-out", work.file("restored-from-backup.yaml"), "--owner", "nobody"])
@@ -50,7 +50,7 @@ struct BackupDrillTests {
         #expect(archivedConfig.contains("state_directory: \(dir)/state"), "the archived configuration is the demo's")
 
         // Serve the restored state on new ports (the configuration now names the restored directory).
-        let ports = (try Self.freePort(), try Self.freePort())
+        let ports = (try DemoRunner.freePort(), try DemoRunner.freePort())
         let config = work.file("restored.yaml")
         try """
             state_directory: \(restored)
@@ -99,29 +99,5 @@ struct BackupDrillTests {
             .replacingOccurrences(of: "0x", with: "")
         guard result.succeeded, let number = UInt64(hex, radix: 16) else { throw HarnessFailure(description: "no CRL number in \(url): \(result.output)") }
         return number
-    }
-
-    static func killServers(stateDirectory: String) {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        for pid in pids {
-            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            if cmdline.contains("serve") && cmdline.contains(stateDirectory) { kill(pid, SIGKILL) }
-        }
-    }
-
-    /// A TCP port free on 127.0.0.1 now (bound to port 0, read back, released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessFailure(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw HarnessFailure(description: "bind failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
