@@ -31,6 +31,18 @@ struct ApplianceCLITests {
         #expect(!serve.succeeded)
         if geteuid() == 0 {
             #expect(serve.stderr.contains("refusing to serve as root"), "\(serve.output)")
+            // With a service user, a state directory that user does not own is refused before
+            // anything is read from it or written to it.
+            let state = directory.file("root-owned-state")
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+            let config = directory.file("appliance.yaml")
+            try "state_directory: \(state)\nuser: nobody\n".write(toFile: config, atomically: true, encoding: .utf8)
+            let key = directory.file("key.passphrase")
+            FileManager.default.createFile(atPath: key, contents: Data("a passphrase\n".utf8), attributes: [.posixPermissions: 0o600])
+            let notOwned = try await Tool.run(binary, ["serve", "--config", config, "--passphrase-file", key])
+            #expect(!notOwned.succeeded)
+            #expect(notOwned.stderr.contains("belongs to uid 0") && notOwned.stderr.contains("chown -R nobody: \(state)"),
+                    "\(notOwned.output)")
         }
         // A backup of a state directory that does not exist fails and leaves no file.
         let passphrase = directory.file("backup.passphrase")

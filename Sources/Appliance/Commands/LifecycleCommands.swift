@@ -104,6 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         // The secret may be readable by root only: read it first, then drop privileges before any
         // state file is opened, so everything the service creates belongs to the service user.
         let secret = try secrets.unlockSecret(configuration)
+        try ProcessHardening.checkStateOwner(configuration.stateDirectory, serving: account?.uid ?? geteuid(), user: configuration.user)
         if let account {
             guard configuration.https.port >= 1024 || configuration.https.port == 0,
                   configuration.http.port >= 1024 || configuration.http.port == 0 else {

@@ -39,6 +39,21 @@ public enum ProcessHardening {
         return (entry.pointee.pw_uid, entry.pointee.pw_gid)
     }
 
+    /// Refuses a state directory the serving account does not own (issue 7: "the state directory
+    /// is owned by that user"): otherwise files the service creates would be unreadable to the
+    /// next start, or root-owned files would be left where the service cannot replace them.
+    public static func checkStateOwner(_ path: String, serving uid: uid_t, user: String?) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw ApplianceError.stateDirectory("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_uid == uid else {
+            let who = user.map { "user '\($0)' (uid \(uid))" } ?? "uid \(uid)"
+            throw ApplianceError.hardening(
+                "the state directory \(path) belongs to uid \(info.st_uid); \(who) serves and must own it (chown -R \(user ?? String(uid)): \(path))")
+        }
+    }
+
     /// Runs this same command again as `account`, through util-linux `setpriv` (exec, not fork).
     ///
     /// setuid(2) from a running Swift process does not reliably reach every thread (the main
