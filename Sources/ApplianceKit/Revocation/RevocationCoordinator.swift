@@ -16,6 +16,8 @@ public final class RevocationCoordinator: Sendable {
     let issuerOCSP: IssuerOCSPResponders?
     let issuerCRLs: IssuerCRLPublishers?
     private let subscribers = NIOLockedValueBox<[UUID: AsyncStream<String>.Continuation]>([:])
+    /// In-memory views of revocation state (the mTLS ``ClientStatusCache``), dropped synchronously.
+    private let caches = NIOLockedValueBox<[ClientStatusCache]>([])
 
     public init(ocsp: OCSPResponder?, crlPublisher: CRLPublisher?) {
         self.ocsp = ocsp
@@ -36,6 +38,9 @@ public final class RevocationCoordinator: Sendable {
     /// INTEGER content, as in `CertificateRecord.serial`). OCSP is updated before this returns;
     /// the CRL is generated in the background.
     public func revocationOccurred(serials: [String]) async {
+        // First, and even for an empty list (an agent revoked with no certificates): the next
+        // mTLS request must see the store, not a view from before the revocation.
+        for cache in caches.withLockedValue({ $0 }) { cache.invalidateAll() }
         guard !serials.isEmpty else { return }
         for serial in serials {
             ocsp?.revocationOccurred(serialHex: serial)
@@ -52,6 +57,12 @@ public final class RevocationCoordinator: Sendable {
     /// As ``revocationOccurred(serials:)`` for certificate serial numbers.
     public func revocationOccurred(serialNumbers: [Certificate.SerialNumber]) async {
         await revocationOccurred(serials: serialNumbers.map { PKICore.Hex.encode($0.bytes) })
+    }
+
+    /// Registers `cache` to be invalidated on every revocation, before ``revocationOccurred(serials:)``
+    /// does anything else (so before the revoking admin command returns).
+    public func invalidateOnRevocation(_ cache: ClientStatusCache) {
+        caches.withLockedValue { $0.append(cache) }
     }
 
     /// A stream of revoked serials (hex, as above), from now on, for as long as it is iterated.

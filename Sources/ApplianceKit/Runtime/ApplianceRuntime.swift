@@ -118,10 +118,14 @@ public struct ApplianceRuntime: Sendable {
         manager.attach(holder)
 
         let connections = ConnectionRegistry()
+        // Per-request mTLS checks read revocation and registration from memory, kept current by
+        // the coordinator (DESIGN §7: kept-alive mTLS throughput).
+        let clientStatus = ClientStatusCache(revocation: ca, registry: ca)
+        coordinator.invalidateOnRevocation(clientStatus)
         let services = ApplianceServices(
             certificateAuthority: ca,
-            clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: ca, registry: ca, clock: clock),
-            revocation: ca, revocationPublisher: crlPublishers, ocsp: responders, administration: ca, trust: trust,
+            clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: clientStatus, registry: clientStatus, clock: clock),
+            revocation: clientStatus, revocationPublisher: crlPublishers, ocsp: responders, administration: ca, trust: trust,
             serverCertificate: holder,
             backgroundServices: crlPublishers.all + [
                 IssuerRetirementService(retirement: retirement), ServerCertificateRotationService(manager: manager, logger: logger),

@@ -3,6 +3,8 @@ import X509
 /// Revocation status from the store, consulted on every handshake and every mTLS request.
 ///
 /// Implementations must look: "not revoked" without consulting the store is a bug (STYLE §15).
+/// The one allowed view in front of the store is ``ClientStatusCache``: it repeats only answers
+/// the store gave, at most 1 s old, and is emptied synchronously by every revocation.
 /// A thrown error is treated by callers as a refusal (fail closed).
 public protocol RevocationChecking: Sendable {
     func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus

@@ -6,40 +6,66 @@ import X509
 /// The pinned root and the current intermediate(s) that client certificates must chain to.
 /// Reloadable (intermediate renewal adds one) and shared by the handshake callback and the
 /// per-request authenticator.
+///
+/// A chain that validated once is remembered (``VerifiedChainCache``), so a kept-alive agent or a
+/// returning one does not pay the root's RSA signature and the leaf's ECDSA signature again on
+/// every request and handshake; validity and the current anchors are re-checked on every call.
 public final class ClientTrust: Sendable {
     private struct State {
         var root: Certificate
         var intermediates: [Certificate]
+        var verified: VerifiedChainCache
     }
     private let state: NIOLockedValueBox<State>
     private let clock: any PKIClock
 
-    public init(root: Certificate, intermediates: [Certificate], clock: any PKIClock = SystemClock()) {
-        self.state = NIOLockedValueBox(State(root: root, intermediates: intermediates))
+    /// - Parameter cacheCapacity: how many validated client chains to remember (0 disables the cache).
+    public init(root: Certificate, intermediates: [Certificate], clock: any PKIClock = SystemClock(), cacheCapacity: Int = 65_536) {
+        self.state = NIOLockedValueBox(State(
+            root: root, intermediates: intermediates, verified: VerifiedChainCache(capacity: cacheCapacity)))
         self.clock = clock
+        self.cacheEnabled = cacheCapacity > 0
     }
+
+    private let cacheEnabled: Bool
 
     public var root: Certificate { state.withLockedValue { $0.root } }
     public var intermediates: [Certificate] { state.withLockedValue { $0.intermediates } }
 
-    /// Replaces the set of current intermediates (e.g. after `intermediate install`).
+    /// Number of remembered validated chains (for tests).
+    public var cachedChainCount: Int { state.withLockedValue { $0.verified.count } }
+
+    /// Replaces the set of current intermediates (e.g. after `intermediate install` or a
+    /// retirement) and forgets every remembered chain.
     public func setIntermediates(_ intermediates: [Certificate]) {
-        state.withLockedValue { $0.intermediates = intermediates }
+        state.withLockedValue {
+            $0.intermediates = intermediates
+            $0.verified.removeAll()
+        }
     }
 
     /// Verifies `leaf` up to the pinned root through a current intermediate with RFC 5280 path
     /// validation at the injected clock's time. Returns a reason when it does not verify.
     public func verify(leaf: Certificate, presentedIntermediates: [Certificate] = []) async -> String? {
-        let snapshot = state.withLockedValue { $0 }
         // Only our own intermediates may be used as path elements: anything the client sent in
         // its chain is ignored, so a client cannot smuggle in another CA.
         _ = presentedIntermediates
         let now = clock.now()
-        var verifier = Verifier(rootCertificates: CertificateStore([snapshot.root])) {
+        let key = CertificateIdentity(leaf)
+        let (root, intermediates, cached, generation) = state.withLockedValue {
+            ($0.root, $0.intermediates, cacheEnabled ? $0.verified.chain(for: key) : nil, $0.verified.generation)
+        }
+        if let cached {
+            return VerifiedChainCache.recheck(cached, now: now, root: root, intermediates: intermediates)
+        }
+        var verifier = Verifier(rootCertificates: CertificateStore([root])) {
             RFC5280Policy(validationTime: now)
         }
-        switch await verifier.validate(leaf: leaf, intermediates: CertificateStore(snapshot.intermediates)) {
-        case .validCertificate:
+        switch await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates)) {
+        case .validCertificate(let chain):
+            if cacheEnabled {
+                state.withLockedValue { $0.verified.insert(Array(chain), for: key, ifGeneration: generation) }
+            }
             return nil
         case .couldNotValidate(let failures):
             let first = failures.first.map { "\($0.policyFailureReason)" } ?? "no chain to the pinned root"
