@@ -14,7 +14,9 @@ import X509
 /// - It is regenerated on start (so a crash between a store update and the CRL write is always
 ///   repaired by a fresh CRL with a higher number), on schedule before half its validity has
 ///   passed, and on demand after a revocation (``revocationOccurred()``), coalesced: at most one
-///   generation in flight and one pending, however many revocations arrive.
+///   generation in flight and one pending, however many revocations arrive. After a revocation
+///   only the revocations numbered since the last CRL are read and appended to the entries kept
+///   in memory (``currentEntries(at:)``); start, schedule, `crl generate` and failures rebuild in full.
 /// - Files are replaced atomically (write, fsync, rename, fsync the directory); the version being
 ///   replaced is kept as `history/intermediate-<number>.crl`.
 /// - When the CRL cannot be written, the last good bytes stay served from memory, ``health``
