@@ -22,18 +22,23 @@ extension CRLPublisher {
             thisUpdate = last
         }
         let nextUpdate = thisUpdate.addingTimeInterval(configuration.validity)
-        let entries = try await unexpiredEntries(at: thisUpdate)
+        let started = ContinuousClock.now
+        let incremental = !fullRebuildRequested && entryCache != nil
+        let entries = try await currentEntries(at: thisUpdate)
+        let read = ContinuousClock.now
         let tbs = try TBSCertList(
             issuerCertificate: signer.issuerCertificate, thisUpdate: thisUpdate, nextUpdate: nextUpdate,
             crlNumber: CRLNumber(number))
         let previousNumber = previous.flatMap { UInt64(exactly: $0.number) }.map(CRLNumber.init)
-        let signed = try await signer.sign(tbs, additionalEntries: entries, previousCRLNumber: previousNumber)
+        let signed = try await signer.sign(tbs, entries: entries, previousCRLNumber: previousNumber)
+        let built = ContinuousClock.now
 
         try CRLFiles(state: state).install(signed.derEncoded, number: signed.crlNumber, as: fileName,
                                            replacing: served[.intermediate].map { ($0.der, $0.number) })
         let crl = ServedCRL(
             der: signed.derEncoded, number: signed.crlNumber, thisUpdate: signed.thisUpdate,
             nextUpdate: signed.nextUpdate, entries: signed.entryCount)
+        let written = ContinuousClock.now
         served[.intermediate] = crl
         failure = nil
         updateGauges(.intermediate, crl)
@@ -43,22 +48,12 @@ extension CRLPublisher {
         logger.info("published intermediate CRL", metadata: [
             "issuer": "\(metricLabel)",
             "number": "\(signed.crlNumber)", "entries": "\(signed.entryCount)", "bytes": "\(signed.derEncoded.count)",
+            "mode": "\(incremental ? "incremental" : "full")",
+            "ms": "read \(Self.ms(read - started)), sign \(Self.ms(built - read)), write \(Self.ms(written - built))",
         ])
     }
 
-    /// The issuer's revocations whose certificates have not expired at `now`, in serial order.
-    /// An entry whose certificate record cannot be found is kept (fail closed).
-    func unexpiredEntries(at now: Date) async throws -> [RevokedCertificate] {
-        var entries: [RevokedCertificate] = []
-        for try await page in store.revokedPages(issuerSKI: issuerSKI, pageSize: configuration.pageSize) {
-            let expiries = try await expiry.notAfter(serials: page.map(\.serial))
-            for record in page {
-                if let notAfter = expiries[record.serial], notAfter < now { continue }
-                entries.append(try Self.entry(record))
-            }
-        }
-        return entries
-    }
+    static func ms(_ duration: Duration) -> Int { Int(duration.seconds * 1000) }
 
     static func entry(_ record: RevocationRecord) throws -> RevokedCertificate {
         guard let bytes = PKICore.Hex.decode(record.serial), !bytes.isEmpty else {

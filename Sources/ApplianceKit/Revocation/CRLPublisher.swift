@@ -14,7 +14,9 @@ import X509
 /// - It is regenerated on start (so a crash between a store update and the CRL write is always
 ///   repaired by a fresh CRL with a higher number), on schedule before half its validity has
 ///   passed, and on demand after a revocation (``revocationOccurred()``), coalesced: at most one
-///   generation in flight and one pending, however many revocations arrive.
+///   generation in flight and one pending, however many revocations arrive. After a revocation
+///   only the revocations numbered since the last CRL are read and appended to the entries kept
+///   in memory (``currentEntries(at:)``); start, schedule, `crl generate` and failures rebuild in full.
 /// - Files are replaced atomically (write, fsync, rename, fsync the directory); the version being
 ///   replaced is kept as `history/intermediate-<number>.crl`.
 /// - When the CRL cannot be written, the last good bytes stay served from memory, ``health``
@@ -99,6 +101,10 @@ public actor CRLPublisher: RevocationPublisher, Service {
     /// When each revocation not yet covered by a published CRL was reported (for the latency histogram).
     var pendingRevocations: [ContinuousClock.Instant] = []
     var loaded = false
+    /// The entries of the last CRL, for incremental generation after a revocation (``currentEntries(at:)``).
+    var entryCache: CRLEntryCache?
+    /// The next generation walks the whole store (start, schedule, `crl generate`, after a failure).
+    var fullRebuildRequested = true
     /// Identity of the `crl/root.crl` file last read, to pick up `appliance crl install-root`.
     var rootFileStamp: CRLFileStamp?
 
@@ -172,6 +178,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
     /// Generates and publishes a CRL now (`appliance crl generate`) and waits for it.
     /// Throws the reason when publication failed (the previous CRL stays served).
     public func publishNow() async throws {
+        fullRebuildRequested = true
         trigger()
         await waitUntilIdle()
         if let failure { throw ApplianceError.unavailable(failure) }
@@ -217,6 +224,9 @@ public actor CRLPublisher: RevocationPublisher, Service {
     func recordFailure(_ error: any Error) {
         let servedNumber = served[.intermediate].map { "CRL \($0.number) stays served" } ?? "no CRL is served yet"
         let reason = "intermediate CRL publication failed (\(servedNumber)): \(error)"
+        // The retry rebuilds from the store: nothing half-applied survives a failure.
+        entryCache = nil
+        fullRebuildRequested = true
         failure = reason
         metrics.registry.increment("rootkeeper_crl_publish_failures_total", labels: ["issuer": metricLabel])
         logger.error("CRL publication failed", metadata: ["reason": "\(reason)"])
@@ -254,7 +264,12 @@ public actor CRLPublisher: RevocationPublisher, Service {
     func tick() {
         refreshRootCRLFromDisk()
         updateAgeGauges()
-        if failure != nil || isDue() { trigger() }
+        if failure != nil || isDue() {
+            // The scheduled refresh re-reads the store in full, so the in-memory entries never
+            // drift from the database for longer than refreshFraction × validity.
+            fullRebuildRequested = true
+            trigger()
+        }
     }
 
     func isDue() -> Bool {

@@ -85,6 +85,7 @@ extension InMemoryStore.State {
             record.status = .revoked
             certificates[record.serial] = record
             revocations[revocation.serial] = stored
+            revocationOrder.append(revocation.serial)
             return .revoked(RevocationResult(record: stored, newlyRevoked: true))
         case .audit(let entry):
             let event = try AuditEvent.chained(entry, previousSeq: audit.last?.seq ?? 0, prevHash: audit.last?.hash ?? AuditEvent.genesisHash)

@@ -11,6 +11,8 @@ public actor InMemoryStore: RegistrationDataStore {
         var tokens: [String: EnrollmentToken] = [:]
         var certificates: [String: CertificateRecord] = [:]
         var revocations: [String: RevocationRecord] = [:]
+        /// Revoked serials in commit order: the sequence number of `revocationOrder[i]` is i + 1.
+        var revocationOrder: [String] = []
         var crlNext: [String: Int64] = [:]
         var publications: [String: CRLPublication] = [:]
         var audit: [AuditEvent] = []
@@ -146,6 +148,21 @@ public actor InMemoryStore: RegistrationDataStore {
             }
         }
         return Array(sorted[low..<min(sorted.count, low + max(0, limit))])
+    }
+    public func revocationSequence(issuerSKI: String) -> Int64? {
+        guard let index = state.revocationOrder.lastIndex(where: { state.revocations[$0]?.issuerSKI == issuerSKI }) else { return 0 }
+        return Int64(index + 1)
+    }
+    public func revocations(issuerSKI: String, afterSequence: Int64, limit: Int) -> [SequencedRevocation] {
+        let order = state.revocationOrder
+        let start = Int(clamping: max(0, min(afterSequence, Int64(order.count))))
+        var result: [SequencedRevocation] = []
+        for index in start..<order.count where result.count < max(1, limit) {
+            if let record = state.revocations[order[index]], record.issuerSKI == issuerSKI {
+                result.append(SequencedRevocation(sequence: Int64(index + 1), record: record))
+            }
+        }
+        return result
     }
     public func revocationCount(issuerSKI: String) -> Int { state.revocations.values.filter { $0.issuerSKI == issuerSKI }.count }
 

@@ -17,6 +17,10 @@
 //   on the head row) so two nodes cannot both extend the same head.
 // - Revocation walks: the same keyset query (`issuer_ski = $1 AND serial > $2 ORDER BY serial
 //   LIMIT $3`) on the covering index; `revocationStatus` reads both tables in one statement.
+// - Revocation sequence (CRL publisher's incremental step): `seq bigint` from a SEQUENCE is not
+//   commit-ordered across concurrent transactions (a lower number can commit later), so the
+//   PostgreSQL store must take `pg_advisory_xact_lock(<revocation key>)` around the insert and
+//   assign `MAX(seq) + 1` under it, as SQLite's single writer does.
 // - Errors: connection loss, `57P01`, `53xxx` → `unavailable`; `23xxx` → `conflict`;
 //   `40001`/`40P01` (serialisation/deadlock) → retried once, then `unavailable`.
 // - Integration tests run the shared conformance suite against a throwaway cluster

@@ -98,7 +98,12 @@ extension SQLiteStore {
             }
             var stored = revocation
             stored.issuerSKI = record.issuerSKI
-            try execute(db, sql: "INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date) VALUES (?, ?, ?, ?, ?)",
+            // seq: one past the highest, inside the write transaction (SQLite has one writer at a
+            // time, so numbers increase in commit order; the unique index rejects any collision).
+            try execute(db, sql: """
+                INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date, seq)
+                VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM revocations))
+                """,
                            arguments: [stored.serial, stored.issuerSKI, stored.revokedAt.timeIntervalSince1970, stored.reason.map { Int($0.rawValue) },
                                        stored.invalidityDate?.timeIntervalSince1970])
             try execute(db, sql: "UPDATE certificates SET status = 'revoked' WHERE serial = ?", arguments: [stored.serial])

@@ -33,6 +33,26 @@ extension SQLiteStore {
         }
     }
 
+    public func revocationSequence(issuerSKI: String) async throws -> Int64? {
+        try await read("revocation sequence of \(issuerSKI)") {
+            try Int64.fetchOne($0, sql: "SELECT MAX(seq) FROM revocations WHERE issuer_ski = ?", arguments: [issuerSKI]) ?? 0
+        }
+    }
+
+    public func revocations(issuerSKI: String, afterSequence: Int64, limit: Int) async throws -> [SequencedRevocation] {
+        try await read("revocations of \(issuerSKI) after \(afterSequence)") { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT seq, serial, revoked_at, reason, invalidity_date FROM revocations
+                WHERE issuer_ski = ? AND seq > ? ORDER BY seq LIMIT ?
+                """, arguments: [issuerSKI, afterSequence, max(1, limit)])
+            var result: [SequencedRevocation] = []
+            while let row = try rows.next() {
+                result.append(SequencedRevocation(sequence: row["seq"], record: try Self.decodeRevocation(row, issuerSKI: issuerSKI)))
+            }
+            return result
+        }
+    }
+
     public func revocationCount(issuerSKI: String) async throws -> Int {
         try await read("revocation count") {
             try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM revocations WHERE issuer_ski = ?", arguments: [issuerSKI]) ?? 0

@@ -29,6 +29,18 @@ struct CRLEncoder {
         buffer.append(contentsOf: repeatElement(0, count: headroom))
     }
 
+    /// Reserves room for `bytes` of pre-encoded entries instead of an estimate per entry.
+    init(_ tbs: TBSCertList, expectedEntryBytes bytes: Int) throws {
+        try self.init(tbs, expectedEntries: 0)
+        buffer.reserveCapacity(headroom + bytes + extensions.count + 1024)
+    }
+
+    /// Appends `count` entries already DER-encoded and linted (``CRLEntryList``).
+    mutating func appendEncoded(_ bytes: [UInt8], count: Int) {
+        buffer.append(contentsOf: bytes)
+        entryCount += count
+    }
+
     @inline(__always)
     mutating func append(_ entry: RevokedCertificate) {
         entry.appendDER(to: &buffer)

@@ -59,6 +59,24 @@ public struct CRLSigner: Sendable {
             try linter.checkEntry(entry)
             encoder.append(entry)
         }
+        return try await finish(&encoder, tbs)
+    }
+
+    /// As ``sign(_:previousCRLNumber:)`` with the entries of `entries`, copied as they are: each
+    /// was linted when it was appended to the list (``CRLEntryList``), the list-level rules run
+    /// here, then the same sign-and-verify as every CRL. `tbs.revokedCertificates` must be empty.
+    public func sign(_ tbs: TBSCertList, entries: CRLEntryList, previousCRLNumber: CRLNumber?) async throws -> SignedCRL {
+        guard tbs.revokedCertificates.isEmpty else {
+            throw PKIError.invalidParameter("entries come from the CRLEntryList; the TBSCertList must list none")
+        }
+        try CRLLinter().checkList(tbs, context: CRLLintContext(issuerCertificate: issuerCertificate, previousCRLNumber: previousCRLNumber))
+        var encoder = try CRLEncoder(tbs, expectedEntryBytes: entries.encoded.count)
+        encoder.appendEncoded(entries.encoded, count: entries.count)
+        return try await finish(&encoder, tbs)
+    }
+
+    /// Writes the TBS headers, signs the exact TBS bytes, verifies the signature, returns the CRL.
+    private func finish(_ encoder: inout CRLEncoder, _ tbs: TBSCertList) async throws -> SignedCRL {
         encoder.finishTBS()
 
         let signature: Certificate.Signature

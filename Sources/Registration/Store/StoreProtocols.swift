@@ -69,6 +69,32 @@ public protocol RevocationStore: Sendable {
     /// order (keyset pagination: constant cost per page even with 1 000 000 rows).
     func revocations(issuerSKI: String, afterSerial: String?, limit: Int) async throws -> [RevocationRecord]
     func revocationCount(issuerSKI: String) async throws -> Int
+    /// The highest revocation sequence number of `issuerSKI` (0 when it has none), or nil when
+    /// the store does not number revocations (then every CRL is rebuilt from a full walk).
+    /// Sequence numbers are assigned at commit, strictly increasing in commit order.
+    func revocationSequence(issuerSKI: String) async throws -> Int64?
+    /// Up to `limit` revocations of `issuerSKI` with sequence greater than `afterSequence`, in
+    /// sequence order: what was revoked since a CRL was last built (DESIGN §7 revoke → CRL).
+    func revocations(issuerSKI: String, afterSequence: Int64, limit: Int) async throws -> [SequencedRevocation]
+}
+
+/// A revocation with its store-assigned sequence number (``RevocationStore/revocationSequence(issuerSKI:)``).
+public struct SequencedRevocation: Sendable, Equatable {
+    public var sequence: Int64
+    public var record: RevocationRecord
+    public init(sequence: Int64, record: RevocationRecord) {
+        self.sequence = sequence
+        self.record = record
+    }
+}
+
+extension RevocationStore {
+    /// Stores without sequence numbers: CRLs are always rebuilt from a full walk.
+    public func revocationSequence(issuerSKI: String) async throws -> Int64? { nil }
+
+    public func revocations(issuerSKI: String, afterSequence: Int64, limit: Int) async throws -> [SequencedRevocation] {
+        throw StoreError(.unavailable, "this store does not number revocations")
+    }
 }
 
 extension RevocationStore {
