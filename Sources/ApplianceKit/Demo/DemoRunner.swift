@@ -111,8 +111,9 @@ public struct DemoRunner: Sendable {
         log("$ appliance serve --state-dir \(path("state")) --config \(path("appliance.yaml")) --passphrase-file \(passphraseFile) &")
         let server = try shell.start("appliance", ["serve", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--passphrase-file", passphraseFile])
         try waitForListener(port: ports.0, process: server)
-        let intermediate = try PEMCodec.certificates(fromPEM: String(contentsOfFile: path("state/ca/intermediate-ca.crt"), encoding: .utf8))[0]
-        let pinText = intermediate.publicKey.spkiPin
+        // Agents pin the root key: unlike an intermediate pin, it survives intermediate renewals.
+        let root = try PEMCodec.certificates(fromPEM: String(contentsOfFile: path("state/ca/root-ca.crt"), encoding: .utf8))[0]
+        let pinText = root.publicKey.spkiPin
         let url = "https://127.0.0.1:\(ports.0)"
 
         section("5. Agent web-01 enrols without a token: pending until an administrator approves")
