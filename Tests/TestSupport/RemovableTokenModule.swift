@@ -14,8 +14,23 @@ public struct RemovableTokenModule: Sendable {
     /// While this file exists, the token is out.
     public let flag: String
 
+    /// One line per login attempt that reached the token.
+    public var loginLog: String { (flag as NSString).deletingLastPathComponent + "/token-logins" }
+
     public var environment: [String: String] {
-        ["ROOTKEEPER_TEST_TOKEN_REMOVED": flag, "ROOTKEEPER_TEST_REAL_MODULE": SoftHSMToken.modulePath]
+        ["ROOTKEEPER_TEST_TOKEN_REMOVED": flag, "ROOTKEEPER_TEST_REAL_MODULE": SoftHSMToken.modulePath,
+         "ROOTKEEPER_TEST_LOGIN_LOG": loginLog, "ROOTKEEPER_TEST_PIN_REFUSED": pinRefusedFlag]
+    }
+
+    /// While this file exists, the token answers every login with `CKR_PIN_INCORRECT`.
+    public var pinRefusedFlag: String { (flag as NSString).deletingLastPathComponent + "/token-refuses-pin" }
+
+    /// From now on the token refuses the PIN (as another token with the same label would).
+    public func refusePIN() throws { try Data().write(to: URL(fileURLWithPath: pinRefusedFlag)) }
+
+    /// Login attempts that reached the token so far.
+    public var loginAttempts: Int {
+        ((try? String(contentsOfFile: loginLog, encoding: .utf8)) ?? "").split(separator: "\n").count
     }
 
     /// Compiles the module into `directory`.
@@ -78,7 +93,17 @@ static CK_RV shim_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOT
     return removed() ? CKR_TOKEN_NOT_PRESENT : real->C_OpenSession(slot, flags, app, notify, session);
 }
 static CK_RV shim_Login(CK_SESSION_HANDLE session, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin, CK_ULONG length) {
-    return removed() ? CKR_DEVICE_REMOVED : real->C_Login(session, type, pin, length);
+    /* Every login attempt that reaches the token is counted: the token counts PIN failures too. */
+    const char *log = getenv("ROOTKEEPER_TEST_LOGIN_LOG");
+    if (log != NULL && !removed()) {
+        FILE *file = fopen(log, "a");
+        if (file != NULL) { fputs("login\n", file); fclose(file); }
+    }
+    if (removed()) return CKR_DEVICE_REMOVED;
+    /* A different token with the same label came back: it refuses our PIN. */
+    const char *refuse = getenv("ROOTKEEPER_TEST_PIN_REFUSED");
+    if (refuse != NULL && access(refuse, F_OK) == 0) return CKR_PIN_INCORRECT;
+    return real->C_Login(session, type, pin, length);
 }
 static CK_RV shim_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key) {
     return removed() ? CKR_DEVICE_REMOVED : real->C_SignInit(session, mechanism, key);
