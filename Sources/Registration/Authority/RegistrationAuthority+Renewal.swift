@@ -36,7 +36,8 @@ extension RegistrationAuthority {
         if case .revoked(let found) = try await store.revocationStatus(serial: presentedSerial) { revocation = found }
         let renewFrom = record.notAfter - policy.renewBefore
         var renewable = false
-        if case .renewable = try await renewableCertificate(serial: presentedSerial, at: now) { renewable = true }
+        // The same two reads decide renewability: not read again (this route runs on every agent poll).
+        if case .renewable = Self.renewability(of: record, revoked: revocation != nil, at: now) { renewable = true }
         return CertificateStatusReport(certificate: record, revocation: revocation, renewFrom: renewFrom,
                                        renewNow: renewable && now >= renewFrom)
     }
@@ -47,9 +48,15 @@ extension RegistrationAuthority {
             return .refused(.notRenewable("certificate \(serial) is not known"))
         }
         // Revocation is looked up in the revocation store too: a lookup failure throws (fail closed).
-        if case .revoked = try await store.revocationStatus(serial: serial) {
-            return .refused(.notRenewable("certificate \(serial) is revoked"))
-        }
+        var revoked = false
+        if case .revoked = try await store.revocationStatus(serial: serial) { revoked = true }
+        return Self.renewability(of: record, revoked: revoked, at: now)
+    }
+
+    /// The renewal rules on an already-read certificate and its revocation status.
+    private static func renewability(of record: CertificateRecord, revoked: Bool, at now: Date) -> Renewability {
+        let serial = record.serial
+        if revoked { return .refused(.notRenewable("certificate \(serial) is revoked")) }
         switch record.status {
         case .issued: break
         case .superseded: return .refused(.notRenewable("certificate \(serial) was superseded by a renewal"))
