@@ -1,18 +1,49 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Rootkeeper builds, tests and demos with. Idempotent: only packages
-# that are missing are installed, so a second run does nothing (and needs no network).
+# Installs the Debian packages (and the one PyPI tool) Rootkeeper builds, tests and demos with, then
+# checks that every external program the tests, runbooks and demo spawn is present, naming the
+# package of any that is not. Idempotent: only what is missing is installed, so a second run does
+# nothing (and needs no network).
+#
+# The table below is the one list of outside programs. A test that spawns a program not listed here
+# works on a machine where someone installed it by hand and fails on a fresh one; add it here.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# program            Debian package that ships it
+tools=(
+  "openssl            openssl"
+  "curl               curl"
+  "sqlite3            sqlite3"
+  "softhsm2-util      softhsm2"
+  "pkcs11-tool        opensc"
+  "pcscd              pcscd"
+  "vicc               vsmartcard-vpicc"
+  "promtool           prometheus"
+  "systemd-analyze    systemd"
+  "nginx              nginx-light"
+  "wrk                wrk"
+  "ip                 iproute2"
+  "ps                 procps"
+  "setpriv            util-linux"
+  "unshare            util-linux"
+  "runuser            util-linux"
+  "sha256sum          coreutils"
+  "cc                 gcc"
+  "python3            python3"
+  "bash               bash"
+)
 
 packages=(
   # build: PKCS#11 header (p11-kit), PC/SC, OpenSSL, SQLite
   libssl-dev libp11-dev libp11-kit-dev libpcsclite-dev libsqlite3-dev pkg-config
   # HSM and smart cards: SoftHSM2 as the test HSM, OpenSC's pkcs11-tool, pcscd + vsmartcard
-  softhsm2 opensc pcscd vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
-  # independent verifiers and peers: openssl, curl, nginx, wrk, PostgreSQL, promtool
-  openssl curl ca-certificates sqlite3 postgresql nginx-light wrk prometheus procps iproute2
-  # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 for
-  # runbook rehearsals (free ports); util-linux for setpriv/unshare
-  gcc libc6-dev python3 util-linux
+  # (vsmartcard-vpcd is the reader driver, vsmartcard-vpicc ships `vicc`, the virtual card itself)
+  softhsm2 opensc pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
+  # independent verifiers and peers: openssl, curl, nginx, wrk, PostgreSQL, promtool, systemd-analyze
+  openssl curl ca-certificates sqlite3 postgresql nginx-light wrk prometheus procps iproute2 systemd
+  # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 (+venv for
+  # pkilint) for runbook rehearsals and independent checks; util-linux for setpriv/unshare/runuser
+  gcc libc6-dev python3 python3-venv util-linux coreutils bash
 )
 
 missing=()
@@ -28,6 +59,30 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all packages present"
+fi
+
+# pkilint (PyPI only, not in Debian) checks issued certificates independently of our own linter.
+# It lives in a project-local virtual environment, never in the system Python.
+venv=".tools/venv"
+pkilint_version="0.13.3"
+if ! "$venv/bin/python" -c "import pkilint" 2>/dev/null \
+  || [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("pkilint"))' 2>/dev/null)" != "$pkilint_version" ]; then
+  echo "install-deps: installing pkilint $pkilint_version into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "pkilint==$pkilint_version"
+fi
+
+absent=()
+for row in "${tools[@]}"; do
+  read -r program package <<<"$row"
+  command -v "$program" >/dev/null 2>&1 || [ -x "/usr/sbin/$program" ] || [ -x "/sbin/$program" ] \
+    || absent+=("$program (Debian package $package)")
+done
+[ -x "$venv/bin/lint_pkix_cert" ] || absent+=("lint_pkix_cert (PyPI package pkilint, in $venv)")
+if ((${#absent[@]})); then
+  printf 'install-deps: missing after install: %s\n' "${absent[@]}" >&2
+  exit 1
 fi
 
 if ! command -v swift >/dev/null 2>&1; then
