@@ -40,8 +40,19 @@ struct PCSCIntegrationTests {
         let unknown = #expect(throws: SmartCardError.self) { try context.waitForCard(reader: "No Such Reader", timeout: .seconds(1)) }
         #expect(unknown?.code == .readerNotFound)
 
-        // Without pcscd, establishing a context fails at once with a clear error (no hang).
-        // Only checkable when this test started the daemon; a shared system daemon stays up.
+        // Without pcscd, establishing a context fails at once with a clear error (no hang). The
+        // client library honours PCSCLITE_CSOCK_NAME (the 1.9.9 daemon does not), so the real
+        // `ceremony devices` is pointed at a socket nobody serves — this runs whether or not a
+        // system pcscd is up, passing the environment to the child explicitly.
+        let socketless = try TemporaryDirectory("no-pcscd")
+        defer { socketless.remove() }
+        let askedAt = clock.now
+        let devices = try ProductBinary.tool("ceremony").run(
+            ["devices", "--module", SoftHSMToken.modulePath],
+            environment: ["PCSCLITE_CSOCK_NAME": socketless.file("pcscd.comm")], timeout: 30)
+        #expect(devices.output.contains("the PC/SC daemon (pcscd) is not running"), "\(devices.output)")
+        #expect(clock.now - askedAt < .seconds(10), "no pcscd must be reported at once, not after a hang")
+        // In process too, when this test started the daemon itself (a shared system daemon stays up).
         if virtual.startedDaemon {
             virtual.stop()
             let before = clock.now
