@@ -117,7 +117,21 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let runtime = try await ApplianceRuntime.build(configuration: configuration, secret: secret, logger: logger)
+        // With port 0 the OS chooses: say which ports were bound, once, on stdout, so scripts and
+        // tests read the port back instead of guessing a free one and racing to bind it.
+        let addresses = runtime.application.addresses
+        Task {
+            let ports = await addresses.waitUntilListening()
+            print("listening: https://\(Self.host(configuration.https.address)):\(ports.https) "
+                + "http://\(Self.host(configuration.http.address)):\(ports.http)")
+            fflush(nil)
+        }
         try await runtime.application.run(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+
+    /// An address as it appears in a URL (RFC 3986 §3.2.2: IPv6 literals in brackets).
+    static func host(_ address: String) -> String {
+        address.contains(":") ? "[\(address)]" : address
     }
 }
 
