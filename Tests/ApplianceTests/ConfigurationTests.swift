@@ -39,6 +39,25 @@ struct ConfigurationTests {
         #expect(error?.reason.contains("ROOTKEEPER_HTTP_PORT") == true)
     }
 
+    @Test("a misspelt ROOTKEEPER_ variable is refused with the name it was probably meant to be")
+    func misspeltEnvironmentVariable() throws {
+        let misspelt = #expect(throws: ApplianceError.self) {
+            try ApplianceConfiguration().applyingEnvironment(["ROOTKEEPER_HTTPS_PROT": "10443"])
+        }
+        #expect(misspelt?.code == .invalidConfiguration)
+        #expect(misspelt?.reason == "ROOTKEEPER_HTTPS_PROT is set but is not a configuration variable (did you mean "
+            + "ROOTKEEPER_HTTPS_PORT?); unset it or correct its name (every key and its variable is listed in docs/configuration.md)",
+            "\(String(describing: misspelt))")
+        let unrelated = #expect(throws: ApplianceError.self) {
+            try ApplianceConfiguration().applyingEnvironment(["ROOTKEEPER_SOMETHING_ELSE_ENTIRELY": "1"])
+        }
+        #expect(unrelated?.reason.hasPrefix("ROOTKEEPER_SOMETHING_ELSE_ENTIRELY is set but is not a configuration variable;") == true,
+                "\(String(describing: unrelated))")
+        // The test harness's own variables and other tools' settings pass.
+        let fine = try ApplianceConfiguration().applyingEnvironment(["ROOTKEEPER_TEST_TOKEN_REMOVED": "/tmp/x", "ROOTKEEPER_BIN_DIR": "/x", "HOME": "/root"])
+        #expect(fine.https.port == ApplianceConfiguration().https.port)
+    }
+
     @Test("validation rejects unusable values and names the key")
     func validation() throws {
         var configuration = ApplianceConfiguration()
