@@ -13,6 +13,13 @@ scripts/install-deps.sh
 # scripts/lib/postgres.sh starts a throwaway PostgreSQL cluster for the PostgreSQL store once it
 # exists (not yet: the SQLite store is the only implementation today).
 
+# In-process SoftHSM tests point the module at their own token by rewriting this file, never by
+# changing the environment of a running, multi-threaded test process (Tests/TestSupport/SoftHSMToken.swift).
+softhsm_dir=$(mktemp -d /tmp/rootkeeper-softhsm.XXXXXX)
+trap 'rm -rf "$softhsm_dir"' EXIT
+export SOFTHSM2_CONF="$softhsm_dir/rootkeeper-test-softhsm2.conf"
+printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$softhsm_dir" >"$SOFTHSM2_CONF"
+
 swift build --build-tests
 # swift-testing starts every test at once by default. Many tests run real appliances, openssl,
 # curl and whole demos; on the 2-core CI machine dozens of them at once starve the in-process

@@ -63,13 +63,18 @@ public struct SoftHSMToken: Sendable {
 }
 
 extension SoftHSMToken {
-    /// Creates a token, points `SOFTHSM2_CONF` of this process at it, runs `body`, removes it.
+    /// Creates a token, points this process's SoftHSM configuration at it, runs `body`, removes it.
     ///
     /// Serialised process-wide: SoftHSM reads its configuration once per `C_Initialize`, and
     /// PKCS#11 allows one initialisation per process, so two tests must never hold the module at
     /// the same time. `body` must release every object that keeps the module loaded (module,
     /// sessions, keys) before it returns, so the module is finalised and the next test's token is
     /// read afresh.
+    ///
+    /// The environment is not changed while tests run (`setenv` races every thread that reads the
+    /// environment, and glibc's `getenv` is not safe against it): `scripts/test.sh` exports
+    /// `SOFTHSM2_CONF` once, before the test process starts, naming a file of the run's own, and
+    /// each test rewrites that file's contents to point at its token.
     public static func withExclusiveToken<R>(
         label: String = "rootkeeper-test", _ body: (SoftHSMToken) async throws -> R
     ) async throws -> R {
@@ -77,11 +82,23 @@ extension SoftHSMToken {
         defer { Task { await SoftHSMToken.processLock.release() } }
         let token = try SoftHSMToken(label: label)
         defer { token.remove() }
-        setenv("SOFTHSM2_CONF", token.configPath, 1)
+        let processConfig = try inProcessConfigPath()
+        try Data(contentsOf: URL(fileURLWithPath: token.configPath)).write(to: URL(fileURLWithPath: processConfig), options: .atomic)
         return try await body(token)
     }
 
     static let processLock = AsyncLock()
+
+    /// The SoftHSM configuration file this process's module reads. It must be a file of the test
+    /// run's own (never the system's /etc/softhsm/softhsm2.conf, whose tokens are not ours).
+    static func inProcessConfigPath() throws -> String {
+        guard let path = ProcessInfo.processInfo.environment["SOFTHSM2_CONF"], path.hasSuffix("/rootkeeper-test-softhsm2.conf") else {
+            throw SetupFailure(
+                "in-process SoftHSM tests need SOFTHSM2_CONF=<dir>/rootkeeper-test-softhsm2.conf exported before the test process "
+                    + "starts; run them through scripts/test.sh (which does), or export it yourself")
+        }
+        return path
+    }
 }
 
 /// A FIFO lock for async code, held across suspension points (unlike NSLock).
