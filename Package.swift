@@ -136,7 +136,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Agent",
-            dependencies: ["AgentKit", "PKICore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AgentKit", "PKICore", "SecureFiles", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

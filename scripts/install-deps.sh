@@ -27,6 +27,7 @@ tools=(
   "setpriv            util-linux"
   "unshare            util-linux"
   "runuser            util-linux"
+  "setsid             util-linux"
   "sha256sum          coreutils"
   "cc                 gcc"
   "python3            python3"

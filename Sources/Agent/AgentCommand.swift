@@ -2,6 +2,7 @@ import AgentKit
 import ArgumentParser
 import Foundation
 import PKICore
+import SecureFiles
 
 /// `agent` — enrol, renew and check status against the appliance with SPKI pinning (DESIGN §5).
 @main
@@ -11,20 +12,67 @@ struct AgentCommand: AsyncParsableCommand {
         subcommands: [Enroll.self, Renew.self, Status.self])
 
     struct Enroll: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Generate a key + CSR and enrol over EST (waits while pending).")
-        @Option(help: "Appliance URL, https://HOST:PORT") var server: String
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a key + CSR and enrol over EST (waits while pending; a rerun with the same --out resumes).",
+            discussion: """
+                The one-time token never goes on the command line (where `ps` shows it to every user):
+                  --token-file PATH   a file only you can read (chmod 600)
+                  --token-fd N        an open file descriptor: --token-fd 3 3<FILE
+                  --token-prompt      typed at the terminal, not echoed
+                Without a token the enrolment waits for an administrator's approval.
+                """)
+        @Option(help: "Appliance URL, https://HOST:PORT (IPv6: https://[ADDRESS]:PORT)") var server: String
         @Option(help: "Pinned SPKI of a certificate in the appliance chain: sha256/BASE64") var pin: String
         @Option(help: "This machine's hostname (goes into CN and SAN).") var hostname: String
-        @Option(help: "One-time enrolment token (without one the enrolment waits for approval).") var token: String?
+        @Option(help: "File holding the one-time enrolment token (mode 0600).") var tokenFile: String?
+        @Option(help: "File descriptor to read the one-time enrolment token from.") var tokenFd: Int32?
+        @Flag(help: "Ask for the one-time enrolment token on the terminal.") var tokenPrompt = false
+        /// Refused: kept only to explain where the token goes instead.
+        @Option(help: .hidden) var token: String?
         @Option(help: "Output directory (created 0700).") var out: String
         @Option(help: "Longest time to wait for approval, in seconds.") var maxWait: Int = 600
 
+        func validate() throws {
+            if token != nil {
+                // Never echo the value: it is a secret that is already exposed in argv.
+                throw ValidationError("""
+                    --token puts the enrolment token in the process arguments, where every user sees it (ps, /proc/PID/cmdline); \
+                    pass it with --token-file PATH (mode 0600), --token-fd N or --token-prompt, and ask for a new token: this one may have been seen
+                    """)
+            }
+            let sources = [tokenFile != nil, tokenFd != nil, tokenPrompt].filter { $0 }.count
+            guard sources <= 1 else { throw ValidationError("give at most one of --token-file, --token-fd and --token-prompt") }
+        }
+
         func run() async throws {
             guard let url = URL(string: server) else { throw ValidationError("--server is not a URL") }
+            let secret = try readToken()
             var enrollment = AgentEnrollment(files: AgentFiles(directory: out))
             enrollment.maximumPendingWait = .seconds(maxWait)
-            let certificate = try await enrollment.enroll(server: url, pin: try SPKIPin(pin), hostname: hostname, token: token)
+            let certificate = try await enrollment.enroll(server: url, pin: try SPKIPin(pin), hostname: hostname, token: secret) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
             print("enrolled: serial \(certificate.serialNumber.hex), valid until \(certificate.notValidAfter)")
+        }
+
+        /// The token from the one source given, or nil (enrol and wait for approval).
+        func readToken() throws -> String? {
+            let source: SecretSource
+            if let tokenFile {
+                source = .file(tokenFile)
+            } else if let tokenFd {
+                source = .fileDescriptor(tokenFd)
+            } else if tokenPrompt {
+                source = .prompt
+            } else {
+                return nil
+            }
+            let secret = try source.read(prompt: "One-time enrolment token: ")
+            let text = secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty, text.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline }) else {
+                throw ValidationError("the enrolment token from \(source) is not one word of printable ASCII (as printed by `appliance agents token`)")
+            }
+            return text
         }
     }
 

@@ -13,14 +13,22 @@ public struct AgentEnrollment: Sendable {
     public init(files: AgentFiles) { self.files = files }
 
     /// `agent enroll`: new P-256 key, CSR `CN=agent-{hostname}-{uuid}` with DNS + URN SANs, EST
-    /// simpleenroll; waits politely (Retry-After, bounded) while pending.
-    public func enroll(server: URL, pin: SPKIPin, hostname: String, token: String?) async throws -> Certificate {
+    /// simpleenroll; waits politely (Retry-After, bounded) while pending, reporting through
+    /// `progress`.
+    ///
+    /// The key and agent ID are saved in ``files`` (key 0600 in a 0700 directory) before the
+    /// first request, so a run that gives up while the registration is pending, or fails on the
+    /// way, leaves a later run able to resume the same registration with the same key instead of
+    /// colliding with it (issue #12: a new key is refused while the old registration holds the
+    /// hostname).
+    public func enroll(
+        server: URL, pin: SPKIPin, hostname: String, token: String?, progress: @Sendable (String) -> Void = { _ in }
+    ) async throws -> Certificate {
         guard hostname.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }), !hostname.isEmpty else {
             throw AgentError(.invalidInput, "hostname must be letters, digits, '-' and '.'")
         }
         try files.prepare()
-        let uuid = UUID().uuidString.lowercased()
-        let key = P256.Signing.PrivateKey()
+        let (key, uuid) = try keyAndIdentity(server: server, pin: pin, hostname: hostname, progress: progress)
         let csr = try CertificateSigningRequest(
             version: .v1, subject: try DistinguishedName { CommonName("agent-\(hostname)-\(uuid)") },
             privateKey: .init(key),
@@ -38,6 +46,7 @@ public struct AgentEnrollment: Sendable {
         let client = HTTPSClient(trust: ServerTrustPolicy(pin: pin))
         let url = server.appendingPathComponent(".well-known/est/simpleenroll")
         var waited: Duration = .zero
+        var registration: String?
         while true {
             let response = try await client.send(method: .POST, url: url, headers: headers, body: body)
             switch response.status {
@@ -47,24 +56,70 @@ public struct AgentEnrollment: Sendable {
                     throw AgentError(.transport, "the response does not contain a certificate for our key")
                 }
                 let chain = try await caChain(client: client, server: server)
-                try files.writeAtomically(Array(key.pemRepresentation.utf8), to: files.key, mode: 0o600)
                 try files.writeAtomically(Array(try certificate.serializeAsPEM().pemString.utf8 + [10]), to: files.certificate, mode: 0o644)
                 try files.writeAtomically(Array(chain.utf8), to: files.chain, mode: 0o644)
                 let state = AgentState(server: server.absoluteString, pin: pin.description, hostname: hostname, agentID: uuid)
                 try files.writeAtomically([UInt8](try JSONEncoder().encode(state)), to: files.state, mode: 0o600)
+                // The enrolment is complete: agent-state.json now describes the key.
+                guard unlink(files.pending) == 0 || errno == ENOENT else {
+                    throw AgentError(.invalidInput, "enrolled, but cannot remove \(files.pending): \(String(cString: strerror(errno)))")
+                }
                 return certificate
             case 202:
                 // RFC 7030 §4.2.3: wait Retry-After seconds (bounded to 1…3600) and ask again.
                 let retry = Duration.seconds(min(max(Int(response.headers["retry-after"] ?? "") ?? 60, 1), 3600))
-                guard waited + retry <= maximumPendingWait else {
-                    throw AgentError(.stillPending, "enrolment is still pending approval after \(waited); run enroll again later")
+                let text = String(decoding: response.body, as: UTF8.self)
+                if let found = text.firstMatch(of: /registration ([0-9a-fA-F-]{36})/)?.1 { registration = String(found) }
+                let approve = "appliance agents approve \(registration ?? uuid)"
+                if waited == .zero {
+                    progress("enrolment pending: registration \(registration ?? "?") for \(hostname) (agent \(uuid)) waits for an administrator, who runs: \(approve)")
                 }
+                guard waited + retry <= maximumPendingWait else {
+                    throw AgentError(.stillPending, """
+                        enrolment is still pending approval after \(waited); the key and agent ID \(uuid) are kept in \(files.directory.path): \
+                        run the same agent enroll command again to resume once an administrator has run: \(approve)
+                        """)
+                }
+                progress("still pending after \(waited.components.seconds) s; asking again in \(retry.components.seconds) s (gives up after \(maximumPendingWait.components.seconds) s)")
                 try await Task.sleep(for: retry)
                 waited += retry
             default:
                 throw AgentError(.refused, "the appliance answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
             }
         }
+    }
+
+    /// The key and agent ID of this enrolment: those saved by an earlier run in ``files`` (same
+    /// hostname), or new ones, saved before anything is sent (key first, then the record naming it).
+    func keyAndIdentity(
+        server: URL, pin: SPKIPin, hostname: String, progress: (String) -> Void
+    ) throws -> (P256.Signing.PrivateKey, String) {
+        let directory = files.directory.path
+        if FileManager.default.fileExists(atPath: files.state) {
+            throw AgentError(.invalidInput, "\(directory) already holds an enrolled agent (agent-state.json); renew it with `agent renew --out \(directory)`, or enrol into a new --out directory")
+        }
+        if FileManager.default.fileExists(atPath: files.pending) {
+            let saved: AgentState
+            let key: P256.Signing.PrivateKey
+            do {
+                saved = try JSONDecoder().decode(AgentState.self, from: Data(contentsOf: URL(fileURLWithPath: files.pending)))
+                key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: files.key, encoding: .utf8))
+            } catch {
+                throw AgentError(.invalidInput, "cannot resume the enrolment saved in \(directory) (\(error)); enrol into a new --out directory")
+            }
+            guard saved.hostname == hostname else {
+                throw AgentError(.invalidInput, "\(directory) holds the enrolment of \(saved.hostname) (agent \(saved.agentID)); rerun with --hostname \(saved.hostname) to resume it, or enrol \(hostname) into a new --out directory")
+            }
+            progress("resuming the enrolment of \(hostname) as agent \(saved.agentID) with the key saved in \(files.key)")
+            return (key, saved.agentID)
+        }
+        let uuid = UUID().uuidString.lowercased()
+        let key = P256.Signing.PrivateKey()
+        try files.writeAtomically(Array(key.pemRepresentation.utf8), to: files.key, mode: 0o600)
+        let record = AgentState(server: server.absoluteString, pin: pin.description, hostname: hostname, agentID: uuid)
+        try files.writeAtomically([UInt8](try JSONEncoder().encode(record)), to: files.pending, mode: 0o600)
+        progress("new key saved in \(files.key) for agent \(uuid) (\(hostname)); a rerun with the same --out resumes this enrolment")
+        return (key, uuid)
     }
 
     /// The CA certificates from `/cacerts`, as PEM, over the same pinned connection policy.

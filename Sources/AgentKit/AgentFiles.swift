@@ -2,7 +2,9 @@ import Foundation
 
 /// The agent's output directory (`--out`): agent.key (0600), agent.crt, ca-chain.crt and
 /// agent-state.json, in a 0700 directory; every file is written to a temporary name and renamed
-/// into place so a crash never leaves a half-written key or certificate.
+/// into place so a crash never leaves a half-written key or certificate. While an enrolment is
+/// in progress, enrollment-pending.json (0600) names the hostname and agent ID that go with
+/// agent.key, so a later run resumes the same registration with the same key.
 public struct AgentFiles: Sendable {
     public let directory: URL
     public init(directory: String) { self.directory = URL(fileURLWithPath: directory, isDirectory: true) }
@@ -11,6 +13,8 @@ public struct AgentFiles: Sendable {
     public var certificate: String { directory.appendingPathComponent("agent.crt").path }
     public var chain: String { directory.appendingPathComponent("ca-chain.crt").path }
     public var state: String { directory.appendingPathComponent("agent-state.json").path }
+    /// The enrolment in progress (removed once the certificate is installed).
+    public var pending: String { directory.appendingPathComponent("enrollment-pending.json").path }
 
     public func prepare() throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -29,7 +29,11 @@ public struct HTTPSClient: Sendable {
     }
 
     public func send(method: HTTPMethod, url: URL, headers: [(String, String)] = [], body: [UInt8] = []) async throws -> HTTPSResponse {
-        guard url.scheme == "https", let host = url.host else { throw AgentError(.invalidInput, "server URL must be https://HOST[:PORT]: \(url)") }
+        guard url.scheme == "https", let rawHost = url.host, !rawHost.isEmpty else {
+            throw AgentError(.invalidInput, "server URL must be https://HOST[:PORT] (IPv6 as https://[ADDRESS]:PORT): \(url)")
+        }
+        let server = ServerHost(rawHost)
+        let host = server.name
         let port = url.port ?? 443
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
@@ -43,7 +47,7 @@ public struct HTTPSClient: Sendable {
         let refusal = NIOLockedValueBox<String?>(nil)
         let group = MultiThreadedEventLoopGroup.singleton
         let responsePromise = group.next().makePromise(of: HTTPSResponse.self)
-        let sniHost = ServerTrustPolicy.ipAddress(host) == nil ? host : nil
+        let sniHost = server.sniName
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -54,7 +58,7 @@ public struct HTTPSClient: Sendable {
                             let parsed = certificates.compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
                             Task {
                                 let reason = parsed.count == certificates.count
-                                    ? await policy.evaluate(presented: parsed, hostname: host)
+                                    ? await policy.evaluate(presented: parsed, host: server)
                                     : "the server sent an unparseable certificate"
                                 refusal.withLockedValue { $0 = reason }
                                 promise.succeed(reason == nil ? .certificateVerified : .failed)
@@ -70,7 +74,7 @@ public struct HTTPSClient: Sendable {
             throw AgentError(.transport, "cannot connect to \(host):\(port): \(error)")
         }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: url.path.isEmpty ? "/" : url.path)
-        head.headers.add(name: "Host", value: "\(host):\(port)")
+        head.headers.add(name: "Host", value: server.authority(port: port))
         head.headers.add(name: "Connection", value: "close")
         head.headers.add(name: "Content-Length", value: String(body.count))
         for (name, value) in headers { head.headers.add(name: name, value: value) }

@@ -1,6 +1,7 @@
 import AgentKit
 import ApplianceKit
 import Foundation
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 import X509
@@ -119,6 +120,36 @@ struct AgentPendingTests {
                 try await enrollment.enroll(server: URL(string: app.httpsURL)!, pin: SPKIPin(of: app.pki.intermediate), hostname: "web61", token: nil)
             }
             #expect(error?.code == .stillPending)
+            #expect(error?.reason.contains("run the same agent enroll command again") == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test("a rerun after giving up resumes with the saved key and agent ID; another hostname in the same directory is refused")
+    func resumesSavedIdentity() async throws {
+        try await RunningAppliance.with { app in
+            let out = app.directory.file("agent-out")
+            var enrollment = AgentEnrollment(files: AgentFiles(directory: out))
+            enrollment.maximumPendingWait = .seconds(0)
+            let server = URL(string: app.httpsURL)!, pin = SPKIPin(of: app.pki.intermediate)
+            await #expect(throws: AgentError.self) { try await enrollment.enroll(server: server, pin: pin, hostname: "web62", token: nil) }
+            let pendingID = try #require(app.ca.state.withLockedValue { $0.pending.keys.first })
+            let savedKey = try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8)
+
+            let other = await #expect(throws: AgentError.self) {
+                try await enrollment.enroll(server: server, pin: pin, hostname: "web63", token: nil)
+            }
+            #expect(other?.code == .invalidInput)
+            #expect(other?.reason.contains("rerun with --hostname web62 to resume it") == true, "\(String(describing: other))")
+
+            app.ca.approve(uuid: pendingID)
+            let lines = NIOLockedValueBox<[String]>([])
+            let certificate = try await enrollment.enroll(server: server, pin: pin, hostname: "web62", token: nil) { line in
+                lines.withLockedValue { $0.append(line) }
+            }
+            #expect(AgentSubject(certificate: certificate)?.uuid == pendingID, "the agent ID of the first run")
+            #expect(try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8) == savedKey)
+            #expect(lines.withLockedValue { $0 }.contains { $0.hasPrefix("resuming the enrolment of web62 as agent \(pendingID)") })
+            #expect(!FileManager.default.fileExists(atPath: "\(out)/enrollment-pending.json"))
         }
     }
 }

@@ -140,7 +140,7 @@ struct DemoEndToEndTests {
         // appears in anything printed (the demo, a serve log) or in any file of the state
         // directory (audit journal, database, CRLs, logs) (issue 7).
         var secrets: [String: String] = ["enrolment token for curl-01": token]
-        for secret in ["secrets/token.pin", "secrets/intermediate.passphrase"] {
+        for secret in ["secrets/token.pin", "secrets/intermediate.passphrase", "secrets/db-01.token"] {
             secrets[secret] = try String(contentsOfFile: "\(dir)/\(secret)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         for (index, burstToken) in burst.tokens.enumerated() { secrets["enrolment token for burst-\(index)"] = burstToken }

@@ -13,7 +13,7 @@ func sendAdmin(_ state: StateOptions, _ command: String, _ arguments: [String: S
 struct AgentsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents", abstract: "Administer agents (through DIR/admin.sock).",
-        subcommands: [List.self, Show.self, Approve.self, Reject.self, Revoke.self, Token.self])
+        subcommands: [List.self, Show.self, Approve.self, Reject.self, Release.self, Revoke.self, Token.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One line per agent, starting with its ID.")
@@ -35,6 +35,20 @@ struct AgentsCommand: ParsableCommand {
         @Argument(help: "Agent ID (of a pending registration).") var id: String
         @Option(help: "Reason recorded and shown to the agent.") var reason: String = "rejected by administrator"
         func run() throws { try sendAdmin(state, "agents.reject", ["id": id, "reason": reason]) }
+    }
+    struct Release: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Free a hostname held by an open registration (pending, or approved but never fetched).",
+            discussion: """
+                For an agent that gave up waiting and lost its key, or will never come back: afterwards the
+                hostname can enrol with another key or a one-time token. Audited as registration.released.
+                Example:
+                  appliance agents release web-01 --reason "host rebuilt" --state-dir /var/lib/rootkeeper
+                """)
+        @OptionGroup var state: StateOptions
+        @Argument(help: "Registration ID, agent ID or hostname of the open registration.") var id: String
+        @Option(help: "Why (recorded in the audit log and shown to the old agent if it returns).") var reason: String = ""
+        func run() throws { try sendAdmin(state, "agents.release", ["id": id, "reason": reason]) }
     }
     struct Revoke: ParsableCommand {
         @OptionGroup var state: StateOptions

@@ -33,6 +33,8 @@ struct AdminDispatcher: Sendable {
         case "agents.show": return fields(try await service.showAgent(id: try required("id"), caller: caller))
         case "agents.approve": return [try await service.approveAgent(id: try required("id"), caller: caller)]
         case "agents.reject": return [try await service.rejectAgent(id: try required("id"), reason: reason, caller: caller)]
+        case "agents.release":
+            return [try await service.releaseRegistration(id: try required("id"), reason: arguments["reason"] ?? "", caller: caller)]
         case "agents.revoke": return [try await service.revokeAgent(id: try required("id"), reason: reason, caller: caller)]
         case "agents.token":
             let token = try await service.createToken(hostname: arguments["hostname"], caller: caller)

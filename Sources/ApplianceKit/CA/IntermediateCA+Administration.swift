@@ -21,6 +21,12 @@ extension IntermediateCA: AdministrationService {
                 id: registration.id.uuidString.lowercased(),
                 summary: "pending \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")"))
         }
+        // Approved but never fetched: still holds its hostname until the agent returns or it is released.
+        for registration in try await store.registrations(status: .approved).filter(\.isOpen).sorted(by: { $0.created < $1.created }) {
+            entries.append(AdminEntry(
+                id: registration.id.uuidString.lowercased(),
+                summary: "approved \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) (not yet fetched by the agent)"))
+        }
         for agent in try await store.agents(status: nil).sorted(by: { $0.id < $1.id }) {
             entries.append(AdminEntry(id: agent.id.description, summary: "\(agent.status.rawValue) \(agent.hostname) created=\(Self.time(agent.created))"))
         }

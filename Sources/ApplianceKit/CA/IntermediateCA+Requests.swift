@@ -34,7 +34,9 @@ extension IntermediateCA {
         switch refusal {
         case .invalidToken(let reason): return "enrolment token refused: \(reason)"
         case .conflict(let other):
-            return "hostname \(other.hostname) is held by registration \(other.id.uuidString.lowercased()) for another agent or key"
+            let id = other.id.uuidString.lowercased()
+            return "hostname \(other.hostname) is held by registration \(id) for another agent or key; "
+                + "resume with that agent's --out directory, or an administrator frees it with: appliance agents release \(id)"
         case .alreadyEnrolled(let reason): return reason
         case .agentRevoked(let id): return "agent \(id) has been revoked"
         case .notRenewable(let reason): return reason

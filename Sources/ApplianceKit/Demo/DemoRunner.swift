@@ -129,10 +129,11 @@ public struct DemoRunner: Sendable {
         section("6. Agent db-01 enrols at once with a one-time token")
         let tokenOutput = try shell.run("appliance", ["agents", "token", "--hostname", "db-01", "--state-dir", path("state")], quiet: true)
         let token = tokenOutput.split(whereSeparator: \.isWhitespace).last.map(String.init) ?? ""
-        log("  (one-time token created; printed by `appliance agents token`)")
-        try shell.run(
-            "agent", ["enroll", "--server", url, "--pin", pinText, "--hostname", "db-01", "--token", token, "--out", path("agents/db-01")],
-            shown: "agent enroll --server \(url) --pin \(pinText) --hostname db-01 --token <one-time token> --out \(path("agents/db-01"))")
+        // The token reaches the agent through a 0600 file, never argv (where `ps` would show it).
+        try writeSecret(token, to: "secrets/db-01.token")
+        log("  (one-time token created by `appliance agents token`, kept in secrets/db-01.token, mode 0600)")
+        try shell.run("agent", ["enroll", "--server", url, "--pin", pinText, "--hostname", "db-01",
+                                "--token-file", path("secrets/db-01.token"), "--out", path("agents/db-01")])
 
         section("7. Renewal over mutual TLS, then revocation")
         try shell.run("agent", ["renew", "--out", path("agents/db-01"), "--force"])
@@ -147,7 +148,7 @@ public struct DemoRunner: Sendable {
               media/            ceremony media: root/, intermediate-csr/, intermediate-cert/, crl/, transcript.jsonl
               state/            appliance state (ca/, server/, crl/, db/rootkeeper.sqlite, audit/)
               agents/<name>/    agent.crt, agent.key (0600), ca-chain.crt
-              secrets/          the demo token PIN and key passphrase (0600)
+              secrets/          the demo token PIN, key passphrase and db-01's used enrolment token (0600)
             Try:
               curl --cacert \(path("state/ca/ca-chain.crt")) --cert \(path("agents/db-01/agent.crt")) --key \(path("agents/db-01/agent.key")) \(url)/api/v1/agent/status
               openssl crl -inform DER -in \(path("state/crl/intermediate.crl")) -noout -text

@@ -16,6 +16,16 @@ public protocol AdministrationService: Sendable {
     func expiringCertificates(withinDays days: Int, caller: AdminCaller) async throws -> [AdminEntry]
     /// Forces a CRL now; returns a one-line summary (e.g. the CRL number).
     func generateCRL(caller: AdminCaller) async throws -> String
+    /// Releases the open registration named by its ID, its agent ID or its hostname, freeing the
+    /// hostname for another key or a token; returns a one-line summary.
+    func releaseRegistration(id: String, reason: String, caller: AdminCaller) async throws -> String
+}
+
+extension AdministrationService {
+    /// Services without registrations (test doubles) cannot release one.
+    public func releaseRegistration(id: String, reason: String, caller: AdminCaller) async throws -> String {
+        throw ApplianceError.notWired("registration release")
+    }
 }
 
 /// Who is calling over the admin socket, as the kernel reports it (SO_PEERCRED).

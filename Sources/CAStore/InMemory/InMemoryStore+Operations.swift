@@ -75,6 +75,14 @@ extension InMemoryStore.State {
             }
             registration.issuedSerial = serial
             registrations[id] = registration
+        case .releaseRegistration(let id, let actor, let reason, let now):
+            guard var registration = registrations[id] else { throw StoreError.notFound("registration \(id) is not known") }
+            guard registration.isOpen else { throw StoreError.invalidState("registration \(id) is \(registration.status) and holds no hostname") }
+            registration.status = .rejected
+            registration.decidedBy = actor
+            registration.reason = reason
+            registration.decidedAt = now
+            registrations[id] = registration
         case .revoke(let revocation):
             if let existing = revocations[revocation.serial] { return .revoked(RevocationResult(record: existing, newlyRevoked: false)) }
             guard var record = certificates[revocation.serial] else {

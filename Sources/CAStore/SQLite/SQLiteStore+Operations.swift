@@ -89,6 +89,14 @@ extension SQLiteStore {
                 throw StoreError.invalidState("registration \(id) is not approved and unissued")
             }
             try execute(db, sql: "UPDATE registrations SET issued_serial = ? WHERE id = ?", arguments: [serial, id.uuidString.lowercased()])
+        case .releaseRegistration(let id, let actor, let reason, let now):
+            guard let registration = try fetchRegistration(db, id) else { throw StoreError.notFound("registration \(id) is not known") }
+            guard registration.isOpen else { throw StoreError.invalidState("registration \(id) is \(registration.status) and holds no hostname") }
+            // The WHERE clause repeats the "open" condition of the registrations_open_hostname index.
+            try execute(db, sql: """
+                UPDATE registrations SET status = 'rejected', decided_by = ?, reason = ?, decided_at = ?
+                WHERE id = ? AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
+                """, arguments: [actor, reason, now.timeIntervalSince1970, id.uuidString.lowercased()])
         case .revoke(let revocation):
             if let existing = try fetchRevocation(db, revocation.serial) {
                 return .revoked(RevocationResult(record: existing, newlyRevoked: false))

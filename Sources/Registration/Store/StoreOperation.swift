@@ -29,6 +29,9 @@ public enum StoreOperation: Sendable, Hashable {
     case decideRegistration(id: UUID, to: PendingRegistration.Status, by: String, reason: String?, at: Date)
     /// Records which certificate was issued for an approved registration (invalidState unless approved).
     case markRegistrationIssued(id: UUID, serial: String)
+    /// Closes an open registration (pending, or approved and not yet issued) as `rejected` with
+    /// `reason`, so it no longer holds its hostname (invalidState unless open; notFound if unknown).
+    case releaseRegistration(id: UUID, by: String, reason: String, at: Date)
     /// Revokes a known certificate (notFound otherwise); idempotent per serial.
     case revoke(RevocationRecord)
     /// Appends to the hash-chained audit log.
