@@ -47,8 +47,9 @@ public struct AgentEnrollment: Sendable {
                     throw AgentError(.transport, "the response does not contain a certificate for our key")
                 }
                 let chain = try await caChain(client: client, server: server)
-                try files.writeAtomically(Array(key.pemRepresentation.utf8), to: files.key, mode: 0o600)
-                try files.writeAtomically(Array(try certificate.serializeAsPEM().pemString.utf8 + [10]), to: files.certificate, mode: 0o644)
+                try files.installPair(keyPEM: Array(key.pemRepresentation.utf8),
+                                      certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
+                                      name: certificate.serialNumber.hex)
                 try files.writeAtomically(Array(chain.utf8), to: files.chain, mode: 0o644)
                 let state = AgentState(server: server.absoluteString, pin: pin.description, hostname: hostname, agentID: uuid)
                 try files.writeAtomically([UInt8](try JSONEncoder().encode(state)), to: files.state, mode: 0o600)

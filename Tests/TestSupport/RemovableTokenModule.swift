@@ -19,7 +19,21 @@ public struct RemovableTokenModule: Sendable {
 
     public var environment: [String: String] {
         ["ROOTKEEPER_TEST_TOKEN_REMOVED": flag, "ROOTKEEPER_TEST_REAL_MODULE": SoftHSMToken.modulePath,
-         "ROOTKEEPER_TEST_LOGIN_LOG": loginLog, "ROOTKEEPER_TEST_PIN_REFUSED": pinRefusedFlag]
+         "ROOTKEEPER_TEST_LOGIN_LOG": loginLog, "ROOTKEEPER_TEST_PIN_REFUSED": pinRefusedFlag,
+         "ROOTKEEPER_TEST_SIGN_HOLD": signHoldFlag]
+    }
+
+    /// While this file exists, `C_Sign` does not return (a token that stops answering mid-signature);
+    /// each held call appends a line to ``heldSignatures``'s file first.
+    public var signHoldFlag: String { (flag as NSString).deletingLastPathComponent + "/token-holds-sign" }
+    var signHoldLog: String { (flag as NSString).deletingLastPathComponent + "/token-held-signs" }
+
+    /// From now on every `C_Sign` hangs until ``releaseSignatures()``.
+    public func holdSignatures() throws { try Data().write(to: URL(fileURLWithPath: signHoldFlag)) }
+    public func releaseSignatures() throws { try FileManager.default.removeItem(atPath: signHoldFlag) }
+    /// `C_Sign` calls that are (or were) held.
+    public var heldSignatures: Int {
+        ((try? String(contentsOfFile: signHoldLog, encoding: .utf8)) ?? "").split(separator: "\n").count
     }
 
     /// While this file exists, the token answers every login with `CKR_PIN_INCORRECT`.
@@ -109,6 +123,16 @@ static CK_RV shim_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism
     return removed() ? CKR_DEVICE_REMOVED : real->C_SignInit(session, mechanism, key);
 }
 static CK_RV shim_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG length, CK_BYTE_PTR signature, CK_ULONG_PTR signatureLength) {
+    /* A token that stops answering mid-signature: hold while the flag file exists. Only the
+     * second call of a signature (with an output buffer) is held, so the caller is inside C_Sign. */
+    const char *hold = getenv("ROOTKEEPER_TEST_SIGN_HOLD");
+    if (hold != NULL && signature != NULL && access(hold, F_OK) == 0) {
+        char log[4096];
+        snprintf(log, sizeof log, "%.*s/token-held-signs", (int)(strrchr(hold, '/') - hold), hold);
+        FILE *file = fopen(log, "a");
+        if (file != NULL) { fputs("held\n", file); fclose(file); }
+        while (access(hold, F_OK) == 0) usleep(50000);
+    }
     return removed() ? CKR_DEVICE_REMOVED : real->C_Sign(session, data, length, signature, signatureLength);
 }
 static CK_RV shim_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR template, CK_ULONG count) {

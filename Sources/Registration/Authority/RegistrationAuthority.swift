@@ -120,15 +120,24 @@ public struct RegistrationAuthority: Sendable {
     }
 
     /// A refusal when the hostname is held by another active agent or this agent is already enrolled.
+    /// An agent whose every reservation failed (released, never recorded) holds nothing: the same
+    /// agent may enrol again (docs/reservations.md).
     private func hostnameRefusal(_ identity: RequestIdentity) async throws -> Refusal? {
         if let agent = try await store.agent(identity.agentID) {
             if agent.status == .revoked { return .agentRevoked(agent.id) }
-            return .alreadyEnrolled("agent \(agent.id) is enrolled; renew with its current certificate")
+            if try await holdsCertificate(agent.id) {
+                return .alreadyEnrolled("agent \(agent.id) is enrolled; renew with its current certificate")
+            }
         }
-        for other in try await store.agents(hostname: identity.hostname) where other.status == .active {
+        for other in try await store.agents(hostname: identity.hostname) where other.status == .active && other.id != identity.agentID {
             return .alreadyEnrolled("hostname \(identity.hostname) belongs to active agent \(other.id)")
         }
         return nil
+    }
+
+    /// Whether the agent has a certificate that was recorded, or a reservation still in flight.
+    private func holdsCertificate(_ id: AgentID) async throws -> Bool {
+        try await store.certificates(agent: id).contains { $0.certificateDER != nil || $0.status == .reserved }
     }
 
     func uuidBytes() -> uuid_t {
