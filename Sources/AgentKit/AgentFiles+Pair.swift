@@ -38,7 +38,7 @@ extension AgentFiles {
         try Self.makePrivateDirectory(staging)
         try writeAtomically(keyPEM, to: (staging as NSString).appendingPathComponent("agent.key"), mode: 0o600)
         try writeAtomically(certificatePEM, to: (staging as NSString).appendingPathComponent("agent.crt"), mode: 0o644)
-        try Self.rename(staging, (pairs as NSString).appendingPathComponent(pairName))
+        try Self.move(staging, (pairs as NSString).appendingPathComponent(pairName))
         try Self.syncDirectory(pairs)
         return pairName
     }
@@ -70,8 +70,9 @@ extension AgentFiles {
     /// ever showing a mismatched pair: the old pair is copied into `pairs/`, then each plain file
     /// is replaced by a link to the identical copy.
     func adoptLegacyPair() throws {
-        var info = stat()
-        guard lstat(key, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+        // attributesOfItem does not follow links: only a plain file is a legacy pair.
+        guard let type = try? FileManager.default.attributesOfItem(atPath: key)[.type] as? FileAttributeType,
+              type == .typeRegular else { return }
         let keyBytes = Array(try Data(contentsOf: URL(fileURLWithPath: key)))
         let certificateBytes = Array(try Data(contentsOf: URL(fileURLWithPath: certificate)))
         let adopted = try writePair(keyPEM: keyBytes, certificatePEM: certificateBytes, name: "adopted")
@@ -96,14 +97,15 @@ extension AgentFiles {
         guard symlink(target, temporary) == 0 else {
             throw AgentError(.invalidInput, "cannot create \(temporary): \(String(cString: strerror(errno)))")
         }
-        do { try rename(temporary, path) } catch {
+        do { try move(temporary, path) } catch {
             unlink(temporary)
             throw error
         }
     }
 
-    static func rename(_ from: String, _ to: String) throws {
-        guard Foundation.rename(from, to) == 0 else {
+    /// rename(2): atomic replacement of `to`.
+    static func move(_ from: String, _ to: String) throws {
+        guard rename(from, to) == 0 else {
             throw AgentError(.invalidInput, "cannot install \(to): \(String(cString: strerror(errno)))")
         }
     }

@@ -130,7 +130,9 @@ public struct RegistrationAuthority: Sendable {
             }
         }
         for other in try await store.agents(hostname: identity.hostname) where other.status == .active && other.id != identity.agentID {
-            return .alreadyEnrolled("hostname \(identity.hostname) belongs to active agent \(other.id)")
+            if try await holdsCertificate(other.id) {
+                return .alreadyEnrolled("hostname \(identity.hostname) belongs to active agent \(other.id)")
+            }
         }
         return nil
     }
