@@ -62,29 +62,36 @@ struct IssuanceFaultTests {
             _ = try appliance.admin(["agents", "approve", waiting.uuid])
             let renewal = try OpenSSLAgentRequest(hostname: "renewer", in: appliance.work, uuid: agent.uuid, name: "renewer-next")
 
-            // The token stops answering inside C_Sign; both requests reserve, then hang.
-            try appliance.module.holdSignatures()
-            let background = [
-                Task.detached { try renewal.post(to: appliance, route: "simplereenroll", clientCertificate: (current, agent.key), name: "hung-renewal") },
-                Task.detached { try waiting.post(to: appliance, name: "hung-approved") },
-            ]
-            try appliance.waitFor("both requests did not reserve their serials") {
-                try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "2"
+            // The token stops answering inside C_Sign: the request has reserved its serial (and, for
+            // the approved registration, closed it) when serve is killed. One request at a time: a
+            // signature hung in the token holds the signing path.
+            func killWhileSigning(_ what: String, _ send: @escaping @Sendable () throws -> (code: String, certificate: String?, body: String)) async throws {
+                try appliance.module.holdSignatures()
+                let hung = Task.detached { try send() }
+                for _ in 0..<150 where try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") != "1" { usleep(200_000) }
+                let reserved = try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'")
+                appliance.kill()
+                let answer = try? await hung.value
+                try appliance.module.releaseSignatures()
+                try #require(reserved == "1", "the \(what) did not reserve before hanging: \(answer.map { "\($0.code) \($0.body)" } ?? "no answer")")
+                #expect(answer?.code != "200", "nothing was signed, nothing may be returned")
+                try appliance.restart()
+                #expect(try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "0",
+                        "the reservation of the killed process must be resolved before serving")
             }
-            try appliance.waitFor("no signature reached the token") { appliance.module.heldSignatures > 0 }
-            appliance.kill()
-            for task in background { _ = try? await task.value }
-            try appliance.module.releaseSignatures()
 
-            try appliance.restart()
-            #expect(try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "0",
-                    "the reservations of the killed process must be resolved before serving")
-            #expect(try appliance.sql("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.reservation.released'") == "2")
+            try await killWhileSigning("renewal") {
+                try renewal.post(to: appliance, route: "simplereenroll", clientCertificate: (current, agent.key), name: "hung-renewal")
+            }
             let renewed = try renewal.post(to: appliance, route: "simplereenroll", clientCertificate: (current, agent.key), name: "renewed")
             #expect(renewed.code == "200", "renewal after the restart: \(renewed.code) \(renewed.body)")
+            if let certificate = renewed.certificate { #expect(try opensslPairMatches(key: renewal.key, certificate: certificate)) }
+
+            try await killWhileSigning("approved enrolment") { try waiting.post(to: appliance, name: "hung-approved") }
             let issued = try waiting.post(to: appliance, name: "approved-issued")
             #expect(issued.code == "200", "approved enrolment after the restart: \(issued.code) \(issued.body)")
             if let certificate = issued.certificate { #expect(try opensslPairMatches(key: waiting.key, certificate: certificate)) }
+            #expect(try appliance.sql("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.reservation.released'") == "2")
         }
     }
 }

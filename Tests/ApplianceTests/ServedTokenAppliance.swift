@@ -23,7 +23,8 @@ final class ServedTokenAppliance: @unchecked Sendable {
     var database: String { harness.state.path("db", "rootkeeper.sqlite") }
     var httpsURL: String { "https://127.0.0.1:\(https)" }
 
-    /// Sets up a state with its key on `token`, and starts serving.
+    /// Sets up a state with its key on `token`, and starts serving. Agent certificates are always
+    /// inside their renewal window (20-day lifetime, renewal from 30 days before expiry).
     static func start(harness: SetupHarness, token: SoftHSMToken) async throws -> ServedTokenAppliance {
         // `serve` runs as root here, so it drops to `nobody`, which must reach the state and the token.
         chmod(harness.directory.path, 0o755)
@@ -50,6 +51,9 @@ final class ServedTokenAppliance: @unchecked Sendable {
             pkcs11:
               module: \(module.path)
               token: \(token.label)
+            ca:
+              agent_validity_days: 20
+              renew_before_days: 30
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let pinFile = harness.directory.file("token.pin")
         #expect(FileManager.default.createFile(atPath: pinFile, contents: Data((token.userPIN + "\n").utf8), attributes: [.posixPermissions: 0o600]))

@@ -23,29 +23,12 @@ public struct RemovableTokenModule: Sendable {
          "ROOTKEEPER_TEST_SIGN_HOLD": signHoldFlag]
     }
 
-    /// While this file exists, `C_Sign` does not return (a token that stops answering mid-signature);
-    /// each held call appends a line to ``heldSignatures``'s file first.
+    /// While this file exists, `C_Sign` does not return (a token that stops answering mid-signature).
     public var signHoldFlag: String { (flag as NSString).deletingLastPathComponent + "/token-holds-sign" }
-    var signHoldLog: String { (flag as NSString).deletingLastPathComponent + "/token-held-signs" }
 
     /// From now on every `C_Sign` hangs until ``releaseSignatures()``.
     public func holdSignatures() throws { try Data().write(to: URL(fileURLWithPath: signHoldFlag)) }
     public func releaseSignatures() throws { try FileManager.default.removeItem(atPath: signHoldFlag) }
-    /// `C_Sign` calls that are (or were) held.
-    public var heldSignatures: Int {
-        ((try? String(contentsOfFile: signHoldLog, encoding: .utf8)) ?? "").split(separator: "\n").count
-    }
-
-    /// While this file exists, the token answers every login with `CKR_PIN_INCORRECT`.
-    public var pinRefusedFlag: String { (flag as NSString).deletingLastPathComponent + "/token-refuses-pin" }
-
-    /// From now on the token refuses the PIN (as another token with the same label would).
-    public func refusePIN() throws { try Data().write(to: URL(fileURLWithPath: pinRefusedFlag)) }
-
-    /// Login attempts that reached the token so far.
-    public var loginAttempts: Int {
-        ((try? String(contentsOfFile: loginLog, encoding: .utf8)) ?? "").split(separator: "\n").count
-    }
 
     /// Compiles the module into `directory`.
     public init(in directory: TemporaryDirectory) throws {
@@ -123,16 +106,9 @@ static CK_RV shim_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism
     return removed() ? CKR_DEVICE_REMOVED : real->C_SignInit(session, mechanism, key);
 }
 static CK_RV shim_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG length, CK_BYTE_PTR signature, CK_ULONG_PTR signatureLength) {
-    /* A token that stops answering mid-signature: hold while the flag file exists. Only the
-     * second call of a signature (with an output buffer) is held, so the caller is inside C_Sign. */
+    /* A token that stops answering mid-signature: hold while the flag file exists. */
     const char *hold = getenv("ROOTKEEPER_TEST_SIGN_HOLD");
-    if (hold != NULL && signature != NULL && access(hold, F_OK) == 0) {
-        char log[4096];
-        snprintf(log, sizeof log, "%.*s/token-held-signs", (int)(strrchr(hold, '/') - hold), hold);
-        FILE *file = fopen(log, "a");
-        if (file != NULL) { fputs("held\n", file); fclose(file); }
-        while (access(hold, F_OK) == 0) usleep(50000);
-    }
+    while (hold != NULL && access(hold, F_OK) == 0) usleep(50000);
     return removed() ? CKR_DEVICE_REMOVED : real->C_Sign(session, data, length, signature, signatureLength);
 }
 static CK_RV shim_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR template, CK_ULONG count) {
