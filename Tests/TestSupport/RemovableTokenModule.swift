@@ -30,6 +30,17 @@ public struct RemovableTokenModule: Sendable {
     public func holdSignatures() throws { try Data().write(to: URL(fileURLWithPath: signHoldFlag)) }
     public func releaseSignatures() throws { try FileManager.default.removeItem(atPath: signHoldFlag) }
 
+    /// While this file exists, the token answers every login with `CKR_PIN_INCORRECT`.
+    public var pinRefusedFlag: String { (flag as NSString).deletingLastPathComponent + "/token-refuses-pin" }
+
+    /// From now on the token refuses the PIN (as another token with the same label would).
+    public func refusePIN() throws { try Data().write(to: URL(fileURLWithPath: pinRefusedFlag)) }
+
+    /// Login attempts that reached the token so far.
+    public var loginAttempts: Int {
+        ((try? String(contentsOfFile: loginLog, encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
     /// Compiles the module into `directory`.
     public init(in directory: TemporaryDirectory) throws {
         let source = directory.file("removable-token.c")
