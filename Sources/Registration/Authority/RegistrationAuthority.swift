@@ -120,8 +120,8 @@ public struct RegistrationAuthority: Sendable {
     }
 
     /// A refusal when the hostname is held by another active agent or this agent is already enrolled.
-    /// An agent whose every reservation failed (released, never recorded) holds nothing: the same
-    /// agent may enrol again (docs/reservations.md).
+    /// An agent whose every certificate is revoked (reservations released after a failed signing)
+    /// holds nothing: the same agent may enrol again with a token (docs/reservations.md).
     private func hostnameRefusal(_ identity: RequestIdentity) async throws -> Refusal? {
         if let agent = try await store.agent(identity.agentID) {
             if agent.status == .revoked { return .agentRevoked(agent.id) }
@@ -137,9 +137,11 @@ public struct RegistrationAuthority: Sendable {
         return nil
     }
 
-    /// Whether the agent has a certificate that was recorded, or a reservation still in flight.
+    /// Whether the agent has a certificate in use (issued or superseded, so still valid for mTLS)
+    /// or a reservation still in flight. Revoked ones — released reservations, signatures that
+    /// landed too late and were never delivered — hold nothing: a new token may enrol the agent.
     private func holdsCertificate(_ id: AgentID) async throws -> Bool {
-        try await store.certificates(agent: id).contains { $0.certificateDER != nil || $0.status == .reserved }
+        try await store.certificates(agent: id).contains { $0.status != .revoked }
     }
 
     func uuidBytes() -> uuid_t {
