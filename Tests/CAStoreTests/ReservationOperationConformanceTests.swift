@@ -31,6 +31,7 @@ struct ReservationOperationConformanceTests {
             .reserveCertificate(Sample.certificate("d2", agent: Sample.agentID(2))),
         ])
         #expect(try await store.token(sha256: token.tokenSHA256)?.consumedAt != nil)
+        #expect(try await store.token(sha256: token.tokenSHA256)?.reservedSerial == "d1")
         #expect(try await store.openRegistration(hostname: "host2.example") == nil)
 
         let first = try await store.perform([.releaseReservation(serial: "d1", at: Sample.t0 + 5)])
@@ -39,6 +40,7 @@ struct ReservationOperationConformanceTests {
         #expect(d1.reopenedRegistration == nil)
         #expect(d1.revocation.newlyRevoked)
         #expect(try await store.token(sha256: token.tokenSHA256)?.consumedAt == nil)
+        #expect(try await store.token(sha256: token.tokenSHA256)?.reservedSerial == nil)
         #expect(try await store.certificate(serial: "d1")?.status == .revoked)
         guard case .revoked = try await store.revocationStatus(serial: "d1") else { Issue.record("d1 must be revoked"); return }
 

@@ -9,8 +9,8 @@ extension InMemoryStore.State {
             guard var token = tokens[digest] else { throw StoreError.tokenUnavailable("unknown enrolment token") }
             if let reason = token.unusableReason(hostname: hostname, at: now) { throw StoreError.tokenUnavailable(reason) }
             token.consumedAt = now
+            token.reservedSerial = serial
             tokens[digest] = token
-            if let serial { tokenReservations[serial] = digest }
             return .consumed(token)
         case .insertToken(let token):
             guard tokens[token.tokenSHA256] == nil else { throw StoreError.conflict("token already exists") }
@@ -62,8 +62,11 @@ extension InMemoryStore.State {
             }
             let revocation = try revoke(RevocationRecord(serial: serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: nil))
             record.status = .revoked
-            let token = tokenReservations.removeValue(forKey: serial)
-            if let token { tokens[token]?.consumedAt = nil }
+            let token = tokens.values.first { $0.reservedSerial == serial }?.tokenSHA256
+            if let token {
+                tokens[token]?.consumedAt = nil
+                tokens[token]?.reservedSerial = nil
+            }
             var reopened: UUID?
             if let registration = registrations.values.first(where: { $0.issuedSerial == serial && $0.status == .approved }),
                !registrations.values.contains(where: { $0.hostname == registration.hostname && $0.isOpen }) {

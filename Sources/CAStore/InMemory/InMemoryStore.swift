@@ -9,8 +9,6 @@ public actor InMemoryStore: RegistrationDataStore {
         var agents: [AgentID: Agent] = [:]
         var registrations: [UUID: PendingRegistration] = [:]
         var tokens: [String: EnrollmentToken] = [:]
-        /// The token each reservation consumed (serial → token digest), to give it back on release.
-        var tokenReservations: [String: String] = [:]
         var certificates: [String: CertificateRecord] = [:]
         var revocations: [String: RevocationRecord] = [:]
         /// Revoked serials in commit order: the sequence number of `revocationOrder[i]` is i + 1.

@@ -16,6 +16,7 @@ extension SQLiteStore {
                            arguments: [now.timeIntervalSince1970, serial, digest])
             guard db.changesCount == 1 else { throw StoreError.tokenUnavailable("enrolment token was already used") }
             token.consumedAt = now
+            token.reservedSerial = serial
             return .consumed(token)
         case .insertToken(let token):
             try execute(db, sql: """

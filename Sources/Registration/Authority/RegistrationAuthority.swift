@@ -54,6 +54,7 @@ public struct RegistrationAuthority: Sendable {
             guard let stored = try await store.token(sha256: digest) else {
                 return .refused(.invalidToken("unknown enrolment token"))
             }
+            if let redelivery = try await tokenRedelivery(stored, to: identity, at: now) { return redelivery }
             if let reason = stored.unusableReason(hostname: identity.hostname, at: now) {
                 return .refused(.invalidToken(reason))
             }
@@ -117,6 +118,23 @@ public struct RegistrationAuthority: Sendable {
         ])
         guard let updated = try await store.registration(id) else { throw StoreError.notFound("registration \(id) vanished") }
         return updated
+    }
+
+    /// The certificate a consumed token already paid for, again, when the same agent presents the
+    /// same token with the same key within ``RegistrationPolicy/tokenRedeliveryWindow`` of its use
+    /// (the answer was lost); audited as `certificate.redelivered`. `nil` otherwise.
+    private func tokenRedelivery(_ token: EnrollmentToken, to identity: RequestIdentity, at now: Date) async throws -> EnrollmentDecision? {
+        guard let consumed = token.consumedAt, now < consumed + policy.tokenRedeliveryWindow, let serial = token.reservedSerial,
+              let record = try await store.certificate(serial: serial), record.agentID == identity.agentID,
+              record.status == .issued, let der = record.certificateDER,
+              CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256 else { return nil }
+        if case .revoked = try await store.revocationStatus(serial: serial) { return nil }
+        guard let agent = try await store.agent(identity.agentID), agent.status == .active else { return nil }
+        _ = try await store.perform([
+            .audit(AuditEntry(time: now, actor: "agent:\(identity.agentID)", action: "certificate.redelivered", subject: serial,
+                              details: ["basis": "token", "spki_sha256": identity.spkiSHA256])),
+        ])
+        return .alreadyIssued(record)
     }
 
     /// A refusal when the hostname is held by another active agent or this agent is already enrolled.
