@@ -110,7 +110,7 @@ struct SigningWhileRevokedTests {
             Issue.record("a certificate signed for a revoked agent must not be handed out")
             return
         }
-        #expect(reason.contains("revoked while its certificate was being signed"), "\(reason)")
+        #expect(reason.contains("was revoked while it was being signed"), "\(reason)")
         let recorded = try #require(try await harness.store.certificate(serial: reserved.serial))
         #expect(recorded.status == .revoked)
         #expect(recorded.certificateDER != nil, "the signed certificate is recorded (the store knows every signature)")

@@ -118,7 +118,9 @@ extension IntermediateCA: CertificateAuthorityService {
             // (OCSP cache, CRL, mTLS caches, open connections) hears of it now, and the agent
             // gets a refusal, never the certificate.
             await revocationListener?([revocation.record.serial])
-            return .rejected(reason: "agent \(authorization.identity.agentID) was revoked while its certificate was being signed")
+            // Either the agent was revoked, or the signature took so long that the reservation was
+            // released (then the agent may simply ask again).
+            return .rejected(reason: "the certificate for agent \(authorization.identity.agentID) was revoked while it was being signed (agent revoked, or signing outlasted its reservation)")
         }
     }
 
