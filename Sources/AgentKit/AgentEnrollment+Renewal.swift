@@ -17,9 +17,12 @@ extension AgentEnrollment {
     }
 
     /// `agent renew`: new key + CSR with the same subject, EST simplereenroll presenting the
-    /// current certificate (RFC 7030 §4.2.2); the key and certificate are replaced atomically,
-    /// key first, so a crash leaves either the old pair or a new key the old certificate still
-    /// authenticates for the next attempt.
+    /// current certificate (RFC 7030 §4.2.2).
+    ///
+    /// Safe to interrupt at any point (docs/agent-files.md): the new key is kept in `pending.key`
+    /// before the request, so a retry after a lost answer sends the same key and the appliance
+    /// re-delivers the certificate it already issued; key and certificate are installed together
+    /// by one rename; the previous pair is kept until an mTLS call with the new pair succeeds.
     public func renew(force: Bool = false, now: Date = Date()) async throws -> Certificate? {
         let due = try isDue(now: now)
         guard force || due else { return nil }
@@ -29,7 +32,7 @@ extension AgentEnrollment {
         var client = HTTPSClient(trust: ServerTrustPolicy(pin: try SPKIPin(state.pin), roots: roots))
         let currentKey = Array(try Data(contentsOf: URL(fileURLWithPath: files.key)))
         client.clientIdentity = (Array(try Data(contentsOf: URL(fileURLWithPath: files.certificate))), currentKey)
-        let key = P256.Signing.PrivateKey()
+        let key = try pendingOrNewKey()
         let csr = try CertificateSigningRequest(
             version: .v1, subject: try DistinguishedName { CommonName("agent-\(state.hostname)-\(state.agentID)") },
             privateKey: .init(key),
@@ -52,9 +55,37 @@ extension AgentEnrollment {
         guard let certificate = issued.certificates.first(where: { $0.publicKey == Certificate.PublicKey(key.publicKey) }) else {
             throw AgentError(.transport, "the response does not contain a certificate for our new key")
         }
-        try files.writeAtomically(Array(key.pemRepresentation.utf8), to: files.key, mode: 0o600)
-        try files.writeAtomically(Array(try certificate.serializeAsPEM().pemString.utf8 + [10]), to: files.certificate, mode: 0o644)
+        try files.installPair(keyPEM: Array(key.pemRepresentation.utf8),
+                              certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
+                              name: certificate.serialNumber.hex)
+        if unlink(files.pendingKey) != 0, errno != ENOENT {
+            throw AgentError(.invalidInput, "cannot remove \(files.pendingKey): \(String(cString: strerror(errno)))")
+        }
+        // Proven only when the appliance accepts the new pair over mTLS; until then the previous
+        // pair stays on disk (`previous`) for an operator to fall back to.
+        do {
+            _ = try await status()
+        } catch {
+            throw AgentError(.refused, "renewed to serial \(certificate.serialNumber.hex), but the new pair was not accepted over mTLS yet (\(error)); the previous pair is kept at \(files.previous)")
+        }
+        try files.forgetPrevious()
         return certificate
+    }
+
+    /// The key of an unfinished renewal (so a retry asks for the same certificate again), or a new
+    /// key persisted as pending before it is sent anywhere.
+    func pendingOrNewKey() throws -> P256.Signing.PrivateKey {
+        if FileManager.default.fileExists(atPath: files.pendingKey) {
+            let text = try String(contentsOfFile: files.pendingKey, encoding: .utf8)
+            do {
+                return try P256.Signing.PrivateKey(pemRepresentation: text)
+            } catch {
+                throw AgentError(.invalidInput, "\(files.pendingKey) is not a P-256 private key; remove it to renew with a new key")
+            }
+        }
+        let key = P256.Signing.PrivateKey()
+        try files.writeAtomically(Array(key.pemRepresentation.utf8), to: files.pendingKey, mode: 0o600)
+        return key
     }
 
     /// `agent renew --daemon`: checks every `interval` (± 10 % jitter), renews when due, backs off

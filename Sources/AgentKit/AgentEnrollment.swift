@@ -56,13 +56,17 @@ public struct AgentEnrollment: Sendable {
                     throw AgentError(.transport, "the response does not contain a certificate for our key")
                 }
                 let chain = try await caChain(client: client, server: server)
-                try files.writeAtomically(Array(try certificate.serializeAsPEM().pemString.utf8 + [10]), to: files.certificate, mode: 0o644)
+                try files.installPair(keyPEM: Array(key.pemRepresentation.utf8),
+                                      certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
+                                      name: certificate.serialNumber.hex)
                 try files.writeAtomically(Array(chain.utf8), to: files.chain, mode: 0o644)
                 let state = AgentState(server: server.absoluteString, pin: pin.description, hostname: hostname, agentID: uuid)
                 try files.writeAtomically([UInt8](try JSONEncoder().encode(state)), to: files.state, mode: 0o600)
-                // The enrolment is complete: agent-state.json now describes the key.
-                guard unlink(files.pending) == 0 || errno == ENOENT else {
-                    throw AgentError(.invalidInput, "enrolled, but cannot remove \(files.pending): \(String(cString: strerror(errno)))")
+                // The enrolment is complete: agent-state.json and the installed pair now describe the
+                // key. The saved enrolment key must go too, or the first renewal would take it for
+                // the key of a renewal in flight (docs/agent-files.md).
+                for done in [files.pending, files.pendingKey] where unlink(done) != 0 && errno != ENOENT {
+                    throw AgentError(.invalidInput, "enrolled, but cannot remove \(done): \(String(cString: strerror(errno)))")
                 }
                 return certificate
             case 202:
@@ -103,22 +107,22 @@ public struct AgentEnrollment: Sendable {
             let key: P256.Signing.PrivateKey
             do {
                 saved = try JSONDecoder().decode(AgentState.self, from: Data(contentsOf: URL(fileURLWithPath: files.pending)))
-                key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: files.key, encoding: .utf8))
+                key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: files.pendingKey, encoding: .utf8))
             } catch {
                 throw AgentError(.invalidInput, "cannot resume the enrolment saved in \(directory) (\(error)); enrol into a new --out directory")
             }
             guard saved.hostname == hostname else {
                 throw AgentError(.invalidInput, "\(directory) holds the enrolment of \(saved.hostname) (agent \(saved.agentID)); rerun with --hostname \(saved.hostname) to resume it, or enrol \(hostname) into a new --out directory")
             }
-            progress("resuming the enrolment of \(hostname) as agent \(saved.agentID) with the key saved in \(files.key)")
+            progress("resuming the enrolment of \(hostname) as agent \(saved.agentID) with the key saved in \(files.pendingKey)")
             return (key, saved.agentID)
         }
         let uuid = UUID().uuidString.lowercased()
         let key = P256.Signing.PrivateKey()
-        try files.writeAtomically(Array(key.pemRepresentation.utf8), to: files.key, mode: 0o600)
+        try files.writeAtomically(Array(key.pemRepresentation.utf8), to: files.pendingKey, mode: 0o600)
         let record = AgentState(server: server.absoluteString, pin: pin.description, hostname: hostname, agentID: uuid)
         try files.writeAtomically([UInt8](try JSONEncoder().encode(record)), to: files.pending, mode: 0o600)
-        progress("new key saved in \(files.key) for agent \(uuid) (\(hostname)); a rerun with the same --out resumes this enrolment")
+        progress("new key saved in \(files.pendingKey) for agent \(uuid) (\(hostname)); a rerun with the same --out resumes this enrolment")
         return (key, uuid)
     }
 

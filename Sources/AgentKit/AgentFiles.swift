@@ -4,7 +4,7 @@ import Foundation
 /// agent-state.json, in a 0700 directory; every file is written to a temporary name and renamed
 /// into place so a crash never leaves a half-written key or certificate. While an enrolment is
 /// in progress, enrollment-pending.json (0600) names the hostname and agent ID that go with
-/// agent.key, so a later run resumes the same registration with the same key.
+/// pending.key (the key made for it), so a later run resumes the same registration with the same key.
 public struct AgentFiles: Sendable {
     public let directory: URL
     public init(directory: String) { self.directory = URL(fileURLWithPath: directory, isDirectory: true) }

@@ -17,8 +17,11 @@ struct AgentEnrollmentTests {
             let certificate = try await enrollment.enroll(
                 server: URL(string: app.httpsURL)!, pin: pin, hostname: "web42", token: "good-token")
             #expect(AgentSubject(certificate: certificate)?.hostname == "web42")
-            let attributes = try FileManager.default.attributesOfItem(atPath: "\(out)/agent.key")
+            // agent.key is a link into the current pair directory (docs/agent-files.md): the key itself is 0600 in a 0700 directory.
+            let keyFile = URL(fileURLWithPath: "\(out)/agent.key").resolvingSymlinksInPath()
+            let attributes = try FileManager.default.attributesOfItem(atPath: keyFile.path)
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            #expect((try FileManager.default.attributesOfItem(atPath: keyFile.deletingLastPathComponent().path)[.posixPermissions] as? Int) == 0o700)
             let directoryMode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
             #expect(directoryMode == 0o700)
             let verify = try await Tool.run("openssl", ["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
@@ -79,8 +82,13 @@ struct AgentRenewalTests {
             #expect(renewed?.serialNumber != first.serialNumber)
             #expect(renewed?.subject == first.subject)
             #expect(try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8) != oldKey)
-            let mode = try FileManager.default.attributesOfItem(atPath: "\(out)/agent.key")[.posixPermissions] as? Int
+            let keyFile = URL(fileURLWithPath: "\(out)/agent.key").resolvingSymlinksInPath().path
+            let mode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
             #expect(mode == 0o600)
+            // The previous pair is gone once the new one was proven over mTLS; no key is left pending.
+            #expect(!FileManager.default.fileExists(atPath: "\(out)/previous"))
+            #expect(!FileManager.default.fileExists(atPath: "\(out)/pending.key"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(out)/pairs").count == 1)
             #expect(try await enrollment.status().contains("web50"))
         }
     }
@@ -133,7 +141,7 @@ struct AgentPendingTests {
             let server = URL(string: app.httpsURL)!, pin = SPKIPin(of: app.pki.intermediate)
             await #expect(throws: AgentError.self) { try await enrollment.enroll(server: server, pin: pin, hostname: "web62", token: nil) }
             let pendingID = try #require(app.ca.state.withLockedValue { $0.pending.keys.first })
-            let savedKey = try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8)
+            let savedKey = try String(contentsOfFile: "\(out)/pending.key", encoding: .utf8)
 
             let other = await #expect(throws: AgentError.self) {
                 try await enrollment.enroll(server: server, pin: pin, hostname: "web63", token: nil)

@@ -114,10 +114,10 @@ struct PendingRegistrationRecoveryTests {
         #expect(first.stderr.contains("still pending after"), "progress is printed while waiting: \(first.output)")
         let registration = try #require(Self.approveCommandID(first.stderr), "the agent names the approve command: \(first.output)")
         #expect(try Self.mode(out) == 0o700)
-        #expect(try Self.mode("\(out)/agent.key") == 0o600)
+        #expect(try Self.mode("\(out)/pending.key") == 0o600)
         #expect(FileManager.default.fileExists(atPath: "\(out)/enrollment-pending.json"))
         #expect(!FileManager.default.fileExists(atPath: "\(out)/agent.crt"))
-        let savedKey = try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8)
+        let savedKey = try String(contentsOfFile: "\(out)/pending.key", encoding: .utf8)
 
         // A rerun resumes: same registration, no "held by registration … for another agent or key".
         let second = try await app.enroll(hostname: "pend-01", out: out)

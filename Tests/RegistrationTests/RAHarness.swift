@@ -52,7 +52,10 @@ struct RAHarness {
                                       reservedAt: now)
         let reserved = try await ra.reserveIssuance(authorization, certificate: draft)
         #expect(try await store.certificate(serial: reserved.serial)?.status == .reserved)
-        return try await ra.completeIssuance(serial: serial, certificateDER: [0x30] + random.bytes(16))
+        switch try await ra.completeIssuance(serial: serial, certificateDER: [0x30] + random.bytes(16)) {
+        case .issued(let record): return record
+        case .revoked(let record, _): throw HarnessFailure("\(record.serial) was revoked while it was signed")
+        }
     }
 
     /// Enrols an agent with a fresh token and returns its first certificate.

@@ -75,7 +75,7 @@ struct RevocationPolicyTests {
         }
     }
 
-    @Test("a certificate signed while its agent was being revoked is recorded and revoked at once", arguments: Backend.allCases)
+    @Test("a certificate signed while its agent was being revoked is recorded and revoked at once, and not handed out", arguments: Backend.allCases)
     func revokedDuringSigning(backend: Backend) async throws {
         let h = try RAHarness(backend)
         defer { h.remove() }
@@ -90,8 +90,13 @@ struct RevocationPolicyTests {
                                       tbsSHA256: "00", reservedAt: h.clock.now())
         _ = try await h.ra.reserveIssuance(authorization, certificate: draft)
         _ = try await h.ra.revokeAgent(authorization.identity.agentID, reason: .keyCompromise, by: "alice")
-        let recorded = try await h.ra.completeIssuance(serial: "01abcdef", certificateDER: [0x30, 0x00])
+        // Recorded, revoked in the same transaction, and not handed out.
+        guard case .revoked(let recorded, let revocation) = try await h.ra.completeIssuance(serial: "01abcdef", certificateDER: [0x30, 0x00]) else {
+            Issue.record("a certificate signed for a revoked agent must not be reported as issued")
+            return
+        }
         #expect(recorded.certificateDER == [0x30, 0x00])
+        #expect(revocation.record.serial == "01abcdef")
         guard case .revoked = try await h.store.revocationStatus(serial: "01abcdef") else {
             Issue.record("the late certificate must be revoked")
             return

@@ -84,8 +84,13 @@ struct DemoEndToEndTests {
         #expect(certs.succeeded, "\(certs.output)")
         let verified = try openssl.run(["verify", "-CAfile", "\(dir)/state/ca/root-ca.crt", "-untrusted", "\(dir)/state/ca/intermediate-ca.crt", work.file("curl.crt")])
         #expect(verified.succeeded, "\(verified.output)")
+        // A replayed token with another key is refused (the same request again would only get the
+        // same certificate back, for a short window: docs/reservations.md).
+        _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("replay.key"),
+                             "-subj", "/CN=agent-curl-01-\(uuid)", "-outform", "DER", "-out", work.file("replay.csr")])
+        try openssl.run(["base64", "-in", work.file("replay.csr")]).stdout.write(toFile: work.file("replay.b64"), atomically: true, encoding: .utf8)
         let replay = try curl.run(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain, "-H", "Authorization: Bearer \(token)",
-                                   "--data-binary", "@\(work.file("curl.b64"))", "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
+                                   "--data-binary", "@\(work.file("replay.b64"))", "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
         #expect(replay.stdout.hasPrefix("4"), "a replayed token must be refused: \(replay.output)")
 
         // The appliance runs as an unprivileged, undumpable process (issue 7).

@@ -19,8 +19,16 @@ public struct RemovableTokenModule: Sendable {
 
     public var environment: [String: String] {
         ["ROOTKEEPER_TEST_TOKEN_REMOVED": flag, "ROOTKEEPER_TEST_REAL_MODULE": SoftHSMToken.modulePath,
-         "ROOTKEEPER_TEST_LOGIN_LOG": loginLog, "ROOTKEEPER_TEST_PIN_REFUSED": pinRefusedFlag]
+         "ROOTKEEPER_TEST_LOGIN_LOG": loginLog, "ROOTKEEPER_TEST_PIN_REFUSED": pinRefusedFlag,
+         "ROOTKEEPER_TEST_SIGN_HOLD": signHoldFlag]
     }
+
+    /// While this file exists, `C_Sign` does not return (a token that stops answering mid-signature).
+    public var signHoldFlag: String { (flag as NSString).deletingLastPathComponent + "/token-holds-sign" }
+
+    /// From now on every `C_Sign` hangs until ``releaseSignatures()``.
+    public func holdSignatures() throws { try Data().write(to: URL(fileURLWithPath: signHoldFlag)) }
+    public func releaseSignatures() throws { try FileManager.default.removeItem(atPath: signHoldFlag) }
 
     /// While this file exists, the token answers every login with `CKR_PIN_INCORRECT`.
     public var pinRefusedFlag: String { (flag as NSString).deletingLastPathComponent + "/token-refuses-pin" }
@@ -109,6 +117,9 @@ static CK_RV shim_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism
     return removed() ? CKR_DEVICE_REMOVED : real->C_SignInit(session, mechanism, key);
 }
 static CK_RV shim_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG length, CK_BYTE_PTR signature, CK_ULONG_PTR signatureLength) {
+    /* A token that stops answering mid-signature: hold while the flag file exists. */
+    const char *hold = getenv("ROOTKEEPER_TEST_SIGN_HOLD");
+    while (hold != NULL && access(hold, F_OK) == 0) usleep(50000);
     return removed() ? CKR_DEVICE_REMOVED : real->C_Sign(session, data, length, signature, signatureLength);
 }
 static CK_RV shim_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR template, CK_ULONG count) {

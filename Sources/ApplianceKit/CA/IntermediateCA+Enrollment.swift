@@ -57,6 +57,12 @@ extension IntermediateCA: CertificateAuthorityService {
         let decision = try await authority.evaluateRenewal(presentedSerial: Self.serialHex(client.certificate), request: identity)
         switch decision {
         case .issue(let authorization): return try await issueAgent(review: review, authorization: authorization)
+        case .redeliver(let successor):
+            // A retry whose answer was lost: the successor already issued for this key, again.
+            guard let der = successor.certificateDER else {
+                throw ApplianceError.unavailable("certificate \(successor.serial) is recorded without its certificate")
+            }
+            return .issued(certificate: try Certificate(derEncoded: der), chain: chain)
         case .refused(let refusal): return .rejected(reason: Self.describe(refusal))
         }
     }
@@ -77,8 +83,11 @@ extension IntermediateCA: CertificateAuthorityService {
     }
 
     /// The signing path (STYLE §4): prepare (build + throwaway-sign + lint), persist the
-    /// reservation with what the authorisation consumes, sign, record. Nothing after the
-    /// reservation is skipped on error: a failure leaves a `reserved` row, never an unknown certificate.
+    /// reservation with what the authorisation consumes, sign, record. A failure after the
+    /// reservation (token pulled, request cancelled by its timeout, store error) releases the
+    /// reservation at once — revoked, token given back, approved registration re-opened — and
+    /// the failure itself is what the caller sees; a process killed in between leaves a
+    /// `reserved` row that ``ReservationReaperService`` resolves the same way.
     func issueAgent(review: CSRReview, authorization: IssuanceAuthorization) async throws -> EnrollmentOutcome {
         guard let name = review.agentIdentity else { return .rejected(reason: "the CSR does not name an agent identity") }
         let profile = try AgentLeafProfile(
@@ -92,14 +101,46 @@ extension IntermediateCA: CertificateAuthorityService {
             // A concurrent request consumed the same token first (RFC 7030 gives no second chance).
             return .rejected(reason: "the enrolment token is no longer valid: \(error.reason)")
         }
-        let certificate = try await issuer.issue(token)
-        _ = try await authority.completeIssuance(serial: record.serial, certificateDER: try PEMCodec.der(certificate))
-        if case .renewal = authorization.basis {
-            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: true)
-        } else {
-            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: false)
+        let certificate: Certificate
+        let completion: IssuanceCompletion
+        do {
+            certificate = try await issuer.issue(token)
+            completion = try await authority.completeIssuance(serial: record.serial, certificateDER: try PEMCodec.der(certificate))
+        } catch {
+            throw await releaseAfterFailure(serial: record.serial, error)
         }
-        return .issued(certificate: certificate, chain: chain)
+        switch completion {
+        case .issued:
+            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: authorization.basis.isRenewal)
+            return .issued(certificate: certificate, chain: chain)
+        case .revoked(_, let revocation):
+            // Fail closed: the certificate exists and is revoked; every revocation consumer
+            // (OCSP cache, CRL, mTLS caches, open connections) hears of it now, and the agent
+            // gets a refusal, never the certificate.
+            await revocationListener?([revocation.record.serial])
+            // Either the agent was revoked, or the signature took so long that the reservation was
+            // released (then the agent may simply ask again).
+            return .rejected(reason: "the certificate for agent \(authorization.identity.agentID) was revoked while it was being signed (agent revoked, or signing outlasted its reservation)")
+        }
+    }
+
+    /// Releases the reservation `serial` after `error` and returns the error to throw: `error`
+    /// itself, or — if the release failed too — an error that names both, so neither is hidden.
+    /// The release runs in its own task: a request cancelled by its timeout must still release.
+    func releaseAfterFailure(serial: String, _ error: any Error) async -> any Error {
+        let authority = self.authority
+        let cause = "signing or recording failed: \(error)"
+        let release = Task { try await authority.releaseReservation(serial: serial, cause: cause) }
+        do {
+            _ = try await release.value
+            return error
+        } catch let releaseError as StoreError where releaseError.code == .invalidState {
+            // Completed after all (the failure came after the record): nothing to give back.
+            return error
+        } catch let releaseError {
+            return ApplianceError.unavailable(
+                "\(error); releasing reservation \(serial) also failed (\(releaseError)), the reservation reaper will resolve it")
+        }
     }
 
     /// The reservation row for a prepared certificate: serial, TBS hash, validity, subject.

@@ -43,6 +43,11 @@ public struct ApplianceRuntime: Sendable {
         var retirement = IssuerRetirement(
             state: state, roster: roster, root: certificates.root, store: store, clock: clock, logger: logger)
         try await retirement.retireDue()
+        // Reservations an earlier process left unfinished (killed between reserve and record) are
+        // resolved before anything serves: their serials revoked before the first CRL is built,
+        // their tokens and approved registrations usable again (docs/reservations.md).
+        try await ReservationReaperService.reap(
+            RegistrationAuthority(store: store, clock: clock, random: random), before: clock.now(), logger: logger, listener: nil)
         let token = configuration.pkcs11.token.isEmpty
             ? nil : PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token)
         let keys = try IntermediateKeyLoader.loadIssuerKeys(
@@ -130,6 +135,8 @@ public struct ApplianceRuntime: Sendable {
             backgroundServices: crlPublishers.all + [
                 IssuerRetirementService(retirement: retirement), ServerCertificateRotationService(manager: manager, logger: logger),
                 SupersededRevocationService(ca: ca, logger: logger),
+                // Stale = older than any request may run (its handler was cancelled or its process died).
+                ReservationReaperService(ca: ca, staleAfter: 2 * configuration.limits.requestTimeoutSeconds, logger: logger),
                 RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
                 AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
                 InventoryGauges(store: store, metrics: metrics, clock: clock, logger: logger),

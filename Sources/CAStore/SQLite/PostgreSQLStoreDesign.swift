@@ -21,6 +21,10 @@
 //   commit-ordered across concurrent transactions (a lower number can commit later), so the
 //   PostgreSQL store must take `pg_advisory_xact_lock(<revocation key>)` around the insert and
 //   assign `MAX(seq) + 1` under it, as SQLite's single writer does.
+// - Decisions inside the transaction (`revokeAgentLine`, `completeReservation`,
+//   `releaseReservation`): `SELECT … FROM agents WHERE id = $1 FOR UPDATE` first, so an agent's
+//   revocation and the completion or reservation of its certificates serialise on the agent row;
+//   the line is then read under that lock, as SQLite's single writer does.
 // - Errors: connection loss, `57P01`, `53xxx` → `unavailable`; `23xxx` → `conflict`;
 //   `40001`/`40P01` (serialisation/deadlock) → retried once, then `unavailable`.
 // - Integration tests run the shared conformance suite against a throwaway cluster

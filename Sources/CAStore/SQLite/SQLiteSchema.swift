@@ -114,6 +114,16 @@ enum SQLiteSchema {
                 CREATE INDEX revocations_issuer_seq ON revocations(issuer_ski, seq);
                 """)
         }
+        migrator.registerMigration("issuance-faults-token-reservation") { db in
+            // Which reservation a consumed token paid for, so a reservation that never completes
+            // (signing failed, process killed before the record) gives its token back: a token is
+            // spent only by an issued certificate (docs/reservations.md).
+            try db.execute(sql: """
+                ALTER TABLE enrollment_tokens ADD COLUMN reserved_serial TEXT;
+                CREATE INDEX enrollment_tokens_reserved_serial ON enrollment_tokens(reserved_serial);
+                CREATE INDEX registrations_issued_serial ON registrations(issued_serial);
+                """)
+        }
         return migrator
     }
 }

@@ -7,15 +7,16 @@ extension SQLiteStore {
     /// reads in the same transaction (SQLite has one writer) and backed by constraints in the schema.
     static func apply(_ operation: StoreOperation, _ db: Database) throws -> StoreOperationResult {
         switch operation {
-        case .consumeToken(let digest, let hostname, let now):
+        case .consumeToken(let digest, let hostname, let now, let serial):
             guard var token = try fetchToken(db, digest) else { throw StoreError.tokenUnavailable("unknown enrolment token") }
             if let reason = token.unusableReason(hostname: hostname, at: now) { throw StoreError.tokenUnavailable(reason) }
             // The WHERE clause repeats the check so that the update is single-use even without
             // the single-writer guarantee (as the PostgreSQL store relies on).
-            try execute(db, sql: "UPDATE enrollment_tokens SET consumed_at = ? WHERE token_sha256 = ? AND consumed_at IS NULL",
-                           arguments: [now.timeIntervalSince1970, digest])
+            try execute(db, sql: "UPDATE enrollment_tokens SET consumed_at = ?, reserved_serial = ? WHERE token_sha256 = ? AND consumed_at IS NULL",
+                           arguments: [now.timeIntervalSince1970, serial, digest])
             guard db.changesCount == 1 else { throw StoreError.tokenUnavailable("enrolment token was already used") }
             token.consumedAt = now
+            token.reservedSerial = serial
             return .consumed(token)
         case .insertToken(let token):
             try execute(db, sql: """
@@ -54,15 +55,13 @@ extension SQLiteStore {
                                  record.agentID?.description, record.predecessorSerial, record.tbsSHA256,
                                  record.reservedAt.timeIntervalSince1970])
         case .recordIssued(let serial, let der, let now):
-            guard let record = try fetchCertificate(db, serial) else { throw StoreError.notFound("no reservation for serial \(serial)") }
-            guard record.status == .reserved || (record.status == .revoked && record.certificateDER == nil) else {
-                throw StoreError.invalidState("serial \(serial) is \(record.status), not reserved")
-            }
-            try execute(db, sql: """
-                UPDATE certificates SET der = ?, issued_at = ?,
-                    status = CASE status WHEN 'reserved' THEN 'issued' ELSE status END
-                WHERE serial = ?
-                """, arguments: [Data(der), now.timeIntervalSince1970, serial])
+            try recordIssued(db, serial: serial, der: der, at: now)
+        case .completeReservation(let serial, let der, let now, let reason):
+            return try completeReservation(db, serial: serial, der: der, at: now, reason: reason)
+        case .releaseReservation(let serial, let now):
+            return try releaseReservation(db, serial: serial, at: now)
+        case .revokeAgentLine(let id, let now, let reason):
+            return try revokeAgentLine(db, id, at: now, reason: reason)
         case .supersede(let serial, let now):
             guard try fetchCertificate(db, serial) != nil else { throw StoreError.notFound("certificate \(serial) is not known") }
             try execute(db, sql: "UPDATE certificates SET status = 'superseded', superseded_at = ? WHERE serial = ? AND status = 'issued'",
@@ -98,24 +97,7 @@ extension SQLiteStore {
                 WHERE id = ? AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
                 """, arguments: [actor, reason, now.timeIntervalSince1970, id.uuidString.lowercased()])
         case .revoke(let revocation):
-            if let existing = try fetchRevocation(db, revocation.serial) {
-                return .revoked(RevocationResult(record: existing, newlyRevoked: false))
-            }
-            guard let record = try fetchCertificate(db, revocation.serial) else {
-                throw StoreError.notFound("certificate \(revocation.serial) is not known")
-            }
-            var stored = revocation
-            stored.issuerSKI = record.issuerSKI
-            // seq: one past the highest, inside the write transaction (SQLite has one writer at a
-            // time, so numbers increase in commit order; the unique index rejects any collision).
-            try execute(db, sql: """
-                INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date, seq)
-                VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM revocations))
-                """,
-                           arguments: [stored.serial, stored.issuerSKI, stored.revokedAt.timeIntervalSince1970, stored.reason.map { Int($0.rawValue) },
-                                       stored.invalidityDate?.timeIntervalSince1970])
-            try execute(db, sql: "UPDATE certificates SET status = 'revoked' WHERE serial = ?", arguments: [stored.serial])
-            return .revoked(RevocationResult(record: stored, newlyRevoked: true))
+            return .revoked(try revoke(db, revocation))
         case .audit(let entry):
             let last = try fetchRow(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
             let event = try AuditEvent.chained(entry, previousSeq: (last?["seq"] as Int64?) ?? 0, prevHash: (last?["hash"] as String?) ?? AuditEvent.genesisHash)
@@ -127,5 +109,103 @@ extension SQLiteStore {
             return .audited(event)
         }
         return .done
+    }
+}
+
+extension SQLiteStore {
+    /// Revokes a known certificate inside the current transaction; idempotent per serial.
+    static func revoke(_ db: Database, _ revocation: RevocationRecord) throws -> RevocationResult {
+        if let existing = try fetchRevocation(db, revocation.serial) {
+            return RevocationResult(record: existing, newlyRevoked: false)
+        }
+        guard let record = try fetchCertificate(db, revocation.serial) else {
+            throw StoreError.notFound("certificate \(revocation.serial) is not known")
+        }
+        var stored = revocation
+        stored.issuerSKI = record.issuerSKI
+        // seq: one past the highest, inside the write transaction (SQLite has one writer at a
+        // time, so numbers increase in commit order; the unique index rejects any collision).
+        try execute(db, sql: """
+            INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date, seq)
+            VALUES (?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM revocations))
+            """,
+                       arguments: [stored.serial, stored.issuerSKI, stored.revokedAt.timeIntervalSince1970, stored.reason.map { Int($0.rawValue) },
+                                   stored.invalidityDate?.timeIntervalSince1970])
+        try execute(db, sql: "UPDATE certificates SET status = 'revoked' WHERE serial = ?", arguments: [stored.serial])
+        return RevocationResult(record: stored, newlyRevoked: true)
+    }
+
+    static func recordIssued(_ db: Database, serial: String, der: [UInt8], at now: Date) throws {
+        guard let record = try fetchCertificate(db, serial) else { throw StoreError.notFound("no reservation for serial \(serial)") }
+        guard record.status == .reserved || (record.status == .revoked && record.certificateDER == nil) else {
+            throw StoreError.invalidState("serial \(serial) is \(record.status), not reserved")
+        }
+        try execute(db, sql: """
+            UPDATE certificates SET der = ?, issued_at = ?,
+                status = CASE status WHEN 'reserved' THEN 'issued' ELSE status END
+            WHERE serial = ?
+            """, arguments: [Data(der), now.timeIntervalSince1970, serial])
+    }
+
+    /// Records the signature and decides, in this transaction, whether it may be handed out.
+    static func completeReservation(_ db: Database, serial: String, der: [UInt8], at now: Date,
+                                    reason: RevocationReason?) throws -> StoreOperationResult {
+        try recordIssued(db, serial: serial, der: der, at: now)
+        guard let record = try fetchCertificate(db, serial) else { throw StoreError.notFound("serial \(serial) vanished") }
+        var agentRevoked = false
+        if let id = record.agentID, let agent = try fetchAgent(db, id) { agentRevoked = agent.status == .revoked }
+        guard agentRevoked || record.status == .revoked else {
+            if let predecessor = record.predecessorSerial {
+                try execute(db, sql: "UPDATE certificates SET status = 'superseded', superseded_at = ? WHERE serial = ? AND status = 'issued'",
+                            arguments: [now.timeIntervalSince1970, predecessor])
+            }
+            return .completed(record, revocation: nil)
+        }
+        let revocation = try revoke(db, RevocationRecord(serial: serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: reason))
+        var revoked = record
+        revoked.status = .revoked
+        return .completed(revoked, revocation: revocation)
+    }
+
+    /// Undoes what an unfinished reservation consumed; see ``StoreOperation/releaseReservation(serial:at:)``.
+    static func releaseReservation(_ db: Database, serial: String, at now: Date) throws -> StoreOperationResult {
+        guard var record = try fetchCertificate(db, serial) else { throw StoreError.notFound("no reservation for serial \(serial)") }
+        guard record.certificateDER == nil, record.status == .reserved || record.status == .revoked else {
+            throw StoreError.invalidState("serial \(serial) is \(record.status) with a recorded certificate, not an unfinished reservation")
+        }
+        // Already revoked (its agent was revoked while it was reserved): still give back what it consumed.
+        let revocation = try revoke(db, RevocationRecord(serial: serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: nil))
+        record.status = .revoked
+        let token = try String.fetchOne(db.cachedStatement(sql: "SELECT token_sha256 FROM enrollment_tokens WHERE reserved_serial = ?"),
+                                        arguments: [serial])
+        if token != nil {
+            try execute(db, sql: "UPDATE enrollment_tokens SET consumed_at = NULL, reserved_serial = NULL WHERE reserved_serial = ?",
+                        arguments: [serial])
+        }
+        var reopened: UUID?
+        if let row = try fetchRow(db, sql: "SELECT * FROM registrations WHERE issued_serial = ? AND status = 'approved'", arguments: [serial]) {
+            let registration = try decodeRegistration(row)
+            // The partial unique index allows one open registration per hostname: if another opened
+            // meanwhile, this one stays closed (its agent registers again, and the audit says so).
+            if try fetchOpenRegistration(db, registration.hostname) == nil {
+                try execute(db, sql: "UPDATE registrations SET issued_serial = NULL WHERE id = ?",
+                            arguments: [registration.id.uuidString.lowercased()])
+                reopened = registration.id
+            }
+        }
+        return .released(ReleasedReservation(certificate: record, revocation: revocation, restoredToken: token,
+                                             reopenedRegistration: reopened))
+    }
+
+    /// Revokes the agent and the line read in this transaction.
+    static func revokeAgentLine(_ db: Database, _ id: AgentID, at now: Date, reason: RevocationReason?) throws -> StoreOperationResult {
+        guard try fetchAgent(db, id) != nil else { throw StoreError.notFound("agent \(id) is not known") }
+        try execute(db, sql: "UPDATE agents SET status = 'revoked', revoked_at = ? WHERE id = ? AND status <> 'revoked'",
+                    arguments: [now.timeIntervalSince1970, id.description])
+        let line = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM certificates WHERE agent_id = ? ORDER BY reserved_at, serial"),
+                                    arguments: [id.description]).map(decodeCertificate)
+        return .revokedLine(try line.map {
+            try revoke(db, RevocationRecord(serial: $0.serial, issuerSKI: $0.issuerSKI, revokedAt: now, reason: reason))
+        })
     }
 }

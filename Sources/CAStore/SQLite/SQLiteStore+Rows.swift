@@ -34,7 +34,7 @@ extension SQLiteStore {
         EnrollmentToken(tokenSHA256: row["token_sha256"], hostname: row["hostname"],
                         created: try required(date(row, "created_at"), "token created_at"),
                         expires: try required(date(row, "expires_at"), "token expires_at"),
-                        consumedAt: date(row, "consumed_at"), createdBy: row["created_by"])
+                        consumedAt: date(row, "consumed_at"), createdBy: row["created_by"], reservedSerial: row["reserved_serial"])
     }
 
     static func decodeCertificate(_ row: Row) throws -> CertificateRecord {

@@ -24,6 +24,12 @@ public struct IssuanceAuthorization: Hashable, Sendable {
         case registration(UUID)
         /// Renewal of the agent's current certificate.
         case renewal(predecessorSerial: String)
+
+        /// Whether this issuance renews an existing certificate (the `…_renewed_total` counter).
+        public var isRenewal: Bool {
+            if case .renewal = self { return true }
+            return false
+        }
     }
 
     public let basis: Basis
@@ -65,6 +71,9 @@ public enum EnrollmentDecision: Hashable, Sendable {
 /// The outcome of a renewal request.
 public enum RenewalDecision: Hashable, Sendable {
     case issue(IssuanceAuthorization)
+    /// The presented certificate was already renewed for the same key (a retry whose answer was
+    /// lost): answer with this successor again instead of issuing another.
+    case redeliver(CertificateRecord)
     case refused(Refusal)
 }
 

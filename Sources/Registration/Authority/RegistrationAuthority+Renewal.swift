@@ -5,25 +5,66 @@ extension RegistrationAuthority {
     /// Allowed only with the agent's current certificate — issued (not superseded, not revoked),
     /// inside its validity period, for an active agent — whose hostname and UUID the CSR repeats,
     /// and only from ``RegistrationPolicy/renewBefore`` before expiry.
+    ///
+    /// A retry whose answer was lost is not refused: when the presented certificate was
+    /// superseded by a successor issued for the very key this CSR carries, the decision is
+    /// ``RenewalDecision/redeliver(_:)`` with that successor (audited), so the agent is never
+    /// locked out by a dropped response (RFC 7030 §4.2.2 leaves retries to the client).
     public func evaluateRenewal(presentedSerial: String, request identity: RequestIdentity) async throws -> RenewalDecision {
         let now = clock.now()
+        guard let presented = try await store.certificate(serial: presentedSerial) else {
+            return .refused(.notRenewable("certificate \(presentedSerial) is not known"))
+        }
+        // Revocation is looked up in the revocation store too: a lookup failure throws (fail closed).
+        var revoked = false
+        if case .revoked = try await store.revocationStatus(serial: presentedSerial) { revoked = true }
+        if presented.status == .superseded, !revoked, let successor = try await redeliverable(after: presented, to: identity, at: now) {
+            return successor
+        }
         let current: CertificateRecord
-        switch try await renewableCertificate(serial: presentedSerial, at: now) {
+        switch Self.renewability(of: presented, revoked: revoked, at: now) {
         case .renewable(let record): current = record
         case .refused(let refusal): return .refused(refusal)
         }
-        guard let agentID = current.agentID, let agent = try await store.agent(agentID) else {
-            return .refused(.notRenewable("certificate \(presentedSerial) belongs to no agent"))
-        }
-        guard agent.status == .active else { return .refused(.agentRevoked(agent.id)) }
-        guard identity.agentID == agent.id, identity.hostname == agent.hostname else {
-            return .refused(.identityMismatch(
-                "request names \(identity.hostname)/\(identity.agentID), certificate belongs to \(agent.hostname)/\(agent.id)"))
+        let agent: Agent
+        switch try await owner(of: current, matching: identity) {
+        case .success(let found): agent = found
+        case .failure(let refusal): return .refused(refusal.refusal)
         }
         let renewFrom = current.notAfter - policy.renewBefore
         guard now >= renewFrom else { return .refused(.notYetDue(renewFrom: renewFrom)) }
         return .issue(IssuanceAuthorization(basis: .renewal(predecessorSerial: current.serial), identity: identity,
                                             actor: "agent:\(agent.id)"))
+    }
+
+    /// The successor of a superseded, still valid agent certificate, if it was issued for the key
+    /// of `identity`'s CSR and is itself current (issued, not superseded, not revoked); the
+    /// re-delivery is audited. Anything else is `nil` and the ordinary refusal applies.
+    private func redeliverable(after presented: CertificateRecord, to identity: RequestIdentity, at now: Date) async throws -> RenewalDecision? {
+        guard presented.type == .agent, presented.isWithinValidity(at: now) else { return nil }
+        guard case .success(let agent) = try await owner(of: presented, matching: identity) else { return nil }
+        let successors = try await store.lineage(serial: presented.serial).filter { $0.predecessorSerial == presented.serial }
+        guard let successor = successors.first(where: { $0.status == .issued }), let der = successor.certificateDER,
+              CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256 else { return nil }
+        if case .revoked = try await store.revocationStatus(serial: successor.serial) { return nil }
+        _ = try await store.perform([
+            .audit(AuditEntry(time: now, actor: "agent:\(agent.id)", action: "certificate.redelivered", subject: successor.serial,
+                              details: ["predecessor": presented.serial, "spki_sha256": identity.spkiSHA256])),
+        ])
+        return .redeliver(successor)
+    }
+
+    /// The active agent owning `record`, if the request repeats its hostname and UUID.
+    private func owner(of record: CertificateRecord, matching identity: RequestIdentity) async throws -> Result<Agent, RefusalError> {
+        guard let agentID = record.agentID, let agent = try await store.agent(agentID) else {
+            return .failure(RefusalError(.notRenewable("certificate \(record.serial) belongs to no agent")))
+        }
+        guard agent.status == .active else { return .failure(RefusalError(.agentRevoked(agent.id))) }
+        guard identity.agentID == agent.id, identity.hostname == agent.hostname else {
+            return .failure(RefusalError(.identityMismatch(
+                "request names \(identity.hostname)/\(identity.agentID), certificate belongs to \(agent.hostname)/\(agent.id)")))
+        }
+        return .success(agent)
     }
 
     /// The presented certificate's state for `GET /api/v1/agent/status`, with `renewNow`.
@@ -40,17 +81,6 @@ extension RegistrationAuthority {
         if case .renewable = Self.renewability(of: record, revoked: revocation != nil, at: now) { renewable = true }
         return CertificateStatusReport(certificate: record, revocation: revocation, renewFrom: renewFrom,
                                        renewNow: renewable && now >= renewFrom)
-    }
-
-    /// The certificate if it is the agent's current valid one, else why not.
-    private func renewableCertificate(serial: String, at now: Date) async throws -> Renewability {
-        guard let record = try await store.certificate(serial: serial) else {
-            return .refused(.notRenewable("certificate \(serial) is not known"))
-        }
-        // Revocation is looked up in the revocation store too: a lookup failure throws (fail closed).
-        var revoked = false
-        if case .revoked = try await store.revocationStatus(serial: serial) { revoked = true }
-        return Self.renewability(of: record, revoked: revoked, at: now)
     }
 
     /// The renewal rules on an already-read certificate and its revocation status.
@@ -75,4 +105,10 @@ extension RegistrationAuthority {
 private enum Renewability {
     case renewable(CertificateRecord)
     case refused(Refusal)
+}
+
+/// A refusal carried through `Result` (whose failure must be an `Error`).
+private struct RefusalError: Error {
+    let refusal: Refusal
+    init(_ refusal: Refusal) { self.refusal = refusal }
 }

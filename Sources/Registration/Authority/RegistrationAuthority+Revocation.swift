@@ -19,18 +19,19 @@ extension RegistrationAuthority {
     }
 
     /// Revokes an agent and its whole certificate line (every certificate it ever had, including
-    /// superseded ones and unfinished reservations) in one unit of work.
+    /// superseded ones and unfinished reservations) in one unit of work. The line is read inside
+    /// the write transaction (``StoreOperation/revokeAgentLine(_:at:reason:)``): a renewal racing
+    /// this call is either in the line or refused, and one reserved before but signed after is
+    /// revoked when it is recorded (``completeIssuance(serial:certificateDER:)``).
     public func revokeAgent(_ id: AgentID, reason: RevocationReason?, by actor: String) async throws -> [RevocationResult] {
         let now = clock.now()
-        guard try await store.agent(id) != nil else { throw StoreError.notFound("agent \(id) is not known") }
-        let line = try await store.certificates(agent: id)
-        var operations: [StoreOperation] = [.revokeAgent(id, at: now)]
-        for record in line {
-            operations.append(.revoke(RevocationRecord(serial: record.serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: reason)))
-        }
-        operations.append(.audit(AuditEntry(time: now, actor: actor, action: "agent.revoked", subject: id.description,
-                                            details: ["certificates": String(line.count), "reason": reason?.name ?? "none"])))
-        return try await store.perform(operations).compactMap { if case .revoked(let r) = $0 { r } else { nil } }
+        let results = try await store.perform([
+            .revokeAgentLine(id, at: now, reason: reason),
+            .audit(AuditEntry(time: now, actor: actor, action: "agent.revoked", subject: id.description,
+                              details: ["reason": reason?.name ?? "none"])),
+        ])
+        guard case .revokedLine(let line) = results.first else { throw StoreError(.database, "agent revocation produced no result") }
+        return line
     }
 
     /// Superseded certificates that policy says must now be revoked (empty when the policy is off).

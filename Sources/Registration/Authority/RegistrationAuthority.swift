@@ -54,6 +54,7 @@ public struct RegistrationAuthority: Sendable {
             guard let stored = try await store.token(sha256: digest) else {
                 return .refused(.invalidToken("unknown enrolment token"))
             }
+            if let redelivery = try await tokenRedelivery(stored, to: identity, at: now) { return redelivery }
             if let reason = stored.unusableReason(hostname: identity.hostname, at: now) {
                 return .refused(.invalidToken(reason))
             }
@@ -119,16 +120,46 @@ public struct RegistrationAuthority: Sendable {
         return updated
     }
 
+    /// The certificate a consumed token already paid for, again, when the same agent presents the
+    /// same token with the same key within ``RegistrationPolicy/tokenRedeliveryWindow`` of its use
+    /// (the answer was lost); audited as `certificate.redelivered`. `nil` otherwise.
+    private func tokenRedelivery(_ token: EnrollmentToken, to identity: RequestIdentity, at now: Date) async throws -> EnrollmentDecision? {
+        guard let consumed = token.consumedAt, now < consumed + policy.tokenRedeliveryWindow, let serial = token.reservedSerial,
+              let record = try await store.certificate(serial: serial), record.agentID == identity.agentID,
+              record.status == .issued, let der = record.certificateDER,
+              CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256 else { return nil }
+        if case .revoked = try await store.revocationStatus(serial: serial) { return nil }
+        guard let agent = try await store.agent(identity.agentID), agent.status == .active else { return nil }
+        _ = try await store.perform([
+            .audit(AuditEntry(time: now, actor: "agent:\(identity.agentID)", action: "certificate.redelivered", subject: serial,
+                              details: ["basis": "token", "spki_sha256": identity.spkiSHA256])),
+        ])
+        return .alreadyIssued(record)
+    }
+
     /// A refusal when the hostname is held by another active agent or this agent is already enrolled.
+    /// An agent whose every certificate is revoked (reservations released after a failed signing)
+    /// holds nothing: the same agent may enrol again with a token (docs/reservations.md).
     private func hostnameRefusal(_ identity: RequestIdentity) async throws -> Refusal? {
         if let agent = try await store.agent(identity.agentID) {
             if agent.status == .revoked { return .agentRevoked(agent.id) }
-            return .alreadyEnrolled("agent \(agent.id) is enrolled; renew with its current certificate")
+            if try await holdsCertificate(agent.id) {
+                return .alreadyEnrolled("agent \(agent.id) is enrolled; renew with its current certificate")
+            }
         }
-        for other in try await store.agents(hostname: identity.hostname) where other.status == .active {
-            return .alreadyEnrolled("hostname \(identity.hostname) belongs to active agent \(other.id)")
+        for other in try await store.agents(hostname: identity.hostname) where other.status == .active && other.id != identity.agentID {
+            if try await holdsCertificate(other.id) {
+                return .alreadyEnrolled("hostname \(identity.hostname) belongs to active agent \(other.id)")
+            }
         }
         return nil
+    }
+
+    /// Whether the agent has a certificate in use (issued or superseded, so still valid for mTLS)
+    /// or a reservation still in flight. Revoked ones — released reservations, signatures that
+    /// landed too late and were never delivered — hold nothing: a new token may enrol the agent.
+    private func holdsCertificate(_ id: AgentID) async throws -> Bool {
+        try await store.certificates(agent: id).contains { $0.status != .revoked }
     }
 
     func uuidBytes() -> uuid_t {

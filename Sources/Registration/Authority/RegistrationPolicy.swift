@@ -9,11 +9,15 @@ public struct RegistrationPolicy: Hashable, Sendable {
     public var revokeSupersededAfter: TimeInterval?
     /// Lifetime of enrolment tokens created by ``RegistrationAuthority/createToken(hostname:by:)``.
     public var tokenLifetime: TimeInterval
+    /// How long after a token enrolment the same agent, with the same key and token, gets the
+    /// certificate it was issued again (an answer lost on the wire). Default 1 hour.
+    public var tokenRedeliveryWindow: TimeInterval
 
     public init(renewBefore: TimeInterval = 30 * 86_400, revokeSupersededAfter: TimeInterval? = 86_400,
-                tokenLifetime: TimeInterval = 86_400) {
+                tokenLifetime: TimeInterval = 86_400, tokenRedeliveryWindow: TimeInterval = 3600) {
         self.renewBefore = renewBefore
         self.revokeSupersededAfter = revokeSupersededAfter
         self.tokenLifetime = tokenLifetime
+        self.tokenRedeliveryWindow = tokenRedeliveryWindow
     }
 }

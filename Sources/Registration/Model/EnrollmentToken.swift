@@ -15,14 +15,19 @@ public struct EnrollmentToken: Hashable, Sendable, Codable {
     public var consumedAt: Date?
     /// Who created the token (administrator), for the audit trail.
     public var createdBy: String
+    /// The serial of the certificate reservation the token paid for, once consumed; cleared when
+    /// that reservation is released (the token is then usable again).
+    public var reservedSerial: String?
 
-    public init(tokenSHA256: String, hostname: String?, created: Date, expires: Date, consumedAt: Date? = nil, createdBy: String) {
+    public init(tokenSHA256: String, hostname: String?, created: Date, expires: Date, consumedAt: Date? = nil, createdBy: String,
+                reservedSerial: String? = nil) {
         self.tokenSHA256 = tokenSHA256
         self.hostname = hostname
         self.created = created
         self.expires = expires
         self.consumedAt = consumedAt
         self.createdBy = createdBy
+        self.reservedSerial = reservedSerial
     }
 
     /// The stored digest of a presented token.
