@@ -49,22 +49,23 @@ struct BackupDrillTests {
         let archivedConfig = try String(contentsOfFile: work.file("restored-from-backup.yaml"), encoding: .utf8)
         #expect(archivedConfig.contains("state_directory: \(dir)/state"), "the archived configuration is the demo's")
 
-        // Serve the restored state on new ports (the configuration now names the restored directory).
-        let ports = (try DemoRunner.freePort(), try DemoRunner.freePort())
+        // Serve the restored state on ports the OS chooses (the configuration now names the restored directory).
         let config = work.file("restored.yaml")
         try """
             state_directory: \(restored)
             https:
               address: 127.0.0.1
-              port: \(ports.0)
+              port: 0
             http:
               address: 127.0.0.1
-              port: \(ports.1)
+              port: 0
             user: nobody
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let serve = try appliance.start(["serve", "--state-dir", restored, "--config", config, "--passphrase-file", "\(dir)/secrets/intermediate.passphrase"])
         defer { serve.stop(signal: SIGTERM) }
+        let bound = try #require(serve.listeningPorts(), "the restored appliance did not listen:\n\(serve.output)")
+        let ports = (bound.https, bound.http)
         var healthy = false
         for _ in 0..<150 where !healthy {
             healthy = (try? curl.run(["-sS", "-f", "-o", "/dev/null", "http://127.0.0.1:\(ports.1)/crl/intermediate.crl"]))?.succeeded == true

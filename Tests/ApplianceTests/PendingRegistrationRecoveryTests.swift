@@ -28,7 +28,6 @@ struct PendingRegistrationRecoveryTests {
             let bundle = harness.directory.file("cert")
             try await harness.ceremony(csrBundle: result.bundlePath, out: bundle)
             _ = try ApplianceSetup.install(stateDirectory: harness.state, from: bundle, rootFingerprint: try harness.rootFingerprint)
-            let (https, http) = (try DemoRunner.freePort(), try DemoRunner.freePort())
             let config = harness.directory.file("appliance.yaml")
             // Retry-After 1 s keeps the waits short; the per-agent rate limit is off because the
             // test re-runs one agent more often per minute than a real one would.
@@ -37,10 +36,10 @@ struct PendingRegistrationRecoveryTests {
                 user: nobody
                 https:
                   address: 127.0.0.1
-                  port: \(https)
+                  port: 0
                 http:
                   address: 127.0.0.1
-                  port: \(http)
+                  port: 0
                 enrollment:
                   retry_after_seconds: 1
                 limits:
@@ -52,6 +51,7 @@ struct PendingRegistrationRecoveryTests {
             _ = try ExternalTool("chown").run(["-R", "nobody:", harness.state.root.path])
             let serve = try ProductBinary.tool("appliance").start(
                 ["serve", "--state-dir", harness.state.root.path, "--config", config, "--passphrase-file", passphrase])
+            let (https, http) = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
             let curl = try ExternalTool("curl")
             var healthy = false
             for _ in 0..<150 where !healthy {

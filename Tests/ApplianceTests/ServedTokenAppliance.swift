@@ -12,8 +12,8 @@ final class ServedTokenAppliance: @unchecked Sendable {
     let harness: SetupHarness
     let token: SoftHSMToken
     let module: RemovableTokenModule
-    let https: Int
-    let http: Int
+    private(set) var https: Int
+    private(set) var http: Int
     let config: String
     let pinFile: String
     private(set) var serve: ExternalTool.Running
@@ -37,17 +37,16 @@ final class ServedTokenAppliance: @unchecked Sendable {
         try await harness.ceremony(csrBundle: result.bundlePath, out: bundle)
         _ = try ApplianceSetup.install(stateDirectory: harness.state, from: bundle, rootFingerprint: try harness.rootFingerprint)
 
-        let (https, http) = (try DemoRunner.freePort(), try DemoRunner.freePort())
         let config = harness.directory.file("appliance.yaml")
         try """
             state_directory: \(harness.state.root.path)
             user: nobody
             https:
               address: 127.0.0.1
-              port: \(https)
+              port: 0
             http:
               address: 127.0.0.1
-              port: \(http)
+              port: 0
             pkcs11:
               module: \(module.path)
               token: \(token.label)
@@ -63,8 +62,9 @@ final class ServedTokenAppliance: @unchecked Sendable {
         chmod(token.directory.path, 0o755)
         chmod(config, 0o644)
         let serve = try Self.launch(harness: harness, token: token, module: module, config: config, pinFile: pinFile)
-        let served = ServedTokenAppliance(harness: harness, token: token, module: module, https: https, http: http, config: config,
-                                          pinFile: pinFile, serve: serve)
+        let ports = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
+        let served = ServedTokenAppliance(harness: harness, token: token, module: module, https: ports.https, http: ports.http,
+                                          config: config, pinFile: pinFile, serve: serve)
         try served.waitUntilHealthy()
         return served
     }
@@ -97,6 +97,8 @@ final class ServedTokenAppliance: @unchecked Sendable {
     /// Serves the same state again.
     func restart() throws {
         serve = try Self.launch(harness: harness, token: token, module: module, config: config, pinFile: pinFile)
+        // Port 0 again: the OS chooses, and the new ports are read back.
+        (https, http) = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
         try waitUntilHealthy()
     }
 

@@ -135,6 +135,18 @@ public struct ExternalTool: Sendable {
             return false
         }
 
+        /// The ports an `appliance serve` started with port 0 reports once it listens
+        /// (`listening: https://HOST:PORT http://HOST:PORT`), waiting up to `timeout` seconds; nil
+        /// if it exits or stays silent. Reading the port back from the server is the only way
+        /// that cannot race another test for a port chosen in advance.
+        public func listeningPorts(timeout: TimeInterval = 60) -> (https: Int, http: Int)? {
+            guard waitForOutput("listening: https://", timeout: timeout),
+                  let match = output.firstMatch(of: /listening: https:\/\/\S+:(\d+) http:\/\/\S+:(\d+)/),
+                  let https = Int(match.1), let http = Int(match.2)
+            else { return nil }
+            return (https, http)
+        }
+
         /// Sends `signal`, waits up to `timeout` seconds, then SIGKILLs; removes the output file.
         public func stop(signal: Int32 = SIGINT, timeout: TimeInterval = 15) {
             if isRunning { kill(pid, signal) }

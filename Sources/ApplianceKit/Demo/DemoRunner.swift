@@ -69,15 +69,14 @@ public struct DemoRunner: Sendable {
         try shell.run("ceremony", ["run", path("plans/root.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n")
 
         section("2. Appliance: state directory, intermediate key (encrypted file) and CSR bundle")
-        let ports = try (Self.freePort(), Self.freePort())
         try """
             state_directory: \(path("state"))
             https:
               address: 127.0.0.1
-              port: \(ports.0)
+              port: 0
             http:
               address: 127.0.0.1
-              port: \(ports.1)
+              port: 0
             enrollment:
               retry_after_seconds: 1
             ca:
@@ -109,12 +108,15 @@ public struct DemoRunner: Sendable {
             log("$ chown -R nobody: \(path("state"))")
         }
         log("$ appliance serve --state-dir \(path("state")) --config \(path("appliance.yaml")) --passphrase-file \(passphraseFile) &")
-        let server = try shell.start("appliance", ["serve", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--passphrase-file", passphraseFile])
-        try waitForListener(port: ports.0, process: server)
+        // serve's log goes to a file: a pipe nobody reads would fill up and stall the server.
+        let server = try shell.start("appliance", ["serve", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--passphrase-file", passphraseFile],
+                                     output: path("serve.log"))
+        let ports = try waitForListening(log: path("serve.log"), process: server)
+        log("  serving on https://127.0.0.1:\(ports.https) and http://127.0.0.1:\(ports.http) (ports chosen by the OS); log: \(path("serve.log"))")
         // Agents pin the root key: unlike an intermediate pin, it survives intermediate renewals.
         let root = try PEMCodec.certificates(fromPEM: String(contentsOfFile: path("state/ca/root-ca.crt"), encoding: .utf8))[0]
         let pinText = root.publicKey.spkiPin
-        let url = "https://127.0.0.1:\(ports.0)"
+        let url = "https://127.0.0.1:\(ports.https)"
 
         section("5. Agent web-01 enrols without a token: pending until an administrator approves")
         let agentDir = path("agents/web-01")
@@ -152,7 +154,7 @@ public struct DemoRunner: Sendable {
             Try:
               curl --cacert \(path("state/ca/ca-chain.crt")) --cert \(path("agents/db-01/agent.crt")) --key \(path("agents/db-01/agent.key")) \(url)/api/v1/agent/status
               openssl crl -inform DER -in \(path("state/crl/intermediate.crl")) -noout -text
-              curl http://127.0.0.1:\(ports.1)/metrics
+              curl http://127.0.0.1:\(ports.http)/metrics
               ceremony verify-transcript \(path("media"))
             The appliance keeps serving; press Ctrl-C to stop.
             """)
@@ -188,43 +190,19 @@ public struct DemoRunner: Sendable {
         try CSRDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: bundle)))).publicKey.spkiSHA256Hex
     }
 
-    /// A TCP port that is free on 127.0.0.1 now (bound to port 0, read back, released), for
-    /// configuring a server that takes its ports from a file (the demo; tests of `serve`).
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DemoShell.Failure(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw DemoShell.Failure(description: "cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    func waitForListener(port: Int, process: Process) throws {
+    /// Waits (bounded, 30 s) for `serve`'s "listening: https://HOST:PORT http://HOST:PORT" line in
+    /// its log and returns the ports the OS chose.
+    func waitForListening(log: String, process: Process) throws -> (https: Int, http: Int) {
         for _ in 0..<300 {
-            guard process.isRunning else {
-                let output = (process.standardOutput as? Pipe)?.fileHandleForReading.availableData ?? Data()
-                throw DemoShell.Failure(description: "appliance serve stopped: \(String(decoding: output, as: UTF8.self))")
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if let match = text.firstMatch(of: /listening: https:\/\/\S+:(\d+) http:\/\/\S+:(\d+)/),
+               let https = Int(match.1), let http = Int(match.2) {
+                return (https, http)
             }
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            close(fd)
-            if connected { return }
+            guard process.isRunning else { throw DemoShell.Failure(description: "appliance serve stopped:\n\(text)") }
             usleep(100_000)
         }
-        throw DemoShell.Failure(description: "appliance serve did not listen on 127.0.0.1:\(port) within 30 s")
+        throw DemoShell.Failure(description: "appliance serve did not report listening within 30 s (see \(log))")
     }
 
     func waitForPending(shell: DemoShell, hostname: String) throws -> String {

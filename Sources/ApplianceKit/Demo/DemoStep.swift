@@ -33,8 +33,8 @@ struct DemoShell: Sendable {
         return text
     }
 
-    /// Starts `tool arguments…` with stdout and stderr merged into one pipe.
-    func start(_ tool: String, _ arguments: [String]) throws -> Process {
+    /// Starts `tool arguments…` with stdout and stderr merged into one pipe (or into `file`).
+    func start(_ tool: String, _ arguments: [String], output file: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: (binDirectory as NSString).appendingPathComponent(tool))
         if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
@@ -46,9 +46,18 @@ struct DemoShell: Sendable {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
         process.environment = env
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
+        if let file {
+            guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let handle = FileHandle(forWritingAtPath: file) else {
+                throw Failure(description: "cannot create \(file)")
+            }
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+        }
         process.standardInput = Pipe()
         try process.run()
         return process
