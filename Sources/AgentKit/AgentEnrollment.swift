@@ -12,21 +12,24 @@ public struct AgentEnrollment: Sendable {
 
     public init(files: AgentFiles) { self.files = files }
 
-    /// `agent enroll`: new P-256 key, CSR `CN=agent-{hostname}-{uuid}` with DNS + URN SANs, EST
+    /// `agent enroll`: new P-256 key, CSR `CN={hostname}` (none over 64 characters) with DNS + URN SANs, EST
     /// simpleenroll; waits politely (Retry-After, bounded) while pending.
     public func enroll(server: URL, pin: SPKIPin, hostname: String, token: String?) async throws -> Certificate {
-        guard hostname.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }), !hostname.isEmpty else {
-            throw AgentError(.invalidInput, "hostname must be letters, digits, '-' and '.'")
+        // The identity is validated and its host name canonicalised (lower case) here, so the
+        // state file, the CSR and the certificate spell it the same way (docs/identity.md).
+        let identity: AgentIdentity
+        do { identity = try AgentIdentity(hostname: hostname, uuid: UUID().uuidString.lowercased()) } catch let error as PKIError {
+            throw AgentError(.invalidInput, error.reason)
         }
+        let hostname = identity.hostname, uuid = identity.uuid
         try files.prepare()
-        let uuid = UUID().uuidString.lowercased()
         let key = P256.Signing.PrivateKey()
         let csr = try CertificateSigningRequest(
-            version: .v1, subject: try DistinguishedName { CommonName("agent-\(hostname)-\(uuid)") },
+            version: .v1, subject: try identity.requestSubject(),
             privateKey: .init(key),
             attributes: try CertificateSigningRequest.Attributes([
                 .init(ExtensionRequest(extensions: try Certificate.Extensions {
-                    SubjectAlternativeNames([.dnsName(hostname), .uniformResourceIdentifier("urn:uuid:\(uuid)")])
+                    SubjectAlternativeNames(identity.subjectAlternativeNames)
                 })),
             ]),
             signatureAlgorithm: .ecdsaWithSHA256)

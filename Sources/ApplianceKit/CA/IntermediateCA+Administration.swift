@@ -88,7 +88,7 @@ extension IntermediateCA: AdministrationService {
     }
 
     public func createToken(hostname: String?, caller: AdminCaller) async throws -> String {
-        try await authority.createToken(hostname: hostname, by: Self.actor(caller))
+        try await mapStoreErrors { try await authority.createToken(hostname: hostname, by: Self.actor(caller)) }
     }
 
     public func listCertificates(caller: AdminCaller) async throws -> [AdminEntry] {
@@ -161,6 +161,8 @@ extension IntermediateCA: AdministrationService {
             throw ApplianceError.notFound(error.reason)
         } catch let error as StoreError where error.code == .invalidState {
             throw ApplianceError.malformed(error.reason)
+        } catch let error as RefusalError {
+            throw ApplianceError.forbidden(Self.describe(error.refusal))
         }
     }
 }

@@ -13,17 +13,19 @@ public enum SubjectName {
         try build(commonName: "\(try nonEmpty(name, "intermediate name")) Intermediate CA", organization: organization, unit: unit, country: country)
     }
 
-    /// `CN=agent-{hostname}-{uuid}, OU=<agents OU>, O=<org>`.
-    public static func agent(_ name: AgentCommonName, organization: String, agentsUnit: String) throws -> DistinguishedName {
-        try build(commonName: name.description, organization: organization, unit: agentsUnit, country: nil)
+    /// `CN=<hostname>, OU=<agents OU>, O=<org>`, without CN when the host name is longer than
+    /// ub-common-name (64); the identity is in the SAN (`docs/identity.md`).
+    public static func agent(_ identity: AgentIdentity, organization: String, agentsUnit: String) throws -> DistinguishedName {
+        try build(commonName: identity.commonName, organization: organization, unit: agentsUnit, country: nil)
     }
 
-    /// `CN=<fqdn>, OU=<server OU>, O=<org>`.
+    /// `CN=<fqdn>, OU=<server OU>, O=<org>`; no CN when the name is longer than ub-common-name
+    /// (64): the server is identified by its SAN (RFC 6125 §6.4.4).
     public static func server(fqdn: String, organization: String, unit: String) throws -> DistinguishedName {
         guard NameSyntax.isValidHostname(fqdn) else {
             throw PKIError.invalidParameter("'\(fqdn)' is not an RFC 1123 host name")
         }
-        return try build(commonName: fqdn, organization: organization, unit: unit, country: nil)
+        return try build(commonName: fqdn.utf8.count <= AgentIdentity.commonNameUpperBound ? fqdn : nil, organization: organization, unit: unit, country: nil)
     }
 
     /// `CN=admin-<name>, OU=admins, O=<org>` for administrator client certificates.
@@ -51,7 +53,7 @@ public enum SubjectName {
 
     /// RDN order is most-significant first in DER (C, O, OU, CN), which prints as the
     /// `CN=…, OU=…, O=…, C=…` form of the table.
-    static func build(commonName: String, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
+    static func build(commonName: String?, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
         let organization = try nonEmpty(organization, "organization")
         if let country, country.utf8.count != 2 {
             throw PKIError.invalidParameter("country '\(country)' must be a two-letter ISO 3166 code")
@@ -60,7 +62,7 @@ public enum SubjectName {
             if let country { CountryName(country) }
             OrganizationName(organization)
             if let unit, !unit.isEmpty { OrganizationalUnitName(unit) }
-            CommonName(commonName)
+            if let commonName { CommonName(commonName) }
         }
     }
 

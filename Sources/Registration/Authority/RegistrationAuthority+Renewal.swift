@@ -16,6 +16,8 @@ extension RegistrationAuthority {
             return .refused(.notRenewable("certificate \(presentedSerial) belongs to no agent"))
         }
         guard agent.status == .active else { return .refused(.agentRevoked(agent.id)) }
+        // A name the appliance has since taken for itself is not issued again (issue #11).
+        if policy.isReserved(identity.hostname) { return .refused(.reservedName(identity.hostname)) }
         guard identity.agentID == agent.id, identity.hostname == agent.hostname else {
             return .refused(.identityMismatch(
                 "request names \(identity.hostname)/\(identity.agentID), certificate belongs to \(agent.hostname)/\(agent.id)"))
