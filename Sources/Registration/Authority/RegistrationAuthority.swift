@@ -91,18 +91,22 @@ public struct RegistrationAuthority: Sendable {
             return .issue(IssuanceAuthorization(basis: .token(sha256: digest), identity: identity, actor: "agent:\(identity.agentID)"))
         }
 
-        if let open = try await openRegistration(hostname: identity.hostname, at: now) {
-            guard open.matches(identity) else { return .refused(.conflict(open)) }
-            return open.status == .approved
-                ? .issue(IssuanceAuthorization(basis: .registration(open.id), identity: identity, actor: open.decidedBy ?? "admin"))
-                : .pending(open)
-        }
+        // Read (and expire) what holds the hostname first; then this request's own closed
+        // registration answers it — rejected (or expired) stays rejected, issued is sent again —
+        // even when another agent has registered the hostname since.
+        let open = try await openRegistration(hostname: identity.hostname, at: now)
         if let last = try await store.latestRegistration(hostname: identity.hostname, agentID: identity.agentID),
-           last.matches(identity) {
+           last.matches(identity), !last.isOpen {
             if last.status == .rejected { return .rejected(last) }
             if let serial = last.issuedSerial, let record = try await store.certificate(serial: serial) {
                 return .alreadyIssued(record)
             }
+        }
+        if let open {
+            guard open.matches(identity) else { return .refused(.conflict(open)) }
+            return open.status == .approved
+                ? .issue(IssuanceAuthorization(basis: .registration(open.id), identity: identity, actor: open.decidedBy ?? "admin"))
+                : .pending(open)
         }
         if let refusal = try await hostnameRefusal(identity) { return .refused(refusal) }
         if let source = request.sourceAddress, policy.maxPendingPerSource > 0 {
