@@ -51,7 +51,7 @@ struct AgentIdentityTests {
 
     @Test("the identity is read from the SAN; a CN must agree with it (host name in any case, or the earlier agent- form)")
     func identityFromSAN() throws {
-        let sans: SubjectAlternativeNames = [.dnsName("Db3.Example.org"), .uniformResourceIdentifier("urn:uuid:\(Self.uuid)")]
+        let sans = SubjectAlternativeNames([.dnsName("Db3.Example.org"), .uniformResourceIdentifier("urn:uuid:\(Self.uuid)")])
         for cn in [nil, "db3.example.org", "DB3.EXAMPLE.ORG", "agent-db3.example.org-\(Self.uuid)"] {
             let subject = try DistinguishedName { if let cn { CommonName(cn) } }
             let identity = try AgentIdentity(subject: subject, subjectAlternativeNames: sans)
@@ -65,7 +65,7 @@ struct AgentIdentityTests {
             #expect(error?.reason.contains(why) == true, "\(error?.reason ?? "")")
         }
         let two = #expect(throws: PKIError.self) {
-            _ = try AgentIdentity(subject: DistinguishedName(), subjectAlternativeNames: [.dnsName("a.example"), .dnsName("b.example"), .uniformResourceIdentifier("urn:uuid:\(Self.uuid)")])
+            _ = try AgentIdentity(subject: DistinguishedName(), subjectAlternativeNames: SubjectAlternativeNames([.dnsName("a.example"), .dnsName("b.example"), .uniformResourceIdentifier("urn:uuid:\(Self.uuid)")]))
         }
         #expect(two?.reason.contains("exactly one DNS name") == true)
         let none = #expect(throws: PKIError.self) { _ = try AgentIdentity(subject: DistinguishedName(), subjectAlternativeNames: nil) }

@@ -134,7 +134,7 @@ public struct AgentIdentity: Sendable, Hashable, CustomStringConvertible {
 
     /// The SAN entries that carry the identity.
     public var subjectAlternativeNames: SubjectAlternativeNames {
-        [.dnsName(hostname), .uniformResourceIdentifier("\(Self.uuidURNPrefix)\(uuid)")]
+        SubjectAlternativeNames([.dnsName(hostname), .uniformResourceIdentifier("\(Self.uuidURNPrefix)\(uuid)")])
     }
 
     public var description: String { "\(hostname) (urn:uuid:\(uuid))" }

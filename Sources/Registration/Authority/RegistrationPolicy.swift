@@ -26,7 +26,7 @@ public struct RegistrationPolicy: Hashable, Sendable {
 
     public init(renewBefore: TimeInterval = 30 * 86_400, revokeSupersededAfter: TimeInterval? = 86_400,
                 tokenLifetime: TimeInterval = 86_400, pendingLifetime: TimeInterval = 7 * 86_400,
-                maxPendingPerSource: Int = 20, reservedNames: some Sequence<String> = [String]()) {
+                maxPendingPerSource: Int = 20, reservedNames: [String] = []) {
         self.renewBefore = renewBefore
         self.revokeSupersededAfter = revokeSupersededAfter
         self.tokenLifetime = tokenLifetime
