@@ -173,22 +173,7 @@ struct LintRuleTests {
         }
         try expectLintFailure("e_extended_key_usage_profile", issuer: pki.intermediateIssuer, profile: profile)
     }
-}
 
-/// A P-384 key that insists on ecdsa-with-SHA256, standing in for a misconfigured HSM key.
-struct SHA256OnP384Key: CustomPrivateKey {
-    let key: P384.Signing.PrivateKey
-    var publicKey: Certificate.PublicKey { Certificate.PublicKey(key.publicKey) }
-    var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm { .ecdsaWithSHA256 }
-    var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { [.ecdsaWithSHA256] }
-    func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws -> Certificate.Signature {
-        try Certificate.PrivateKey(key).sign(bytes: bytes, signatureAlgorithm: signatureAlgorithm)
-    }
-    static func == (lhs: Self, rhs: Self) -> Bool { lhs.key.rawRepresentation == rhs.key.rawRepresentation }
-    func hash(into hasher: inout Hasher) { hasher.combine(key.rawRepresentation) }
-    static var defaultPEMDiscriminator: String { "PRIVATE KEY" }
-    init(key: P384.Signing.PrivateKey) { self.key = key }
-    func serialize(into coder: inout DER.Serializer) throws { throw PKIError.unsupported("test key is not exportable") }
     /// Subjects that break one RFC 5280 Appendix A.1 upper bound each.
     static let overLongSubjects: [(String, @Sendable () throws -> DistinguishedName)] = [
         ("CN of 65", { try DistinguishedName { OrganizationName("O"); CommonName(String(repeating: "c", count: 65)) } }),
@@ -250,4 +235,20 @@ struct SHA256OnP384Key: CustomPrivateKey {
         let profile = try IntermediateCAProfile(subject: SubjectName.intermediate(name: String(repeating: "n", count: 60), organization: "O", unit: nil, country: nil))
         try expectLintFailure("e_subject_attribute_upper_bounds", issuer: pki.rootIssuer, profile: profile)
     }
+}
+
+/// A P-384 key that insists on ecdsa-with-SHA256, standing in for a misconfigured HSM key.
+struct SHA256OnP384Key: CustomPrivateKey {
+    let key: P384.Signing.PrivateKey
+    var publicKey: Certificate.PublicKey { Certificate.PublicKey(key.publicKey) }
+    var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm { .ecdsaWithSHA256 }
+    var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { [.ecdsaWithSHA256] }
+    func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws -> Certificate.Signature {
+        try Certificate.PrivateKey(key).sign(bytes: bytes, signatureAlgorithm: signatureAlgorithm)
+    }
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.key.rawRepresentation == rhs.key.rawRepresentation }
+    func hash(into hasher: inout Hasher) { hasher.combine(key.rawRepresentation) }
+    static var defaultPEMDiscriminator: String { "PRIVATE KEY" }
+    init(key: P384.Signing.PrivateKey) { self.key = key }
+    func serialize(into coder: inout DER.Serializer) throws { throw PKIError.unsupported("test key is not exportable") }
 }

@@ -16,7 +16,7 @@ extension ApplianceConfiguration {
     /// CN: a certificate issued under an earlier configuration still names the appliance.
     static func names(in certificate: Certificate) throws -> [String] {
         var names = SubjectName.commonName(of: certificate.subject).map { [$0] } ?? []
-        for name in try certificate.extensions.subjectAlternativeNames ?? [] {
+        for name in try certificate.extensions.subjectAlternativeNames ?? SubjectAlternativeNames() {
             switch name {
             case .dnsName(let dns): names.append(dns)
             case .ipAddress(let octets): names.append(IPAddressText.text(Array(octets.bytes)))
