@@ -26,6 +26,13 @@ struct AgentNamesServeTests {
                 #expect(tokenless.status == 403, "\(name) tokenless: \(tokenless.status) \(tokenless.body)")
                 #expect(tokenless.body.contains("is one of this appliance's own names"), "\(tokenless.body)")
             }
+            // The real agent, tokenless: `agent enroll --hostname localhost` is refused with the reason.
+            let agent = try ProductBinary.tool("agent").run([
+                "enroll", "--server", "https://127.0.0.1:\(app.https)", "--pin", try app.intermediatePin(),
+                "--hostname", "localhost", "--out", app.directory.file("agent-localhost"), "--max-wait", "5",
+            ])
+            #expect(!agent.succeeded, "\(agent.output)")
+            #expect(agent.output.contains("hostname localhost is one of this appliance's own names"), "\(agent.output)")
             // An IP address is never a host name (RFC 1123 §2.1), whoever asks.
             let ip = try app.token(hostname: "127.0.0.1")
             #expect(!ip.succeeded && ip.stderr.contains("is not a valid host name"), "\(ip.output)")
@@ -105,7 +112,7 @@ struct AgentNamesServeTests {
         try #require(FileManager.default.isExecutableFile(atPath: Self.pkilint), "pkilint missing at \(Self.pkilint): run scripts/install-deps.sh")
         try await ApplianceProcess.with { app in
             for length in [1, 21, 22, 63, 200, 253] {
-                let hostname = AgentIdentityNames.hostname(length: length)
+                let hostname = TestHostname.ldh(length: length)
                 let issued = try app.enrol(csrDER: try ApplianceProcess.agentCSR(hostname: hostname), token: try app.requireToken(hostname: hostname),
                                            name: "len\(length)")
                 let certificate = try #require(issued.certificate, "length \(length): \(issued.status) \(issued.body)")
@@ -129,18 +136,5 @@ struct AgentNamesServeTests {
                 #expect(subject.contains("CN=\(hostname)") == (length <= 64), "length \(length): \(subject)")
             }
         }
-    }
-}
-
-/// Valid LDH host names of an exact length (labels of at most 63, alternating letters).
-enum AgentIdentityNames {
-    static func hostname(length: Int) -> String {
-        var labels: [String] = [], remaining = length
-        while remaining > 0 {
-            let size = min(63, remaining == 64 ? 62 : remaining)
-            labels.append(String(repeating: labels.count.isMultiple(of: 2) ? "h" : "k", count: size))
-            remaining -= size + 1
-        }
-        return labels.joined(separator: ".")
     }
 }

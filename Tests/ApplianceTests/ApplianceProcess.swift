@@ -122,6 +122,16 @@ final class ApplianceProcess: @unchecked Sendable {
         try PEMCodec.der(TestPKI.agentCSR(hostname: hostname, uuid: uuid, key: try KeyAlgorithm.p256.generatePrivateKey()))
     }
 
+    /// The agent's `--pin` for the intermediate, computed with openssl (`sha256/` + base64 of the
+    /// SPKI's SHA-256).
+    func intermediatePin() throws -> String {
+        let pin = try ExternalTool("sh").run(["-c", """
+            openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64 -A
+            """, "sh", harness.state.path("ca", "intermediate-ca.crt")])
+        try #require(pin.succeeded, "\(pin.output)")
+        return "sha256/" + pin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// One sqlite3 query on the live database (read-only), as text.
     func sql(_ query: String) throws -> String {
         try ExternalTool("sqlite3").run(["-readonly", database, query]).stdout

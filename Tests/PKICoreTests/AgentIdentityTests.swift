@@ -10,37 +10,24 @@ import X509
 struct AgentIdentityTests {
     static let uuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 
-    /// A valid LDH host name of exactly `length` characters (labels of at most 63).
-    static func hostname(length: Int) -> String {
-        var labels: [String] = [], remaining = length
-        while remaining > 0 {
-            let size = min(63, remaining == 64 ? 62 : remaining)  // never leave a bare trailing dot
-            labels.append(String(repeating: labels.count.isMultiple(of: 2) ? "a" : "b", count: size))
-            remaining -= size + 1
-        }
-        let name = labels.joined(separator: ".")
-        precondition(name.utf8.count == length, "built \(name.utf8.count) for \(length)")
-        return name
-    }
-
     @Test("host names are canonicalised to lower case and validated (LDH, labels ≤ 63, total ≤ 253, no numeric TLD)")
     func canonicalHostnames() throws {
         #expect(NameSyntax.canonicalHostname("DB3.Example.ORG") == "db3.example.org")
         #expect(try AgentIdentity(hostname: "Web-01.Fleet.Example.COM", uuid: Self.uuid).hostname == "web-01.fleet.example.com")
-        for bad in ["", "-a", "a-", "a..b", "a_b", "a b", "127.0.0.1", "10.1.2.300", String(repeating: "a", count: 64), Self.hostname(length: 253) + "a", "ä.example"] {
+        for bad in ["", "-a", "a-", "a..b", "a_b", "a b", "127.0.0.1", "10.1.2.300", String(repeating: "a", count: 64), TestHostname.ldh(length: 253) + "a", "ä.example"] {
             #expect(NameSyntax.canonicalHostname(bad) == nil, "\(bad)")
             #expect(throws: PKIError.self) { _ = try AgentIdentity(hostname: bad, uuid: Self.uuid) }
         }
         for length in [1, 21, 22, 63, 64, 65, 200, 253] {
-            #expect(NameSyntax.isValidHostname(Self.hostname(length: length)), "length \(length)")
+            #expect(NameSyntax.isValidHostname(TestHostname.ldh(length: length)), "length \(length)")
         }
     }
 
     @Test("the CN is the host name up to 64 characters and absent beyond; the SAN always carries the identity")
     func commonNameScheme() throws {
-        let short = try AgentIdentity(hostname: Self.hostname(length: 64), uuid: Self.uuid)
+        let short = try AgentIdentity(hostname: TestHostname.ldh(length: 64), uuid: Self.uuid)
         #expect(short.commonName == short.hostname)
-        let long = try AgentIdentity(hostname: Self.hostname(length: 65), uuid: Self.uuid)
+        let long = try AgentIdentity(hostname: TestHostname.ldh(length: 65), uuid: Self.uuid)
         #expect(long.commonName == nil)
         #expect(try long.requestSubject().isEmpty)
         #expect(Array(long.subjectAlternativeNames) == [.dnsName(long.hostname), .uniformResourceIdentifier("urn:uuid:\(Self.uuid)")])
