@@ -4,17 +4,19 @@ import X509
 
 extension ApplianceConfiguration {
     /// Every name this configuration makes the appliance answer to: the server certificate's
-    /// `server.fqdn`, `server.dns_names` and `server.ip_addresses`, and the listeners' addresses.
+    /// `server.fqdn`, `server.dns_names` and `server.ip_addresses`, the listeners' addresses and
+    /// the host of `ca.public_url` (written into every certificate's CRL and OCSP URLs).
     /// No agent may be issued one of them (``Registration/RegistrationPolicy/reservedNames``).
     public var ownNames: [String] {
         server.dnsNameList
             + server.ipAddresses.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             + [https.address, http.address]
+            + [URLComponents(string: publicBaseURL)?.host].compactMap { $0 }
     }
 
     /// The DNS names and IP addresses (as text) in a server certificate's subjectAltName, and its
     /// CN: a certificate issued under an earlier configuration still names the appliance.
-    static func names(in certificate: Certificate) throws -> [String] {
+    public static func names(in certificate: Certificate) throws -> [String] {
         var names = SubjectName.commonName(of: certificate.subject).map { [$0] } ?? []
         for name in try certificate.extensions.subjectAlternativeNames ?? SubjectAlternativeNames() {
             switch name {
