@@ -16,10 +16,13 @@ extension IntermediateCA: AdministrationService {
     public func listAgents(caller: AdminCaller) async throws -> [AdminEntry] {
         try await auditRead("admin.agents.list", subject: "*", caller: caller)
         var entries: [AdminEntry] = []
+        let now = clock.now()
         for registration in try await store.registrations(status: .pending).sorted(by: { $0.created < $1.created }) {
+            // Expired but not yet met by a request (which closes it): shown as such, not approvable.
+            let state = authority.policy.pendingExpired(created: registration.created, at: now) ? "expired" : "pending"
             entries.append(AdminEntry(
                 id: registration.id.uuidString.lowercased(),
-                summary: "pending \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")"))
+                summary: "\(state) \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")"))
         }
         for agent in try await store.agents(status: nil).sorted(by: { $0.id < $1.id }) {
             entries.append(AdminEntry(id: agent.id.description, summary: "\(agent.status.rawValue) \(agent.hostname) created=\(Self.time(agent.created))"))
