@@ -228,12 +228,14 @@ struct LintRuleTests {
         #expect(SubjectAttributeBoundsRule().citation.contains("RFC 5280 Appendix A"))
     }
 
-    @Test("a root or intermediate name that would make CN exceed 64 characters is stopped before signing")
+    @Test("a root or intermediate name that would make CN exceed 64 characters is refused with the reason")
     func longCAName() async throws {
-        let pki = try await TestPKI.make()
-        // 60 characters + " Intermediate CA" = 76: accepted by the builder's own check, stopped by the linter.
-        let profile = try IntermediateCAProfile(subject: SubjectName.intermediate(name: String(repeating: "n", count: 60), organization: "O", unit: nil, country: nil))
-        try expectLintFailure("e_subject_attribute_upper_bounds", issuer: pki.rootIssuer, profile: profile)
+        // 60 characters + " Intermediate CA" = 76.
+        let error = #expect(throws: PKIError.self) {
+            _ = try SubjectName.intermediate(name: String(repeating: "n", count: 60), organization: "O", unit: nil, country: nil)
+        }
+        #expect(error?.reason.contains("is 76 characters; at most 64 are allowed (RFC 5280 ub-common-name)") == true, "\(error?.reason ?? "")")
+        #expect(throws: PKIError.self) { _ = try SubjectName.root(name: String(repeating: "r", count: 60), organization: "O", unit: nil, country: nil) }
     }
 }
 

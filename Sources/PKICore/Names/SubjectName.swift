@@ -55,6 +55,14 @@ public enum SubjectName {
     /// `CN=…, OU=…, O=…, C=…` form of the table.
     static func build(commonName: String?, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
         let organization = try nonEmpty(organization, "organization")
+        // RFC 5280 Appendix A ub-common-name / ub-organizational-unit-name: say so here, with the
+        // value, rather than let the linter stop the signature later.
+        if let commonName, commonName.unicodeScalars.count > 64 {
+            throw PKIError.invalidParameter("common name '\(commonName)' is \(commonName.unicodeScalars.count) characters; at most 64 are allowed (RFC 5280 ub-common-name): choose a shorter name")
+        }
+        if let unit, unit.unicodeScalars.count > 64 {
+            throw PKIError.invalidParameter("organizational unit '\(unit)' is longer than 64 characters (RFC 5280 ub-organizational-unit-name)")
+        }
         if let country, country.utf8.count != 2 {
             throw PKIError.invalidParameter("country '\(country)' must be a two-letter ISO 3166 code")
         }
