@@ -64,6 +64,37 @@ struct AgentNamesServeTests {
         }
     }
 
+    @Test("a database from an earlier release with DB3.example.org and db3.example.org both active stops serve at start, naming both rows")
+    func collidingDatabaseRefused() async throws {
+        try await ApplianceProcess.with { app in
+            // Put the database back to the earlier schema (v2 indexes, no v3 migration) holding
+            // two active agents for one name in two cases, as an earlier release allowed.
+            app.serve.stop()
+            ProcessReaper.terminate(commandLineContaining: app.stateRoot)
+            let edit = try ExternalTool("sqlite3").run([app.database, """
+                DROP INDEX agents_active_hostname;
+                DROP INDEX registrations_pending_source;
+                DROP INDEX registrations_open_hostname;
+                CREATE UNIQUE INDEX registrations_open_hostname ON registrations(hostname)
+                    WHERE status = 'pending' OR (status = 'approved' AND issued_serial IS NULL);
+                DELETE FROM grdb_migrations WHERE identifier = 'v3-hostnames-case-insensitive';
+                INSERT INTO agents VALUES ('00000000-0000-4000-8000-00000000000a', 'DB3.example.org', 'active', 1, NULL);
+                INSERT INTO agents VALUES ('00000000-0000-4000-8000-00000000000b', 'db3.example.org', 'active', 2, NULL);
+                """])
+            try #require(edit.succeeded, "\(edit.output)")
+            let second = try app.restart()
+            defer { second.stop() }
+            for _ in 0..<150 where second.isRunning { usleep(200_000) }
+            #expect(!second.isRunning, "serve must refuse to start:\n\(second.output)")
+            #expect(second.exitStatus != 0)
+            #expect(second.output.contains("active agents for db3.example.org: 00000000-0000-4000-8000-00000000000a (DB3.example.org), 00000000-0000-4000-8000-00000000000b (db3.example.org)"),
+                    "\(second.output)")
+            #expect(second.output.contains("appliance agents revoke"), "\(second.output)")
+            // Nothing was changed: the rows keep their spelling for the administrator to decide.
+            #expect(try app.sql("SELECT hostname FROM agents ORDER BY id") == "DB3.example.org\ndb3.example.org\n")
+        }
+    }
+
     @Test("attack: a tokenless squatter loses to a hostname-bound token (rejected, audited), and one source holds at most max_pending_per_source")
     func squatting() async throws {
         try await ApplianceProcess.with(extraConfiguration: "enrollment:\n  max_pending_per_source: 2") { app in

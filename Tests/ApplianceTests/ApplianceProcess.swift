@@ -76,6 +76,17 @@ final class ApplianceProcess: @unchecked Sendable {
         throw HarnessFailure(description: "appliance did not start")
     }
 
+    /// Stops this `serve` and starts another on the same state and configuration (after the
+    /// state was edited from outside); returns it without waiting for it to become healthy.
+    func restart() throws -> ExternalTool.Running {
+        serve.stop()
+        ProcessReaper.terminate(commandLineContaining: stateRoot)
+        if geteuid() == 0 { _ = try ExternalTool("chown").run(["-R", "nobody:", stateRoot]) }
+        return try ProductBinary.tool("appliance").start(
+            ["serve", "--state-dir", stateRoot, "--config", directory.file("appliance.yaml"),
+             "--passphrase-file", directory.file("key.passphrase")])
+    }
+
     /// `appliance agents token [--hostname NAME]`: the token, or the failed run.
     func token(hostname: String?) throws -> ExternalTool.Result {
         var arguments = ["agents", "token", "--state-dir", stateRoot]
