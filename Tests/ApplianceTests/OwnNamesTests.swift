@@ -29,4 +29,16 @@ struct OwnNamesTests {
         let names = try ApplianceConfiguration.names(in: server.certificate)
         #expect(Set(names).isSuperset(of: ["old.example.test", "alias.example.test", "198.51.100.9", "2001:db8::9"]), "\(names)")
     }
+
+    @Test("enrollment.pending_expiry_days and max_pending_per_source load from YAML and are range-checked by key path")
+    func squattingKeys() throws {
+        var configuration = try ApplianceConfiguration.load(yaml: "enrollment:\n  pending_expiry_days: 3\n  max_pending_per_source: 0\n")
+        #expect(configuration.enrollment.pendingExpiryDays == 3 && configuration.enrollment.maxPendingPerSource == 0)
+        try configuration.validate()
+        configuration.enrollment.pendingExpiryDays = 0
+        #expect(throws: ApplianceError.configuration("enrollment.pending_expiry_days", "must be 1…365")) { try configuration.validate() }
+        configuration = ApplianceConfiguration()
+        configuration.enrollment.maxPendingPerSource = -1
+        #expect(throws: ApplianceError.configuration("enrollment.max_pending_per_source", "must be 0 (off) … 1000000")) { try configuration.validate() }
+    }
 }
