@@ -26,8 +26,7 @@ public struct AgentIdentity: Sendable, Hashable, CustomStringConvertible {
     /// to lower case, and validates the UUID (RFC 4122, lower case).
     public init(hostname: String, uuid: String) throws {
         guard let canonical = NameSyntax.canonicalHostname(hostname) else {
-            throw PKIError.invalidParameter(
-                "'\(hostname)' is not a valid host name: use letters, digits and hyphens in dot-separated labels of 1–63 characters, at most 253 in all, not ending in an all-numeric label")
+            throw PKIError.invalidParameter(NameSyntax.invalidHostnameReason(hostname))
         }
         guard NameSyntax.isValidUUID(uuid) else {
             throw PKIError.invalidParameter("'\(uuid)' is not a lowercase RFC 4122 UUID")

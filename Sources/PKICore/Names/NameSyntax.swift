@@ -31,6 +31,11 @@ public enum NameSyntax {
         return asciiLowercased(name)
     }
 
+    /// Why `name` was refused as a host name, with what a valid one looks like.
+    public static func invalidHostnameReason(_ name: String) -> String {
+        "'\(name)' is not a valid host name: use letters, digits and hyphens in dot-separated labels of 1–63 characters, at most 253 in all, not ending in an all-numeric label"
+    }
+
     /// ASCII-only lower-casing: host names are ASCII (LDH), and `String.lowercased()` would apply
     /// Unicode rules (e.g. to a Kelvin sign) to text that is about to be refused anyway.
     public static func asciiLowercased(_ text: String) -> String {

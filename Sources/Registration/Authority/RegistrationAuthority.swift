@@ -36,7 +36,7 @@ public struct RegistrationAuthority: Sendable {
         var bound: String?
         if let hostname {
             guard let canonical = NameSyntax.canonicalHostname(hostname) else {
-                throw RefusalError(.invalidHostname(Self.invalidHostnameReason(hostname)))
+                throw RefusalError(.invalidHostname(NameSyntax.invalidHostnameReason(hostname)))
             }
             guard !policy.isReserved(canonical) else { throw RefusalError(.reservedName(canonical)) }
             bound = canonical
@@ -67,7 +67,7 @@ public struct RegistrationAuthority: Sendable {
     public func evaluateEnrollment(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
         var identity = request.identity
         guard let canonical = NameSyntax.canonicalHostname(identity.hostname) else {
-            return .refused(.invalidHostname(Self.invalidHostnameReason(identity.hostname)))
+            return .refused(.invalidHostname(NameSyntax.invalidHostnameReason(identity.hostname)))
         }
         identity.hostname = canonical
         if policy.isReserved(canonical) { return .refused(.reservedName(canonical)) }
@@ -176,11 +176,6 @@ public struct RegistrationAuthority: Sendable {
             return .alreadyEnrolled("hostname \(identity.hostname) belongs to active agent \(other.id)")
         }
         return nil
-    }
-
-    /// Why `hostname` is not a valid host name, for the person who typed it.
-    static func invalidHostnameReason(_ hostname: String) -> String {
-        "'\(hostname)' is not a valid host name: use letters, digits and hyphens in dot-separated labels of 1–63 characters, at most 253 in all, not ending in an all-numeric label"
     }
 
     func uuidBytes() -> uuid_t {
