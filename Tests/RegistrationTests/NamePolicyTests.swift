@@ -132,6 +132,9 @@ struct NamePolicyTests {
         h.clock.advance(by: 3600)
         let next = try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("short", agent: 2), token: nil, sourceAddress: "10.0.0.1"))
         guard case .pending = next else { Issue.record("expected pending after one hour, got \(next)"); return }
+        let poll = try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("short", agent: 1), token: nil, sourceAddress: "10.0.0.1"))
+        guard case .rejected(let expired) = poll else { Issue.record("expected the first to be expired, got \(poll)"); return }
+        #expect(expired.reason == "expired: not approved within 1 hour; enrol again, or with a token")
     }
 
     @Test("a hostname-bound token wins over a tokenless pending squatter, which is rejected; an unbound token does not", arguments: Backend.allCases)

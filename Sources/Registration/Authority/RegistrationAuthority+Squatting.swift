@@ -18,8 +18,9 @@ extension RegistrationAuthority {
     /// Returns what is open for the hostname afterwards (another request may have raced us).
     @discardableResult
     func expire(_ registration: PendingRegistration, at now: Date) async throws -> PendingRegistration? {
-        let days = Int((policy.pendingLifetime / 86_400).rounded())
-        let reason = "expired: not approved within \(days) day\(days == 1 ? "" : "s"); enrol again, or with a token"
+        let hours = Int((policy.pendingLifetime / 3600).rounded())
+        let lifetime = hours % 24 == 0 ? "\(hours / 24) day\(hours == 24 ? "" : "s")" : "\(hours) hour\(hours == 1 ? "" : "s")"
+        let reason = "expired: not approved within \(lifetime); enrol again, or with a token"
         do {
             _ = try await store.perform([
                 .decideRegistration(id: registration.id, to: .rejected, by: Self.systemActor, reason: reason, at: now),
