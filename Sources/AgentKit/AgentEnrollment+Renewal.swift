@@ -33,12 +33,13 @@ extension AgentEnrollment {
         let currentKey = Array(try Data(contentsOf: URL(fileURLWithPath: files.key)))
         client.clientIdentity = (Array(try Data(contentsOf: URL(fileURLWithPath: files.certificate))), currentKey)
         let key = try pendingOrNewKey()
+        let identity = try AgentIdentity(hostname: state.hostname, uuid: state.agentID)
         let csr = try CertificateSigningRequest(
-            version: .v1, subject: try DistinguishedName { CommonName("agent-\(state.hostname)-\(state.agentID)") },
+            version: .v1, subject: try identity.requestSubject(),
             privateKey: .init(key),
             attributes: try CertificateSigningRequest.Attributes([
                 .init(ExtensionRequest(extensions: try Certificate.Extensions {
-                    SubjectAlternativeNames([.dnsName(state.hostname), .uniformResourceIdentifier("urn:uuid:\(state.agentID)")])
+                    SubjectAlternativeNames(identity.subjectAlternativeNames)
                 })),
             ]),
             signatureAlgorithm: .ecdsaWithSHA256)

@@ -12,9 +12,9 @@ public struct AgentEnrollment: Sendable {
 
     public init(files: AgentFiles) { self.files = files }
 
-    /// `agent enroll`: new P-256 key, CSR `CN=agent-{hostname}-{uuid}` with DNS + URN SANs, EST
-    /// simpleenroll; waits politely (Retry-After, bounded) while pending, reporting through
-    /// `progress`.
+    /// `agent enroll`: new P-256 key, CSR `CN={hostname}` (none over 64 characters) with DNS + URN
+    /// SANs, EST simpleenroll; waits politely (Retry-After, bounded) while pending, reporting
+    /// through `progress`.
     ///
     /// The key and agent ID are saved in ``files`` (key 0600 in a 0700 directory) before the
     /// first request, so a run that gives up while the registration is pending, or fails on the
@@ -24,17 +24,22 @@ public struct AgentEnrollment: Sendable {
     public func enroll(
         server: URL, pin: SPKIPin, hostname: String, token: String?, progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> Certificate {
-        guard hostname.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }), !hostname.isEmpty else {
-            throw AgentError(.invalidInput, "hostname must be letters, digits, '-' and '.'")
+        // The host name is validated and canonicalised (lower case) here, so the state file, the
+        // CSR and the certificate spell it the same way (docs/identity.md).
+        let canonical: String
+        do { canonical = try AgentIdentity(hostname: hostname, uuid: UUID().uuidString.lowercased()).hostname } catch let error as PKIError {
+            throw AgentError(.invalidInput, error.reason)
         }
+        let hostname = canonical
         try files.prepare()
         let (key, uuid) = try keyAndIdentity(server: server, pin: pin, hostname: hostname, progress: progress)
+        let identity = try AgentIdentity(hostname: hostname, uuid: uuid)
         let csr = try CertificateSigningRequest(
-            version: .v1, subject: try DistinguishedName { CommonName("agent-\(hostname)-\(uuid)") },
+            version: .v1, subject: try identity.requestSubject(),
             privateKey: .init(key),
             attributes: try CertificateSigningRequest.Attributes([
                 .init(ExtensionRequest(extensions: try Certificate.Extensions {
-                    SubjectAlternativeNames([.dnsName(hostname), .uniformResourceIdentifier("urn:uuid:\(uuid)")])
+                    SubjectAlternativeNames(identity.subjectAlternativeNames)
                 })),
             ]),
             signatureAlgorithm: .ecdsaWithSHA256)

@@ -47,7 +47,7 @@ struct TokenRemovalTests {
             let during = try enrol("during")
             #expect(during.code == "503", "issuance without the token must fail closed, got \(during.code)")
             let listed = try ProductBinary.tool("appliance").run(["certs", "list", "--state-dir", harness.state.root.path]).stdout
-            let issuedDuring = listed.split(separator: "\n").filter { $0.contains("agent-during-") && $0.contains(" issued ") }
+            let issuedDuring = listed.split(separator: "\n").filter { $0.contains("CN=during,") && $0.contains(" issued ") }
             #expect(issuedDuring.isEmpty, "a certificate was issued without the token:\n\(listed)")
 
             // Token back (its old sessions gone): the appliance logs in again by itself.

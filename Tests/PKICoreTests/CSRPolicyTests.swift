@@ -114,7 +114,7 @@ struct CSRPolicyTests {
         der[der.count - 5] ^= 0x55
         let csr = try CSRDecoder.decode(der)
         let pki = try await TestPKI.make()
-        let profile = try AgentLeafProfile(identity: AgentCommonName(hostname: "web-1", uuid: Self.uuid), organization: "O")
+        let profile = try AgentLeafProfile(identity: AgentIdentity(hostname: "web-1", uuid: Self.uuid), organization: "O")
         #expect(throws: PKIError.invalidSignature("the CSR signature does not verify with its public key (no proof of possession)")) {
             _ = try pki.intermediateIssuer.prepare(profile: profile, csr: csr)
         }

@@ -16,7 +16,7 @@ struct CustomKeyIssuanceTests {
         let hsmLike = Certificate.PrivateKey(OffPoolP256Key(key: software, counter: counter))
         let issuer = try CertificateIssuer(issuerCertificate: pki.intermediate, privateKey: hsmLike, clock: pki.clock, random: pki.random)
         let key = try KeyAlgorithm.p256.generatePrivateKey()
-        let profile = try AgentLeafProfile(identity: AgentCommonName(hostname: "hsm-host", uuid: "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"), organization: "O")
+        let profile = try AgentLeafProfile(identity: AgentIdentity(hostname: "hsm-host", uuid: "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"), organization: "O")
         let certificate = try await issuer.issue(issuer.prepare(profile: profile, subjectPublicKey: key.publicKey))
         #expect(counter.asyncCalls == 1)
         #expect(counter.syncCalls == 0)

@@ -25,7 +25,7 @@ struct IssuanceChainTests {
         #expect(result.succeeded, "openssl verify: \(result.output)")
 
         let certificate = agent.certificate
-        #expect(SubjectName.commonName(of: certificate.subject) == "agent-db-2-\(uuid)")
+        #expect(SubjectName.commonName(of: certificate.subject) == "db-2")
         #expect(try certificate.extensions.basicConstraints == .notCertificateAuthority)
         #expect(certificate.extensions[oid: .X509ExtensionID.basicConstraints]?.critical == true)
         let usage = try #require(try certificate.extensions.keyUsage)
@@ -102,7 +102,7 @@ struct IssuanceChainTests {
     func issuedTBSMatchesToken() async throws {
         let pki = try await TestPKI.make()
         let key = try KeyAlgorithm.p256.generatePrivateKey()
-        let profile = try AgentLeafProfile(identity: AgentCommonName(hostname: "h", uuid: "11111111-2222-4333-8444-555555555555"), organization: "O")
+        let profile = try AgentLeafProfile(identity: AgentIdentity(hostname: "h", uuid: "11111111-2222-4333-8444-555555555555"), organization: "O")
         let token = try pki.intermediateIssuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
         let tbs = token.tbsCertificateBytes
         let serial = token.serialNumber

@@ -14,7 +14,7 @@ struct LintRuleTests {
     static let uuid = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
     func agentProfile() throws -> AgentLeafProfile {
-        try AgentLeafProfile(identity: AgentCommonName(hostname: "lint-host", uuid: Self.uuid), organization: "Rootkeeper Test")
+        try AgentLeafProfile(identity: AgentIdentity(hostname: "lint-host", uuid: Self.uuid), organization: "Rootkeeper Test")
     }
 
     /// Prepares with `profile` and expects a lint failure naming `rule`.
@@ -172,6 +172,70 @@ struct LintRuleTests {
             _ = extensions.update(try Certificate.Extension(ExtendedKeyUsage([.serverAuth]), critical: false))
         }
         try expectLintFailure("e_extended_key_usage_profile", issuer: pki.intermediateIssuer, profile: profile)
+    }
+
+    /// Subjects that break one RFC 5280 Appendix A.1 upper bound each.
+    static let overLongSubjects: [(String, @Sendable () throws -> DistinguishedName)] = [
+        ("CN of 65", { try DistinguishedName { OrganizationName("O"); CommonName(String(repeating: "c", count: 65)) } }),
+        ("O of 65", { try DistinguishedName { OrganizationName(String(repeating: "o", count: 65)); CommonName("x") } }),
+        ("OU of 65", { try DistinguishedName { OrganizationName("O"); OrganizationalUnitName(String(repeating: "u", count: 65)) } }),
+        ("L of 129", { try DistinguishedName { LocalityName(String(repeating: "l", count: 129)); OrganizationName("O") } }),
+        ("ST of 129", { try DistinguishedName { StateOrProvinceName(String(repeating: "s", count: 129)); OrganizationName("O") } }),
+        ("C of 3", { try DistinguishedName { CountryName("USA"); OrganizationName("O") } }),
+        ("C as UTF8String", {
+            DistinguishedName([RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.countryName, utf8String: "US")),
+                               RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O"))])
+        }),
+        ("serialNumber of 65", {
+            DistinguishedName([RelativeDistinguishedName(try RelativeDistinguishedName.Attribute(type: [2, 5, 4, 5], printableString: String(repeating: "1", count: 65))),
+                               RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O"))])
+        }),
+        ("emailAddress of 256", {
+            DistinguishedName([RelativeDistinguishedName(try RelativeDistinguishedName.Attribute(
+                type: .RDNAttributeType.emailAddress, ia5String: String(repeating: "e", count: 244) + "@example.org")),
+                RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O"))])
+        }),
+        ("empty CN", { try DistinguishedName { OrganizationName("O"); CommonName("") } }),
+    ]
+
+    @Test("e_subject_attribute_upper_bounds: an over-long attribute stops a leaf and a CA certificate",
+          arguments: overLongSubjects.indices)
+    func subjectUpperBounds(index: Int) async throws {
+        let (label, subject) = Self.overLongSubjects[index]
+        let pki = try await TestPKI.make()
+        var leaf = TamperedProfile(try agentProfile())
+        leaf.subjectOverride = try subject()
+        try expectLintFailure("e_subject_attribute_upper_bounds", issuer: pki.intermediateIssuer, profile: leaf)
+        var ca = TamperedProfile(try IntermediateCAProfile(subject: SubjectName.intermediate(name: "X", organization: "O", unit: nil, country: nil)))
+        ca.subjectOverride = try subject()
+        try expectLintFailure("e_subject_attribute_upper_bounds", issuer: pki.rootIssuer, profile: ca)
+        _ = label
+    }
+
+    @Test("e_subject_attribute_upper_bounds: values exactly at the bounds pass (64 CN/O/OU by Unicode scalars, 128 L/ST, 2-letter C)")
+    func subjectAtBounds() async throws {
+        let pki = try await TestPKI.make()
+        var profile = TamperedProfile(try agentProfile())
+        profile.subjectOverride = try DistinguishedName {
+            CountryName("DE")
+            StateOrProvinceName(String(repeating: "s", count: 128))
+            LocalityName(String(repeating: "l", count: 128))
+            OrganizationName(String(repeating: "ö", count: 64))  // 128 UTF-8 octets, 64 characters
+            OrganizationalUnitName(String(repeating: "u", count: 64))
+            CommonName(String(repeating: "c", count: 64))
+        }
+        _ = try pki.intermediateIssuer.prepare(profile: profile, subjectPublicKey: KeyAlgorithm.p256.generatePrivateKey().publicKey)
+        #expect(SubjectAttributeBoundsRule().citation.contains("RFC 5280 Appendix A"))
+    }
+
+    @Test("a root or intermediate name that would make CN exceed 64 characters is refused with the reason")
+    func longCAName() async throws {
+        // 60 characters + " Intermediate CA" = 76.
+        let error = #expect(throws: PKIError.self) {
+            _ = try SubjectName.intermediate(name: String(repeating: "n", count: 60), organization: "O", unit: nil, country: nil)
+        }
+        #expect(error?.reason.contains("is 76 characters; at most 64 are allowed (RFC 5280 ub-common-name)") == true, "\(error?.reason ?? "")")
+        #expect(throws: PKIError.self) { _ = try SubjectName.root(name: String(repeating: "r", count: 60), organization: "O", unit: nil, country: nil) }
     }
 }
 

@@ -57,8 +57,19 @@ public struct TestPKI: Sendable {
             intermediate: intermediate, intermediateKey: intermediateKey, rootIssuer: signer, intermediateIssuer: intermediateIssuer)
     }
 
-    /// A CSR for an agent, signed by `key`, with subject `CN=agent-{hostname}-{uuid}`.
+    /// A CSR for an agent, signed by `key`, as `agent enroll` builds it (docs/identity.md):
+    /// `CN={hostname}` (none over 64 characters) and the `DNS:` + `urn:uuid:` SANs.
     public static func agentCSR(hostname: String, uuid: String, key: Certificate.PrivateKey) throws -> CertificateSigningRequest {
+        let identity = try AgentIdentity(hostname: hostname, uuid: uuid)
+        return try CertificateSigningRequest(
+            version: .v1, subject: identity.requestSubject(), privateKey: key,
+            attributes: CertificateSigningRequest.Attributes([
+                .init(ExtensionRequest(extensions: try Certificate.Extensions { SubjectAlternativeNames(identity.subjectAlternativeNames) })),
+            ]))
+    }
+
+    /// A CSR of the earlier scheme: subject `CN=agent-{hostname}-{uuid}` only, no SAN.
+    public static func legacyAgentCSR(hostname: String, uuid: String, key: Certificate.PrivateKey) throws -> CertificateSigningRequest {
         try CertificateSigningRequest(
             version: .v1, subject: DistinguishedName { CommonName("agent-\(hostname)-\(uuid)") },
             privateKey: key, attributes: CertificateSigningRequest.Attributes())

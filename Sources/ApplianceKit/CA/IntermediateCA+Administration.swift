@@ -16,10 +16,13 @@ extension IntermediateCA: AdministrationService {
     public func listAgents(caller: AdminCaller) async throws -> [AdminEntry] {
         try await auditRead("admin.agents.list", subject: "*", caller: caller)
         var entries: [AdminEntry] = []
+        let now = clock.now()
         for registration in try await store.registrations(status: .pending).sorted(by: { $0.created < $1.created }) {
+            // Expired but not yet met by a request (which closes it): shown as such, not approvable.
+            let state = authority.policy.pendingExpired(created: registration.created, at: now) ? "expired" : "pending"
             entries.append(AdminEntry(
                 id: registration.id.uuidString.lowercased(),
-                summary: "pending \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")"))
+                summary: "\(state) \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")"))
         }
         // Approved but never fetched: still holds its hostname until the agent returns or it is released.
         for registration in try await store.registrations(status: .approved).filter(\.isOpen).sorted(by: { $0.created < $1.created }) {
@@ -94,7 +97,7 @@ extension IntermediateCA: AdministrationService {
     }
 
     public func createToken(hostname: String?, caller: AdminCaller) async throws -> String {
-        try await authority.createToken(hostname: hostname, by: Self.actor(caller))
+        try await mapStoreErrors { try await authority.createToken(hostname: hostname, by: Self.actor(caller)) }
     }
 
     public func listCertificates(caller: AdminCaller) async throws -> [AdminEntry] {
@@ -167,6 +170,8 @@ extension IntermediateCA: AdministrationService {
             throw ApplianceError.notFound(error.reason)
         } catch let error as StoreError where error.code == .invalidState {
             throw ApplianceError.malformed(error.reason)
+        } catch let error as RefusalError {
+            throw ApplianceError.forbidden(Self.describe(error.refusal))
         }
     }
 }

@@ -37,7 +37,8 @@ extension IntermediateCA: CertificateAuthorityService {
             }
             return .issued(certificate: try Certificate(derEncoded: der), chain: chain)
         case .rejected(let registration):
-            return .rejected(reason: "registration \(registration.id.uuidString.lowercased()) was rejected by an administrator: \(registration.reason ?? "no reason given")")
+            let by = registration.decidedBy == RegistrationAuthority.systemActor ? "the appliance" : "an administrator"
+            return .rejected(reason: "registration \(registration.id.uuidString.lowercased()) was rejected by \(by): \(registration.reason ?? "no reason given")")
         case .refused(let refusal):
             return .rejected(reason: Self.describe(refusal))
         }

@@ -42,6 +42,13 @@ extension IntermediateCA {
         case .notRenewable(let reason): return reason
         case .identityMismatch(let reason): return reason
         case .notYetDue(let renewFrom): return "renewal is not open yet; renew from \(ISO8601DateFormatter().string(from: renewFrom))"
+        case .reservedName(let name):
+            return "hostname \(name) is one of this appliance's own names (its server certificate or listeners); an agent cannot be issued it"
+        case .invalidHostname(let reason): return reason
+        case .tooManyPending(let source, let limit):
+            return "too many pending registrations from \(source) (limit \(limit)); ask an administrator to approve or reject them, or enrol with a token"
+        case .registrationExpired(let registration):
+            return "registration \(registration.id.uuidString.lowercased()) for \(registration.hostname) expired before it was approved; the agent must enrol again"
         }
     }
 

@@ -43,6 +43,12 @@ extension ApplianceConfiguration {
         guard (1...86400).contains(enrollment.retryAfterSeconds) else {
             throw ApplianceError.configuration("enrollment.retry_after_seconds", "must be 1…86400")
         }
+        guard (1...365).contains(enrollment.pendingExpiryDays) else {
+            throw ApplianceError.configuration("enrollment.pending_expiry_days", "must be 1…365")
+        }
+        guard (0...1_000_000).contains(enrollment.maxPendingPerSource) else {
+            throw ApplianceError.configuration("enrollment.max_pending_per_source", "must be 0 (off) … 1000000")
+        }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         guard levels.contains(logLevel) else {
             throw ApplianceError.configuration("log_level", "must be one of \(levels.joined(separator: ", "))")

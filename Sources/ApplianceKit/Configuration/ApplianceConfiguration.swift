@@ -120,6 +120,12 @@ public struct ApplianceConfiguration: Sendable, Equatable {
         /// `enrollment.retry_after_seconds` — Retry-After sent with 202 while a registration is
         /// pending approval (RFC 7030 §4.2.3), unless the CA service names its own.
         public var retryAfterSeconds: Int = 60
+        /// `enrollment.pending_expiry_days` — a tokenless registration not approved within this
+        /// many days expires and frees its hostname (issue #11: a request must not hold a name forever).
+        public var pendingExpiryDays: Int = 7
+        /// `enrollment.max_pending_per_source` — unexpired pending registrations one source
+        /// address may hold; further tokenless requests are refused (403). 0 turns it off.
+        public var maxPendingPerSource: Int = 20
         public init() {}
     }
 }

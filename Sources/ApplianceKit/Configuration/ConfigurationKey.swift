@@ -56,6 +56,12 @@ public struct ConfigurationKey: Sendable {
             $0.limits.renewalsPerHourPerAgent = $1
         },
         .int("enrollment.retry_after_seconds", "Retry-After for pending enrolments (202)") { $0.enrollment.retryAfterSeconds = $1 },
+        .int("enrollment.pending_expiry_days", "tokenless registrations not approved within this many days expire") {
+            $0.enrollment.pendingExpiryDays = $1
+        },
+        .int("enrollment.max_pending_per_source", "pending registrations one source address may hold; 0 = off") {
+            $0.enrollment.maxPendingPerSource = $1
+        },
         .string("log_level", "trace|debug|info|notice|warning|error|critical") { $0.logLevel = $1 },
         .string("user", "unprivileged account to drop to after binding when started as root") { $0.user = $1.isEmpty ? nil : $1 },
         .string("ca.organization", "O= of issued certificates") { $0.ca.organization = $1 },

@@ -27,10 +27,11 @@ enum ESTRequestParsing {
         return der
     }
 
-    /// The subject CN of a DER PKCS#10 already checked by ``csr(from:limit:)``; `nil` without one.
-    static func commonName(ofCSR der: [UInt8]) -> String? {
+    /// The agent identity a DER PKCS#10 already checked by ``csr(from:limit:)`` asks for (from its
+    /// SAN, `docs/identity.md`); `nil` without one.
+    static func agentIdentity(ofCSR der: [UInt8]) -> AgentSubject? {
         guard let parsed = try? CertificateSigningRequest(derEncoded: der) else { return nil }
-        return parsed.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+        return AgentSubject(csr: parsed)
     }
 
     /// The enrolment token: the password of HTTP Basic (RFC 7030 §3.2.3) or a Bearer token.

@@ -41,10 +41,11 @@ struct HTTPSRoutes: Sendable {
         try limited { try rateLimits.checkSource(context.sourceAddress) }
         let token = try ESTRequestParsing.token(from: request)
         let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
-        if let agent = ESTRequestParsing.commonName(ofCSR: csr) {
-            try limited { try rateLimits.checkEnrollment(agent: agent) }
+        if let agent = ESTRequestParsing.agentIdentity(ofCSR: csr) {
+            try limited { try rateLimits.checkEnrollment(agent: agent.commonName) }
         }
-        let enrolment = EnrollmentRequest(csrDER: csr, token: token, source: context.remoteDescription)
+        // The address without the port: pending registrations are counted per source address.
+        let enrolment = EnrollmentRequest(csrDER: csr, token: token, source: context.sourceAddress)
         let outcome = try await call("simpleenroll") { try await services.certificateAuthority.enroll(enrolment) }
         if case .issued = outcome { metrics.issued(type: "agent", renewal: false) }
         return try outcome.response()
@@ -58,8 +59,7 @@ struct HTTPSRoutes: Sendable {
         let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
         // RFC 7030 §4.2.2: a renewal keeps the subject; a CSR for another agent is refused here
         // so one agent's certificate can never renew another's identity.
-        let cn = ESTRequestParsing.commonName(ofCSR: csr)
-        guard let cn, AgentSubject(commonName: cn) == agent.identity else {
+        guard ESTRequestParsing.agentIdentity(ofCSR: csr) == agent.identity else {
             metrics.validationFailure(reason: "reenroll_identity_mismatch")
             throw ApplianceError.forbidden("the CSR subject does not match the client certificate's agent identity")
         }

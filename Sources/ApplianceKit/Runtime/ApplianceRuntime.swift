@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PKICore
 import Registration
+import SecureFiles
 import X509
 
 /// Composes the running appliance from its state directory, configuration and unlocked key
@@ -88,11 +89,21 @@ public struct ApplianceRuntime: Sendable {
             crlURL: base + "/crl/issuer/\(try IssuerRoster.ski(certificates.intermediate)).crl", ocspURL: base + "/ocsp", caIssuersURL: base + "/ca/chain.pem",
             retryAfterSeconds: configuration.enrollment.retryAfterSeconds)
         let supersededAfter = configuration.ca.revokeSupersededAfterHours
+        // The appliance's own names are never issued to an agent: those of this configuration,
+        // and those of the server certificate on disk (issued under an earlier configuration and
+        // still presented until it is rotated).
+        var ownNames = configuration.ownNames
+        if FileManager.default.fileExists(atPath: state.serverCertificate) {
+            ownNames += try ApplianceConfiguration.names(in: PEMCodec.certificate(from: SecureFile.read(state.serverCertificate)))
+        }
         var ca = try IntermediateCA.load(
             state: state, privateKey: key, store: store, settings: settings, roster: roster,
             policy: RegistrationPolicy(
                 renewBefore: TimeInterval(configuration.ca.renewBeforeDays) * 86_400,
-                revokeSupersededAfter: supersededAfter > 0 ? TimeInterval(supersededAfter) * 3600 : nil),
+                revokeSupersededAfter: supersededAfter > 0 ? TimeInterval(supersededAfter) * 3600 : nil,
+                pendingLifetime: TimeInterval(configuration.enrollment.pendingExpiryDays) * 86_400,
+                maxPendingPerSource: configuration.enrollment.maxPendingPerSource,
+                reservedNames: ownNames),
             clock: clock, random: random,
             crlTrigger: {
                 var lines: [String] = []

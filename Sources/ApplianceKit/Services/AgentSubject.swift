@@ -1,39 +1,45 @@
 import Foundation
+import PKICore
 import X509
 
-/// The identity in an agent certificate's subject: `CN=agent-{hostname}-{uuid}` (DESIGN §2).
+/// The agent identity a certificate or request was issued for: host name and UUID, read from the
+/// subjectAltName (`DNS:`, `URI:urn:uuid:`) — never from a CN, which is at most the host name and
+/// is absent for names over 64 characters (`docs/identity.md`). Certificates of the earlier
+/// `CN=agent-{hostname}-{uuid}` scheme carry the same SANs and are read the same way.
 public struct AgentSubject: Sendable, Hashable {
+    /// Canonical (lower-case) host name.
     public var hostname: String
     /// Lowercase canonical UUID text.
     public var uuid: String
 
     public init(hostname: String, uuid: String) {
-        self.hostname = hostname
+        self.hostname = NameSyntax.asciiLowercased(hostname)
         self.uuid = uuid.lowercased()
     }
 
-    /// The common name this identity is issued under.
-    public var commonName: String { "agent-\(hostname)-\(uuid)" }
-
-    /// Parses a common name; `nil` when it does not have the agent format. The UUID is the last 36
-    /// characters, so hostnames containing dashes parse unambiguously.
-    public init?(commonName: String) {
-        let prefix = "agent-"
-        guard commonName.hasPrefix(prefix), commonName.count > prefix.count + 37 else { return nil }
-        let uuidText = String(commonName.suffix(36))
-        let beforeUUID = commonName.dropLast(37)
-        guard commonName.dropLast(36).hasSuffix("-"), UUID(uuidString: uuidText) != nil else { return nil }
-        let hostname = String(beforeUUID.dropFirst(prefix.count))
-        guard !hostname.isEmpty,
-              hostname.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
-        else { return nil }
-        self.init(hostname: hostname, uuid: uuidText)
+    init(_ identity: AgentIdentity) {
+        self.init(hostname: identity.hostname, uuid: identity.uuid)
     }
 
-    /// The agent identity of a certificate's subject, if its (single) CN has the agent format.
+    /// The common name of the earlier scheme, `agent-{hostname}-{uuid}`: what old agents put in
+    /// their CSRs, and a stable per-agent key (rate limits).
+    public var commonName: String { "agent-\(hostname)-\(uuid)" }
+
+    /// Parses an earlier-scheme common name; `nil` when it does not have that format.
+    public init?(commonName: String) {
+        guard let identity = try? AgentIdentity(legacyCommonName: commonName) else { return nil }
+        self.init(identity)
+    }
+
+    /// The agent identity of a certificate (SAN, with a CN that agrees); `nil` when it names none.
     public init?(certificate: Certificate) {
-        let commonNames = certificate.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.commonName }
-        guard commonNames.count == 1, let name = commonNames.first.map({ String(describing: $0.value) }) else { return nil }
-        self.init(commonName: name)
+        guard let identity = try? AgentIdentity(certifiedBy: certificate) else { return nil }
+        self.init(identity)
+    }
+
+    /// The agent identity a CSR asks for (SAN, with a CN that agrees); `nil` when it names none.
+    public init?(csr: CertificateSigningRequest) {
+        guard let identity = try? AgentIdentity(requestedBy: csr) else { return nil }
+        self.init(identity)
     }
 }

@@ -36,7 +36,7 @@ public struct StandardClientAuthenticator: ClientAuthenticator {
             return .forbidden(reason: "client certificate lacks the clientAuth extended key usage", metricReason: "wrong_usage")
         }
         guard let identity = AgentSubject(certificate: certificate) else {
-            return .forbidden(reason: "client certificate subject is not CN=agent-{hostname}-{uuid}", metricReason: "subject_format")
+            return .forbidden(reason: "client certificate does not name an agent (subjectAltName DNS:{hostname} and URI:urn:uuid:{uuid})", metricReason: "subject_format")
         }
         switch try await revocation.revocationStatus(of: certificate) {
         case .good:

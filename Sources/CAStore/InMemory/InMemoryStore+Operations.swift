@@ -1,4 +1,5 @@
 import Foundation
+import PKICore
 import Registration
 
 extension InMemoryStore.State {
@@ -19,6 +20,12 @@ extension InMemoryStore.State {
             if let existing = agents[agent.id] {
                 guard existing.status == .active else { throw StoreError.invalidState("agent \(agent.id) is revoked") }
             } else {
+                // One active agent per host name, compared case-insensitively (the SQL stores'
+                // `agents_active_hostname` index).
+                let name = NameSyntax.asciiLowercased(agent.hostname)
+                if agent.status == .active, agents.values.contains(where: { $0.status == .active && NameSyntax.asciiLowercased($0.hostname) == name }) {
+                    throw StoreError.conflict("an active agent for \(agent.hostname) exists")
+                }
                 agents[agent.id] = agent
             }
         case .revokeAgent(let id, let now):
@@ -95,7 +102,10 @@ extension InMemoryStore.State {
             }
         case .insertRegistration(let registration):
             guard registrations[registration.id] == nil else { throw StoreError.conflict("registration id exists") }
-            if registration.isOpen, registrations.values.contains(where: { $0.hostname == registration.hostname && $0.isOpen }) {
+            // Host names compare case-insensitively (RFC 4343 §3), as in the SQL stores' index.
+            if registration.isOpen, registrations.values.contains(where: {
+                NameSyntax.asciiLowercased($0.hostname) == NameSyntax.asciiLowercased(registration.hostname) && $0.isOpen
+            }) {
                 throw StoreError.conflict("an open registration for \(registration.hostname) exists")
             }
             registrations[registration.id] = registration

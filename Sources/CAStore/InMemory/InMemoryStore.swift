@@ -1,4 +1,5 @@
 import Foundation
+import PKICore
 import Registration
 
 /// All store protocols in memory, for unit tests and as the reference semantics the SQL stores
@@ -43,7 +44,7 @@ public actor InMemoryStore: RegistrationDataStore {
     // MARK: RegistrationStore
     public func registration(_ id: UUID) -> PendingRegistration? { state.registrations[id] }
     public func openRegistration(hostname: String) -> PendingRegistration? {
-        state.registrations.values.first { $0.hostname == hostname && $0.isOpen }
+        state.registrations.values.first { NameSyntax.asciiLowercased($0.hostname) == NameSyntax.asciiLowercased(hostname) && $0.isOpen }
     }
     public func latestRegistration(hostname: String, agentID: AgentID) -> PendingRegistration? {
         state.registrations.values.filter { $0.hostname == hostname && $0.agentID == agentID }

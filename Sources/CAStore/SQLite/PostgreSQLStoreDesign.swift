@@ -4,7 +4,9 @@
 // (async, so no thread is blocked):
 // - Schema: the tables of `SQLiteSchema` with `timestamptz` for times, `bytea` for DER/CSR,
 //   `text COLLATE "C"` for serials and digests (keyset pagination must order bytes, as SQLite
-//   does), `bigint` for CRL numbers and audit seq. The two partial UNIQUE indexes are identical.
+//   does), `bigint` for CRL numbers and audit seq. The partial UNIQUE indexes are identical,
+//   except that the case-insensitive host-name ones (`registrations_open_hostname`,
+//   `agents_active_hostname`, SQLite `COLLATE NOCASE`) index `lower(hostname)`.
 // - `perform(_:)`: one `BEGIN ISOLATION LEVEL READ COMMITTED … COMMIT`; each precondition read
 //   is `SELECT … FOR UPDATE` so concurrent appliance nodes serialise on the rows they touch.
 //   Token consumption is `UPDATE … SET consumed_at = $1 WHERE token_sha256 = $2 AND consumed_at

@@ -1,4 +1,5 @@
 import GRDB
+import Registration
 
 /// Versioned schema of the SQLite store. Migrations are append-only: never edit a shipped one.
 ///
@@ -114,7 +115,10 @@ enum SQLiteSchema {
                 CREATE INDEX revocations_issuer_seq ON revocations(issuer_ski, seq);
                 """)
         }
-        migrator.registerMigration("issuance-faults-token-reservation") { db in
+        migrator.registerMigration("v3-hostnames-case-insensitive") { db in
+            try SQLiteSchema.canonicaliseHostnames(db)
+        }
+        migrator.registerMigration("v4-token-reservation") { db in
             // Which reservation a consumed token paid for, so a reservation that never completes
             // (signing failed, process killed before the record) gives its token back: a token is
             // spent only by an issued certificate (docs/reservations.md).
@@ -125,5 +129,48 @@ enum SQLiteSchema {
                 """)
         }
         return migrator
+    }
+
+    /// v3: host names are one name whatever their case (RFC 4343 §3; relying parties compare
+    /// dNSNames case-insensitively, RFC 5280 §7.2), so `DB3.example.org` and `db3.example.org`
+    /// must not be two active agents (issue #11). Existing rows are lower-cased; if that would
+    /// merge two active agents or two open registrations, the migration refuses — naming the
+    /// rows — instead of choosing one: an administrator must revoke (or reject) all but one with
+    /// the previous release first. The uniqueness of open registrations and (new) active agents
+    /// per host name is then enforced case-insensitively by the database itself.
+    static func canonicaliseHostnames(_ db: Database) throws {
+        var collisions: [String] = []
+        for (what, table, condition) in [
+            ("active agents", "agents", "status = 'active'"),
+            ("open registrations", "registrations", "status = 'pending' OR (status = 'approved' AND issued_serial IS NULL)"),
+        ] {
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT lower(hostname) AS name, group_concat(id || ' (' || hostname || ')', ', ') AS members
+                FROM (SELECT id, hostname FROM \(table) WHERE \(condition) ORDER BY id)
+                GROUP BY lower(hostname) HAVING count(*) > 1 ORDER BY name
+                """)
+            for row in rows {
+                let name: String = row["name"], members: String = row["members"]
+                collisions.append("\(what) for \(name): \(members)")
+            }
+        }
+        guard collisions.isEmpty else {
+            throw StoreError(.conflict, """
+                cannot upgrade the database to case-insensitive host names: these rows name one host in \
+                different cases — \(collisions.joined(separator: "; ")). Keep one per host: revoke the other agents \
+                (`appliance agents revoke <id>`) or reject the other registrations with the previous release, then start again
+                """)
+        }
+        try db.execute(sql: """
+            UPDATE agents SET hostname = lower(hostname) WHERE hostname <> lower(hostname);
+            UPDATE registrations SET hostname = lower(hostname) WHERE hostname <> lower(hostname);
+            UPDATE enrollment_tokens SET hostname = lower(hostname) WHERE hostname IS NOT NULL AND hostname <> lower(hostname);
+            DROP INDEX registrations_open_hostname;
+            CREATE UNIQUE INDEX registrations_open_hostname ON registrations(hostname COLLATE NOCASE)
+                WHERE status = 'pending' OR (status = 'approved' AND issued_serial IS NULL);
+            CREATE UNIQUE INDEX agents_active_hostname ON agents(hostname COLLATE NOCASE) WHERE status = 'active';
+            -- Pending registrations per source address (RegistrationPolicy.maxPendingPerSource).
+            CREATE INDEX registrations_pending_source ON registrations(source_address) WHERE status = 'pending';
+            """)
     }
 }

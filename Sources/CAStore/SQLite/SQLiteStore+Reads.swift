@@ -31,6 +31,12 @@ extension SQLiteStore {
                 """, arguments: [hostname, agentID.description]).map(Self.decodeRegistration)
         }
     }
+    public func pendingRegistrations(sourceAddress: String) async throws -> [PendingRegistration] {
+        try await read("pending registrations by source") {
+            try Row.fetchAll($0, sql: "SELECT * FROM registrations WHERE source_address = ? AND status = 'pending' ORDER BY created_at",
+                             arguments: [sourceAddress]).map(Self.decodeRegistration)
+        }
+    }
     public func registrations(status: PendingRegistration.Status?) async throws -> [PendingRegistration] {
         try await read("registrations") {
             try Row.fetchAll($0, sql: "SELECT * FROM registrations WHERE ? IS NULL OR status = ? ORDER BY created_at",

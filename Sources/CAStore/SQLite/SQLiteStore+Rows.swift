@@ -83,7 +83,7 @@ extension SQLiteStore {
     static func fetchOpenRegistration(_ db: Database, _ hostname: String) throws -> PendingRegistration? {
         try fetchRow(db, sql: """
             SELECT * FROM registrations
-            WHERE hostname = ? AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
+            WHERE hostname = ? COLLATE NOCASE AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
             """, arguments: [hostname]).map(decodeRegistration)
     }
 }

@@ -27,8 +27,8 @@ public struct CSRReview: Sendable {
     public let keyAlgorithm: KeyAlgorithm
     /// SHA-256 of the SPKI, hex.
     public let spkiSHA256Hex: String
-    /// The agent identity from the subject, for agent CSRs.
-    public let agentIdentity: AgentCommonName?
+    /// The agent identity from the subjectAltName, for agent CSRs.
+    public let agentIdentity: AgentIdentity?
     /// Extensions the requester asked for. None of them is copied: the profile decides.
     public let requestedExtensions: [RequestedExtension]
 }

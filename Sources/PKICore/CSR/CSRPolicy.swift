@@ -6,7 +6,7 @@ import X509
 public struct CSRPolicy: Sendable {
     /// What the CSR is for.
     public enum Purpose: Sendable, Hashable {
-        /// An agent: subject `CN=agent-{hostname}-{uuid}`, optionally required to match.
+        /// An agent: identity in the SAN (`docs/identity.md`), optionally required to match.
         case agent(expectedHostname: String? = nil, expectedUUID: String? = nil)
         /// An intermediate CA at a root ceremony: non-empty subject.
         case intermediateCA
@@ -54,18 +54,16 @@ public struct CSRPolicy: Sendable {
         do { requested = try RequestedExtensionReport.extensions(of: csr) } catch {
             return .reject(reason: "the CSR's extension request does not decode: \(error)")
         }
-        var identity: AgentCommonName?
+        var identity: AgentIdentity?
         switch purpose {
         case .agent(let expectedHostname, let expectedUUID):
-            guard let commonName = SubjectName.commonName(of: csr.subject) else {
-                return .reject(reason: "the CSR subject has no common name; expected CN=agent-{hostname}-{uuid}")
-            }
-            do { identity = try AgentCommonName(parsing: commonName) } catch let error as PKIError {
-                return .reject(reason: error.reason)
+            // The identity is the SAN's (docs/identity.md); a CN, if any, must agree with it.
+            do { identity = try AgentIdentity(requestedBy: csr) } catch let error as PKIError {
+                return .reject(reason: "the CSR does not name an agent (DNS:{hostname} and URI:urn:uuid:{uuid} in its subjectAltName): \(error.reason)")
             } catch {
-                return .reject(reason: "common name '\(commonName)' is not agent-{hostname}-{uuid}")
+                return .reject(reason: "the CSR does not name an agent: \(error)")
             }
-            if let expectedHostname, identity?.hostname != expectedHostname {
+            if let expectedHostname, identity?.hostname != NameSyntax.asciiLowercased(expectedHostname) {
                 return .reject(reason: "CSR hostname '\(identity?.hostname ?? "")' does not match the registered '\(expectedHostname)'")
             }
             if let expectedUUID, identity?.uuid != expectedUUID {

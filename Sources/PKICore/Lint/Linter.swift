@@ -7,7 +7,7 @@ public struct Linter: Sendable {
         BasicConstraintsRule(), KeyUsageRule(), PathLengthRule(), SubjectKeyIdentifierRule(),
         AuthorityKeyIdentifierRule(), ValidityWithinIssuerRule(), SerialNumberRule(), RSAKeyRule(),
         ECCurveRule(), SignatureAlgorithmRule(), CASubjectRule(), LeafSubjectAltNameRule(),
-        ExtendedKeyUsageRule(),
+        ExtendedKeyUsageRule(), SubjectAttributeBoundsRule(),
     ]
 
     public let rules: [any LintRule]

@@ -1,7 +1,10 @@
 /// Syntax checks for the identifiers that appear in subjects and SANs.
 public enum NameSyntax {
     /// RFC 1123 §2.1 host name: dot-separated labels of letters, digits and hyphens, each 1–63
-    /// octets, not starting or ending with a hyphen, total at most 253 octets.
+    /// octets, not starting or ending with a hyphen, total at most 253 octets. The last label must
+    /// not be all digits: RFC 1123 §2.1 says a host name can never have the dotted-decimal form of
+    /// an IPv4 address, and RFC 3696 §2 that top-level domains are never all-numeric — so
+    /// `127.0.0.1` is refused as a host name and cannot be confused with an address.
     public static func isValidHostname(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= 253 else { return false }
@@ -16,7 +19,27 @@ public enum NameSyntax {
                 guard ok else { return false }
             }
         }
+        guard let last = labels.last, !last.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
         return true
+    }
+
+    /// The canonical spelling of a host name: validated, then lower-cased. DNS names compare
+    /// case-insensitively (RFC 4343 §3, RFC 5280 §7.2 for dNSName matching), so two spellings that
+    /// differ only in case are one name and must map to one agent. `nil` when not a valid host name.
+    public static func canonicalHostname(_ name: String) -> String? {
+        guard isValidHostname(name) else { return nil }
+        return asciiLowercased(name)
+    }
+
+    /// Why `name` was refused as a host name, with what a valid one looks like.
+    public static func invalidHostnameReason(_ name: String) -> String {
+        "'\(name)' is not a valid host name: use letters, digits and hyphens in dot-separated labels of 1–63 characters, at most 253 in all, not ending in an all-numeric label"
+    }
+
+    /// ASCII-only lower-casing: host names are ASCII (LDH), and `String.lowercased()` would apply
+    /// Unicode rules (e.g. to a Kelvin sign) to text that is about to be refused anyway.
+    public static func asciiLowercased(_ text: String) -> String {
+        String(decoding: text.utf8.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
     /// RFC 4122 §3 string form: 8-4-4-4-12 hex digits. Lowercase is canonical (RFC 4122 §3 says

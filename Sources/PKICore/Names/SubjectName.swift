@@ -13,17 +13,19 @@ public enum SubjectName {
         try build(commonName: "\(try nonEmpty(name, "intermediate name")) Intermediate CA", organization: organization, unit: unit, country: country)
     }
 
-    /// `CN=agent-{hostname}-{uuid}, OU=<agents OU>, O=<org>`.
-    public static func agent(_ name: AgentCommonName, organization: String, agentsUnit: String) throws -> DistinguishedName {
-        try build(commonName: name.description, organization: organization, unit: agentsUnit, country: nil)
+    /// `CN=<hostname>, OU=<agents OU>, O=<org>`, without CN when the host name is longer than
+    /// ub-common-name (64); the identity is in the SAN (`docs/identity.md`).
+    public static func agent(_ identity: AgentIdentity, organization: String, agentsUnit: String) throws -> DistinguishedName {
+        try build(commonName: identity.commonName, organization: organization, unit: agentsUnit, country: nil)
     }
 
-    /// `CN=<fqdn>, OU=<server OU>, O=<org>`.
+    /// `CN=<fqdn>, OU=<server OU>, O=<org>`; no CN when the name is longer than ub-common-name
+    /// (64): the server is identified by its SAN (RFC 6125 §6.4.4).
     public static func server(fqdn: String, organization: String, unit: String) throws -> DistinguishedName {
         guard NameSyntax.isValidHostname(fqdn) else {
             throw PKIError.invalidParameter("'\(fqdn)' is not an RFC 1123 host name")
         }
-        return try build(commonName: fqdn, organization: organization, unit: unit, country: nil)
+        return try build(commonName: fqdn.utf8.count <= AgentIdentity.commonNameUpperBound ? fqdn : nil, organization: organization, unit: unit, country: nil)
     }
 
     /// `CN=admin-<name>, OU=admins, O=<org>` for administrator client certificates.
@@ -51,8 +53,16 @@ public enum SubjectName {
 
     /// RDN order is most-significant first in DER (C, O, OU, CN), which prints as the
     /// `CN=…, OU=…, O=…, C=…` form of the table.
-    static func build(commonName: String, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
+    static func build(commonName: String?, organization: String, unit: String?, country: String?) throws -> DistinguishedName {
         let organization = try nonEmpty(organization, "organization")
+        // RFC 5280 Appendix A ub-common-name / ub-organizational-unit-name: say so here, with the
+        // value, rather than let the linter stop the signature later.
+        if let commonName, commonName.unicodeScalars.count > 64 {
+            throw PKIError.invalidParameter("common name '\(commonName)' is \(commonName.unicodeScalars.count) characters; at most 64 are allowed (RFC 5280 ub-common-name): choose a shorter name")
+        }
+        if let unit, unit.unicodeScalars.count > 64 {
+            throw PKIError.invalidParameter("organizational unit '\(unit)' is longer than 64 characters (RFC 5280 ub-organizational-unit-name)")
+        }
         if let country, country.utf8.count != 2 {
             throw PKIError.invalidParameter("country '\(country)' must be a two-letter ISO 3166 code")
         }
@@ -60,7 +70,7 @@ public enum SubjectName {
             if let country { CountryName(country) }
             OrganizationName(organization)
             if let unit, !unit.isEmpty { OrganizationalUnitName(unit) }
-            CommonName(commonName)
+            if let commonName { CommonName(commonName) }
         }
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import X509
 
-/// Agent client certificate (DESIGN §2): `CN=agent-{hostname}-{uuid}, OU=<agents OU>, O=<org>`,
+/// Agent client certificate (DESIGN §2, `docs/identity.md`): `CN={hostname}, OU=<agents OU>, O=<org>`
+/// (no CN for host names over 64 characters, RFC 5280 ub-common-name),
 /// CA:FALSE, digitalSignature (+keyEncipherment for RSA), EKU clientAuth, SAN
 /// `DNS:{hostname}` + `URI:urn:uuid:{uuid}`, SKI/AKI, CRL DP and AIA. Default 90 days (1–397).
 public struct AgentLeafProfile: CertificateProfile {
@@ -10,14 +11,14 @@ public struct AgentLeafProfile: CertificateProfile {
 
     public let name = "agent"
     public let kind = ProfileKind.leaf
-    public let identity: AgentCommonName
+    public let identity: AgentIdentity
     public let subject: DistinguishedName
     public let extendedKeyUsages: [ExtendedKeyUsage.Usage] = [.clientAuth]
     public let pointers: RevocationPointers
     public let validityPolicy: ValidityPolicy
 
     public init(
-        identity: AgentCommonName,
+        identity: AgentIdentity,
         organization: String,
         agentsUnit: String = "agents",
         pointers: RevocationPointers = .none,
@@ -40,9 +41,7 @@ public struct AgentLeafProfile: CertificateProfile {
         try builder.extendedKeyUsage(extendedKeyUsages)
         try builder.subjectKeyIdentifier(subjectKey)
         try builder.authorityKeyIdentifier(issuer)
-        try builder.subjectAlternativeNames([
-            .dnsName(identity.hostname), .uniformResourceIdentifier("urn:uuid:\(identity.uuid)"),
-        ])
+        try builder.subjectAlternativeNames(Array(identity.subjectAlternativeNames))
         try builder.revocationPointers(pointers)
         return builder.extensions
     }

@@ -53,6 +53,22 @@ public enum Refusal: Hashable, Sendable {
     case identityMismatch(String)
     /// Renewal is not open yet.
     case notYetDue(renewFrom: Date)
+    /// The hostname is one of the appliance's own names (``RegistrationPolicy/reservedNames``).
+    case reservedName(String)
+    /// The hostname is not a valid RFC 1123 host name; the reason says what is wrong.
+    case invalidHostname(String)
+    /// This source address already holds the maximum number of pending registrations.
+    case tooManyPending(source: String, limit: Int)
+    /// The registration waited longer than ``RegistrationPolicy/pendingLifetime`` and expired.
+    case registrationExpired(PendingRegistration)
+}
+
+/// A refusal thrown by an RA operation that returns no decision (creating a token, approving):
+/// the ``Refusal`` value says why; callers map it to their own error (STYLE §13).
+public struct RefusalError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let refusal: Refusal
+    public init(_ refusal: Refusal) { self.refusal = refusal }
+    public var description: String { "refused: \(refusal)" }
 }
 
 /// The outcome of an enrolment request.

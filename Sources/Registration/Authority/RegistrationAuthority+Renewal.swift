@@ -60,6 +60,8 @@ extension RegistrationAuthority {
             return .failure(RefusalError(.notRenewable("certificate \(record.serial) belongs to no agent")))
         }
         guard agent.status == .active else { return .failure(RefusalError(.agentRevoked(agent.id))) }
+        // A name the appliance has since taken for itself is not issued again (issue #11).
+        if policy.isReserved(identity.hostname) { return .failure(RefusalError(.reservedName(identity.hostname))) }
         guard identity.agentID == agent.id, identity.hostname == agent.hostname else {
             return .failure(RefusalError(.identityMismatch(
                 "request names \(identity.hostname)/\(identity.agentID), certificate belongs to \(agent.hostname)/\(agent.id)")))
@@ -107,8 +109,3 @@ private enum Renewability {
     case refused(Refusal)
 }
 
-/// A refusal carried through `Result` (whose failure must be an `Error`).
-private struct RefusalError: Error {
-    let refusal: Refusal
-    init(_ refusal: Refusal) { self.refusal = refusal }
-}

@@ -30,7 +30,18 @@ public struct RegistrationAuthority: Sendable {
     /// prefix lets secret scanners find a leaked token in logs and repositories.
     public static let tokenPrefix = "rkt_"
 
+    /// A hostname bound to a token is canonicalised (lower case) and must be a valid host name
+    /// that is not one of the appliance's own names; otherwise ``RefusalError`` says why.
     public func createToken(hostname: String?, by actor: String) async throws -> String {
+        var bound: String?
+        if let hostname {
+            guard let canonical = NameSyntax.canonicalHostname(hostname) else {
+                throw RefusalError(.invalidHostname(NameSyntax.invalidHostnameReason(hostname)))
+            }
+            guard !policy.isReserved(canonical) else { throw RefusalError(.reservedName(canonical)) }
+            bound = canonical
+        }
+        let hostname = bound
         let token = Self.tokenPrefix + Data(random.bytes(32)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
@@ -46,8 +57,20 @@ public struct RegistrationAuthority: Sendable {
     }
 
     /// Decides a new agent's enrolment (DESIGN §4 `simpleenroll`).
+    ///
+    /// The hostname is canonical (lower case) from here on, so `DB3.example.org` and
+    /// `db3.example.org` are one name (RFC 4343 §3) and map to one agent. A name the appliance
+    /// answers to is refused. A pending registration older than ``RegistrationPolicy/pendingLifetime``
+    /// is expired when met; a token bound to the hostname wins over a tokenless pending
+    /// registration of another agent (which is rejected and audited); and one source address may
+    /// hold at most ``RegistrationPolicy/maxPendingPerSource`` pending registrations.
     public func evaluateEnrollment(_ request: EnrollmentRequest) async throws -> EnrollmentDecision {
-        let identity = request.identity
+        var identity = request.identity
+        guard let canonical = NameSyntax.canonicalHostname(identity.hostname) else {
+            return .refused(.invalidHostname(NameSyntax.invalidHostnameReason(identity.hostname)))
+        }
+        identity.hostname = canonical
+        if policy.isReserved(canonical) { return .refused(.reservedName(canonical)) }
         let now = clock.now()
         if let token = request.token {
             let digest = EnrollmentToken.digest(of: token)
@@ -59,26 +82,41 @@ public struct RegistrationAuthority: Sendable {
                 return .refused(.invalidToken(reason))
             }
             if let refusal = try await hostnameRefusal(identity) { return .refused(refusal) }
-            if let open = try await store.openRegistration(hostname: identity.hostname), open.agentID != identity.agentID {
-                return .refused(.conflict(open))
+            if let open = try await openRegistration(hostname: identity.hostname, at: now), open.agentID != identity.agentID {
+                // An administrator bound this token to the hostname; a tokenless request proves
+                // nothing, so the token wins. An approved registration was an administrator's
+                // decision too and is left alone.
+                guard stored.hostname != nil, open.status == .pending else { return .refused(.conflict(open)) }
+                if let still = try await rejectSquatter(open, tokenSHA256: digest, at: now) { return .refused(.conflict(still)) }
             }
             return .issue(IssuanceAuthorization(basis: .token(sha256: digest), identity: identity, actor: "agent:\(identity.agentID)"))
         }
 
-        if let open = try await store.openRegistration(hostname: identity.hostname) {
-            guard open.matches(identity) else { return .refused(.conflict(open)) }
-            return open.status == .approved
-                ? .issue(IssuanceAuthorization(basis: .registration(open.id), identity: identity, actor: open.decidedBy ?? "admin"))
-                : .pending(open)
-        }
+        // Read (and expire) what holds the hostname first; then this request's own closed
+        // registration answers it — rejected (or expired) stays rejected, issued is sent again —
+        // even when another agent has registered the hostname since.
+        let open = try await openRegistration(hostname: identity.hostname, at: now)
         if let last = try await store.latestRegistration(hostname: identity.hostname, agentID: identity.agentID),
-           last.matches(identity) {
+           last.matches(identity), !last.isOpen {
             if last.status == .rejected { return .rejected(last) }
             if let serial = last.issuedSerial, let record = try await store.certificate(serial: serial) {
                 return .alreadyIssued(record)
             }
         }
+        if let open {
+            guard open.matches(identity) else { return .refused(.conflict(open)) }
+            return open.status == .approved
+                ? .issue(IssuanceAuthorization(basis: .registration(open.id), identity: identity, actor: open.decidedBy ?? "admin"))
+                : .pending(open)
+        }
         if let refusal = try await hostnameRefusal(identity) { return .refused(refusal) }
+        if let source = request.sourceAddress, policy.maxPendingPerSource > 0 {
+            let held = try await store.pendingRegistrations(sourceAddress: source)
+                .filter { !policy.pendingExpired(created: $0.created, at: now) }.count
+            if held >= policy.maxPendingPerSource {
+                return .refused(.tooManyPending(source: source, limit: policy.maxPendingPerSource))
+            }
+        }
 
         let registration = PendingRegistration(
             id: UUID(uuid: uuidBytes()), hostname: identity.hostname, agentID: identity.agentID, csrDER: identity.csrDER,
@@ -111,6 +149,15 @@ public struct RegistrationAuthority: Sendable {
 
     private func decide(_ id: UUID, to status: PendingRegistration.Status, by actor: String, reason: String?) async throws -> PendingRegistration {
         let now = clock.now()
+        if status == .approved, let registration = try await store.registration(id), registration.status == .pending {
+            // Approval is one of the entry points that must not hand out the appliance's own
+            // names or revive a registration that has expired.
+            if policy.isReserved(registration.hostname) { throw RefusalError(.reservedName(registration.hostname)) }
+            if policy.pendingExpired(created: registration.created, at: now) {
+                _ = try await expire(registration, at: now)
+                throw RefusalError(.registrationExpired(registration))
+            }
+        }
         _ = try await store.perform([
             .decideRegistration(id: id, to: status, by: actor, reason: reason, at: now),
             .audit(AuditEntry(time: now, actor: actor, action: "registration.\(status.rawValue)",

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The stable identity of an agent: the UUID that appears in its certificate as
-/// `URI:urn:uuid:{uuid}` (DESIGN §2) and in its subject `CN=agent-{hostname}-{uuid}`.
+/// `URI:urn:uuid:{uuid}` (DESIGN §2, docs/identity.md).
 public struct AgentID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     /// The UUID.
     public let uuid: UUID

@@ -39,7 +39,10 @@ public struct EnrollmentToken: Hashable, Sendable, Codable {
     public func unusableReason(hostname requested: String, at now: Date) -> String? {
         if consumedAt != nil { return "enrolment token was already used" }
         if now >= expires { return "enrolment token expired" }
-        if let bound = hostname, bound != requested { return "enrolment token is bound to another hostname" }
+        // Host names compare case-insensitively (RFC 4343 §3).
+        if let bound = hostname, NameSyntax.asciiLowercased(bound) != NameSyntax.asciiLowercased(requested) {
+            return "enrolment token is bound to another hostname"
+        }
         return nil
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// What the RA needs to know about a certificate request, already extracted and verified
 /// (proof-of-possession checked) by the CSR parser in PKICore. The RA never parses DER itself.
 public struct RequestIdentity: Hashable, Sendable {
-    /// The hostname the agent asks for (`DNS:` SAN and the subject CN).
+    /// The hostname the agent asks for (the `DNS:` SAN), canonical lower case (`docs/identity.md`).
     public var hostname: String
     /// The agent's UUID (`URI:urn:uuid:` SAN).
     public var agentID: AgentID

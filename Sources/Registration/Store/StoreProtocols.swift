@@ -20,6 +20,16 @@ public protocol RegistrationStore: Sendable {
     /// The most recent registration of this hostname and agent, any status.
     func latestRegistration(hostname: String, agentID: AgentID) async throws -> PendingRegistration?
     func registrations(status: PendingRegistration.Status?) async throws -> [PendingRegistration]
+    /// The `pending` registrations that came from `sourceAddress` (expired ones included; the RA
+    /// decides expiry with its clock).
+    func pendingRegistrations(sourceAddress: String) async throws -> [PendingRegistration]
+}
+
+extension RegistrationStore {
+    /// Reference semantics: filters every pending registration. SQL stores answer from an index.
+    public func pendingRegistrations(sourceAddress: String) async throws -> [PendingRegistration] {
+        try await registrations(status: .pending).filter { $0.sourceAddress == sourceAddress }
+    }
 }
 
 /// One-time enrolment tokens (stored as SHA-256 only).

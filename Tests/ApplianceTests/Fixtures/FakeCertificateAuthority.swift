@@ -46,7 +46,7 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
 
     func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentOutcome {
         let csr = try CertificateSigningRequest(derEncoded: request.csrDER)
-        guard let identity = Self.identity(csr) else { return .rejected(reason: "subject is not CN=agent-{hostname}-{uuid}") }
+        guard let identity = Self.identity(csr) else { return .rejected(reason: "the CSR names no agent identity") }
         if let token = request.token {
             guard state.withLockedValue({ $0.tokens.remove(token) }) != nil else { return .rejected(reason: "unknown or used token") }
             return try issue(csr, identity)
@@ -83,10 +83,7 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
         return .issued(certificate: certificate, chain: [pki.intermediate, pki.root])
     }
 
-    static func identity(_ csr: CertificateSigningRequest) -> AgentSubject? {
-        let cn = csr.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }
-        return cn.flatMap { AgentSubject(commonName: String(describing: $0.value)) }
-    }
+    static func identity(_ csr: CertificateSigningRequest) -> AgentSubject? { AgentSubject(csr: csr) }
 
     // MARK: RevocationChecking + AgentRegistry
     func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus {
