@@ -19,7 +19,9 @@ struct PendingExpiryCATests {
             return
         }
         #expect(try await harness.ca.listAgents(caller: CAHarness.admin).map(\.summary).first?.hasPrefix("pending late.example.org") == true)
-        harness.pki.clock.advance(by: 7 * 86_400)
+        // One second past the boundary: the store keeps `created` to the millisecond, so exactly
+        // 7 days after a wall-clock start can still be a fraction of a millisecond short.
+        harness.pki.clock.advance(by: 7 * 86_400 + 1)
         let listed = try await harness.ca.listAgents(caller: CAHarness.admin)
         #expect(listed.first?.summary.hasPrefix("expired late.example.org") == true, "\(listed)")
         let approval = await #expect(throws: ApplianceError.self) { _ = try await harness.ca.approveAgent(id: id, caller: CAHarness.admin) }
