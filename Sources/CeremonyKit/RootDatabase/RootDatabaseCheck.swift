@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PKICore
+import X509
 
 /// The start-of-ceremony check of the media against the token's ``RootAnchor``: run after the
 /// officer logs in and before the root key signs anything (docs/root-database.md).
