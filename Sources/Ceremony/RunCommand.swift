@@ -9,7 +9,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             The environment (--env ENV.yaml, or the flags of the same names) says which PKCS#11 module
             and token to use and where the PIN comes from: prompt, fd:N, or file:/path (mode 0600).
-            Confirmations (the clock, the CSR's key) are typed on standard input.
+            Confirmations (the clock, the previous transcript head from the paper log, the CSR's key) are
+            typed on standard input. Before anything is signed the media is checked against the root
+            anchor in the token (docs/root-database.md); `ceremony recover` rebuilds a lost database.
             Example:
               ceremony run root.yaml --media /media/ROOTKEEPER --env env.yaml
               ceremony run intermediate.yaml --media /media/ROOTKEEPER --token root-ca --pin-source prompt

@@ -92,7 +92,7 @@ struct CRLPublisherRootCRLTests {
 
     /// `appliance crl install-root` (the real binary) on a state directory holding the pinned root.
     static func installRoot(_ h: RevocationHarness, from bundle: String) throws -> ExternalTool.Result {
-        try ProductBinary.tool("appliance").run(["crl", "install-root", "--state-dir", h.state.path, "--from", bundle])
+        try ProductBinary.tool("appliance").run(["crl", "install-root", "--state-dir", h.state.root.path, "--from", bundle])
     }
 
     @Test("`crl install-root` refuses an equal number with other content, a lower number and a CRL that drops a revoked serial; the identical CRL re-installs")

@@ -16,7 +16,7 @@ struct RootArtefacts {
     struct FoundCRL {
         let path: String
         let crl: CertificateRevocationList
-        var number: Int { Int(crl.tbsCertList.crlNumber.uint64Value ?? UInt64(Int.max)) }
+        var number: Int { Int(clamping: crl.tbsCertList.crlNumber.uint64Value ?? UInt64.max) }
     }
 
     struct FoundCertificate {
