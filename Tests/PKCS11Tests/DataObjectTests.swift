@@ -31,8 +31,15 @@ struct DataObjectTests {
             }
             #expect(again?.code == .objectExists)
 
-            try session.updateDataObject(try #require(found.first), value: Array("two".utf8))
+            // CKA_VALUE is read-only once created (the token says so); replace stages, destroys, relabels.
+            let readOnly = #expect(throws: PKCS11Error.self) {
+                try session.functions.setAttributes(session: session.handle, object: try #require(found.first).handle, template: [.bytes(CKA.value, [2])])
+            }
+            #expect(readOnly?.returnValueName == "CKR_ATTRIBUTE_READ_ONLY")
+            try session.replaceDataObject(label: "anchor", application: "rootkeeper test", value: Array("two".utf8))
             #expect(try session.dataObjects(label: "anchor").map(\.value) == [Array("two".utf8)])
+            #expect(try session.dataObjects(label: "anchor" + PKCS11DataObject.stagingSuffix).isEmpty)
+            #expect(try session.dataObject(label: "anchor")?.value == Array("two".utf8))
 
             // An independent reader: private, token, modifiable; invisible and unreadable without the PIN.
             let listed = try Self.pkcs11Tool(token, ["--login", "--pin", token.userPIN, "--list-objects", "--type", "data"])
@@ -47,6 +54,25 @@ struct DataObjectTests {
             let plant = try Self.pkcs11Tool(token, ["--login", "--pin", token.userPIN, "--write-object", planted, "--type", "data", "--label", "anchor"])
             #expect(plant.succeeded, "\(plant.output)")
             #expect(try session.dataObjects(label: "anchor").map(\.value) == [Array("two".utf8)])
+        }
+    }
+
+    @Test("a replace interrupted after the old object was destroyed is found through its staged object, and finished by the next replace")
+    func interruptedReplace() async throws {
+        try await SoftHSMToken.withExclusiveToken { token in
+            let module = try PKCS11Module(path: Self.module)
+            let session = try module.openSession(.label(token.label), pin: SecretBytes(utf8: token.userPIN))
+            // The state a crash between C_DestroyObject and the relabel leaves.
+            _ = try session.createDataObject(label: "anchor" + PKCS11DataObject.stagingSuffix, application: "t", value: [7])
+            #expect(try session.dataObject(label: "anchor")?.value == [7])
+            try session.replaceDataObject(label: "anchor", application: "t", value: [8])
+            #expect(try session.dataObject(label: "anchor")?.value == [8])
+            #expect(try session.dataObjects(label: "anchor" + PKCS11DataObject.stagingSuffix).isEmpty)
+            // Two objects under the one label are refused, not guessed between.
+            _ = try session.functions.createObject(
+                session: session.handle, template: DataObjectTemplate.create(label: "anchor", application: "t", value: [9]))
+            let two = #expect(throws: PKCS11Error.self) { try session.dataObject(label: "anchor") }
+            #expect(two?.code == .objectExists)
         }
     }
 

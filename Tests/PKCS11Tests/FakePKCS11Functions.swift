@@ -45,6 +45,7 @@ final class FakePKCS11Functions: PKCS11Functions, @unchecked Sendable {
     func sign(session: UInt, mechanism: UInt, key: UInt, data: [UInt8]) throws -> [UInt8] { calls.append("C_Sign"); return [] }
     func createObject(session: UInt, template: [Attribute]) throws -> UInt { calls.append("C_CreateObject"); return 3 }
     func setAttributes(session: UInt, object: UInt, template: [Attribute]) throws { calls.append("C_SetAttributeValue") }
+    func destroyObject(session: UInt, object: UInt) throws { calls.append("C_DestroyObject") }
 
     static func token(label: String, serial: String) -> RawTokenInfo {
         RawTokenInfo(label: label, manufacturer: "Fake", model: "F1", serial: serial, flags: 0x404)

@@ -84,30 +84,21 @@ struct RootAnchorStore {
 
     /// The anchor, or nil if the token holds none. More than one is refused: which one is true?
     func load() throws -> RootAnchor? {
-        let objects: [PKCS11DataObject]
+        let object: PKCS11DataObject?
         do {
-            objects = try session.dataObjects(label: RootAnchor.label)
+            object = try session.dataObject(label: RootAnchor.label)
+        } catch let error as PKCS11Error where error.code == .objectExists {
+            throw CeremonyError.rootDatabase("\(error.reason). Stop and treat this as an incident")
         } catch {
             throw CeremonyError(.token, "cannot read the root anchor from the token: \(error)")
         }
-        guard objects.count <= 1 else {
-            throw CeremonyError.rootDatabase(
-                "the token holds \(objects.count) private data objects labelled \(RootAnchor.label); expected one. Stop and treat this as an incident")
-        }
-        return try objects.first.map { try RootAnchor.decode($0.value) }
+        return try object.map { try RootAnchor.decode($0.value) }
     }
 
-    /// Creates the anchor (root ceremony, recovery on a token without one) or replaces its value.
+    /// Creates the anchor (root ceremony, recovery on a token without one) or replaces it.
     func write(_ anchor: RootAnchor) throws {
         do {
-            let bytes = try anchor.encoded()
-            if let existing = try session.dataObjects(label: RootAnchor.label).first {
-                try session.updateDataObject(existing, value: bytes)
-            } else {
-                _ = try session.createDataObject(label: RootAnchor.label, application: RootAnchor.application, value: bytes)
-            }
-        } catch let error as CeremonyError {
-            throw error
+            try session.replaceDataObject(label: RootAnchor.label, application: RootAnchor.application, value: try anchor.encoded())
         } catch {
             throw CeremonyError(.token, "cannot write the root anchor to the token: \(error)")
         }

@@ -9,6 +9,10 @@ public struct PKCS11DataObject: Sendable, Equatable {
     /// CKA_VALUE.
     public let value: [UInt8]
     let handle: UInt
+
+    /// Appended to the label of a replacement while it is being written
+    /// (``PKCS11Session/replaceDataObject(label:application:value:)``).
+    public static let stagingSuffix = ".staged"
 }
 
 /// The explicit template of a private data object: nothing is left to the token's defaults (a

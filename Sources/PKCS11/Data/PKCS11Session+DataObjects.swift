@@ -44,16 +44,48 @@ extension PKCS11Session {
         }
     }
 
-    /// Replaces the value of `object` (C_SetAttributeValue on CKA_VALUE) and reads it back.
+    /// Gives `label` the value `value`, creating the object or replacing the existing one.
+    ///
+    /// A data object's CKA_VALUE cannot be changed once it exists (PKCS#11 v2.40 §4.5: it is not
+    /// among the attributes C_SetAttributeValue may modify; SoftHSM answers
+    /// CKR_ATTRIBUTE_READ_ONLY), but CKA_LABEL can (§4.4, footnote 8). So the new value is
+    /// created under `label` + ``PKCS11DataObject/stagingSuffix``, checked, the old object is
+    /// destroyed and the staged one relabelled. Whatever step fails, the token holds the old
+    /// object, the staged one, or both: ``dataObject(label:)`` finds the right one and the next
+    /// replace finishes the job. Any stale staged object is destroyed first.
     @discardableResult
-    public func updateDataObject(_ object: PKCS11DataObject, value: [UInt8]) throws -> PKCS11DataObject {
-        try perform {
-            try functions.setAttributes(session: handle, object: object.handle, template: [.bytes(CKA.value, value)])
-            let stored = try functions.attributes(session: handle, object: object.handle, types: [CKA.value])[CKA.value]
-            guard stored == value else {
-                throw PKCS11Error.mismatch("the token did not store the new value of the data object \"\(object.label)\"")
-            }
-            return PKCS11DataObject(label: object.label, application: object.application, value: value, handle: object.handle)
+    public func replaceDataObject(label: String, application: String, value: [UInt8]) throws -> PKCS11DataObject {
+        let staging = label + PKCS11DataObject.stagingSuffix
+        for stale in try dataObjects(label: staging) {
+            try perform { try functions.destroyObject(session: handle, object: stale.handle) }
         }
+        let staged = try createDataObject(label: staging, application: application, value: value)
+        return try perform {
+            let stored = try functions.attributes(session: handle, object: staged.handle, types: [CKA.value])[CKA.value]
+            guard stored == value else {
+                throw PKCS11Error.mismatch("the token did not store the new value of the data object \"\(label)\"")
+            }
+            for old in try functions.findObjects(session: handle, template: DataObjectTemplate.find(label: label)) {
+                try functions.destroyObject(session: handle, object: old)
+            }
+            try functions.setAttributes(session: handle, object: staged.handle, template: [.bytes(CKA.label, Array(label.utf8))])
+            return PKCS11DataObject(label: label, application: application, value: value, handle: staged.handle)
+        }
+    }
+
+    /// The one private data object `label`, or the staged replacement a crash in
+    /// ``replaceDataObject(label:application:value:)`` left behind after destroying the old one.
+    /// More than one object under `label` throws `objectExists`.
+    public func dataObject(label: String) throws -> PKCS11DataObject? {
+        let current = try dataObjects(label: label)
+        guard current.count <= 1 else {
+            throw PKCS11Error.exists("the token holds \(current.count) private data objects labelled \"\(label)\"; expected one")
+        }
+        if let object = current.first { return object }
+        let staged = try dataObjects(label: label + PKCS11DataObject.stagingSuffix)
+        guard staged.count <= 1 else {
+            throw PKCS11Error.exists("the token holds \(staged.count) staged data objects for \"\(label)\"; expected at most one")
+        }
+        return staged.first
     }
 }

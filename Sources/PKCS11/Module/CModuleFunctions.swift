@@ -178,6 +178,10 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
         try PKCS11Error.check(rv, "C_SetAttributeValue")
     }
 
+    func destroyObject(session: UInt, object: UInt) throws {
+        try PKCS11Error.check(cpkcs11_destroy_object(functions, CK_SESSION_HANDLE(session), CK_OBJECT_HANDLE(object)), "C_DestroyObject")
+    }
+
     /// Lays `template` out as a CK_ATTRIBUTE array for the duration of `body`.
     private static func withTemplate<R>(_ template: [Attribute], _ body: (UnsafeMutablePointer<CK_ATTRIBUTE>?, CK_ULONG) -> R) -> R {
         let buffers = template.map { attribute -> UnsafeMutableRawBufferPointer in

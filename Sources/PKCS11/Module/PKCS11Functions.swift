@@ -55,4 +55,6 @@ protocol PKCS11Functions: AnyObject, Sendable {
     func createObject(session: UInt, template: [Attribute]) throws -> UInt
     /// C_SetAttributeValue on one object.
     func setAttributes(session: UInt, object: UInt, template: [Attribute]) throws
+    /// C_DestroyObject.
+    func destroyObject(session: UInt, object: UInt) throws
 }
