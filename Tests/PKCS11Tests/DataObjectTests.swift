@@ -9,10 +9,9 @@ import Testing
 /// second one with the same label is asked for.
 @Suite("PKCS#11 data objects against SoftHSM2", .serialized)
 struct DataObjectTests {
-    static let module = SoftHSMToken.modulePath
-
+    static let module = SoftHSMIntegrationTests.module
     static func pkcs11Tool(_ token: SoftHSMToken, _ arguments: [String]) throws -> ExternalTool.Result {
-        try ExternalTool("pkcs11-tool").run(["--module", module, "--token-label", token.label] + arguments, environment: token.environment)
+        try SoftHSMIntegrationTests.pkcs11Tool(token, arguments)
     }
 
     @Test("create, find, read and update a private token data object; pkcs11-tool sees it only after login")
