@@ -87,6 +87,19 @@ struct RootAnchorTests {
         #expect(try anchorValue(setup.harness) == anchorBefore, sourceLocation: sourceLocation)
     }
 
+    /// What an insider with the PIN can do with pkcs11-tool: replace the anchor by an old value.
+    static func restoreAnchor(_ value: String, on harness: CeremonyHarness) throws {
+        let deleted = try pkcs11Tool(harness, ["--login", "--pin", harness.token.userPIN, "--delete-object", "--type", "data", "--label", RootAnchor.label])
+        guard deleted.succeeded else { throw SoftHSMToken.SetupFailure("pkcs11-tool --delete-object: \(deleted.output)") }
+        let file = harness.work.file("old-anchor-\(UUID().uuidString).json")
+        try value.write(toFile: file, atomically: true, encoding: .utf8)
+        let written = try pkcs11Tool(harness, [
+            "--login", "--pin", harness.token.userPIN, "--write-object", file, "--type", "data", "--label", RootAnchor.label,
+            "--application-label", RootAnchor.application, "--private",
+        ])
+        guard written.succeeded else { throw SoftHSMToken.SetupFailure("pkcs11-tool --write-object: \(written.output)") }
+    }
+
     static func crlDirectories(_ harness: CeremonyHarness) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: harness.media).filter { $0.hasPrefix("crl") }.sorted()
     }
@@ -146,20 +159,32 @@ struct RootAnchorTests {
         let harness = setup.harness
         // Someone with the PIN puts back the anchor as it was after CRL 1 (pkcs11-tool, private
         // again), with the matching transcript and database; crl-2 still lies on the media.
-        let anchorAfterCRL1 = try #require(setup.anchorAfterCRL1)
-        let deleted = try Self.pkcs11Tool(harness, ["--login", "--pin", harness.token.userPIN, "--delete-object", "--type", "data", "--label", RootAnchor.label])
-        #expect(deleted.succeeded, "\(deleted.output)")
-        let file = harness.work.file("old-anchor.json")
-        try anchorAfterCRL1.write(toFile: file, atomically: true, encoding: .utf8)
-        let written = try Self.pkcs11Tool(harness, [
-            "--login", "--pin", harness.token.userPIN, "--write-object", file, "--type", "data", "--label", RootAnchor.label,
-            "--application-label", RootAnchor.application, "--private",
-        ])
-        #expect(written.succeeded, "\(written.output)")
+        try Self.restoreAnchor(try #require(setup.anchorAfterCRL1), on: harness)
         try setup.transcriptAfterCRL1.write(to: URL(fileURLWithPath: setup.transcriptPath))
         try setup.databaseAfterCRL1.write(to: URL(fileURLWithPath: setup.databasePath))
         let words = try #require(harness.paperLogWords())
         try Self.expectRefusedUnsigned(setup, paperLog: [words], because: "the media holds root CRL number 2")
+    }
+
+    @Test("an insider who rolls everything back to before the intermediate ceremony is refused: the intermediate on the media is newer than the database")
+    func databaseOlderThanIssuedCertificate() throws {
+        let harness = try CeremonyHarness()
+        defer { harness.remove() }
+        #expect(try harness.runPlan(harness.rootPlan(), named: "root.yaml").succeeded)
+        let anchorAfterRoot = try Self.anchorValue(harness)
+        let databasePath = "\(harness.media)/root-db/root-db.json", transcriptPath = "\(harness.media)/transcript.jsonl"
+        let databaseAfterRoot = try Data(contentsOf: URL(fileURLWithPath: databasePath))
+        let transcriptAfterRoot = try Data(contentsOf: URL(fileURLWithPath: transcriptPath))
+        let spki = try harness.writeCSRBundle()
+        #expect(try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", String(spki.prefix(8))]).succeeded)
+
+        try Self.restoreAnchor(anchorAfterRoot, on: harness)
+        try databaseAfterRoot.write(to: URL(fileURLWithPath: databasePath))
+        try transcriptAfterRoot.write(to: URL(fileURLWithPath: transcriptPath))
+        let result = try harness.runPlan(try harness.plan("crl"), named: "crl.yaml")
+        #expect(!result.succeeded, "\(result.output)")
+        #expect(result.stderr.contains("the media holds a certificate signed by this root that the root database does not list"), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/crl"))
     }
 
     @Test("a truncated transcript is refused: by the paper log, and by the anchor when the cut head is typed")
