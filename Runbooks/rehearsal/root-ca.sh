@@ -20,6 +20,8 @@ ENV
 ceremony template root > "$WORK/plans/root.yaml"
 printf 'yes\n' | ceremony run "$WORK/plans/root.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" > "$WORK/plans/root.log"
 ceremony template crl --media "$MEDIA" > "$WORK/plans/crl.yaml"
-printf 'yes\n' | ceremony run "$WORK/plans/crl.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" > "$WORK/plans/crl.log"
+# The officer types the transcript head the witnesses wrote down at the close of the root ceremony.
+PAPER_LOG=$(sed -n '/^Transcript head/{n;n;p;}' "$WORK/plans/root.log")
+printf 'yes\n%s\n' "$PAPER_LOG" | ceremony run "$WORK/plans/crl.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" > "$WORK/plans/crl.log"
 ROOT_FPR=$(openssl x509 -in "$MEDIA/root/root-ca.crt" -outform DER | sha256sum | cut -c1-64)
 echo "rehearsal root CA ready: $MEDIA/root/root-ca.crt (SHA-256 $ROOT_FPR)"

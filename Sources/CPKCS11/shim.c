@@ -108,6 +108,16 @@ CK_RV cpkcs11_sign(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_MECHANI
     return CALL(f, C_Sign, session, (unsigned char *)data, data_len, signature, signature_len);
 }
 
+CK_RV cpkcs11_create_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                            CK_OBJECT_HANDLE *object) {
+    return CALL(f, C_CreateObject, session, tmpl, count, object);
+}
+
+CK_RV cpkcs11_set_attribute_value(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                                  CK_ATTRIBUTE *tmpl, CK_ULONG count) {
+    return CALL(f, C_SetAttributeValue, session, object, tmpl, count);
+}
+
 CK_RV cpkcs11_destroy_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object) {
     return CALL(f, C_DestroyObject, session, object);
 }

@@ -19,7 +19,7 @@ struct CeremonyCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, TemplateCommand.self, DevicesCommand.self, PreflightCommand.self,
-            InspectCommand.self, VerifyTranscriptCommand.self,
+            InspectCommand.self, VerifyTranscriptCommand.self, RecoverCommand.self,
         ]
     )
 }

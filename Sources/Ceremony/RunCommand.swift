@@ -9,7 +9,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             The environment (--env ENV.yaml, or the flags of the same names) says which PKCS#11 module
             and token to use and where the PIN comes from: prompt, fd:N, or file:/path (mode 0600).
-            Confirmations (the clock, the CSR's key) are typed on standard input.
+            Confirmations (the clock, the previous transcript head from the paper log, the CSR's key) are
+            typed on standard input. Before anything is signed the media is checked against the root
+            anchor in the token (docs/root-database.md); `ceremony recover` rebuilds a lost database.
             Example:
               ceremony run root.yaml --media /media/ROOTKEEPER --env env.yaml
               ceremony run intermediate.yaml --media /media/ROOTKEEPER --token root-ca --pin-source prompt
@@ -22,20 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Media directory (removable media) holding bundles, root database and transcript.")
     var media: String
 
-    @Option(help: "Environment file (YAML): module, token, pin-source, operator, rehearsal.")
-    var env: String?
-
-    @Option(help: "PKCS#11 module path (overrides the environment).")
-    var module: String?
-
-    @Option(help: "Token label, serial or pkcs11: URI (overrides the environment).")
-    var token: String?
-
-    @Option(name: .customLong("pin-source"), help: "prompt, fd:N or file:/path (overrides the environment).")
-    var pinSource: String?
-
-    @Option(name: .customLong("operator"), help: "The officer operating the tool, for the transcript.")
-    var operatorName: String?
+    @OptionGroup var environmentOptions: EnvironmentOptions
 
     @Flag(help: "Mark this run as a rehearsal (relaxes only the air-gap refusal).")
     var rehearsal = false
@@ -48,15 +37,7 @@ struct RunCommand: AsyncParsableCommand {
             guard let planData = FileManager.default.contents(atPath: plan) else {
                 throw CeremonyError.plan("cannot read the plan \(plan)")
             }
-            var environment = CeremonyEnvironment()
-            if let env {
-                guard let envData = FileManager.default.contents(atPath: env) else {
-                    throw CeremonyError.environment("cannot read the environment \(env)")
-                }
-                environment = try CeremonyEnvironment.load(text: String(decoding: envData, as: UTF8.self), document: env)
-            }
-            environment = environment.overridden(by: CeremonyEnvironment(
-                module: module, token: token, pinSource: pinSource, operator: operatorName, rehearsal: rehearsal ? true : nil))
+            let environment = try environmentOptions.environment(rehearsal: rehearsal ? true : nil)
             let runner = CeremonyRunner(
                 planText: String(decoding: planData, as: UTF8.self), environment: environment, media: media,
                 preconfirmedSPKI: yesIHaveChecked)

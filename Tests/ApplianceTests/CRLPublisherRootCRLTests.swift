@@ -10,12 +10,15 @@ import X509
 struct CRLPublisherRootCRLTests {
     /// A root CRL signed by the test root, written as a ceremony would (`root.crl`, `root.crl.pem`, MANIFEST).
     static func writeBundle(
-        _ h: RevocationHarness, number: UInt64, name: String, root: Certificate? = nil, key: Certificate.PrivateKey? = nil
+        _ h: RevocationHarness, number: UInt64, name: String, root: Certificate? = nil, key: Certificate.PrivateKey? = nil,
+        revoked: [Certificate.SerialNumber] = [], thisUpdateOffset: TimeInterval = 0
     ) async throws -> String {
-        let now = h.pki.clock.now()
+        let now = h.pki.clock.now().addingTimeInterval(thisUpdateOffset)
         let issuer = root ?? h.pki.root
+        let entries = try revoked.map { try RevokedCertificate(serialNumber: $0, revocationDate: now, reason: .keyCompromise) }
         let tbs = try TBSCertList(
-            issuerCertificate: issuer, thisUpdate: now, nextUpdate: now.addingTimeInterval(30 * 86_400), crlNumber: CRLNumber(number))
+            issuerCertificate: issuer, thisUpdate: now, nextUpdate: now.addingTimeInterval(30 * 86_400), revokedCertificates: entries,
+            crlNumber: CRLNumber(number))
         let signed = try await CRLSigner(issuerCertificate: issuer, privateKey: key ?? h.pki.rootKey)
             .sign(tbs, previousCRLNumber: nil).derEncoded
         let path = h.directory.file(name)
@@ -85,5 +88,71 @@ struct CRLPublisherRootCRLTests {
         #expect(try await publisher.currentCRL(issuer: .root) == eight)
         _ = try replaceOnDisk(try await Self.writeBundle(h, number: 7, name: "crl-7"))
         #expect(try await publisher.currentCRL(issuer: .root) == eight)
+    }
+
+    /// `appliance crl install-root` (the real binary) on a state directory holding the pinned root.
+    static func installRoot(_ h: RevocationHarness, from bundle: String) throws -> ExternalTool.Result {
+        try ProductBinary.tool("appliance").run(["crl", "install-root", "--state-dir", h.state.root.path, "--from", bundle])
+    }
+
+    @Test("`crl install-root` refuses an equal number with other content, a lower number and a CRL that drops a revoked serial; the identical CRL re-installs")
+    func installRootSuccession() async throws {
+        let h = try await RevocationHarness.make()
+        defer { h.remove() }
+        try PEMCodec.pem(h.pki.root).write(toFile: h.state.rootCertificate, atomically: true, encoding: .utf8)
+        try PEMCodec.pem(h.pki.intermediate).write(toFile: h.state.intermediateCertificate, atomically: true, encoding: .utf8)
+        let intermediateSerial = h.pki.intermediate.serialNumber
+        let installedPath = h.state.path("crl", "root.crl")
+        func installed() throws -> Data { try Data(contentsOf: URL(fileURLWithPath: installedPath)) }
+
+        // Root CRL 2 revokes the intermediate (the report's CRL).
+        let two = try await Self.writeBundle(h, number: 2, name: "crl-2", revoked: [intermediateSerial])
+        let first = try Self.installRoot(h, from: two)
+        #expect(first.succeeded && first.stdout.contains("root CRL 2 installed"), "\(first.output)")
+        let servedTwo = try installed()
+
+        // The identical bundle again: accepted, nothing changes.
+        let again = try Self.installRoot(h, from: two)
+        #expect(again.succeeded, "\(again.output)")
+        #expect(try installed() == servedTwo)
+
+        // The attack's output: a CRL numbered 2 again, with no entries, signed by the same root.
+        let forgedTwo = try await Self.writeBundle(h, number: 2, name: "crl-2-empty", thisUpdateOffset: 60)
+        let equal = try Self.installRoot(h, from: forgedTwo)
+        #expect(!equal.succeeded && equal.stderr.contains("has the number of the installed root CRL but different content"), "\(equal.output)")
+        #expect(try installed() == servedTwo)
+
+        let one = try await Self.writeBundle(h, number: 1, name: "crl-1")
+        let lower = try Self.installRoot(h, from: one)
+        #expect(!lower.succeeded && lower.stderr.contains("is older than the installed root CRL 2"), "\(lower.output)")
+        #expect(try installed() == servedTwo)
+
+        // A higher number that forgets the revocation: refused, naming the serial.
+        let three = try await Self.writeBundle(h, number: 3, name: "crl-3-empty")
+        let dropped = try Self.installRoot(h, from: three)
+        #expect(!dropped.succeeded && dropped.stderr.contains("drops serial \(Array(intermediateSerial.bytes).hexString)"), "\(dropped.output)")
+        #expect(try installed() == servedTwo)
+
+        // A higher number that carries the revocation forward: installed.
+        let four = try await Self.writeBundle(h, number: 4, name: "crl-4", revoked: [intermediateSerial])
+        let next = try Self.installRoot(h, from: four)
+        #expect(next.succeeded && next.stdout.contains("root CRL 4 installed"), "\(next.output)")
+    }
+
+    @Test("the running publisher refuses an equal-numbered or serial-dropping root CRL too")
+    func publisherSuccession() async throws {
+        let h = try await RevocationHarness.make()
+        defer { h.remove() }
+        let publisher = try h.publisher()
+        let serial = h.pki.intermediate.serialNumber
+        let two = try await Self.writeBundle(h, number: 2, name: "crl-2", revoked: [serial])
+        #expect(try await publisher.installRootCRL(from: two) == CRLNumber(2))
+        #expect(try await publisher.installRootCRL(from: two) == CRLNumber(2))
+        let served = try await publisher.currentCRL(issuer: .root)
+        let equal = try await Self.writeBundle(h, number: 2, name: "crl-2-empty", thisUpdateOffset: 60)
+        await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: equal) }
+        let dropped = try await Self.writeBundle(h, number: 3, name: "crl-3-empty")
+        await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: dropped) }
+        #expect(try await publisher.currentCRL(issuer: .root) == served)
     }
 }

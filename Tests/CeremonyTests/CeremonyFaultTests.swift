@@ -144,7 +144,7 @@ struct CeremonyFaultTests {
         let result = try ExternalTool("unshare").run(
             ["-n", ProductBinary.path("ceremony"), "run", path, "--media", harness.media, "--token", harness.token.label,
              "--pin-source", "file:\(harness.pinFile)", "--yes-i-have-checked", spki],
-            stdin: Data("yes\n".utf8), environment: harness.token.environment)
+            stdin: Data("yes\n\(harness.paperLogWords() ?? "")\n".utf8), environment: harness.token.environment)
         #expect(!result.succeeded && result.stderr.contains("rehearsals only"), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
     }

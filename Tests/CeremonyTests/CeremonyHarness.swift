@@ -37,14 +37,31 @@ struct CeremonyHarness {
     }
 
     /// Runs a plan as a rehearsal with the PIN file, typing `answers` (one per line).
+    ///
+    /// With `paperLog` (the default), a plan other than a root plan on media that has a transcript
+    /// gets the paper log's words typed after the clock confirmation, as the officer does: the
+    /// head the last run announced (``paperLogWords()``).
     @discardableResult
-    func runPlan(_ planText: String, named name: String, answers: [String] = ["yes"], pinSource: String? = nil) throws -> ExternalTool.Result {
+    func runPlan(
+        _ planText: String, named name: String, answers: [String] = ["yes"], pinSource: String? = nil, paperLog: Bool = true
+    ) throws -> ExternalTool.Result {
         let path = work.file(name)
         try planText.write(toFile: path, atomically: true, encoding: .utf8)
+        var typed = answers
+        if paperLog, !planText.contains("ceremony: root"), let words = paperLogWords(), !typed.isEmpty {
+            typed.insert(words, at: 1)
+        }
         return try run(
             ["run", path, "--media", media, "--module", SoftHSMToken.modulePath, "--token", token.label,
              "--pin-source", pinSource ?? "file:\(pinFile)", "--operator", "Test Officer"],
-            stdin: answers.map { $0 + "\n" }.joined())
+            stdin: typed.map { $0 + "\n" }.joined())
+    }
+
+    /// What the witnesses wrote in the paper log at the close of the last run: the PGP words of
+    /// the transcript head it announced (nil without a transcript, or with one that does not verify).
+    func paperLogWords() -> String? {
+        guard let state = try? Transcript.verify(path: "\(media)/transcript.jsonl"), state.count > 0 else { return nil }
+        return Transcript.announce(head: state.head).words
     }
 
     func rootPlan(algorithm: String = "p384", label: String = "root-2026") -> String {

@@ -12,6 +12,9 @@ final class FakePKCS11Functions: PKCS11Functions, @unchecked Sendable {
     var privateKeyAttributes: [UInt: [UInt8]] = [:]
     /// Objects returned by any C_FindObjects.
     var existingObjects: [UInt] = []
+    /// Attribute values reported for other objects (e.g. a created data object, handle 3).
+    var objectAttributes: [UInt: [UInt: [UInt8]]] = [:]
+    private(set) var createdTemplates: [[Attribute]] = []
 
     private(set) var loginCalls = 0
     private(set) var generatedTemplates: (public: [Attribute], private: [Attribute])?
@@ -40,9 +43,17 @@ final class FakePKCS11Functions: PKCS11Functions, @unchecked Sendable {
     func findObjects(session: UInt, template: [Attribute]) throws -> [UInt] { calls.append("C_FindObjects"); return existingObjects }
     func attributes(session: UInt, object: UInt, types: [UInt]) throws -> [UInt: [UInt8]] {
         calls.append("C_GetAttributeValue")
+        if let values = objectAttributes[object] { return values.filter { types.contains($0.key) } }
         return object == 2 ? privateKeyAttributes.filter { types.contains($0.key) } : [:]
     }
     func sign(session: UInt, mechanism: UInt, key: UInt, data: [UInt8]) throws -> [UInt8] { calls.append("C_Sign"); return [] }
+    func createObject(session: UInt, template: [Attribute]) throws -> UInt {
+        calls.append("C_CreateObject")
+        createdTemplates.append(template)
+        return 3
+    }
+    func setAttributes(session: UInt, object: UInt, template: [Attribute]) throws { calls.append("C_SetAttributeValue") }
+    func destroyObject(session: UInt, object: UInt) throws { calls.append("C_DestroyObject") }
 
     static func token(label: String, serial: String) -> RawTokenInfo {
         RawTokenInfo(label: label, manufacturer: "Fake", model: "F1", serial: serial, flags: 0x404)

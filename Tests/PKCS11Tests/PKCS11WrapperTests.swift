@@ -34,6 +34,23 @@ struct PKCS11WrapperTests {
             == [0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22])
     }
 
+    @Test("the data object template pins class, token, private and modifiable; a token that makes it public is refused")
+    func dataObjectTemplate() throws {
+        let fake = FakePKCS11Functions()
+        fake.objectAttributes[3] = [CKA.token: [1], CKA.private: [0], CKA.modifiable: [1]]
+        let session = try session(fake)
+        let error = #expect(throws: PKCS11Error.self) { try session.createDataObject(label: "anchor", application: "app", value: [1, 2]) }
+        #expect(error?.code == .attributeMismatch && error?.reason.contains("CKA_PRIVATE") == true, "\(String(describing: error))")
+        let template = try #require(fake.createdTemplates.first)
+        func value(_ type: UInt) -> [UInt8]? { template.first { $0.type == type }?.value }
+        #expect(value(CKA.class) == withUnsafeBytes(of: UInt(0)) { Array($0) })  // CKO_DATA
+        #expect(value(CKA.token) == [1] && value(CKA.private) == [1] && value(CKA.modifiable) == [1])
+        #expect(value(CKA.label) == Array("anchor".utf8) && value(CKA.application) == Array("app".utf8) && value(CKA.value) == [1, 2])
+        // Lookups ask for private token objects only.
+        let find = DataObjectTemplate.find(label: "anchor")
+        #expect(find.contains(.bool(CKA.private, true)) && find.contains(.bool(CKA.token, true)))
+    }
+
     @Test("a generated key that reports EXTRACTABLE fails closed, names the attribute and destroys nothing")
     func readBackMismatch() throws {
         let fake = FakePKCS11Functions()

@@ -66,7 +66,10 @@ public struct DemoRunner: Sendable {
             """.write(toFile: path("plans/env.yaml"), atomically: true, encoding: .utf8)
         try shell.run("ceremony", ["template", "root"], quiet: true)
             .write(toFile: path("plans/root.yaml"), atomically: true, encoding: .utf8)
-        try shell.run("ceremony", ["run", path("plans/root.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n")
+        // Each later ceremony starts with the officer typing the transcript head the last one
+        // announced (the paper log); the demo carries it from one run's output to the next.
+        var paperLog = Self.transcriptHeadWords(in: try shell.run(
+            "ceremony", ["run", path("plans/root.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n"))
 
         section("2. Appliance: state directory, intermediate key (encrypted file) and CSR bundle")
         try """
@@ -92,10 +95,12 @@ public struct DemoRunner: Sendable {
         let csrSPKI = try Self.csrSPKI(bundle: path("media/intermediate-csr/intermediate.csr"))
         try shell.run("ceremony", ["template", "intermediate", "--media", path("media")], quiet: true)
             .write(toFile: path("plans/intermediate.yaml"), atomically: true, encoding: .utf8)
-        try shell.run("ceremony", ["run", path("plans/intermediate.yaml"), "--media", path("media"), "--env", path("plans/env.yaml"), "--yes-i-have-checked", csrSPKI], stdin: "yes\n")
+        paperLog = Self.transcriptHeadWords(in: try shell.run(
+            "ceremony", ["run", path("plans/intermediate.yaml"), "--media", path("media"), "--env", path("plans/env.yaml"), "--yes-i-have-checked", csrSPKI],
+            stdin: "yes\n\(paperLog)\n"))
         try shell.run("ceremony", ["template", "crl", "--media", path("media")], quiet: true)
             .write(toFile: path("plans/crl.yaml"), atomically: true, encoding: .utf8)
-        try shell.run("ceremony", ["run", path("plans/crl.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n")
+        try shell.run("ceremony", ["run", path("plans/crl.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n\(paperLog)\n")
 
         section("4. Install the intermediate and the root CRL, then serve on loopback")
         let rootDER = try Data(contentsOf: URL(fileURLWithPath: path("media/root/root-ca.der")))
@@ -184,6 +189,14 @@ public struct DemoRunner: Sendable {
 
     static func randomSecret() -> String {
         SystemRandomSource().bytes(12).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The PGP words of the transcript head a ceremony announced ("Transcript head (witnesses: …)",
+    /// then the hex line, then the words line): what the witnesses write in the paper log.
+    static func transcriptHeadWords(in output: String) -> String {
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let index = lines.firstIndex(where: { $0.hasPrefix("Transcript head (witnesses") }), index + 2 < lines.count else { return "" }
+        return lines[index + 2].trimmingCharacters(in: .whitespaces)
     }
 
     static func csrSPKI(bundle: String) throws -> String {

@@ -9,8 +9,9 @@ extension CRLPublisher {
     ///
     /// Refused, leaving the installed CRL in place: a bundle whose MANIFEST does not match, a CRL
     /// whose signature does not verify with the pinned root (or that names another issuer), a CRL
-    /// number lower than the installed one (RFC 5280 §5.2.3), a CRL already past its nextUpdate.
-    /// Installing the same number again is accepted (idempotent re-install of the same media).
+    /// whose number is not higher than the installed one (RFC 5280 §5.2.3) unless it is the very
+    /// same CRL, a CRL that drops a serial the installed one lists, a CRL already past its
+    /// nextUpdate. Installing the byte-identical CRL again is accepted (re-install of the same media).
     /// - Returns: the installed CRL number.
     @discardableResult
     public func installRootCRL(from bundleDirectory: String) async throws -> CRLNumber {
@@ -18,8 +19,9 @@ extension CRLPublisher {
         guard let rootCertificate else {
             throw ApplianceError.configuration("ca.root", "no pinned root certificate: cannot verify a root CRL")
         }
+        let installedCRL = try served[.root].map { try CertificateRevocationList(derEncoded: $0.der) }
         let (der, crl) = try Self.validateRootCRL(
-            bundleDirectory: bundleDirectory, root: rootCertificate, installed: served[.root]?.number, now: clock.now())
+            bundleDirectory: bundleDirectory, root: rootCertificate, installed: installedCRL, now: clock.now())
         let tbs = crl.tbsCertList
         let files = CRLFiles(state: state)
         try files.install(der, number: tbs.crlNumber, as: .root, replacing: served[.root].map { ($0.der, $0.number) })
@@ -34,10 +36,10 @@ extension CRLPublisher {
     }
 
     /// The checks of a root CRL bundle, shared by the running publisher and the offline
-    /// `appliance crl install-root`: MANIFEST, signature by the pinned root, number not lower than
-    /// the installed one, not yet expired.
+    /// `appliance crl install-root`: MANIFEST, signature by the pinned root, a successor of the
+    /// installed CRL (``checkSuccession(of:after:)``), not yet expired.
     static func validateRootCRL(
-        bundleDirectory: String, root: Certificate, installed: CRLNumber?, now: Date
+        bundleDirectory: String, root: Certificate, installed: CertificateRevocationList?, now: Date
     ) throws -> (der: [UInt8], crl: CertificateRevocationList) {
         let bundle = try BundleDirectory.read(from: bundleDirectory)
         guard let der = bundle.file("root.crl") else {
@@ -46,14 +48,39 @@ extension CRLPublisher {
         let crl = try CertificateRevocationList(derEncoded: der)
         try crl.verifySignature(issuer: root)
         let tbs = crl.tbsCertList
-        if let installed, tbs.crlNumber < installed {
-            throw ApplianceError.forbidden(
-                "root CRL \(tbs.crlNumber) is older than the installed root CRL \(installed) (RFC 5280 §5.2.3)")
-        }
+        if let installed { try checkSuccession(of: crl, after: installed) }
         guard tbs.nextUpdate > now else {
             throw ApplianceError.forbidden("root CRL \(tbs.crlNumber) expired at \(tbs.nextUpdate); run a CRL ceremony")
         }
         return (der, crl)
+    }
+
+    /// Whether `crl` may replace `installed`: the same CRL byte for byte (a re-install), or a higher
+    /// number (RFC 5280 §5.2.3: CRL numbers increase monotonically) that still lists every serial
+    /// the installed one lists. A root CRL that "forgets" a revocation is how a rolled-back root
+    /// database would un-revoke an intermediate (docs/root-database.md); certificateHold is the
+    /// only reason an entry may lawfully leave a CRL (§5.3.1), and the root never uses it.
+    static func checkSuccession(of crl: CertificateRevocationList, after installed: CertificateRevocationList) throws {
+        if crl.derEncoded == installed.derEncoded { return }
+        let number = crl.tbsCertList.crlNumber, installedNumber = installed.tbsCertList.crlNumber
+        if number < installedNumber {
+            throw ApplianceError.forbidden(
+                "root CRL \(number) is older than the installed root CRL \(installedNumber) (RFC 5280 §5.2.3); nothing was installed")
+        }
+        guard number > installedNumber else {
+            throw ApplianceError.forbidden(
+                "root CRL \(number) has the number of the installed root CRL but different content: a CRL number names one CRL only "
+                    + "(RFC 5280 §5.2.3). Install the newest crl-<number>/ from the ceremony media; nothing was installed")
+        }
+        let kept = Set(crl.tbsCertList.revokedCertificates.map { Array($0.serialNumber.bytes) })
+        let dropped = installed.tbsCertList.revokedCertificates.filter { !kept.contains(Array($0.serialNumber.bytes)) }
+        guard dropped.isEmpty else {
+            let serials = dropped.map { Array($0.serialNumber.bytes).hexString }.joined(separator: ", ")
+            throw ApplianceError.forbidden(
+                "root CRL \(number) drops serial \(serials), which the installed root CRL \(installedNumber) lists as revoked: a revocation "
+                    + "never lapses. The root database it was made from is older than the installed CRL; stop and check the ceremony media "
+                    + "(Runbooks/root-crl-reissue.md); nothing was installed")
+        }
     }
 
     /// `appliance crl install-root` while the appliance is stopped: validates the bundle against
@@ -62,8 +89,7 @@ extension CRLPublisher {
         let root = try IntermediateKeyLoader.loadCertificates(state).root
         let files = CRLFiles(state: state)
         let current = try files.current(.root).map { try CertificateRevocationList(derEncoded: $0) }
-        let (der, crl) = try validateRootCRL(
-            bundleDirectory: bundleDirectory, root: root, installed: current?.tbsCertList.crlNumber, now: now)
+        let (der, crl) = try validateRootCRL(bundleDirectory: bundleDirectory, root: root, installed: current, now: now)
         try files.install(der, number: crl.tbsCertList.crlNumber, as: .root,
                           replacing: current.map { ($0.derEncoded, $0.tbsCertList.crlNumber) })
         // Run as root by an administrator while the appliance (the state directory's owner) may be
@@ -88,13 +114,15 @@ extension CRLPublisher {
             let crl = try CertificateRevocationList(derEncoded: der)
             try crl.verifySignature(issuer: rootCertificate)
             let tbs = crl.tbsCertList
-            if let number = served[.root]?.number {
-                guard tbs.crlNumber >= number else {
-                    logger.error("crl/root.crl on disk is older than the served root CRL; keeping the served one",
-                                 metadata: ["on_disk": "\(tbs.crlNumber)", "served": "\(number)"])
+            if let current = served[.root] {
+                guard der != current.der else { return }
+                do {
+                    try Self.checkSuccession(of: crl, after: try CertificateRevocationList(derEncoded: current.der))
+                } catch {
+                    logger.error("crl/root.crl on disk may not replace the served root CRL; keeping the served one",
+                                 metadata: ["on_disk": "\(tbs.crlNumber)", "served": "\(current.number)", "reason": "\(error)"])
                     return
                 }
-                guard tbs.crlNumber != number else { return }
             }
             let installed = ServedCRL(der: der, number: tbs.crlNumber, thisUpdate: tbs.thisUpdate, nextUpdate: tbs.nextUpdate,
                                       entries: tbs.revokedCertificates.count)

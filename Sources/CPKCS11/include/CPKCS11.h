@@ -40,4 +40,10 @@ CK_RV cpkcs11_get_attribute_value(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE sess
 /// C_SignInit + C_Sign (two-call size query) with a parameterless mechanism.
 CK_RV cpkcs11_sign(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_MECHANISM_TYPE mechanism, CK_OBJECT_HANDLE key,
                    const unsigned char *data, CK_ULONG data_len, unsigned char *signature, CK_ULONG *signature_len);
+/// C_CreateObject with the caller's template (data objects: CKO_DATA).
+CK_RV cpkcs11_create_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                            CK_OBJECT_HANDLE *object);
+/// C_SetAttributeValue (e.g. a data object's CKA_VALUE; the object must be CKA_MODIFIABLE).
+CK_RV cpkcs11_set_attribute_value(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                                  CK_ATTRIBUTE *tmpl, CK_ULONG count);
 CK_RV cpkcs11_destroy_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object);

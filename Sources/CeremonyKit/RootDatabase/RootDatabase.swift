@@ -6,8 +6,10 @@ import Foundation
 /// intermediates it signed, which it revoked, the last CRL number and when the next CRL is due.
 ///
 /// It is a small JSON document rather than a database engine: the offline machine has a handful of
-/// entries per decade, officers can read it, and its SHA-256 goes into the transcript after every
-/// change so an edit between ceremonies is detected (``RootDatabaseStore/load(expectedSHA256:)``).
+/// entries per decade, and officers can read it. Its SHA-256 goes into the transcript after every
+/// change and into the token's ``RootAnchor`` at the end of every ceremony, so a database edited,
+/// rolled back or deleted between ceremonies is refused before anything is signed
+/// (``RootDatabaseCheck``, docs/root-database.md).
 public struct RootDatabase: Codable, Sendable, Equatable {
     /// The root certificate this database belongs to.
     public struct Root: Codable, Sendable, Equatable {

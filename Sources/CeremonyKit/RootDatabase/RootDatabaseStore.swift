@@ -15,7 +15,7 @@ public struct RootDatabaseStore: Sendable {
 
     public var exists: Bool { FileManager.default.fileExists(atPath: path) }
 
-    /// Loads the database; with `expectedSHA256` (the last hash the transcript recorded for it)
+    /// Loads the database; with `expectedSHA256` (the hash the token's ``RootAnchor`` records)
     /// a database edited between ceremonies is refused.
     public func load(expectedSHA256: String? = nil) throws -> RootDatabase {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -26,7 +26,7 @@ public struct RootDatabaseStore: Sendable {
             let actual = try database.sha256()
             guard actual == expectedSHA256, try database.encoded() == data else {
                 throw CeremonyError.rootDatabase(
-                    "\(path) differs from the version the transcript recorded (SHA-256 \(expectedSHA256)); it was changed outside a ceremony")
+                    "\(path) differs from the version the token's anchor records (SHA-256 \(expectedSHA256)); it was changed outside a ceremony")
             }
         }
         return database

@@ -39,6 +39,11 @@ struct CRLCeremony {
         }
 
         let number = database.nextCRLNumber
+        // The token's anchor, not the media, says which numbers are used (RFC 5280 §5.2.3).
+        if let anchored = context.anchor?.lastCRLNumber, number <= anchored {
+            throw CeremonyError.rootDatabase(
+                "root CRL number \(number) would not be higher than \(anchored), the last one the token's anchor records; nothing was signed")
+        }
         // thisUpdate never goes back before the previous CRL's, even if the clock has stepped back.
         var thisUpdate = now
         if let last = database.lastCRLThisUpdate, thisUpdate <= last { thisUpdate = last.addingTimeInterval(1) }

@@ -68,13 +68,32 @@ public struct CeremonyRunner: Sendable {
             throw CeremonyError.refused("the clock was not confirmed; set it from a trusted source and start again")
         }
 
-        let transcript = try Transcript(path: mediaPath("transcript.jsonl"), clock: clock)
+        // The media must continue the record the paper log holds: checked before anything is
+        // appended, so a refused start leaves the transcript as it was.
+        let transcriptPath = mediaPath("transcript.jsonl")
+        let previous = try Transcript.verify(path: transcriptPath)
+        if plan.ceremony != .root {
+            if previous.count == 0 {
+                let database = RootDatabaseStore(media: media)
+                if database.exists || FileManager.default.fileExists(atPath: mediaPath(RootCeremony.bundleDirectory)) {
+                    throw CeremonyError.transcript(
+                        "no transcript on the media (\(transcriptPath)), but the media holds a root\(database.exists ? " database" : " bundle"): "
+                            + "the transcript was deleted or this is not the media of record. Restore transcript.jsonl from a copy of the media "
+                            + "whose head matches the paper log; nothing was signed")
+                }
+            } else {
+                try TranscriptHeadConfirmation(console: console).confirm(head: previous.head, entries: previous.count)
+            }
+        }
+
+        let transcript = try Transcript(path: transcriptPath, clock: clock)
         let officer = TranscriptEntry.Actor(role: "officer", name: environment.operator ?? "unnamed operator")
         let tool = TranscriptEntry.Actor(role: "tool", name: "ceremony")
         var startDetails = [
             "ceremony": plan.ceremony.rawValue, "rehearsal": String(rehearsal), "module": environment.modulePath,
             "token": environment.token ?? "", "clock-confirmed": formatter.string(from: now),
         ]
+        if previous.count > 0 { startDetails["previous-head-confirmed"] = previous.head }
         if !report.isAirGapped { startDetails["air-gap"] = report.findings.filter(\.blocking).map(\.message).joined(separator: "; ") }
         try transcript.append(actor: officer, event: "ceremony.start", inputs: ["plan": planSHA256], details: startDetails)
 
@@ -84,28 +103,54 @@ public struct CeremonyRunner: Sendable {
             }
             let token = try TokenConnection.open(environment: environment, console: console)
             try transcript.append(actor: officer, event: "token.login", token: token.identity)
+            // Before anything is signed: the media must be what the token's anchor remembers.
+            let anchors = RootAnchorStore(session: token.session)
+            let anchor = try anchors.load()
+            if plan.ceremony != .root {
+                guard let anchor else {
+                    throw CeremonyError.rootDatabase(
+                        "the token \"\(token.session.token.label)\" holds no root anchor (private data object \(RootAnchor.label)), so the "
+                            + "media cannot be checked: wrong token, or the anchor was lost. \(RootDatabaseCheck.recoverHint)")
+                }
+                _ = try RootDatabaseCheck(media: media, anchor: anchor).run(
+                    transcript: try Transcript.verify(path: transcriptPath), root: try? RootArtefacts.rootCertificate(media: media))
+                try transcript.append(
+                    actor: tool, event: "anchor.checked", token: token.identity,
+                    details: ["database-sha256": anchor.databaseSHA256, "last-crl-number": String(anchor.lastCRLNumber),
+                              "anchored-head": anchor.transcriptHead, "anchored-entries": String(anchor.transcriptEntries)])
+                console.show("root database and transcript match the token's anchor (last root CRL \(anchor.lastCRLNumber))")
+            }
             let context = CeremonyContext(
                 media: media, console: console, clock: clock, random: random, transcript: transcript, officer: officer,
-                tool: tool, token: token, rehearsal: rehearsal, preconfirmedSPKI: preconfirmedSPKI)
+                tool: tool, token: token, rehearsal: rehearsal, preconfirmedSPKI: preconfirmedSPKI, anchor: anchor)
             let outputs: [String]
             switch plan.ceremony {
             case .root: outputs = try await RootCeremony(plan: plan.root!, context: context).run()
             case .intermediate: outputs = try await IntermediateCeremony(plan: plan.intermediate!, context: context).run()
             case .crl: outputs = try await CRLCeremony(plan: plan.crl!, context: context).run()
             }
-            try? token.session.logout()
             try transcript.append(actor: officer, event: "ceremony.end", details: ["outputs": outputs.joined(separator: " ")])
-            let head = Transcript.announce(head: transcript.head)
-            console.show("")
-            console.show("Transcript head (witnesses: read aloud and write down):")
-            console.show("  \(head.hex)")
-            console.show("  \(head.words)")
+            // The anchor is written last, under the officer's login, over the closing head.
+            try anchors.write(try RootAnchor.current(media: media, transcript: transcript, at: clock.now()))
+            try? token.session.logout()
+            announce(head: transcript.head, title: "Transcript head (witnesses: read aloud and write down):")
             return Outcome(transcriptHead: transcript.head, outputs: outputs)
         } catch {
             // Record the abort; if even that fails the original error is what the officer needs.
-            _ = try? transcript.append(actor: tool, event: "ceremony.aborted", details: ["reason": "\(error)"])
+            if (try? transcript.append(actor: tool, event: "ceremony.aborted", details: ["reason": "\(error)"])) != nil {
+                // The next ceremony starts from this head: the witnesses write it down too.
+                announce(head: transcript.head, title: "Transcript head after the abort (witnesses: write it in the paper log):")
+            }
             throw error
         }
+    }
+
+    func announce(head: String, title: String) {
+        let announced = Transcript.announce(head: head)
+        console.show("")
+        console.show(title)
+        console.show("  \(announced.hex)")
+        console.show("  \(announced.words)")
     }
 
     func mediaPath(_ name: String) -> String { (media as NSString).appendingPathComponent(name) }
@@ -139,14 +184,19 @@ struct CeremonyContext {
     let token: TokenConnection
     let rehearsal: Bool
     let preconfirmedSPKI: String?
+    /// The token's root anchor as checked at the start (nil only before the root ceremony).
+    let anchor: RootAnchor?
 
     func path(_ name: String) -> String { (media as NSString).appendingPathComponent(name) }
 
-    /// The SHA-256 of the root database that the transcript last recorded, so a database edited
-    /// between ceremonies is refused.
+    /// The SHA-256 of the root database that the token's anchor records (checked by the runner
+    /// before the ceremony began), so the database a ceremony loads is the anchored one. Without
+    /// an anchor (only before the root ceremony) there is no database to load.
     func recordedRootDatabaseHash() throws -> String? {
-        try Transcript.verify(path: transcript.path).entries.reversed()
-            .lazy.compactMap { $0.outputs[RootCeremony.rootDatabaseOutput] }.first
+        guard let anchor else {
+            throw CeremonyError.rootDatabase("the token holds no root anchor; the root database cannot be trusted")
+        }
+        return anchor.databaseSHA256
     }
 
     /// SHA-256 hex of each file of a bundle directory, keyed `dir/name`, for the transcript.

@@ -7,7 +7,8 @@ import X509
 
 /// The root ceremony (DESIGN §3): generate the root key pair inside the token with the explicit
 /// template, read its attributes back, self-sign the root certificate (lint before sign), write
-/// the root bundle to the media and create the root database.
+/// the root bundle to the media and create the root database. The runner then anchors the new
+/// database in the token (``RootAnchor``).
 struct RootCeremony {
     static let bundleDirectory = "root"
     static let rootDatabaseOutput = "root-db/root-db.json"
@@ -24,6 +25,12 @@ struct RootCeremony {
             throw CeremonyError.media("\(bundlePath) already exists; a root ceremony needs fresh media")
         }
         guard !databaseStore.exists else { throw CeremonyError.media("\(databaseStore.path) already exists; a root ceremony needs fresh media") }
+        // A token that already anchors a root database belongs to a root: a second root on it
+        // would leave two roots answering to one anchor.
+        if let anchor = context.anchor {
+            throw CeremonyError.refused(
+                "the token already holds a root anchor (\(RootAnchor.label), root key \(anchor.rootSPKISHA256)): a root ceremony needs a token that holds no root yet")
+        }
 
         let spec: PKCS11KeySpec = plan.key.algorithm == "p384" ? .p384 : .rsa4096
         guard let keyID = Hex.decode(plan.key.id, typed: true) else { throw CeremonyError.plan("root.key.id is not hex") }

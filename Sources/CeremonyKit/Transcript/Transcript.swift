@@ -10,7 +10,9 @@ import PKICore
 /// Every entry carries the hash of the previous one, so an auditor can replay the file offline
 /// (``verify(path:)``) and find the first entry that was edited, removed or inserted. It is never
 /// signed with the root key: its integrity rests on the head hash that witnesses read aloud and
-/// write down at the close of each ceremony.
+/// write down at the close of each ceremony (typed back at the start of the next,
+/// ``TranscriptHeadConfirmation``), and on the head the token's ``RootAnchor`` keeps. A transcript
+/// that is simply deleted or cut is caught by those two, not by the chain.
 public final class Transcript {
     public let path: String
     private let clock: any PKIClock

@@ -2,6 +2,7 @@
 /// wrapper logic and its fakes do not depend on the C module.
 enum CKA {
     static let `class`: UInt = 0x0, token: UInt = 0x1, `private`: UInt = 0x2, label: UInt = 0x3
+    static let application: UInt = 0x10, value: UInt = 0x11, modifiable: UInt = 0x170
     static let keyType: UInt = 0x100, id: UInt = 0x102, sensitive: UInt = 0x103
     static let encrypt: UInt = 0x104, decrypt: UInt = 0x105, wrap: UInt = 0x106, unwrap: UInt = 0x107
     static let sign: UInt = 0x108, verify: UInt = 0x10A, derive: UInt = 0x10C
@@ -14,12 +15,12 @@ enum CKA {
         token: "CKA_TOKEN", `private`: "CKA_PRIVATE", sensitive: "CKA_SENSITIVE", encrypt: "CKA_ENCRYPT",
         decrypt: "CKA_DECRYPT", wrap: "CKA_WRAP", unwrap: "CKA_UNWRAP", sign: "CKA_SIGN", verify: "CKA_VERIFY",
         derive: "CKA_DERIVE", extractable: "CKA_EXTRACTABLE", local: "CKA_LOCAL",
-        neverExtractable: "CKA_NEVER_EXTRACTABLE", alwaysSensitive: "CKA_ALWAYS_SENSITIVE",
+        neverExtractable: "CKA_NEVER_EXTRACTABLE", alwaysSensitive: "CKA_ALWAYS_SENSITIVE", modifiable: "CKA_MODIFIABLE",
     ]
 }
 
 enum CKO {
-    static let publicKey: UInt = 2, privateKey: UInt = 3
+    static let data: UInt = 0, publicKey: UInt = 2, privateKey: UInt = 3
 }
 
 enum CKK {

@@ -162,6 +162,26 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
         return Array(signature.prefix(Int(length)))
     }
 
+    func createObject(session: UInt, template: [Attribute]) throws -> UInt {
+        var object: CK_OBJECT_HANDLE = 0
+        let rv = Self.withTemplate(template) { attributes, count in
+            cpkcs11_create_object(functions, CK_SESSION_HANDLE(session), attributes, count, &object)
+        }
+        try PKCS11Error.check(rv, "C_CreateObject")
+        return UInt(object)
+    }
+
+    func setAttributes(session: UInt, object: UInt, template: [Attribute]) throws {
+        let rv = Self.withTemplate(template) { attributes, count in
+            cpkcs11_set_attribute_value(functions, CK_SESSION_HANDLE(session), CK_OBJECT_HANDLE(object), attributes, count)
+        }
+        try PKCS11Error.check(rv, "C_SetAttributeValue")
+    }
+
+    func destroyObject(session: UInt, object: UInt) throws {
+        try PKCS11Error.check(cpkcs11_destroy_object(functions, CK_SESSION_HANDLE(session), CK_OBJECT_HANDLE(object)), "C_DestroyObject")
+    }
+
     /// Lays `template` out as a CK_ATTRIBUTE array for the duration of `body`.
     private static func withTemplate<R>(_ template: [Attribute], _ body: (UnsafeMutablePointer<CK_ATTRIBUTE>?, CK_ULONG) -> R) -> R {
         let buffers = template.map { attribute -> UnsafeMutableRawBufferPointer in

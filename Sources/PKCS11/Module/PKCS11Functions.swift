@@ -51,4 +51,10 @@ protocol PKCS11Functions: AnyObject, Sendable {
     /// Reads `types`; an attribute the token will not reveal (sensitive or invalid) maps to nil.
     func attributes(session: UInt, object: UInt, types: [UInt]) throws -> [UInt: [UInt8]]
     func sign(session: UInt, mechanism: UInt, key: UInt, data: [UInt8]) throws -> [UInt8]
+    /// C_CreateObject; returns the new object's handle.
+    func createObject(session: UInt, template: [Attribute]) throws -> UInt
+    /// C_SetAttributeValue on one object.
+    func setAttributes(session: UInt, object: UInt, template: [Attribute]) throws
+    /// C_DestroyObject.
+    func destroyObject(session: UInt, object: UInt) throws
 }
