@@ -111,3 +111,8 @@ CK_RV cpkcs11_sign(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_MECHANI
 CK_RV cpkcs11_destroy_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object) {
     return CALL(f, C_DestroyObject, session, object);
 }
+
+CK_RV cpkcs11_create_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                            CK_OBJECT_HANDLE *object) {
+    return CALL(f, C_CreateObject, session, tmpl, count, object);
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CeremonyKit
 import Foundation
+import SecureFiles
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,7 +10,8 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             The environment (--env ENV.yaml, or the flags of the same names) says which PKCS#11 module
             and token to use and where the PIN comes from: prompt, fd:N, or file:/path (mode 0600).
-            Confirmations (the clock, the CSR's key) are typed on standard input.
+            Confirmations (the clock; for an intermediate, PGP words 1-16 of the CSR key's SPKI SHA-256
+            from the appliance operator's printout) are typed on standard input.
             Example:
               ceremony run root.yaml --media /media/ROOTKEEPER --env env.yaml
               ceremony run intermediate.yaml --media /media/ROOTKEEPER --token root-ca --pin-source prompt
@@ -37,14 +39,17 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("operator"), help: "The officer operating the tool, for the transcript.")
     var operatorName: String?
 
-    @Flag(help: "Mark this run as a rehearsal (relaxes only the air-gap refusal).")
+    @Flag(help: "Assert that this is a rehearsal: refused unless the plan itself says `rehearsal: true` (the plan decides).")
     var rehearsal = false
 
-    @Option(name: .customLong("yes-i-have-checked"), help: "Rehearsals only: the CSR's SPKI SHA-256, instead of typing the confirmation.")
+    @Option(name: .customLong("yes-i-have-checked"), help: "Rehearsal plans only: the CSR's SPKI SHA-256, instead of typing the PGP words.")
     var yesIHaveChecked: String?
 
     func run() async throws {
         do {
+            // Before the PIN is read: no core file, no ptrace or /proc/<pid>/mem, even for
+            // processes of the same user (the same protection `appliance serve` applies).
+            try ProcessProtection.forbidCoreDumpsAndTracing()
             guard let planData = FileManager.default.contents(atPath: plan) else {
                 throw CeremonyError.plan("cannot read the plan \(plan)")
             }

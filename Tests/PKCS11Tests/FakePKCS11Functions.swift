@@ -37,6 +37,12 @@ final class FakePKCS11Functions: PKCS11Functions, @unchecked Sendable {
         generatedTemplates = (publicTemplate, privateTemplate)
         return (1, 2)
     }
+    private(set) var createdTemplates: [[Attribute]] = []
+    func createObject(session: UInt, template: [Attribute]) throws -> UInt {
+        calls.append("C_CreateObject")
+        createdTemplates.append(template)
+        return 100 + UInt(createdTemplates.count)
+    }
     func findObjects(session: UInt, template: [Attribute]) throws -> [UInt] { calls.append("C_FindObjects"); return existingObjects }
     func attributes(session: UInt, object: UInt, types: [UInt]) throws -> [UInt: [UInt8]] {
         calls.append("C_GetAttributeValue")

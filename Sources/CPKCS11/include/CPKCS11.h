@@ -41,3 +41,6 @@ CK_RV cpkcs11_get_attribute_value(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE sess
 CK_RV cpkcs11_sign(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_MECHANISM_TYPE mechanism, CK_OBJECT_HANDLE key,
                    const unsigned char *data, CK_ULONG data_len, unsigned char *signature, CK_ULONG *signature_len);
 CK_RV cpkcs11_destroy_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object);
+/// C_CreateObject (data objects such as the root-kind marker).
+CK_RV cpkcs11_create_object(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                            CK_OBJECT_HANDLE *object);

@@ -2,6 +2,7 @@
 /// wrapper logic and its fakes do not depend on the C module.
 enum CKA {
     static let `class`: UInt = 0x0, token: UInt = 0x1, `private`: UInt = 0x2, label: UInt = 0x3
+    static let application: UInt = 0x10, value: UInt = 0x11, modifiable: UInt = 0x170
     static let keyType: UInt = 0x100, id: UInt = 0x102, sensitive: UInt = 0x103
     static let encrypt: UInt = 0x104, decrypt: UInt = 0x105, wrap: UInt = 0x106, unwrap: UInt = 0x107
     static let sign: UInt = 0x108, verify: UInt = 0x10A, derive: UInt = 0x10C
@@ -19,7 +20,7 @@ enum CKA {
 }
 
 enum CKO {
-    static let publicKey: UInt = 2, privateKey: UInt = 3
+    static let data: UInt = 0, publicKey: UInt = 2, privateKey: UInt = 3
 }
 
 enum CKK {

@@ -115,6 +115,15 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
         return (UInt(publicKey), UInt(privateKey))
     }
 
+    func createObject(session: UInt, template: [Attribute]) throws -> UInt {
+        var object: CK_OBJECT_HANDLE = 0
+        let rv = Self.withTemplate(template) { attributes, count in
+            cpkcs11_create_object(functions, CK_SESSION_HANDLE(session), attributes, count, &object)
+        }
+        try PKCS11Error.check(rv, "C_CreateObject")
+        return UInt(object)
+    }
+
     func findObjects(session: UInt, template: [Attribute]) throws -> [UInt] {
         // Bounded: a root token holds a handful of objects; 4096 is far beyond any real use.
         var found = [CK_OBJECT_HANDLE](repeating: 0, count: 4096)

@@ -47,6 +47,8 @@ protocol PKCS11Functions: AnyObject, Sendable {
     func generateKeyPair(
         session: UInt, mechanism: UInt, publicTemplate: [Attribute], privateTemplate: [Attribute]
     ) throws -> (publicKey: UInt, privateKey: UInt)
+    /// C_CreateObject: a token object from `template` (used for data objects only).
+    func createObject(session: UInt, template: [Attribute]) throws -> UInt
     func findObjects(session: UInt, template: [Attribute]) throws -> [UInt]
     /// Reads `types`; an attribute the token will not reveal (sensitive or invalid) maps to nil.
     func attributes(session: UInt, object: UInt, types: [UInt]) throws -> [UInt: [UInt8]]
