@@ -17,9 +17,9 @@ token: root-ca
 pin-source: file:$WORK/plans/pin
 operator: A. Officer
 ENV
-ceremony template root > "$WORK/plans/root.yaml"
+ceremony template root --rehearsal > "$WORK/plans/root.yaml"
 printf 'yes\n' | ceremony run "$WORK/plans/root.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" > "$WORK/plans/root.log"
-ceremony template crl --media "$MEDIA" > "$WORK/plans/crl.yaml"
+ceremony template crl --rehearsal --media "$MEDIA" > "$WORK/plans/crl.yaml"
 printf 'yes\n' | ceremony run "$WORK/plans/crl.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" > "$WORK/plans/crl.log"
 ROOT_FPR=$(openssl x509 -in "$MEDIA/root/root-ca.crt" -outform DER | sha256sum | cut -c1-64)
 echo "rehearsal root CA ready: $MEDIA/root/root-ca.crt (SHA-256 $ROOT_FPR)"

@@ -4,8 +4,12 @@ import PKICore
 import SecureFiles
 import TestSupport
 
-/// A rehearsal set-up for driving the real `ceremony` binary: a fresh SoftHSM token, a media
-/// directory, a 0600 PIN file, and helpers to write plans and the CSR bundle an appliance would.
+/// A set-up for driving the real `ceremony` binary: a fresh SoftHSM token, a media directory, a
+/// 0600 PIN file, and helpers to write plans and the CSR bundle an appliance would.
+///
+/// Rehearsal plans run on this (networked) machine; production plans run in a fresh network
+/// namespace (`unshare -n`), where the machine is air-gapped, so the air-gap check passes for the
+/// right reason and every other production rule applies.
 struct CeremonyHarness {
     let token: SoftHSMToken
     let work: TemporaryDirectory
@@ -36,28 +40,54 @@ struct CeremonyHarness {
         try ceremony.run(arguments, stdin: Data(stdin.utf8), environment: token.environment)
     }
 
-    /// Runs a plan as a rehearsal with the PIN file, typing `answers` (one per line).
+    /// Runs a plan with the PIN file, typing `answers` (one per line). `offline` runs it in a
+    /// fresh network namespace (needed for production plans on this networked machine).
     @discardableResult
-    func runPlan(_ planText: String, named name: String, answers: [String] = ["yes"], pinSource: String? = nil) throws -> ExternalTool.Result {
+    func runPlan(
+        _ planText: String, named name: String, answers: [String] = ["yes"], pinSource: String? = nil, offline: Bool = false,
+        extra: [String] = []
+    ) throws -> ExternalTool.Result {
         let path = work.file(name)
         try planText.write(toFile: path, atomically: true, encoding: .utf8)
-        return try run(
-            ["run", path, "--media", media, "--module", SoftHSMToken.modulePath, "--token", token.label,
-             "--pin-source", pinSource ?? "file:\(pinFile)", "--operator", "Test Officer"],
-            stdin: answers.map { $0 + "\n" }.joined())
+        let arguments = ["run", path, "--media", media, "--module", SoftHSMToken.modulePath, "--token", token.label,
+                         "--pin-source", pinSource ?? "file:\(pinFile)", "--operator", "Test Officer"] + extra
+        let stdin = answers.map { $0 + "\n" }.joined()
+        guard offline else { return try run(arguments, stdin: stdin) }
+        return try ExternalTool("unshare").run(
+            ["-n", ProductBinary.path("ceremony")] + arguments, stdin: Data(stdin.utf8), environment: token.environment)
     }
 
-    func rootPlan(algorithm: String = "p384", label: String = "root-2026") -> String {
-        PlanTemplate.text(for: .root)
+    func rootPlan(algorithm: String = "p384", label: String = "root-2026", rehearsal: Bool = true) -> String {
+        PlanTemplate.text(for: .root, rehearsal: rehearsal)
             .replacingOccurrences(of: "algorithm: rsa4096", with: "algorithm: \(algorithm)")
             .replacingOccurrences(of: "label: root-ca-2026", with: "label: \(label)")
     }
 
-    /// The template for `kind`, filled from the media's root database as `ceremony template --media` does.
-    func plan(_ kind: String) throws -> String {
-        let result = try run(["template", kind, "--media", media])
+    /// The template for `kind`, filled from the media's root database as `ceremony template --media`
+    /// does: a rehearsal plan unless `rehearsal` is false; `expectedSPKI` as from the printout.
+    func plan(_ kind: String, rehearsal: Bool = true, expectedSPKI: String? = nil) throws -> String {
+        let result = try run(["template", kind, "--media", media] + (rehearsal ? ["--rehearsal"] : [])
+            + (expectedSPKI.map { ["--expected-spki-sha256", $0] } ?? []))
         guard result.succeeded else { throw SoftHSMToken.SetupFailure("template failed: \(result.output)") }
         return result.stdout
+    }
+
+    /// PGP words 1-16 of `spki` (hex), as the officer reads them from the appliance's printout.
+    static func printoutWords(_ spki: String) -> String {
+        KeyConfirmation(spkiSHA256: Hex.decode(spki) ?? []).words.prefix(16).joined(separator: " ")
+    }
+
+    /// The bytes of every file of the token directory, to show a refused ceremony left it untouched.
+    func tokenFiles() throws -> [String: Data] {
+        let root = token.directory.file("tokens")
+        var result: [String: Data] = [:]
+        for relative in try FileManager.default.subpathsOfDirectory(atPath: root) {
+            let path = "\(root)/\(relative)"
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            result[relative] = try Data(contentsOf: URL(fileURLWithPath: path))
+        }
+        return result
     }
 
     /// Writes `<media>/intermediate-csr` as `appliance init` does: a P-256 CSR (made by openssl,
