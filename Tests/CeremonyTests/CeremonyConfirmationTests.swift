@@ -56,7 +56,7 @@ struct CeremonyConfirmationTests {
         for (answer, reason) in [
             (CeremonyHarness.printoutWords(otherSPKI), "the typed words do not match the CSR's key"),
             // One word changed at the end: all 16 count.
-            (expected.split(separator: " ").dropLast().joined(separator: " ") + " " + CeremonyHarness.printoutWords(otherSPKI).split(separator: " ")[15],
+            ((expected.split(separator: " ").dropLast() + [CeremonyHarness.printoutWords(otherSPKI).split(separator: " ")[15]]).joined(separator: " "),
              "the typed words do not match the CSR's key"),
             // Two neighbours swapped: each word list has its own column, so the tool says where.
             ({ var words = expected.split(separator: " ").map(String.init); words.swapAt(2, 3); return words.joined(separator: " ") }(),
@@ -73,7 +73,8 @@ struct CeremonyConfirmationTests {
         }
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(harness.media)/root-db/root-db.json")) == database)
-        #expect(try harness.tokenFiles() == token, "the token's files changed although nothing was signed")
+        let after = try harness.tokenFiles()
+        #expect(after.count > 2 && after == token, "the token's objects changed although nothing was signed: \(after.keys.filter { after[$0] != token[$0] })")
         let transcript = try harness.run(["verify-transcript", harness.media])
         #expect(transcript.succeeded && !transcript.stdout.contains("intermediate.signed"), "\(transcript.output)")
         #expect(transcript.stdout.contains("ceremony.aborted"))

@@ -77,14 +77,17 @@ struct CeremonyHarness {
         KeyConfirmation(spkiSHA256: Hex.decode(spki) ?? []).words.prefix(16).joined(separator: " ")
     }
 
-    /// The bytes of every file of the token directory, to show a refused ceremony left it untouched.
+    /// The bytes of every object file of the token directory, to show a refused ceremony left
+    /// every key and data object as it was (SoftHSM's `token.object` holds the token's own
+    /// flags and is rewritten at each login, so it is left out).
     func tokenFiles() throws -> [String: Data] {
         let root = token.directory.file("tokens")
         var result: [String: Data] = [:]
         for relative in try FileManager.default.subpathsOfDirectory(atPath: root) {
             let path = "\(root)/\(relative)"
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  !relative.hasSuffix("/token.object") else { continue }
             result[relative] = try Data(contentsOf: URL(fileURLWithPath: path))
         }
         return result

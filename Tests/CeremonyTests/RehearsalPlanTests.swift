@@ -29,12 +29,14 @@ struct RehearsalPlanTests {
         defer { harness.remove() }
         let root = try harness.runPlan(harness.rootPlan(rehearsal: false), named: "root.yaml", offline: true)
         try #require(root.succeeded, "\(root.output)")
-        // pkcs11-tool, not our code, sees the marker next to the key.
-        let objects = try ExternalTool("pkcs11-tool").run(
-            ["--module", SoftHSMToken.modulePath, "--token-label", harness.token.label, "--login", "--pin", harness.token.userPIN,
-             "--list-objects", "--type", "data"],
-            environment: harness.token.environment)
-        #expect(objects.stdout.contains("rootkeeper-root-kind") && objects.stdout.contains("production"), "\(objects.output)")
+        // pkcs11-tool, not our code, sees the marker next to the key: private, not modifiable, "production".
+        let pkcs11Tool = try ExternalTool("pkcs11-tool")
+        let login = ["--module", SoftHSMToken.modulePath, "--token-label", harness.token.label, "--login", "--pin", harness.token.userPIN]
+        let objects = try pkcs11Tool.run(login + ["--list-objects", "--type", "data"], environment: harness.token.environment)
+        #expect(objects.stdout.contains("label:          'rootkeeper-root-kind'"), "\(objects.output)")
+        #expect(objects.stdout.contains("flags:") && objects.stdout.contains("private") && !objects.stdout.contains("modifiable"), "\(objects.output)")
+        let value = try pkcs11Tool.run(login + ["--read-object", "--type", "data", "--label", "rootkeeper-root-kind"], environment: harness.token.environment)
+        #expect(value.stdout == "production", "\(value.output)")
 
         let crlDirectory = "\(harness.media)/crl"
         let spki = try harness.writeCSRBundle()
