@@ -60,7 +60,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "SecureFiles", dependencies: ["PKICore"], swiftSettings: swiftSettings),
+        .target(name: "SecureFiles", dependencies: ["PKICore", "CHardening"], swiftSettings: swiftSettings),
         .target(name: "SmartCard", dependencies: ["CPCSC"], swiftSettings: swiftSettings),
         .target(
             name: "Registration",
@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "ApplianceKit",
             dependencies: [
-                "PKICore", "PKCS11", "Registration", "CAStore", "SecureFiles", "CHardening",
+                "PKICore", "PKCS11", "Registration", "CAStore", "SecureFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -122,7 +122,7 @@ let package = Package(
         // MARK: Executables (parse input, wire objects, translate results)
         .executableTarget(
             name: "Ceremony",
-            dependencies: ["CeremonyKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CeremonyKit", "SecureFiles", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

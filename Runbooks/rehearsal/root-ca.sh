@@ -17,9 +17,9 @@ token: root-ca
 pin-source: file:$WORK/plans/pin
 operator: A. Officer
 ENV
-ceremony template root > "$WORK/plans/root.yaml"
+ceremony template root --rehearsal > "$WORK/plans/root.yaml"
 printf 'yes\n' | ceremony run "$WORK/plans/root.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" > "$WORK/plans/root.log"
-ceremony template crl --media "$MEDIA" > "$WORK/plans/crl.yaml"
+ceremony template crl --rehearsal --media "$MEDIA" > "$WORK/plans/crl.yaml"
 # The officer types the transcript head the witnesses wrote down at the close of the root ceremony.
 PAPER_LOG=$(sed -n '/^Transcript head/{n;n;p;}' "$WORK/plans/root.log")
 printf 'yes\n%s\n' "$PAPER_LOG" | ceremony run "$WORK/plans/crl.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" > "$WORK/plans/crl.log"

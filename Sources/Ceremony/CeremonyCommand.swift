@@ -12,8 +12,11 @@ struct CeremonyCommand: AsyncParsableCommand {
             A ceremony is a reviewed plan (YAML) plus an environment (module, token, PIN source).
             PINs are never read from the plan, the command line or a log.
 
+            Whether a ceremony is a rehearsal is part of the plan (`ceremony template` makes production
+            plans; `--rehearsal` makes rehearsal ones).
+
             Example rehearsal:
-              ceremony template root > root.yaml
+              ceremony template root --rehearsal > root.yaml
               ceremony run root.yaml --media /media/ROOTKEEPER --module /usr/lib/softhsm/libsofthsm2.so \\
                 --token root-ca --pin-source prompt --operator "A. Officer"
             """,

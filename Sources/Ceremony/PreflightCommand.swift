@@ -7,8 +7,8 @@ struct PreflightCommand: ParsableCommand {
         commandName: "preflight",
         abstract: "Check the machine before a ceremony: air gap, clock, token and media.",
         discussion: """
-            Refuses (exit 1) when a non-loopback interface is up or a default route exists, unless
-            --rehearsal is given. Wireless and bluetooth hardware that is present is reported.
+            Refuses (exit 1) when a non-loopback interface is up (even without carrier), a default
+            route exists, or a wireless or bluetooth device is present, unless --rehearsal is given.
             Example:
               ceremony preflight --module /usr/lib/softhsm/libsofthsm2.so --media /media/ROOTKEEPER
             """

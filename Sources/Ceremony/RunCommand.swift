@@ -1,6 +1,7 @@
 import ArgumentParser
 import CeremonyKit
 import Foundation
+import SecureFiles
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,9 +10,10 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             The environment (--env ENV.yaml, or the flags of the same names) says which PKCS#11 module
             and token to use and where the PIN comes from: prompt, fd:N, or file:/path (mode 0600).
-            Confirmations (the clock, the previous transcript head from the paper log, the CSR's key) are
-            typed on standard input. Before anything is signed the media is checked against the root
-            anchor in the token (docs/root-database.md); `ceremony recover` rebuilds a lost database.
+            Confirmations (the clock, the previous transcript head from the paper log; for an intermediate,
+            PGP words 1-16 of the CSR key's SPKI SHA-256 from the appliance operator's printout) are typed on
+            standard input. Before anything is signed the media is checked against the root anchor in the
+            token (docs/root-database.md); `ceremony recover` rebuilds a lost database.
             Example:
               ceremony run root.yaml --media /media/ROOTKEEPER --env env.yaml
               ceremony run intermediate.yaml --media /media/ROOTKEEPER --token root-ca --pin-source prompt
@@ -26,14 +28,17 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var environmentOptions: EnvironmentOptions
 
-    @Flag(help: "Mark this run as a rehearsal (relaxes only the air-gap refusal).")
+    @Flag(help: "Assert that this is a rehearsal: refused unless the plan itself says `rehearsal: true` (the plan decides).")
     var rehearsal = false
 
-    @Option(name: .customLong("yes-i-have-checked"), help: "Rehearsals only: the CSR's SPKI SHA-256, instead of typing the confirmation.")
+    @Option(name: .customLong("yes-i-have-checked"), help: "Rehearsal plans only: the CSR's SPKI SHA-256, instead of typing the PGP words.")
     var yesIHaveChecked: String?
 
     func run() async throws {
         do {
+            // Before the PIN is read: no core file, no ptrace or /proc/<pid>/mem, even for
+            // processes of the same user (the same protection `appliance serve` applies).
+            try ProcessProtection.forbidCoreDumpsAndTracing()
             guard let planData = FileManager.default.contents(atPath: plan) else {
                 throw CeremonyError.plan("cannot read the plan \(plan)")
             }

@@ -23,7 +23,7 @@ struct CeremonyFaultTests {
         var csr = try Data(contentsOf: URL(fileURLWithPath: csrPath))
         csr[40] ^= 0x01
         try csr.write(to: URL(fileURLWithPath: csrPath))
-        let result = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", String(spki.prefix(8))])
+        let result = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)])
         #expect(!result.succeeded)
         #expect(result.stderr.contains("CSR bundle") && result.stderr.contains("intermediate.csr"), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
@@ -39,7 +39,7 @@ struct CeremonyFaultTests {
             try CSRDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: "\(harness.media)/scratch/intermediate.csr")))))
         der[der.count - 3] ^= 0x01
         try harness.writeCSRBundle(csrBytes: der)
-        let result = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", String(spki.prefix(8))])
+        let result = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)])
         #expect(!result.succeeded)
         #expect(result.stderr.contains("signature"), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
@@ -122,7 +122,7 @@ struct CeremonyFaultTests {
     func liveOnConnectedMachine() throws {
         let harness = try CeremonyHarness()
         defer { harness.remove() }
-        let plan = harness.rootPlan().replacingOccurrences(of: "rehearsal: true", with: "rehearsal: false")
+        let plan = harness.rootPlan(rehearsal: false)
         let result = try harness.runPlan(plan, named: "root.yaml")
         let connected = try ExternalTool("ip").run(["-o", "link", "show", "up"]).stdout.split(separator: "\n").contains { !$0.contains(" lo:") }
         try #require(connected, "this check needs a machine with a network interface up")
@@ -130,21 +130,16 @@ struct CeremonyFaultTests {
         #expect(result.stderr.contains("not air-gapped"), "\(result.output)")
     }
 
-    @Test("the typed confirmation must match the CSR key, and --yes-i-have-checked is for rehearsals only")
-    func confirmation() throws {
-        let harness = try withRoot()
+    @Test("--yes-i-have-checked is refused for a production plan, even on an air-gapped machine with a production root")
+    func preconfirmationIsRehearsalOnly() throws {
+        let harness = try CeremonyHarness()
         defer { harness.remove() }
+        let root = try harness.runPlan(harness.rootPlan(rehearsal: false), named: "root.yaml", offline: true)
+        try #require(root.succeeded, "\(root.output)")
         let spki = try harness.writeCSRBundle()
-        let wrong = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", "deadbeef"])
-        #expect(!wrong.succeeded && wrong.stderr.contains("nothing was signed"))
-        let live = try harness.plan("intermediate").replacingOccurrences(of: "rehearsal: true", with: "rehearsal: false")
-        let path = harness.work.file("live.yaml")
-        try live.write(toFile: path, atomically: true, encoding: .utf8)
         // Inside a network namespace the machine is air-gapped, so only the flag rule can refuse.
-        let result = try ExternalTool("unshare").run(
-            ["-n", ProductBinary.path("ceremony"), "run", path, "--media", harness.media, "--token", harness.token.label,
-             "--pin-source", "file:\(harness.pinFile)", "--yes-i-have-checked", spki],
-            stdin: Data("yes\n\(harness.paperLogWords() ?? "")\n".utf8), environment: harness.token.environment)
+        let live = try harness.plan("intermediate", rehearsal: false, expectedSPKI: spki)
+        let result = try harness.runPlan(live, named: "live.yaml", offline: true, extra: ["--yes-i-have-checked", spki])
         #expect(!result.succeeded && result.stderr.contains("rehearsals only"), "\(result.output)")
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
     }

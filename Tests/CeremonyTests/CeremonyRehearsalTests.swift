@@ -40,7 +40,7 @@ struct CeremonyRehearsalTests {
 
         let spki = try harness.writeCSRBundle()
         let intermediatePlan = try harness.plan("intermediate")
-        let intermediate = try harness.runPlan(intermediatePlan, named: "intermediate.yaml", answers: ["yes", String(spki.prefix(8))])
+        let intermediate = try harness.runPlan(intermediatePlan, named: "intermediate.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)])
         #expect(intermediate.succeeded, "\(intermediate.output)")
         #expect(intermediate.stdout.contains("basicConstraints CA:TRUE pathLen:5 (critical) (requested; the profile overrides it)"))
         #expect(intermediate.stdout.contains("CA:TRUE pathLen 0"))
@@ -92,7 +92,7 @@ struct CeremonyRehearsalTests {
         defer { harness.remove() }
         #expect(try harness.runPlan(harness.rootPlan(algorithm: "p384"), named: "root.yaml").succeeded)
         let spki = try harness.writeCSRBundle()
-        let signed = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", String(spki.prefix(8))])
+        let signed = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)])
         #expect(signed.succeeded, "\(signed.output)")
         let verify = try harness.openssl.run([
             "verify", "-x509_strict", "-CAfile", "\(harness.media)/root/root-ca.crt", "\(harness.media)/intermediate-cert/intermediate-ca.crt",

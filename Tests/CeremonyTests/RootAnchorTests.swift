@@ -31,7 +31,7 @@ struct RootAnchorTests {
         let root = try harness.runPlan(harness.rootPlan(), named: "root.yaml")
         guard root.succeeded else { throw SoftHSMToken.SetupFailure(root.output) }
         let spki = try harness.writeCSRBundle()
-        let signed = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", String(spki.prefix(8))])
+        let signed = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)])
         guard signed.succeeded else { throw SoftHSMToken.SetupFailure(signed.output) }
         let crlPlan = try harness.plan("crl")
         let first = try harness.runPlan(crlPlan, named: "crl.yaml")
@@ -176,7 +176,7 @@ struct RootAnchorTests {
         let databaseAfterRoot = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         let transcriptAfterRoot = try Data(contentsOf: URL(fileURLWithPath: transcriptPath))
         let spki = try harness.writeCSRBundle()
-        #expect(try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", String(spki.prefix(8))]).succeeded)
+        #expect(try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)]).succeeded)
 
         try Self.restoreAnchor(anchorAfterRoot, on: harness)
         try databaseAfterRoot.write(to: URL(fileURLWithPath: databasePath))

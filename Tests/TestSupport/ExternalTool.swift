@@ -163,13 +163,14 @@ public struct ExternalTool: Sendable {
     }
 
     /// Starts the tool in the background with a clean signal mask; stdout and stderr go to one file.
-    public func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Running {
+    /// `stdin` is a path opened read-only as its standard input (a FIFO keeps it waiting for input).
+    public func start(_ arguments: [String], environment: [String: String] = [:], stdin: String = "/dev/null") throws -> Running {
         let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("tool-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let output = scratch.appendingPathComponent("out").path
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
-        let pid = try spawn(arguments, environment: env, stdin: "/dev/null", stdout: output, stderr: output, currentDirectory: nil)
+        let pid = try spawn(arguments, environment: env, stdin: stdin, stdout: output, stderr: output, currentDirectory: nil)
         return Running(pid: pid, outputPath: output, scratch: scratch)
     }
 

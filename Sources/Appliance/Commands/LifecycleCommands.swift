@@ -28,9 +28,10 @@ struct InitCommand: AsyncParsableCommand {
             stateDirectory: StateDirectory(path: configuration.stateDirectory), configuration: configuration.intermediateRequest(),
             keyBackend: try secrets.keyBackend(configuration, confirming: true), media: media)
         print("intermediate CSR bundle written to \(result.bundlePath)")
-        print("subject: \(result.subject)")
-        print("SPKI SHA-256: \(result.spkiSHA256)")
-        print("Read the SPKI SHA-256 to the ceremony officers over a separate channel.")
+        print("")
+        print(result.printout, terminator: "")
+        print("")
+        print("Print \(result.printoutPath) and hand it to the ceremony officers (not on the media).")
     }
 }
 
@@ -54,7 +55,10 @@ struct IntermediateCommand: AsyncParsableCommand {
                 stateDirectory: StateDirectory(path: configuration.stateDirectory), configuration: configuration.intermediateRequest(),
                 keyBackend: try secrets.keyBackend(configuration, confirming: true), out: out)
             print("intermediate CSR bundle written to \(result.bundlePath)")
-            print("SPKI SHA-256: \(result.spkiSHA256)")
+            print("")
+            print(result.printout, terminator: "")
+            print("")
+            print("Print \(result.printoutPath) and hand it to the ceremony officers (not on the media).")
         }
     }
 

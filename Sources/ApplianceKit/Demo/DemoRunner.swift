@@ -64,7 +64,7 @@ public struct DemoRunner: Sendable {
             rehearsal: true
 
             """.write(toFile: path("plans/env.yaml"), atomically: true, encoding: .utf8)
-        try shell.run("ceremony", ["template", "root"], quiet: true)
+        try shell.run("ceremony", ["template", "root", "--rehearsal"], quiet: true)
             .write(toFile: path("plans/root.yaml"), atomically: true, encoding: .utf8)
         // Each later ceremony starts with the officer typing the transcript head the last one
         // announced (the paper log); the demo carries it from one run's output to the next.
@@ -93,12 +93,12 @@ public struct DemoRunner: Sendable {
 
         section("3. Intermediate ceremony: the root signs the appliance's CSR")
         let csrSPKI = try Self.csrSPKI(bundle: path("media/intermediate-csr/intermediate.csr"))
-        try shell.run("ceremony", ["template", "intermediate", "--media", path("media")], quiet: true)
+        try shell.run("ceremony", ["template", "intermediate", "--rehearsal", "--media", path("media")], quiet: true)
             .write(toFile: path("plans/intermediate.yaml"), atomically: true, encoding: .utf8)
         paperLog = Self.transcriptHeadWords(in: try shell.run(
             "ceremony", ["run", path("plans/intermediate.yaml"), "--media", path("media"), "--env", path("plans/env.yaml"), "--yes-i-have-checked", csrSPKI],
             stdin: "yes\n\(paperLog)\n"))
-        try shell.run("ceremony", ["template", "crl", "--media", path("media")], quiet: true)
+        try shell.run("ceremony", ["template", "crl", "--rehearsal", "--media", path("media")], quiet: true)
             .write(toFile: path("plans/crl.yaml"), atomically: true, encoding: .utf8)
         try shell.run("ceremony", ["run", path("plans/crl.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n\(paperLog)\n")
 

@@ -3,28 +3,25 @@ import Glibc
 #endif
 import Foundation
 import PKICore
-internal import CHardening
+import SecureFiles
 
 /// What `appliance serve` does to its own process before it touches a key (issue 7): no core
-/// dumps (RLIMIT_CORE 0 and PR_SET_DUMPABLE 0, which also keeps other users' ptrace and
-/// /proc/<pid>/mem away from the key material), a 077 umask for everything it writes, and no
+/// dumps and no tracing (``ProcessProtection``, shared with `ceremony`), a 077 umask for everything it writes, and no
 /// running as root unless it drops to an unprivileged user once its ports are bound.
 public enum ProcessHardening {
     /// Applies the limits that need no privileges. Fails closed: if the process cannot be made
     /// undumpable, it does not serve.
     public static func apply() throws {
         umask(0o077)
-        var limit = rlimit(rlim_cur: 0, rlim_max: 0)
-        guard setrlimit(Int32(RLIMIT_CORE.rawValue), &limit) == 0 else {
-            throw ApplianceError.hardening("setrlimit(RLIMIT_CORE, 0) failed: \(String(cString: strerror(errno)))")
-        }
-        guard rootkeeper_set_dumpable(0) == 0 else {
-            throw ApplianceError.hardening("prctl(PR_SET_DUMPABLE, 0) failed: \(String(cString: strerror(errno)))")
+        do {
+            try ProcessProtection.forbidCoreDumpsAndTracing()
+        } catch {
+            throw ApplianceError.hardening("\(error)")
         }
     }
 
     /// Whether the process is currently dumpable (for tests and `health`).
-    public static var isDumpable: Bool { rootkeeper_get_dumpable() != 0 }
+    public static var isDumpable: Bool { ProcessProtection.isDumpable }
 
     /// The user to run as after binding, or nil to keep the current one. Running as root without
     /// a user to drop to is refused.
@@ -97,8 +94,10 @@ public enum ProcessHardening {
         }
         guard setuid(0) != 0 else { throw ApplianceError.hardening("privileges were not dropped: setuid(0) still succeeds") }
         // setuid resets the dumpable flag; set it again.
-        guard rootkeeper_set_dumpable(0) == 0 else {
-            throw ApplianceError.hardening("prctl(PR_SET_DUMPABLE, 0) failed after dropping privileges")
+        do {
+            try ProcessProtection.forbidTracing()
+        } catch {
+            throw ApplianceError.hardening("after dropping privileges: \(error)")
         }
     }
 }

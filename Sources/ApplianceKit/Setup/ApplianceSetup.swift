@@ -18,14 +18,23 @@ public enum ApplianceSetup {
     /// The CSR file inside the bundle (as `IntermediateCeremony` expects).
     public static let csrFileName = "intermediate.csr"
 
-    /// What was produced: the bundle directory and the key's identity (read out to the ceremony officer).
+    /// What was produced: the bundle directory and the key's identity (handed to the ceremony officers).
     public struct CSRResult: Sendable {
         public let bundlePath: String
         public let subject: String
         public let spkiSHA256: String
         /// The PKCS#11 key label, for token-backed keys.
         public let keyLabel: String?
+        /// The page the operator prints and hands to the officers: the SPKI SHA-256 and its PGP
+        /// words (``KeyConfirmation/printout(subject:)``); also written to ``printoutPath``.
+        public let printout: String
+        /// Where the printout was written (in the state directory, never on the media: the words
+        /// must reach the ceremony on paper, not with the bundle they vouch for).
+        public let printoutPath: String
     }
+
+    /// The printout of the latest CSR's key, `ca/intermediate-csr-printout.txt` (replaced by each new CSR).
+    public static func printoutPath(_ state: StateDirectory) -> String { state.path("ca", "intermediate-csr-printout.txt") }
 
     /// Creates the state layout, generates the intermediate key and writes the CSR bundle to
     /// `<media>/intermediate-csr`. Refuses when the appliance is already initialised.
@@ -118,7 +127,11 @@ public enum ApplianceSetup {
             """)
         try SecureFile.writeExclusive(csrPEM, to: pendingCSR(state), mode: 0o644)
         try BundleDirectory.write(bundle, to: out)
-        return CSRResult(bundlePath: out, subject: "\(subject)", spkiSHA256: spki, keyLabel: label)
+        let printout = KeyConfirmation(spkiSHA256: key.publicKey.spkiSHA256).printout(subject: "\(subject)")
+        try SecureFile.replaceAtomically(Array(printout.utf8), at: printoutPath(state), mode: 0o644)
+        return CSRResult(
+            bundlePath: out, subject: "\(subject)", spkiSHA256: spki, keyLabel: label, printout: printout,
+            printoutPath: printoutPath(state))
     }
 
     static func pkcs11Spec(_ algorithm: KeyAlgorithm) throws -> PKCS11KeySpec {

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Where the ceremony runs: which PKCS#11 module, which token, how the PIN is obtained, who
-/// operates (DESIGN §3). Recorded in the transcript but not hashed into the plan, so the same
-/// reviewed plan can run on a rehearsal token and on the real one.
+/// operates (DESIGN §3). Recorded in the transcript but not hashed into the plan. Whether a
+/// ceremony is a rehearsal is the plan's to say, not the environment's.
 public struct CeremonyEnvironment: Codable, Sendable, Equatable {
     public static let defaultModule = "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -14,7 +14,8 @@ public struct CeremonyEnvironment: Codable, Sendable, Equatable {
     public var pinSource: String?
     /// The officer operating the tool, recorded in the transcript.
     public var `operator`: String?
-    /// `true` relaxes only the air-gap refusal.
+    /// An assertion, not a switch: when set it must equal the plan's `rehearsal` (the plan is
+    /// what witnesses reviewed and hashed), so a rehearsal environment cannot run a live plan.
     public var rehearsal: Bool?
     /// For smart-card tokens: the PC/SC reader the officer's card goes into. When set, the
     /// ceremony asks for the card and waits for it (PC/SC) before looking for the token.

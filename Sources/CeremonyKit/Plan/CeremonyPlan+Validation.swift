@@ -64,8 +64,15 @@ extension CeremonyPlan {
             if let years = plan.validityYears, !(1...5).contains(years) {
                 throw fail("intermediate.validity-years must be between 1 and 5 (DESIGN §2)")
             }
-            if let pin = plan.expectedSPKISHA256, Hex.decode(pin, typed: true)?.count != 32 {
-                throw fail("intermediate.expected-spki-sha256 must be 64 hex digits")
+            if let pin = plan.expectedSPKISHA256 {
+                guard Hex.decode(pin, typed: true)?.count == 32 else {
+                    throw fail("intermediate.expected-spki-sha256 must be 64 hex digits (the SPKI SHA-256 on the appliance operator's printout)")
+                }
+            } else if !isRehearsal {
+                // The whole hash, from paper, outside the media: the only check a swapped CSR
+                // bundle cannot also forge (issue 11).
+                throw fail(
+                    "intermediate.expected-spki-sha256 is required outside a rehearsal: copy the SPKI SHA-256 from the appliance operator's printout")
             }
             if let url = plan.crlURL, URL(string: url)?.scheme?.hasPrefix("http") != true {
                 throw fail("intermediate.crl-url must be an http(s) URL")

@@ -12,7 +12,12 @@ public struct CeremonyPlan: Codable, Sendable, Equatable {
     }
 
     public var ceremony: Kind
-    /// `true` relaxes only the air-gap refusal; everything else runs exactly as in a live ceremony.
+    /// Whether this is a rehearsal. It is part of the reviewed, hashed plan (absent means `false`,
+    /// a production ceremony) and is recorded in the transcript; the environment cannot change it.
+    ///
+    /// A rehearsal relaxes the air-gap refusal, lets an intermediate plan omit
+    /// `expected-spki-sha256`, and accepts `--yes-i-have-checked`; it is refused on a token whose
+    /// root is marked as a production root (see ``RootKindMarker``).
     public var rehearsal: Bool?
     /// Free text shown to witnesses at the start.
     public var purpose: String?
@@ -83,8 +88,8 @@ public struct IntermediateCeremonyPlan: Codable, Sendable, Equatable {
     public var validityYears: Int?
     /// The root CRL URL written into the CRL distribution points extension.
     public var crlURL: String?
-    /// SHA-256 of the CSR's public key as received over a separate channel; when present the CSR
-    /// must carry exactly this key.
+    /// SHA-256 of the CSR's public key (64 hex digits) from the appliance operator's printout;
+    /// the CSR must carry exactly this key. Required outside rehearsals.
     public var expectedSPKISHA256: String?
 
     enum CodingKeys: String, CodingKey {

@@ -1,22 +1,49 @@
-/// The commented plans `ceremony template` prints. Each runs as is in a rehearsal; for a live
-/// ceremony the officers edit names and set `rehearsal: false`, and witnesses review the result.
+import PKICore
+
+/// The commented plans `ceremony template` prints: production plans (`rehearsal: false`) unless
+/// a rehearsal is asked for explicitly, so a plan meant for the live ceremony is never a
+/// rehearsal by accident. Officers edit names, witnesses review the result.
 public enum PlanTemplate {
+    /// Checks a CSR key hash given for a template: 64 hex digits, intermediate plans only.
+    /// Returns it in lowercase hex.
+    public static func expectedSPKI(_ text: String, for kind: CeremonyPlan.Kind) throws -> String {
+        guard kind == .intermediate else { throw CeremonyError.plan("--expected-spki-sha256 belongs to intermediate plans only") }
+        guard let bytes = Hex.decode(text, typed: true), bytes.count == 32 else {
+            throw CeremonyError.plan("--expected-spki-sha256 must be the 64 hex digits of the SPKI SHA-256 on the appliance operator's printout")
+        }
+        return Hex.encode(bytes)
+    }
+
     /// The template for `kind`. For intermediate and CRL plans, `rootKey` (label and SPKI SHA-256 of
-    /// the root, read from the media's root database when available) fills in the pinned root key.
-    public static func text(for kind: CeremonyPlan.Kind, rootKey: RootKeyReference? = nil) -> String {
+    /// the root, read from the media's root database when available) fills in the pinned root key;
+    /// for intermediate plans `expectedSPKI` (from the appliance operator's printout) fills in
+    /// `expected-spki-sha256`.
+    public static func text(
+        for kind: CeremonyPlan.Kind, rootKey: RootKeyReference? = nil, rehearsal: Bool = false, expectedSPKI: String? = nil
+    ) -> String {
         let label = rootKey?.label ?? "root-ca-2026"
         let spki = rootKey?.spkiSHA256 ?? String(repeating: "0", count: 64)
         let spkiComment = rootKey == nil
             ? "# REPLACE: the root's SPKI SHA-256 printed at the end of the root ceremony\n    "
             : "# read from the media's root database; compare with the value written down at the root ceremony\n    "
+        let rehearsalLine = rehearsal
+            ? "# A REHEARSAL: relaxes the air-gap refusal and is refused on a token holding a production root.\nrehearsal: true"
+            : "# A production ceremony (`ceremony template --rehearsal` makes a rehearsal plan).\nrehearsal: false"
+        let expected: String
+        if let expectedSPKI {
+            expected = "# From the appliance operator's printout (SPKI SHA-256 of the CSR's key).\n  expected-spki-sha256: \"\(expectedSPKI)\""
+        } else if rehearsal {
+            expected = "# Optional in a rehearsal: the SPKI SHA-256 from the appliance operator's printout.\n  # expected-spki-sha256: \"…\""
+        } else {
+            expected = "# REPLACE: the SPKI SHA-256 on the appliance operator's printout (required).\n  expected-spki-sha256: \"REPLACE\""
+        }
         switch kind {
         case .root:
             return """
                 # Rootkeeper root ceremony plan. Witnesses review this file; its SHA-256 is shown at the
                 # start and recorded in the transcript. PINs never go here (see the environment's pin-source).
                 ceremony: root
-                # true relaxes only the air-gap refusal; set to false for the live ceremony.
-                rehearsal: true
+                \(rehearsalLine)
                 purpose: "Create the Example root CA"
                 root:
                   key:
@@ -39,7 +66,7 @@ public enum PlanTemplate {
             return """
                 # Rootkeeper intermediate ceremony plan: sign the intermediate CA CSR bundle on the media.
                 ceremony: intermediate
-                rehearsal: true
+                \(rehearsalLine)
                 purpose: "Sign the appliance's intermediate CA"
                 intermediate:
                   root-key:
@@ -53,15 +80,14 @@ public enum PlanTemplate {
                   validity-years: 5
                   # Optional: CRL distribution point for the root CRL.
                   # crl-url: "http://pki.example.com/crl/root.crl"
-                  # Optional: SPKI SHA-256 of the CSR's key, received from the appliance operator by phone.
-                  # expected-spki-sha256: "…"
+                  \(expected)
 
                 """
         case .crl:
             return """
                 # Rootkeeper CRL ceremony plan: record revocations and issue the root CRL.
                 ceremony: crl
-                rehearsal: true
+                \(rehearsalLine)
                 purpose: "Scheduled root CRL"
                 crl:
                   root-key:

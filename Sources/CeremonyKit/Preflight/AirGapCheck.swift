@@ -1,8 +1,9 @@
 import Foundation
 
 /// The air-gap preflight of DESIGN §3: a live ceremony is refused while any non-loopback
-/// interface is up or a default route exists. Radio hardware that is present but down is shown as
-/// a warning, since a live OS image may not let us remove it.
+/// interface is administratively up (with or without carrier), a default route exists, or any
+/// wireless or Bluetooth device is present (a radio that is down can be brought up by anything
+/// running on the machine; remove it or blacklist its driver). A rehearsal only reports them.
 public struct AirGapCheck: Sendable {
     /// One observation, blocking or not.
     public struct Finding: Sendable, Equatable, CustomStringConvertible {
@@ -27,7 +28,9 @@ public struct AirGapCheck: Sendable {
         var findings: [Finding] = []
         do {
             for interface in try probe.interfaces() where interface.isUp && !interface.isLoopback {
-                findings.append(Finding(blocking: true, message: "network interface \(interface.name) is up"))
+                findings.append(Finding(
+                    blocking: true,
+                    message: "network interface \(interface.name) is up\(interface.hasCarrier ? "" : " (no carrier yet)")"))
             }
         } catch {
             findings.append(Finding(blocking: true, message: "cannot list network interfaces: \(error)"))
@@ -40,10 +43,10 @@ public struct AirGapCheck: Sendable {
             findings.append(Finding(blocking: true, message: "cannot read the routing table: \(error)"))
         }
         for device in probe.wirelessDevices() {
-            findings.append(Finding(blocking: false, message: "wireless device \(device) is present; remove or disable it"))
+            findings.append(Finding(blocking: true, message: "wireless device \(device) is present; remove it or blacklist its driver"))
         }
         for device in probe.bluetoothDevices() {
-            findings.append(Finding(blocking: false, message: "bluetooth controller \(device) is present; remove or disable it"))
+            findings.append(Finding(blocking: true, message: "bluetooth controller \(device) is present; remove it or blacklist its driver"))
         }
         return Report(findings: findings)
     }

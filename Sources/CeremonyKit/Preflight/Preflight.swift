@@ -46,7 +46,7 @@ public struct Preflight: Sendable {
         var failures: [String] = []
 
         let airGap = AirGapCheck(probe: probe).run()
-        lines.append(airGap.isAirGapped ? "air gap: no interface up, no default route" : "air gap: NOT air-gapped")
+        lines.append(airGap.isAirGapped ? "air gap: no interface up, no default route, no radio" : "air gap: NOT air-gapped")
         lines += airGap.findings.map { "  \($0)" }
 
         let formatter = ISO8601DateFormatter()

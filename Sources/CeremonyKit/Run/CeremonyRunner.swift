@@ -49,7 +49,14 @@ public struct CeremonyRunner: Sendable {
     public func run() async throws -> Outcome {
         let plan = try CeremonyPlan.load(text: planText)
         let planSHA256 = Array(SHA256.hash(data: Data(planText.utf8))).hexString
-        let rehearsal = plan.isRehearsal || environment.rehearsal == true
+        // Rehearsal or not is decided by the reviewed, hashed plan alone; an environment file or
+        // flag that says otherwise is a mix-up (a rehearsal env on the live plan, or the reverse).
+        let rehearsal = plan.isRehearsal
+        if let stated = environment.rehearsal, stated != rehearsal {
+            throw CeremonyError.refused(
+                "the environment (or --rehearsal) says rehearsal: \(stated) but the plan says rehearsal: \(rehearsal); "
+                    + "the plan decides (it is reviewed and hashed): use a plan made with `ceremony template\(stated ? " --rehearsal" : "")`")
+        }
         console.show("ceremony: \(plan.ceremony.rawValue)\(rehearsal ? " (REHEARSAL)" : "")")
         if let purpose = plan.purpose { console.show("purpose: \(purpose)") }
         console.show("plan SHA-256: \(planSHA256)")
@@ -103,6 +110,10 @@ public struct CeremonyRunner: Sendable {
             }
             let token = try TokenConnection.open(environment: environment, console: console)
             try transcript.append(actor: officer, event: "token.login", token: token.identity)
+            let rootKind = try RootKindMarker.check(token.session, rehearsal: rehearsal)
+            try transcript.append(
+                actor: tool, event: "token.root-kind", token: token.identity,
+                details: ["marker": rootKind?.rawValue ?? "none", "plan-rehearsal": String(rehearsal)])
             // Before anything is signed: the media must be what the token's anchor remembers.
             let anchors = RootAnchorStore(session: token.session)
             let anchor = try anchors.load()

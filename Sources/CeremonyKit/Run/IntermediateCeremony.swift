@@ -5,9 +5,14 @@ import PKICore
 import SecureFiles
 import X509
 
-/// The intermediate ceremony (DESIGN §3): verify the CSR bundle from the media, show the officer
-/// what will be signed, require a typed confirmation, sign with the root key found by its pinned
-/// SPKI, record it in the root database and write the certificate and chain bundle.
+/// The intermediate ceremony (DESIGN §3): verify the CSR bundle from the media, compare the CSR's
+/// key with the whole SPKI SHA-256 in the plan, show the officer what will be signed, require the
+/// PGP words of that hash typed from the appliance operator's printout, sign with the root key
+/// found by its pinned SPKI, record it in the root database and write the certificate and chain.
+///
+/// The CSR's SPKI SHA-256 and its words are shown only after the typed words matched: the
+/// officer types from paper, so the match is made against what the appliance printed, not
+/// against what this screen shows.
 struct IntermediateCeremony {
     static let csrFile = "intermediate.csr"
 
@@ -45,9 +50,20 @@ struct IntermediateCeremony {
         case .accept(let accepted):
             review = accepted
         }
-        if let expected = plan.expectedSPKISHA256, expected.lowercased() != review.spkiSHA256Hex {
-            throw CeremonyError.refused(
-                "the CSR's key (SPKI SHA-256 \(review.spkiSHA256Hex)) is not the key the plan expects (\(expected.lowercased()))")
+        let planCheck: String
+        if let expected = plan.expectedSPKISHA256 {
+            let pinned = Hex.encode(Hex.decode(expected, typed: true) ?? [])
+            guard pinned == review.spkiSHA256Hex else {
+                throw CeremonyError.refused(
+                    "the CSR's key (SPKI SHA-256 \(review.spkiSHA256Hex)) is not the key the plan expects (\(pinned)); "
+                        + "nothing was signed: the bundle on the media is not the one the appliance operator printed")
+            }
+            planCheck = "matched the plan's expected-spki-sha256"
+        } else {
+            guard context.rehearsal else {
+                throw CeremonyError.plan("intermediate.expected-spki-sha256 is required outside a rehearsal")
+            }
+            planCheck = "no expected-spki-sha256 in this rehearsal plan"
         }
 
         let profile = try IntermediateCAProfile(
@@ -62,7 +78,7 @@ struct IntermediateCeremony {
         console.show("=== intermediate CSR to sign ===")
         console.show("subject:           \(review.csr.subject)")
         console.show("key:               \(review.keyAlgorithm)")
-        console.show("SPKI SHA-256:      \(review.spkiSHA256Hex)")
+        console.show("SPKI SHA-256:      \(planCheck) (shown in full after confirmation)")
         if review.requestedExtensions.isEmpty {
             console.show("requested extensions: none")
         } else {
@@ -72,11 +88,18 @@ struct IntermediateCeremony {
         console.show("                     SKI, AKI = root SKI\(plan.crlURL.map { "; CRL DP \($0)" } ?? "")")
         console.show("validity:          \(token.notValidBefore) – \(token.notValidAfter) (never beyond the root's \(root.certificate.notValidAfter))")
         console.show("serial:            \(token.serialNumber.hex)")
-        try confirm(spki: review.spkiSHA256Hex)
+        let confirmation = try confirm(spki: review.spkiSHA256Hex)
+        let words = PGPWordList.words(for: Hex.decode(review.spkiSHA256Hex) ?? [])
+        console.show("confirmed (\(confirmation)):")
+        console.show("  SPKI SHA-256:    \(review.spkiSHA256Hex)")
+        console.show("  PGP words 1-16:  \(words.prefix(16).joined(separator: " "))")
 
         try context.transcript.append(
             actor: context.officer, event: "csr.approved", inputs: context.hashes(of: bundle, in: csrBundleName),
-            details: ["subject": "\(review.csr.subject)", "spki-sha256": review.spkiSHA256Hex, "serial": "\(token.serialNumber)"])
+            details: [
+                "subject": "\(review.csr.subject)", "spki-sha256": review.spkiSHA256Hex, "serial": "\(token.serialNumber)",
+                "plan-check": planCheck, "confirmation": confirmation,
+            ])
         let certificate = try await issuer.issue(token)
 
         let der = try PEMCodec.der(certificate)
@@ -111,9 +134,11 @@ struct IntermediateCeremony {
         return outputs.keys.sorted()
     }
 
-    /// The officer types the first 8 hex digits of the SPKI SHA-256 they checked against the value
-    /// the appliance operator read out; a rehearsal may pass the whole hash on the command line.
-    func confirm(spki: String) throws {
+    /// The officer types PGP words 1-16 (at least 128 bits) of the CSR key's SPKI SHA-256 from the
+    /// appliance operator's printout; the words are never shown before they are typed, and hex is
+    /// refused. A rehearsal may pass the whole hash with `--yes-i-have-checked` instead.
+    /// - Returns: how the key was confirmed, for the transcript.
+    func confirm(spki: String) throws -> String {
         if let preconfirmed = context.preconfirmedSPKI {
             guard context.rehearsal else {
                 throw CeremonyError.refused("--yes-i-have-checked is for scripted rehearsals only; a live ceremony asks the officer to type")
@@ -122,12 +147,17 @@ struct IntermediateCeremony {
                 throw CeremonyError.refused("--yes-i-have-checked \(preconfirmed) does not match the CSR's SPKI SHA-256 \(spki)")
             }
             context.console.show("confirmed by --yes-i-have-checked (rehearsal)")
-            return
+            return "--yes-i-have-checked (rehearsal)"
         }
-        let expected = String(spki.prefix(8))
-        let answer = context.console.ask("Type the first 8 hex digits of the SPKI SHA-256 to sign (anything else aborts):")
-        guard answer?.trimmingCharacters(in: .whitespaces).lowercased() == expected else {
-            throw CeremonyError.refused("not confirmed; nothing was signed")
+        let key = KeyConfirmation(spkiSHA256: Hex.decode(spki) ?? [])
+        let answer = context.console.ask(
+            "Type PGP words 1-\(KeyConfirmation.minimumTypedWords) of the CSR key's SPKI SHA-256 from the appliance operator's printout (anything else aborts):")
+        switch key.check(typed: answer ?? "") {
+        case .confirmed(let count):
+            return "\(count) PGP words typed from the printout"
+        case .refused(let reason):
+            throw CeremonyError.refused("not confirmed: \(reason); nothing was signed")
         }
     }
 }
+

@@ -44,10 +44,19 @@ struct RootCeremony {
         console.show("key attributes read back from the token:")
         for line in pair.attributes.description.split(separator: "\n") { console.show("  \(line)") }
         let spkiHex = pair.publicKey.spkiSHA256Hex
+        // Mark the token as holding a production or rehearsal root, so the other kind of plan is
+        // refused on it from now on.
+        let rootKind = RootKindMarker.Kind(rehearsal: context.rehearsal)
+        do {
+            try RootKindMarker.mark(context.token.session, as: rootKind)
+        } catch {
+            throw CeremonyError(.token, "cannot mark the token's root as \(rootKind.rawValue) (\(RootKindMarker.label)): \(error)")
+        }
         try context.transcript.append(
             actor: context.tool, event: "key.generated", token: context.token.identity,
             details: [
                 "algorithm": "\(spec)", "label": plan.key.label, "id": plan.key.id, "spki-sha256": spkiHex,
+                "root-kind": rootKind.rawValue,
                 "attributes": pair.attributes.description.replacingOccurrences(of: "\n", with: "; "),
             ])
 

@@ -19,9 +19,9 @@ public struct PKCS11DataObject: Sendable, Equatable {
 /// token that defaulted CKA_PRIVATE to false would let anyone read the value without the PIN, and
 /// CKA_TOKEN false would lose it at logout).
 enum DataObjectTemplate {
-    static func create(label: String, application: String, value: [UInt8]) -> [Attribute] {
+    static func create(label: String, application: String, value: [UInt8], modifiable: Bool = true) -> [Attribute] {
         [
-            .ulong(CKA.class, CKO.data), .bool(CKA.token, true), .bool(CKA.private, true), .bool(CKA.modifiable, true),
+            .ulong(CKA.class, CKO.data), .bool(CKA.token, true), .bool(CKA.private, true), .bool(CKA.modifiable, modifiable),
             .bytes(CKA.label, Array(label.utf8)), .bytes(CKA.application, Array(application.utf8)), .bytes(CKA.value, value),
         ]
     }
@@ -33,5 +33,7 @@ enum DataObjectTemplate {
     }
 
     /// Read back after creation; any difference is refused.
-    static let expected: [(type: UInt, value: Bool)] = [(CKA.token, true), (CKA.private, true), (CKA.modifiable, true)]
+    static func expected(modifiable: Bool = true) -> [(type: UInt, value: Bool)] {
+        [(CKA.token, true), (CKA.private, true), (CKA.modifiable, modifiable)]
+    }
 }

@@ -20,21 +20,24 @@ extension PKCS11Session {
         }
     }
 
-    /// Creates a private, modifiable token data object (CKO_DATA) holding `value`.
+    /// Creates a private token data object (CKO_DATA) holding `value`; `modifiable: false` for a
+    /// marker that must never change once written (e.g. whether a root is a production root).
     ///
     /// Refuses when a private data object with `label` already exists; after C_CreateObject,
     /// CKA_TOKEN, CKA_PRIVATE and CKA_MODIFIABLE are read back and any difference is thrown as
     /// `attributeMismatch` (the object is left in place for inspection).
-    public func createDataObject(label: String, application: String, value: [UInt8]) throws -> PKCS11DataObject {
+    @discardableResult
+    public func createDataObject(label: String, application: String, value: [UInt8], modifiable: Bool = true) throws -> PKCS11DataObject {
         guard !label.isEmpty else { throw PKCS11Error(.invalidParameter, "a data object needs a non-empty label") }
         return try perform {
             if !(try functions.findObjects(session: handle, template: DataObjectTemplate.find(label: label))).isEmpty {
                 throw PKCS11Error.exists("the token already holds a private data object labelled \"\(label)\"; refusing to create another")
             }
             let object = try functions.createObject(
-                session: handle, template: DataObjectTemplate.create(label: label, application: application, value: value))
-            let readBack = try functions.attributes(session: handle, object: object, types: DataObjectTemplate.expected.map(\.type))
-            let differing = DataObjectTemplate.expected.filter { readBack[$0.type] != [$0.value ? 1 : 0] }
+                session: handle, template: DataObjectTemplate.create(label: label, application: application, value: value, modifiable: modifiable))
+            let expected = DataObjectTemplate.expected(modifiable: modifiable)
+            let readBack = try functions.attributes(session: handle, object: object, types: expected.map(\.type))
+            let differing = expected.filter { readBack[$0.type] != [$0.value ? 1 : 0] }
                 .map { CKA.names[$0.type] ?? "0x\(String($0.type, radix: 16))" }
             guard differing.isEmpty else {
                 throw PKCS11Error.mismatch(

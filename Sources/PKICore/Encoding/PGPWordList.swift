@@ -1,10 +1,47 @@
 /// The PGP word list (PGPfone, 1995): two lists of 256 phonetically distinct words, two-syllable
 /// words for bytes at even positions and three-syllable words for bytes at odd positions, so a
 /// dropped, repeated or swapped word is heard when witnesses read a hash aloud.
+///
+/// Used on both sides of the intermediate ceremony: the appliance prints the words of its CSR
+/// key's SPKI SHA-256, and the ceremony decodes what the officer types from that printout.
 public enum PGPWordList {
     /// Renders `bytes` as words, alternating the even and odd lists.
     public static func words<Bytes: Sequence>(for bytes: Bytes) -> [String] where Bytes.Element == UInt8 {
         bytes.enumerated().map { index, byte in index % 2 == 0 ? even[Int(byte)] : odd[Int(byte)] }
+    }
+
+    /// Why typed words could not be read back as bytes.
+    public enum DecodingFailure: Error, Equatable, Sendable {
+        /// The word at `position` (1-based) is in neither list: a typo.
+        case unknownWord(position: Int, word: String)
+        /// The word at `position` (1-based) belongs to the other list: a word was dropped,
+        /// repeated or two were swapped.
+        case wrongPosition(position: Int, word: String)
+    }
+
+    /// Reads words (any case, separated by white space) back as bytes, checking that each word
+    /// comes from the list of its position, so a dropped or swapped word is reported where it is.
+    public static func bytes(from text: String) -> Result<[UInt8], DecodingFailure> {
+        var result: [UInt8] = []
+        for (index, raw) in text.split(whereSeparator: { $0.isWhitespace }).enumerated() {
+            let word = raw.lowercased()
+            let expected = index % 2 == 0 ? evenIndex : oddIndex
+            if let byte = expected[word] {
+                result.append(byte)
+            } else if (index % 2 == 0 ? oddIndex : evenIndex)[word] != nil {
+                return .failure(.wrongPosition(position: index + 1, word: word))
+            } else {
+                return .failure(.unknownWord(position: index + 1, word: word))
+            }
+        }
+        return .success(result)
+    }
+
+    static let evenIndex = index(even)
+    static let oddIndex = index(odd)
+
+    static func index(_ list: [String]) -> [String: UInt8] {
+        Dictionary(uniqueKeysWithValues: list.enumerated().map { ($0.element, UInt8($0.offset)) })
     }
 
     static let even: [String] = [
