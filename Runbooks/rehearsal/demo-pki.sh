@@ -18,6 +18,8 @@ STATE="$DEMO/state"
 MEDIA="$DEMO/media"
 CEREMONY_ENV="$DEMO/plans/env.yaml"
 export SOFTHSM2_CONF="$DEMO/softhsm/softhsm2.conf"
-HTTPS_URL="https://127.0.0.1:$(sed -n 's/^  port: //p' "$DEMO/appliance.yaml" | head -1)"
-HTTP_URL="http://127.0.0.1:$(sed -n 's/^  port: //p' "$DEMO/appliance.yaml" | sed -n 2p)"
+# The demo's appliance lets the OS choose its ports; `serve` reports them in its log.
+HTTPS_URL=$(sed -n 's/^listening: \(https:[^ ]*\) .*/\1/p' "$DEMO/serve.log" | tail -1)
+HTTP_URL=$(sed -n 's/^listening: https:[^ ]* \(http:.*\)$/\1/p' "$DEMO/serve.log" | tail -1)
+[ -n "$HTTPS_URL" ] && [ -n "$HTTP_URL" ] || { cat "$DEMO/serve.log"; echo "serve did not report its ports" >&2; exit 1; }
 echo "rehearsal PKI serving at $HTTPS_URL and $HTTP_URL (state: $STATE)"
