@@ -4,6 +4,7 @@ extension RegistrationAuthority {
     /// Revokes one certificate (idempotent: a second call returns the first revocation).
     public func revokeCertificate(serial: String, reason: RevocationReason?, invalidityDate: Date? = nil,
                                   by actor: String) async throws -> RevocationResult {
+        try Self.checkRevocationReason(reason)
         let now = clock.now()
         guard let record = try await store.certificate(serial: serial) else {
             throw StoreError.notFound("certificate \(serial) is not known")
@@ -21,6 +22,7 @@ extension RegistrationAuthority {
     /// Revokes an agent and its whole certificate line (every certificate it ever had, including
     /// superseded ones and unfinished reservations) in one unit of work.
     public func revokeAgent(_ id: AgentID, reason: RevocationReason?, by actor: String) async throws -> [RevocationResult] {
+        try Self.checkRevocationReason(reason)
         let now = clock.now()
         guard try await store.agent(id) != nil else { throw StoreError.notFound("agent \(id) is not known") }
         let line = try await store.certificates(agent: id)
@@ -31,6 +33,14 @@ extension RegistrationAuthority {
         operations.append(.audit(AuditEntry(time: now, actor: actor, action: "agent.revoked", subject: id.description,
                                             details: ["certificates": String(line.count), "reason": reason?.name ?? "none"])))
         return try await store.perform(operations).compactMap { if case .revoked(let r) = $0 { r } else { nil } }
+    }
+
+    /// Refuses a reason a full CRL cannot carry (removeFromCRL, certificateHold —
+    /// ``RevocationReason/isAcceptedForRevocation``), so nothing recorded can block publication.
+    static func checkRevocationReason(_ reason: RevocationReason?) throws {
+        if let reason, !reason.isAcceptedForRevocation {
+            throw StoreError.invalidState("revocation reason \(reason.name) is refused: a full CRL of this CA cannot carry it (RFC 5280 §5.3.1)")
+        }
     }
 
     /// Superseded certificates that policy says must now be revoked (empty when the policy is off).
