@@ -3,6 +3,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
+import NIOTLS
 
 import X509
 
@@ -138,11 +139,19 @@ final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHand
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
-            // No peer certificate (or no TLS handler) means nothing to register: requests then
-            // answer 401 themselves.
-            let peer = try? context.pipeline.syncOperations.nioSSL_peerCertificate()
-            verifier.handshakeCompleted(channel: context.channel, peer: peer ?? nil)
+            // No peer certificate means nothing to register (requests then answer 401). Not
+            // being able to ask (no TLS handler) closes the connection: it could not be cut on
+            // revocation (fail closed).
+            let peer: NIOSSLCertificate?
+            do { peer = try context.pipeline.syncOperations.nioSSL_peerCertificate() } catch {
+                verifier.logger.error("TLS peer certificate unreadable after the handshake; closing", metadata: ["error": "\(error)"])
+                context.close(promise: nil)
+                return
+            }
+            verifier.handshakeCompleted(channel: context.channel, peer: peer)
+            context.fireUserInboundEventTriggered(event)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }
