@@ -6,7 +6,7 @@ import TestSupport
 /// Issue #12 part 8: an issuance is counted once, where the CA signs, not again by the HTTP layer.
 @Suite("Issuance metrics against the real serve (curl EST, /metrics)", .serialized)
 struct IssuanceMetricsTests {
-    @Test("after N EST enrolments rootkeeper_certificates_issued_total{certificate_type=agent} rises by exactly N; a repeated request answered with the stored certificate adds nothing")
+    @Test("after N EST enrolments rootkeeper_certificates_issued_total{certificate_type=agent} rises by exactly N; a renewal counts once as issued and once as renewed")
     func countedOnce() async throws {
         let (h, serve, _) = try await RevocationReasonTests.served()
         defer {

@@ -90,7 +90,7 @@ final class ServeProcess: @unchecked Sendable {
         guard post.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200" else {
             throw TestFailure("simpleenroll answered \(post.output): \((try? String(contentsOfFile: response, encoding: .utf8)) ?? "")")
         }
-        let decode = try await Curl.shell("openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs -out '\(cert)'")
+        let decode = try await Curl.shell("openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs | openssl x509 -out '\(cert)'")
         guard decode.succeeded else { throw TestFailure("cannot decode the EST response: \(decode.output)") }
         return (cert, csr.key)
     }
