@@ -106,8 +106,8 @@ struct CRLPublisherTests {
         let listed = Set(crl.tbsCertList.revokedCertificates.map(\.serialNumber))
         #expect(listed == Set(leaves.map(\.certificate.serialNumber)))
         #expect(h.metrics.registry.render().contains("rootkeeper_revocation_publish_latency_seconds_count 12"))
-        #expect(h.metrics.registry.value("rootkeeper_crl_entries", labels: ["issuer": "intermediate"]) == 12)
-        #expect(h.metrics.registry.value("rootkeeper_crl_size_bytes", labels: ["issuer": "intermediate"]) == Double(crl.derEncoded.count))
+        #expect(h.metrics.registry.value("rootkeeper_crl_entries", labels: ["issuer": h.issuerSKI]) == 12)
+        #expect(h.metrics.registry.value("rootkeeper_crl_size_bytes", labels: ["issuer": h.issuerSKI]) == Double(crl.derEncoded.count))
     }
 
     @Test("entries of certificates that have expired are pruned from the next CRL")
@@ -150,12 +150,14 @@ struct CRLPublisherTests {
             return
         }
         #expect(reason.contains("stays served"))
-        #expect(h.metrics.registry.value("rootkeeper_crl_publish_failures_total", labels: ["issuer": "intermediate"]) == 1)
+        #expect(h.metrics.registry.value("rootkeeper_crl_publish_failures_total", labels: ["issuer": h.issuerSKI]) == 1)
+        #expect(h.metrics.registry.value("rootkeeper_crl_publication_failing", labels: ["issuer": h.issuerSKI]) == 1)
 
         try FileManager.default.removeItem(atPath: crlDirectory)
         try FileManager.default.moveItem(atPath: crlDirectory + ".saved", toPath: crlDirectory)
         try await publisher.publishNow()
         #expect(await publisher.health == .healthy)
+        #expect(h.metrics.registry.value("rootkeeper_crl_publication_failing", labels: ["issuer": h.issuerSKI]) == 0)
         let recovered = try CertificateRevocationList(derEncoded: #require(await publisher.currentCRL(issuer: .intermediate)))
         #expect(recovered.tbsCertList.revokedCertificates.map(\.serialNumber) == [leaf.certificate.serialNumber])
     }

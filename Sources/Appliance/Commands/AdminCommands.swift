@@ -2,6 +2,17 @@ import ApplianceKit
 import ArgumentParser
 import Foundation
 
+/// `--reason` of the revoke commands: only the reasons a full CRL of this CA can carry.
+let revocationReasonHelp = ArgumentHelp("RFC 5280 reason, one of: \(IntermediateCA.acceptedRevocationReasonNames).")
+
+/// Refuses a reason before anything is sent (the appliance refuses it again): removeFromCRL and
+/// certificateHold would leave a revocation no full CRL can carry.
+func validateRevocationReason(_ reason: String) throws {
+    do { _ = try IntermediateCA.revocationReason(reason) } catch let error as ApplianceError {
+        throw ValidationError(error.reason)
+    }
+}
+
 /// Sends one admin request to the running appliance and prints the answer's lines.
 func sendAdmin(_ state: StateOptions, _ command: String, _ arguments: [String: String] = [:]) throws {
     let client = AdminClient(socketPath: StateDirectory(path: state.stateDirectory).adminSocket)
@@ -53,7 +64,8 @@ struct AgentsCommand: ParsableCommand {
     struct Revoke: ParsableCommand {
         @OptionGroup var state: StateOptions
         @Argument(help: "Agent ID; its whole certificate line is revoked.") var id: String
-        @Option(help: "RFC 5280 reason (keyCompromise, superseded, cessationOfOperation, …).") var reason: String = "unspecified"
+        @Option(help: revocationReasonHelp) var reason: String = "unspecified"
+        func validate() throws { try validateRevocationReason(reason) }
         func run() throws { try sendAdmin(state, "agents.revoke", ["id": id, "reason": reason]) }
     }
     struct Token: ParsableCommand {
@@ -86,7 +98,8 @@ struct CertsCommand: ParsableCommand {
     struct Revoke: ParsableCommand {
         @OptionGroup var state: StateOptions
         @Argument(help: "Serial number in hex.") var serial: String
-        @Option(help: "RFC 5280 reason.") var reason: String = "unspecified"
+        @Option(help: revocationReasonHelp) var reason: String = "unspecified"
+        func validate() throws { try validateRevocationReason(reason) }
         func run() throws { try sendAdmin(state, "certs.revoke", ["serial": serial, "reason": reason]) }
     }
     struct Expiring: ParsableCommand {

@@ -27,21 +27,16 @@ public struct BackupManifest: Codable, Sendable, Hashable {
     public static let maximumPayloadSize = 2 << 30
     static let configurationPath = "config/appliance.yaml"
     static let databasePath = "db/rootkeeper.sqlite"
-    static let topLevel: Set<String> = ["ca", "crl", "server", "db", "audit", "config"]
+    static let journalPath = "audit/audit.jsonl"
 
-    /// Refuses paths that could escape the restore directory or are not part of the layout:
-    /// relative, 2–3 components of `[A-Za-z0-9._-]`, no `.`/`..`, a known top-level directory,
-    /// and private material only under `ca/private/`.
+    /// Refuses paths that could escape the restore directory or are not part of the layout: the
+    /// database, the audit journal, the configuration, or one of the files `serve` loads as
+    /// ``StateDirectory/fileLayout`` defines them (fixed names, lower-case hex issuer
+    /// directories, file names of `[A-Za-z0-9._-]`, never `.`/`..`); private keys only where the
+    /// layout keeps them.
     static func checkPath(_ path: String) throws {
-        let components = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        guard (2...3).contains(components.count), let first = components.first, topLevel.contains(first),
-              components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && $0.allSatisfy(allowed.contains) && $0.count <= 128 })
-        else { throw ApplianceError.backupRejected("manifest names an unexpected path '\(path.prefix(200))'") }
-        if components.count == 3 {
-            guard [["ca", "private"], ["crl", "history"]].contains(Array(components.prefix(2))) else {
-                throw ApplianceError.backupRejected("manifest names an unexpected path '\(path)'")
-            }
+        guard [databasePath, journalPath, configurationPath].contains(path) || StateDirectory.isServedFile(path) else {
+            throw ApplianceError.backupRejected("manifest names an unexpected path '\(path.prefix(200))'")
         }
     }
 

@@ -37,9 +37,11 @@ public struct BackupRestorer: Sendable {
         let createdRoot = !FileManager.default.fileExists(atPath: stateDirectory)
         let state = StateDirectory(path: stateDirectory)
         var written: [String] = []
+        var createdDirectories: [String] = []
         do {
             try state.create()
             for entry in contents.manifest.files where entry.path != BackupManifest.configurationPath {
+                createdDirectories += try Self.createParents(of: entry.path, in: state)
                 let path = state.root.appendingPathComponent(entry.path).path
                 try SecureFile.writeExclusive(contents.files[entry.path] ?? [], to: path, mode: Self.mode(for: entry.path))
                 written.append(path)
@@ -52,6 +54,7 @@ public struct BackupRestorer: Sendable {
             try state.checkPermissions()
         } catch {
             for path in written { unlink(path) }
+            for directory in createdDirectories.reversed() { rmdir(directory) }
             Self.removeLayout(state, includingRoot: createdRoot)
             throw error
         }
@@ -70,10 +73,30 @@ public struct BackupRestorer: Sendable {
         }
     }
 
-    /// Private material and the database 0600; public certificates and CRLs 0644.
+    /// Private keys (wherever ``StateDirectory/fileLayout`` keeps them), the database and the
+    /// journal 0600; public certificates and CRLs 0644.
     static func mode(for path: String) -> mode_t {
-        if path.hasPrefix("ca/private/") || path.hasPrefix("db/") || path.hasPrefix("audit/") { return 0o600 }
+        if StateDirectory.layoutKind(of: path) == .privateKey || path.hasPrefix("db/") || path.hasPrefix("audit/") { return 0o600 }
         return 0o644
+    }
+
+    /// Creates the directories above `relative` that the layout of ``StateDirectory/create()``
+    /// does not (`ca/issuers/<ski>/private`, `ca/retired/<ski>` …) with their layout modes;
+    /// returns those it created, outermost first.
+    static func createParents(of relative: String, in state: StateDirectory) throws -> [String] {
+        let components = relative.split(separator: "/").map(String.init).dropLast()
+        var created: [String] = []
+        for depth in components.indices {
+            let prefix = Array(components[...depth])
+            let directory = state.path(prefix)
+            guard !FileManager.default.fileExists(atPath: directory) else { continue }
+            let mode = StateDirectory.directoryMode(prefix.joined(separator: "/"))
+            guard mkdir(directory, mode) == 0, chmod(directory, mode) == 0 else {
+                throw ApplianceError.stateDirectory("cannot create \(directory): \(String(cString: strerror(errno)))")
+            }
+            created.append(directory)
+        }
+        return created
     }
 
     static func chown(_ root: String, extra: String?, to owner: (uid: uid_t, gid: gid_t)) throws {

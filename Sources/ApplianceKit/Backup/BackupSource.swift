@@ -6,11 +6,12 @@ import SecureFiles
 ///
 /// - `db/rootkeeper.sqlite` — an online snapshot (``SQLiteStore/snapshot(databaseAt:to:busyTimeout:)``),
 ///   never a copy of the live file, which could be torn mid-transaction or miss the WAL;
-/// - `ca/*` certificates and, only for a file-backed intermediate, `ca/private/*.key` — each must
-///   be an encrypted PKCS#8 (PEM `ENCRYPTED PRIVATE KEY`); a PKCS#11 PIN is never stored anywhere
-///   in the state and so never in a backup;
-/// - `crl/*.crl` and `crl/history/*`, `server/*` certificates (not `server/private/server.key`:
-///   the appliance issues itself a new server certificate at start when the key is missing);
+/// - every file of ``StateDirectory/servedFiles()`` — the layout `serve` loads from: `ca/*`
+///   certificates, the retiring intermediates of a renewal overlap (`ca/issuers/<ski>/`) and the
+///   retired ones (`ca/retired/<ski>/`), CRLs and their history, `server/*` certificates (not
+///   `server/private/server.key`: the appliance issues itself a new one at start). Keys are
+///   included only for file-backed intermediates and each must be an encrypted PKCS#8 (PEM
+///   `ENCRYPTED PRIVATE KEY`); a PKCS#11 PIN is never stored anywhere in the state;
 /// - `audit/audit.jsonl`, and the configuration file when one is given (`config/appliance.yaml`).
 struct BackupSource {
     let state: StateDirectory
@@ -24,19 +25,19 @@ struct BackupSource {
     /// Reads everything; the database snapshot is made in `scratch` (a private directory).
     func collect(scratch: String) throws -> Collected {
         var collected = Collected()
-        for name in try regularFiles(in: "ca") { try add("ca/\(name)", to: &collected) }
-        for name in try regularFiles(in: "ca/private") {
-            let path = "ca/private/\(name)"
-            let bytes = try SecureFile.read(state.path("ca", "private", name))
-            guard String(decoding: bytes.prefix(64), as: UTF8.self).hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----") else {
-                throw ApplianceError.stateDirectory("\(state.path("ca", "private", name)) is not an encrypted PKCS#8 key; refusing to put it in a backup")
+        // The files `serve` loads, from the one definition of the layout (StateDirectory+Layout):
+        // the current and the retiring intermediates with their keys, retired ones, CRLs, server
+        // certificates.
+        for file in try state.servedFiles() {
+            let bytes = try SecureFile.read(state.root.appendingPathComponent(file.relativePath).path, maximumSize: BackupManifest.maximumPayloadSize)
+            if file.kind == .privateKey {
+                guard String(decoding: bytes.prefix(64), as: UTF8.self).hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----") else {
+                    throw ApplianceError.stateDirectory("\(state.root.appendingPathComponent(file.relativePath).path) is not an encrypted PKCS#8 key; refusing to put it in a backup")
+                }
+                if file.relativePath == "ca/private/intermediate-ca.key" { collected.fileBackedKey = true }
             }
-            collected.entries.append((path, bytes))
-            if name == "intermediate-ca.key" { collected.fileBackedKey = true }
+            collected.entries.append((file.relativePath, bytes))
         }
-        for name in try regularFiles(in: "crl") { try add("crl/\(name)", to: &collected) }
-        for name in try regularFiles(in: "crl/history") { try add("crl/history/\(name)", to: &collected) }
-        for name in try regularFiles(in: "server") { try add("server/\(name)", to: &collected) }
         if FileManager.default.fileExists(atPath: state.path("audit", "audit.jsonl")) {
             // Only whole lines: an append in progress is cut off; the store has the event and the
             // restored appliance exports it again from the database.
@@ -57,22 +58,5 @@ struct BackupSource {
             throw ApplianceError.stateDirectory("\(state.path(required)) is missing; install the intermediate before taking a backup")
         }
         return collected
-    }
-
-    private func add(_ relative: String, to collected: inout Collected) throws {
-        try BackupManifest.checkPath(relative)
-        collected.entries.append((relative, try SecureFile.read(state.root.appendingPathComponent(relative).path, maximumSize: BackupManifest.maximumPayloadSize)))
-    }
-
-    /// Names of the regular files directly in `relative` (sorted; temporary `*.tmp-*` files of an
-    /// atomic replacement in progress are skipped), or none when the directory is absent.
-    private func regularFiles(in relative: String) throws -> [String] {
-        let directory = state.root.appendingPathComponent(relative).path
-        guard FileManager.default.fileExists(atPath: directory) else { return [] }
-        return try FileManager.default.contentsOfDirectory(atPath: directory).sorted().filter { name in
-            var info = stat()
-            let full = (directory as NSString).appendingPathComponent(name)
-            return lstat(full, &info) == 0 && info.st_mode & S_IFMT == S_IFREG && !name.contains(".tmp-")
-        }
     }
 }

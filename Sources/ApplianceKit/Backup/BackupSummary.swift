@@ -19,6 +19,7 @@ public struct BackupSummary: Sendable, Hashable {
     public var includesConfiguration: Bool
 
     /// Computes the summary; `scratch` is a private directory where the database is opened.
+    /// Refuses an archive that lacks an issuer its database names (``BackupCompleteness``).
     static func make(manifest: BackupManifest, files: [String: [UInt8]], scratch: String) throws -> BackupSummary {
         let database = (scratch as NSString).appendingPathComponent("summary.sqlite")
         try SecureFile.writeExclusive(files[BackupManifest.databasePath] ?? [], to: database, mode: 0o600)
@@ -27,6 +28,7 @@ public struct BackupSummary: Sendable, Hashable {
         do { count = try SQLiteStore.certificateCount(databaseAt: database) } catch {
             throw ApplianceError.backupRejected("the database in the archive cannot be read: \(error)")
         }
+        try BackupCompleteness.check(manifest: manifest, files: files, database: database)
         return BackupSummary(
             createdAt: manifest.createdAt, sourceStateDirectory: manifest.sourceStateDirectory, files: manifest.files,
             certificateCount: count, intermediateCRLNumber: try crlNumber(files["crl/intermediate.crl"], "crl/intermediate.crl"),

@@ -52,13 +52,35 @@ extension IntermediateCA {
         }
     }
 
+    /// The reason names a revocation may carry, for help texts (`unspecified` is recorded without a
+    /// reason code on the CRL, RFC 5280 §5.3.1).
+    public static var acceptedRevocationReasonNames: String {
+        RevocationReason.acceptedForRevocation.map(\.name).joined(separator: ", ")
+    }
+
+    /// Why `reason` is refused for a revocation (``RevocationReason/isAcceptedForRevocation``).
+    static func refusedReasonMessage(_ reason: RevocationReason) -> String {
+        switch reason {
+        case .removeFromCRL:
+            "revocation reason removeFromCRL is refused: it is only for delta CRLs (RFC 5280 §5.3.1) and this CA publishes full CRLs"
+        case .certificateHold:
+            "revocation reason certificateHold is refused: this CA cannot release a hold, so a held certificate would stay revoked for ever; revoke with a final reason instead"
+        default:
+            "revocation reason \(reason.name) is refused"
+        }
+    }
+
     /// Parses an RFC 5280 §5.3.1 reason name (case-insensitive, `-`/`_` ignored); empty → none.
-    static func revocationReason(_ text: String) throws -> RevocationReason? {
+    /// Refuses the reasons a full CRL of this CA cannot carry (removeFromCRL, certificateHold).
+    public static func revocationReason(_ text: String) throws -> RevocationReason? {
         let normalized = text.filter { $0 != "-" && $0 != "_" && $0 != " " }
         if normalized.isEmpty { return nil }
+        let names = RevocationReason.acceptedForRevocation.map(\.name).joined(separator: ", ")
         guard let reason = RevocationReason(name: normalized) else {
-            let names = RevocationReason.allCases.map(\.name).joined(separator: ", ")
             throw ApplianceError.malformed("unknown revocation reason '\(text)'; use one of: \(names)")
+        }
+        guard reason.isAcceptedForRevocation else {
+            throw ApplianceError.malformed(Self.refusedReasonMessage(reason) + "; use one of: \(names)")
         }
         return reason
     }

@@ -47,7 +47,6 @@ struct HTTPSRoutes: Sendable {
         // The address without the port: pending registrations are counted per source address.
         let enrolment = EnrollmentRequest(csrDER: csr, token: token, source: context.sourceAddress)
         let outcome = try await call("simpleenroll") { try await services.certificateAuthority.enroll(enrolment) }
-        if case .issued = outcome { metrics.issued(type: "agent", renewal: false) }
         return try outcome.response()
     }
 
@@ -64,7 +63,6 @@ struct HTTPSRoutes: Sendable {
             throw ApplianceError.forbidden("the CSR subject does not match the client certificate's agent identity")
         }
         let outcome = try await call("simplereenroll") { try await services.certificateAuthority.reenroll(csrDER: csr, client: agent) }
-        if case .issued = outcome { metrics.issued(type: "agent", renewal: true) }
         return try outcome.response()
     }
 

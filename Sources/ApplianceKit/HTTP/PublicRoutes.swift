@@ -58,6 +58,8 @@ struct PublicRoutes: Sendable {
             case .healthy: ESTResponse.text("ok\n")
             // Still serving the last good CRL, but an operator must look (e.g. crl/ not writable).
             case .degraded(let reason): ESTResponse.text("degraded: \(reason)\n", status: .serviceUnavailable)
+            // Publishing and current; the detail tells the operator what to repair.
+            case .attention(let reason): ESTResponse.text("ok; attention: \(reason)\n")
             }
         }
         router.get("/metrics") { _, _ in

@@ -20,10 +20,12 @@ public struct ApplianceMetrics: Sendable {
             ("rootkeeper_certificate_validation_failures_total", .counter, "Client certificate refusals, by reason."),
             ("rootkeeper_requests_rate_limited_total", .counter,
              "EST requests answered 429, by the limit that refused them (source, agent, renewal)."),
-            ("rootkeeper_crl_age_seconds", .gauge, "Age of the current CRL, by issuer."),
+            ("rootkeeper_crl_age_seconds", .gauge, "Age of the current CRL, by issuer (intermediates by lower-case hex SKI, the root as root)."),
             ("rootkeeper_crl_next_update_seconds", .gauge,
              "Seconds until the current CRL's nextUpdate (negative once it has lapsed), by issuer."),
             ("rootkeeper_crl_entries", .gauge, "Entries in the current CRL, by issuer."),
+            ("rootkeeper_crl_entries_reason_omitted", .gauge,
+             "Entries of the current CRL listed without their stored reason, which a full CRL cannot carry (removeFromCRL, certificateHold), by issuer."),
             ("rootkeeper_crl_size_bytes", .gauge, "Size of the current CRL, by issuer."),
             ("rootkeeper_ocsp_responses_total", .counter, "OCSP responses, by status."),
             ("rootkeeper_hsm_up", .gauge, "1 when the signing key's token answers."),
@@ -58,6 +60,9 @@ public struct ApplianceMetrics: Sendable {
         }
     }
 
+    /// Counts one signed certificate. Called only where the CA signs (`IntermediateCA`,
+    /// `ServerCertificateManager`), never by the HTTP layer, so an issuance counts once and a
+    /// repeated request answered with the stored certificate (RFC 7030 §4.2.3) not at all.
     public func issued(type: String, renewal: Bool) {
         registry.increment("rootkeeper_certificates_issued_total", labels: ["certificate_type": type])
         if renewal { registry.increment("rootkeeper_certificates_renewed_total") }

@@ -47,7 +47,7 @@ extension CRLPublisher {
             guard let last = page.last else { return }
             let expiries = try await expiry.notAfter(serials: page.map(\.record.serial))
             for revocation in page {
-                let entry = try Self.entry(revocation.record)
+                let entry = try publishableEntry(revocation.record, omitted: &omittedReasons)
                 // Committed during the full walk that built the cache: already listed.
                 if try cache.list.contains(entry.serialNumber) { continue }
                 try cache.list.append(entry, notAfter: expiries[revocation.record.serial])
@@ -62,14 +62,35 @@ extension CRLPublisher {
     func walkUnexpiredEntries(at now: Date) async throws -> CRLEntryList {
         let expected = try await store.revocationCount(issuerSKI: issuerSKI)
         var list = CRLEntryList(expectedEntries: expected)
+        var omitted: [String: RevocationReason] = [:]
         for try await page in store.revokedPages(issuerSKI: issuerSKI, pageSize: configuration.pageSize) {
             let expiries = try await expiry.notAfter(serials: page.map(\.serial))
             for record in page {
                 let notAfter = expiries[record.serial]
                 if let notAfter, notAfter < now { continue }
-                try list.append(try Self.entry(record), notAfter: notAfter)
+                try list.append(try publishableEntry(record, omitted: &omitted), notAfter: notAfter)
             }
         }
+        omittedReasons = omitted
         return list
+    }
+
+    /// The CRL entry of `record`. A reason a full CRL cannot carry (removeFromCRL, certificateHold:
+    /// ``RevocationReason/isAcceptedForRevocation``) — only possible for a row written before
+    /// such reasons were refused, or by hand — must neither stop publication of every other
+    /// entry (the lint would refuse the whole CRL) nor un-revoke the certificate: the entry is
+    /// listed without a reason code (RFC 5280 §5.3.1 allows an absent reason) and recorded in
+    /// `omitted` for the metric, the log and `/health`.
+    func publishableEntry(_ record: RevocationRecord, omitted: inout [String: RevocationReason]) throws -> RevokedCertificate {
+        guard let reason = record.reason, !reason.isAcceptedForRevocation else { return try Self.entry(record) }
+        if omitted[record.serial] == nil {
+            logger.error("revocation listed on the CRL without its reason: the stored reason cannot appear on a full CRL", metadata: [
+                "issuer": "\(issuerSKI)", "serial": "\(record.serial)", "stored_reason": "\(reason.name)",
+            ])
+        }
+        omitted[record.serial] = reason
+        var listed = record
+        listed.reason = nil
+        return try Self.entry(listed)
     }
 }

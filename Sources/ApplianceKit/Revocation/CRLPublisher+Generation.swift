@@ -41,6 +41,7 @@ extension CRLPublisher {
         let written = ContinuousClock.now
         served[.intermediate] = crl
         failure = nil
+        metrics.registry.set("rootkeeper_crl_publication_failing", labels: ["issuer": metricLabel], to: 0)
         updateGauges(.intermediate, crl)
         try await store.recordPublication(CRLPublication(
             issuerSKI: issuerSKI, number: allocation.number, thisUpdate: signed.thisUpdate, nextUpdate: signed.nextUpdate,

@@ -68,7 +68,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
 
     /// Which intermediate this publisher serves (DESIGN §4: a CRL per issuer during a renewal overlap).
     public enum Role: Sendable, Equatable {
-        /// The issuing intermediate: `crl/intermediate.crl`, metrics label `issuer="intermediate"`.
+        /// The issuing intermediate: `crl/intermediate.crl`, metrics label `issuer="<ski>"`.
         case current
         /// An intermediate replaced by a renewal: `crl/issuer-<ski>.crl`, label `issuer="<ski>"`.
         case retiring
@@ -95,6 +95,9 @@ public actor CRLPublisher: RevocationPublisher, Service {
 
     var served: [CRLIssuer: ServedCRL] = [:]
     var failure: String?
+    /// Revocations of the current entries listed without their stored reason, which a full CRL
+    /// cannot carry (``publishableEntry(_:omitted:)``), by serial.
+    var omittedReasons: [String: RevocationReason] = [:]
     var generation: Task<Void, Never>?
     var rerun = false
     var waiters: [CheckedContinuation<Void, Never>] = []
@@ -125,7 +128,10 @@ public actor CRLPublisher: RevocationPublisher, Service {
         self.issuerSKI = PKICore.Hex.encode(ski.keyIdentifier)
         self.role = role
         self.fileName = role == .current ? CRLIssuer.intermediate.rawValue : CRLFiles.retiringName(issuerSKI)
-        self.metricLabel = role == .current ? CRLIssuer.intermediate.rawValue : issuerSKI
+        // Every intermediate's series carries its own SKI, whatever its role: during a renewal
+        // overlap the current and the retiring publisher never write the same series, and an
+        // issuer keeps its label when it stops being the current one.
+        self.metricLabel = issuerSKI
         self.store = store
         self.expiry = expiry ?? CertificateStoreExpiryLookup(store: store)
         self.rootCertificate = rootCertificate
@@ -136,6 +142,9 @@ public actor CRLPublisher: RevocationPublisher, Service {
         self.logger = logger
         metrics.registry.declare(
             "rootkeeper_crl_publish_failures_total", kind: .counter, help: "CRL publications that failed, by issuer.")
+        metrics.registry.declare(
+            "rootkeeper_crl_publication_failing", kind: .gauge,
+            help: "1 while the last CRL publication of the issuer failed (its previous CRL stays served), 0 after a success.")
     }
 
     // MARK: RevocationPublisher
@@ -146,9 +155,16 @@ public actor CRLPublisher: RevocationPublisher, Service {
         return served[issuer]?.der
     }
 
-    /// Healthy, or degraded with the reason of the last failed publication.
+    /// Degraded with the reason of the last failed publication; otherwise needing attention
+    /// when entries were listed without their stored reason; otherwise healthy.
     public var health: PublisherHealth {
-        failure.map { .degraded(reason: $0) } ?? .healthy
+        if let failure { return .degraded(reason: failure) }
+        guard omittedReasons.isEmpty else {
+            let serials = omittedReasons.keys.sorted()
+            let shown = serials.prefix(5).map { "\($0) (\(omittedReasons[$0]?.name ?? "?"))" }.joined(separator: ", ")
+            return .attention(reason: "issuer \(issuerSKI): \(serials.count) revocation(s) listed on the CRL without their stored reason, which a full CRL cannot carry: \(shown)\(serials.count > 5 ? ", …" : "")")
+        }
+        return .healthy
     }
 
     /// The lower-case hex SKI of the intermediate whose CRL this publisher signs.
@@ -159,6 +175,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
     public func retire() {
         retired = true
         failure = nil
+        metrics.registry.set("rootkeeper_crl_publication_failing", labels: ["issuer": metricLabel], to: 0)
     }
 
     public var isRetired: Bool { retired }
@@ -229,6 +246,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
         fullRebuildRequested = true
         failure = reason
         metrics.registry.increment("rootkeeper_crl_publish_failures_total", labels: ["issuer": metricLabel])
+        metrics.registry.set("rootkeeper_crl_publication_failing", labels: ["issuer": metricLabel], to: 1)
         logger.error("CRL publication failed", metadata: ["reason": "\(reason)"])
     }
 
@@ -287,7 +305,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
                                  to: max(0, now.timeIntervalSince(crl.thisUpdate)))
             // The root CRL is issued at ceremonies months apart: its age says nothing, the time
             // left before relying parties reject it does (alert RootkeeperRootCRLExpiring).
-            metrics.registry.set("rootkeeper_crl_next_update_seconds", labels: ["issuer": issuer.rawValue],
+            metrics.registry.set("rootkeeper_crl_next_update_seconds", labels: ["issuer": label(issuer)],
                                  to: crl.nextUpdate.timeIntervalSince(now))
         }
     }
@@ -298,6 +316,9 @@ public actor CRLPublisher: RevocationPublisher, Service {
         let labels = ["issuer": label(issuer)]
         metrics.registry.set("rootkeeper_crl_entries", labels: labels, to: Double(crl.entries))
         metrics.registry.set("rootkeeper_crl_size_bytes", labels: labels, to: Double(crl.der.count))
+        if issuer == .intermediate {
+            metrics.registry.set("rootkeeper_crl_entries_reason_omitted", labels: labels, to: Double(omittedReasons.count))
+        }
         updateAgeGauges()
     }
 }

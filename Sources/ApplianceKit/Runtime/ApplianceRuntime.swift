@@ -156,10 +156,15 @@ public struct ApplianceRuntime: Sendable {
             health: { [tokenMonitor] in
                 // A missing signing key outranks a CRL problem: nothing can be signed at all.
                 if let token = tokenMonitor?.health, !token.isHealthy { return token }
+                var attention: [String] = []
                 for publisher in crlPublishers.all {
-                    if case .degraded(let reason) = await publisher.health { return .degraded(reason: reason) }
+                    switch await publisher.health {
+                    case .degraded(let reason): return .degraded(reason: reason)
+                    case .attention(let reason): attention.append(reason)
+                    case .healthy: break
+                    }
                 }
-                return .healthy
+                return attention.isEmpty ? .healthy : .attention(reason: attention.joined(separator: "; "))
             })
         let application = try buildApplication(configuration: configuration, services: services, metrics: metrics, logger: logger)
         return ApplianceRuntime(

@@ -21,6 +21,10 @@ public struct StateDirectory: Sendable {
     }
 
     public func path(_ components: String...) -> String {
+        path(components)
+    }
+
+    func path(_ components: [String]) -> String {
         components.reduce(root) { $0.appendingPathComponent($1) }.path
     }
 
@@ -34,9 +38,11 @@ public struct StateDirectory: Sendable {
     /// Retired intermediates (certificate only; the key is gone).
     public var retiredIssuersDirectory: String { path("ca", "retired") }
     public func issuerDirectory(_ ski: String) -> String { path("ca", "issuers", ski) }
-    public func issuerCertificate(_ ski: String) -> String { path("ca", "issuers", ski, "intermediate-ca.crt") }
+    public func issuerCertificate(_ ski: String) -> String { path(Self.issuerCertificateComponents(ski)) }
     public func issuerPrivateDirectory(_ ski: String) -> String { path("ca", "issuers", ski, "private") }
-    public func issuerKey(_ ski: String) -> String { path("ca", "issuers", ski, "private", "intermediate-ca.key") }
+    public func issuerKey(_ ski: String) -> String { path(Self.issuerKeyComponents(ski)) }
+    /// A retired intermediate's certificate (`ca/retired/<ski>/intermediate-ca.crt`).
+    public func retiredIssuerCertificate(_ ski: String) -> String { path(Self.retiredIssuerCertificateComponents(ski)) }
     public var intermediateKey: String { path("ca", "private", "intermediate-ca.key") }
     public var serverCertificate: String { path("server", "server.crt") }
     public var serverChain: String { path("server", "server-chain.crt") }

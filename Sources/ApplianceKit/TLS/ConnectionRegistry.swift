@@ -31,6 +31,12 @@ public final class ConnectionRegistry: Sendable {
         return open.count
     }
 
+    /// Whether `channel` is registered (under any serial).
+    func isRegistered(_ channel: any Channel) -> Bool {
+        let key = ObjectIdentifier(channel)
+        return channels.withLockedValue { table in table.values.contains { $0[key] != nil } }
+    }
+
     /// Number of open connections for `serial` (for tests and metrics).
     public func openConnections(serial: String) -> Int {
         channels.withLockedValue { $0[serial.lowercased()]?.count ?? 0 }

@@ -3,6 +3,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
+import NIOTLS
 
 import X509
 
@@ -20,10 +21,11 @@ struct RotatingTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel {
         let context = holder.current
         let verifier = self.verifier
         return channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(
+            try channel.pipeline.syncOperations.addHandlers(
                 NIOSSLServerHandler(context: context, customVerificationCallback: { certificates, promise in
                     verifier.verify(certificates, promise: promise, channel: channel)
-                })
+                }),
+                ResumedSessionRegistrar(verifier: verifier)
             )
         }.flatMap {
             self.base.setup(channel: channel, logger: logger)
@@ -64,32 +66,93 @@ struct HandshakeVerifier: Sendable {
             promise.succeed(.certificateVerified)
             return
         }
-        let trust = self.trust, revocation = self.revocation, metrics = self.metrics, logger = self.logger
-        let connections = self.connections
+        let serial = Self.serial(of: leaf)
         Task {
-            let started = ContinuousClock.now
-            defer { metrics.observeValidation(since: started) }
-            if let failure = await trust.verify(leaf: leaf) {
-                logger.notice("TLS client certificate refused", metadata: ["reason": "\(failure)"])
-                metrics.validationFailure(reason: "untrusted_chain")
-                promise.succeed(.failed)
-                return
-            }
-            do {
-                switch try await revocation.revocationStatus(of: leaf) {
-                case .good:
-                    connections.register(serial: PKICore.Hex.encode(Array(leaf.serialNumber.bytes)), channel: channel)
-                    promise.succeed(.certificateVerified)
-                case .revoked, .unknown:
-                    logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)"])
-                    metrics.validationFailure(reason: "revoked")
-                    promise.succeed(.failed)
-                }
-            } catch {
-                logger.error("revocation check failed; refusing handshake", metadata: ["error": "\(error)"])
-                metrics.validationFailure(reason: "revocation_unavailable")
+            if await check(leaf) {
+                connections.register(serial: serial, channel: channel)
+                promise.succeed(.certificateVerified)
+            } else {
                 promise.succeed(.failed)
             }
         }
+    }
+
+    /// The handshake completed. A TLS 1.3 resumed session (RFC 8446 §2.2) skips certificate
+    /// verification, so ``verify(_:promise:channel:)`` never ran for it and the connection is not
+    /// registered: register it now under the serial of the certificate the session was
+    /// established with (BoringSSL keeps the peer certificate in the session), so a revocation
+    /// closes it like any other, then run the same chain and revocation check as a full handshake
+    /// and close it if the certificate was revoked (or cannot be checked) since the session began.
+    /// Registering before checking leaves no window: a revocation during the check closes it too.
+    func handshakeCompleted(channel: any Channel, peer: NIOSSLCertificate?) {
+        guard let peer, !connections.isRegistered(channel) else { return }
+        let leaf: Certificate
+        do { leaf = try Certificate(derEncoded: try peer.toDERBytes()) } catch {
+            logger.notice("TLS client certificate of a resumed session refused: not parseable", metadata: ["error": "\(error)"])
+            metrics.validationFailure(reason: "malformed_certificate")
+            channel.close(promise: nil)
+            return
+        }
+        connections.register(serial: Self.serial(of: leaf), channel: channel)
+        Task {
+            if await !check(leaf) { channel.close(promise: nil) }
+        }
+    }
+
+    /// Chain to the pinned root through a current intermediate, then revocation from the store;
+    /// false (logged and counted) when the certificate must not be used or cannot be checked.
+    func check(_ leaf: Certificate) async -> Bool {
+        let started = ContinuousClock.now
+        defer { metrics.observeValidation(since: started) }
+        if let failure = await trust.verify(leaf: leaf) {
+            logger.notice("TLS client certificate refused", metadata: ["reason": "\(failure)"])
+            metrics.validationFailure(reason: "untrusted_chain")
+            return false
+        }
+        do {
+            switch try await revocation.revocationStatus(of: leaf) {
+            case .good:
+                return true
+            case .revoked, .unknown:
+                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)"])
+                metrics.validationFailure(reason: "revoked")
+                return false
+            }
+        } catch {
+            logger.error("revocation check failed; refusing handshake", metadata: ["error": "\(error)"])
+            metrics.validationFailure(reason: "revocation_unavailable")
+            return false
+        }
+    }
+
+    /// The store's hex form of a serial (the key of ``ConnectionRegistry``).
+    static func serial(of leaf: Certificate) -> String { PKICore.Hex.encode(Array(leaf.serialNumber.bytes)) }
+}
+
+/// Tells the ``HandshakeVerifier`` when the TLS handshake completes (a resumed session included),
+/// then leaves the pipeline.
+final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let verifier: HandshakeVerifier
+
+    init(verifier: HandshakeVerifier) { self.verifier = verifier }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            // No peer certificate means nothing to register (requests then answer 401). Not
+            // being able to ask (no TLS handler) closes the connection: it could not be cut on
+            // revocation (fail closed).
+            let peer: NIOSSLCertificate?
+            do { peer = try context.pipeline.syncOperations.nioSSL_peerCertificate() } catch {
+                verifier.logger.error("TLS peer certificate unreadable after the handshake; closing", metadata: ["error": "\(error)"])
+                context.close(promise: nil)
+                return
+            }
+            verifier.handshakeCompleted(channel: context.channel, peer: peer)
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

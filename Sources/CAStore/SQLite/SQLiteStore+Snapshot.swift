@@ -43,4 +43,21 @@ extension SQLiteStore {
             throw translate(error, "counting certificates in \(path)")
         }
     }
+
+    /// The issuers (lower-case hex SKIs) the database at `path` names: of its certificates and
+    /// its revocations. A backup must carry the certificate of each (`backup restore` refuses
+    /// one that does not).
+    public static func issuerIDs(databaseAt path: String) throws -> Set<String> {
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read {
+                Set(try String.fetchAll($0, sql: "SELECT issuer_ski FROM certificates UNION SELECT issuer_ski FROM revocations"))
+            }
+        } catch {
+            throw translate(error, "listing the issuers in \(path)")
+        }
+    }
 }

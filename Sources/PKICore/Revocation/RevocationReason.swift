@@ -59,4 +59,17 @@ public enum RevocationReason: UInt8, CaseIterable, Hashable, Sendable, Codable, 
     }
 
     public var description: String { name }
+
+    /// Whether a revocation may be recorded with this reason. This CA publishes full CRLs only and
+    /// never releases a hold, so two reasons are refused where a revocation is requested:
+    /// `removeFromCRL` (8) "is used only in delta CRLs" (RFC 5280 §5.3.1; a full CRL carrying it
+    /// fails `crl_acceptable_reason_codes`), and `certificateHold` (6), a temporary state whose
+    /// release (RFC 5280 §5.3.1, removeFromCRL in a delta CRL or dropping the entry) this CA does
+    /// not implement — a hold would be a revocation that can never be undone.
+    public var isAcceptedForRevocation: Bool {
+        self != .removeFromCRL && self != .certificateHold
+    }
+
+    /// The reasons a revocation may carry, in code order (for help texts and error messages).
+    public static var acceptedForRevocation: [RevocationReason] { allCases.filter(\.isAcceptedForRevocation) }
 }

@@ -4,6 +4,7 @@ extension RegistrationAuthority {
     /// Revokes one certificate (idempotent: a second call returns the first revocation).
     public func revokeCertificate(serial: String, reason: RevocationReason?, invalidityDate: Date? = nil,
                                   by actor: String) async throws -> RevocationResult {
+        try Self.checkRevocationReason(reason)
         let now = clock.now()
         guard let record = try await store.certificate(serial: serial) else {
             throw StoreError.notFound("certificate \(serial) is not known")
@@ -24,6 +25,7 @@ extension RegistrationAuthority {
     /// this call is either in the line or refused, and one reserved before but signed after is
     /// revoked when it is recorded (``completeIssuance(serial:certificateDER:)``).
     public func revokeAgent(_ id: AgentID, reason: RevocationReason?, by actor: String) async throws -> [RevocationResult] {
+        try Self.checkRevocationReason(reason)
         let now = clock.now()
         let results = try await store.perform([
             .revokeAgentLine(id, at: now, reason: reason),
@@ -32,6 +34,14 @@ extension RegistrationAuthority {
         ])
         guard case .revokedLine(let line) = results.first else { throw StoreError(.database, "agent revocation produced no result") }
         return line
+    }
+
+    /// Refuses a reason a full CRL cannot carry (removeFromCRL, certificateHold —
+    /// ``RevocationReason/isAcceptedForRevocation``), so nothing recorded can block publication.
+    static func checkRevocationReason(_ reason: RevocationReason?) throws {
+        if let reason, !reason.isAcceptedForRevocation {
+            throw StoreError.invalidState("revocation reason \(reason.name) is refused: a full CRL of this CA cannot carry it (RFC 5280 §5.3.1)")
+        }
     }
 
     /// Superseded certificates that policy says must now be revoked (empty when the policy is off).

@@ -1,0 +1,112 @@
+import ApplianceKit
+import Foundation
+import PKICore
+import TestSupport
+
+/// The real `appliance serve` executable on a state directory, on loopback ports chosen at run
+/// time, driven with the real admin CLI (`appliance … --state-dir`), curl and openssl. As root it
+/// serves as `nobody`, which then owns the state (as `backup restore --owner` or the install
+/// runbook arrange).
+final class ServeProcess: @unchecked Sendable {
+    let state: String
+    let https: Int
+    let http: Int
+    let process: ExternalTool.Running
+
+    var httpURL: String { "http://127.0.0.1:\(http)" }
+    var httpsURL: String { "https://127.0.0.1:\(https)" }
+
+    /// Starts `serve` on `state` with the intermediate key's `passphrase` (written to a 0600 file
+    /// under `work`) and waits (bounded) until it answers `/health`.
+    init(state: String, work: TemporaryDirectory, passphrase: String, name: String = "serve", extraConfiguration: String = "") throws {
+        chmod(work.path, 0o755)  // nobody must reach the state directory below it
+        self.state = state
+        self.https = try DemoRunner.freePort()
+        self.http = try DemoRunner.freePort()
+        let config = work.file("\(name).yaml"), secret = work.file("\(name).passphrase")
+        try """
+            state_directory: \(state)
+            https:
+              address: 127.0.0.1
+              port: \(https)
+            http:
+              address: 127.0.0.1
+              port: \(http)
+            ca:
+              organization: Rootkeeper Test
+              public_url: http://127.0.0.1:\(http)
+            \(extraConfiguration)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        if geteuid() == 0 {
+            try "user: nobody\n".appendLine(to: config)
+            let chown = try ExternalTool("chown").run(["-R", "nobody:", state])
+            guard chown.succeeded else { throw TestFailure("chown: \(chown.output)") }
+        }
+        chmod(config, 0o644)
+        FileManager.default.createFile(atPath: secret, contents: Data("\(passphrase)\n".utf8), attributes: [.posixPermissions: 0o600])
+        process = try ProductBinary.tool("appliance").start(["serve", "--config", config, "--passphrase-file", secret])
+        let curl = try ExternalTool("curl")
+        for _ in 0..<300 {
+            if try curl.run(["-sS", "-o", "/dev/null", "--max-time", "2", "\(httpURL)/health"]).succeeded { return }
+            guard process.isRunning else { break }
+            usleep(100_000)
+        }
+        let output = process.output
+        process.stop(signal: SIGTERM)
+        throw TestFailure("appliance serve did not answer /health:\n\(output)")
+    }
+
+    func stop() { process.stop(signal: SIGTERM) }
+
+    /// `appliance ARGS --state-dir STATE` (the admin CLI through admin.sock).
+    func admin(_ arguments: [String]) async throws -> ToolResult {
+        try await Tool.run(ProductBinary.path("appliance"), arguments + ["--state-dir", state])
+    }
+
+    /// `/metrics` as text.
+    func metrics() async throws -> String {
+        try await Tool.run("curl", ["-sS", "--max-time", "20", "\(httpURL)/metrics"]).stdout
+    }
+
+    /// The value of one sample line of `/metrics` (`name{labels}`), nil when absent.
+    func metric(_ series: String) async throws -> Double? {
+        try await metrics().split(separator: "\n").first { $0.hasPrefix(series + " ") }
+            .flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    /// Enrols an agent over EST (`simpleenroll`, RFC 7030 §4.2.1) with curl: a one-time token
+    /// from `appliance agents token`, an openssl key and CSR; returns its certificate and key.
+    func enrollWithCurl(_ hostname: String, in work: TemporaryDirectory, root: String) async throws -> (cert: String, key: String) {
+        let token = try await admin(["agents", "token", "--hostname", hostname])
+        guard token.succeeded, let value = token.stdout.split(whereSeparator: \.isWhitespace).last else {
+            throw TestFailure("agents token: \(token.output)")
+        }
+        let csr = try await opensslCSR(in: work, name: hostname, commonName: "agent-\(hostname)-\(UUID().uuidString.lowercased())")
+        let response = work.file("\(hostname).p7.b64"), cert = work.file("\(hostname).crt")
+        let post = try await Tool.run("curl", [
+            "-sS", "--max-time", "20", "--cacert", root, "-H", "Authorization: Bearer \(value)", "-H", "Content-Type: application/pkcs10",
+            "--data-binary", "@\(csr.b64)", "-o", response, "-w", "%{http_code}", "\(httpsURL)/.well-known/est/simpleenroll",
+        ])
+        guard post.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200" else {
+            throw TestFailure("simpleenroll answered \(post.output): \((try? String(contentsOfFile: response, encoding: .utf8)) ?? "")")
+        }
+        let decode = try await Curl.shell("openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs | openssl x509 -out '\(cert)'")
+        guard decode.succeeded else { throw TestFailure("cannot decode the EST response: \(decode.output)") }
+        return (cert, csr.key)
+    }
+
+    /// The certificate's serial as the store and the admin CLI name it.
+    static func serial(of cert: String) throws -> String {
+        IntermediateCA.serialHex(try PEMCodec.certificate(from: Array(try Data(contentsOf: URL(fileURLWithPath: cert)))))
+    }
+}
+
+extension String {
+    /// Appends this text to the file at `path`.
+    func appendLine(to path: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(utf8))
+    }
+}
