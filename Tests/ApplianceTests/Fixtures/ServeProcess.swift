@@ -21,20 +21,20 @@ final class ServeProcess: @unchecked Sendable {
     init(state: String, work: TemporaryDirectory, passphrase: String, name: String = "serve", extraConfiguration: String = "") throws {
         chmod(work.path, 0o755)  // nobody must reach the state directory below it
         self.state = state
-        self.https = try DemoRunner.freePort()
-        self.http = try DemoRunner.freePort()
         let config = work.file("\(name).yaml"), secret = work.file("\(name).passphrase")
         try """
             state_directory: \(state)
             https:
               address: 127.0.0.1
-              port: \(https)
+              port: 0
             http:
               address: 127.0.0.1
-              port: \(http)
+              port: 0
             ca:
               organization: Rootkeeper Test
-              public_url: http://127.0.0.1:\(http)
+              # The OS chooses the ports (read back below), so the URLs in issued certificates
+              # cannot name the HTTP port; tests fetch CRLs and OCSP from `httpURL` themselves.
+              public_url: http://127.0.0.1
             \(extraConfiguration)
             """.write(toFile: config, atomically: true, encoding: .utf8)
         if geteuid() == 0 {
@@ -45,6 +45,12 @@ final class ServeProcess: @unchecked Sendable {
         chmod(config, 0o644)
         FileManager.default.createFile(atPath: secret, contents: Data("\(passphrase)\n".utf8), attributes: [.posixPermissions: 0o600])
         process = try ProductBinary.tool("appliance").start(["serve", "--config", config, "--passphrase-file", secret])
+        guard let ports = process.listeningPorts() else {
+            let output = process.output
+            process.stop(signal: SIGTERM)
+            throw TestFailure("appliance serve did not report its ports:\n\(output)")
+        }
+        (self.https, self.http) = ports
         let curl = try ExternalTool("curl")
         for _ in 0..<300 {
             if try curl.run(["-sS", "-o", "/dev/null", "--max-time", "2", "\(httpURL)/health"]).succeeded { return }
