@@ -32,11 +32,14 @@ struct IssuanceMetricsTests {
         #expect(try await serve.metric("rootkeeper_certificates_renewed_total") ?? 0 == renewedBefore + 1)
     }
 
+    /// The agent's identity as a (legacy, still accepted) CSR common name `agent-{hostname}-{uuid}`:
+    /// the identity lives in the certificate's SANs (docs/identity.md), and an openssl CSR made
+    /// with `-subj` alone carries no SANs.
     static func commonName(_ cert: String) throws -> String {
-        let subject = try ExternalTool("openssl").run(["x509", "-in", cert, "-noout", "-subject", "-nameopt", "multiline"]).stdout
-        guard let line = subject.split(separator: "\n").first(where: { $0.contains("commonName") }),
-              let value = line.split(separator: "=", maxSplits: 1).last
-        else { throw TestFailure("no CN in \(subject)") }
-        return value.trimmingCharacters(in: .whitespaces)
+        let san = try ExternalTool("openssl").run(["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout
+        guard let dns = san.firstMatch(of: /DNS:([^,\s]+)/)?.1, let uuid = san.firstMatch(of: /URI:urn:uuid:([0-9a-f-]{36})/)?.1 else {
+            throw TestFailure("no agent identity in the SANs: \(san)")
+        }
+        return "agent-\(dns)-\(uuid)"
     }
 }
