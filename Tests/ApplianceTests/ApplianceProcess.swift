@@ -37,43 +37,17 @@ final class ApplianceProcess: @unchecked Sendable {
         try await harness.ceremony(csrBundle: result.bundlePath, out: bundle)
         _ = try ApplianceSetup.install(stateDirectory: harness.state, from: bundle, rootFingerprint: try harness.rootFingerprint)
         let config = harness.directory.file("appliance.yaml")
-        try """
-            state_directory: \(harness.state.root.path)
-            user: nobody
-            https:
-              address: 127.0.0.1
-              port: 0
-            http:
-              address: 127.0.0.1
-              port: 0
-            \(extraConfiguration)
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        chmod(config, 0o644)
+        try LoopbackServe.writeConfiguration(to: config, state: harness.state.root.path, extra: extraConfiguration)
         let passphrase = harness.directory.file("key.passphrase")
         try #require(FileManager.default.createFile(atPath: passphrase, contents: Data("correct horse battery staple\n".utf8),
                                                     attributes: [.posixPermissions: 0o600]))
-        if geteuid() == 0 { _ = try ExternalTool("chown").run(["-R", "nobody:", harness.state.root.path]) }
-        let serve = try ProductBinary.tool("appliance").start(
-            ["serve", "--state-dir", harness.state.root.path, "--config", config, "--passphrase-file", passphrase])
+        let started = try LoopbackServe.start(state: harness.state.root.path, config: config, secret: ["--passphrase-file", passphrase], adminSocket: harness.state.adminSocket)
+        let serve = started.process
         defer {
             serve.stop()
             ProcessReaper.terminate(commandLineContaining: harness.state.root.path)
         }
-        let ports = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
-        let process = ApplianceProcess(harness: harness, serve: serve, https: ports.https, http: ports.http)
-        try process.waitUntilHealthy()
-        try await body(process)
-    }
-
-    func waitUntilHealthy() throws {
-        let curl = try ExternalTool("curl")
-        for _ in 0..<300 {
-            let health = try curl.run(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(http)/health"])
-            if health.stdout == "200", FileManager.default.fileExists(atPath: harness.state.adminSocket) { return }
-            usleep(200_000)
-        }
-        Issue.record("the appliance did not start:\n\(serve.output)")
-        throw HarnessFailure(description: "appliance did not start")
+        try await body(ApplianceProcess(harness: harness, serve: serve, https: started.https, http: started.http))
     }
 
     /// Stops this `serve` and starts another on the same state and configuration (after the

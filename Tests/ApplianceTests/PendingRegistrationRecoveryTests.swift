@@ -31,40 +31,22 @@ struct PendingRegistrationRecoveryTests {
             let config = harness.directory.file("appliance.yaml")
             // Retry-After 1 s keeps the waits short; the per-agent rate limit is off because the
             // test re-runs one agent more often per minute than a real one would.
-            try """
-                state_directory: \(harness.state.root.path)
-                user: nobody
-                https:
-                  address: 127.0.0.1
-                  port: 0
-                http:
-                  address: 127.0.0.1
-                  port: 0
+            try LoopbackServe.writeConfiguration(to: config, state: harness.state.root.path, extra: """
                 enrollment:
                   retry_after_seconds: 1
                 limits:
                   enrollments_per_minute_per_agent: 0
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            chmod(config, 0o644)
+                """)
             let passphrase = harness.directory.file("key.passphrase")
             _ = FileManager.default.createFile(atPath: passphrase, contents: Data("correct horse battery staple\n".utf8), attributes: [.posixPermissions: 0o600])
-            _ = try ExternalTool("chown").run(["-R", "nobody:", harness.state.root.path])
-            let serve = try ProductBinary.tool("appliance").start(
-                ["serve", "--state-dir", harness.state.root.path, "--config", config, "--passphrase-file", passphrase])
-            let (https, http) = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
-            let curl = try ExternalTool("curl")
-            var healthy = false
-            for _ in 0..<150 where !healthy {
-                healthy = (try? curl.run(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(http)/health"]))?.stdout == "200"
-                if !healthy { usleep(200_000) }
-            }
-            guard healthy else {
-                let output = serve.output
-                serve.stop()
+            let started: LoopbackServe.Started
+            do {
+                started = try LoopbackServe.start(state: harness.state.root.path, config: config, secret: ["--passphrase-file", passphrase])
+            } catch {
                 harness.remove()
-                throw HarnessFailure(description: "appliance serve did not start:\n\(output)")
+                throw error
             }
-            return Serving(harness: harness, serve: serve, httpsURL: "https://127.0.0.1:\(https)")
+            return Serving(harness: harness, serve: started.process, httpsURL: "https://127.0.0.1:\(started.https)")
         }
 
         func stop() {

@@ -38,35 +38,20 @@ final class ServedTokenAppliance: @unchecked Sendable {
         _ = try ApplianceSetup.install(stateDirectory: harness.state, from: bundle, rootFingerprint: try harness.rootFingerprint)
 
         let config = harness.directory.file("appliance.yaml")
-        try """
-            state_directory: \(harness.state.root.path)
-            user: nobody
-            https:
-              address: 127.0.0.1
-              port: 0
-            http:
-              address: 127.0.0.1
-              port: 0
+        let pinFile = harness.directory.file("token.pin")
+        #expect(FileManager.default.createFile(atPath: pinFile, contents: Data((token.userPIN + "\n").utf8), attributes: [.posixPermissions: 0o600]))
+        try LoopbackServe.writeConfiguration(to: config, state: harness.state.root.path, extra: """
             pkcs11:
               module: \(module.path)
               token: \(token.label)
             ca:
               agent_validity_days: 20
               renew_before_days: 30
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        let pinFile = harness.directory.file("token.pin")
-        #expect(FileManager.default.createFile(atPath: pinFile, contents: Data((token.userPIN + "\n").utf8), attributes: [.posixPermissions: 0o600]))
-        for path in [harness.state.root.path, token.directory.path] {
-            _ = try ExternalTool("chown").run(["-R", "nobody:", path])
-        }
+            """, ownedByService: [token.directory.path])
         chmod(token.directory.path, 0o755)
-        chmod(config, 0o644)
-        let serve = try Self.launch(harness: harness, token: token, module: module, config: config, pinFile: pinFile)
-        let ports = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
-        let served = ServedTokenAppliance(harness: harness, token: token, module: module, https: ports.https, http: ports.http,
-                                          config: config, pinFile: pinFile, serve: serve)
-        try served.waitUntilHealthy()
-        return served
+        let started = try Self.launch(state: harness.state.root.path, token: token, module: module, config: config, pinFile: pinFile)
+        return ServedTokenAppliance(harness: harness, token: token, module: module, https: started.https, http: started.http,
+                                    config: config, pinFile: pinFile, serve: started.process)
     }
 
     private init(harness: SetupHarness, token: SoftHSMToken, module: RemovableTokenModule, https: Int, http: Int, config: String,
@@ -81,11 +66,11 @@ final class ServedTokenAppliance: @unchecked Sendable {
         self.serve = serve
     }
 
-    private static func launch(harness: SetupHarness, token: SoftHSMToken, module: RemovableTokenModule, config: String,
-                               pinFile: String) throws -> ExternalTool.Running {
-        try ProductBinary.tool("appliance").start(
-            ["serve", "--state-dir", harness.state.root.path, "--config", config, "--pin-source", "file:\(pinFile)"],
-            environment: token.environment.merging(module.environment) { $1 })
+    private static func launch(
+        state: String, token: SoftHSMToken, module: RemovableTokenModule, config: String, pinFile: String
+    ) throws -> LoopbackServe.Started {
+        try LoopbackServe.start(state: state, config: config, secret: ["--pin-source", "file:\(pinFile)"],
+                                environment: token.environment.merging(module.environment) { $1 })
     }
 
     /// SIGKILL: no shutdown code runs (a power cut, the OOM killer, `kill -9`).
@@ -96,10 +81,9 @@ final class ServedTokenAppliance: @unchecked Sendable {
 
     /// Serves the same state again.
     func restart() throws {
-        serve = try Self.launch(harness: harness, token: token, module: module, config: config, pinFile: pinFile)
         // Port 0 again: the OS chooses, and the new ports are read back.
-        (https, http) = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
-        try waitUntilHealthy()
+        let started = try Self.launch(state: stateRoot, token: token, module: module, config: config, pinFile: pinFile)
+        (serve, https, http) = (started.process, started.https, started.http)
     }
 
     func stop() {

@@ -22,44 +22,17 @@ final class ServeProcess: @unchecked Sendable {
         chmod(work.path, 0o755)  // nobody must reach the state directory below it
         self.state = state
         let config = work.file("\(name).yaml"), secret = work.file("\(name).passphrase")
-        try """
-            state_directory: \(state)
-            https:
-              address: 127.0.0.1
-              port: 0
-            http:
-              address: 127.0.0.1
-              port: 0
+        // The OS chooses the ports, so the URLs in issued certificates cannot name the HTTP port;
+        // tests fetch CRLs and OCSP from `httpURL` themselves.
+        try LoopbackServe.writeConfiguration(to: config, state: state, extra: """
             ca:
               organization: Rootkeeper Test
-              # The OS chooses the ports (read back below), so the URLs in issued certificates
-              # cannot name the HTTP port; tests fetch CRLs and OCSP from `httpURL` themselves.
               public_url: http://127.0.0.1
             \(extraConfiguration)
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        if geteuid() == 0 {
-            try "user: nobody\n".appendLine(to: config)
-            let chown = try ExternalTool("chown").run(["-R", "nobody:", state])
-            guard chown.succeeded else { throw TestFailure("chown: \(chown.output)") }
-        }
-        chmod(config, 0o644)
+            """)
         FileManager.default.createFile(atPath: secret, contents: Data("\(passphrase)\n".utf8), attributes: [.posixPermissions: 0o600])
-        process = try ProductBinary.tool("appliance").start(["serve", "--config", config, "--passphrase-file", secret])
-        guard let ports = process.listeningPorts() else {
-            let output = process.output
-            process.stop(signal: SIGTERM)
-            throw TestFailure("appliance serve did not report its ports:\n\(output)")
-        }
-        (self.https, self.http) = ports
-        let curl = try ExternalTool("curl")
-        for _ in 0..<300 {
-            if try curl.run(["-sS", "-o", "/dev/null", "--max-time", "2", "\(httpURL)/health"]).succeeded { return }
-            guard process.isRunning else { break }
-            usleep(100_000)
-        }
-        let output = process.output
-        process.stop(signal: SIGTERM)
-        throw TestFailure("appliance serve did not answer /health:\n\(output)")
+        let started = try LoopbackServe.start(state: state, config: config, secret: ["--passphrase-file", secret], requireHealthy: false)
+        (process, https, http) = (started.process, started.https, started.http)
     }
 
     func stop() { process.stop(signal: SIGTERM) }
