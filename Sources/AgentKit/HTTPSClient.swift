@@ -71,7 +71,11 @@ public struct HTTPSClient: Sendable {
                 }
                 .connect(host: host, port: port).get()
         } catch {
-            throw AgentError(.transport, "cannot connect to \(host):\(port): \(error)")
+            // The response promise is owned by a handler that never got a channel: settle it, or
+            // NIO traps on the leaked promise (debug builds) instead of reporting the failure.
+            let failure = AgentError(.transport, "cannot connect to \(host):\(port): \(error)")
+            responsePromise.fail(failure)
+            throw failure
         }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: url.path.isEmpty ? "/" : url.path)
         head.headers.add(name: "Host", value: server.authority(port: port))
