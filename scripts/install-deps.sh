@@ -27,6 +27,7 @@ tools=(
   "setpriv            util-linux"
   "unshare            util-linux"
   "runuser            util-linux"
+  "setfacl            acl"
   "sha256sum          coreutils"
   "cc                 gcc"
   "python3            python3"
@@ -44,6 +45,8 @@ packages=(
   # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 (+venv for
   # pkilint) for runbook rehearsals and independent checks; util-linux for setpriv/unshare/runuser
   gcc libc6-dev python3 python3-venv util-linux coreutils bash
+  # tests: setfacl grants a service user read access to a root-owned credential, as systemd does
+  acl
 )
 
 missing=()

@@ -13,6 +13,12 @@ scripts/install-deps.sh
 # scripts/lib/postgres.sh starts a throwaway PostgreSQL cluster for the PostgreSQL store once it
 # exists (not yet: the SQLite store is the only implementation today).
 
+# The release artefacts (statically linked, what a ceremony machine runs): built or brought up to
+# date once here, tested by Tests/RunbookTests/ReleaseArtefactTests.swift through
+# ROOTKEEPER_RELEASE_DIR. Incremental: a new commit recompiles one C file and relinks.
+scripts/release.sh --out .build-release/dist
+export ROOTKEEPER_RELEASE_DIR="$PWD/.build-release/dist"
+
 swift build --build-tests
 # swift-testing starts every test at once by default. Many tests run real appliances, openssl,
 # curl and whole demos; on the 2-core CI machine dozens of them at once starve the in-process

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import CeremonyKit
 import Foundation
 
@@ -57,9 +58,11 @@ struct RunCommand: AsyncParsableCommand {
             }
             environment = environment.overridden(by: CeremonyEnvironment(
                 module: module, token: token, pinSource: pinSource, operator: operatorName, rehearsal: rehearsal ? true : nil))
-            let runner = CeremonyRunner(
+            var runner = CeremonyRunner(
                 planText: String(decoding: planData, as: UTF8.self), environment: environment, media: media,
                 preconfirmedSPKI: yesIHaveChecked)
+            // The transcript names the exact binary that ran (Runbooks/ceremony-machine.md).
+            runner.toolIdentity = try ToolIdentity.running(name: "ceremony")
             _ = try await runner.run()
         } catch let error as ExitCode {
             throw error
