@@ -30,7 +30,7 @@ PRODUCTS=(ceremony appliance agent)
 # it) and the libraries the ceremony machine image and the appliance host must carry
 # (Runbooks/ceremony-machine.md, Runbooks/appliance-install.md). Anything else fails the build,
 # so the runbooks cannot fall out of date.
-ALLOWED_LIBRARIES='^(linux-vdso\.so\.1|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libgcc_s\.so\.1|libstdc\+\+\.so\.6|libpcsclite\.so\.1|libsqlite3\.so\.0|libz\.so\.1)$'
+ALLOWED_LIBRARIES='^(linux-vdso\.so\.1|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libutil\.so\.1|libgcc_s\.so\.1|libstdc\+\+\.so\.6|libpcsclite\.so\.1|libsqlite3\.so\.0|libp11-kit\.so\.0)$'
 
 # Build facts, from git only (nothing at run time). The build date is the commit date
 # (SOURCE_DATE_EPOCH, reproducible-builds.org), so rebuilding a commit gives the same bytes.

@@ -16,13 +16,13 @@ struct SystemdServeTests {
         var credentials: [(id: String, path: String)]
 
         init(text: String) throws {
-            var user: String?, execStart: [String]?, credentials: [(String, String)] = []
+            var user: String?, execStart: [String]?, credentials: [(id: String, path: String)] = []
             for line in text.split(separator: "\n").map(String.init) where !line.hasPrefix("#") {
                 if line.hasPrefix("User=") { user = String(line.dropFirst(5)) }
                 if line.hasPrefix("ExecStart=") { execStart = line.dropFirst(10).split(separator: " ").map(String.init) }
                 if line.hasPrefix("LoadCredential=") {
                     let parts = line.dropFirst(15).split(separator: ":", maxSplits: 1).map(String.init)
-                    credentials.append((parts[0], parts.count > 1 ? parts[1] : ""))
+                    credentials.append((id: parts[0], path: parts.count > 1 ? parts[1] : ""))
                 }
             }
             self.user = try #require(user, "the unit has no User=")

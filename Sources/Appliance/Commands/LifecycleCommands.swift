@@ -136,10 +136,10 @@ func loadConfiguration(_ path: String?, state: StateOptions) throws -> Appliance
         let fromEnvironment = environment["ROOTKEEPER_STATE_DIRECTORY"]
         let named = [fromEnvironment.map { ("ROOTKEEPER_STATE_DIRECTORY", $0) }, fromFile.map { ("state_directory in \(path ?? "")", $0) }]
             .compactMap { $0 }
-        if let (source, value) = named.first(where: { standardized($0.1) != standardized(flag) }) {
+        if let conflict = named.first(where: { standardized($0.1) != standardized(flag) }) {
             throw CommandFailure(
-                "--state-dir \(flag) conflicts with \(source) (\(value)); give the state directory in one place only "
-                    + "(remove --state-dir, or change or remove \(source))")
+                "--state-dir \(flag) conflicts with \(conflict.0) (\(conflict.1)); give the state directory in one place only "
+                    + "(remove --state-dir, or change or remove \(conflict.0))")
         }
         configuration.stateDirectory = flag
     }
@@ -237,8 +237,9 @@ struct DoctorCommand: AsyncParsableCommand {
             print(DoctorFinding("user", .problem, "\(error)", fix: "set `user:` to an unprivileged account that owns the state directory").line)
             throw ExitCode.failure
         }
-        let secrets = self.secrets
-        let findings = ApplianceDoctor(configuration: configuration, servingUID: servingUID, secret: { try secrets.unlockSecret(configuration) }, clock: clock).run()
+        // Read as serve reads it (a prompt by default); a failure is reported as the key check's problem.
+        let secret = Result { try secrets.unlockSecret(configuration) }
+        let findings = ApplianceDoctor(configuration: configuration, servingUID: servingUID, secret: { try secret.get() }, clock: clock).run()
         for finding in findings { print(finding.line) }
         let problems = findings.filter { $0.status == .problem }.count
         print(problems == 0 ? "doctor: no problems found" : "doctor: \(problems) problem\(problems == 1 ? "" : "s") found")
