@@ -43,7 +43,8 @@ enum SystemdCredential {
             case aclUserObject, aclMask: continue
             case aclUser where entry.id == me: continue
             case aclOther: throw refuse("is readable by other users (ACL)")
-            default: throw refuse("is readable by another user or group (ACL entry \(entry.tag):\(entry.id))")
+            case aclUser: throw refuse("is readable by another user or group (ACL entry user:\(entry.id))")
+            default: throw refuse("is readable by another user or group (ACL entry for a group)")
             }
         }
     }

@@ -202,11 +202,11 @@ struct DoctorCommand: AsyncParsableCommand {
         commandName: "doctor",
         abstract: "Check configuration, permissions, key, token, store, ports, certificates and CRLs before serving.",
         discussion: """
-            Run it as the user `serve` runs as, with the same options (the passphrase or PIN source too).
-            Changes nothing. Prints one line per check; each problem names its fix. Exit status 1 when
+            Give it the options `serve` gets (the passphrase or PIN source too). Started as root with
+            `user:` configured it reads the secret, then checks as that user, as serve runs. Changes nothing. Prints one line per check; each problem names its fix. Exit status 1 when
             any check found a problem (warnings alone exit 0).
             Example:
-              sudo -u rootkeeper appliance doctor --config /etc/rootkeeper/appliance.yaml --passphrase-file /path/to/copy
+              appliance doctor --config /etc/rootkeeper/appliance.yaml --passphrase-file /etc/rootkeeper/intermediate.passphrase
             """)
     @OptionGroup var state: StateOptions
     @OptionGroup var secrets: SecretOptions
@@ -230,15 +230,24 @@ struct DoctorCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         // serve started as root runs as the configured user; started as anyone else, as itself.
-        let servingUID: uid_t
+        let account: (uid: uid_t, gid: gid_t)?
         do {
-            servingUID = try ProcessHardening.checkUser(configuredUser: configuration.user)?.uid ?? geteuid()
+            account = try ProcessHardening.checkUser(configuredUser: configuration.user)
         } catch {
             print(DoctorFinding("user", .problem, "\(error)", fix: "set `user:` to an unprivileged account that owns the state directory").line)
             throw ExitCode.failure
         }
         // Read as serve reads it (a prompt by default); a failure is reported as the key check's problem.
         let secret = Result { try secrets.unlockSecret(configuration) }
+        if let account, case .success(let unlocked) = secret {
+            // As serve does: the secret read as root, everything else checked as the service user,
+            // so a file only root could read is found here and not at the next start.
+            let usesToken = !configuration.pkcs11.token.isEmpty
+            try ProcessHardening.reexec(as: account, secret: unlocked, arguments: CommandLine.arguments) { fd in
+                usesToken ? ["--pin-source", "fd:\(fd)"] : ["--passphrase-fd", "\(fd)"]
+            }
+        }
+        let servingUID = account?.uid ?? geteuid()
         let findings = ApplianceDoctor(configuration: configuration, servingUID: servingUID, secret: { try secret.get() }, clock: clock).run()
         for finding in findings { print(finding.line) }
         let problems = findings.filter { $0.status == .problem }.count
