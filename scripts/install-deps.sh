@@ -28,6 +28,8 @@ tools=(
   "unshare            util-linux"
   "runuser            util-linux"
   "setfacl            acl"
+  "git                git"
+  "strip              binutils"
   "sha256sum          coreutils"
   "cc                 gcc"
   "python3            python3"
@@ -47,6 +49,8 @@ packages=(
   gcc libc6-dev python3 python3-venv util-linux coreutils bash
   # tests: setfacl grants a service user read access to a root-owned credential, as systemd does
   acl
+  # release: scripts/release.sh reads build facts from git and strips with binutils
+  git binutils
 )
 
 missing=()
