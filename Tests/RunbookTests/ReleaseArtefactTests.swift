@@ -20,7 +20,7 @@ struct ReleaseArtefactTests {
         return directory
     }
 
-    @Test("SHA256SUMS verifies, and no binary links the toolchain or an undocumented library")
+    @Test("SHA256SUMS verifies; no binary holds the build path or links the toolchain or an undocumented library")
     func checksumsAndLinkage() throws {
         let directory = try Self.releaseDirectory()
         let check = try ExternalTool("sha256sum").run(["-c", "SHA256SUMS"], currentDirectory: directory)
@@ -28,6 +28,9 @@ struct ReleaseArtefactTests {
         #expect(check.stdout == Self.products.map { "\($0): OK\n" }.joined())
         let documented = try String(contentsOfFile: Self.repository.appendingPathComponent("Runbooks/ceremony-machine.md").path, encoding: .utf8)
         for product in Self.products {
+            // Reproducible: the checkout's path (which differs between builders) is mapped away.
+            let bytes = try #require(FileManager.default.contents(atPath: directory + "/" + product))
+            #expect(bytes.range(of: Data(Self.repository.path.utf8)) == nil, "\(product) contains the build path \(Self.repository.path)")
             let ldd = try ExternalTool("ldd").run([directory + "/" + product])
             #expect(ldd.succeeded, "\(ldd.output)")
             #expect(!ldd.output.contains("/opt/swift") && !ldd.output.contains("libswift") && !ldd.output.contains("libFoundation")
