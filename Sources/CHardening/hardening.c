@@ -7,6 +7,6 @@ int rootkeeper_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
 
 #include <sys/xattr.h>
 
-ssize_t rootkeeper_access_acl(const char *path, void *buffer, size_t size) {
+long rootkeeper_access_acl(const char *path, void *buffer, unsigned long size) {
     return lgetxattr(path, "system.posix_acl_access", buffer, size);
 }

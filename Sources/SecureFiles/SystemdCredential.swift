@@ -56,7 +56,7 @@ enum SystemdCredential {
     /// The file's access ACL entries, or nil when it has none.
     static func accessACL(path: String) throws -> [(tag: UInt16, permissions: UInt16, id: UInt32)]? {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let size = rootkeeper_access_acl(path, &buffer, buffer.count)
+        let size = Int(rootkeeper_access_acl(path, &buffer, UInt(buffer.count)))
         if size < 0 {
             if errno == ENODATA || errno == ENOTSUP { return nil }
             throw SecureFileError(.ioFailure, "cannot read the ACL of \(path): \(String(cString: strerror(errno)))")
