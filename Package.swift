@@ -3,9 +3,16 @@
 // Target layout follows DESIGN §1: anything that decides is a library; executables only parse
 // input, wire objects and translate results. The *Kit libraries hold the executables' logic so
 // the tests can drive it in-process as well as through the binaries.
+import Foundation
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+// Release builds (scripts/release.sh) embed version, commit and build date through these variables,
+// compiled into the one C file of CBuildInfo; without them every tool reports "dev".
+let buildInfoDefines: [CSetting] = ["ROOTKEEPER_VERSION", "ROOTKEEPER_COMMIT", "ROOTKEEPER_BUILD_DATE"].compactMap { name in
+    ProcessInfo.processInfo.environment[name].map { .define(name, to: "\"\($0)\"") }
+}
 
 let package = Package(
     name: "Rootkeeper",
@@ -36,6 +43,7 @@ let package = Package(
         .systemLibrary(name: "CP11Kit", pkgConfig: "p11-kit-1", providers: [.apt(["libp11-kit-dev"])]),
         .target(name: "CHardening"),
         .target(name: "CPKCS11", dependencies: ["CP11Kit"], linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CBuildInfo", cSettings: buildInfoDefines),
         .systemLibrary(name: "CPCSC", pkgConfig: "libpcsclite", providers: [.apt(["libpcsclite-dev"])]),
 
         // MARK: Libraries
@@ -60,6 +68,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "BuildInfo",
+            dependencies: ["CBuildInfo", "PKICore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "SecureFiles", dependencies: ["PKICore", "CHardening"], swiftSettings: swiftSettings),
         .target(name: "SmartCard", dependencies: ["CPCSC"], swiftSettings: swiftSettings),
         .target(
@@ -75,7 +88,7 @@ let package = Package(
         .target(
             name: "CeremonyKit",
             dependencies: [
-                "PKICore", "PKCS11", "SmartCard", "SecureFiles",
+                "PKICore", "PKCS11", "SmartCard", "SecureFiles", "BuildInfo",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -123,13 +136,13 @@ let package = Package(
         // MARK: Executables (parse input, wire objects, translate results)
         .executableTarget(
             name: "Ceremony",
-            dependencies: ["CeremonyKit", "SecureFiles", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CeremonyKit", "SecureFiles", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "Appliance",
             dependencies: [
-                "ApplianceKit", "PKICore", "SecureFiles",
+                "ApplianceKit", "PKICore", "SecureFiles", "BuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,7 +150,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Agent",
-            dependencies: ["AgentKit", "PKICore", "SecureFiles", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AgentKit", "PKICore", "SecureFiles", "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -28,6 +28,9 @@ tools=(
   "unshare            util-linux"
   "runuser            util-linux"
   "setsid             util-linux"
+  "setfacl            acl"
+  "git                git"
+  "strip              binutils"
   "sha256sum          coreutils"
   "cc                 gcc"
   "python3            python3"
@@ -45,6 +48,10 @@ packages=(
   # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 (+venv for
   # pkilint) for runbook rehearsals and independent checks; util-linux for setpriv/unshare/runuser
   gcc libc6-dev python3 python3-venv util-linux coreutils bash
+  # tests: setfacl grants a service user read access to a root-owned credential, as systemd does
+  acl
+  # release: scripts/release.sh reads build facts from git and strips with binutils
+  git binutils
 )
 
 missing=()

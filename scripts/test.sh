@@ -20,6 +20,12 @@ trap 'rm -rf "$softhsm_dir"' EXIT
 export SOFTHSM2_CONF="$softhsm_dir/rootkeeper-test-softhsm2.conf"
 printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$softhsm_dir" >"$SOFTHSM2_CONF"
 
+# The release artefacts (statically linked, what a ceremony machine runs): built or brought up to
+# date once here, tested by Tests/RunbookTests/ReleaseArtefactTests.swift through
+# ROOTKEEPER_RELEASE_DIR. Incremental: a new commit recompiles one C file and relinks.
+scripts/release.sh --out .build-release/dist
+export ROOTKEEPER_RELEASE_DIR="$PWD/.build-release/dist"
+
 swift build --build-tests
 # swift-testing starts every test at once by default. Many tests run real appliances, openssl,
 # curl and whole demos; on the 2-core CI machine dozens of them at once starve the in-process

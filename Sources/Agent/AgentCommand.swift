@@ -1,5 +1,6 @@
 import AgentKit
 import ArgumentParser
+import BuildInfo
 import Foundation
 import PKICore
 import SecureFiles
@@ -9,6 +10,7 @@ import SecureFiles
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Rootkeeper agent: enrol, renew and check status with a pinned appliance.",
+        version: RootkeeperBuild.versionText(tool: "agent"),
         subcommands: [Enroll.self, Renew.self, Status.self])
 
     struct Enroll: AsyncParsableCommand {

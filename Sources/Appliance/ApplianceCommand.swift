@@ -1,4 +1,6 @@
+import ApplianceKit
 import ArgumentParser
+import BuildInfo
 
 /// `appliance` — the online intermediate CA (DESIGN §4). Parses input, wires ApplianceKit and
 /// translates results; nothing here decides.
@@ -7,16 +9,21 @@ struct ApplianceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appliance",
         abstract: "Rootkeeper online intermediate CA: EST over mTLS, CRL, OCSP, administration.",
+        version: RootkeeperBuild.versionText(tool: "appliance"),
         subcommands: [
             InitCommand.self, IntermediateCommand.self, ServeCommand.self, AgentsCommand.self,
-            CertsCommand.self, CRLCommand.self, AuditCommand.self, BackupCommand.self, DemoCommand.self,
+            CertsCommand.self, CRLCommand.self, AuditCommand.self, BackupCommand.self, DoctorCommand.self, DemoCommand.self,
         ])
 }
 
-/// `--state-dir`, shared by every subcommand.
+/// `--state-dir`, shared by every subcommand. With `--config`, a configuration (file or
+/// ROOTKEEPER_STATE_DIRECTORY) naming another directory is a conflict, refused by `loadConfiguration`.
 struct StateOptions: ParsableArguments {
-    @Option(name: .customLong("state-dir"), help: "State directory (DESIGN §4 layout).")
-    var stateDirectory: String = "/var/lib/rootkeeper"
+    @Option(name: .customLong("state-dir"), help: "State directory (DESIGN §4 layout; default /var/lib/rootkeeper).")
+    var explicitStateDirectory: String?
+
+    /// The directory given, or the default.
+    var stateDirectory: String { explicitStateDirectory ?? ApplianceConfiguration().stateDirectory }
 }
 
 /// How secrets reach the appliance: never in argv (DESIGN §4).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import CeremonyKit
 import Foundation
 
@@ -20,6 +21,7 @@ struct CeremonyCommand: AsyncParsableCommand {
               ceremony run root.yaml --media /media/ROOTKEEPER --module /usr/lib/softhsm/libsofthsm2.so \\
                 --token root-ca --pin-source prompt --operator "A. Officer"
             """,
+        version: RootkeeperBuild.versionText(tool: "ceremony"),
         subcommands: [
             RunCommand.self, TemplateCommand.self, DevicesCommand.self, PreflightCommand.self,
             InspectCommand.self, VerifyTranscriptCommand.self, RecoverCommand.self,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import CeremonyKit
 import Foundation
 import SecureFiles
@@ -43,9 +44,11 @@ struct RunCommand: AsyncParsableCommand {
                 throw CeremonyError.plan("cannot read the plan \(plan)")
             }
             let environment = try environmentOptions.environment(rehearsal: rehearsal ? true : nil)
-            let runner = CeremonyRunner(
+            var runner = CeremonyRunner(
                 planText: String(decoding: planData, as: UTF8.self), environment: environment, media: media,
                 preconfirmedSPKI: yesIHaveChecked)
+            // The transcript names the exact binary that ran (Runbooks/ceremony-machine.md).
+            runner.toolIdentity = try ToolIdentity.running(name: "ceremony")
             _ = try await runner.run()
         } catch let error as ExitCode {
             throw error

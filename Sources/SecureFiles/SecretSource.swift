@@ -66,6 +66,8 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw SecureFileError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno)))") }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw SecureFileError(.unexpectedFile, "\(path) is not a regular file") }
+        // A systemd credential (LoadCredential=) is root's 0400 file with an ACL for the service user.
+        if SystemdCredential.isCredential(path: path) { return try SystemdCredential.checkPrivate(path: path, info: info) }
         let mode = Int(info.st_mode & 0o777)
         guard mode & 0o077 == 0 else {
             throw SecureFileError(.insecurePermissions, "secret file \(path) has mode \(String(format: "%04o", mode)); it must be 0600 (chmod 600 \(path))")

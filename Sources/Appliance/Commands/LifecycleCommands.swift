@@ -139,12 +139,28 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// Loads `--config` (or the defaults), applies `--state-dir` when no file names one, the
-/// ROOTKEEPER_* environment, and validates.
+/// Loads `--config` (or the defaults), the ROOTKEEPER_* environment and `--state-dir`, and validates.
+///
+/// `--state-dir` is never ignored: it applies when neither the file nor the environment names a
+/// state directory, and when one of them names another directory the command is refused, so
+/// `init` cannot write a key somewhere the operator did not ask for.
 func loadConfiguration(_ path: String?, state: StateOptions) throws -> ApplianceConfiguration {
     var configuration = try path.map { try ApplianceConfiguration.load(file: $0) } ?? ApplianceConfiguration()
-    if path == nil { configuration.stateDirectory = state.stateDirectory }
-    configuration = try configuration.applyingEnvironment(ProcessInfo.processInfo.environment)
+    let environment = ProcessInfo.processInfo.environment
+    configuration = try configuration.applyingEnvironment(environment)
+    if let flag = state.explicitStateDirectory {
+        func standardized(_ path: String) -> String { (path as NSString).standardizingPath }
+        let fromFile = try path.flatMap { try ApplianceConfiguration.value(of: "state_directory", inFile: $0) }
+        let fromEnvironment = environment["ROOTKEEPER_STATE_DIRECTORY"]
+        let named = [fromEnvironment.map { ("ROOTKEEPER_STATE_DIRECTORY", $0) }, fromFile.map { ("state_directory in \(path ?? "")", $0) }]
+            .compactMap { $0 }
+        if let conflict = named.first(where: { standardized($0.1) != standardized(flag) }) {
+            throw CommandFailure(
+                "--state-dir \(flag) conflicts with \(conflict.0) (\(conflict.1)); give the state directory in one place only "
+                    + "(remove --state-dir, or change or remove \(conflict.0))")
+        }
+        configuration.stateDirectory = flag
+    }
     try configuration.validate()
     return configuration
 }
@@ -196,5 +212,64 @@ struct DemoCommand: AsyncParsableCommand {
         interrupt.setEventHandler { server.interrupt() }
         interrupt.resume()
         server.waitUntilExit()
+    }
+}
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check configuration, permissions, key, token, store, ports, certificates and CRLs before serving.",
+        discussion: """
+            Give it the options `serve` gets (the passphrase or PIN source too). Started as root with
+            `user:` configured it reads the secret, then checks as that user, as serve runs. Changes nothing. Prints one line per check; each problem names its fix. Exit status 1 when
+            any check found a problem (warnings alone exit 0).
+            Example:
+              appliance doctor --config /etc/rootkeeper/appliance.yaml --passphrase-file /etc/rootkeeper/intermediate.passphrase
+            """)
+    @OptionGroup var state: StateOptions
+    @OptionGroup var secrets: SecretOptions
+    @Option(help: "Configuration file (YAML); ROOTKEEPER_* environment variables override it.") var config: String?
+    @Option(help: "Judge expiry as of this time (ISO 8601, e.g. 2027-01-01T00:00:00Z): what will have expired by then.")
+    var at: String?
+
+    func run() async throws {
+        var clock: any PKIClock = SystemClock()
+        if let at {
+            guard let date = ISO8601DateFormatter().date(from: at) else {
+                throw CommandFailure("--at \(at) is not an ISO 8601 time such as 2027-01-01T00:00:00Z")
+            }
+            clock = FixedClock(date)
+        }
+        let configuration: ApplianceConfiguration
+        do {
+            configuration = try loadConfiguration(config, state: state)
+        } catch {
+            print(DoctorFinding("configuration", .problem, "\(error)", fix: "correct it (every key is documented in docs/configuration.md)").line)
+            throw ExitCode.failure
+        }
+        // serve started as root runs as the configured user; started as anyone else, as itself.
+        let account: (uid: uid_t, gid: gid_t)?
+        do {
+            account = try ProcessHardening.checkUser(configuredUser: configuration.user)
+        } catch {
+            print(DoctorFinding("user", .problem, "\(error)", fix: "set `user:` to an unprivileged account that owns the state directory").line)
+            throw ExitCode.failure
+        }
+        // Read as serve reads it (a prompt by default); a failure is reported as the key check's problem.
+        let secret = Result { try secrets.unlockSecret(configuration) }
+        if let account, case .success(let unlocked) = secret {
+            // As serve does: the secret read as root, everything else checked as the service user,
+            // so a file only root could read is found here and not at the next start.
+            let usesToken = !configuration.pkcs11.token.isEmpty
+            try ProcessHardening.reexec(as: account, secret: unlocked, arguments: CommandLine.arguments) { fd in
+                usesToken ? ["--pin-source", "fd:\(fd)"] : ["--passphrase-fd", "\(fd)"]
+            }
+        }
+        let servingUID = account?.uid ?? geteuid()
+        let findings = ApplianceDoctor(configuration: configuration, servingUID: servingUID, secret: { try secret.get() }, clock: clock).run()
+        for finding in findings { print(finding.line) }
+        let problems = findings.filter { $0.status == .problem }.count
+        print(problems == 0 ? "doctor: no problems found" : "doctor: \(problems) problem\(problems == 1 ? "" : "s") found")
+        if problems > 0 { throw ExitCode.failure }
     }
 }

@@ -1,7 +1,10 @@
 extension ApplianceConfiguration {
     /// Variables with the `ROOTKEEPER_` prefix that are not configuration keys: the test harness's
-    /// own (`ROOTKEEPER_TEST_…`, read by test fixtures) and the test runner's binary directory.
-    static let nonConfigurationVariables: [String] = ["ROOTKEEPER_BIN_DIR"]
+    /// own (`ROOTKEEPER_TEST_…`, read by test fixtures), the test runner's binary and release
+    /// directories, and the build identity `scripts/release.sh` passes to the compiler.
+    static let nonConfigurationVariables: [String] = [
+        "ROOTKEEPER_BIN_DIR", "ROOTKEEPER_RELEASE_DIR", "ROOTKEEPER_VERSION", "ROOTKEEPER_RELEASE_VERSION", "ROOTKEEPER_COMMIT", "ROOTKEEPER_BUILD_DATE",
+    ]
     static let testVariablePrefix = "ROOTKEEPER_TEST_"
 
     /// Applies `ROOTKEEPER_*` environment overrides (see ``ConfigurationKey/environmentVariable``).

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BuildInfo
 import Crypto
 import Foundation
 import PKICore
@@ -22,6 +23,9 @@ public struct CeremonyRunner: Sendable {
     public var preconfirmedSPKI: String?
     /// PC/SC access for smart-card tokens (created only when the environment names a reader).
     public var cardReaders: @Sendable () throws -> any CardReaderMonitoring = { try PCSCContext() }
+    /// The tool running the ceremony (version and the SHA-256 of its executable), recorded as a
+    /// `tool.identity` entry right after `ceremony.start`; the `ceremony` binary always sets it.
+    public var toolIdentity: ToolIdentity?
 
     public init(
         planText: String, environment: CeremonyEnvironment, media: String, console: any CeremonyConsole = StandardConsole(),
@@ -103,6 +107,9 @@ public struct CeremonyRunner: Sendable {
         if previous.count > 0 { startDetails["previous-head-confirmed"] = previous.head }
         if !report.isAirGapped { startDetails["air-gap"] = report.findings.filter(\.blocking).map(\.message).joined(separator: "; ") }
         try transcript.append(actor: officer, event: "ceremony.start", inputs: ["plan": planSHA256], details: startDetails)
+        if let toolIdentity {
+            try transcript.append(actor: tool, event: "tool.identity", inputs: ["executable": toolIdentity.sha256], details: toolIdentity.details)
+        }
 
         do {
             if let reader = environment.cardReader {
