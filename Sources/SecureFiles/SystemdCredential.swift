@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CHardening
+internal import CHardening
 import Foundation
 
 /// A secret handed over by systemd's `LoadCredential=` (systemd.exec(5), "Credentials"): a file in
