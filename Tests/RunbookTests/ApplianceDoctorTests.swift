@@ -90,14 +90,18 @@ struct ApplianceDoctorTests {
     func portAndConfiguration() throws {
         let appliance = try RehearsalAppliance()
         defer { appliance.remove() }
+        // Another process holds a port (bound to port 0 and read back, so nothing races for it),
+        // and the configuration names that port through the documented environment override.
         let listener = try ExternalTool("python3").start([
-            "-c", "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', \(appliance.httpPort))); s.listen(); print('listening', flush=True); time.sleep(60)",
+            "-c", "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); print('listening', s.getsockname()[1], flush=True); time.sleep(60)",
         ])
         defer { listener.stop() }
-        #expect(listener.waitForOutput("listening", timeout: 10))
-        let busy = try doctor(appliance)
+        #expect(listener.waitForOutput("listening ", timeout: 10))
+        let held = try #require(listener.output.firstMatch(of: /listening (\d+)/).flatMap { Int($0.1) }, "\(listener.output)")
+        let busy = try appliance.appliance(["doctor", "--config", appliance.config, "--passphrase-file", appliance.passphraseFile],
+                                           environment: ["ROOTKEEPER_HTTP_PORT": String(held)])
         #expect(busy.status == 1)
-        #expect(busy.stdout.contains("PROBLEM HTTP port: cannot bind 127.0.0.1:\(appliance.httpPort): Address already in use"), "\(busy.output)")
+        #expect(busy.stdout.contains("PROBLEM HTTP port: cannot bind 127.0.0.1:\(held): Address already in use"), "\(busy.output)")
 
         let broken = appliance.work.file("etc/broken.yaml")
         try "state_directory: \(appliance.state)\nhttps:\n  prot: 8443\n".write(toFile: broken, atomically: true, encoding: .utf8)

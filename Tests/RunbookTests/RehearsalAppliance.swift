@@ -14,16 +14,12 @@ struct RehearsalAppliance {
     var config: String { work.file("etc/appliance.yaml") }
     var passphraseFile: String { work.file("etc/intermediate.passphrase") }
     var media: String { work.file("media") }
-    let httpPort: Int
-    let httpsPort: Int
 
     /// Builds it in a fresh directory (0755, so an unprivileged service user can reach it).
     init(binDirectory: String = ProductBinary.productsDirectory.path) throws {
         work = try TemporaryDirectory("rehearsal-appliance")
         chmod(work.path, 0o755)
         self.binDirectory = binDirectory
-        httpPort = try Self.freePort()
-        httpsPort = try Self.freePort()
         let script = """
             set -euo pipefail
             cd "$WORK"
@@ -34,10 +30,10 @@ struct RehearsalAppliance {
             user: nobody
             https:
               address: 127.0.0.1
-              port: $HTTPS_PORT
+              port: 0
             http:
               address: 127.0.0.1
-              port: $HTTP_PORT
+              port: 0
             ca:
               organization: Example Corp
               intermediate_name: Example
@@ -48,8 +44,10 @@ struct RehearsalAppliance {
             (umask 077 && openssl rand -base64 32 > "$WORK/etc/intermediate.passphrase")
             appliance init --config "$WORK/etc/appliance.yaml" --media "$MEDIA" --passphrase-file "$WORK/etc/intermediate.passphrase" > init.txt
             CSR_SPKI=$(awk '/^SPKI SHA-256:/ { print $3 }' init.txt)
-            ceremony template intermediate --media "$MEDIA" > "$WORK/plans/intermediate.yaml"
-            printf 'yes\\n%s\\n' "${CSR_SPKI:0:8}" | ceremony run "$WORK/plans/intermediate.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" >/dev/null
+            CSR_WORDS=$(sed -n 's/^PGP words 1-16: //p' init.txt)
+            ceremony template intermediate --rehearsal --media "$MEDIA" --expected-spki-sha256 "$CSR_SPKI" > "$WORK/plans/intermediate.yaml"
+            PAPER_LOG=$(ceremony verify-transcript "$MEDIA" | sed -n 's/^words: //p')
+            printf 'yes\\n%s\\n%s\\n' "$PAPER_LOG" "$CSR_WORDS" | ceremony run "$WORK/plans/intermediate.yaml" --media "$MEDIA" --env "$CEREMONY_ENV" >/dev/null
             appliance intermediate install --state-dir "$WORK/state" --from "$MEDIA/intermediate-cert" --root-fingerprint "$ROOT_FPR" >/dev/null
             appliance crl install-root --state-dir "$WORK/state" --from "$MEDIA/crl" >/dev/null
             chown -R nobody "$WORK/state"
@@ -57,7 +55,6 @@ struct RehearsalAppliance {
         let result = try ExternalTool("bash").run(["-c", script], environment: [
             "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "WORK": work.path, "RUNBOOKS": RunbookExecutionTests.runbooksDirectory.path,
-            "HTTP_PORT": String(httpPort), "HTTPS_PORT": String(httpsPort),
         ], timeout: 300)
         guard result.succeeded else {
             work.remove()
@@ -73,17 +70,6 @@ struct RehearsalAppliance {
     func remove() {
         _ = ProcessReaper.terminate(commandLineContaining: work.path)
         work.remove()
-    }
-
-    /// A loopback TCP port that was free a moment ago.
-    static func freePort() throws -> Int {
-        let result = try ExternalTool("python3").run([
-            "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
-        ])
-        guard let port = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw FixtureFailure(description: "no free port: \(result.output)")
-        }
-        return port
     }
 
     struct FixtureFailure: Error, CustomStringConvertible { let description: String }

@@ -104,7 +104,9 @@ struct SystemdServeTests {
 
         let serve = try Self.start(command, environment: ["CREDENTIALS_DIRECTORY": credentials])
         defer { serve.stop() }
-        let health = try Self.waitForHealth(port: appliance.httpPort, while: serve)
+        // The configuration lets the OS choose the ports; serve reports them.
+        let ports = try #require(serve.listeningPorts(), "serve did not report its ports:\n\(serve.output)")
+        let health = try Self.waitForHealth(port: ports.http, while: serve)
         #expect(health == "ok\n", "serve output:\n\(serve.output)")
         let user = try ExternalTool("ps").run(["-o", "user=", "-p", String(serve.pid)]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(user == Self.serviceUser)
@@ -121,6 +123,7 @@ struct SystemdServeTests {
         defer { serve.stop() }
         #expect(serve.waitForOutput("intermediate.passphrase", timeout: 30), "output:\n\(serve.output)")
         #expect(serve.output.contains("is not owned by the current user") || serve.output.contains("Permission denied"), "output:\n\(serve.output)")
+        for _ in 0..<100 where serve.isRunning { usleep(100_000) }
         #expect(!serve.isRunning)
     }
 
@@ -138,6 +141,8 @@ struct SystemdServeTests {
         defer { serve.stop() }
         #expect(serve.waitForOutput("is readable by another user or group", timeout: 30), "output:\n\(serve.output)")
         #expect(serve.output.contains("intermediate.passphrase"))
+        // The refusal is printed just before the process exits: wait (bounded) for the exit.
+        for _ in 0..<100 where serve.isRunning { usleep(100_000) }
         #expect(!serve.isRunning)
     }
 
