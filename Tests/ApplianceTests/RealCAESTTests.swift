@@ -220,4 +220,37 @@ struct RealCAESTTests {
         }
         await app.stop()
     }
+
+    @Test("the agent binary refuses a server whose chain does not match its pin before sending the token, which stays usable")
+    func agentPinMismatchKeepsToken() async throws {
+        let h = try await RenewalHarness.make()
+        defer { h.remove() }
+        let app = try await h.start()
+        do {
+            let token = try await app.runtime.ca.createToken(hostname: "web08", caller: RenewalHarness.admin)
+            let tokenFile = h.directory.file("web08.token")
+            FileManager.default.createFile(atPath: tokenFile, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+            let wrongPin = "sha256/" + Data(repeating: 7, count: 32).base64EncodedString()
+            let out = h.directory.file("agent-web08")
+            let refused = try await Self.agent([
+                "enroll", "--server", app.httpsURL, "--pin", wrongPin, "--hostname", "web08", "--out", out, "--token-file", tokenFile,
+            ])
+            #expect(!refused.succeeded)
+            #expect(refused.output.contains("nothing was sent"), "\(refused.output)")
+            let database = h.state.path("db", "rootkeeper.sqlite")
+            let unused = try await Tool.run("sqlite3", [database, "SELECT count(*) FROM enrollment_tokens WHERE consumed_at IS NULL; SELECT count(*) FROM certificates WHERE type = 'agent';"])
+            #expect(unused.stdout == "1\n0\n", "the token must stay unused and nothing be issued: \(unused.output)")
+
+            let enrolled = try await Self.agent([
+                "enroll", "--server", app.httpsURL, "--pin", try await Self.intermediatePin(h), "--hostname", "web08", "--out", out,
+                "--token-file", tokenFile,
+            ])
+            #expect(enrolled.succeeded, "\(enrolled.output)")
+            #expect(try await Tool.run("openssl", ["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"]).succeeded)
+        } catch {
+            await app.stop()
+            throw error
+        }
+        await app.stop()
+    }
 }
