@@ -43,16 +43,23 @@ struct CeremonyInspectionCommandsTests {
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", key,
             "-subj", "/O=Inspect Test/CN=Inspect Test Root", "-days", "30", "-out", pem,
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            // Octets below 0x10 on purpose: each must print as two hex digits, as openssl does.
+            "-addext", "subjectKeyIdentifier=0D0A000102030405060708090A0B0C0D0E0F1011",
         ])
         #expect(made.succeeded, "\(made.output)")
         #expect(try h.openssl.run(["x509", "-in", pem, "-outform", "DER", "-out", der]).succeeded)
 
         let serial = try h.openssl.run(["x509", "-in", pem, "-noout", "-serial"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
-        let ski = try h.openssl.run(["x509", "-in", pem, "-noout", "-ext", "subjectKeyIdentifier"]).stdout
-            .split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "").lowercased() }
-        let skiHex = try #require(ski)
-        #expect(skiHex.count == 40, "openssl printed no SKI")
+        func keyIdentifier(_ name: String) throws -> String {
+            let printed = try h.openssl.run(["x509", "-in", pem, "-noout", "-ext", name]).stdout
+            return printed.split(separator: "\n").last.map {
+                $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "").lowercased()
+            } ?? ""
+        }
+        let skiHex = try keyIdentifier("subjectKeyIdentifier"), akiHex = try keyIdentifier("authorityKeyIdentifier")
+        #expect(skiHex == "0d0a000102030405060708090a0b0c0d0e0f1011", "openssl printed another SKI")
+        #expect(akiHex.count == 40, "openssl printed no AKI")
 
         for path in [pem, der] {
             let inspected = try h.run(["inspect", path])
@@ -66,7 +73,7 @@ struct CeremonyInspectionCommandsTests {
             #expect(Self.field("SHA-256", in: out) == (try Self.sha256(h, der)))
             // Two hex digits per octet, exactly as openssl prints them (no dropped leading zeros).
             #expect(out.contains("  extension:      2.5.29.14: SubjectKeyIdentifier(\(skiHex))\n"), "the SKI \(skiHex) is not printed:\n\(out)")
-            #expect(out.contains("  extension:      2.5.29.35: AuthorityKeyIdentifier(keyID \(skiHex))\n"), "\(out)")
+            #expect(out.contains("  extension:      2.5.29.35: AuthorityKeyIdentifier(keyID \(akiHex))\n"), "\(out)")
             #expect(Self.field("subject", in: out)?.contains("Inspect Test Root") == true, "\(out)")
         }
     }
