@@ -30,8 +30,15 @@ struct CeremonyProcessProtectionTests {
         let asNobody = ["--reuid=\(ProcessExposure.nobody)", "--regid=\(ProcessExposure.nobody)", "--clear-groups", "--"]
         let control = try setpriv.start(asNobody + ["sleep", "60"])
         defer { control.stop(signal: SIGKILL) }
-        usleep(300_000)
-        #expect(try ProcessExposure.readEnviron(pid: control.pid).succeeded, "the control process should be readable")
+        // Readable only once setpriv has dropped to nobody and exec'd sleep (the exec makes it
+        // dumpable again): poll for that, bounded, instead of guessing how long it takes.
+        var controlReadable = false
+        let deadline = Date().addingTimeInterval(20)
+        while !controlReadable && Date() < deadline {
+            controlReadable = try ProcessExposure.readEnviron(pid: control.pid).succeeded
+            if !controlReadable { usleep(50_000) }
+        }
+        #expect(controlReadable, "the control process should be readable")
 
         let ceremony = try setpriv.start(
             asNobody + [ProductBinary.path("ceremony"), "run", plan, "--media", harness.media, "--token", harness.token.label,

@@ -15,9 +15,8 @@ struct KeyConnectionTests {
         try await SoftHSMToken.withExclusiveToken(label: "reconnect") { token in
             let work = try TemporaryDirectory("removable")
             defer { work.remove() }
+            // Its paths are compiled in: loading it in-process needs no change to the environment.
             let removable = try RemovableTokenModule(in: work)
-            for (name, value) in removable.environment { setenv(name, value, 1) }
-            defer { for name in removable.environment.keys { unsetenv(name) } }
 
             // A P-256 key generated on the token through the real module, released before the
             // removable module (which loads the same SoftHSM) takes over.

@@ -7,7 +7,10 @@ import Foundation
 /// binary checked in). While the flag file exists the token reports `CKR_TOKEN_NOT_PRESENT` /
 /// `CKR_DEVICE_REMOVED` for every call that needs it; when the flag goes away every session
 /// opened before is closed, as a real removal does, so the product must open a new session and
-/// log in again. Processes that load it need ``environment`` (and `SOFTHSM2_CONF`).
+/// log in again. The paths of its flag files and of SoftHSM are compiled into the module, so a
+/// test process loads it in-process without touching its own environment (`setenv` at run time
+/// races with every thread that reads the environment); processes that load it still need
+/// `SOFTHSM2_CONF`, and ``environment`` remains for them (the compiled paths win).
 public struct RemovableTokenModule: Sendable {
     /// Path of the built module (`.so`), to use as `pkcs11.module`.
     public let path: String
@@ -47,8 +50,18 @@ public struct RemovableTokenModule: Sendable {
         path = directory.file("removable-token.so")
         flag = directory.file("token-removed")
         try Self.source.write(toFile: source, atomically: true, encoding: .utf8)
+        // Each path as a C string literal (-DNAME="…", no shell involved); paths from
+        // TemporaryDirectory hold neither quotes nor backslashes.
+        let compiled = [
+            ("REMOVED_FLAG", flag), ("REAL_MODULE", SoftHSMToken.modulePath), ("LOGIN_LOG", loginLog),
+            ("PIN_REFUSED", pinRefusedFlag), ("SIGN_HOLD", signHoldFlag),
+        ]
+        for (_, value) in compiled where value.contains("\"") || value.contains("\\") {
+            throw SoftHSMToken.SetupFailure("cannot compile the path \(value) into the removable token module")
+        }
+        let defines = compiled.map { "-D\($0.0)=\"\($0.1)\"" }
         let compile = try ExternalTool("cc").run(
-            ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I/usr/include/p11-kit-1", source, "-o", path, "-ldl"])
+            ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I/usr/include/p11-kit-1"] + defines + [source, "-o", path, "-ldl"])
         guard compile.succeeded else { throw SoftHSMToken.SetupFailure("cannot build the removable token module: \(compile.output)") }
     }
 
@@ -60,9 +73,10 @@ public struct RemovableTokenModule: Sendable {
 
     static let source = #"""
 /* Test-only PKCS#11 module: forwards to a real module (SoftHSM) and behaves as if the token
- * were pulled out while the file named by ROOTKEEPER_TEST_TOKEN_REMOVED exists. When the file
- * goes away the token is "re-inserted": every session opened before is closed, as a real
- * removal does, so the caller must open a new session and log in again. */
+ * were pulled out while the file named by REMOVED_FLAG (ROOTKEEPER_TEST_TOKEN_REMOVED) exists.
+ * When the file goes away the token is "re-inserted": every session opened before is closed, as
+ * a real removal does, so the caller must open a new session and log in again.
+ * Paths are compiled in with -D; the environment is read only for a path left undefined. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,12 +84,32 @@ public struct RemovableTokenModule: Sendable {
 #include <unistd.h>
 #include <p11-kit/pkcs11.h>
 
+#ifndef REMOVED_FLAG
+#define REMOVED_FLAG NULL
+#endif
+#ifndef REAL_MODULE
+#define REAL_MODULE NULL
+#endif
+#ifndef LOGIN_LOG
+#define LOGIN_LOG NULL
+#endif
+#ifndef PIN_REFUSED
+#define PIN_REFUSED NULL
+#endif
+#ifndef SIGN_HOLD
+#define SIGN_HOLD NULL
+#endif
+
+static const char *setting(const char *compiled, const char *variable) {
+    return compiled != NULL ? compiled : getenv(variable);
+}
+
 static CK_FUNCTION_LIST_PTR real;
 static CK_FUNCTION_LIST shim;
 static int was_removed;
 
 static int removed(void) {
-    const char *flag = getenv("ROOTKEEPER_TEST_TOKEN_REMOVED");
+    const char *flag = setting(REMOVED_FLAG, "ROOTKEEPER_TEST_TOKEN_REMOVED");
     int now = flag != NULL && access(flag, F_OK) == 0;
     if (now) {
         was_removed = 1;
@@ -102,14 +136,14 @@ static CK_RV shim_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOT
 }
 static CK_RV shim_Login(CK_SESSION_HANDLE session, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin, CK_ULONG length) {
     /* Every login attempt that reaches the token is counted: the token counts PIN failures too. */
-    const char *log = getenv("ROOTKEEPER_TEST_LOGIN_LOG");
+    const char *log = setting(LOGIN_LOG, "ROOTKEEPER_TEST_LOGIN_LOG");
     if (log != NULL && !removed()) {
         FILE *file = fopen(log, "a");
         if (file != NULL) { fputs("login\n", file); fclose(file); }
     }
     if (removed()) return CKR_DEVICE_REMOVED;
     /* A different token with the same label came back: it refuses our PIN. */
-    const char *refuse = getenv("ROOTKEEPER_TEST_PIN_REFUSED");
+    const char *refuse = setting(PIN_REFUSED, "ROOTKEEPER_TEST_PIN_REFUSED");
     if (refuse != NULL && access(refuse, F_OK) == 0) return CKR_PIN_INCORRECT;
     return real->C_Login(session, type, pin, length);
 }
@@ -118,7 +152,7 @@ static CK_RV shim_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism
 }
 static CK_RV shim_Sign(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG length, CK_BYTE_PTR signature, CK_ULONG_PTR signatureLength) {
     /* A token that stops answering mid-signature: hold while the flag file exists. */
-    const char *hold = getenv("ROOTKEEPER_TEST_SIGN_HOLD");
+    const char *hold = setting(SIGN_HOLD, "ROOTKEEPER_TEST_SIGN_HOLD");
     while (hold != NULL && access(hold, F_OK) == 0) usleep(50000);
     return removed() ? CKR_DEVICE_REMOVED : real->C_Sign(session, data, length, signature, signatureLength);
 }
@@ -128,7 +162,7 @@ static CK_RV shim_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR te
 
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) {
     if (real == NULL) {
-        const char *path = getenv("ROOTKEEPER_TEST_REAL_MODULE");
+        const char *path = setting(REAL_MODULE, "ROOTKEEPER_TEST_REAL_MODULE");
         void *module = dlopen(path ? path : "/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL);
         if (module == NULL) return CKR_GENERAL_ERROR;
         CK_C_GetFunctionList get = (CK_C_GetFunctionList)dlsym(module, "C_GetFunctionList");

@@ -31,8 +31,11 @@ public final class VirtualSmartCard: @unchecked Sendable {
         if !Self.daemonIsRunning() {
             pcscd = try Self.spawn(try ExternalTool("pcscd").path, ["-f"], environment: nil)
             try Self.waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: Self.socketPath) }
-            // The vpcd readers are created from reader.conf at start-up; give the driver a moment.
-            Thread.sleep(forTimeInterval: 0.5)
+            // The vpcd reader is created from reader.conf at start-up; its driver listens on the
+            // port vicc connects to once the reader exists. Wait for that (bounded), not a guess.
+            try Self.waitUntil(seconds: 10, failure: "the vpcd reader did not listen on port \(Self.vpcdPort)") {
+                Self.isListening(port: Self.vpcdPort)
+            }
         }
     }
 
@@ -108,10 +111,24 @@ public final class VirtualSmartCard: @unchecked Sendable {
         return kill(pid, 0) == 0
     }
 
-    static func waitUntil(seconds: Double, _ condition: () -> Bool) throws {
+    /// Whether a local TCP socket listens on `port` (read from /proc/net/tcp{,6}, state 0A =
+    /// LISTEN), checked without connecting: a connection to vpcd would count as a card.
+    static func isListening(port: Int) -> Bool {
+        let suffix = ":" + String(format: "%04X", port)
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                if fields.count > 3, fields[1].hasSuffix(suffix), fields[3] == "0A" { return true }
+            }
+        }
+        return false
+    }
+
+    static func waitUntil(seconds: Double, failure: String = "pcscd did not start", _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while !condition() {
-            guard Date() < deadline else { throw SoftHSMToken.SetupFailure("pcscd did not start within \(seconds) s") }
+            guard Date() < deadline else { throw SoftHSMToken.SetupFailure("\(failure) within \(seconds) s") }
             Thread.sleep(forTimeInterval: 0.1)
         }
     }

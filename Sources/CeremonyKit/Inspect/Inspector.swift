@@ -61,8 +61,23 @@ public enum Inspector {
             "  SPKI SHA-256:   \(certificate.publicKey.spkiSHA256Hex)",
             "  SHA-256:        \(Array(SHA256.hash(data: der)).hexString)",
         ]
-        for ext in certificate.extensions { lines.append("  extension:      \(ext.oid)\(ext.critical ? " (critical)" : ""): \(ext)") }
+        for ext in certificate.extensions {
+            lines.append("  extension:      \(ext.oid)\(ext.critical ? " (critical)" : ""): \(describe(extension: ext))")
+        }
         return lines
+    }
+
+    /// The key identifiers officers compare with `openssl x509 -text` are printed as two hex
+    /// digits per octet: the library's own description drops the leading zero of an octet
+    /// below 0x10 (0x0d prints as "d"), which makes a correct identifier look wrong.
+    static func describe(extension ext: Certificate.Extension) -> String {
+        if let ski = try? SubjectKeyIdentifier(ext) {
+            return "SubjectKeyIdentifier(\(Array(ski.keyIdentifier).hexString))"
+        }
+        if let aki = try? AuthorityKeyIdentifier(ext), let keyID = aki.keyIdentifier {
+            return "AuthorityKeyIdentifier(keyID \(Array(keyID).hexString))"
+        }
+        return "\(ext)"
     }
 
     static func describe(csr: CertificateSigningRequest, name: String) -> [String] {
