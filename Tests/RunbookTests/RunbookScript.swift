@@ -56,7 +56,7 @@ struct RunbookScript {
     static func expectation(_ expectation: String, matchesLineIn output: String) -> Bool {
         let pattern = trimmingTrailingWhitespace(expectation)
         return output.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-            .contains { line(trimmingTrailingWhitespace(String(line)), matches: pattern) }
+            .contains { candidate in Self.line(trimmingTrailingWhitespace(String(candidate)), matches: pattern) }
     }
 
     static func trimmingTrailingWhitespace(_ text: String) -> String {
