@@ -55,7 +55,7 @@ struct IntermediateRenewalTests {
             let verifyNew = try await Tool.run("openssl", ["verify", "-CAfile", root, "-untrusted", newPEM, renewed.cert])
             #expect(verifyNew.succeeded, "\(verifyNew.output)")
             let verifyOld = try await Tool.run("openssl", ["verify", "-CAfile", root, "-untrusted", oldPEM, renewed.cert])
-            #expect(!verifyOld.succeeded)
+            #expect(!verifyOld.succeeded && verifyOld.output.contains("unable to get local issuer certificate"), "\(verifyOld.output)")
             // Its CRL distribution point is the new issuer's own CRL.
             let newID = try IssuerRoster.ski(new)
             let cdp = try await Tool.run("openssl", ["x509", "-in", renewed.cert, "-noout", "-ext", "crlDistributionPoints"])
