@@ -29,6 +29,7 @@ struct ApplianceCLITests {
         let binary = ProductBinary.path("appliance")
         let serve = try await Tool.run(binary, ["serve", "--state-dir", directory.file("state")])
         #expect(!serve.succeeded)
+        #expect(serve.stderr.contains("refusing to serve as root"), "\(serve.output)")
         // Not a silent skip: off root these checks cannot run, and that is a failure to see.
         #expect(geteuid() == 0, "serve's refusals as root need the tests to run as root (scripts/test.sh does in CI)")
         if geteuid() == 0 {

@@ -42,7 +42,8 @@ struct BackupRecipientTests {
         var altered = bytes
         altered[40] ^= 0x01
         try Data(altered).write(to: URL(fileURLWithPath: fixture.work.file("altered.rkbackup")))
-        #expect(throws: ApplianceError.self) { try BackupReader().read(file: fixture.work.file("altered.rkbackup"), key: try .identity(pemFile: keys.identity)) }
+        let alteredKey = #expect(throws: ApplianceError.self) { try BackupReader().read(file: fixture.work.file("altered.rkbackup"), key: try .identity(pemFile: keys.identity)) }
+        #expect(alteredKey?.code == .malformedRequest && alteredKey?.reason.contains("the archive does not decrypt") == true, "\(String(describing: alteredKey))")
 
         let target = fixture.work.file("restored")
         _ = try BackupRestorer().restore(file: archive, key: try .identity(pemFile: keys.identity), stateDirectory: target)

@@ -107,9 +107,10 @@ struct BackupTests {
         #expect(error.reason.contains("passphrase is wrong"), "\(error)")
         #expect(!error.reason.contains("stapler"))
         let target = fixture.work.file("restored")
-        #expect(throws: ApplianceError.self) {
+        let refused = #expect(throws: ApplianceError.self) {
             try BackupRestorer().restore(file: archive, passphrase: wrong, stateDirectory: target)
         }
+        #expect(refused?.code == error.code && refused?.reason == error.reason, "the restore must refuse for the reader's reason: \(String(describing: refused))")
         #expect(!FileManager.default.fileExists(atPath: target), "a refused restore created \(target)")
     }
 
@@ -118,6 +119,21 @@ struct BackupTests {
         case magic, kdfCost, salt, noncePrefix, reservedByte, firstChunk, middleChunk, lastTag
         case truncatedByOne, truncatedAtChunkBoundary, truncatedToHeader, truncatedInHeader, appended, chunkSwapped
         var testDescription: String { rawValue }
+
+        /// What the refusal must say, so a damage refused for another reason (say, a read error)
+        /// fails the test: the header is checked first, then the key, then each chunk's tag.
+        var expectedReason: String {
+            switch self {
+            case .magic: "not a Rootkeeper backup (bad magic)"
+            case .reservedByte: "reserved header bytes are not zero"
+            // The header is the AEAD's associated data; the salt and cost derive the key.
+            case .kdfCost, .salt, .noncePrefix, .firstChunk: "the archive does not decrypt"
+            case .middleChunk, .lastTag, .truncatedByOne, .truncatedAtChunkBoundary, .appended, .chunkSwapped:
+                "failed authentication: the file was altered, truncated or damaged"
+            case .truncatedToHeader: "the file ends after the header; it is truncated"
+            case .truncatedInHeader: "shorter than a backup header (64)"
+            }
+        }
     }
 
     @Test("any single bit flip, truncation, extension or reordering is refused and nothing is restored", arguments: Damage.allCases)
@@ -152,11 +168,13 @@ struct BackupTests {
         let damaged = fixture.work.file("damaged.rkbackup")
         try Data(bytes).write(to: URL(fileURLWithPath: damaged))
         let error = try #require(throws: ApplianceError.self) { try BackupReader().read(file: damaged, passphrase: fixture.passphrase) }
-        #expect(error.reason.contains("backup rejected"), "\(error)")
+        #expect(error.code == .malformedRequest && error.reason.hasPrefix("backup rejected: ") && error.reason.contains(damage.expectedReason),
+                "\(damage): \(error)")
         let target = fixture.work.file("restored")
-        #expect(throws: ApplianceError.self) {
+        let refused = #expect(throws: ApplianceError.self) {
             try BackupRestorer().restore(file: damaged, passphrase: fixture.passphrase, stateDirectory: target)
         }
+        #expect(refused?.code == error.code && refused?.reason == error.reason, "the restore must refuse for the reader's reason: \(String(describing: refused))")
         #expect(!FileManager.default.fileExists(atPath: target), "a refused restore created \(target)")
     }
 
@@ -210,7 +228,8 @@ struct BackupTests {
         defer { fixture.remove() }
         let existing = fixture.work.file("state.rkbackup")
         FileManager.default.createFile(atPath: existing, contents: Data("precious".utf8))
-        #expect(throws: ApplianceError.self) { _ = try fixture.backup() }
+        let overwrite = #expect(throws: ApplianceError.self) { _ = try fixture.backup() }
+        #expect(overwrite?.code == .unavailable && overwrite?.reason.hasSuffix("state.rkbackup already exists; refusing to overwrite a backup") == true, "\(String(describing: overwrite))")
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "precious")
 
         // A short passphrase is refused before anything is written.

@@ -68,9 +68,10 @@ struct CALifecycleTests {
         // A certificate this CA never issued is unknown, not good.
         let foreign = try await harness.pki.issueAgent(hostname: "stranger")
         #expect(try await harness.ca.revocationStatus(of: foreign.certificate) == .unknown)
-        await #expect(throws: ApplianceError.self) {
+        let unknownReason = await #expect(throws: ApplianceError.self) {
             _ = try await harness.ca.revokeCertificate(serial: IntermediateCA.serialHex(certificate), reason: "made-up", caller: CAHarness.admin)
         }
+        #expect(unknownReason?.code == .malformedRequest && unknownReason?.reason.hasPrefix("unknown revocation reason 'made-up'") == true, "\(String(describing: unknownReason))")
     }
 
     @Test("admin lists print one line per entry starting with the agent ID or serial, and every action is audited with the caller")

@@ -43,20 +43,23 @@ struct CRLPublisherRootCRLTests {
         #expect(check.output.contains("verify OK"), "\(check.output)")
 
         let four = try await Self.writeBundle(h, number: 4, name: "crl-4")
-        await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: four) }
+        let older = await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: four) }
+        #expect(older?.code == .forbidden && older?.reason.hasPrefix("root CRL 4 is older than the installed root CRL 5") == true, "\(String(describing: older))")
 
         // Another root with the very same subject name: its CRL must not verify against ours.
         let impostor = try await TestPKI.make(organization: h.pki.organization)
         #expect(impostor.root.subject == h.pki.root.subject)
         let forged = try await Self.writeBundle(h, number: 9, name: "crl-forged", root: impostor.root, key: impostor.rootKey)
-        await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: forged) }
+        let foreign = await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: forged) }
+        #expect(foreign?.code == .invalidSignature && foreign?.reason.hasPrefix("CRL signature does not verify") == true, "\(String(describing: foreign))")
 
         let tampered = try await Self.writeBundle(h, number: 7, name: "crl-tampered")
         let crlPath = tampered + "/root.crl"
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: crlPath)))
         bytes[bytes.count - 1] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: crlPath))
-        await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: tampered) }
+        let altered = await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: tampered) }
+        #expect(altered?.code == .bundleIntegrity && altered?.reason == "'root.crl' does not match its SHA-256 in MANIFEST", "\(String(describing: altered))")
 
         #expect(try await publisher.currentCRL(issuer: .root) == served)
         let six = try await Self.writeBundle(h, number: 6, name: "crl-6")
@@ -150,9 +153,11 @@ struct CRLPublisherRootCRLTests {
         #expect(try await publisher.installRootCRL(from: two) == CRLNumber(2))
         let served = try await publisher.currentCRL(issuer: .root)
         let equal = try await Self.writeBundle(h, number: 2, name: "crl-2-empty", thisUpdateOffset: 60)
-        await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: equal) }
+        let sameNumber = await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: equal) }
+        #expect(sameNumber?.code == .forbidden && sameNumber?.reason.hasPrefix("root CRL 2 has the number of the installed root CRL but different content") == true, "\(String(describing: sameNumber))")
         let dropped = try await Self.writeBundle(h, number: 3, name: "crl-3-empty")
-        await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: dropped) }
+        let lapsed = await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: dropped) }
+        #expect(lapsed?.code == .forbidden && lapsed?.reason.contains("which the installed root CRL 2 lists as revoked: a revocation never lapses") == true, "\(String(describing: lapsed))")
         #expect(try await publisher.currentCRL(issuer: .root) == served)
     }
 }

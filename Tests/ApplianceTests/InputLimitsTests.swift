@@ -136,7 +136,8 @@ struct InputLimitsTests {
     func connectionCap() async throws {
         try await RunningAppliance.with(configure: { $0.limits.maxConnections = 2; $0.limits.idleTimeoutSeconds = 60 }) { app in
             let port = app.httpPort
-            let outcome = try await onOwnThread { () -> (whileFull: RawTCPConnection.ReadResult, afterClose: String, holdersServed: [String]) in
+            let outcome = try await onOwnThread { () -> (whileFull: RawTCPConnection.ReadResult, afterClose: String, holdersServed: [String],
+                                                         holderWhileFull: String) in
                 let first = try RawTCPConnection(port: port), second = try RawTCPConnection(port: port)
                 defer { first.close(); second.close() }
                 // Both are served (so both are accepted and counted) and stay open (keep-alive).
@@ -146,12 +147,19 @@ struct InputLimitsTests {
                 let third = try RawTCPConnection(port: port)
                 defer { third.close() }
                 third.send("GET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                // Silence on the third alone proves nothing (a stalled server is silent too): a
+                // connection already held is answered meanwhile, so the server is up and only the
+                // third waits — for the cap.
+                second.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n")
+                let holderWhileFull = "\(second.read(waitingUpTo: 10))"
                 let whileFull = third.read(waitingUpTo: 2)
                 first.close()
                 let after = third.readToEnd(silenceLimit: 15)
-                return (whileFull, String(decoding: after.bytes, as: UTF8.self), served)
+                return (whileFull, String(decoding: after.bytes, as: UTF8.self), served, holderWhileFull)
             }
             #expect(outcome.holdersServed.allSatisfy { $0.contains("HTTP/1.1 200") }, "the first two connections must be served: \(outcome.holdersServed)")
+            #expect(outcome.holderWhileFull.contains("HTTP/1.1 200"),
+                    "a held connection must still be served while the third waits: \(outcome.holderWhileFull)")
             #expect(outcome.whileFull == .nothing, "the third connection was answered while two were open: \(outcome.whileFull)")
             #expect(outcome.afterClose.hasPrefix("HTTP/1.1 200"), "the waiting connection was not served after one closed: \(outcome.afterClose)")
         }

@@ -78,7 +78,8 @@ struct IntermediateRenewalRevocationTests {
             #expect(try await serving.download("/crl/issuer/\(String(repeating: "ab", count: 20)).crl", to: h.directory.file("none.crl")) == 404)
 
             // A revoked certificate of the old issuer is refused over mTLS.
-            #expect(try await serving.mtlsStatus(oldRevoked, root: root) != 200)
+            // Refused in the handshake (no HTTP status), counted below as a revocation.
+            #expect(try await serving.mtlsStatus(oldRevoked, root: root) == 0)
             #expect(try await serving.mtlsStatus(oldGood, root: root) == 200)
 
             // CRL metrics carry the issuer label (DESIGN §4).
@@ -89,6 +90,7 @@ struct IntermediateRenewalRevocationTests {
             #expect(metrics.stdout.contains("rootkeeper_crl_next_update_seconds{issuer=\"\(oldID)\"}"))
             #expect(metrics.stdout.contains("rootkeeper_crl_next_update_seconds{issuer=\"\(newID)\"}"))
             #expect(!metrics.stdout.contains("issuer=\"intermediate\""), "\(metrics.stdout)")
+            #expect(metrics.stdout.contains("rootkeeper_certificate_validation_failures_total{reason=\"revoked\"} 1"), "\(metrics.stdout)")
             #expect(metrics.stdout.contains("rootkeeper_crl_age_seconds{issuer=\"\(oldID)\"}"))
         } catch {
             await serving.stop()

@@ -55,7 +55,7 @@ struct IntermediateRenewalTests {
             let verifyNew = try await Tool.run("openssl", ["verify", "-CAfile", root, "-untrusted", newPEM, renewed.cert])
             #expect(verifyNew.succeeded, "\(verifyNew.output)")
             let verifyOld = try await Tool.run("openssl", ["verify", "-CAfile", root, "-untrusted", oldPEM, renewed.cert])
-            #expect(!verifyOld.succeeded)
+            #expect(!verifyOld.succeeded && verifyOld.output.contains("unable to get local issuer certificate"), "\(verifyOld.output)")
             // Its CRL distribution point is the new issuer's own CRL.
             let newID = try IssuerRoster.ski(new)
             let cdp = try await Tool.run("openssl", ["x509", "-in", renewed.cert, "-noout", "-ext", "crlDistributionPoints"])
@@ -83,20 +83,24 @@ struct IntermediateRenewalTests {
             stateDirectory: h.state, configuration: SetupHarness.request, keyBackend: .file(passphrase: h.setup.passphrase), out: foreign)
         let otherKey = try KeyAlgorithm.p256.generatePrivateKey()
         try await h.setup.ceremony(csrBundle: foreign, out: h.setup.media + "/foreign-cert", overrideKey: otherKey.publicKey)
-        #expect(throws: ApplianceError.self) {
+        let otherKeyRefusal = #expect(throws: ApplianceError.self) {
             try ApplianceSetup.install(stateDirectory: h.state, from: h.setup.media + "/foreign-cert", rootFingerprint: try h.setup.rootFingerprint)
         }
+        #expect(otherKeyRefusal?.code == .forbidden && otherKeyRefusal?.reason.hasPrefix("the certificate is for another key") == true, "\(String(describing: otherKeyRefusal))")
 
         let otherPKI = try await TestPKI.make()
         try await h.setup.ceremony(csrBundle: foreign, out: h.setup.media + "/other-root-cert", root: otherPKI.root, rootKey: otherPKI.rootKey)
-        #expect(throws: ApplianceError.self) {
+        let unpinned = #expect(throws: ApplianceError.self) {
             try ApplianceSetup.install(stateDirectory: h.state, from: h.setup.media + "/other-root-cert", rootFingerprint: try h.setup.rootFingerprint)
         }
+        #expect(unpinned?.code == .forbidden && unpinned?.reason.hasPrefix("the bundle's root certificate has SHA-256") == true && unpinned?.reason.contains("not the pinned") == true,
+                "\(String(describing: unpinned))")
         // Pinning the other root does not help: the pending key is still ours, the chain is not.
-        #expect(throws: ApplianceError.self) {
+        let otherRoot = #expect(throws: ApplianceError.self) {
             try ApplianceSetup.install(
                 stateDirectory: h.state, from: h.setup.media + "/other-root-cert", rootFingerprint: try ApplianceSetup.fingerprint(otherPKI.root))
         }
+        #expect(otherRoot?.code == .forbidden && otherRoot?.reason.hasSuffix("a renewal cannot change the root") == true, "\(String(describing: otherRoot))")
         #expect(try SecureFile.read(h.state.intermediateCertificate) == before)
         #expect(!FileManager.default.fileExists(atPath: h.state.issuersDirectory))
     }
@@ -106,10 +110,11 @@ struct IntermediateRenewalTests {
         let h = try await RenewalHarness.make()
         defer { h.remove() }
         let wrong = SecretBytes(utf8: "another passphrase entirely")
-        await #expect(throws: ApplianceError.self) {
+        let wrongPassphrase = await #expect(throws: ApplianceError.self) {
             _ = try await ApplianceSetup.intermediateCSR(
                 stateDirectory: h.state, configuration: SetupHarness.request, keyBackend: .file(passphrase: wrong), out: h.setup.media + "/wrong")
         }
+        #expect(wrongPassphrase?.code == .forbidden && wrongPassphrase?.reason.hasPrefix("the passphrase does not unlock the current intermediate key") == true, "\(String(describing: wrongPassphrase))")
         #expect(!FileManager.default.fileExists(atPath: h.setup.media + "/wrong"))
         #expect(!FileManager.default.fileExists(atPath: h.state.path("ca", "private", "intermediate-ca.pending.key")))
 
@@ -126,7 +131,8 @@ struct IntermediateRenewalTests {
         #expect(keys.current.publicKey == installed.intermediate.publicKey)
 
         chmod(h.state.issuerKey(id), 0o644)
-        #expect(throws: ApplianceError.self) { try h.state.checkPermissions() }
+        let exposed = #expect(throws: ApplianceError.self) { try h.state.checkPermissions() }
+        #expect(exposed?.code == .unsafeStateDirectory && exposed?.reason.contains("/private/intermediate-ca.key has mode 0644") == true, "\(String(describing: exposed))")
     }
 
     func mode(_ path: String) throws -> Int {

@@ -42,7 +42,9 @@ struct IssuanceFaultTests {
             }
             // Now it is spent: a certificate was issued with it.
             let other = try OpenSSLAgentRequest(hostname: "pulled", in: appliance.work, name: "replay")
-            #expect(try other.post(to: appliance, token: secret, name: "replay").code == "403")
+            let replay = try other.post(to: appliance, token: secret, name: "replay")
+            #expect(replay.code == "403" && replay.body.contains("enrolment token was already used"),
+                    "the replay must be refused because the token is spent: \(replay.code) \(replay.body)")
         }
     }
 

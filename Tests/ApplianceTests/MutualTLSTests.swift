@@ -30,8 +30,10 @@ struct MutualTLSTests {
             try credentials.certificate.pem.write(toFile: cert, atomically: true, encoding: .utf8)
             try credentials.keyPEM.write(toFile: key, atomically: true, encoding: .utf8)
             let result = try await Curl.run(["--cacert", app.chainFile, "--cert", cert, "--key", key, "\(app.httpsURL)/api/v1/agent/status"])
-            #expect(result.status != 200)
-            #expect(!result.raw.succeeded)
+            // Refused in the handshake (curl 56: no HTTP status at all), and counted as an
+            // untrusted chain rather than any other failure.
+            #expect(result.status == 0 && result.raw.status == 56 && result.raw.stderr.contains("alert certificate unknown"), "\(result.raw.output)")
+            #expect(try await Self.validationFailures(app, reason: "untrusted_chain") == 1)
         }
     }
 
@@ -54,8 +56,10 @@ struct MutualTLSTests {
             let lines = result.stdout.split(separator: "\n").map(String.init)
             #expect(lines == ["200 1", "403 0"], "\(result.output)")
             // And a new connection with the revoked certificate no longer completes a handshake.
+            let revokedBefore = try await Self.validationFailures(app, reason: "revoked")
             let fresh = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, url])
-            #expect(fresh.status != 200)
+            #expect(fresh.status == 0 && fresh.raw.status == 56 && fresh.raw.stderr.contains("alert certificate unknown"), "\(fresh.raw.output)")
+            #expect(try await Self.validationFailures(app, reason: "revoked") == revokedBefore + 1, "the handshake must fail because of the revocation")
         }
     }
 
@@ -101,6 +105,7 @@ struct MutualTLSTests {
             #expect(old.output.contains("Cipher is (NONE)"))
             let cbc = try await Tool.run("openssl", ["s_client", "-connect", target, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-CAfile", app.chainFile], stdin: Data())
             #expect(!cbc.succeeded)
+            #expect(cbc.output.contains("alert handshake failure") && cbc.output.contains("Cipher is (NONE)"), "\(cbc.output)")
             let good = try await Tool.run("openssl", ["s_client", "-connect", target, "-tls1_2", "-CAfile", app.chainFile], stdin: Data())
             #expect(good.succeeded, "\(good.output)")
             #expect(good.output.contains("ECDHE-ECDSA-AES"))
@@ -142,5 +147,13 @@ struct MutualTLSTests {
             let anonymous = try await Curl.run(["--cacert", app.chainFile, "--data-binary", "@\(same.b64)", url])
             #expect(anonymous.status == 401)
         }
+    }
+
+    /// `rootkeeper_certificate_validation_failures_total{reason=…}` from /metrics (0 when absent).
+    static func validationFailures(_ app: RunningAppliance, reason: String) async throws -> Int {
+        let metrics = try await Curl.run(["\(app.httpURL)/metrics"])
+        let prefix = "rootkeeper_certificate_validation_failures_total{reason=\"\(reason)\"} "
+        guard let line = metrics.body.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return 0 }
+        return Int(Double(line.dropFirst(prefix.count)) ?? -1)
     }
 }

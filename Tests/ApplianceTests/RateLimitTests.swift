@@ -99,7 +99,8 @@ struct RateLimitTests {
         configuration.stateDirectory = "/var/lib/rootkeeper"
         try configuration.validate()
         configuration.limits.enrollmentsPerMinutePerSource = -1
-        #expect(throws: ApplianceError.self) { try configuration.validate() }
+        let negative = #expect(throws: ApplianceError.self) { try configuration.validate() }
+        #expect(negative?.code == .invalidConfiguration && negative?.reason.hasPrefix("limits.enrollments_per_minute_per_source:") == true, "\(String(describing: negative))")
         do {
             try configuration.validate()
         } catch let error as ApplianceError {
@@ -107,6 +108,7 @@ struct RateLimitTests {
         }
         configuration.limits.enrollmentsPerMinutePerSource = 10
         configuration.limits.maxOCSPRequestBytes = 10 * 1024 * 1024
-        #expect(throws: ApplianceError.self) { try configuration.validate() }
+        let oversized = #expect(throws: ApplianceError.self) { try configuration.validate() }
+        #expect(oversized?.code == .invalidConfiguration && oversized?.reason.hasPrefix("limits.max_ocsp_request_bytes:") == true, "\(String(describing: oversized))")
     }
 }

@@ -36,7 +36,8 @@ struct SetupTests {
         let pub = try ExternalTool("openssl").run(["pkey", "-in", harness.state.intermediateKey, "-passin", "file:\(passFile)", "-pubout"])
         #expect(pub.succeeded, "openssl pkey: \(pub.output)")
 
-        await #expect(throws: ApplianceError.self) { _ = try await harness.initialize() }
+        let again = await #expect(throws: ApplianceError.self) { _ = try await harness.initialize() }
+        #expect(again?.code == .unsafeStateDirectory && again?.reason.contains("this appliance is already initialised") == true, "\(String(describing: again))")
     }
 
     @Test("install refuses a wrong root fingerprint, a certificate for another key and a tampered bundle; accepts the right one")
@@ -48,9 +49,10 @@ struct SetupTests {
         let good = harness.directory.file("good-cert")
         try await harness.ceremony(csrBundle: result.bundlePath, out: good)
         let otherRoot = try await TestPKI.make()
-        #expect(throws: ApplianceError.self) {
+        let unpinned = #expect(throws: ApplianceError.self) {
             _ = try ApplianceSetup.install(stateDirectory: harness.state, from: good, rootFingerprint: try ApplianceSetup.fingerprint(otherRoot.root))
         }
+        #expect(unpinned?.code == .forbidden && unpinned?.reason.contains("not the pinned") == true, "\(String(describing: unpinned))")
 
         let otherKey = harness.directory.file("other-key-cert")
         try await harness.ceremony(csrBundle: result.bundlePath, out: otherKey, overrideKey: try KeyAlgorithm.p256.generatePrivateKey().publicKey)
@@ -65,9 +67,11 @@ struct SetupTests {
         try await harness.ceremony(csrBundle: result.bundlePath, out: tampered)
         try (try String(contentsOfFile: "\(tampered)/SUMMARY", encoding: .utf8) + "edited\n")
             .write(toFile: "\(tampered)/SUMMARY", atomically: false, encoding: .utf8)
-        #expect(throws: ApplianceError.self) {
+        let altered = #expect(throws: ApplianceError.self) {
             _ = try ApplianceSetup.install(stateDirectory: harness.state, from: tampered, rootFingerprint: try harness.rootFingerprint)
         }
+        #expect(altered?.code == .malformedRequest && altered?.reason.hasSuffix("is refused: bundleIntegrity: 'SUMMARY' does not match its SHA-256 in MANIFEST") == true,
+                "\(String(describing: altered))")
         #expect(!FileManager.default.fileExists(atPath: harness.state.intermediateCertificate))
 
         let installed = try ApplianceSetup.install(stateDirectory: harness.state, from: good, rootFingerprint: try harness.rootFingerprint)
@@ -83,9 +87,10 @@ struct SetupTests {
         let store = try SQLiteStore(path: harness.directory.file("ca.sqlite"))
         let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"))
         #expect(try await ca.caCertificates() == [installed.intermediate, harness.pki.root])
-        #expect(throws: ApplianceError.self) {
+        let wrongPassphrase = #expect(throws: ApplianceError.self) {
             _ = try IntermediateKeyLoader.loadFileKey(at: harness.state.intermediateKey, passphrase: SecretBytes(utf8: "wrong passphrase"))
         }
+        #expect(wrongPassphrase?.code == .forbidden && wrongPassphrase?.reason.hasSuffix("the passphrase is wrong or the key file is damaged") == true, "\(String(describing: wrongPassphrase))")
     }
 
     @Test("a key file readable by group or other is refused, naming the file and its mode")

@@ -46,7 +46,13 @@ struct TokenRemovalTests {
             #expect(try get("/metrics").body.contains("rootkeeper_hsm_up 0"))
             let during = try enrol("during")
             #expect(during.code == "503", "issuance without the token must fail closed, got \(during.code)")
-            let listed = try ProductBinary.tool("appliance").run(["certs", "list", "--state-dir", harness.state.root.path]).stdout
+            // The listing must have worked and show what was issued before, or "nothing issued
+            // during" would also pass on an empty or failed listing.
+            let listing = try ProductBinary.tool("appliance").run(["certs", "list", "--state-dir", harness.state.root.path])
+            try #require(listing.succeeded, "certs list failed: \(listing.output)")
+            let listed = listing.stdout
+            #expect(listed.split(separator: "\n").contains { $0.contains("CN=before,") && $0.contains(" issued ") },
+                    "the certificate issued before the removal is not listed:\n\(listed)")
             let issuedDuring = listed.split(separator: "\n").filter { $0.contains("CN=during,") && $0.contains(" issued ") }
             #expect(issuedDuring.isEmpty, "a certificate was issued without the token:\n\(listed)")
 

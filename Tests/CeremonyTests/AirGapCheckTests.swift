@@ -33,7 +33,8 @@ struct AirGapCheckTests {
             let check = AirGapCheck(probe: probe)
             let report = check.run()
             #expect(!report.isAirGapped)
-            #expect(throws: CeremonyError.self) { try check.enforce(report, rehearsal: false) }
+            let refusal = #expect(throws: CeremonyError.self) { try check.enforce(report, rehearsal: false) }
+            #expect(refusal?.code == .airGap && refusal?.reason.hasPrefix("this machine is not air-gapped (") == true, "\(String(describing: refusal))")
             try check.enforce(report, rehearsal: true)
         }
     }

@@ -57,7 +57,8 @@ struct OfficerCardTests {
     @Test("an unknown reader is named with the readers that exist")
     func unknownReader() async {
         let card = OfficerCard(reader: "Nope", monitor: ScriptedReader(name: "Virtual PCD 00 00", insertAfterPolls: 0), console: RecordingConsole())
-        await #expect(throws: CeremonyError.self) { try await card.waitUntilInserted() }
+        let error = await #expect(throws: CeremonyError.self) { try await card.waitUntilInserted() }
+        #expect(error?.code == .token && error?.reason == "card reader \"Nope\" not found; readers present: Virtual PCD 00 00", "\(String(describing: error))")
     }
 
     @Test("no card within the timeout stops the ceremony with a clear error")

@@ -41,8 +41,9 @@ struct PINSourceTests {
     func emptyPIN() throws {
         let pipe = Pipe()
         try pipe.fileHandleForWriting.close()
-        #expect(throws: CeremonyError.self) {
+        let error = #expect(throws: CeremonyError.self) {
             _ = try PINSource(parsing: "fd:\(pipe.fileHandleForReading.fileDescriptor)").readPIN(prompt: "")
         }
+        #expect(error?.code == .pinSource && error?.reason.hasSuffix("is empty") == true, "\(String(describing: error))")
     }
 }

@@ -72,7 +72,9 @@ struct TranscriptTests {
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
         lines.remove(at: 1)
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: CeremonyError.self) { try Transcript.verify(path: path) }
-        #expect(throws: CeremonyError.self) { _ = try Transcript(path: path, clock: SystemClock()) }
+        let verifying = #expect(throws: CeremonyError.self) { try Transcript.verify(path: path) }
+        #expect(verifying?.code == .transcript && verifying?.reason == "line 2 is broken: sequence number 3, expected 2", "\(String(describing: verifying))")
+        let reopening = #expect(throws: CeremonyError.self) { _ = try Transcript(path: path, clock: SystemClock()) }
+        #expect(reopening?.code == .transcript && reopening?.reason == "line 2 is broken: sequence number 3, expected 2", "\(String(describing: reopening))")
     }
 }

@@ -16,7 +16,8 @@ struct SigningEncodingTests {
 
     @Test("an odd-length ECDSA signature from a token is refused")
     func oddLength() {
-        #expect(throws: PKCS11Error.self) { try PKCS11PrivateKey.ecdsaSigValue(raw: [1, 2, 3]) }
+        let error = #expect(throws: PKCS11Error.self) { try PKCS11PrivateKey.ecdsaSigValue(raw: [1, 2, 3]) }
+        #expect(error?.code == .malformedResponse && error?.reason.contains("odd length 3") == true, "\(String(describing: error))")
     }
 
     @Test("CKA_EC_POINT is accepted as a DER OCTET STRING or as a bare point")
@@ -26,7 +27,8 @@ struct SigningEncodingTests {
         let wrapped = [0x04, UInt8(point.count)] + point
         #expect(try PublicKeyDecoder.ec(curve: .p384, point: wrapped) == .init(key))
         #expect(try PublicKeyDecoder.ec(curve: .p384, point: point) == .init(key))
-        #expect(throws: PKCS11Error.self) { try PublicKeyDecoder.ec(curve: .p384, point: Array(point.prefix(50))) }
+        let error = #expect(throws: PKCS11Error.self) { try PublicKeyDecoder.ec(curve: .p384, point: Array(point.prefix(50))) }
+        #expect(error?.code == .malformedResponse && error?.reason.hasPrefix("CKA_EC_POINT is neither an uncompressed point") == true, "\(String(describing: error))")
     }
 
     @Test("a PIN in SecretBytes never prints and compares in full")

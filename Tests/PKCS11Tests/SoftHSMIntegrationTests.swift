@@ -42,10 +42,13 @@ struct SoftHSMIntegrationTests {
             #expect(privateBlock.contains("Access:     sensitive, always sensitive, never extractable, local"), "\(listing.stdout)")
             #expect(privateBlock.contains("Usage:      sign"), "\(listing.stdout)")
             #expect(!privateBlock.contains("decrypt") && !privateBlock.contains("unwrap") && !privateBlock.contains("derive"))
-            let read = try Self.pkcs11Tool(
-                token, ["--login", "--pin", token.userPIN, "--read-object", "--type", "privkey", "--label", "root-key"])
-            // pkcs11-tool 0.23 refuses outright; what matters is that no key material comes out.
-            #expect(read.stdout.isEmpty && !read.output.contains("BEGIN"), "the private key must not be readable: \(read.output)")
+            // An independent PKCS#11 caller with the user PIN asks for the secret component and the
+            // token refuses it as sensitive, while the same call reads an extractable control key.
+            let secret: UInt = spec == .p384 ? 0x11 : 0x123  // CKA_VALUE / CKA_PRIVATE_EXPONENT
+            let reading = try IndependentAttributeReader.read(attribute: secret, ofPrivateKey: "root-key", on: token, module: Self.module)
+            #expect(reading.key == IndependentAttributeReader.ckrAttributeSensitive, "the private key must not be readable: \(reading.key)")
+            #expect(reading.control == IndependentAttributeReader.ckrOK + " " + IndependentAttributeReader.controlValueHex,
+                    "the reader could not read an extractable key either, so its refusal proves nothing: \(reading.control)")
             // And the token itself refuses the secret components (CKR_ATTRIBUTE_SENSITIVE).
             let secretAttributes: [UInt] = [0x11, 0x123, 0x124, 0x125]  // CKA_VALUE, _PRIVATE_EXPONENT, _PRIME_1, _PRIME_2
             let revealed = try module.functions.attributes(

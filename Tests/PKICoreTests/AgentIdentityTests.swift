@@ -16,7 +16,8 @@ struct AgentIdentityTests {
         #expect(try AgentIdentity(hostname: "Web-01.Fleet.Example.COM", uuid: Self.uuid).hostname == "web-01.fleet.example.com")
         for bad in ["", "-a", "a-", "a..b", "a_b", "a b", "127.0.0.1", "10.1.2.300", String(repeating: "a", count: 64), TestHostname.ldh(length: 253) + "a", "ä.example"] {
             #expect(NameSyntax.canonicalHostname(bad) == nil, "\(bad)")
-            #expect(throws: PKIError.self) { _ = try AgentIdentity(hostname: bad, uuid: Self.uuid) }
+            let error = #expect(throws: PKIError.self) { _ = try AgentIdentity(hostname: bad, uuid: Self.uuid) }
+            #expect(error?.code == .invalidParameter && error?.reason.hasPrefix("'\(bad)' is not a valid host name") == true, "\(bad): \(String(describing: error))")
         }
         for length in [1, 21, 22, 63, 64, 65, 200, 253] {
             #expect(NameSyntax.isValidHostname(TestHostname.ldh(length: length)), "length \(length)")

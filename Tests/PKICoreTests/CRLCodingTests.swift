@@ -67,7 +67,8 @@ struct CRLCodingTests {
         let tampered = try CertificateRevocationList(derEncoded: bytes)
         #expect(tampered.tbsCertList.revokedCertificates.first?.reason == .caCompromise)
         #expect(!tampered.isSignatureValid(for: pki.ca))
-        #expect(throws: PKIError.self) { try tampered.verifySignature(issuer: pki.ca) }
+        let forged = #expect(throws: PKIError.self) { try tampered.verifySignature(issuer: pki.ca) }
+        #expect(forged?.code == .invalidSignature && forged?.reason.contains("CRL signature does not verify") == true, "\(String(describing: forged))")
         // And a CRL never verifies against another CA.
         let other = try RevocationTestPKI()
         #expect(!(try CertificateRevocationList(derEncoded: signed.derEncoded)).isSignatureValid(for: other.ca))
@@ -99,17 +100,22 @@ struct CRLCodingTests {
         let signed = try await CRLSigner(issuerCertificate: pki.ca, privateKey: pki.caKey).sign(
             pki.tbs(entries: [RevokedCertificate(serialNumber: pki.leaf.serialNumber, revocationDate: pki.now)]), previousCRLNumber: nil)
         for length in [0, 1, 2, 10, signed.derEncoded.count / 2, signed.derEncoded.count - 1] {
-            #expect(throws: PKIError.self) { try CertificateRevocationList(derEncoded: Array(signed.derEncoded.prefix(length))) }
+            let truncated = #expect(throws: PKIError.self) { try CertificateRevocationList(derEncoded: Array(signed.derEncoded.prefix(length))) }
+            #expect(truncated?.code == .malformedInput && truncated?.reason.hasPrefix("CertificateList: ") == true, "\(length) bytes: \(String(describing: truncated))")
         }
-        #expect(throws: PKIError.self) { try CertificateRevocationList(derEncoded: signed.derEncoded + [0]) }
-        #expect(throws: PKIError.self) { try CertificateRevocationList(pemEncoded: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----") }
+        let trailing = #expect(throws: PKIError.self) { try CertificateRevocationList(derEncoded: signed.derEncoded + [0]) }
+        #expect(trailing?.code == .malformedInput && trailing?.reason == "CertificateList: unexpected trailing data", "\(String(describing: trailing))")
+        let wrongPEM = #expect(throws: PKIError.self) { try CertificateRevocationList(pemEncoded: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----") }
+        #expect(wrongPEM?.code == .malformedInput && wrongPEM?.reason == "CRL PEM: expected X509 CRL, found CERTIFICATE", "\(String(describing: wrongPEM))")
     }
 
     @Test("CRL numbers are bounded to 20 octets, ordered and incremented with carry")
     func crlNumbers() throws {
-        #expect(throws: PKIError.self) { try CRLNumber(magnitude: [0x80] + Array(repeating: 0, count: 19)) }
+        let tooLong = #expect(throws: PKIError.self) { try CRLNumber(magnitude: [0x80] + Array(repeating: 0, count: 19)) }
+        #expect(tooLong?.code == .invalidParameter && tooLong?.reason.contains("longer than 20 octets") == true, "\(String(describing: tooLong))")
         let largest = try CRLNumber(magnitude: [0x7F] + Array(repeating: 0xFF, count: 19))
-        #expect(throws: PKIError.self) { try largest.next() }
+        let overflow = #expect(throws: PKIError.self) { try largest.next() }
+        #expect(overflow?.code == .invalidParameter && overflow?.reason.contains("longer than 20 octets") == true, "\(String(describing: overflow))")
         #expect(try CRLNumber(255).next() == CRLNumber(256))
         #expect(CRLNumber(255) < CRLNumber(256))
         #expect(try CRLNumber(magnitude: [0, 0, 5]) == CRLNumber(5))

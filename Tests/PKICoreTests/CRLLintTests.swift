@@ -81,9 +81,11 @@ struct CRLLintTests {
         #expect(error.reason.contains("1020"))
 
         let streamed = try [entry([0x55]), entry([0x55])]
-        await #expect(throws: PKIError.self) {
+        let streamedError = await #expect(throws: PKIError.self) {
             _ = try await signer.sign(pki.tbs(entries: []), additionalEntries: streamed, previousCRLNumber: nil)
         }
+        #expect(streamedError?.code == .lintFailure && streamedError?.reason.contains("crl_entries_unique_serials") == true && streamedError?.reason.contains("serial 55 is listed more than once") == true,
+                "\(String(describing: streamedError))")
         // Serials that only differ by length are different certificates.
         _ = try await signer.sign(pki.tbs(entries: [entry([0x01]), entry([0x01, 0x00]), entry([0x00, 0x01, 0x00, 0x00])]), previousCRLNumber: nil)
     }
@@ -99,6 +101,7 @@ struct CRLLintTests {
     @Test("a signer refuses a key that does not belong to the issuer certificate")
     func wrongKey() throws {
         let other = try RevocationTestPKI()
-        #expect(throws: PKIError.self) { try CRLSigner(issuerCertificate: pki.ca, privateKey: other.caKey) }
+        let mismatch = #expect(throws: PKIError.self) { try CRLSigner(issuerCertificate: pki.ca, privateKey: other.caKey) }
+        #expect(mismatch?.code == .invalidParameter && mismatch?.reason == "the CRL signing key does not match the issuer certificate", "\(String(describing: mismatch))")
     }
 }

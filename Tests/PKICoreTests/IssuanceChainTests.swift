@@ -95,7 +95,8 @@ struct IssuanceChainTests {
         #expect(agent.certificate.notValidAfter == pki.intermediate.notValidAfter)
         // Past the issuer's end, issuance is refused.
         pki.clock.set(pki.intermediate.notValidAfter.addingTimeInterval(60))
-        await #expect(throws: PKIError.self) { try await pki.issueAgent(hostname: "too-late") }
+        let late = await #expect(throws: PKIError.self) { try await pki.issueAgent(hostname: "too-late") }
+        #expect(late?.code == .invalidParameter && late?.reason.hasPrefix("the issuer certificate expired at") == true, "\(String(describing: late))")
     }
 
     @Test("The issued certificate's TBS is byte-identical to the linted one and verifies with the issuer key")
@@ -116,8 +117,9 @@ struct IssuanceChainTests {
     func mismatchedIssuerKeyIsRefused() async throws {
         let pki = try await TestPKI.make()
         let other = try KeyAlgorithm.p256.generatePrivateKey()
-        #expect(throws: PKIError.self) {
+        let mismatch = #expect(throws: PKIError.self) {
             try CertificateIssuer(issuerCertificate: pki.intermediate, privateKey: other, clock: pki.clock, random: pki.random)
         }
+        #expect(mismatch?.code == .invalidParameter && mismatch?.reason == "the issuer private key does not belong to the issuer certificate", "\(String(describing: mismatch))")
     }
 }

@@ -32,7 +32,8 @@ struct MediaBundleTests {
         defer { directory.remove() }
         let path = directory.file("b")
         try BundleDirectory.write(sampleBundle(), to: path)
-        #expect(throws: SecureFileError.self) { try BundleDirectory.write(sampleBundle(), to: path) }
+        let overwrite = #expect(throws: SecureFileError.self) { try BundleDirectory.write(sampleBundle(), to: path) }
+        #expect(overwrite?.code == .alreadyExists && overwrite?.reason.contains("refusing to overwrite a bundle") == true, "\(String(describing: overwrite))")
     }
 
     enum Damage: String, CaseIterable { case flippedByte, extraFile, missingFile, unlistedManifestEntry }
@@ -72,6 +73,7 @@ struct MediaBundleTests {
         } throws: { error in
             (error as? PKIError)?.code == .bundleIntegrity
         }
-        #expect(throws: PKIError.self) { try MediaBundle(payload: [name: [1]], summary: "s") }
+        let refusal = #expect(throws: PKIError.self) { try MediaBundle(payload: [name: [1]], summary: "s") }
+        #expect(refusal?.code == .bundleIntegrity && refusal?.reason.hasPrefix("file name '\(name)' ") == true, "\(String(describing: refusal))")
     }
 }

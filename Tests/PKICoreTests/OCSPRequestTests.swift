@@ -57,8 +57,10 @@ struct OCSPRequestTests {
             #expect(try OCSPRequest(getPathSegment: percent) == post)
             #expect(try OCSPRequest(getPathSegment: base64) == post)
             #expect(try OCSPRequest(getPathSegment: url) == post)
-            #expect(throws: PKIError.self) { try OCSPRequest(getPathSegment: "%%%") }
-            #expect(throws: PKIError.self) { try OCSPRequest(getPathSegment: "") }
+            let badPercent = #expect(throws: PKIError.self) { try OCSPRequest(getPathSegment: "%%%") }
+            #expect(badPercent?.code == .malformedInput && badPercent?.reason == "OCSP GET path: invalid percent-encoding", "\(String(describing: badPercent))")
+            let empty = #expect(throws: PKIError.self) { try OCSPRequest(getPathSegment: "") }
+            #expect(empty?.code == .malformedInput && empty?.reason == "OCSP GET path is not base64", "\(String(describing: empty))")
         }
     }
 

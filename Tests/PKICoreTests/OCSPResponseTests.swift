@@ -138,7 +138,8 @@ struct OCSPResponseTests {
                             "unauthorized": "unauthorized"][String(describing: status)]!
             #expect(text.output.contains("Responder Error: \(expected) (\(status.rawValue))"), "\(text.output)")
         }
-        #expect(throws: PKIError.self) { try OCSPResponseSigner.unsignedResponse(.successful) }
+        let unsigned = #expect(throws: PKIError.self) { try OCSPResponseSigner.unsignedResponse(.successful) }
+        #expect(unsigned?.code == .invalidParameter && unsigned?.reason == "a successful OCSP response must be signed", "\(String(describing: unsigned))")
     }
 
     @Test("our decoder round-trips what the signer produced, times to whole seconds")
@@ -156,9 +157,11 @@ struct OCSPResponseTests {
         #expect(decoded.producedAt == pki.now)
         #expect(decoded.nonce == nonce)
         #expect(decoded.isSignatureValid(signer: pki.ca))
-        #expect(throws: PKIError.self) { try OCSPNonce([]) }
-        #expect(throws: PKIError.self) {
+        let emptyNonce = #expect(throws: PKIError.self) { try OCSPNonce([]) }
+        #expect(emptyNonce?.code == .invalidParameter && emptyNonce?.reason.hasPrefix("OCSP nonce must be 1 to 32 octets") == true, "\(String(describing: emptyNonce))")
+        let backwards = #expect(throws: PKIError.self) {
             try OCSPSingleResponse(certID: single.certID, status: .good, thisUpdate: pki.now, nextUpdate: pki.now)
         }
+        #expect(backwards?.code == .invalidParameter && backwards?.reason == "OCSP nextUpdate must be after thisUpdate", "\(String(describing: backwards))")
     }
 }

@@ -44,7 +44,8 @@ struct SecureFileTests {
         #expect(try mode(path) == 0o700)
         try SecureFile.createPrivateDirectory(path)  // existing and private: fine
         try FileManager.default.setAttributes([.posixPermissions: 0o750], ofItemAtPath: path)
-        #expect(throws: SecureFileError.self) { try SecureFile.createPrivateDirectory(path) }
+        let loosened = #expect(throws: SecureFileError.self) { try SecureFile.createPrivateDirectory(path) }
+        #expect(loosened?.code == .insecurePermissions && loosened?.reason.contains("accessible by group or others (mode 750)") == true, "\(String(describing: loosened))")
     }
 
     @Test("A private file readable by group or others, or a symlink, is refused", arguments: [0o600, 0o640, 0o604, 0o400])
@@ -57,9 +58,11 @@ struct SecureFileTests {
         if permissions & 0o077 == 0 {
             try SecureFile.checkPrivateFile(path)
         } else {
-            #expect(throws: SecureFileError.self) { try SecureFile.checkPrivateFile(path) }
+            let exposed = #expect(throws: SecureFileError.self) { try SecureFile.checkPrivateFile(path) }
+            #expect(exposed?.code == .insecurePermissions && exposed?.reason.contains("(mode \(String(permissions, radix: 8)), must be 0600)") == true, "\(String(describing: exposed))")
         }
         try FileManager.default.createSymbolicLink(atPath: directory.file("link"), withDestinationPath: path)
-        #expect(throws: SecureFileError.self) { try SecureFile.checkPrivateFile(directory.file("link")) }
+        let link = #expect(throws: SecureFileError.self) { try SecureFile.checkPrivateFile(directory.file("link")) }
+        #expect(link?.code == .unexpectedFile && link?.reason.hasSuffix("link is not a regular file") == true, "\(String(describing: link))")
     }
 }

@@ -38,7 +38,8 @@ struct SerialAndKeyTests {
 
     @Test("A random source that only yields zeros is refused rather than producing serial 0")
     func zeroRandomRefused() {
-        #expect(throws: PKIError.self) { try SerialNumberGenerator(random: ZeroRandom()).next() }
+        let error = #expect(throws: PKIError.self) { try SerialNumberGenerator(random: ZeroRandom()).next() }
+        #expect(error?.code == .invalidParameter && error?.reason == "random source produced only zero serial numbers", "\(String(describing: error))")
     }
 
     @Test("The SPKI pin equals the one openssl computes", arguments: [KeyAlgorithm.p256, .p384, .rsa2048])

@@ -89,9 +89,12 @@ struct DemoEndToEndTests {
         _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("replay.key"),
                              "-subj", "/CN=agent-curl-01-\(uuid)", "-outform", "DER", "-out", work.file("replay.csr")])
         try openssl.run(["base64", "-in", work.file("replay.csr")]).stdout.write(toFile: work.file("replay.b64"), atomically: true, encoding: .utf8)
-        let replay = try curl.run(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain, "-H", "Authorization: Bearer \(token)",
-                                   "--data-binary", "@\(work.file("replay.b64"))", "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
-        #expect(replay.stdout.hasPrefix("4"), "a replayed token must be refused: \(replay.output)")
+        // Same headers as the first request: only the spent token may be the reason for the refusal.
+        let replay = try curl.run(["-sS", "-w", "\n%{http_code}", "--cacert", chain, "-H", "Authorization: Bearer \(token)",
+                                   "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("replay.b64"))",
+                                   "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
+        #expect(replay.stdout.hasSuffix("\n403") && replay.stdout.contains("enrolment token refused: enrolment token was already used"),
+                "a replayed token must be refused because it is spent: \(replay.output)")
 
         // The appliance runs as an unprivileged, undumpable process (issue 7).
         let statusFiles = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }

@@ -71,7 +71,11 @@ struct RunbookExecutionTests {
             let result = try bash.run(["-c", wrapped], stdin: Data(step.stdin.utf8), environment: environment, timeout: 300)
             try #require(result.succeeded, "\(name):\(step.line) failed (\(result.status)):\n\(step.script)\n--- output ---\n\(result.output)")
             for line in step.expected {
-                #expect(result.output.contains(line), "\(name):\(step.line): expected '\(line)' in:\n\(result.output)")
+                // stdout and stderr separately: a stdout without a final newline must not glue its last
+                // line to stderr's first.
+                let matched = RunbookScript.expectation(line, matchesLineIn: result.stdout)
+                    || RunbookScript.expectation(line, matchesLineIn: result.stderr)
+                #expect(matched, "\(name):\(step.line): expected a whole line '\(line)' in:\n\(result.output)")
             }
         }
     }
