@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Rootkeeper: offline root CA ceremony tool, online intermediate CA appliance and agent.
-// Target layout follows DESIGN §1: anything that decides is a library; executables only parse
+// Target layout follows docs/architecture.md#modules: anything that decides is a library; executables only parse
 // input, wire objects and translate results. The *Kit libraries hold the executables' logic so
 // the tests can drive it in-process as well as through the binaries.
 import Foundation

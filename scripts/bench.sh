@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release-mode benchmarks against peers measured in the same run (DESIGN §7). Results go to
+# Release-mode benchmarks against peers measured in the same run (docs/performance.md). Results go to
 # BENCHMARKS.md by hand, with the date, commit and machine.
 #   scripts/bench.sh            in-process benchmarks, then the network ones (scripts/bench/network.sh)
 #   SMOKE=1 scripts/bench.sh    tiny counts, to check that everything still runs

@@ -8,7 +8,7 @@ import _CryptoExtras
 import Glibc
 #endif
 
-/// DESIGN §7: a full CRL with 100 000 / 1 000 000 revoked entries, built, linted, signed and
+/// docs/performance.md: a full CRL with 100 000 / 1 000 000 revoked entries, built, linted, signed and
 /// verified by `CRLSigner`, against `openssl ca -gencrl` on an equivalent index.txt in the same
 /// run. Prints wall time, CRL size and peak RSS for both, and the ratio.
 ///

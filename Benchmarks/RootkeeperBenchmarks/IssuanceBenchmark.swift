@@ -3,7 +3,7 @@ import Foundation
 import PKICore
 import X509
 
-/// Agent issuance in-process on one core (DESIGN §7): pre-generated CSRs go through CSR policy,
+/// Agent issuance in-process on one core (docs/performance.md): pre-generated CSRs go through CSR policy,
 /// the agent profile, lint-before-sign and the real signature with a software intermediate
 /// (P-256, or RSA-2048 with `--rsa`). The peer is the raw signing rate of the same key type,
 /// measured in the same run in-process (swift-crypto) and by `openssl speed`.

@@ -5,7 +5,7 @@ import X509
 /// OCSP encoding cost in-process, one core: request decoding, a freshly signed response with a
 /// nonce (the expensive path: decode + SingleResponse from cache + sign + verify), and the same
 /// without verify-after-sign. The peer is the raw signing rate of `openssl speed` for the same
-/// key in the same run; the HTTP responder comparison of DESIGN §7 (openssl ocsp, cfssl) is run
+/// key in the same run; the HTTP responder comparison of docs/performance.md (openssl ocsp, cfssl) is run
 /// by the appliance benchmark on top of this.
 ///
 /// Arguments: `--seconds 2` `--keys p256,rsa2048` `--no-peer`.

@@ -12,7 +12,7 @@ import X509
 import Glibc
 #endif
 
-/// DESIGN §7 "OCSP responses/s (POST, one CertID)": the appliance's `OCSPResponder.respond` on
+/// docs/performance.md "OCSP responses/s (POST, one CertID)": the appliance's `OCSPResponder.respond` on
 /// the DER body of a POST (what the HTTP route hands it), one CertID, against the
 /// `openssl ocsp -index … -port` responder answering the same request over HTTP/1.0 POSTs, one
 /// connection per request (it closes after each answer, PERF-NOTES). Both sequential, one client.

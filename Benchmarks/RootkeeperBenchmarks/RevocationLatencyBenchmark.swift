@@ -6,7 +6,7 @@ import PKICore
 import Glibc
 #endif
 
-/// DESIGN §7 "revoke → visible in OCSP and CRL": against a running release appliance (started by
+/// docs/performance.md "revoke → visible in OCSP and CRL": against a running release appliance (started by
 /// scripts/bench/network.sh on a store holding 1 000 000 revocations), revokes one certificate
 /// through the admin socket (what `appliance certs revoke` does) and measures, from just before
 /// the admin request, when `POST /ocsp` first answers `revoked` for it and when the

@@ -1,4 +1,4 @@
-// rootkeeper-bench: dispatches on the first argument to one benchmark (DESIGN §7).
+// rootkeeper-bench: dispatches on the first argument to one benchmark (docs/performance.md).
 // Usage: swift run -c release rootkeeper-bench <benchmark> [options]
 import Foundation
 

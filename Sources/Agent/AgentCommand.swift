@@ -5,7 +5,7 @@ import Foundation
 import PKICore
 import SecureFiles
 
-/// `agent` — enrol, renew and check status against the appliance with SPKI pinning (DESIGN §5).
+/// `agent` — enrol, renew and check status against the appliance with SPKI pinning (docs/commands.md#agent).
 @main
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,7 +5,7 @@ import X509
 import PKICore
 
 extension AgentEnrollment {
-    /// Renewal window of DESIGN §2: agents renew from 30 days before expiry.
+    /// Renewal window of docs/profiles.md#renewal-windows: agents renew from 30 days before expiry.
     public static let renewalWindow: TimeInterval = 30 * 86400
 
     /// Whether the certificate in `files` is due for renewal at `now`.

@@ -4,7 +4,7 @@ import PKICore
 import SwiftASN1
 import X509
 
-/// Enrolment, renewal and status against the appliance (DESIGN §5).
+/// Enrolment, renewal and status against the appliance (docs/commands.md#agent).
 public struct AgentEnrollment: Sendable {
     public var files: AgentFiles
     /// Upper bound on the total time spent waiting while an enrolment is pending.

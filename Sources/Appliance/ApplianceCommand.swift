@@ -2,7 +2,7 @@ import ApplianceKit
 import ArgumentParser
 import BuildInfo
 
-/// `appliance` — the online intermediate CA (DESIGN §4). Parses input, wires ApplianceKit and
+/// `appliance` — the online intermediate CA (docs/commands.md#appliance). Parses input, wires ApplianceKit and
 /// translates results; nothing here decides.
 @main
 struct ApplianceCommand: AsyncParsableCommand {
@@ -19,14 +19,14 @@ struct ApplianceCommand: AsyncParsableCommand {
 /// `--state-dir`, shared by every subcommand. With `--config`, a configuration (file or
 /// ROOTKEEPER_STATE_DIRECTORY) naming another directory is a conflict, refused by `loadConfiguration`.
 struct StateOptions: ParsableArguments {
-    @Option(name: .customLong("state-dir"), help: "State directory (DESIGN §4 layout; default /var/lib/rootkeeper).")
+    @Option(name: .customLong("state-dir"), help: "State directory (docs/files.md#state-directory layout; default /var/lib/rootkeeper).")
     var explicitStateDirectory: String?
 
     /// The directory given, or the default.
     var stateDirectory: String { explicitStateDirectory ?? ApplianceConfiguration().stateDirectory }
 }
 
-/// How secrets reach the appliance: never in argv (DESIGN §4).
+/// How secrets reach the appliance: never in argv (docs/commands.md#secrets).
 struct SecretOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-file"), help: "File (mode 0600) holding the key passphrase.")
     var passphraseFile: String?

@@ -1,4 +1,4 @@
-/// The one error type of `ApplianceKit` (STYLE §12): an opaque, growable ``Code`` and a reason
+/// The one error type of `ApplianceKit` (docs/conventions.md#one-error-type-per-module): an opaque, growable ``Code`` and a reason
 /// for people and logs. HTTP status codes are assigned only in `ApplianceError+HTTP.swift`.
 public struct ApplianceError: Error, Hashable, CustomStringConvertible, Sendable {
     /// An opaque error category. New codes may be added in any release.

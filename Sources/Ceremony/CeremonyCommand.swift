@@ -3,7 +3,7 @@ import BuildInfo
 import CeremonyKit
 import Foundation
 
-/// `ceremony`: the offline root CA tool (DESIGN §3). Parses input, calls CeremonyKit, prints results.
+/// `ceremony`: the offline root CA tool (docs/commands.md#ceremony). Parses input, calls CeremonyKit, prints results.
 @main
 struct CeremonyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -60,7 +60,7 @@ public struct PKCS11Error: Error, Hashable, Sendable, CustomStringConvertible {
         PKCS11Error(code, "\(context): \(reason)", function: function, returnValueName: returnValueName)
     }
 
-    /// The single translation of a CK_RV into a Swift error (STYLE §9). `rv` is a CK_RV.
+    /// The single translation of a CK_RV into a Swift error (docs/conventions.md#wrapping-c). `rv` is a CK_RV.
     static func check(_ rv: UInt, _ function: String) throws {
         guard rv != CKR.ok else { return }
         let name = CKR.name(of: rv)

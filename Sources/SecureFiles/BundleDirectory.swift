@@ -2,7 +2,7 @@ import Foundation
 import PKICore
 
 /// Writes and reads a ``PKICore/MediaBundle`` as a directory of files with its `MANIFEST`
-/// (DESIGN §3). Writing never overwrites (the directory must not exist, every file is O_EXCL and
+/// (docs/files.md#media-bundles). Writing never overwrites (the directory must not exist, every file is O_EXCL and
 /// fsynced, MANIFEST is written last); reading verifies the manifest before returning any byte.
 public enum BundleDirectory {
     /// Creates `path` (mode 0755: media is for reading by other machines) and writes the bundle.

@@ -6,7 +6,7 @@ import Darwin
 import Foundation
 import PKICore
 
-/// Where a passphrase or PIN comes from (DESIGN §4): a file only its owner can read
+/// Where a passphrase or PIN comes from (docs/commands.md#secrets): a file only its owner can read
 /// (`--passphrase-file`, mode 0600), an inherited file descriptor (`--passphrase-fd N`) or the
 /// terminal with echo off. Never argv or the environment, so it cannot leak through `ps` or
 /// `/proc/<pid>/environ`; the secret never appears in an error message either.

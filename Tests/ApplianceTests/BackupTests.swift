@@ -6,7 +6,7 @@ import Registration
 import Testing
 import TestSupport
 
-/// `appliance backup` (issue 6, DESIGN §4): an encrypted, authenticated archive of the state that
+/// `appliance backup` (issue 6, docs/commands.md#appliance-backup): an encrypted, authenticated archive of the state that
 /// restores into a working state directory, and that is refused — with nothing written — when it
 /// is altered, truncated, opened with the wrong passphrase or carries absurd KDF parameters.
 @Suite("Encrypted backups: create, verify, restore")

@@ -35,7 +35,7 @@ struct CAConcurrencyTests {
         #expect(serials.count == 50)
         #expect(harness.metrics.registry.value("rootkeeper_certificates_issued_total", labels: ["certificate_type": "agent"]) == 50)
 
-        // Crash safety (STYLE §4): every certificate handed out is in the store, as issued, with
+        // Crash safety (docs/conventions.md#signing-path): every certificate handed out is in the store, as issued, with
         // the same bytes — checked through the store and, independently, with sqlite3.
         for certificate in certificates {
             let record = try await harness.store.certificate(serial: IntermediateCA.serialHex(certificate))

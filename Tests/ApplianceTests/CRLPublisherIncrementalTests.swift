@@ -9,7 +9,7 @@ import Testing
 import X509
 
 /// After a revocation the publisher appends the revocations numbered since its last CRL to the
-/// entries it keeps in memory instead of walking the whole store (DESIGN §7: revoke → CRL ≤ 1 s
+/// entries it keeps in memory instead of walking the whole store (docs/performance.md: revoke → CRL ≤ 1 s
 /// at 1 000 000 entries). These tests hold that path to the result of a full rebuild.
 @Suite("CRL publisher: incremental generation after a revocation")
 struct CRLPublisherIncrementalTests {

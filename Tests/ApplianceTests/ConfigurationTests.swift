@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Appliance configuration")
 struct ConfigurationTests {
-    @Test("defaults match DESIGN §4: HTTPS 8443, HTTP 8080, 16 KiB EST bodies")
+    @Test("defaults match docs/configuration.md: HTTPS 8443, HTTP 8080, 16 KiB EST bodies")
     func defaults() throws {
         let configuration = ApplianceConfiguration()
         #expect(configuration.https.port == 8443)

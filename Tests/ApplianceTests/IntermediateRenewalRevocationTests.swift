@@ -82,7 +82,7 @@ struct IntermediateRenewalRevocationTests {
             #expect(try await serving.mtlsStatus(oldRevoked, root: root) == 0)
             #expect(try await serving.mtlsStatus(oldGood, root: root) == 200)
 
-            // CRL metrics carry the issuer label (DESIGN §4).
+            // CRL metrics carry the issuer label (docs/metrics.md#crl-metrics).
             let metrics = try await Tool.run("curl", ["-sS", "--max-time", "20", serving.httpURL + "/metrics"])
             #expect(metrics.stdout.contains("rootkeeper_crl_entries{issuer=\"\(oldID)\"} 1"), "\(metrics.stdout)")
             #expect(metrics.stdout.contains("rootkeeper_crl_entries{issuer=\"\(newID)\"} 1"))

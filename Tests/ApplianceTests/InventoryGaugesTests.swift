@@ -5,7 +5,7 @@ import PKICore
 import Registration
 import Testing
 
-/// DESIGN §4 inventory gauges, which the expiry alerts of Runbooks/prometheus read.
+/// inventory gauges (docs/metrics.md#inventory-gauges), which the expiry alerts of Runbooks/prometheus read.
 @Suite("Inventory gauges: active, expiring soon, pending registrations")
 struct InventoryGaugesTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -37,7 +37,7 @@ struct InventoryGaugesTests {
         try await gauges.refresh()
 
         let registry = metrics.registry
-        // Expired and superseded certificates are not active (DESIGN §4 lifecycle).
+        // Expired and superseded certificates are not active (docs/lifecycle.md#supersession).
         #expect(registry.value("rootkeeper_certificates_active", labels: ["certificate_type": "agent"]) == 4)
         #expect(registry.value("rootkeeper_certificates_active", labels: ["certificate_type": "server"]) == 1)
         #expect(registry.value("rootkeeper_certificates_active", labels: ["certificate_type": "ocspSigner"]) == 0)

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("State directory layout and the start-up permission check")
 struct StateDirectoryTests {
-    @Test("create() makes the DESIGN §4 layout with 0700 private directories")
+    @Test("create() makes the layout of docs/files.md#state-directory with 0700 private directories")
     func layout() throws {
         let directory = try TemporaryDirectory("state")
         defer { directory.remove() }

@@ -4,7 +4,7 @@ import Registration
 import Testing
 import TestSupport
 
-/// The stores the conformance suite runs against (STYLE §21). PostgreSQL joins this list when its
+/// The stores the conformance suite runs against (docs/conventions.md#store-conformance). PostgreSQL joins this list when its
 /// store exists.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case inMemory

@@ -2,7 +2,7 @@ import PKICore
 
 @testable import PKCS11
 
-/// A scripted stand-in for a PKCS#11 module (STYLE §10): records every call and answers from
+/// A scripted stand-in for a PKCS#11 module (docs/conventions.md#c-behind-a-protocol): records every call and answers from
 /// tables, so template, read-back and selection logic can be tested without a token.
 final class FakePKCS11Functions: PKCS11Functions, @unchecked Sendable {
     var tokens: [UInt: RawTokenInfo] = [:]

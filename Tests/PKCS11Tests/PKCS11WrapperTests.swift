@@ -17,7 +17,7 @@ struct PKCS11WrapperTests {
         return try module.openSession(.label("root"), pin: SecretBytes(utf8: "1234"))
     }
 
-    @Test("the private key template pins every attribute of DESIGN §3 instead of trusting token defaults")
+    @Test("the private key template pins every attribute of docs/ceremony.md#key-generation-templates instead of trusting token defaults")
     func privateTemplate() throws {
         let template = KeyPairTemplate.privateKey(.p384, label: "root", id: [1])
         func value(_ type: UInt) -> [UInt8]? { template.first { $0.type == type }?.value }

@@ -16,7 +16,7 @@ struct IssuanceChainTests {
         #expect(pki.root.signatureAlgorithm == .sha256WithRSAEncryption)
     }
 
-    @Test("A P-384 root chain verifies, and the agent leaf carries exactly the DESIGN §2 agent profile")
+    @Test("A P-384 root chain verifies, and the agent leaf carries exactly the agent profile of docs/profiles.md#agent-leaf")
     func p384RootChainAndAgentProfile() async throws {
         let uuid = "0b8a6c1e-3f5d-4c2a-9e7b-1d2c3b4a5f60"
         let pki = try await TestPKI.make(rootAlgorithm: .p384)

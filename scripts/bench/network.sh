@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DESIGN §7 network benchmarks of the release `appliance serve` against peers run in the same
+# docs/performance.md network benchmarks of the release `appliance serve` against peers run in the same
 # session on the same certificates, alternating product and peer runs (ratio of medians):
 #   1. mTLS requests/s on kept-alive connections: GET /api/v1/agent/status (full per-request
 #      validation: chain, validity, revocation from the store, subject, EKU, registered agent)

@@ -4,7 +4,7 @@ import Foundation
 import PKICore
 import SecureFiles
 
-/// `appliance backup create|verify|restore` (DESIGN §4, docs/backup-format.md).
+/// `appliance backup create|verify|restore` (docs/commands.md#appliance-backup, docs/backup-format.md).
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup", abstract: "Back up, verify or restore the state (encrypted archive, see docs/backup-format.md).",

@@ -1,7 +1,7 @@
 import Logging
 
 /// Turns one ``AdminRequest`` into calls on the ``AdministrationService`` and renders the lines
-/// the CLI prints (DESIGN §4: lists start each line with the ID; `token` ends with the token).
+/// the CLI prints (docs/commands.md#output-for-scripts: lists start each line with the ID; `token` ends with the token).
 struct AdminDispatcher: Sendable {
     let service: any AdministrationService
     let logger: Logger

@@ -27,7 +27,7 @@ public struct ApplianceApplication: Sendable {
     }
 }
 
-/// Composes the appliance (STYLE §3): the HTTPS listener (EST + agent API, mTLS via a rotating
+/// Composes the appliance (docs/conventions.md#composition-root): the HTTPS listener (EST + agent API, mTLS via a rotating
 /// TLS context), the HTTP listener (CRL, OCSP, CA chain, health, metrics), the admin socket at
 /// `DIR/admin.sock` and the caller's background services.
 public func buildApplication(

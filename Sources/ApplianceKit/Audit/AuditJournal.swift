@@ -6,7 +6,7 @@ import Logging
 import Registration
 import ServiceLifecycle
 
-/// `audit/audit.jsonl` (DESIGN §4): the store's hash-chained audit events, one canonical JSON
+/// `audit/audit.jsonl` (docs/files.md#audit-journal): the store's hash-chained audit events, one canonical JSON
 /// object per line, appended and fsynced as they are recorded.
 ///
 /// The store is where an event is first committed (in the same transaction as what it records, so

@@ -4,7 +4,7 @@ import PKICore
 import X509
 
 /// Checks that an archive holds every issuer its database names, so a restored state can serve
-/// every certificate it knows (DESIGN §4, renewal with overlap): for each issuer SKI in the
+/// every certificate it knows (docs/lifecycle.md#intermediate-renewal, renewal with overlap): for each issuer SKI in the
 /// certificates or revocations of the database, the archive has its certificate — as the current
 /// intermediate, a retiring one (`ca/issuers/<ski>/`, with its key when the keys are file-backed)
 /// or a retired one (`ca/retired/<ski>/`). Run by `backup create` (before anything is written),

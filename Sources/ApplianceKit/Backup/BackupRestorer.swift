@@ -3,7 +3,7 @@ import PKICore
 import SecureFiles
 
 /// `appliance backup restore`: verifies the whole archive first (``BackupReader``), then writes
-/// the state layout (DESIGN §4) into an empty or new directory with the modes the appliance
+/// the state layout (docs/files.md#state-directory) into an empty or new directory with the modes the appliance
 /// checks at start: directories per ``StateDirectory`` (private ones 0700), keys, database and
 /// audit journal 0600, certificates and CRLs 0644. Each file is created with O_EXCL and fsynced.
 /// If writing fails part-way (disk full), everything written is removed again, so the directory

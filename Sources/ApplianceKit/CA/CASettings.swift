@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
 
-/// What the online CA puts into the certificates it issues (DESIGN §2, §4). A plain value; the
+/// What the online CA puts into the certificates it issues (docs/profiles.md, docs/configuration.md). A plain value; the
 /// appliance configuration maps its `ca:` keys onto it.
 public struct CASettings: Sendable, Equatable {
     /// `O=` of every subject the intermediate issues.

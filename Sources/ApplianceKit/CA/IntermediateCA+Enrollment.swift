@@ -83,7 +83,7 @@ extension IntermediateCA: CertificateAuthorityService {
             renewNow: report.renewNow)
     }
 
-    /// The signing path (STYLE §4): prepare (build + throwaway-sign + lint), persist the
+    /// The signing path (docs/conventions.md#signing-path): prepare (build + throwaway-sign + lint), persist the
     /// reservation with what the authorisation consumes, sign, record. A failure after the
     /// reservation (token pulled, request cancelled by its timeout, store error) releases the
     /// reservation at once — revoked, token given back, approved registration re-opened — and

@@ -4,7 +4,7 @@ import Registration
 import X509
 
 extension IntermediateCA: RevocationChecking, AgentRegistry {
-    /// Looks the serial up in the store on every call (STYLE §15). A store error propagates and
+    /// Looks the serial up in the store on every call (docs/conventions.md#fail-closed). A store error propagates and
     /// callers refuse the request (fail closed). A certificate the store holds under the same
     /// serial but with different bytes, or only as an unfinished reservation, is `unknown`.
     public func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus {

@@ -7,10 +7,10 @@ import X509
 /// (``CertificateAuthorityService``), administration (``AdministrationService``), revocation
 /// status for mTLS (``RevocationChecking``) and registered identities (``AgentRegistry``).
 ///
-/// It decides nothing itself (STYLE §1): CSRs are judged by `CSRPolicy`, enrolments by the
+/// It decides nothing itself (docs/conventions.md#libraries-decide): CSRs are judged by `CSRPolicy`, enrolments by the
 /// `RegistrationAuthority`, and certificates are built, linted and signed by `CertificateIssuer`
 /// with the intermediate key (software or PKCS#11). Every signature is preceded by a persisted
-/// reservation (STYLE §4), so the store knows every certificate this CA ever returned.
+/// reservation (docs/conventions.md#signing-path), so the store knows every certificate this CA ever returned.
 public struct IntermediateCA: Sendable {
     /// The RA (and through it the store) that decides and records.
     public let authority: RegistrationAuthority
@@ -18,7 +18,7 @@ public struct IntermediateCA: Sendable {
     public let issuer: CertificateIssuer
     /// The current intermediate certificate (new issuance uses it).
     public let intermediate: Certificate
-    /// The current and retiring intermediates (DESIGN §4: renewal with overlap).
+    /// The current and retiring intermediates (docs/lifecycle.md#intermediate-renewal: renewal with overlap).
     public let roster: IssuerRoster
     /// Retiring intermediates, served in `cacerts` and accepted for mTLS until retired.
     public var previousIntermediates: [Certificate] { roster.retiring }

@@ -4,7 +4,7 @@ import PKICore
 import SecureFiles
 import X509
 
-/// Loads the intermediate's signing key at `appliance serve` (DESIGN §4).
+/// Loads the intermediate's signing key at `appliance serve` (docs/architecture.md#trust-model).
 ///
 /// A key file readable or writable by group/other is refused before it is read (the message
 /// names the file and its mode, never the passphrase); a token key is found by the pinned SPKI
@@ -110,7 +110,7 @@ public enum IntermediateKeyLoader {
         return (currentKey, retiringKeys, nil)
     }
 
-    /// Refuses a key file with any group/other permission bit (STYLE: keys 0600).
+    /// Refuses a key file with any group/other permission bit (docs/conventions.md#secrets-and-keys: keys 0600).
     static func checkMode(_ path: String) throws {
         let mode = try StateDirectory.mode(of: path)
         guard mode & 0o077 == 0 else {

@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 import PKICore
 import X509
 
-/// The intermediates this appliance answers for (DESIGN §4, renewal with overlap): the current
+/// The intermediates this appliance answers for (docs/lifecycle.md#intermediate-renewal, renewal with overlap): the current
 /// one, which issues, and the retiring ones, installed before it, whose certificates are still
 /// in use. Retiring issuers are in `cacerts` and the chain, are accepted for mTLS, and have their
 /// own CRL and OCSP answers, until ``IssuerRetirement`` retires them. Shared by the CA, the

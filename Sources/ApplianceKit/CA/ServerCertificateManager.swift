@@ -6,15 +6,15 @@ import Registration
 import SecureFiles
 import X509
 
-/// The appliance's own TLS server certificate (DESIGN §4): issued from the intermediate on first
+/// The appliance's own TLS server certificate (docs/lifecycle.md#server-certificate-rotation): issued from the intermediate on first
 /// start and re-issued, with a new P-256 key, from 30 days before expiry — without a restart:
 /// ``rotateIfDue(now:)`` swaps the new certificate into the listener's ``ServerCertificateHolder``.
 ///
 /// Files: `server/private/server.key` (0600 in a 0700 directory), `server/server.crt`,
 /// `server/server-chain.crt` (server, intermediate, root). Like agent certificates, the server
-/// certificate is reserved in the store before it is signed (STYLE §4).
+/// certificate is reserved in the store before it is signed (docs/conventions.md#signing-path).
 public final class ServerCertificateManager: Sendable {
-    /// Re-issue when less than this remains (DESIGN §4: 30 days).
+    /// Re-issue when less than this remains (docs/lifecycle.md#server-certificate-rotation: 30 days).
     public static let renewBefore: TimeInterval = 30 * 86_400
 
     /// What goes into the server certificate.

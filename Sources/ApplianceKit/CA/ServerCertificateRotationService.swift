@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 
 /// Background rotation of the appliance's TLS server certificate as a ServiceLifecycle `Service`
-/// (STYLE §3): checks every `interval` and re-issues from 30 days before expiry. A failed
+/// (docs/conventions.md#composition-root): checks every `interval` and re-issues from 30 days before expiry. A failed
 /// attempt is logged and retried at the next interval — the current certificate still has up to
 /// 30 days left, so a short store or HSM outage must not stop the appliance.
 public struct ServerCertificateRotationService: Service {

@@ -4,7 +4,7 @@ import Yams
 extension ApplianceConfiguration {
     /// Loads a YAML configuration on top of the defaults, strictly: an unknown key, a mapping where
     /// a scalar belongs (or the reverse) or an unparsable value is an error naming the key path
-    /// (STYLE §16 — Codable would silently ignore a misspelt key).
+    /// (docs/conventions.md#strict-decoding — Codable would silently ignore a misspelt key).
     public static func load(yaml text: String) throws -> ApplianceConfiguration {
         var configuration = ApplianceConfiguration()
         let root: Node?

@@ -1,11 +1,11 @@
-/// Everything `appliance serve` can be told, with the defaults of DESIGN §4.
+/// Everything `appliance serve` can be told, with the defaults of docs/configuration.md.
 ///
-/// A plain value (STYLE §17): loading (`ApplianceConfiguration+YAML.swift`), environment
+/// A plain value (docs/conventions.md#appliance-configuration): loading (`ApplianceConfiguration+YAML.swift`), environment
 /// overrides (`+Environment.swift`) and validation (`+Validation.swift`) live in separate files.
 /// Every key is listed, with its YAML path and environment variable, in ``ConfigurationKey/all``
 /// and in `docs/configuration.md`.
 public struct ApplianceConfiguration: Sendable, Equatable {
-    /// `state_directory` — root of the state layout (DESIGN §4). Env `ROOTKEEPER_STATE_DIRECTORY`.
+    /// `state_directory` — root of the state layout (docs/files.md#state-directory). Env `ROOTKEEPER_STATE_DIRECTORY`.
     public var stateDirectory: String = "/var/lib/rootkeeper"
     /// `https` — the EST + agent API listener.
     public var https = Listener(address: "0.0.0.0", port: 8443)
@@ -38,17 +38,17 @@ public struct ApplianceConfiguration: Sendable, Equatable {
         public var intermediateName: String = "Rootkeeper"
         /// `ca.intermediate_algorithm` — p256, p384, rsa2048, rsa3072 or rsa4096.
         public var intermediateAlgorithm: String = "p256"
-        /// `ca.agent_validity_days` — agent certificate lifetime (DESIGN §2: 90).
+        /// `ca.agent_validity_days` — agent certificate lifetime (docs/profiles.md#agent-leaf: 90).
         public var agentValidityDays: Int = 90
         /// `ca.public_url` — base URL relying parties reach the HTTP listener at; CRL DP, OCSP and
         /// caIssuers URLs in issued certificates are built from it. Empty: http://<server.fqdn>:<http.port>.
         public var publicURL: String = ""
-        /// `ca.renew_before_days` — agents may renew from this many days before expiry (DESIGN §2: 30).
+        /// `ca.renew_before_days` — agents may renew from this many days before expiry (docs/profiles.md#renewal-windows: 30).
         public var renewBeforeDays: Int = 30
         /// `ca.revoke_superseded_after_hours` — revoke superseded certificates this long after
-        /// renewal (DESIGN §4: 24); 0 turns it off.
+        /// renewal (docs/lifecycle.md#supersession: 24); 0 turns it off.
         public var revokeSupersededAfterHours: Int = 24
-        /// `ca.crl_next_update_hours` — nextUpdate of the intermediate CRL (DESIGN §4: 24).
+        /// `ca.crl_next_update_hours` — nextUpdate of the intermediate CRL (docs/lifecycle.md#intermediate-crl: 24).
         public var crlNextUpdateHours: Int = 24
         public init() {}
     }

@@ -1,7 +1,7 @@
 import Hummingbird
 import NIOCore
 
-/// The only place HTTP status codes are assigned to domain failures (STYLE §14).
+/// The only place HTTP status codes are assigned to domain failures (docs/conventions.md#http-status-codes).
 extension ApplianceError: HTTPResponseError {
     public var status: HTTPResponse.Status {
         switch code {

@@ -76,7 +76,7 @@ struct HTTPSRoutes: Sendable {
         return ESTResponse.bytes([UInt8](body), contentType: "application/json")
     }
 
-    /// Re-validates the connection's client certificate for this request (DESIGN §4: every
+    /// Re-validates the connection's client certificate for this request (docs/endpoints.md#client-certificate-validation: every
     /// request, so a revocation also stops an already-open keep-alive connection).
     func authenticate(_ context: ApplianceRequestContext) async throws -> AuthenticatedAgent {
         let started = ContinuousClock.now

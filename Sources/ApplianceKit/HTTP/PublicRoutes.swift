@@ -17,7 +17,7 @@ struct PublicRoutes: Sendable {
     func register(on router: Router<ApplianceRequestContext>) {
         router.get("/crl/intermediate.crl") { _, _ in try await self.crl(.intermediate) }
         router.get("/crl/root.crl") { _, _ in try await self.crl(.root) }
-        // Per-issuer CRLs (DESIGN §4: renewal with overlap), named by the issuer's hex SKI; this
+        // Per-issuer CRLs (docs/lifecycle.md#intermediate-renewal: renewal with overlap), named by the issuer's hex SKI; this
         // URL is the CRL distribution point of the certificates that issuer signs.
         router.get("/crl/issuer/:file") { _, context in
             let file = context.parameters.get("file") ?? ""

@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
 
-/// The rate limits on EST enrolment and renewal (DESIGN §4, issue 7): a looping or misbehaving
+/// The rate limits on EST enrolment and renewal (docs/endpoints.md#limits, issue 7): a looping or misbehaving
 /// client is answered 429 with Retry-After while everyone else keeps being served.
 ///
 /// - per source address: `simpleenroll` + `simplereenroll` requests from one IP address

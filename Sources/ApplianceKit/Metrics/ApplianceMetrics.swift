@@ -1,6 +1,6 @@
 import Registration
 
-/// The appliance's metrics (DESIGN §4 names, prefix `rootkeeper_`), declared up front so
+/// The appliance's metrics (docs/metrics.md#metric-list names, prefix `rootkeeper_`), declared up front so
 /// `/metrics` lists every family from the first scrape. Store-derived gauges (active,
 /// expiring-soon, pending registrations, CRL age/size) are set by the services that own them.
 public struct ApplianceMetrics: Sendable {

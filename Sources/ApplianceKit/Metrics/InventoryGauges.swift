@@ -4,7 +4,7 @@ import PKICore
 import Registration
 import ServiceLifecycle
 
-/// Keeps the inventory gauges of DESIGN §4 current: `rootkeeper_certificates_active
+/// Keeps the inventory gauges of docs/metrics.md#inventory-gauges current: `rootkeeper_certificates_active
 /// {certificate_type}`, `rootkeeper_certificates_expiring_soon{days_until_expiry="30|7|1"}` and
 /// `rootkeeper_registrations_pending` — what the expiry alerts and an operator's dashboard read.
 ///
@@ -12,7 +12,7 @@ import ServiceLifecycle
 /// certificates) rather than tracked incrementally, so they cannot drift from the database, also
 /// across restarts and after certificates expire without any event.
 public struct InventoryGauges: Service {
-    /// The `days_until_expiry` label values (DESIGN §4; alerts at 30, 7 and 1 days).
+    /// The `days_until_expiry` label values (docs/metrics.md#inventory-gauges; alerts at 30, 7 and 1 days).
     public static let horizons = [30, 7, 1]
 
     let store: any CertificateStore & RegistrationStore

@@ -2,7 +2,7 @@ import Foundation
 import PKICore
 import SecureFiles
 
-/// The CRL files of the state directory (DESIGN §4): `<state>/crl/<name>.crl` (DER, public,
+/// The CRL files of the state directory (docs/files.md#crl-files): `<state>/crl/<name>.crl` (DER, public,
 /// 0644) and `<state>/crl/history/<name>-<number>.crl` for every version that was replaced.
 ///
 /// Names: `intermediate` (the current issuer, served at `/crl/intermediate.crl`), `root`, and

@@ -5,7 +5,7 @@ import X509
 
 /// The entries of the intermediate's CRL kept in memory between generations, so a revocation
 /// costs a read of what was revoked since the last CRL instead of a walk of every revocation
-/// (DESIGN §7: revoke → listed in the served CRL ≤ 1 s with 1 000 000 entries).
+/// (docs/performance.md: revoke → listed in the served CRL ≤ 1 s with 1 000 000 entries).
 struct CRLEntryCache: Sendable {
     /// The unexpired entries, DER-encoded and linted.
     var list: CRLEntryList

@@ -5,7 +5,7 @@ import X509
 
 extension CRLPublisher {
     /// Installs the root CRL from a ceremony bundle (`<media>/crl/`: `root.crl` DER + MANIFEST,
-    /// DESIGN §3) and serves it as `/crl/root.crl`.
+    /// docs/ceremony.md#crl-ceremony) and serves it as `/crl/root.crl`.
     ///
     /// Refused, leaving the installed CRL in place: a bundle whose MANIFEST does not match, a CRL
     /// whose signature does not verify with the pinned root (or that names another issuer), a CRL

@@ -5,7 +5,7 @@ import Registration
 import ServiceLifecycle
 import X509
 
-/// Publishes the CRLs served at `/crl/intermediate.crl` and `/crl/root.crl` (DESIGN §4).
+/// Publishes the CRLs served at `/crl/intermediate.crl` and `/crl/root.crl` (docs/lifecycle.md#intermediate-crl).
 ///
 /// - The intermediate's CRL is a full CRL (RFC 5280 §5) signed with the intermediate's key, its
 ///   cRLNumber allocated from the store before signing (persisted, strictly increasing across
@@ -27,7 +27,7 @@ import X509
 public actor CRLPublisher: RevocationPublisher, Service {
     /// Timing and paging of CRL generation.
     public struct Configuration: Sendable {
-        /// nextUpdate − thisUpdate. Default 24 h (DESIGN §4).
+        /// nextUpdate − thisUpdate. Default 24 h (docs/lifecycle.md#intermediate-crl).
         public var validity: TimeInterval
         /// Regenerate once this fraction of the validity has passed (default 0.5: before half-life).
         public var refreshFraction: Double
@@ -66,7 +66,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
         let entries: Int
     }
 
-    /// Which intermediate this publisher serves (DESIGN §4: a CRL per issuer during a renewal overlap).
+    /// Which intermediate this publisher serves (docs/lifecycle.md#intermediate-renewal: a CRL per issuer during a renewal overlap).
     public enum Role: Sendable, Equatable {
         /// The issuing intermediate: `crl/intermediate.crl`, metrics label `issuer="<ski>"`.
         case current

@@ -17,7 +17,7 @@ public protocol CertificateExpiryLookup: Sendable {
 
 /// ``CertificateExpiryLookup`` over any `Registration.CertificateStore`: the store's own batched
 /// lookup when it has one, else one `certificate(serial:)` per entry (with 1 000 000 revocations
-/// that is a million queries per CRL, far beyond the 1 s revoke→visible target of DESIGN §7).
+/// that is a million queries per CRL, far beyond the 1 s revoke→visible target of docs/performance.md).
 public struct CertificateStoreExpiryLookup: CertificateExpiryLookup {
     let store: any Registration.CertificateStore
 

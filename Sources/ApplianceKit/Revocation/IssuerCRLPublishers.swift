@@ -2,7 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 
 /// The CRL publishers of every intermediate this appliance answers for: the current issuer's
-/// (also serving the root CRL) and one per retiring issuer (DESIGN §4: CRLs are published per
+/// (also serving the root CRL) and one per retiring issuer (docs/lifecycle.md#intermediate-renewal: CRLs are published per
 /// issuer during a renewal overlap). Served at `/crl/intermediate.crl` (current issuer),
 /// `/crl/issuer/<ski>.crl` (any active issuer) and `/crl/root.crl`.
 public final class IssuerCRLPublishers: RevocationPublisher {

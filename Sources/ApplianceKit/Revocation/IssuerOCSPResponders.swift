@@ -2,7 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import PKICore
 
-/// OCSP for every intermediate this appliance answers for (DESIGN §4, renewal with overlap): one
+/// OCSP for every intermediate this appliance answers for (docs/lifecycle.md#intermediate-renewal, renewal with overlap): one
 /// ``OCSPResponder`` per issuer, each with its own delegated responder certificate issued by that
 /// issuer (RFC 6960 §4.2.2.2: a delegated responder must be certified by the CA that issued the
 /// certificate in question).

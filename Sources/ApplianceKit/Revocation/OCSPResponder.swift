@@ -11,7 +11,7 @@ import X509
 /// - revoked in the store → `revoked` with the revocation time and reason;
 /// - known, issued (or superseded) and inside its validity → `good`;
 /// - anything else — never issued here, reserved but never confirmed, expired → `unknown`;
-///   `good` is never said without a store lookup (STYLE §15);
+///   `good` is never said without a store lookup (docs/conventions.md#fail-closed);
 /// - the store cannot answer → `tryLater` (store unavailable) or `internalError`, unsigned.
 ///
 /// Limits (documented for operators): the HTTP route accepts bodies up to 8 KiB

@@ -11,7 +11,7 @@ import X509
 /// validity) on first use and re-issued when less than ``renewBefore`` remains. The key lives only
 /// in memory: a restart issues a new one, so no responder key is ever stored on disk.
 ///
-/// The issuance follows the CA's path (STYLE §4): reserve the serial in the store, sign, record.
+/// The issuance follows the CA's path (docs/conventions.md#signing-path): reserve the serial in the store, sign, record.
 actor OCSPSignerManager {
     let issuer: CertificateIssuer
     let profile: OCSPSignerProfile

@@ -7,7 +7,7 @@ import X509
 /// What the CA calls after every revocation it has committed to the store: drops the serial's
 /// cached OCSP answers (so OCSP says `revoked` on the very next request), schedules a new CRL
 /// (coalesced by ``CRLPublisher``) and tells subscribers — the network layer closes connections
-/// authenticated with a revoked certificate (DESIGN §4: a revoked certificate stops working
+/// authenticated with a revoked certificate (docs/lifecycle.md#revocation-takes-effect: a revoked certificate stops working
 /// within one second, also on an already-open connection).
 public final class RevocationCoordinator: Sendable {
     let ocsp: OCSPResponder?

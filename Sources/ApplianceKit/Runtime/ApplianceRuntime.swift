@@ -7,7 +7,7 @@ import SecureFiles
 import X509
 
 /// Composes the running appliance from its state directory, configuration and unlocked key
-/// (STYLE §3: one place wires the parts; background work runs as services).
+/// (docs/conventions.md#composition-root: one place wires the parts; background work runs as services).
 ///
 /// Order matters: the key and certificates are checked first (fail closed before anything
 /// listens), the revocation services before the CA that notifies them, the server certificate
@@ -39,7 +39,7 @@ public struct ApplianceRuntime: Sendable {
         let metrics = ApplianceMetrics()
         let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
 
-        // Retire what is due before anything serves it (DESIGN §4: renewal with overlap).
+        // Retire what is due before anything serves it (docs/lifecycle.md#intermediate-renewal: renewal with overlap).
         let roster = IssuerRoster(current: certificates.intermediate, retiring: certificates.previous)
         var retirement = IssuerRetirement(
             state: state, roster: roster, root: certificates.root, store: store, clock: clock, logger: logger)
@@ -135,7 +135,7 @@ public struct ApplianceRuntime: Sendable {
 
         let connections = ConnectionRegistry()
         // Per-request mTLS checks read revocation and registration from memory, kept current by
-        // the coordinator (DESIGN §7: kept-alive mTLS throughput).
+        // the coordinator (docs/performance.md: kept-alive mTLS throughput).
         let clientStatus = ClientStatusCache(revocation: ca, registry: ca)
         coordinator.invalidateOnRevocation(clientStatus)
         let services = ApplianceServices(

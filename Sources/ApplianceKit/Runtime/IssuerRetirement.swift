@@ -6,7 +6,7 @@ import Registration
 import SecureFiles
 import X509
 
-/// Retires intermediates replaced by a renewal (DESIGN §4, renewal with overlap).
+/// Retires intermediates replaced by a renewal (docs/lifecycle.md#intermediate-renewal, renewal with overlap).
 ///
 /// Rule: a retiring intermediate is retired once every certificate it issued has expired — all
 /// statuses count, revoked ones too, since they stay on its CRL until they expire (RFC 5280

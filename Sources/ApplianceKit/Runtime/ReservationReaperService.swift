@@ -4,7 +4,7 @@ import Registration
 import ServiceLifecycle
 
 /// Resolves reservations that will never complete (docs/reservations.md). A reservation is
-/// persisted before signing (STYLE §4); if the process dies between reservation and record, or a
+/// persisted before signing (docs/conventions.md#signing-path); if the process dies between reservation and record, or a
 /// signing failure could not be released in-process, the `reserved` row would otherwise hold
 /// what it consumed for ever — a renewal would find a "live successor", a token would stay spent,
 /// an approved registration closed. ``ApplianceRuntime`` resolves every reservation left by an

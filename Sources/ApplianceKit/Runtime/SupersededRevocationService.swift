@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// Applies `ca.revoke_superseded_after_hours` (DESIGN §4): every few minutes, certificates
+/// Applies `ca.revoke_superseded_after_hours` (docs/lifecycle.md#supersession): every few minutes, certificates
 /// superseded by a renewal longer ago than the policy allows are revoked with reason superseded,
 /// and the revocation services are told.
 struct SupersededRevocationService: Service {

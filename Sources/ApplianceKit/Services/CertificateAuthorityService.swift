@@ -42,7 +42,7 @@ public struct EnrollmentRequest: Sendable {
     }
 }
 
-/// The outcome of an (re)enrolment: a value, not an error (STYLE §13).
+/// The outcome of an (re)enrolment: a value, not an error (docs/conventions.md#outcomes-are-values).
 public enum EnrollmentOutcome: Sendable {
     /// Issued: the new certificate, then the chain above it (intermediate, root).
     case issued(certificate: Certificate, chain: [Certificate])
@@ -61,7 +61,7 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var notAfter: Date
     /// `active`, `superseded`, `revoked`, … as the store records it.
     public var state: String
-    /// True when the agent should renew now (inside the 30-day window of DESIGN §2).
+    /// True when the agent should renew now (inside the 30-day window of docs/profiles.md#renewal-windows).
     public var renewNow: Bool
 
     public init(agentID: String, hostname: String, serialNumber: String, notBefore: Date, notAfter: Date, state: String, renewNow: Bool) {

@@ -1,7 +1,7 @@
 import X509
 
 /// Decides, on every mTLS request, whether the presented client certificate may act as an agent
-/// (DESIGN §4: chain, validity, revocation from the store, subject format, clientAuth, registered
+/// (docs/endpoints.md#client-certificate-validation: chain, validity, revocation from the store, subject format, clientAuth, registered
 /// identity). Not only at the handshake: a certificate revoked mid-connection stops working on the
 /// next request.
 public protocol ClientAuthenticator: Sendable {

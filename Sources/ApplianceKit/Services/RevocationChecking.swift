@@ -2,7 +2,7 @@ import X509
 
 /// Revocation status from the store, consulted on every handshake and every mTLS request.
 ///
-/// Implementations must look: "not revoked" without consulting the store is a bug (STYLE §15).
+/// Implementations must look: "not revoked" without consulting the store is a bug (docs/conventions.md#fail-closed).
 /// The one allowed view in front of the store is ``ClientStatusCache``: it repeats only answers
 /// the store gave, at most 1 s old, and is emptied synchronously by every revocation.
 /// A thrown error is treated by callers as a refusal (fail closed).

@@ -5,7 +5,7 @@ import PKICore
 import SecureFiles
 import X509
 
-/// `appliance init` and the intermediate's lifecycle (DESIGN §4): state layout, intermediate key
+/// `appliance init` and the intermediate's lifecycle (docs/commands.md#appliance-init): state layout, intermediate key
 /// (encrypted file or PKCS#11), the CSR bundle the root ceremony reads, and installation of the
 /// ceremony's certificate after verifying it chains to the root the operator pins.
 ///

@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
 
-/// Where the intermediate CA key lives (DESIGN §4).
+/// Where the intermediate CA key lives (docs/architecture.md#trust-model).
 public enum IntermediateKeyBackend: Sendable {
     /// An encrypted PKCS#8 file (scrypt, `ca/private/intermediate-ca.key`, 0600 in a 0700 directory).
     case file(passphrase: SecretBytes)
@@ -28,7 +28,7 @@ public struct IntermediateRequest: Sendable, Equatable {
     public var organization: String
     public var unit: String?
     public var country: String?
-    /// P-256 by default (DESIGN §2); P-384 and RSA are accepted.
+    /// P-256 by default (docs/profiles.md#intermediate-ca); P-384 and RSA are accepted.
     public var algorithm: KeyAlgorithm
 
     public init(commonName: String, organization: String, unit: String? = nil, country: String? = nil, algorithm: KeyAlgorithm = .p256) {

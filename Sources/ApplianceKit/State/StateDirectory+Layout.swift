@@ -1,6 +1,6 @@
 import Foundation
 
-/// The files of the state directory `serve` loads (DESIGN §4 layout), defined once: the
+/// The files of the state directory `serve` loads (docs/files.md#state-directory layout), defined once: the
 /// accessors of ``StateDirectory`` build their paths from the same components, `backup create`
 /// collects exactly ``servedFiles()``, and `backup restore` accepts exactly these paths
 /// (``isServedFile(_:)``). The database (an online snapshot) and the audit journal (whole lines

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The appliance's state directory (DESIGN §4):
+/// The appliance's state directory (docs/files.md#state-directory):
 ///
 /// ```
 /// <state>/ca/            root-ca.crt intermediate-ca.crt ca-chain.crt

@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// The open mTLS connections by client-certificate serial, so a revocation can close them
-/// (DESIGN §4: a revoked certificate stops working within one second, also on an already-open
+/// (docs/lifecycle.md#revocation-takes-effect: a revoked certificate stops working within one second, also on an already-open
 /// connection — refusing its next request is not enough for a connection that stays idle or
 /// streams).
 public final class ConnectionRegistry: Sendable {

@@ -3,7 +3,7 @@ import NIOSSL
 import SwiftASN1
 import X509
 
-/// The HTTPS listener's current TLS context. Rotation (DESIGN §4: the server certificate is
+/// The HTTPS listener's current TLS context. Rotation (docs/lifecycle.md#server-certificate-rotation: the server certificate is
 /// re-issued 30 days before expiry without a restart) builds a new `NIOSSLContext` and swaps it in
 /// atomically; every *new* connection picks up the current one in ``RotatingTLSChannel``, while
 /// established connections keep the context they were created with.

@@ -2,7 +2,7 @@ import Logging
 import PKCS11
 import ServiceLifecycle
 
-/// Watches the token that holds the intermediate key (DESIGN §4 `rootkeeper_hsm_up`; issue 6:
+/// Watches the token that holds the intermediate key (docs/lifecycle.md#signing-token `rootkeeper_hsm_up`; issue 6:
 /// "HSM token removed while serving").
 ///
 /// Every `interval` it probes the token: while the token is away `rootkeeper_hsm_up` is 0,

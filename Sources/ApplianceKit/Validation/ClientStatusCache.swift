@@ -11,7 +11,7 @@ import X509
 ///   synchronously after the store committed it and before the revoking command returns
 ///   (revoking an agent revokes its whole certificate line, so this covers agents too);
 /// - after ``maximumAge`` in any case, as defence in depth should a store change ever bypass
-///   the coordinator (DESIGN §4: a revoked certificate stops working within one second).
+///   the coordinator (docs/lifecycle.md#revocation-takes-effect: a revoked certificate stops working within one second).
 ///
 /// The other transitions cannot turn a remembered "good" bad: renewal marks the old certificate
 /// `superseded`, which the store still answers `good` for until it is revoked; approval and

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Registration
 
-/// What the appliance asks before retiring an intermediate after a renewal (DESIGN §4,
+/// What the appliance asks before retiring an intermediate after a renewal (docs/lifecycle.md#intermediate-renewal,
 /// intermediate renewal with overlap): when does the last certificate it issued expire?
 ///
 /// Every status counts — issued, superseded, revoked and unconfirmed reservations — because a

@@ -1,4 +1,4 @@
-// PostgreSQL store — design (not yet implemented; DESIGN §1 "SQLite | PostgreSQL").
+// PostgreSQL store — design (not yet implemented; docs/architecture.md#stores "SQLite | PostgreSQL").
 //
 // A `PostgresStore` conforms to the same `RegistrationDataStore` protocols, using postgres-nio
 // (async, so no thread is blocked):

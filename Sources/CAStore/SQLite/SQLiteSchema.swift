@@ -105,7 +105,7 @@ enum SQLiteSchema {
         }
         migrator.registerMigration("v2-revocation-sequence") { db in
             // A commit-ordered number per revocation, so the CRL publisher reads only what was
-            // revoked since its last CRL (DESIGN §7: revoke → CRL ≤ 1 s at 1 000 000 entries).
+            // revoked since its last CRL (docs/performance.md: revoke → CRL ≤ 1 s at 1 000 000 entries).
             // Existing rows take their rowid (insertion order, revocations are never deleted).
             // Not the rowid itself: VACUUM may renumber implicit rowids.
             try db.execute(sql: """

@@ -12,7 +12,7 @@ extension SQLiteStore {
     }
 
     public func revocationStatus(serial: String) async throws -> RevocationStatus {
-        // One snapshot for both lookups; any failure throws (fail closed, STYLE §15).
+        // One snapshot for both lookups; any failure throws (fail closed, docs/conventions.md#fail-closed).
         try await read("revocation status of \(serial)") { db in
             if let revoked = try Self.fetchRevocation(db, serial) { return .revoked(revoked) }
             if let record = try Self.fetchCertificate(db, serial) { return .notRevoked(record) }

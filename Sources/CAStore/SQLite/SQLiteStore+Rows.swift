@@ -89,7 +89,7 @@ extension SQLiteStore {
 }
 
 // Hot statements go through GRDB's per-connection statement cache: a unit of work of a few
-// operations then costs no SQL parsing (issuance throughput, DESIGN §7).
+// operations then costs no SQL parsing (issuance throughput, docs/performance.md).
 extension SQLiteStore {
     static func execute(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws {
         try db.cachedStatement(sql: sql).execute(arguments: arguments)

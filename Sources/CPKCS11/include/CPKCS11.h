@@ -3,7 +3,7 @@
 //
 // Why raw PKCS#11 rather than libp11: libp11 0.4.12 only offers the deprecated, RSA-only
 // PKCS11_generate_key, which sets CKA_DECRYPT and CKA_UNWRAP and leaves CKA_EXTRACTABLE to the
-// token's default, so the exact key templates of DESIGN §3 need C_GenerateKeyPair directly.
+// token's default, so the exact key templates of docs/ceremony.md#key-generation-templates need C_GenerateKeyPair directly.
 //
 // Every wrapper returns the module's CK_RV unchanged (or CKR_FUNCTION_NOT_SUPPORTED when the
 // module's function list has a NULL entry), so the Swift side translates return codes in one place

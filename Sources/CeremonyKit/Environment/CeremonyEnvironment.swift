@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where the ceremony runs: which PKCS#11 module, which token, how the PIN is obtained, who
-/// operates (DESIGN §3). Recorded in the transcript but not hashed into the plan. Whether a
+/// operates (docs/ceremony.md#environment). Recorded in the transcript but not hashed into the plan. Whether a
 /// ceremony is a rehearsal is the plan's to say, not the environment's.
 public struct CeremonyEnvironment: Codable, Sendable, Equatable {
     public static let defaultModule = "/usr/lib/softhsm/libsofthsm2.so"

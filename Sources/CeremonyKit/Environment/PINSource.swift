@@ -1,7 +1,7 @@
 import PKICore
 import SecureFiles
 
-/// How the token PIN reaches the ceremony (DESIGN §3): the terminal with echo off, an inherited
+/// How the token PIN reaches the ceremony (docs/ceremony.md#pin-sources): the terminal with echo off, an inherited
 /// file descriptor, or a file only its owner can read — never the plan, argv or a log. The reading
 /// is SecureFiles' ``SecretSource`` (shared with the appliance's passphrases); this type only
 /// words its failures as ceremony errors.

@@ -3,7 +3,7 @@ import Foundation
 
 extension CeremonyPlan {
     /// Keys that look like secrets. A plan is a reviewed, hashed, archived document: a PIN in it
-    /// would be disclosed to every witness and every later reader (DESIGN §3).
+    /// would be disclosed to every witness and every later reader (docs/ceremony.md#plan).
     static let secretKeyFragments = ["pin", "passphrase", "password", "secret"]
 
     /// Loads a plan from its text: refuses secrets, then decodes strictly, then validates values.
@@ -62,7 +62,7 @@ extension CeremonyPlan {
             guard let plan = intermediate else { throw fail("missing key 'intermediate' for an intermediate ceremony") }
             try Self.validate(plan.rootKey, path: "intermediate.root-key", fail: fail)
             if let years = plan.validityYears, !(1...5).contains(years) {
-                throw fail("intermediate.validity-years must be between 1 and 5 (DESIGN §2)")
+                throw fail("intermediate.validity-years must be between 1 and 5 (docs/profiles.md#intermediate-ca)")
             }
             if let pin = plan.expectedSPKISHA256 {
                 guard Hex.decode(pin, typed: true)?.count == 32 else {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One key ceremony, as witnesses review it (DESIGN §3). The plan's SHA-256 is shown at the start
+/// One key ceremony, as witnesses review it (docs/ceremony.md#plan). The plan's SHA-256 is shown at the start
 /// and recorded in the transcript; the environment (module, token, PIN source) is not part of it.
 ///
 /// Exactly one of ``root``, ``intermediate`` or ``crl`` is present, matching ``ceremony``.
@@ -32,7 +32,7 @@ public struct CeremonyPlan: Codable, Sendable, Equatable {
 public struct RootCeremonyPlan: Codable, Sendable, Equatable {
     public var key: TokenKeyPlan
     public var subject: SubjectPlan
-    /// Root validity in years (DESIGN §2 default 20; 1–30 allowed).
+    /// Root validity in years (docs/profiles.md#root-ca default 20; 1–30 allowed).
     public var validityYears: Int?
 
     enum CodingKeys: String, CodingKey {
@@ -51,7 +51,7 @@ public struct TokenKeyPlan: Codable, Sendable, Equatable {
     public var id: String
 }
 
-/// The distinguished name parts of DESIGN §2: `CN=<name> Root CA, O=<org>, OU=<unit>, C=<c>`.
+/// The distinguished name parts of docs/profiles.md#subject-names: `CN=<name> Root CA, O=<org>, OU=<unit>, C=<c>`.
 public struct SubjectPlan: Codable, Sendable, Equatable {
     public var name: String
     public var organization: String
@@ -105,7 +105,7 @@ public struct IntermediateCeremonyPlan: Codable, Sendable, Equatable {
 /// Issuing the root CRL, optionally revoking intermediates first.
 public struct CRLCeremonyPlan: Codable, Sendable, Equatable {
     public var rootKey: RootKeyReference
-    /// Days until nextUpdate (default 180, at most 365: DESIGN §3 "nextUpdate ≤ 12 months").
+    /// Days until nextUpdate (default 180, at most 365: docs/ceremony.md#crl-ceremony "nextUpdate ≤ 12 months").
     public var nextUpdateDays: Int?
     /// Intermediates to revoke before the CRL is issued.
     public var revoke: [RevocationPlan]?

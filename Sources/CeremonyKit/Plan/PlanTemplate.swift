@@ -58,7 +58,7 @@ public enum PlanTemplate {
                     organization: Example Corp
                     unit: Infrastructure
                     country: GB
-                  # 1-30 years; DESIGN default 20.
+                  # 1-30 years; default 20.
                   validity-years: 20
 
                 """
@@ -76,7 +76,7 @@ public enum PlanTemplate {
                   csr-bundle: intermediate-csr
                   # Where the certificate and chain are written (never overwritten).
                   output-bundle: intermediate-cert
-                  # 1-5 years, never beyond the root's expiry; DESIGN default 5.
+                  # 1-5 years, never beyond the root's expiry; default 5.
                   validity-years: 5
                   # Optional: CRL distribution point for the root CRL.
                   # crl-url: "http://pki.example.com/crl/root.crl"

@@ -1,7 +1,7 @@
 import Foundation
 import Yams
 
-/// Strict YAML decoding for plans and environments (STYLE §16, after boulder's `strictyaml`).
+/// Strict YAML decoding for plans and environments (docs/conventions.md#strict-decoding, after boulder's `strictyaml`).
 ///
 /// `Codable` ignores unknown keys, so a typo such as `validty-years` would silently fall back to a
 /// default. Here every document is decoded in three steps, each failing with the key path:

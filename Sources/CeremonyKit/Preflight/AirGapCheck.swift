@@ -1,6 +1,6 @@
 import Foundation
 
-/// The air-gap preflight of DESIGN §3: a live ceremony is refused while any non-loopback
+/// The air-gap preflight of docs/ceremony.md#air-gap-preflight: a live ceremony is refused while any non-loopback
 /// interface is administratively up (with or without carrier), a default route exists, or any
 /// wireless or Bluetooth device is present (a radio that is down can be brought up by anything
 /// running on the machine; remove it or blacklist its driver). A rehearsal only reports them.

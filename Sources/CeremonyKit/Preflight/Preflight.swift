@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 
-/// Everything `ceremony preflight` checks before officers start (DESIGN §3, issue 7): the air
+/// Everything `ceremony preflight` checks before officers start (docs/ceremony.md#air-gap-preflight, issue 7): the air
 /// gap, the clock (shown for people to confirm against a trusted watch), the token and the media.
 public struct Preflight: Sendable {
     /// The outcome, as lines for people and a verdict.

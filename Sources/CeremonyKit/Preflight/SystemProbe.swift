@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 
 /// What the air-gap preflight needs to know about the machine, behind a protocol so the decision
-/// logic can be tested with any machine state (STYLE §10).
+/// logic can be tested with any machine state (docs/conventions.md#c-behind-a-protocol).
 public protocol SystemProbe: Sendable {
     /// Network interfaces visible in this network namespace.
     func interfaces() throws -> [NetworkInterface]

@@ -2,7 +2,7 @@ import PKICore
 import Crypto
 import Foundation
 
-/// The root CA's own record on the media (`<media>/root-db/root-db.json`, DESIGN §3): which
+/// The root CA's own record on the media (`<media>/root-db/root-db.json`, docs/ceremony.md#root-database): which
 /// intermediates it signed, which it revoked, the last CRL number and when the next CRL is due.
 ///
 /// It is a small JSON document rather than a database engine: the offline machine has a handful of

@@ -5,7 +5,7 @@ import PKICore
 import SecureFiles
 import X509
 
-/// The CRL ceremony (DESIGN §3): record the plan's revocations in the root database and issue the
+/// The CRL ceremony (docs/ceremony.md#crl-ceremony): record the plan's revocations in the root database and issue the
 /// root CRL — number strictly greater than any before, revocations carried forward, nextUpdate at
 /// most 12 months ahead, linted before signing and verified after.
 ///

@@ -7,7 +7,7 @@ import Foundation
 import PKICore
 import SmartCard
 
-/// Runs one ceremony from a plan (DESIGN §3): shows the plan's hash, checks the air gap and the
+/// Runs one ceremony from a plan (docs/ceremony.md): shows the plan's hash, checks the air gap and the
 /// clock, opens the transcript, logs in to the token and hands over to the ceremony of the plan's
 /// kind. Every step that matters is recorded in the transcript; a failure is recorded too, then
 /// rethrown, so the record shows aborted ceremonies as well as completed ones.

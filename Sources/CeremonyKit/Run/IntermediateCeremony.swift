@@ -5,7 +5,7 @@ import PKICore
 import SecureFiles
 import X509
 
-/// The intermediate ceremony (DESIGN §3): verify the CSR bundle from the media, compare the CSR's
+/// The intermediate ceremony (docs/ceremony.md#intermediate-ceremony): verify the CSR bundle from the media, compare the CSR's
 /// key with the whole SPKI SHA-256 in the plan, show the officer what will be signed, require the
 /// PGP words of that hash typed from the appliance operator's printout, sign with the root key
 /// found by its pinned SPKI, record it in the root database and write the certificate and chain.

@@ -5,7 +5,7 @@ import PKICore
 import SecureFiles
 import X509
 
-/// The root ceremony (DESIGN §3): generate the root key pair inside the token with the explicit
+/// The root ceremony (docs/ceremony.md#root-ceremony): generate the root key pair inside the token with the explicit
 /// template, read its attributes back, self-sign the root certificate (lint before sign), write
 /// the root bundle to the media and create the root database. The runner then anchors the new
 /// database in the token (``RootAnchor``).

@@ -5,7 +5,7 @@ import Crypto
 import Foundation
 import PKICore
 
-/// The hash-chained ceremony record on the media (`transcript.jsonl`, DESIGN §3).
+/// The hash-chained ceremony record on the media (`transcript.jsonl`, docs/ceremony.md#transcript).
 ///
 /// Every entry carries the hash of the previous one, so an auditor can replay the file offline
 /// (``verify(path:)``) and find the first entry that was edited, removed or inserted. It is never

@@ -2,7 +2,7 @@ import PKICore
 import Crypto
 import Foundation
 
-/// One event of a ceremony transcript (DESIGN §3): who did what, when, on which token, with which
+/// One event of a ceremony transcript (docs/ceremony.md#transcript): who did what, when, on which token, with which
 /// inputs and outputs (by SHA-256), chained to the previous entry by hash.
 public struct TranscriptEntry: Codable, Sendable, Equatable {
     /// The person acting and in which role (officer, witness, auditor, tool).

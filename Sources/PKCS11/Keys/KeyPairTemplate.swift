@@ -1,4 +1,4 @@
-/// The explicit key-generation templates of DESIGN §3 and the attributes read back afterwards.
+/// The explicit key-generation templates of docs/ceremony.md#key-generation-templates and the attributes read back afterwards.
 ///
 /// Nothing is left to the token's defaults: a token that defaults CKA_EXTRACTABLE to true, or
 /// CKA_DECRYPT to true on an RSA key, would otherwise give the root key abilities it must not have.

@@ -1,6 +1,6 @@
 import PKICore
 
-/// The kinds of key pair Rootkeeper generates in a token (DESIGN §2): RSA-4096 or P-384 for a
+/// The kinds of key pair Rootkeeper generates in a token (docs/profiles.md#key-algorithms): RSA-4096 or P-384 for a
 /// root; RSA-2048/3072/4096 or P-256/P-384 for an intermediate.
 public struct PKCS11KeySpec: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Hashable, Sendable {

@@ -11,7 +11,7 @@ public struct GeneratedKeyPair: Sendable {
 }
 
 extension PKCS11Session {
-    /// Generates a key pair in the token with the explicit templates of DESIGN §3 and checks the
+    /// Generates a key pair in the token with the explicit templates of docs/ceremony.md#key-generation-templates and checks the
     /// result.
     ///
     /// Refuses when any object already carries `label` or `id`. After C_GenerateKeyPair the private

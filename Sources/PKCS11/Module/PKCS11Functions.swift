@@ -29,7 +29,7 @@ struct RawMechanismInfo: Sendable, Equatable {
     var flags: UInt
 }
 
-/// Exactly the PKCS#11 calls the wrapper makes, in Swift types (STYLE §10, after boulder's
+/// Exactly the PKCS#11 calls the wrapper makes, in Swift types (docs/conventions.md#c-behind-a-protocol, after boulder's
 /// `PKCtx`): the real implementation is ``CModuleFunctions``; unit tests substitute a fake so the
 /// template, read-back and selection logic can be tested without a token.
 ///

@@ -7,7 +7,7 @@ import PKICore
 /// Owns the session handle and closes it in `deinit`. PKCS#11 sessions are not safe for concurrent
 /// use (v2.40 §5.6), so every call goes through ``perform(_:)``, which serialises on a private
 /// queue; ``performAsync(_:)`` runs the blocking C call on that dedicated queue, never on Swift's
-/// cooperative thread pool (STYLE §11).
+/// cooperative thread pool (docs/conventions.md#hsm-keys).
 public final class PKCS11Session: @unchecked Sendable {
     /// The token this session is on.
     public let token: PKCS11TokenInfo

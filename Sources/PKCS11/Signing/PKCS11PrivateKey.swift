@@ -4,7 +4,7 @@ import SwiftASN1
 import X509
 
 /// A private key that stays in a PKCS#11 token and signs through C_Sign, plugged into
-/// swift-certificates as a `CustomPrivateKey` (STYLE §11):
+/// swift-certificates as a `CustomPrivateKey` (docs/conventions.md#hsm-keys):
 /// `Certificate.PrivateKey(pkcs11Key)`.
 ///
 /// RSA keys sign with CKM_SHA{256,384,512}_RSA_PKCS (the token hashes and pads, RFC 8017 §8.2).

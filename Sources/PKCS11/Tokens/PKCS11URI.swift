@@ -2,7 +2,7 @@
 ///
 /// Only the path attributes Rootkeeper uses are kept (RFC 7512 §2.3: token, manufacturer, serial,
 /// model, object, id, type). Query attributes (`?pin-source=…`) are rejected: a PIN never comes
-/// from a URI in Rootkeeper (DESIGN §3). Unknown path attributes are an error rather than being
+/// from a URI in Rootkeeper (docs/ceremony.md#environment). Unknown path attributes are an error rather than being
 /// ignored, so a typo cannot silently widen a match.
 public struct PKCS11URI: Sendable, Hashable, CustomStringConvertible {
     public var token: String?

@@ -1,6 +1,6 @@
 import X509
 
-/// The outcome of checking a CSR against a ``CSRPolicy`` (STYLE §13: policy outcomes are values).
+/// The outcome of checking a CSR against a ``CSRPolicy`` (docs/conventions.md#outcomes-are-values: policy outcomes are values).
 public enum CSRDecision: Sendable {
     /// The CSR may be signed; the review describes it for previews and audit.
     case accept(CSRReview)

@@ -1,6 +1,6 @@
 import X509
 
-/// Decides whether a CSR may be signed (DESIGN §2): key type and size, subject format, proof of
+/// Decides whether a CSR may be signed (docs/profiles.md#csr-policy): key type and size, subject format, proof of
 /// possession, and what the requested extensions say. Returns a ``CSRDecision``; throws only when
 /// the input cannot be evaluated at all (malformed DER/PEM).
 public struct CSRPolicy: Sendable {

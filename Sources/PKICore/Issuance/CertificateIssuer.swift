@@ -1,7 +1,7 @@
 import Foundation
 import X509
 
-/// Signs certificates: the one place in Rootkeeper that does (STYLE §1, §4–6).
+/// Signs certificates: the one place in Rootkeeper that does (docs/conventions.md#libraries-decide, docs/conventions.md#signing-path).
 ///
 /// `prepare` builds the certificate from a profile, signs a copy with a throwaway key of the
 /// issuer's algorithm and runs the ``Linter``; `issue` consumes the resulting token, signs for

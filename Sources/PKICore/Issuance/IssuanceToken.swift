@@ -2,11 +2,11 @@ import Foundation
 import X509
 
 /// A certificate that has been built, signed with a throwaway key and linted, but not yet signed
-/// for real (STYLE §5). It is `~Copyable`, so the only road to a signature is to *consume* it in
+/// for real (docs/conventions.md#checked-is-a-type). It is `~Copyable`, so the only road to a signature is to *consume* it in
 /// ``CertificateIssuer/issue(_:)`` exactly once.
 ///
 /// Callers persist intent between ``CertificateIssuer/prepare(profile:subjectPublicKey:)`` and
-/// `issue` using ``serialNumber`` and ``tbsCertificateBytes`` (STYLE §4).
+/// `issue` using ``serialNumber`` and ``tbsCertificateBytes`` (docs/conventions.md#signing-path).
 public struct IssuanceToken: ~Copyable, Sendable {
     /// The serial number the certificate will carry.
     public let serialNumber: Certificate.SerialNumber

@@ -3,7 +3,7 @@ import X509
 import _CryptoExtras
 
 /// One throwaway private key per algorithm per process, used to sign the lint copy of a
-/// certificate (DESIGN §2: "sign a copy with a throwaway key of the same algorithm"). Cached
+/// certificate (docs/profiles.md#lint-before-signing: "sign a copy with a throwaway key of the same algorithm"). Cached
 /// because RSA-4096 generation takes seconds; the keys never sign anything that leaves the process.
 ///
 /// For RSA issuers of any size the throwaway is one 1024-bit RSA key: the lint copy only needs

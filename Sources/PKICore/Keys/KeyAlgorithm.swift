@@ -2,7 +2,7 @@ import Crypto
 import X509
 import _CryptoExtras
 
-/// The key types Rootkeeper issues for and signs with (DESIGN §2). RSA below 2048 bits and curves
+/// The key types Rootkeeper issues for and signs with (docs/profiles.md#key-algorithms). RSA below 2048 bits and curves
 /// other than P-256/P-384 are deliberately absent.
 public enum KeyAlgorithm: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case rsa2048 = "rsa-2048"

@@ -42,7 +42,7 @@ public struct KeyConfirmation: Sendable, Equatable {
     }
 
     /// The outcome of comparing what the officer typed with this key: a value, not a throw,
-    /// since a mismatch is a policy decision (STYLE §13).
+    /// since a mismatch is a policy decision (docs/conventions.md#outcomes-are-values).
     public enum Outcome: Sendable, Equatable {
         /// Matched; `words` is how many were typed (16 to 32).
         case confirmed(words: Int)

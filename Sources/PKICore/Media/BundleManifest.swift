@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// The `MANIFEST` of a media bundle (DESIGN §3): one `<sha256 hex>  <filename>` line per file,
+/// The `MANIFEST` of a media bundle (docs/files.md#media-bundles): one `<sha256 hex>  <filename>` line per file,
 /// the exact format `sha256sum` writes and `sha256sum -c MANIFEST` checks.
 public struct BundleManifest: Sendable, Hashable {
     /// Largest manifest accepted.

@@ -1,6 +1,6 @@
 import Crypto
 
-/// A media bundle (DESIGN §3): named payload files, a short human `SUMMARY` and a `MANIFEST` of
+/// A media bundle (docs/files.md#media-bundles): named payload files, a short human `SUMMARY` and a `MANIFEST` of
 /// SHA-256 hashes covering both. Pure values: ``SecureFiles/BundleDirectory`` does the file I/O.
 ///
 /// Verification happens before anything in the bundle is parsed: a file whose hash differs, a

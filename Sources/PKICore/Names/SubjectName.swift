@@ -1,7 +1,7 @@
 import Foundation
 import X509
 
-/// Builders for the subject names of DESIGN §2. Every builder refuses empty required parts.
+/// Builders for the subject names of docs/profiles.md#subject-names. Every builder refuses empty required parts.
 public enum SubjectName {
     /// `CN=<name> Root CA, O=<org>, OU=<unit>, C=<country>`.
     public static func root(name: String, organization: String, unit: String?, country: String?) throws -> DistinguishedName {

@@ -1,7 +1,7 @@
 import Foundation
 import X509
 
-/// Agent client certificate (DESIGN §2, `docs/identity.md`): `CN={hostname}, OU=<agents OU>, O=<org>`
+/// Agent client certificate (docs/profiles.md#agent-leaf, `docs/identity.md`): `CN={hostname}, OU=<agents OU>, O=<org>`
 /// (no CN for host names over 64 characters, RFC 5280 ub-common-name),
 /// CA:FALSE, digitalSignature (+keyEncipherment for RSA), EKU clientAuth, SAN
 /// `DNS:{hostname}` + `URI:urn:uuid:{uuid}`, SKI/AKI, CRL DP and AIA. Default 90 days (1–397).

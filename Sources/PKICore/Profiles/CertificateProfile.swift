@@ -32,7 +32,7 @@ public struct IssuerSummary: Sendable {
     }
 }
 
-/// A certificate profile (DESIGN §2): decides subject, validity and *every* extension from the
+/// A certificate profile (docs/profiles.md): decides subject, validity and *every* extension from the
 /// subject public key and its own configuration. Extensions requested in a CSR are never copied;
 /// the profile is the only source.
 public protocol CertificateProfile: Sendable {

@@ -1,9 +1,9 @@
 import Foundation
 import X509
 
-/// Intermediate CA signed by the root (DESIGN §2): CA:TRUE critical with pathLen 0, keyCertSign +
+/// Intermediate CA signed by the root (docs/profiles.md#intermediate-ca): CA:TRUE critical with pathLen 0, keyCertSign +
 /// cRLSign (+ digitalSignature when it signs OCSP responses itself), optional EKU, SKI, AKI, and
-/// the root's CRL URL. Default and maximum 5 years (DESIGN §2), clamped to the root's notAfter.
+/// the root's CRL URL. Default and maximum 5 years (docs/profiles.md#intermediate-ca), clamped to the root's notAfter.
 public struct IntermediateCAProfile: CertificateProfile {
     public static let defaultValidity = 5 * ValidityPolicy.year
     public static let validityBounds = (1 * ValidityPolicy.year)...(5 * ValidityPolicy.year)

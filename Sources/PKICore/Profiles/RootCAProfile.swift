@@ -1,7 +1,7 @@
 import Foundation
 import X509
 
-/// Self-signed root CA (DESIGN §2): CA:TRUE critical without pathLen, keyCertSign + cRLSign,
+/// Self-signed root CA (docs/profiles.md#root-ca): CA:TRUE critical without pathLen, keyCertSign + cRLSign,
 /// SKI, no AKI, no EKU, no CRL DP/AIA. Default 20 years, 5–30 allowed.
 public struct RootCAProfile: CertificateProfile {
     public static let defaultValidity = 20 * ValidityPolicy.year

@@ -2,7 +2,7 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// The appliance's TLS server certificate (DESIGN §2): `CN=<fqdn>, OU, O`, CA:FALSE, EKU
+/// The appliance's TLS server certificate (docs/profiles.md#server-leaf): `CN=<fqdn>, OU, O`, CA:FALSE, EKU
 /// serverAuth, SAN with the DNS names and IP addresses from configuration (the fqdn is always
 /// included, RFC 6125 §6.4.4 clients ignore the CN). Default 365 days (1–397).
 public struct ServerLeafProfile: CertificateProfile {

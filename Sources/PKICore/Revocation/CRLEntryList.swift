@@ -70,7 +70,7 @@ public struct CRLEntryList: Sendable {
     }
 
     /// Removes the entries whose certificate expired before `now` (RFC 5280 §3.3: an entry may
-    /// be removed once the certificate has expired; DESIGN §4 prunes them). Returns how many.
+    /// be removed once the certificate has expired; docs/lifecycle.md#intermediate-crl prunes them). Returns how many.
     @discardableResult
     public mutating func removeExpired(at now: Date) throws -> Int {
         let cutoff = Int64(DERTime.seconds(now))

@@ -4,12 +4,12 @@ import X509
 
 /// Issues CRLs for one CA: lints, encodes, signs, verifies.
 ///
-/// The path is short and linear (STYLE §4): list-level lint rules, then one encoding pass over
+/// The path is short and linear (docs/conventions.md#signing-path): list-level lint rules, then one encoding pass over
 /// the entries (each entry is linted as it is written), then the signature over the exact TBS
 /// bytes that were linted, then verification of that signature with the issuer certificate's
 /// public key. Any failure throws and nothing is returned.
 ///
-/// DESIGN §2 asks for "sign a copy with a throwaway key, lint, sign for real, compare the TBS".
+/// docs/profiles.md#lint-before-signing asks for "sign a copy with a throwaway key, lint, sign for real, compare the TBS".
 /// A CRL's TBS does not contain the signature, so the lints here read the TBS being built and
 /// the real signature is computed over those very bytes: identical by construction.
 public struct CRLSigner: Sendable {

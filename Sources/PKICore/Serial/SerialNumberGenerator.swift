@@ -7,7 +7,7 @@ public protocol SerialNumberSource: Sendable {
     func next() throws -> Certificate.SerialNumber
 }
 
-/// Random serial numbers per RFC 5280 §4.1.2.2 and DESIGN §2: 16 octets from the injected
+/// Random serial numbers per RFC 5280 §4.1.2.2 and docs/profiles.md#serial-numbers: 16 octets from the injected
 /// ``RandomSource`` with the top bit cleared, so the INTEGER is positive, fits in 20 octets, and
 /// carries 127 bits of CSPRNG output (well above the 64-bit floor).
 public struct SerialNumberGenerator: SerialNumberSource {

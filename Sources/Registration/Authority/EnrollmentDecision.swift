@@ -38,7 +38,7 @@ public struct IssuanceAuthorization: Hashable, Sendable {
     public let actor: String
 }
 
-/// Why the RA refused a request. Refusals are outcomes, not errors (STYLE §13).
+/// Why the RA refused a request. Refusals are outcomes, not errors (docs/conventions.md#outcomes-are-values).
 public enum Refusal: Hashable, Sendable {
     /// Token unknown, used, expired or bound to another hostname.
     case invalidToken(String)
@@ -64,7 +64,7 @@ public enum Refusal: Hashable, Sendable {
 }
 
 /// A refusal thrown by an RA operation that returns no decision (creating a token, approving):
-/// the ``Refusal`` value says why; callers map it to their own error (STYLE §13).
+/// the ``Refusal`` value says why; callers map it to their own error (docs/conventions.md#outcomes-are-values).
 public struct RefusalError: Error, Hashable, Sendable, CustomStringConvertible {
     public let refusal: Refusal
     public init(_ refusal: Refusal) { self.refusal = refusal }

@@ -2,10 +2,10 @@ import Foundation
 import PKICore
 
 /// The registration authority: every enrolment, approval, renewal, supersession and revocation
-/// decision is made here (STYLE §1), with an injected clock and random source. It never signs;
+/// decision is made here (docs/conventions.md#libraries-decide), with an injected clock and random source. It never signs;
 /// the CA signs what the RA authorised and reserved.
 ///
-/// Issuance is a three-step road (STYLE §4): a decision (`.issue(authorization)`), then
+/// Issuance is a three-step road (docs/conventions.md#signing-path): a decision (`.issue(authorization)`), then
 /// ``reserveIssuance(_:certificate:)`` persists intent atomically with the token consumption or
 /// registration bookkeeping, then the CA signs and ``completeIssuance(serial:certificateDER:)``
 /// records the certificate and supersedes the predecessor.
@@ -56,7 +56,7 @@ public struct RegistrationAuthority: Sendable {
         return token
     }
 
-    /// Decides a new agent's enrolment (DESIGN §4 `simpleenroll`).
+    /// Decides a new agent's enrolment (docs/endpoints.md#est-simpleenroll `simpleenroll`).
     ///
     /// The hostname is canonical (lower case) from here on, so `DB3.example.org` and
     /// `db3.example.org` are one name (RFC 4343 §3) and map to one agent. A name the appliance

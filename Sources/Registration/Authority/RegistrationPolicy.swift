@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
 
-/// The RA's tunable policy (DESIGN §4 defaults).
+/// The RA's tunable policy (docs/lifecycle.md defaults).
 public struct RegistrationPolicy: Hashable, Sendable {
     /// How long before notAfter an agent may (and is told to) renew. Default 30 days.
     public var renewBefore: TimeInterval

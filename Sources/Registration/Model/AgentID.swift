@@ -1,7 +1,7 @@
 import Foundation
 
 /// The stable identity of an agent: the UUID that appears in its certificate as
-/// `URI:urn:uuid:{uuid}` (DESIGN §2, docs/identity.md).
+/// `URI:urn:uuid:{uuid}` (docs/profiles.md#agent-identity, docs/identity.md).
 public struct AgentID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     /// The UUID.
     public let uuid: UUID

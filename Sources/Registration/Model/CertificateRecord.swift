@@ -2,10 +2,10 @@ import PKICore
 import Foundation
 
 /// One certificate the CA has issued or is about to issue. The row exists *before* signing
-/// (status ``Status-swift.enum/reserved``, STYLE §4), so a crash never leaves a certificate the
+/// (status ``Status-swift.enum/reserved``, docs/conventions.md#signing-path), so a crash never leaves a certificate the
 /// database does not know and never lets a serial be reused.
 public struct CertificateRecord: Hashable, Sendable, Codable {
-    /// What profile the certificate was issued under (DESIGN §2); a metrics label.
+    /// What profile the certificate was issued under (docs/profiles.md); a metrics label.
     public enum CertificateType: String, Hashable, Sendable, Codable, CaseIterable {
         case agent
         case server

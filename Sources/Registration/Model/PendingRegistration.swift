@@ -1,7 +1,7 @@
 import Foundation
 
 /// An enrolment request that arrived without a token and waits for an administrator
-/// (DESIGN §4, RFC 7030 §4.2.3: answered 202 + Retry-After until decided).
+/// (docs/endpoints.md#est-simpleenroll, RFC 7030 §4.2.3: answered 202 + Retry-After until decided).
 public struct PendingRegistration: Hashable, Sendable, Codable {
     /// Where the registration is in its life.
     public enum Status: String, Hashable, Sendable, Codable, CaseIterable {

@@ -27,7 +27,7 @@ public struct RevocationRecord: Hashable, Sendable, Codable {
 }
 
 /// The answer to "is this serial revoked?". There is no answer that does not come from a lookup:
-/// a store that cannot look throws (STYLE §15).
+/// a store that cannot look throws (docs/conventions.md#fail-closed).
 public enum RevocationStatus: Hashable, Sendable {
     /// The store knows the certificate and holds no revocation for it.
     case notRevoked(CertificateRecord)

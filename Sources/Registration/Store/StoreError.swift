@@ -1,6 +1,6 @@
 /// The one error type of every store implementation (SQLite, PostgreSQL, in-memory).
 ///
-/// Opaque, growable ``Code`` plus a reason for people and logs (STYLE §12). Stores never swallow an
+/// Opaque, growable ``Code`` plus a reason for people and logs (docs/conventions.md#one-error-type-per-module). Stores never swallow an
 /// error: every failure to read or write reaches the caller as a `StoreError`.
 public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -1,6 +1,6 @@
 import Foundation
 
-// Narrow store protocols (STYLE §1, boulder's `sa`). Nothing here is SQLite-specific: no rowids,
+// Narrow store protocols (docs/conventions.md#libraries-decide, boulder's `sa`). Nothing here is SQLite-specific: no rowids,
 // no "INSERT OR IGNORE" semantics, no reliance on a single writer. Every read that answers a
 // security question (revocation, token, certificate status) throws rather than guessing.
 
@@ -73,7 +73,7 @@ public protocol RevocationStore: Sendable {
     /// Revokes a known certificate. Idempotent: revoking again returns the first revocation.
     func revoke(_ record: RevocationRecord) async throws -> RevocationResult
     /// Looks the serial up. Never answers `.notRevoked` without having found the certificate;
-    /// throws when it cannot look (fail closed, STYLE §15).
+    /// throws when it cannot look (fail closed, docs/conventions.md#fail-closed).
     func revocationStatus(serial: String) async throws -> RevocationStatus
     /// Up to `limit` revocations of `issuerSKI` with serial greater than `afterSerial`, in serial
     /// order (keyset pagination: constant cost per page even with 1 000 000 rows).
@@ -84,7 +84,7 @@ public protocol RevocationStore: Sendable {
     /// Sequence numbers are assigned at commit, strictly increasing in commit order.
     func revocationSequence(issuerSKI: String) async throws -> Int64?
     /// Up to `limit` revocations of `issuerSKI` with sequence greater than `afterSequence`, in
-    /// sequence order: what was revoked since a CRL was last built (DESIGN §7 revoke → CRL).
+    /// sequence order: what was revoked since a CRL was last built (docs/performance.md revoke → CRL).
     func revocations(issuerSKI: String, afterSequence: Int64, limit: Int) async throws -> [SequencedRevocation]
 }
 

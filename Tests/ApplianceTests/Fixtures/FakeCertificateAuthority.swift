@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import X509
 
 /// An in-memory CA + RA + store behind the ApplianceKit seams, signing with the run-time
-/// ``FixturePKI``. Behaviour mirrors DESIGN §4: a token issues at once; no token records a pending
+/// ``FixturePKI``. Behaviour mirrors docs/endpoints.md#est-simpleenroll: a token issues at once; no token records a pending
 /// registration (202) until ``approve(hostname:)``; a wrong token is rejected.
 final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChecking, AgentRegistry,
     RevocationPublisher, OCSPResponding, AdministrationService, Sendable

@@ -3,7 +3,7 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// A throwaway two-tier PKI generated at run time (STYLE §19): P-256 root and intermediate, a
+/// A throwaway two-tier PKI generated at run time (docs/conventions.md#test-pki-at-run-time): P-256 root and intermediate, a
 /// server certificate for 127.0.0.1/localhost, and agent certificates issued from CSRs.
 final class FixturePKI: Sendable {
     let rootKey: P256.Signing.PrivateKey

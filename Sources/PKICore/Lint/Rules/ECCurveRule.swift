@@ -1,7 +1,7 @@
 import X509
 
 /// RFC 5280 §4.1.2.7 with RFC 5480 §2.1.1: an EC subject key must use namedCurve, and Rootkeeper
-/// accepts only P-256 and P-384 (DESIGN §2).
+/// accepts only P-256 and P-384 (docs/profiles.md#key-algorithms).
 public struct ECCurveRule: LintRule {
     public let name = "e_ec_named_curve"
     public let citation = "RFC 5480 §2.1.1"

@@ -1,7 +1,7 @@
 import X509
 
 /// RFC 5280 §4.1.2.2: the serial number MUST be a positive integer of no more than 20 octets
-/// (zero is not positive), and DESIGN §2 asks for at least 64 bits of CSPRNG output, so a serial
+/// (zero is not positive), and docs/profiles.md#serial-numbers asks for at least 64 bits of CSPRNG output, so a serial
 /// shorter than 8 octets cannot be one of ours.
 ///
 /// swift-certificates keeps the serial as its unsigned magnitude (leading zeros stripped) and

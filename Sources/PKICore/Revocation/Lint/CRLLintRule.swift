@@ -13,7 +13,7 @@ public struct CRLLintContext: Sendable {
     }
 }
 
-/// One CRL lint rule (STYLE §8: one rule per file, with its citation), modelled on boulder's
+/// One CRL lint rule (docs/conventions.md#one-lint-rule-per-file: one rule per file, with its citation), modelled on boulder's
 /// `linter/lints/cpcps/lint_crl_*.go`.
 ///
 /// List-level checks run before anything is encoded; entry-level checks run on each entry as
