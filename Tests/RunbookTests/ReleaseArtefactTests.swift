@@ -86,7 +86,7 @@ struct ReleaseArtefactTests {
             softhsm2-util --init-token --free --label root-ca --pin 1234 --so-pin 5678 >/dev/null
             (umask 077 && printf '1234\\n' > "$WORK/pin")
             printf 'module: /usr/lib/softhsm/libsofthsm2.so\\ntoken: root-ca\\npin-source: file:%s/pin\\noperator: A. Officer\\n' "$WORK" > "$WORK/env.yaml"
-            "$RELEASE" template root > "$WORK/root.yaml"
+            "$RELEASE" template root --rehearsal > "$WORK/root.yaml"
             printf 'yes\\n' | "$RELEASE" run "$WORK/root.yaml" --media "$WORK/media" --env "$WORK/env.yaml" > "$WORK/root.log"
             "$RELEASE" verify-transcript "$WORK/media"
             ls "$WORK/media/root"
