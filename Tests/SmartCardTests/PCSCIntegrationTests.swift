@@ -46,10 +46,12 @@ struct PCSCIntegrationTests {
         // system pcscd is up, passing the environment to the child explicitly.
         let socketless = try TemporaryDirectory("no-pcscd")
         defer { socketless.remove() }
+        let token = try SoftHSMToken(label: "pcsc-test")
+        defer { token.remove() }
         let askedAt = clock.now
         let devices = try ProductBinary.tool("ceremony").run(
             ["devices", "--module", SoftHSMToken.modulePath],
-            environment: ["PCSCLITE_CSOCK_NAME": socketless.file("pcscd.comm")], timeout: 30)
+            environment: token.environment.merging(["PCSCLITE_CSOCK_NAME": socketless.file("pcscd.comm")]) { $1 }, timeout: 30)
         #expect(devices.output.contains("the PC/SC daemon (pcscd) is not running"), "\(devices.output)")
         #expect(clock.now - askedAt < .seconds(10), "no pcscd must be reported at once, not after a hang")
         // In process too, when this test started the daemon itself (a shared system daemon stays up).

@@ -34,16 +34,21 @@ public final class AdminSocketServer: Service, Sendable {
         guard fd >= 0 else { throw UnixSocket.failure("socket", path) }
         unlink(path)
         var address = try UnixSocket.address(path)
-        // umask only ever removes permission bits, so narrowing it briefly cannot loosen any other
-        // file created meanwhile; it makes the socket 0600 from the moment it exists.
-        let previous = umask(0o177)
+        // The process umask is not touched: it is shared by every thread, and narrowing it even
+        // briefly made files that other threads (and the children they spawned) created meanwhile
+        // unreadable to the users meant to read them. The socket is restricted right after bind
+        // instead; until `listen` below nobody can connect to it (connect(2) is refused on a bound
+        // but not listening socket), and its directory is the 0700 state directory.
         let result = UnixSocket.withSockaddr(&address) { Glibc.bind(fd, $0, $1) }
-        umask(previous)
         guard result == 0 else {
             close(fd)
             throw UnixSocket.failure("bind", path)
         }
-        chmod(path, 0o600)
+        guard chmod(path, 0o600) == 0 else {
+            close(fd)
+            unlink(path)
+            throw UnixSocket.failure("chmod 0600", path)
+        }
         do {
             try Self.verifyOwnership(path)
         } catch {

@@ -22,6 +22,10 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
         self.functions = list
         let rv = cpkcs11_initialize(list)
         if rv != CKR.ok {
+            // Every stored property is set, so throwing runs `deinit`: mark the library shut
+            // down first, or deinit would call C_Finalize on the module just unloaded (a crash
+            // instead of the C_Initialize error, seen with a SoftHSM whose token directory was gone).
+            isShutDown = true
             cpkcs11_unload(handle)
             try PKCS11Error.check(rv, "C_Initialize")
         }
