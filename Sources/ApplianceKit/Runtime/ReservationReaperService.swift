@@ -22,7 +22,8 @@ struct ReservationReaperService: Service {
 
     private func loop() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            // Cancelled (shutdown): stop here rather than reap once more against a closing store.
+            do { try await Task.sleep(for: interval) } catch { return }
             do {
                 try await Self.reap(ca.authority, before: ca.clock.now() - staleAfter, logger: logger,
                                     listener: ca.revocationListener)
