@@ -24,7 +24,7 @@ struct AgentEnrollmentTests {
             #expect((try FileManager.default.attributesOfItem(atPath: keyFile.deletingLastPathComponent().path)[.posixPermissions] as? Int) == 0o700)
             let directoryMode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
             #expect(directoryMode == 0o700)
-            let verify = try await Tool.run("openssl", ["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
+            let verify = try await ExternalTool("openssl").runAsync(["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
             #expect(verify.succeeded, "\(verify.output)")
             let status = try await enrollment.status()
             #expect(status.contains("\"hostname\":\"web42\""))

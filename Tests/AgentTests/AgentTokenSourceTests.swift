@@ -20,7 +20,7 @@ struct AgentTokenSourceTests {
     func tokenInArgvRefused() async throws {
         try await RunningAppliance.with { app in
             let token = try await app.ca.createToken(hostname: nil, caller: AdminCaller(uid: 0, pid: 0))
-            let result = try await Tool.run(Self.agent, Self.enrollArguments(app, hostname: "argv-01", out: app.directory.file("a")) + ["--token", token])
+            let result = try await ExternalTool(Self.agent).runAsync(Self.enrollArguments(app, hostname: "argv-01", out: app.directory.file("a")) + ["--token", token])
             #expect(!result.succeeded)
             for alternative in ["--token-file", "--token-fd", "--token-prompt", "ps"] {
                 #expect(result.stderr.contains(alternative), "\(result.output)")
@@ -39,16 +39,16 @@ struct AgentTokenSourceTests {
             _ = FileManager.default.createFile(atPath: file, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o644])
             let out = app.directory.file("agent-file")
             let arguments = Self.enrollArguments(app, hostname: "file-01", out: out) + ["--token-file", file]
-            let loose = try await Tool.run(Self.agent, arguments)
+            let loose = try await ExternalTool(Self.agent).runAsync(arguments)
             #expect(!loose.succeeded)
             #expect(loose.stderr.contains("chmod 600 \(file)"), "\(loose.output)")
             #expect(!loose.output.contains(token))
             #expect(app.ca.state.withLockedValue { $0.tokens.contains(token) }, "the token was not used")
             chmod(file, 0o600)
-            let enrolled = try await Tool.run(Self.agent, arguments)
+            let enrolled = try await ExternalTool(Self.agent).runAsync(arguments)
             #expect(enrolled.succeeded && enrolled.stdout.contains("enrolled: serial"), "\(enrolled.output)")
             #expect(!app.ca.state.withLockedValue { $0.tokens.contains(token) }, "the token was consumed by this enrolment")
-            let verify = try await Tool.run("openssl", ["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
+            let verify = try await ExternalTool("openssl").runAsync(["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
             #expect(verify.succeeded, "\(verify.output)")
         }
     }
@@ -93,10 +93,10 @@ struct AgentTokenSourceTests {
     func promptAndConflicts() async throws {
         try await RunningAppliance.with { app in
             let out = app.directory.file("agent-prompt")
-            let prompt = try await Tool.run("setsid", [Self.agent] + Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-prompt"])
+            let prompt = try await ExternalTool("setsid").runAsync([Self.agent] + Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-prompt"])
             #expect(!prompt.succeeded)
             #expect(prompt.stderr.contains("no terminal") && prompt.stderr.contains("file descriptor"), "\(prompt.output)")
-            let both = try await Tool.run(Self.agent, Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-fd", "0", "--token-prompt"])
+            let both = try await ExternalTool(Self.agent).runAsync(Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-fd", "0", "--token-prompt"])
             #expect(!both.succeeded && both.stderr.contains("at most one of --token-file, --token-fd and --token-prompt"), "\(both.output)")
             #expect(app.ca.issuedCount == 0)
         }

@@ -15,14 +15,14 @@ struct AdminSocketTests {
 
             _ = try app.agentFiles(hostname: "web09")
             let client = AdminClient(socketPath: path)
-            let list = try await blocking { try client.send(AdminRequest(command: "agents.list")) }
+            let list = try await onOwnThread { try client.send(AdminRequest(command: "agents.list")) }
             #expect(list.ok)
             #expect(list.lines.count == 1)
             #expect(list.lines.first?.hasSuffix(" web09") == true)
-            let token = try await blocking { try client.send(AdminRequest(command: "agents.token", arguments: ["hostname": "web10"])) }
+            let token = try await onOwnThread { try client.send(AdminRequest(command: "agents.token", arguments: ["hostname": "web10"])) }
             #expect(token.ok)
             #expect(token.lines.last?.split(separator: " ").last?.count == 36)
-            let unknown = try await blocking { try client.send(AdminRequest(command: "agents.explode")) }
+            let unknown = try await onOwnThread { try client.send(AdminRequest(command: "agents.explode")) }
             #expect(!unknown.ok)
             #expect(unknown.error?.contains("unknown admin command") == true)
             #expect(app.ca.adminCallers.first?.uid == getuid())
@@ -56,7 +56,7 @@ struct AdminSocketTests {
                     data += chunk
                 print(data.decode())
                 """
-            let nobody = try await Tool.run("setpriv", [
+            let nobody = try await ExternalTool("setpriv").runAsync([
                 "--reuid=65534", "--regid=65534", "--clear-groups", "env", "PATH=/usr/bin:/bin", "python3", "-c", client, path,
             ])
             #expect(nobody.succeeded, "\(nobody.output)")
@@ -65,7 +65,7 @@ struct AdminSocketTests {
             #expect(!app.ca.adminCallers.contains { $0.uid == 65534 }, "a refused caller reached the administration service")
 
             // The owner (root here) is still served on the same socket.
-            let list = try await blocking { try AdminClient(socketPath: path).send(AdminRequest(command: "agents.list")) }
+            let list = try await onOwnThread { try AdminClient(socketPath: path).send(AdminRequest(command: "agents.list")) }
             #expect(list.ok)
             #expect(app.ca.adminCallers.last?.uid == getuid())
         }

@@ -17,7 +17,7 @@ struct AdministrationCoverageTests {
         defer { Task { await serving.stop() } }
         let root = try harness.write(harness.setup.pki.root, "root.pem")
         let body = harness.directory.file("csrattrs.b64")
-        let result = try await Tool.run("curl", [
+        let result = try await ExternalTool("curl").runAsync([
             "-sS", "--max-time", "20", "--cacert", root, "-o", body, "-D", harness.directory.file("csrattrs.headers"),
             "-w", "%{http_code}", "\(serving.httpsURL)/.well-known/est/csrattrs",
         ])
@@ -45,7 +45,7 @@ struct AdministrationCoverageTests {
         let issuer = harness.state.intermediateCertificate
         let root = try harness.write(harness.setup.pki.root, "root.pem")
         let request = harness.directory.file("ocsp.req")
-        let make = try await Tool.run("openssl", ["ocsp", "-issuer", issuer, "-cert", agent.cert, "-no_nonce", "-reqout", request])
+        let make = try await ExternalTool("openssl").runAsync(["ocsp", "-issuer", issuer, "-cert", agent.cert, "-no_nonce", "-reqout", request])
         try #require(make.succeeded, "\(make.output)")
 
         func status() async throws -> String {
@@ -55,16 +55,16 @@ struct AdministrationCoverageTests {
                 .replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "/", with: "%2F")
                 .replacingOccurrences(of: "=", with: "%3D")
             let response = harness.directory.file("ocsp-\(UUID().uuidString).der")
-            let fetched = try await Tool.run("curl", ["-sS", "--max-time", "20", "-o", response, "-w", "%{http_code} %{content_type}",
+            let fetched = try await ExternalTool("curl").runAsync(["-sS", "--max-time", "20", "-o", response, "-w", "%{http_code} %{content_type}",
                                                       "\(serving.httpURL)/ocsp/\(encoded)"])
             #expect(fetched.stdout == "200 application/ocsp-response", "\(fetched.output)")
-            let check = try await Tool.run("openssl", ["ocsp", "-respin", response, "-issuer", issuer, "-cert", agent.cert,
+            let check = try await ExternalTool("openssl").runAsync(["ocsp", "-respin", response, "-issuer", issuer, "-cert", agent.cert,
                                                        "-CAfile", root, "-verify_other", issuer])
             #expect(check.output.contains("Response verify OK"), "\(check.output)")
             return check.stdout
         }
         #expect(try await status().contains(": good"))
-        let revoke = try await Tool.run(ProductBinary.path("appliance"), [
+        let revoke = try await ExternalTool(ProductBinary.path("appliance")).runAsync([
             "certs", "revoke", Hex.encode(agent.certificate.serialNumber.bytes),
             "--reason", "keyCompromise", "--state-dir", harness.state.root.path,
         ])
@@ -84,11 +84,11 @@ struct AdministrationCoverageTests {
         guard case .pending = outcome else { Issue.record("expected pending, got \(outcome)"); return }
 
         let appliance = ProductBinary.path("appliance"), state = harness.state.root.path
-        let unknown = try await Tool.run(appliance, ["agents", "reject", UUID().uuidString.lowercased(), "--state-dir", state])
+        let unknown = try await ExternalTool(appliance).runAsync(["agents", "reject", UUID().uuidString.lowercased(), "--state-dir", state])
         #expect(!unknown.succeeded && unknown.stderr.contains("no pending registration"), "\(unknown.output)")
-        let reject = try await Tool.run(appliance, ["agents", "reject", request.uuid, "--reason", "not one of ours", "--state-dir", state])
+        let reject = try await ExternalTool(appliance).runAsync(["agents", "reject", request.uuid, "--reason", "not one of ours", "--state-dir", state])
         #expect(reject.succeeded, "\(reject.output)")
-        let list = try await Tool.run(appliance, ["agents", "list", "--state-dir", state])
+        let list = try await ExternalTool(appliance).runAsync(["agents", "list", "--state-dir", state])
         try #require(list.succeeded, "\(list.output)")
         #expect(!list.stdout.contains("\(request.uuid) pending"), "\(list.stdout)")
 
@@ -96,7 +96,7 @@ struct AdministrationCoverageTests {
         let again = try await serving.runtime.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "127.0.0.1"))
         guard case .rejected(let reason) = again else { Issue.record("a rejected registration must stay rejected, got \(again)"); return }
         #expect(reason.contains("rejected by an administrator: not one of ours"), "\(reason)")
-        let audit = try await Tool.run(appliance, ["audit", "verify", "--state-dir", state])
+        let audit = try await ExternalTool(appliance).runAsync(["audit", "verify", "--state-dir", state])
         #expect(audit.succeeded, "\(audit.output)")
     }
 
@@ -112,23 +112,23 @@ struct AdministrationCoverageTests {
 
         // Agent certificates are issued for the configured validity (90 days by default):
         // inside a 100-day window, outside a 10-day one.
-        let wide = try await Tool.run(appliance, ["certs", "expiring", "--days", "100", "--state-dir", state])
+        let wide = try await ExternalTool(appliance).runAsync(["certs", "expiring", "--days", "100", "--state-dir", state])
         try #require(wide.succeeded, "\(wide.output)")
         #expect(wide.stdout.lowercased().contains(serial.lowercased()), "\(wide.stdout)")
-        let narrow = try await Tool.run(appliance, ["certs", "expiring", "--days", "10", "--state-dir", state])
+        let narrow = try await ExternalTool(appliance).runAsync(["certs", "expiring", "--days", "10", "--state-dir", state])
         try #require(narrow.succeeded, "\(narrow.output)")
         #expect(!narrow.stdout.lowercased().contains(serial.lowercased()), "\(narrow.stdout)")
 
         func crlNumber() async throws -> Int {
             let file = harness.directory.file("crl-\(UUID().uuidString).der")
             #expect(try await serving.download("/crl/intermediate.crl", to: file) == 200)
-            let text = try await Tool.run("openssl", ["crl", "-inform", "DER", "-in", file, "-noout", "-crlnumber"])
+            let text = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", file, "-noout", "-crlnumber"])
             let value = text.stdout.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }?
                 .replacingOccurrences(of: "0x", with: "") ?? ""
             return try #require(Int(value, radix: 16), "\(text.output)")
         }
         let before = try await crlNumber()
-        let generate = try await Tool.run(appliance, ["crl", "generate", "--state-dir", state])
+        let generate = try await ExternalTool(appliance).runAsync(["crl", "generate", "--state-dir", state])
         #expect(generate.succeeded && generate.stdout.contains("CRL"), "\(generate.output)")
         #expect(try await crlNumber() > before)
     }

@@ -64,7 +64,7 @@ struct BackupOverlapDrillTests {
         let s = try await Self.overlapState(h)
         let root = h.directory.file("root.pem"), appliance = ProductBinary.path("appliance")
         let archive = h.directory.file("overlap.rkbackup"), passphrase = Self.passphraseFile(h)
-        let created = try await Tool.run(appliance, ["backup", "create", "--state-dir", h.state.root.path, "--out", archive, "--passphrase-file", passphrase])
+        let created = try await ExternalTool(appliance).runAsync(["backup", "create", "--state-dir", h.state.root.path, "--out", archive, "--passphrase-file", passphrase])
         try #require(created.succeeded, "\(created.output)")
         #expect(created.stdout.contains("ca/issuers/\(s.oldID)/intermediate-ca.crt"), "\(created.stdout)")
         #expect(created.stdout.contains("ca/issuers/\(s.oldID)/private/intermediate-ca.key"), "\(created.stdout)")
@@ -72,7 +72,7 @@ struct BackupOverlapDrillTests {
         // The original goes away: the restore stands alone.
         let restored = h.directory.file("restored")
         try FileManager.default.moveItem(atPath: h.state.root.path, toPath: h.directory.file("original-state"))
-        let restore = try await Tool.run(appliance, ["backup", "restore", "--file", archive, "--state-dir", restored, "--passphrase-file", passphrase,
+        let restore = try await ExternalTool(appliance).runAsync(["backup", "restore", "--file", archive, "--state-dir", restored, "--passphrase-file", passphrase,
                                                      "--owner", geteuid() == 0 ? "nobody" : NSUserName()])
         try #require(restore.succeeded, "\(restore.output)")
         let keyDirectory = "\(restored)/ca/issuers/\(s.oldID)/private"
@@ -86,7 +86,7 @@ struct BackupOverlapDrillTests {
         // mTLS with curl: the old issuer's good agent passes, its revoked one does not.
         // "000": the revoked certificate is refused in the TLS handshake, before any HTTP status.
         for (agent, expected) in [(s.oldGood, "200"), (s.newGood, "200"), (s.oldRevoked, "000")] {
-            let status = try await Tool.run("curl", [
+            let status = try await ExternalTool("curl").runAsync([
                 "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
                 "--cert", agent.cert, "--key", agent.key, "\(serve.httpsURL)/api/v1/agent/status",
             ])
@@ -97,21 +97,21 @@ struct BackupOverlapDrillTests {
         // Each issuer's CRL at its own URL, signed by it; openssl verify -crl_check agrees with it.
         for (id, issuerPEM, good, revoked) in [(s.oldID, s.oldPEM, s.oldGood, Optional(s.oldRevoked)), (s.newID, s.newPEM, s.newGood, nil)] {
             let der = h.directory.file("\(id).crl"), pem = h.directory.file("\(id).crl.pem")
-            let fetched = try await Tool.run("curl", ["-sS", "-f", "--max-time", "20", "-o", der, "\(serve.httpURL)/crl/issuer/\(id).crl"])
+            let fetched = try await ExternalTool("curl").runAsync(["-sS", "-f", "--max-time", "20", "-o", der, "\(serve.httpURL)/crl/issuer/\(id).crl"])
             try #require(fetched.succeeded, "CRL of \(id): \(fetched.output)")
-            let crl = try await Tool.run("openssl", ["crl", "-inform", "DER", "-in", der, "-CAfile", issuerPEM, "-noout", "-crlnumber"])
+            let crl = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-CAfile", issuerPEM, "-noout", "-crlnumber"])
             #expect(crl.output.contains("verify OK"), "\(crl.output)")
-            _ = try await Tool.run("openssl", ["crl", "-inform", "DER", "-in", der, "-out", pem])
-            let accepted = try await Tool.run("openssl", ["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert])
+            _ = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-out", pem])
+            let accepted = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert])
             #expect(accepted.succeeded, "\(accepted.output)")
             var answers = [(good.cert, "good")]
             if let revoked {
-                let refused = try await Tool.run("openssl", ["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert])
+                let refused = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert])
                 #expect(!refused.succeeded && refused.output.contains("certificate revoked"), "\(refused.output)")
                 answers.append((revoked.cert, "revoked"))
             }
             for (certificate, expected) in answers {
-                let ocsp = try await Tool.run("openssl", [
+                let ocsp = try await ExternalTool("openssl").runAsync([
                     "ocsp", "-issuer", issuerPEM, "-cert", certificate, "-url", "\(serve.httpURL)/ocsp", "-CAfile", root, "-verify_other", issuerPEM,
                 ])
                 #expect(ocsp.output.contains("Response verify OK") && ocsp.output.contains("\(certificate): \(expected)"), "\(ocsp.output)")
@@ -146,11 +146,11 @@ struct BackupOverlapDrillTests {
         try BackupWriter(kdf: .minimum).write(payload: try BackupManifest.payload(manifest: manifest, contents: kept.map(\.contents)),
                                  key: .passphrase(SecretBytes(utf8: Self.backupPassphrase)), to: old)
 
-        let verify = try await Tool.run(appliance, ["backup", "verify", "--file", old, "--passphrase-file", passphrase])
+        let verify = try await ExternalTool(appliance).runAsync(["backup", "verify", "--file", old, "--passphrase-file", passphrase])
         #expect(!verify.succeeded)
         #expect(verify.stderr.contains("names issuer(s) \(s.oldID)") && verify.stderr.contains("ca/issuers/\(s.oldID)/intermediate-ca.crt"), "\(verify.output)")
         let target = h.directory.file("restored")
-        let restore = try await Tool.run(appliance, ["backup", "restore", "--file", old, "--state-dir", target, "--passphrase-file", passphrase])
+        let restore = try await ExternalTool(appliance).runAsync(["backup", "restore", "--file", old, "--state-dir", target, "--passphrase-file", passphrase])
         #expect(!restore.succeeded)
         #expect(restore.stderr.contains("names issuer(s) \(s.oldID)"), "\(restore.output)")
         let left = FileManager.default.fileExists(atPath: target) ? try FileManager.default.contentsOfDirectory(atPath: target) : []
@@ -158,7 +158,7 @@ struct BackupOverlapDrillTests {
 
         // A state whose retiring issuer directory went missing cannot be backed up either.
         try FileManager.default.moveItem(atPath: h.state.issuerDirectory(s.oldID), toPath: h.directory.file("moved-issuer"))
-        let create = try await Tool.run(appliance, ["backup", "create", "--state-dir", h.state.root.path, "--out", h.directory.file("b2"),
+        let create = try await ExternalTool(appliance).runAsync(["backup", "create", "--state-dir", h.state.root.path, "--out", h.directory.file("b2"),
                                                     "--passphrase-file", passphrase])
         #expect(!create.succeeded && create.stderr.contains("names issuer(s) \(s.oldID)"), "\(create.output)")
         #expect(!FileManager.default.fileExists(atPath: h.directory.file("b2")))

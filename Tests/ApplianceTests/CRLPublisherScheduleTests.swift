@@ -161,7 +161,7 @@ struct PublishedCRL: Equatable {
     static func read(_ h: RevocationHarness) async throws -> PublishedCRL {
         let path = h.intermediateCRLPath
         let der = try Data(contentsOf: URL(fileURLWithPath: path))
-        let result = try await Tool.run("openssl", [
+        let result = try await ExternalTool("openssl").runAsync([
             "crl", "-inform", "DER", "-in", path, "-CAfile", h.directory.file("chain.pem"),
             "-noout", "-lastupdate", "-nextupdate", "-crlnumber",
         ])

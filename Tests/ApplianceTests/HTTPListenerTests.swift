@@ -18,7 +18,7 @@ struct HTTPListenerTests {
             #expect(chain.status == 200)
             let chainFile = app.directory.file("served-chain.pem")
             try chain.body.write(toFile: chainFile, atomically: true, encoding: .utf8)
-            let parsed = try await Tool.run("openssl", ["x509", "-in", chainFile, "-noout", "-subject"])
+            let parsed = try await ExternalTool("openssl").runAsync(["x509", "-in", chainFile, "-noout", "-subject"])
             #expect(parsed.stdout.contains("Test Intermediate CA"))
             let health = try await Curl.run(["\(app.httpURL)/health"])
             #expect(health.body == "ok\n")

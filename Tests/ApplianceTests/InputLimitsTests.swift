@@ -45,15 +45,15 @@ struct InputLimitsTests {
             let big = app.directory.file("big.bin")
             // Written by a tool: building 10 MB in this process would hold a cooperative thread
             // the in-process appliances need.
-            let made = try await Tool.run("truncate", ["-s", "10M", big])
+            let made = try await ExternalTool("truncate").runAsync(["-s", "10M", big])
             try #require(made.succeeded, "\(made.output)")
             let format = ["-o", "/dev/null", "-w", "%{http_code} %{size_upload}"]
             let est = Task {
-                try await Tool.run("curl", ["-sS", "--max-time", "60", "--cacert", app.chainFile, "-H", "Expect:", "--data-binary", "@\(big)"]
+                try await ExternalTool("curl").runAsync(["-sS", "--max-time", "60", "--cacert", app.chainFile, "-H", "Expect:", "--data-binary", "@\(big)"]
                     + format + ["\(app.httpsURL)/.well-known/est/simpleenroll"], timeout: 90)
             }
             let ocsp = Task {
-                try await Tool.run("curl", ["-sS", "--max-time", "60", "-H", "Content-Type: application/ocsp-request", "-H", "Expect:",
+                try await ExternalTool("curl").runAsync(["-sS", "--max-time", "60", "-H", "Content-Type: application/ocsp-request", "-H", "Expect:",
                                             "--data-binary", "@\(big)"] + format + ["\(app.httpURL)/ocsp"], timeout: 90)
             }
             let enrolled = try await enrol(app, name: "during-big-body")

@@ -108,7 +108,7 @@ struct ServingAppliance {
         let name = "\(agent.hostname)-renewed"
         let csr = try await opensslCSR(in: directory, name: name, commonName: "agent-\(agent.hostname)-\(agent.uuid)")
         let response = directory.file("\(name).p7.b64")
-        let result = try await Tool.run("curl", [
+        let result = try await ExternalTool("curl").runAsync([
             "-sS", "--max-time", "20", "--cacert", root, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10",
             "--data-binary", "@\(csr.b64)", "-o", response, "-w", "%{http_code}", "\(httpsURL)/.well-known/est/simplereenroll",
         ])
@@ -123,7 +123,7 @@ struct ServingAppliance {
 
     /// GET over mTLS with the agent's certificate; returns the HTTP status.
     func mtlsStatus(_ agent: AgentFiles, root: String) async throws -> Int {
-        let result = try await Tool.run("curl", [
+        let result = try await ExternalTool("curl").runAsync([
             "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
             "--cert", agent.cert, "--key", agent.key, "\(httpsURL)/api/v1/agent/status",
         ])
@@ -132,7 +132,7 @@ struct ServingAppliance {
 
     /// Downloads `path` from the HTTP listener into `file`; returns the HTTP status.
     func download(_ path: String, to file: String) async throws -> Int {
-        let result = try await Tool.run("curl", ["-sS", "--max-time", "20", "-o", file, "-w", "%{http_code}", httpURL + path])
+        let result = try await ExternalTool("curl").runAsync(["-sS", "--max-time", "20", "-o", file, "-w", "%{http_code}", httpURL + path])
         return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 }

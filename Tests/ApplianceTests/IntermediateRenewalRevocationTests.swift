@@ -35,7 +35,7 @@ struct IntermediateRenewalRevocationTests {
         do {
             let newRevoked = try await serving.enroll("new-01")
             let newGood = try await serving.enroll("new-02")
-            let newVerify = try await Tool.run("openssl", ["verify", "-CAfile", root, "-untrusted", newPEM, newGood.cert])
+            let newVerify = try await ExternalTool("openssl").runAsync(["verify", "-CAfile", root, "-untrusted", newPEM, newGood.cert])
             #expect(newVerify.succeeded, "new issuance uses the new intermediate: \(newVerify.output)")
             for agent in [oldRevoked, newRevoked] {
                 _ = try await serving.runtime.ca.revokeCertificate(
@@ -49,17 +49,17 @@ struct IntermediateRenewalRevocationTests {
             ] {
                 let der = h.directory.file("\(label).crl"), pem = h.directory.file("\(label).crl.pem")
                 #expect(try await serving.download("/crl/issuer/\(id).crl", to: der) == 200)
-                let crl = try await Tool.run("openssl", ["crl", "-inform", "DER", "-in", der, "-CAfile", issuerPEM, "-noout", "-crlnumber"])
+                let crl = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-CAfile", issuerPEM, "-noout", "-crlnumber"])
                 #expect(crl.output.contains("verify OK"), "\(label) CRL: \(crl.output)")
-                _ = try await Tool.run("openssl", ["crl", "-inform", "DER", "-in", der, "-out", pem])
-                let refused = try await Tool.run("openssl", ["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert])
+                _ = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-out", pem])
+                let refused = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert])
                 #expect(!refused.succeeded && refused.output.contains("certificate revoked"), "\(label): \(refused.output)")
-                let accepted = try await Tool.run("openssl", ["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert])
+                let accepted = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert])
                 #expect(accepted.succeeded, "\(label): \(accepted.output)")
 
                 // OCSP (RFC 6960), CertID matched against each issuer, signed by its own delegated responder.
                 for (certificate, expected) in [(revoked.cert, "revoked"), (good.cert, "good")] {
-                    let ocsp = try await Tool.run("openssl", [
+                    let ocsp = try await ExternalTool("openssl").runAsync([
                         "ocsp", "-issuer", issuerPEM, "-cert", certificate, "-url", serving.httpURL + "/ocsp",
                         "-CAfile", root, "-verify_other", issuerPEM,
                     ])
@@ -83,7 +83,7 @@ struct IntermediateRenewalRevocationTests {
             #expect(try await serving.mtlsStatus(oldGood, root: root) == 200)
 
             // CRL metrics carry the issuer label (docs/metrics.md#crl-metrics).
-            let metrics = try await Tool.run("curl", ["-sS", "--max-time", "20", serving.httpURL + "/metrics"])
+            let metrics = try await ExternalTool("curl").runAsync(["-sS", "--max-time", "20", serving.httpURL + "/metrics"])
             #expect(metrics.stdout.contains("rootkeeper_crl_entries{issuer=\"\(oldID)\"} 1"), "\(metrics.stdout)")
             #expect(metrics.stdout.contains("rootkeeper_crl_entries{issuer=\"\(newID)\"} 1"))
             // One nextUpdate series per issuer: the two publishers never write the same one.

@@ -52,13 +52,13 @@ struct IntermediateRenewalTests {
             // Renewal over mTLS with the old certificate: the new one chains to the new intermediate only.
             let renewed = try await serving.renewWithCurl(agent, root: root)
             #expect(renewed.status == 200)
-            let verifyNew = try await Tool.run("openssl", ["verify", "-CAfile", root, "-untrusted", newPEM, renewed.cert])
+            let verifyNew = try await ExternalTool("openssl").runAsync(["verify", "-CAfile", root, "-untrusted", newPEM, renewed.cert])
             #expect(verifyNew.succeeded, "\(verifyNew.output)")
-            let verifyOld = try await Tool.run("openssl", ["verify", "-CAfile", root, "-untrusted", oldPEM, renewed.cert])
+            let verifyOld = try await ExternalTool("openssl").runAsync(["verify", "-CAfile", root, "-untrusted", oldPEM, renewed.cert])
             #expect(!verifyOld.succeeded && verifyOld.output.contains("unable to get local issuer certificate"), "\(verifyOld.output)")
             // Its CRL distribution point is the new issuer's own CRL.
             let newID = try IssuerRoster.ski(new)
-            let cdp = try await Tool.run("openssl", ["x509", "-in", renewed.cert, "-noout", "-ext", "crlDistributionPoints"])
+            let cdp = try await ExternalTool("openssl").runAsync(["x509", "-in", renewed.cert, "-noout", "-ext", "crlDistributionPoints"])
             #expect(cdp.stdout.contains("http://ca.example.test/crl/issuer/\(newID).crl"), "\(cdp.output)")
             let renewedAgent = AgentFiles(
                 hostname: agent.hostname, uuid: agent.uuid,

@@ -23,7 +23,7 @@ struct IssuanceMetricsTests {
         let renewedBefore = try await serve.metric("rootkeeper_certificates_renewed_total") ?? 0
         let agent = try await serve.enrollWithCurl("renewing", in: h.directory, root: root)
         let csr = try await opensslCSR(in: h.directory, name: "renewing-2", commonName: try Self.commonName(agent.cert))
-        let renewal = try await Tool.run("curl", [
+        let renewal = try await ExternalTool("curl").runAsync([
             "-sS", "--max-time", "20", "--cacert", root, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10",
             "--data-binary", "@\(csr.b64)", "-o", "/dev/null", "-w", "%{http_code}", "\(serve.httpsURL)/.well-known/est/simplereenroll",
         ])

@@ -48,7 +48,7 @@ struct MutualTLSTests {
                 "--rate", "20/m", "-o", "/dev/null", "-o", "/dev/null",
                 "-w", "%{http_code} %{num_connects}\\n", url, url,
             ]
-            let curl = Task { try await Tool.run("curl", arguments, timeout: 60) }
+            let curl = Task { try await ExternalTool("curl").runAsync(arguments, timeout: 60) }
             // Revoke once the first request has been answered (the 3 s gap leaves ample time).
             for _ in 0..<200 where app.ca.statusCalls == 0 { try await Task.sleep(for: .milliseconds(25)) }
             app.ca.revoke(agent.certificate)
@@ -99,14 +99,14 @@ struct MutualTLSTests {
         try await RunningAppliance.with { app in
                         let target = "127.0.0.1:\(app.httpsPort)"
             // SECLEVEL=0 lets the *client* offer TLS 1.1, so a refusal comes from our server.
-            let old = try await Tool.run("openssl", ["s_client", "-connect", target, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", app.chainFile], stdin: Data())
+            let old = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", app.chainFile], stdin: Data())
             #expect(!old.succeeded)
             #expect(old.output.contains("alert protocol version"), "\(old.output)")
             #expect(old.output.contains("Cipher is (NONE)"))
-            let cbc = try await Tool.run("openssl", ["s_client", "-connect", target, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-CAfile", app.chainFile], stdin: Data())
+            let cbc = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-CAfile", app.chainFile], stdin: Data())
             #expect(!cbc.succeeded)
             #expect(cbc.output.contains("alert handshake failure") && cbc.output.contains("Cipher is (NONE)"), "\(cbc.output)")
-            let good = try await Tool.run("openssl", ["s_client", "-connect", target, "-tls1_2", "-CAfile", app.chainFile], stdin: Data())
+            let good = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_2", "-CAfile", app.chainFile], stdin: Data())
             #expect(good.succeeded, "\(good.output)")
             #expect(good.output.contains("ECDHE-ECDSA-AES"))
             #expect(good.output.contains("GCM") || good.output.contains("CHACHA20"))
@@ -118,11 +118,11 @@ struct MutualTLSTests {
     func serverCertificateRotation() async throws {
         try await RunningAppliance.with { app in
                         let target = "127.0.0.1:\(app.httpsPort)"
-            let before = try await Tool.run("openssl", ["s_client", "-connect", target, "-CAfile", app.chainFile], stdin: Data())
+            let before = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-CAfile", app.chainFile], stdin: Data())
             #expect(before.output.contains("appliance-one.test"))
             let next = try app.pki.serverCredentials(commonName: "appliance-two.test")
             try app.holder.rotate(chainPEM: next.chainPEM, keyPEM: next.keyPEM)
-            let after = try await Tool.run("openssl", ["s_client", "-connect", target, "-CAfile", app.chainFile], stdin: Data())
+            let after = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-CAfile", app.chainFile], stdin: Data())
             #expect(after.output.contains("appliance-two.test"))
             #expect(!after.output.contains("appliance-one.test"))
             #expect(after.output.contains("Verify return code: 0 (ok)"))

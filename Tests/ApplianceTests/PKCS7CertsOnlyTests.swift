@@ -14,7 +14,7 @@ struct PKCS7CertsOnlyTests {
         defer { directory.remove() }
         let file = directory.file("certs.p7")
         try Data(try message.derEncoded()).write(to: URL(fileURLWithPath: file))
-        let printed = try await Tool.run("openssl", ["pkcs7", "-inform", "DER", "-in", file, "-print_certs", "-noout"])
+        let printed = try await ExternalTool("openssl").runAsync(["pkcs7", "-inform", "DER", "-in", file, "-print_certs", "-noout"])
         #expect(printed.succeeded, "\(printed.output)")
         #expect(printed.stdout.contains("Test Intermediate CA"))
         #expect(printed.stdout.contains("Test Root CA"))
@@ -30,7 +30,7 @@ struct PKCS7CertsOnlyTests {
         defer { directory.remove() }
         let pem = directory.file("chain.pem"), out = directory.file("out.p7")
         try pki.chainPEM.write(toFile: pem, atomically: true, encoding: .utf8)
-        let made = try await Tool.run("openssl", ["crl2pkcs7", "-nocrl", "-certfile", pem, "-outform", "DER", "-out", out])
+        let made = try await ExternalTool("openssl").runAsync(["crl2pkcs7", "-nocrl", "-certfile", pem, "-outform", "DER", "-out", out])
         #expect(made.succeeded, "\(made.output)")
         let decoded = try PKCS7CertsOnly(derEncoded: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
         #expect(decoded.certificates.count == 2)

@@ -25,8 +25,8 @@ struct RealCAESTTests {
     }
 
     /// `openssl verify` of `pem` under the served root with the intermediate from the state directory.
-    static func verifies(_ pem: String, _ h: RenewalHarness) async throws -> ToolResult {
-        try await Tool.run("openssl", ["verify", "-CAfile", h.directory.file("root.pem"), "-untrusted", Self.intermediatePath(h), pem])
+    static func verifies(_ pem: String, _ h: RenewalHarness) async throws -> ExternalTool.Result {
+        try await ExternalTool("openssl").runAsync(["verify", "-CAfile", h.directory.file("root.pem"), "-untrusted", Self.intermediatePath(h), pem])
     }
 
     /// The installed intermediate, as `appliance intermediate install` wrote it.
@@ -34,10 +34,10 @@ struct RealCAESTTests {
 
     /// The row the CA recorded for `pem`'s serial in the SQLite store, read with the sqlite3 tool.
     static func storedStatus(_ pem: String, _ h: RenewalHarness) async throws -> String {
-        let serial = try await Tool.run("openssl", ["x509", "-in", pem, "-noout", "-serial"]).stdout
+        let serial = try await ExternalTool("openssl").runAsync(["x509", "-in", pem, "-noout", "-serial"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
         let database = h.state.path("db", "rootkeeper.sqlite")
-        let row = try await Tool.run("sqlite3", [database, "SELECT status FROM certificates WHERE ltrim(lower(serial), '0') = ltrim('\(serial)', '0');"])
+        let row = try await ExternalTool("sqlite3").runAsync([database, "SELECT status FROM certificates WHERE ltrim(lower(serial), '0') = ltrim('\(serial)', '0');"])
         return row.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -91,7 +91,7 @@ struct RealCAESTTests {
             #expect(replayed.status == 403, "\(replayed.raw.output)")
             #expect(replayed.body.contains("enrolment token was already used"), "\(replayed.body)")
             #expect(!replayed.body.contains(token), "the token is echoed back")
-            let count = try await Tool.run("sqlite3", [h.state.path("db", "rootkeeper.sqlite"), "SELECT count(*) FROM certificates WHERE type = 'agent';"])
+            let count = try await ExternalTool("sqlite3").runAsync([h.state.path("db", "rootkeeper.sqlite"), "SELECT count(*) FROM certificates WHERE type = 'agent';"])
             #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(count.output)")
         } catch {
             await app.stop()
@@ -146,7 +146,7 @@ struct RealCAESTTests {
             // The certificate it replaces is marked superseded in the store.
             try agent.certificate.serializeAsPEM().pemString.write(toFile: agent.cert, atomically: true, encoding: .utf8)
             #expect(try await Self.storedStatus(agent.cert, h) == "superseded")
-            let subject = try await Tool.run("openssl", ["x509", "-in", renewed.cert, "-noout", "-subject", "-ext", "subjectAltName"])
+            let subject = try await ExternalTool("openssl").runAsync(["x509", "-in", renewed.cert, "-noout", "-subject", "-ext", "subjectAltName"])
             #expect(subject.stdout.contains(agent.uuid), "\(subject.output)")
 
             let csr = try await opensslCSR(in: app.directory, name: "anonymous", commonName: "agent-app01-\(agent.uuid)")
@@ -161,7 +161,7 @@ struct RealCAESTTests {
 
     /// The `sha256/…` pin of the installed intermediate's SPKI, computed with openssl.
     static func intermediatePin(_ h: RenewalHarness) async throws -> String {
-        let pin = try await Tool.run("sh", ["-c", """
+        let pin = try await ExternalTool("sh").runAsync(["-c", """
             openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64 -A
             """, "sh", Self.intermediatePath(h)])
         guard pin.succeeded else { throw TestFailure("cannot compute the pin: \(pin.output)") }
@@ -188,7 +188,7 @@ struct RealCAESTTests {
             ])
             #expect(enrolled.succeeded, "\(enrolled.output)")
             #expect(!enrolled.output.contains(token), "the token is printed")
-            let verified = try await Tool.run("openssl", ["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
+            let verified = try await ExternalTool("openssl").runAsync(["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"])
             #expect(verified.succeeded, "\(verified.output)")
             let first = h.directory.file("web07-first.pem")
             try FileManager.default.copyItem(atPath: URL(fileURLWithPath: "\(out)/agent.crt").resolvingSymlinksInPath().path, toPath: first)
@@ -238,7 +238,7 @@ struct RealCAESTTests {
             #expect(!refused.succeeded)
             #expect(refused.output.contains("nothing was sent"), "\(refused.output)")
             let database = h.state.path("db", "rootkeeper.sqlite")
-            let unused = try await Tool.run("sqlite3", [database, "SELECT count(*) FROM enrollment_tokens WHERE consumed_at IS NULL; SELECT count(*) FROM certificates WHERE type = 'agent';"])
+            let unused = try await ExternalTool("sqlite3").runAsync([database, "SELECT count(*) FROM enrollment_tokens WHERE consumed_at IS NULL; SELECT count(*) FROM certificates WHERE type = 'agent';"])
             #expect(unused.stdout == "1\n0\n", "the token must stay unused and nothing be issued: \(unused.output)")
 
             let enrolled = try await Self.agent([
@@ -246,7 +246,7 @@ struct RealCAESTTests {
                 "--token-file", tokenFile,
             ])
             #expect(enrolled.succeeded, "\(enrolled.output)")
-            #expect(try await Tool.run("openssl", ["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"]).succeeded)
+            #expect(try await ExternalTool("openssl").runAsync(["verify", "-CAfile", "\(out)/ca-chain.crt", "\(out)/agent.crt"]).succeeded)
         } catch {
             await app.stop()
             throw error

@@ -47,7 +47,7 @@ struct RevocationReasonTests {
             .send(AdminRequest(command: "agents.revoke", arguments: ["id": UUID().uuidString, "reason": "certificateHold"]))
         #expect(!agentRevoke.ok && (agentRevoke.error ?? "").contains("certificateHold is refused"), "\(agentRevoke)")
 
-        let help = try await Tool.run(ProductBinary.path("appliance"), ["certs", "revoke", "--help"])
+        let help = try await ExternalTool(ProductBinary.path("appliance")).runAsync(["certs", "revoke", "--help"])
         #expect(help.stdout.contains("keyCompromise") && !help.stdout.contains("removeFromCRL") && !help.stdout.contains("certificateHold"), "\(help.output)")
 
         // Nothing was recorded: still good, and a real revocation still works and publishes.
@@ -80,16 +80,16 @@ struct RevocationReasonTests {
         let database = h.state.path("db", "rootkeeper.sqlite")
         let sql = "UPDATE revocations SET reason = 8 WHERE serial = '\(tamperedSerial)'; SELECT changes();"
         let update = geteuid() == 0
-            ? try await Tool.run("runuser", ["-u", "nobody", "--", "sqlite3", "-cmd", ".timeout 5000", database, sql])
-            : try await Tool.run("sqlite3", ["-cmd", ".timeout 5000", database, sql])
+            ? try await ExternalTool("runuser").runAsync(["-u", "nobody", "--", "sqlite3", "-cmd", ".timeout 5000", database, sql])
+            : try await ExternalTool("sqlite3").runAsync(["-cmd", ".timeout 5000", database, sql])
         try #require(update.succeeded && update.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(update.output)")
 
         let generate = try await serve.admin(["crl", "generate"])
         #expect(generate.succeeded, "crl generate must not fail on one bad row: \(generate.output)")
         let der = h.directory.file("intermediate.crl")
-        let fetched = try await Tool.run("curl", ["-sS", "-f", "--max-time", "20", "-o", der, "\(serve.httpURL)/crl/intermediate.crl"])
+        let fetched = try await ExternalTool("curl").runAsync(["-sS", "-f", "--max-time", "20", "-o", der, "\(serve.httpURL)/crl/intermediate.crl"])
         try #require(fetched.succeeded, "\(fetched.output)")
-        let text = try await Tool.run("openssl", ["crl", "-inform", "DER", "-in", der, "-CAfile", h.state.caChain, "-noout", "-text"])
+        let text = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-CAfile", h.state.caChain, "-noout", "-text"])
         #expect(text.output.contains("verify OK"), "\(text.output)")
         for serial in [tamperedSerial, otherSerial] {
             #expect(text.stdout.uppercased().contains("SERIAL NUMBER: \(serial.uppercased())"), "\(serial) must stay listed:\n\(text.stdout)")
@@ -97,7 +97,7 @@ struct RevocationReasonTests {
         #expect(text.stdout.contains("Key Compromise"), "the other entry keeps its reason")
         #expect(!text.stdout.contains("Remove From CRL"), "\(text.stdout)")
         // The certificate stays refused over mTLS.
-        let mtls = try await Tool.run("curl", ["-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
+        let mtls = try await ExternalTool("curl").runAsync(["-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
                                               "--cert", tampered.cert, "--key", tampered.key, "\(serve.httpsURL)/api/v1/agent/status"])
         #expect(mtls.stdout == "000" && mtls.stderr.contains("alert certificate unknown"), "refused in the handshake: \(mtls.output)")
 

@@ -13,7 +13,7 @@ struct TLSRefusalTests {
         try await RunningAppliance.with { app in
             let target = "127.0.0.1:\(app.httpsPort)"
             for cipher in ["AES128-GCM-SHA256", "AES256-GCM-SHA384"] {
-                let rsa = try await Tool.run("openssl", ["s_client", "-connect", target, "-tls1_2", "-cipher", cipher, "-CAfile", app.chainFile], stdin: Data())
+                let rsa = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_2", "-cipher", cipher, "-CAfile", app.chainFile], stdin: Data())
                 #expect(!rsa.succeeded, "\(cipher) was accepted: \(rsa.output)")
                 #expect(rsa.output.contains("Cipher is (NONE)") || rsa.output.contains("handshake failure"), "\(rsa.output)")
             }
@@ -26,8 +26,8 @@ struct TLSRefusalTests {
             let target = "127.0.0.1:\(app.httpsPort)"
             // `R` on s_client's stdin asks for a renegotiation on the established connection;
             // -comp offers TLS compression (which the server must not select).
-            let renegotiate = try await Tool.run(
-                "openssl", ["s_client", "-connect", target, "-tls1_2", "-comp", "-CAfile", app.chainFile],
+            let renegotiate = try await ExternalTool("openssl").runAsync(
+                ["s_client", "-connect", target, "-tls1_2", "-comp", "-CAfile", app.chainFile],
                 stdin: Data("R\n".utf8), timeout: 30)
             #expect(renegotiate.output.contains("Compression: NONE"), "\(renegotiate.output)")
             let attempt = try #require(renegotiate.output.range(of: "RENEGOTIATING"), "s_client did not try: \(renegotiate.output)")

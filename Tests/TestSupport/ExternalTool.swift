@@ -12,7 +12,7 @@ import Foundation
 ///   passes that mask on, so `openssl speed` or a polite kill would never take effect);
 /// - output goes to files, not pipes: reading pipes from another thread lets an EINTR reach a
 ///   Foundation `try!`, which crashes the whole test run.
-/// ``runAsync(_:stdin:environment:currentDirectory:timeout:)`` waits on a Dispatch thread, so a
+/// ``runAsync(_:stdin:environment:currentDirectory:timeout:)`` waits on a thread of its own (``onOwnThread(_:)``), so a
 /// test does not block the two-thread cooperative pool while a server in the same process needs it.
 public struct ExternalTool: Sendable {
     /// What a finished run produced.
@@ -81,18 +81,14 @@ public struct ExternalTool: Sendable {
             stderr: String(decoding: FileManager.default.contents(atPath: errors) ?? Data(), as: UTF8.self))
     }
 
-    /// ``run(_:stdin:environment:currentDirectory:timeout:)`` on a Dispatch thread.
+    /// ``run(_:stdin:environment:currentDirectory:timeout:)`` on a thread of its own.
     @discardableResult
     public func runAsync(
         _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
         currentDirectory: String? = nil, timeout: TimeInterval = 120
     ) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Swift.Result {
-                    try self.run(arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory, timeout: timeout)
-                })
-            }
+        try await onOwnThread {
+            try self.run(arguments, stdin: stdin, environment: environment, currentDirectory: currentDirectory, timeout: timeout)
         }
     }
 

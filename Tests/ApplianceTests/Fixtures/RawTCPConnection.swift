@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// A plain TCP client socket for what curl cannot do on purpose: dribble a request byte by byte,
-/// open a connection and send nothing, or hold connections open. Blocking; use from `blocking {}`.
+/// open a connection and send nothing, or hold connections open. Blocking; use from `onOwnThread {}`.
 final class RawTCPConnection: @unchecked Sendable {
     private let fd: Int32
     private var isClosed = false
@@ -86,14 +86,5 @@ final class RawTCPConnection: @unchecked Sendable {
         guard !isClosed else { return }
         isClosed = true
         Glibc.close(fd)
-    }
-}
-
-/// Runs blocking socket work that may wait for seconds on a thread of its own: Dispatch's global
-/// queue shares its few threads (one per core) with the cooperative pool the in-process
-/// appliances run on, so long waits there would stall every other test's server.
-func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }

@@ -38,13 +38,13 @@ final class ServeProcess: @unchecked Sendable {
     func stop() { process.stop(signal: SIGTERM) }
 
     /// `appliance ARGS --state-dir STATE` (the admin CLI through admin.sock).
-    func admin(_ arguments: [String]) async throws -> ToolResult {
-        try await Tool.run(ProductBinary.path("appliance"), arguments + ["--state-dir", state])
+    func admin(_ arguments: [String]) async throws -> ExternalTool.Result {
+        try await ExternalTool(ProductBinary.path("appliance")).runAsync(arguments + ["--state-dir", state])
     }
 
     /// `/metrics` as text.
     func metrics() async throws -> String {
-        try await Tool.run("curl", ["-sS", "--max-time", "20", "\(httpURL)/metrics"]).stdout
+        try await ExternalTool("curl").runAsync(["-sS", "--max-time", "20", "\(httpURL)/metrics"]).stdout
     }
 
     /// The value of one sample line of `/metrics` (`name{labels}`), nil when absent.
@@ -62,7 +62,7 @@ final class ServeProcess: @unchecked Sendable {
         }
         let csr = try await opensslCSR(in: work, name: hostname, commonName: "agent-\(hostname)-\(UUID().uuidString.lowercased())")
         let response = work.file("\(hostname).p7.b64"), cert = work.file("\(hostname).crt")
-        let post = try await Tool.run("curl", [
+        let post = try await ExternalTool("curl").runAsync([
             "-sS", "--max-time", "20", "--cacert", root, "-H", "Authorization: Bearer \(value)", "-H", "Content-Type: application/pkcs10",
             "--data-binary", "@\(csr.b64)", "-o", response, "-w", "%{http_code}", "\(httpsURL)/.well-known/est/simpleenroll",
         ])
