@@ -86,7 +86,7 @@ final class RecordingTLSServer: @unchecked Sendable {
             let output = process.output
             process.stop()
             directory.remove()
-            throw HarnessFailure(description: "the python TLS server did not start:\n\(output)")
+            throw TestFailure("the python TLS server did not start:\n\(output)")
         }
         self.port = port
     }
@@ -125,7 +125,3 @@ final class RecordingTLSServer: @unchecked Sendable {
     }
 }
 
-/// A harness could not set up what a test needs.
-struct HarnessFailure: Error, CustomStringConvertible {
-    let description: String
-}

@@ -93,12 +93,12 @@ struct BackupDrillTests {
     /// Downloads a DER CRL and reads its number with openssl.
     static func crlNumber(curl: ExternalTool, openssl: ExternalTool, url: String, to path: String) throws -> UInt64 {
         let fetched = try curl.run(["-sS", "-f", "-o", path, url])
-        guard fetched.succeeded else { throw HarnessFailure(description: "cannot fetch \(url): \(fetched.output)") }
+        guard fetched.succeeded else { throw TestFailure("cannot fetch \(url): \(fetched.output)") }
         let result = try openssl.run(["crl", "-inform", "DER", "-in", path, "-noout", "-crlnumber"])
         // openssl prints "crlNumber=0x0A" (hex).
         let hex = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "crlNumber=", with: "")
             .replacingOccurrences(of: "0x", with: "")
-        guard result.succeeded, let number = UInt64(hex, radix: 16) else { throw HarnessFailure(description: "no CRL number in \(url): \(result.output)") }
+        guard result.succeeded, let number = UInt64(hex, radix: 16) else { throw TestFailure("no CRL number in \(url): \(result.output)") }
         return number
     }
 }

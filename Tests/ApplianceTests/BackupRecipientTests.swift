@@ -12,10 +12,10 @@ struct BackupRecipientTests {
         let openssl = try ExternalTool("openssl")
         let identity = fixture.work.file("\(name).key"), recipient = fixture.work.file("\(name).pub")
         let generated = try openssl.run(["genpkey", "-algorithm", "X25519", "-out", identity])
-        guard generated.succeeded else { throw HarnessFailure(description: generated.output) }
+        guard generated.succeeded else { throw TestFailure(generated.output) }
         chmod(identity, 0o600)
         let exported = try openssl.run(["pkey", "-in", identity, "-pubout", "-out", recipient])
-        guard exported.succeeded else { throw HarnessFailure(description: exported.output) }
+        guard exported.succeeded else { throw TestFailure(exported.output) }
         return (identity, recipient)
     }
 

@@ -256,7 +256,7 @@ final class WriteCounter: @unchecked Sendable {
 enum StateDirectoryMode {
     static func of(_ path: String) throws -> Int {
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw HarnessFailure(description: "cannot stat \(path)") }
+        guard lstat(path, &info) == 0 else { throw TestFailure("cannot stat \(path)") }
         return Int(info.st_mode) & 0o7777
     }
 }

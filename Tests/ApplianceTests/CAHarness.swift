@@ -40,12 +40,12 @@ struct CAHarness {
         let token = try await ca.createToken(hostname: hostname, caller: Self.admin)
         let request = try Self.agentCSR(hostname: hostname)
         let outcome = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))
-        guard case .issued(let certificate, _) = outcome else { throw HarnessFailure(description: "expected issued, got \(outcome)") }
+        guard case .issued(let certificate, _) = outcome else { throw TestFailure("expected issued, got \(outcome)") }
         return (certificate, request.uuid)
     }
 
     func authenticated(_ certificate: Certificate) throws -> AuthenticatedAgent {
-        guard let identity = AgentSubject(certificate: certificate) else { throw HarnessFailure(description: "not an agent certificate") }
+        guard let identity = AgentSubject(certificate: certificate) else { throw TestFailure("not an agent certificate") }
         return AuthenticatedAgent(certificate: certificate, identity: identity)
     }
 
@@ -55,6 +55,3 @@ struct CAHarness {
 /// The HTTP layer's enrolment request (Registration has its own `EnrollmentRequest`).
 typealias ESTRequest = ApplianceKit.EnrollmentRequest
 
-struct HarnessFailure: Error, CustomStringConvertible {
-    let description: String
-}

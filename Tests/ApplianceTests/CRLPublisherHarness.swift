@@ -27,7 +27,7 @@ struct RevocationHarness {
         let state = StateDirectory(path: directory.file("state"))
         try state.create()
         let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
-        guard let ski = try pki.intermediate.extensions.subjectKeyIdentifier else { throw HarnessError("intermediate has no SKI") }
+        guard let ski = try pki.intermediate.extensions.subjectKeyIdentifier else { throw TestFailure("intermediate has no SKI") }
         return RevocationHarness(
             directory: directory, pki: pki, state: state, store: store, metrics: ApplianceMetrics(),
             issuerSKI: PKICore.Hex.encode(ski.keyIdentifier))
@@ -90,7 +90,3 @@ struct RevocationHarness {
     func remove() { directory.remove() }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -95,7 +95,7 @@ struct ServingAppliance {
         let token = try await runtime.ca.createToken(hostname: hostname, caller: RenewalHarness.admin)
         let request = try CAHarness.agentCSR(hostname: hostname)
         let outcome = try await runtime.ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))
-        guard case .issued(let certificate, _) = outcome else { throw HarnessFailure(description: "expected issued, got \(outcome)") }
+        guard case .issued(let certificate, _) = outcome else { throw TestFailure("expected issued, got \(outcome)") }
         let cert = directory.file("\(hostname).crt"), key = directory.file("\(hostname).key")
         try certificate.serializeAsPEM().pemString.write(toFile: cert, atomically: true, encoding: .utf8)
         try request.key.serializeAsPEM().pemString.write(toFile: key, atomically: true, encoding: .utf8)
@@ -116,7 +116,7 @@ struct ServingAppliance {
         let cert = directory.file("\(name).crt")
         if status == 200 {
             let decode = try await Curl.shell("openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs -out '\(cert)'")
-            guard decode.succeeded else { throw HarnessFailure(description: "cannot decode the EST response: \(decode.output)") }
+            guard decode.succeeded else { throw TestFailure("cannot decode the EST response: \(decode.output)") }
         }
         return (status, cert, csr.key)
     }

@@ -24,7 +24,7 @@ struct OpenSSLOCSPClient {
         arguments += ["-serial", "0x" + serialHex, "-reqout", out]
         if !nonce { arguments.append("-no_nonce") }
         let result = try openssl.run(arguments)
-        guard result.succeeded else { throw HarnessError("openssl ocsp request failed: \(result.output)") }
+        guard result.succeeded else { throw TestFailure("openssl ocsp request failed: \(result.output)") }
         return try [UInt8](Data(contentsOf: URL(fileURLWithPath: out)))
     }
 

@@ -46,7 +46,7 @@ struct RenewRevokeRaceTests {
                 return issued
             }
             for agent in agents {
-                guard let id = AgentID(agent.uuid) else { throw HarnessFailure(description: "bad uuid") }
+                guard let id = AgentID(agent.uuid) else { throw TestFailure("bad uuid") }
                 #expect(try await harness.store.agent(id)?.status == .revoked)
                 for record in try await harness.store.certificates(agent: id) {
                     guard case .revoked = try await harness.store.revocationStatus(serial: record.serial) else {

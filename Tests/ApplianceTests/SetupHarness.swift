@@ -49,6 +49,6 @@ struct SetupHarness {
 }
 
 func requireBytes(_ bytes: [UInt8]?) throws -> [UInt8] {
-    guard let bytes else { throw HarnessFailure(description: "missing file in bundle") }
+    guard let bytes else { throw TestFailure("missing file in bundle") }
     return bytes
 }

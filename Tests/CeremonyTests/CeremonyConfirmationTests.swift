@@ -14,7 +14,7 @@ struct CeremonyConfirmationTests {
     func withProductionRoot() throws -> CeremonyHarness {
         let harness = try CeremonyHarness()
         let root = try harness.runPlan(harness.rootPlan(rehearsal: false), named: "root.yaml", offline: true)
-        guard root.succeeded else { throw SoftHSMToken.SetupFailure(root.output) }
+        guard root.succeeded else { throw TestFailure(root.output) }
         return harness
     }
 

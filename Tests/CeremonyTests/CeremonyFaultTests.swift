@@ -10,7 +10,7 @@ struct CeremonyFaultTests {
     func withRoot() throws -> CeremonyHarness {
         let harness = try CeremonyHarness()
         let root = try harness.runPlan(harness.rootPlan(), named: "root.yaml")
-        guard root.succeeded else { throw SoftHSMToken.SetupFailure(root.output) }
+        guard root.succeeded else { throw TestFailure(root.output) }
         return harness
     }
 

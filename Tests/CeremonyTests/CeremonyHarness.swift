@@ -83,7 +83,7 @@ struct CeremonyHarness {
     func plan(_ kind: String, rehearsal: Bool = true, expectedSPKI: String? = nil) throws -> String {
         let result = try run(["template", kind, "--media", media] + (rehearsal ? ["--rehearsal"] : [])
             + (expectedSPKI.map { ["--expected-spki-sha256", $0] } ?? []))
-        guard result.succeeded else { throw SoftHSMToken.SetupFailure("template failed: \(result.output)") }
+        guard result.succeeded else { throw TestFailure("template failed: \(result.output)") }
         return result.stdout
     }
 
@@ -120,7 +120,7 @@ struct CeremonyHarness {
             "-subj", "/CN=Example Intermediate CA/O=Example Corp", "-addext", "basicConstraints=critical,CA:TRUE,pathlen:5",
             "-out", csrPath,
         ])
-        guard made.succeeded else { throw SoftHSMToken.SetupFailure("openssl req failed: \(made.output)") }
+        guard made.succeeded else { throw TestFailure("openssl req failed: \(made.output)") }
         let csr = try csrBytes ?? SecureFile.read(csrPath)
         let bundle = try MediaBundle(payload: ["intermediate.csr": csr], summary: "Intermediate CA CSR from the test appliance\n")
         try BundleDirectory.write(bundle, to: "\(media)/\(directory)")

@@ -13,7 +13,7 @@ struct CeremonyInspectionCommandsTests {
     /// `openssl dgst -sha256` of a file: lower-case hex.
     static func sha256(_ h: CeremonyHarness, _ path: String) throws -> String {
         let result = try h.openssl.run(["dgst", "-sha256", "-r", path])
-        guard result.succeeded, let digest = result.stdout.split(separator: " ").first else { throw Failure("openssl dgst: \(result.output)") }
+        guard result.succeeded, let digest = result.stdout.split(separator: " ").first else { throw TestFailure("openssl dgst: \(result.output)") }
         return String(digest)
     }
 
@@ -21,9 +21,9 @@ struct CeremonyInspectionCommandsTests {
     static func spkiSHA256(_ h: CeremonyHarness, _ command: String, _ path: String) throws -> String {
         let pem = h.work.file("\(UUID().uuidString).spki.pem"), der = pem + ".der"
         let extracted = try h.openssl.run([command, "-in", path, "-noout", "-pubkey", "-out", pem])
-        guard extracted.succeeded else { throw Failure("openssl \(command) -pubkey: \(extracted.output)") }
+        guard extracted.succeeded else { throw TestFailure("openssl \(command) -pubkey: \(extracted.output)") }
         let converted = try h.openssl.run(["pkey", "-pubin", "-in", pem, "-outform", "DER", "-out", der])
-        guard converted.succeeded else { throw Failure("openssl pkey: \(converted.output)") }
+        guard converted.succeeded else { throw TestFailure("openssl pkey: \(converted.output)") }
         return try sha256(h, der)
     }
 
@@ -245,8 +245,4 @@ struct CeremonyInspectionCommandsTests {
         #expect(lines.contains("PC/SC readers:"), "\(listed.stdout)")
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
-    }
 }

@@ -29,13 +29,13 @@ struct RootAnchorTests {
     static func revokedIntermediate() throws -> Revoked {
         let harness = try CeremonyHarness()
         let root = try harness.runPlan(harness.rootPlan(), named: "root.yaml")
-        guard root.succeeded else { throw SoftHSMToken.SetupFailure(root.output) }
+        guard root.succeeded else { throw TestFailure(root.output) }
         let spki = try harness.writeCSRBundle()
         let signed = try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)])
-        guard signed.succeeded else { throw SoftHSMToken.SetupFailure(signed.output) }
+        guard signed.succeeded else { throw TestFailure(signed.output) }
         let crlPlan = try harness.plan("crl")
         let first = try harness.runPlan(crlPlan, named: "crl.yaml")
-        guard first.succeeded else { throw SoftHSMToken.SetupFailure(first.output) }
+        guard first.succeeded else { throw TestFailure(first.output) }
         let databaseAfterCRL1 = try Data(contentsOf: URL(fileURLWithPath: "\(harness.media)/root-db/root-db.json"))
         let transcriptAfterCRL1 = try Data(contentsOf: URL(fileURLWithPath: "\(harness.media)/transcript.jsonl"))
         let anchorAfterCRL1 = try anchorValue(harness)
@@ -43,7 +43,7 @@ struct RootAnchorTests {
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
         let revoke = crlPlan.replacingOccurrences(of: "  revoke: []", with: "  revoke:\n    - serial: \"\(serial)\"\n      reason: keyCompromise")
         let second = try harness.runPlan(revoke, named: "crl-revoke.yaml")
-        guard second.succeeded, second.stdout.contains("root CRL number 2 with 1 entries") else { throw SoftHSMToken.SetupFailure(second.output) }
+        guard second.succeeded, second.stdout.contains("root CRL number 2 with 1 entries") else { throw TestFailure(second.output) }
         let database = try RootDatabase.decode(Data(contentsOf: URL(fileURLWithPath: "\(harness.media)/root-db/root-db.json")))
         return Revoked(
             harness: harness, serial: serial, crlPlan: crlPlan, databaseAfterCRL1: databaseAfterCRL1,
@@ -55,7 +55,7 @@ struct RootAnchorTests {
         let out = harness.work.file("anchor-\(UUID().uuidString).json")
         let read = try pkcs11Tool(harness, ["--login", "--pin", harness.token.userPIN, "--read-object", "--type", "data",
                                             "--label", RootAnchor.label, "--output-file", out])
-        guard read.succeeded else { throw SoftHSMToken.SetupFailure("pkcs11-tool --read-object: \(read.output)") }
+        guard read.succeeded else { throw TestFailure("pkcs11-tool --read-object: \(read.output)") }
         return try String(contentsOfFile: out, encoding: .utf8)
     }
 
@@ -90,14 +90,14 @@ struct RootAnchorTests {
     /// What an insider with the PIN can do with pkcs11-tool: replace the anchor by an old value.
     static func restoreAnchor(_ value: String, on harness: CeremonyHarness) throws {
         let deleted = try pkcs11Tool(harness, ["--login", "--pin", harness.token.userPIN, "--delete-object", "--type", "data", "--label", RootAnchor.label])
-        guard deleted.succeeded else { throw SoftHSMToken.SetupFailure("pkcs11-tool --delete-object: \(deleted.output)") }
+        guard deleted.succeeded else { throw TestFailure("pkcs11-tool --delete-object: \(deleted.output)") }
         let file = harness.work.file("old-anchor-\(UUID().uuidString).json")
         try value.write(toFile: file, atomically: true, encoding: .utf8)
         let written = try pkcs11Tool(harness, [
             "--login", "--pin", harness.token.userPIN, "--write-object", file, "--type", "data", "--label", RootAnchor.label,
             "--application-label", RootAnchor.application, "--private",
         ])
-        guard written.succeeded else { throw SoftHSMToken.SetupFailure("pkcs11-tool --write-object: \(written.output)") }
+        guard written.succeeded else { throw TestFailure("pkcs11-tool --write-object: \(written.output)") }
     }
 
     static func crlDirectories(_ harness: CeremonyHarness) throws -> [String] {

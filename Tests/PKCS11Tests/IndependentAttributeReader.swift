@@ -27,7 +27,7 @@ enum IndependentAttributeReader {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         guard result.succeeded, let key = lines.first(where: { $0.hasPrefix("key: ") }),
               let control = lines.first(where: { $0.hasPrefix("control: ") }) else {
-            throw ReaderFailed(description: "the independent PKCS#11 reader failed (\(result.status)): \(result.output)")
+            throw TestFailure("the independent PKCS#11 reader failed (\(result.status)): \(result.output)")
         }
         return Reading(key: String(key.dropFirst(5)), control: String(control.dropFirst(9)))
     }
@@ -35,7 +35,6 @@ enum IndependentAttributeReader {
     /// The control key's CKA_VALUE as the script writes it.
     static let controlValueHex = Data(1...48).map { String(format: "%02x", $0) }.joined()
 
-    struct ReaderFailed: Error, CustomStringConvertible { var description: String }
 
     private static let script = #"""
 import ctypes, sys

@@ -54,7 +54,7 @@ struct RAHarness {
         #expect(try await store.certificate(serial: reserved.serial)?.status == .reserved)
         switch try await ra.completeIssuance(serial: serial, certificateDER: [0x30] + random.bytes(16)) {
         case .issued(let record): return record
-        case .revoked(let record, _): throw HarnessFailure("\(record.serial) was revoked while it was signed")
+        case .revoked(let record, _): throw TestFailure("\(record.serial) was revoked while it was signed")
         }
     }
 
@@ -63,12 +63,8 @@ struct RAHarness {
         let token = try await ra.createToken(hostname: hostname, by: "admin")
         let decision = try await ra.evaluateEnrollment(EnrollmentRequest(identity: identity(hostname, agent: n), token: token,
                                                                          sourceAddress: "192.0.2.10"))
-        guard case .issue(let authorization) = decision else { throw HarnessFailure("token enrolment not issued: \(decision)") }
+        guard case .issue(let authorization) = decision else { throw TestFailure("token enrolment not issued: \(decision)") }
         return try await issue(authorization)
     }
 }
 
-struct HarnessFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

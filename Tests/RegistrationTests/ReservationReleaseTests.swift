@@ -138,7 +138,7 @@ struct ReservationReleaseTests {
         let token = try await h.ra.createToken(hostname: hostname, by: "admin")
         guard case .issue(let authorization) = try await h.ra.evaluateEnrollment(
             EnrollmentRequest(identity: h.identity(hostname, agent: n), token: token, sourceAddress: nil)) else {
-            throw HarnessFailure("token enrolment not issued")
+            throw TestFailure("token enrolment not issued")
         }
         return authorization
     }

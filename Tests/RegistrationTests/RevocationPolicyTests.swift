@@ -1,6 +1,7 @@
 import CAStore
 import Foundation
 import Registration
+import TestSupport
 import Testing
 
 @Suite("RA revocation and supersession policy")
@@ -10,7 +11,7 @@ struct RevocationPolicyTests {
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
         guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1)) else {
-            throw HarnessFailure("renewal not allowed")
+            throw TestFailure("renewal not allowed")
         }
         return (first, try await h.issue(authorization))
     }

@@ -58,7 +58,7 @@ struct RehearsalAppliance {
         ], timeout: 300)
         guard result.succeeded else {
             work.remove()
-            throw FixtureFailure(description: "the rehearsal appliance could not be built (\(result.status)):\n\(result.output)")
+            throw TestFailure("the rehearsal appliance could not be built (\(result.status)):\n\(result.output)")
         }
     }
 
@@ -72,5 +72,4 @@ struct RehearsalAppliance {
         work.remove()
     }
 
-    struct FixtureFailure: Error, CustomStringConvertible { let description: String }
 }

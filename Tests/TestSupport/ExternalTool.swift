@@ -30,9 +30,6 @@ public struct ExternalTool: Sendable {
         public var description: String { "\(name) is not installed (install it with scripts/install-deps.sh)" }
     }
 
-    public struct SpawnFailure: Error, CustomStringConvertible {
-        public let description: String
-    }
 
     /// Absolute path of the executable.
     public let path: String
@@ -208,7 +205,7 @@ public struct ExternalTool: Sendable {
         }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
-        guard result == 0 else { throw SpawnFailure(description: "cannot start \(path): \(String(cString: strerror(result)))") }
+        guard result == 0 else { throw TestFailure("cannot start \(path): \(String(cString: strerror(result)))") }
         return pid
     }
 

@@ -19,7 +19,7 @@ public final class LossyTCPProxy: @unchecked Sendable {
 
     public init(upstreamPort: Int) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ProxyFailure("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -27,7 +27,7 @@ public final class LossyTCPProxy: @unchecked Sendable {
         guard bound == 0, listen(fd, 16) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
-            throw ProxyFailure("bind/listen: \(reason)")
+            throw TestFailure("bind/listen: \(reason)")
         }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -133,8 +133,4 @@ public final class LossyTCPProxy: @unchecked Sendable {
         return address
     }
 
-    public struct ProxyFailure: Error, CustomStringConvertible {
-        public let description: String
-        init(_ description: String) { self.description = description }
-    }
 }

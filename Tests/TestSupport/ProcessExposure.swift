@@ -40,10 +40,10 @@ public enum ProcessExposure {
     /// A FIFO at `path`, opened read-write by the caller so that a child opening it for reading
     /// does not block and then waits on it for input. Close the descriptor to send end of file.
     public static func holdFIFO(at path: String) throws -> Int32 {
-        guard mkfifo(path, 0o666) == 0 else { throw ExternalTool.SpawnFailure(description: "mkfifo \(path): \(String(cString: strerror(errno)))") }
+        guard mkfifo(path, 0o666) == 0 else { throw TestFailure("mkfifo \(path): \(String(cString: strerror(errno)))") }
         chmod(path, 0o666)
         let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw ExternalTool.SpawnFailure(description: "open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw TestFailure("open \(path): \(String(cString: strerror(errno)))") }
         return fd
     }
 }

@@ -57,12 +57,12 @@ public struct RemovableTokenModule: Sendable {
             ("PIN_REFUSED", pinRefusedFlag), ("SIGN_HOLD", signHoldFlag),
         ]
         for (_, value) in compiled where value.contains("\"") || value.contains("\\") {
-            throw SoftHSMToken.SetupFailure("cannot compile the path \(value) into the removable token module")
+            throw TestFailure("cannot compile the path \(value) into the removable token module")
         }
         let defines = compiled.map { "-D\($0.0)=\"\($0.1)\"" }
         let compile = try ExternalTool("cc").run(
             ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-I/usr/include/p11-kit-1"] + defines + [source, "-o", path, "-ldl"])
-        guard compile.succeeded else { throw SoftHSMToken.SetupFailure("cannot build the removable token module: \(compile.output)") }
+        guard compile.succeeded else { throw TestFailure("cannot build the removable token module: \(compile.output)") }
     }
 
     /// Pulls the token out.

@@ -16,7 +16,7 @@ public struct RenameHold: Sendable {
         reachedFile = directory.file("rename-hold-reached")
         try Self.source.write(toFile: source, atomically: true, encoding: .utf8)
         let compile = try ExternalTool("cc").run(["-shared", "-fPIC", "-O1", "-Wall", "-Werror", source, "-o", library, "-ldl"])
-        guard compile.succeeded else { throw SoftHSMToken.SetupFailure("cannot build the rename hold library: \(compile.output)") }
+        guard compile.succeeded else { throw TestFailure("cannot build the rename hold library: \(compile.output)") }
     }
 
     /// The environment that makes a process stop at its rename onto `…/holdAt`.

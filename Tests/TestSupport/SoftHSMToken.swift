@@ -34,7 +34,7 @@ public struct SoftHSMToken: Sendable {
         let env = ["SOFTHSM2_CONF": configPath]
         let result = try util.run(
             ["--init-token", "--free", "--label", label, "--pin", userPIN, "--so-pin", soPIN], environment: env)
-        guard result.succeeded else { throw SetupFailure("softhsm2-util --init-token failed: \(result.output)") }
+        guard result.succeeded else { throw TestFailure("softhsm2-util --init-token failed: \(result.output)") }
         let show = try util.run(["--show-slots"], environment: env)
         serial = Self.serial(ofLabel: label, in: show.stdout) ?? ""
     }
@@ -56,10 +56,6 @@ public struct SoftHSMToken: Sendable {
 
     public func remove() { directory.remove() }
 
-    public struct SetupFailure: Error, CustomStringConvertible {
-        public let description: String
-        public init(_ description: String) { self.description = description }
-    }
 }
 
 extension SoftHSMToken {
@@ -93,7 +89,7 @@ extension SoftHSMToken {
     /// run's own (never the system's /etc/softhsm/softhsm2.conf, whose tokens are not ours).
     static func inProcessConfigPath() throws -> String {
         guard let path = ProcessInfo.processInfo.environment["SOFTHSM2_CONF"], path.hasSuffix("/rootkeeper-test-softhsm2.conf") else {
-            throw SetupFailure(
+            throw TestFailure(
                 "in-process SoftHSM tests need SOFTHSM2_CONF=<dir>/rootkeeper-test-softhsm2.conf exported before the test process "
                     + "starts; run them through scripts/test.sh (which does), or export it yourself")
         }

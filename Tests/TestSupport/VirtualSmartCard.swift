@@ -128,7 +128,7 @@ public final class VirtualSmartCard: @unchecked Sendable {
     static func waitUntil(seconds: Double, failure: String = "pcscd did not start", _ condition: () -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while !condition() {
-            guard Date() < deadline else { throw SoftHSMToken.SetupFailure("\(failure) within \(seconds) s") }
+            guard Date() < deadline else { throw TestFailure("\(failure) within \(seconds) s") }
             Thread.sleep(forTimeInterval: 0.1)
         }
     }

@@ -47,7 +47,3 @@ func opensslCSR(in directory: TemporaryDirectory, name: String, commonName: Stri
     return (b64, key)
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

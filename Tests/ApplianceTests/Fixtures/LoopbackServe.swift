@@ -32,7 +32,7 @@ enum LoopbackServe {
         guard geteuid() == 0 else { return }
         for owned in [state] + ownedByService {
             let chown = try ExternalTool("chown").run(["-R", "nobody:", owned])
-            guard chown.succeeded else { throw HarnessFailure(description: "chown \(owned): \(chown.output)") }
+            guard chown.succeeded else { throw TestFailure("chown \(owned): \(chown.output)") }
         }
     }
 
@@ -47,7 +47,7 @@ enum LoopbackServe {
         guard let ports = process.listeningPorts() else {
             let output = process.output
             process.stop(signal: SIGTERM)
-            throw HarnessFailure(description: "appliance serve did not report its ports:\n\(output)")
+            throw TestFailure("appliance serve did not report its ports:\n\(output)")
         }
         let curl = try ExternalTool("curl")
         for _ in 0..<300 {
@@ -61,6 +61,6 @@ enum LoopbackServe {
         }
         let output = process.output
         process.stop(signal: SIGTERM)
-        throw HarnessFailure(description: "appliance serve did not become healthy:\n\(output)")
+        throw TestFailure("appliance serve did not become healthy:\n\(output)")
     }
 }

@@ -98,7 +98,6 @@ final class RunningAppliance: Sendable {
     }
 }
 
-struct TimedOut: Error {}
 
 /// Runs `body` and fails if it takes longer than `seconds` (keeps tests bounded).
 func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -109,7 +108,7 @@ func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () as
             return nil
         }
         defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw TimedOut() }
+        guard let first = try await group.next(), let value = first else { throw TestFailure("timed out after \(seconds) s") }
         return value
     }
 }
