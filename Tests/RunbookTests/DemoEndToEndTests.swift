@@ -163,11 +163,7 @@ struct DemoEndToEndTests {
     /// Ends any `appliance serve` of `stateDirectory` left running (it runs as another user, so it is
     /// not our child once the demo is gone).
     static func killServers(stateDirectory: String) {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        for pid in pids {
-            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            if cmdline.contains("serve") && cmdline.contains(stateDirectory) { kill(pid, SIGKILL) }
-        }
+        ProcessReaper.terminate(commandLineContaining: "serve", stateDirectory, grace: .zero)
     }
 
     /// Returns the enrolment tokens it used and what the restarted `serve` printed.
@@ -235,10 +231,6 @@ struct DemoEndToEndTests {
     }
 
     static func servePID(stateDirectory: String) -> Int32? {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        return pids.first { pid in
-            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            return cmdline.contains("serve") && cmdline.contains(stateDirectory)
-        }
+        ProcessReaper.matching("serve", stateDirectory).first
     }
 }
