@@ -96,4 +96,22 @@ struct CeremonyMessageSweepTests {
             #expect(!message.contains("Fatal error") && !message.contains("Stack dump"), "\(mistake): \(message)")
         }
     }
+
+    @Test("a key label already on the token is named with the fix, not as objectExists")
+    func labelTaken() throws {
+        let h = try CeremonyHarness()
+        defer { h.remove() }
+        // A key made outside the tool with the plan's label (and no root-kind marker: a production
+        // plan accepts such a token, so only the label rule can refuse).
+        let made = try ExternalTool("pkcs11-tool").run(
+            ["--module", SoftHSMToken.modulePath, "--token-label", h.token.label, "--login", "--pin", h.token.userPIN,
+             "--keypairgen", "--key-type", "EC:secp384r1", "--label", "root-2026", "--id", "07"],
+            environment: h.token.environment)
+        try #require(made.succeeded, "\(made.output)")
+        let result = try h.runPlan(h.rootPlan(rehearsal: false), named: "root.yaml", offline: true)
+        #expect(!result.succeeded, "\(result.output)")
+        #expect(result.stderr.contains("already holds an object labelled \"root-2026\"") && result.stderr.contains("choose another root.key.label"),
+                "\(result.output)")
+        for name in Self.internals { #expect(!result.stderr.contains(name), "'\(name)' in: \(result.stderr)") }
+    }
 }

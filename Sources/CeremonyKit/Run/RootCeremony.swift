@@ -53,7 +53,10 @@ struct RootCeremony {
         do {
             pair = try context.token.session.generateKeyPair(spec, label: plan.key.label, id: keyID)
         } catch {
-            throw CeremonyError(.token, "key generation refused: \(ErrorText.of(error))")
+            let hint = (error as? PKCS11Error)?.code == .objectExists
+                ? ": choose another root.key.label and root.key.id in the plan (the witnesses review it again), or use an empty token"
+                : ""
+            throw CeremonyError(.token, "key generation refused: \(ErrorText.of(error))\(hint)")
         }
         console.show("key attributes read back from the token:")
         for line in pair.attributes.description.split(separator: "\n") { console.show("  \(line)") }
