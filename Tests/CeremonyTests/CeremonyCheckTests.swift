@@ -193,4 +193,21 @@ struct CeremonyCheckTests {
         }
         #expect(!FileManager.default.fileExists(atPath: "\(forged.media)/intermediate-cert"))
     }
+
+    @Test("a CRL plan is checked against the root database: a serial the root never issued and an unknown reason are refused without the token")
+    func crlPlan() throws {
+        let h = try CeremonyHarness()
+        defer { h.remove() }
+        #expect(try h.runPlan(h.rootPlan(), named: "root.yaml").succeeded)
+        let plan = try h.plan("crl")
+        let good = try Self.check(h, try Self.write(h, plan, "crl.yaml"))
+        #expect(good.succeeded && good.stdout.contains("CRL: number 1, next update in 180 days"), "\(good.output)")
+        let unknownSerial = plan.replacingOccurrences(of: "  revoke: []", with: "  revoke:\n    - serial: \"0abc\"\n      reason: keyCompromise")
+        let refused = try Self.check(h, try Self.write(h, unknownSerial, "serial.yaml"))
+        #expect(!refused.succeeded && refused.stderr.contains("serial 0abc was never issued by this root; nothing is revoked"), "\(refused.output)")
+        let badReason = unknownSerial.replacingOccurrences(of: "reason: keyCompromise", with: "reason: compromised")
+        let reason = try Self.check(h, try Self.write(h, badReason, "reason.yaml"))
+        #expect(!reason.succeeded && reason.stderr.contains("crl.revoke[0].reason 'compromised' is not an RFC 5280 reason name"), "\(reason.output)")
+        #expect(!FileManager.default.fileExists(atPath: "\(h.media)/crl"))
+    }
 }
