@@ -7,10 +7,12 @@ import Foundation
 import PKICore
 import SmartCard
 
-/// Runs one ceremony from a plan (docs/ceremony.md): shows the plan's hash, checks the air gap and the
-/// clock, opens the transcript, logs in to the token and hands over to the ceremony of the plan's
-/// kind. Every step that matters is recorded in the transcript; a failure is recorded too, then
-/// rethrown, so the record shows aborted ceremonies as well as completed ones.
+/// Runs one ceremony from a plan (docs/ceremony.md): first the token-free checks of
+/// ``CeremonyCheck`` (what `ceremony check` runs), then shows the plan's hash, checks the air gap and
+/// the clock, opens the transcript, logs in to the token and hands over to the ceremony of the
+/// plan's kind. Every step that matters after `ceremony.start` is recorded in the transcript; a
+/// failure is recorded too, then rethrown, so the record shows aborted ceremonies as well as
+/// completed ones (a plan refused by the check has not started and leaves the media as it was).
 public struct CeremonyRunner: Sendable {
     public var planText: String
     public var environment: CeremonyEnvironment
