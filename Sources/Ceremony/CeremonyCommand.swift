@@ -18,6 +18,7 @@ struct CeremonyCommand: AsyncParsableCommand {
 
             Example rehearsal:
               ceremony template root --rehearsal > root.yaml
+              ceremony check root.yaml --media /media/ROOTKEEPER --env env.yaml
               ceremony run root.yaml --media /media/ROOTKEEPER --module /usr/lib/softhsm/libsofthsm2.so \\
                 --token root-ca --pin-source prompt --operator "A. Officer"
             """,
