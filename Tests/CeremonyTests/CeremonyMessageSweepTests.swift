@@ -76,7 +76,9 @@ struct CeremonyMessageSweepTests {
             Mistake(description: "unknown ceremony kind", arguments: ["template", "rooot"],
                     problem: ["rooot"], fix: ["root", "intermediate", "crl"]),
             Mistake(description: "inspect of a missing file", arguments: ["inspect", h.work.file("missing.crt")],
-                    problem: ["missing.crt", "does not exist"], fix: []),
+                    problem: ["missing.crt", "does not exist"], fix: ["certificate, CSR or CRL file"]),
+            Mistake(description: "verify-transcript without a transcript", arguments: ["verify-transcript", h.work.file("empty-media")],
+                    problem: ["no transcript at"], fix: ["media directory"]),
             Mistake(description: "rehearsal flag on a production plan", arguments: ["check", plan.replacingOccurrences(of: "root.yaml", with: "live.yaml")] + media + token + ["--rehearsal"],
                     problem: ["rehearsal: true", "rehearsal: false"], fix: ["ceremony template"]),
         ]

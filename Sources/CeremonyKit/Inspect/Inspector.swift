@@ -11,7 +11,7 @@ public enum Inspector {
     public static func describe(path: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CeremonyError.media("\(path) does not exist")
+            throw CeremonyError.media("\(path) does not exist: give a certificate, CSR or CRL file (PEM or DER) or a bundle directory on the media")
         }
         if isDirectory.boolValue { return try describeBundle(path) }
         let bytes = try SecureFile.read(path, maximumSize: 64 << 20)
