@@ -24,7 +24,7 @@ struct AgentCommand: AsyncParsableCommand {
                 Without a token the enrolment waits for an administrator's approval.
                 """)
         @Option(help: "Appliance URL, https://HOST:PORT (IPv6: https://[ADDRESS]:PORT)") var server: String
-        @Option(help: "Pinned SPKI of a certificate in the appliance chain: sha256/BASE64") var pin: String
+        @Option(help: "A certificate of the appliance chain (usually the root): agent pin sha256/BASE64, or its certificate or SPKI SHA-256 in hex (docs/identity.md).") var pin: String
         @Option(help: "This machine's hostname (goes into CN and SAN).") var hostname: String
         @Option(help: "File holding the one-time enrolment token (mode 0600).") var tokenFile: String?
         @Option(help: "File descriptor to read the one-time enrolment token from.") var tokenFd: Int32?

@@ -1,28 +1,39 @@
 import Crypto
 import Foundation
+import PKICore
 import X509
 
-/// A `sha256/BASE64` pin of a SubjectPublicKeyInfo (the HPKP form of RFC 7469 §2.4): SHA-256 over
-/// the DER SPKI of one certificate in the appliance's chain (server, intermediate or root).
+/// The certificate the agent pins in the appliance's chain (server, intermediate or root), in any
+/// form of docs/identity.md: the agent pin `sha256/BASE64` (the HPKP form of RFC 7469 §2.4, SHA-256
+/// over the DER SubjectPublicKeyInfo), or the certificate SHA-256 or SPKI SHA-256 in hex as the
+/// root ceremony prints them. Parsed by PKICore's ``TrustAnchorIdentity``, the one parser of pins.
 public struct SPKIPin: Sendable, Hashable, CustomStringConvertible {
-    public let digest: [UInt8]
+    public let identity: TrustAnchorIdentity
+
+    /// The SHA-256 the pin carries (an SPKI SHA-256, or a certificate SHA-256 given in hex).
+    public var digest: [UInt8] { identity.digest }
 
     public init(_ text: String) throws {
-        guard text.hasPrefix("sha256/"), let data = Data(base64Encoded: String(text.dropFirst(7))), data.count == 32 else {
-            throw AgentError(.invalidInput, "pin must be sha256/ followed by the base64 of 32 bytes, got \(text)")
+        do {
+            identity = try TrustAnchorIdentity(parsing: text, source: "--pin")
+        } catch let error as PKIError {
+            throw AgentError(.invalidInput, error.reason)
         }
-        digest = [UInt8](data)
     }
 
     public init(of certificate: Certificate) {
         // HPKP-style pin (RFC 7469 §2.4): SHA-256 over the whole DER SubjectPublicKeyInfo.
-        digest = certificate.publicKey.spkiSHA256
+        identity = TrustAnchorIdentity(pinning: certificate, source: "--pin")
     }
 
-    public var description: String { "sha256/" + Data(digest).base64EncodedString() }
+    /// The pin as given (normalised), as stored in the agent's state and printed in messages.
+    public var description: String { identity.description }
+
+    /// Whether `certificate` is the pinned one.
+    public func matches(_ certificate: Certificate) -> Bool { identity.match(certificate) != nil }
 
     /// Whether any certificate of `chain` has this pin.
     public func matches(any chain: [Certificate]) -> Bool {
-        chain.contains { SPKIPin(of: $0) == self }
+        chain.contains { matches($0) }
     }
 }

@@ -33,7 +33,7 @@ public struct ServerTrustPolicy: Sendable {
         guard let leaf = presented.first else { return "the server presented no certificate" }
         // Before enrolment (no CA file) the pinned certificate itself is the trust anchor: it must
         // be among those the server presents, and the leaf must chain to it.
-        let anchors = roots.isEmpty ? presented.filter { SPKIPin(of: $0) == pin } : roots
+        let anchors = roots.isEmpty ? presented.filter { pin.matches($0) } : roots
         guard !anchors.isEmpty else { return "no certificate in the server's chain matches the pin \(pin)" }
         let time = now()
         var verifier = Verifier(rootCertificates: CertificateStore(anchors)) {

@@ -33,7 +33,7 @@ struct DevicesCommand: ParsableCommand {
             for reader in readers { print("  \(reader)") }
         } catch {
             // PC/SC is optional for HSM ceremonies: say why it is unavailable, do not fail.
-            print("  unavailable: \(error)")
+            print("  unavailable: \(ErrorText.of(error))")
         }
     }
 }

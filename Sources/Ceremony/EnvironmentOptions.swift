@@ -24,10 +24,9 @@ struct EnvironmentOptions: ParsableArguments {
     func environment(rehearsal: Bool? = nil) throws -> CeremonyEnvironment {
         var environment = CeremonyEnvironment()
         if let env {
-            guard let envData = FileManager.default.contents(atPath: env) else {
-                throw CeremonyError.environment("cannot read the environment \(env)")
-            }
-            environment = try CeremonyEnvironment.load(text: String(decoding: envData, as: UTF8.self), document: env)
+            let text = try readDocument(
+                env, what: "environment", hint: "give the environment file (module, token, pin-source, operator) with --env, or the flags --module, --token, --pin-source")
+            environment = try CeremonyEnvironment.load(text: text, document: env)
         }
         return environment.overridden(by: CeremonyEnvironment(
             module: module, token: token, pinSource: pinSource, operator: operatorName, rehearsal: rehearsal))

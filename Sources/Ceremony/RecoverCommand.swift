@@ -22,7 +22,7 @@ struct RecoverCommand: ParsableCommand {
 
     @OptionGroup var environmentOptions: EnvironmentOptions
 
-    @Option(name: .customLong("root-spki"), help: "The root key's SPKI SHA-256, from the paper log of the root ceremony.")
+    @Option(name: .customLong("root-spki"), help: "The root from the paper log of the root ceremony: its SPKI SHA-256, certificate SHA-256 or agent pin.")
     var rootSPKI: String
 
     func run() throws {

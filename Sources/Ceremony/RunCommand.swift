@@ -35,20 +35,25 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("yes-i-have-checked"), help: "Rehearsal plans only: the CSR's SPKI SHA-256, instead of typing the PGP words.")
     var yesIHaveChecked: String?
 
+    @Flag(name: .customLong("dry-run"), help: "Only check, as `ceremony check` does: the token is not opened and nothing is written.")
+    var dryRun = false
+
     func run() async throws {
         do {
             // Before the PIN is read: no core file, no ptrace or /proc/<pid>/mem, even for
             // processes of the same user (the same protection `appliance serve` applies).
             try ProcessProtection.forbidCoreDumpsAndTracing()
-            guard let planData = FileManager.default.contents(atPath: plan) else {
-                throw CeremonyError.plan("cannot read the plan \(plan)")
-            }
             let environment = try environmentOptions.environment(rehearsal: rehearsal ? true : nil)
+            if dryRun {
+                try CheckCommand.check(plan: plan, media: media, environment: environment, preconfirmedSPKI: yesIHaveChecked)
+                return
+            }
             var runner = CeremonyRunner(
-                planText: String(decoding: planData, as: UTF8.self), environment: environment, media: media,
+                planText: try readPlan(plan), environment: environment, media: media,
                 preconfirmedSPKI: yesIHaveChecked)
             // The transcript names the exact binary that ran (Runbooks/ceremony-machine.md).
             runner.toolIdentity = try ToolIdentity.running(name: "ceremony")
+            runner.planDocument = plan
             _ = try await runner.run()
         } catch let error as ExitCode {
             throw error

@@ -53,7 +53,8 @@ public struct PKCS11Error: Error, Hashable, Sendable, CustomStringConvertible {
         self.returnValueName = returnValueName
     }
 
-    public var description: String { "\(code): \(reason)" }
+    /// The reason alone: people read it, and the code is an internal category (match on ``code``).
+    public var description: String { reason }
 
     /// A copy with the caller's context prefixed to the reason.
     public func context(_ context: String) -> PKCS11Error {

@@ -61,6 +61,12 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         return SecretBytes(bytes)
     }
 
+    /// Checks what can be checked without reading the secret: for a file, that it exists, is a
+    /// regular file of ours and nobody else can read it (`ceremony check`). Prompt and fd: nothing.
+    public func checkWithoutReading() throws {
+        if case .file(let path) = self { try Self.checkPrivate(path: path) }
+    }
+
     /// Refuses a secret file that is not a regular file of ours with no group/other access.
     static func checkPrivate(path: String) throws {
         var info = stat()

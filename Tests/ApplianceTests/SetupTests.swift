@@ -52,7 +52,7 @@ struct SetupTests {
         let unpinned = #expect(throws: ApplianceError.self) {
             _ = try ApplianceSetup.install(stateDirectory: harness.state, from: good, rootFingerprint: try ApplianceSetup.fingerprint(otherRoot.root))
         }
-        #expect(unpinned?.code == .forbidden && unpinned?.reason.contains("not the pinned") == true, "\(String(describing: unpinned))")
+        #expect(unpinned?.code == .forbidden && unpinned?.reason.contains("does not match the expected") == true, "\(String(describing: unpinned))")
 
         let otherKey = harness.directory.file("other-key-cert")
         try await harness.ceremony(csrBundle: result.bundlePath, out: otherKey, overrideKey: try KeyAlgorithm.p256.generatePrivateKey().publicKey)

@@ -127,7 +127,9 @@ struct CeremonyConfirmationTests {
         let swapped = try harness.writeCSRBundle()
         #expect(swapped != printed)
         let result = try harness.runPlan(plan, named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(swapped)], offline: true)
-        #expect(!result.succeeded && result.stderr.contains("is not the key the plan expects (\(printed))"), "\(result.output)")
+        #expect(!result.succeeded && result.stderr.contains("does not match the expected SPKI SHA-256 \(printed)"), "\(result.output)")
+        // The swapped CSR's own hash is never shown: it is the value under suspicion.
+        #expect(!result.output.contains(swapped), "\(result.output)")
         #expect(!result.stdout.contains("Type PGP words"))
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
     }

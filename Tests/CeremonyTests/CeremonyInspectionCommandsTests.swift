@@ -70,10 +70,19 @@ struct CeremonyInspectionCommandsTests {
             let printedSerial = try #require(Self.field("serial", in: out))
             #expect(String(printedSerial.drop(while: { $0 == "0" })) == String(serial.drop(while: { $0 == "0" })), "\(printedSerial) vs \(serial)")
             #expect(Self.field("SPKI SHA-256", in: out) == (try Self.spkiSHA256(h, "x509", pem)))
-            #expect(Self.field("SHA-256", in: out) == (try Self.sha256(h, der)))
-            // Two hex digits per octet, exactly as openssl prints them (no dropped leading zeros).
-            #expect(out.contains("  extension:      2.5.29.14: SubjectKeyIdentifier(\(skiHex))\n"), "the SKI \(skiHex) is not printed:\n\(out)")
-            #expect(out.contains("  extension:      2.5.29.35: AuthorityKeyIdentifier(keyID \(akiHex))\n"), "\(out)")
+            #expect(Self.field("certificate SHA-256", in: out) == (try Self.sha256(h, der)))
+            // The agent pin is the SPKI SHA-256 in base64 (docs/identity.md), as openssl computes it.
+            let pin = try h.openssl.run(["x509", "-in", pem, "-noout", "-pubkey"])
+            let pinned = Data(try #require(Hex.decode(try Self.spkiSHA256(h, "x509", pem)))).base64EncodedString()
+            #expect(pin.succeeded && Self.field("agent pin", in: out) == "sha256/\(pinned)", "\(out)")
+            // Two hex digits per octet, exactly as openssl prints them (no dropped leading zeros),
+            // plain lower-case hex without separators (docs/identity.md).
+            #expect(Self.field("subject key ID", in: out) == skiHex, "the SKI \(skiHex) is not printed:\n\(out)")
+            #expect(Self.field("authority key ID", in: out) == akiHex, "\(out)")
+            #expect(out.contains("  extension:           2.5.29.14: SubjectKeyIdentifier(\(skiHex))\n"), "the SKI \(skiHex) is not printed:\n\(out)")
+            #expect(out.contains("  extension:           2.5.29.35: AuthorityKeyIdentifier(keyID \(akiHex))\n"), "\(out)")
+            // Every octet of the serial: an even number of hex digits, as the DER INTEGER holds them.
+            #expect(printedSerial.count % 2 == 0 && printedSerial.allSatisfy(\.isHexDigit) && printedSerial == printedSerial.lowercased(), "\(printedSerial)")
             #expect(Self.field("subject", in: out)?.contains("Inspect Test Root") == true, "\(out)")
         }
     }
@@ -132,7 +141,7 @@ struct CeremonyInspectionCommandsTests {
             #expect(out.hasPrefix("\(path): certificate revocation list\n"), "\(out)")
             #expect(Self.field("CRL number", in: out) == "42", "\(out)")
             #expect(Self.field("entries", in: out) == "1")
-            #expect(Self.field("SHA-256", in: out) == (try Self.sha256(h, "\(ca)/crl.der")))
+            #expect(Self.field("CRL SHA-256", in: out) == (try Self.sha256(h, "\(ca)/crl.der")))
             #expect(Self.field("revoked", in: out)?.hasPrefix("1234abcd ") == true, "\(out)")
             #expect(Self.field("revoked", in: out)?.hasSuffix("keyCompromise") == true, "\(out)")
         }

@@ -41,8 +41,10 @@ struct CeremonyProcessProtectionTests {
         #expect(controlReadable, "the control process should be readable")
 
         let ceremony = try setpriv.start(
+            // `prompt`: a PIN file of the test's user would be refused by the check `run` starts
+            // with (not owned by nobody), and the clock is refused before any PIN is asked for.
             asNobody + [ProductBinary.path("ceremony"), "run", plan, "--media", harness.media, "--token", harness.token.label,
-                        "--pin-source", "file:\(harness.pinFile)"],
+                        "--pin-source", "prompt"],
             environment: harness.token.environment, stdin: fifo)
         defer { ceremony.stop(signal: SIGKILL) }
         try #require(ceremony.waitForOutput("The clock reads", timeout: 30), "ceremony did not reach its prompt: \(ceremony.output)")

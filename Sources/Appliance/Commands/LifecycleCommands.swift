@@ -72,7 +72,7 @@ struct IntermediateCommand: AsyncParsableCommand {
                 """)
         @OptionGroup var state: StateOptions
         @Option(help: "Directory holding the ceremony's output bundle (intermediate-cert).") var from: String
-        @Option(name: .customLong("root-fingerprint"), help: "SHA-256 of the root certificate (DER), as written down at the root ceremony.")
+        @Option(name: .customLong("root-fingerprint"), help: "The root from the root ceremony's paper log: its certificate SHA-256, SPKI SHA-256 (hex) or agent pin (sha256/BASE64).")
         var rootFingerprint: String
 
         func run() async throws {

@@ -20,8 +20,8 @@ extension ApplianceSetup {
     /// Installs the ceremony's output bundle (`intermediate-ca.crt`, `ca-chain.crt`).
     ///
     /// Checks, before anything is written: every file matches MANIFEST; the last certificate of
-    /// the chain is a self-signed root whose SHA-256 certificate fingerprint is `rootFingerprint`
-    /// (hex, colons and case ignored: the operator pins it from the root ceremony's transcript);
+    /// the chain is a self-signed root that `rootFingerprint` names (its certificate SHA-256, SPKI
+    /// SHA-256 or agent pin, docs/identity.md: the operator copies it from the root ceremony's paper log);
     /// the intermediate is signed by that root and names it as issuer; it is CA:TRUE with
     /// pathLen 0 (RFC 5280 §4.2.1.9) and keyCertSign; and its public key is our pending key.
     /// Then keeps the replaced intermediate as a *retiring* issuer (`ca/issuers/<ski>/` with its
@@ -52,7 +52,7 @@ extension ApplianceSetup {
             let installedRoot = try PEMCodec.certificate(from: SecureFile.read(state.rootCertificate))
             guard installedRoot == root else {
                 throw ApplianceError.forbidden(
-                    "the bundle chains to root SHA-256 \(try fingerprint(root)), not to the installed root \(try fingerprint(installedRoot)); a renewal cannot change the root")
+                    "the bundle chains to another root than the installed one (certificate SHA-256 \(try fingerprint(installedRoot)), ca/root-ca.crt); a renewal cannot change the root")
             }
         }
 
@@ -62,7 +62,7 @@ extension ApplianceSetup {
         let csr = try CSRDecoder.decode(SecureFile.read(pendingCSR(state)))
         guard csr.publicKey == intermediate.publicKey else {
             throw ApplianceError.forbidden(
-                "the certificate is for another key (SPKI SHA-256 \(intermediate.publicKey.spkiSHA256Hex)); our pending key is \(csr.publicKey.spkiSHA256Hex)")
+                "the certificate is for another key than our pending key (SPKI SHA-256 \(csr.publicKey.spkiSHA256Hex)): the ceremony signed another CSR; nothing was installed")
         }
 
         // Activate: keep what is replaced as a retiring issuer, then write the new files atomically.
@@ -109,14 +109,19 @@ extension ApplianceSetup {
         Array(SHA256.hash(data: try PEMCodec.der(certificate))).hexString
     }
 
+    /// Checks the bundle's root against the value from the paper log (any form of
+    /// docs/identity.md). A mismatch names the expected value and its source, never the bundle's
+    /// own fingerprint: the bundle is what is being checked, and a printed value gets copied.
     static func verifyRoot(_ root: Certificate, pinned: String) throws {
-        let expected = pinned.lowercased().filter { $0 != ":" && $0 != " " }
-        guard expected.count == 64, expected.allSatisfy(\.isHexDigit) else {
-            throw ApplianceError.malformed("the root fingerprint must be the 64-hex-digit SHA-256 of the root certificate")
+        let expected: TrustAnchorIdentity
+        do {
+            expected = try TrustAnchorIdentity(parsing: pinned, source: "--root-fingerprint, from the paper log of the root ceremony")
+        } catch let error as PKIError {
+            throw ApplianceError.malformed(error.reason)
         }
-        let actual = try fingerprint(root)
-        guard actual == expected else {
-            throw ApplianceError.forbidden("the bundle's root certificate has SHA-256 \(actual), not the pinned \(expected)")
+        guard expected.match(root) != nil else {
+            throw ApplianceError.forbidden(
+                expected.mismatch("the bundle's root certificate") + "; nothing was installed. Stop: the media may carry another root")
         }
         guard root.issuer == root.subject, root.publicKey.isValidSignature(root.signature, for: root) else {
             throw ApplianceError.forbidden("the pinned root certificate is not self-signed")

@@ -13,18 +13,28 @@ public struct PINSource: Sendable, Equatable, CustomStringConvertible {
         do {
             source = try SecretSource(parsing: text)
         } catch {
-            throw CeremonyError.pin("pin-source: \(error)")
+            throw CeremonyError.pin("pin-source: \(ErrorText.of(error))")
         }
     }
 
     public var description: String { source.description }
+
+    /// Checks the source without reading the PIN (a file exists, is ours and 0600).
+    public func checkWithoutReading() throws {
+        do {
+            try source.checkWithoutReading()
+        } catch {
+            throw CeremonyError.pin("pin-source \(source): \(ErrorText.of(error)); fix the file or the environment's pin-source (prompt, fd:N, file:/path)")
+        }
+    }
 
     /// Reads the PIN (one line). The buffer is zeroed when the returned value is released.
     public func readPIN(prompt: String) throws -> SecretBytes {
         do {
             return try source.read(prompt: prompt)
         } catch {
-            throw CeremonyError.pin("cannot read the PIN from \(source): \(error)")
+            throw CeremonyError.pin(
+                "cannot read the PIN from \(source): \(ErrorText.of(error)); fix the file or the environment's pin-source (prompt, fd:N, file:/path)")
         }
     }
 }

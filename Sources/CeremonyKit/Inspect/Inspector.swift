@@ -11,7 +11,7 @@ public enum Inspector {
     public static func describe(path: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CeremonyError.media("\(path) does not exist")
+            throw CeremonyError.media("\(path) does not exist: give a certificate, CSR or CRL file (PEM or DER) or a bundle directory on the media")
         }
         if isDirectory.boolValue { return try describeBundle(path) }
         let bytes = try SecureFile.read(path, maximumSize: 64 << 20)
@@ -21,7 +21,7 @@ public enum Inspector {
     static func describeBundle(_ path: String) throws -> [String] {
         let bundle: MediaBundle
         do { bundle = try BundleDirectory.read(from: path) } catch {
-            throw CeremonyError.media("bundle \(path) is refused: \(error)")
+            throw CeremonyError.media("bundle \(path) is refused: \(ErrorText.of(error))")
         }
         var lines = ["bundle \(path): MANIFEST verified (\(bundle.files.count) files)"]
         lines += bundle.summary.split(separator: "\n").map { "  | \($0)" }
@@ -49,33 +49,46 @@ public enum Inspector {
         throw CeremonyError.media("\(name) is not a certificate, CSR or CRL (PEM or DER)")
     }
 
+    /// `label:` padded so the values line up (the labels of docs/identity.md).
+    static func field(_ label: String, _ value: String) -> String {
+        "  " + (label + ":").padding(toLength: 21, withPad: " ", startingAt: 0) + value
+    }
+
+    /// Serials and key identifiers are printed as plain lower-case hex, two digits for every
+    /// octet and no separators (docs/identity.md): the library's own description drops the
+    /// leading zero of an octet below 0x10 (0x0d prints as "d"), which makes a correct value look
+    /// wrong next to openssl's. A serial keeps a leading 00 octet (a positive DER INTEGER).
     static func describe(certificate: Certificate, name: String) throws -> [String] {
-        let der = try PEMCodec.der(certificate)
+        let identifiers = try CertificateIdentifiers(certificate)
         var lines = [
             "\(name): certificate",
-            "  subject:        \(certificate.subject)",
-            "  issuer:         \(certificate.issuer)",
-            "  serial:         \(Array(certificate.serialNumber.bytes).hexString)",
-            "  valid:          \(certificate.notValidBefore) – \(certificate.notValidAfter)",
-            "  key:            \(certificate.publicKey.keyAlgorithm.map(String.init(describing:)) ?? "unsupported")",
-            "  SPKI SHA-256:   \(certificate.publicKey.spkiSHA256Hex)",
-            "  SHA-256:        \(Array(SHA256.hash(data: der)).hexString)",
+            field("subject", "\(certificate.subject)"),
+            field("issuer", "\(certificate.issuer)"),
+            field("serial", certificate.serialNumber.hex),
+            field("valid", "\(certificate.notValidBefore) – \(certificate.notValidAfter)"),
+            field("key", certificate.publicKey.keyAlgorithm.map(String.init(describing:)) ?? "unsupported"),
+            field("certificate SHA-256", Hex.encode(identifiers.certificateSHA256)),
+            field("SPKI SHA-256", Hex.encode(identifiers.spkiSHA256)),
+            field("agent pin", identifiers.agentPin),
         ]
+        if let ski = try? certificate.extensions.subjectKeyIdentifier {
+            lines.append(field("subject key ID", Hex.encode(ski.keyIdentifier)))
+        }
+        if let aki = try? certificate.extensions.authorityKeyIdentifier, let keyID = aki.keyIdentifier {
+            lines.append(field("authority key ID", Hex.encode(keyID)))
+        }
         for ext in certificate.extensions {
-            lines.append("  extension:      \(ext.oid)\(ext.critical ? " (critical)" : ""): \(describe(extension: ext))")
+            lines.append(field("extension", "\(ext.oid)\(ext.critical ? " (critical)" : ""): \(describe(extension: ext))"))
         }
         return lines
     }
 
-    /// The key identifiers officers compare with `openssl x509 -text` are printed as two hex
-    /// digits per octet: the library's own description drops the leading zero of an octet
-    /// below 0x10 (0x0d prints as "d"), which makes a correct identifier look wrong.
     static func describe(extension ext: Certificate.Extension) -> String {
         if let ski = try? SubjectKeyIdentifier(ext) {
-            return "SubjectKeyIdentifier(\(Array(ski.keyIdentifier).hexString))"
+            return "SubjectKeyIdentifier(\(Hex.encode(ski.keyIdentifier)))"
         }
         if let aki = try? AuthorityKeyIdentifier(ext), let keyID = aki.keyIdentifier {
-            return "AuthorityKeyIdentifier(keyID \(Array(keyID).hexString))"
+            return "AuthorityKeyIdentifier(keyID \(Hex.encode(keyID)))"
         }
         return "\(ext)"
     }
@@ -83,14 +96,14 @@ public enum Inspector {
     static func describe(csr: CertificateSigningRequest, name: String) -> [String] {
         var lines = [
             "\(name): certificate signing request",
-            "  subject:        \(csr.subject)",
-            "  key:            \(csr.publicKey.keyAlgorithm.map(String.init(describing:)) ?? "unsupported")",
-            "  SPKI SHA-256:   \(csr.publicKey.spkiSHA256Hex)",
-            "  signature:      \(csr.publicKey.isValidSignature(csr.signature, for: csr) ? "valid (proof of possession)" : "INVALID")",
+            field("subject", "\(csr.subject)"),
+            field("key", csr.publicKey.keyAlgorithm.map(String.init(describing:)) ?? "unsupported"),
+            field("SPKI SHA-256", csr.publicKey.spkiSHA256Hex),
+            field("signature", csr.publicKey.isValidSignature(csr.signature, for: csr) ? "valid (proof of possession)" : "INVALID"),
         ]
         switch CSRPolicy(purpose: .intermediateCA).evaluate(csr) {
-        case .accept(let review): lines += review.requestedExtensions.map { "  requests:       \($0)" }
-        case .reject(let reason): lines.append("  policy:         would be refused: \(reason)")
+        case .accept(let review): lines += review.requestedExtensions.map { field("requests", "\($0)") }
+        case .reject(let reason): lines.append(field("policy", "would be refused: \(reason)"))
         }
         return lines
     }
@@ -99,15 +112,15 @@ public enum Inspector {
         let tbs = crl.tbsCertList
         var lines = [
             "\(name): certificate revocation list",
-            "  issuer:         \(tbs.issuer)",
-            "  CRL number:     \(tbs.crlNumber)",
-            "  this update:    \(tbs.thisUpdate)",
-            "  next update:    \(tbs.nextUpdate)",
-            "  entries:        \(tbs.revokedCertificates.count)",
-            "  SHA-256:        \(Array(SHA256.hash(data: crl.derEncoded)).hexString)",
+            field("issuer", "\(tbs.issuer)"),
+            field("CRL number", tbs.crlNumber.uint64Value.map(String.init) ?? "\(tbs.crlNumber)"),
+            field("this update", "\(tbs.thisUpdate)"),
+            field("next update", "\(tbs.nextUpdate)"),
+            field("entries", "\(tbs.revokedCertificates.count)"),
+            field("CRL SHA-256", Hex.encode(SHA256.hash(data: crl.derEncoded))),
         ]
         for entry in tbs.revokedCertificates.prefix(50) {
-            lines.append("  revoked:        \(Array(entry.serialNumber.bytes).hexString) \(entry.revocationDate) \(entry.reason?.name ?? "")")
+            lines.append(field("revoked", "\(entry.serialNumber.hex) \(entry.revocationDate) \(entry.reason?.name ?? "")"))
         }
         return lines
     }

@@ -31,16 +31,11 @@ extension CeremonyPlan {
         return nil
     }
 
-    /// Checks values and the one-section-per-kind rule; every error names the key path.
+    /// Checks values; every error names the key path. (One section per kind is the decoder's.)
     public func validate(document: String = "plan") throws {
         func fail(_ message: String) -> CeremonyError { .plan("\(document): \(message)") }
-        let present = [(Kind.root, root != nil), (.intermediate, intermediate != nil), (.crl, crl != nil)]
-        for (kind, isPresent) in present where isPresent && kind != ceremony {
-            throw fail("section '\(kind.rawValue)' does not belong in a '\(ceremony.rawValue)' ceremony")
-        }
-        switch ceremony {
-        case .root:
-            guard let root else { throw fail("missing key 'root' for a root ceremony") }
+        switch details {
+        case .root(let root):
             let algorithm = root.key.algorithm ?? "rsa4096"
             guard ["rsa4096", "p384"].contains(algorithm) else {
                 throw fail("root.key.algorithm must be rsa4096 or p384, not '\(algorithm)'")
@@ -52,14 +47,21 @@ extension CeremonyPlan {
             guard !root.subject.name.isEmpty, !root.subject.organization.isEmpty else {
                 throw fail("root.subject.name and root.subject.organization must not be empty")
             }
-            if let country = root.subject.country, country.count != 2 || !country.allSatisfy(\.isLetter) {
-                throw fail("root.subject.country must be a two-letter ISO 3166 code")
+            if let country = root.subject.country {
+                do { _ = try CountryCode(country) } catch let error as PKIError { throw fail("root.subject.country: \(error.reason)") }
             }
-            if let years = root.validityYears, !(1...30).contains(years) {
-                throw fail("root.validity-years must be between 1 and 30")
+            if root.notAfter != nil, root.validityYears != nil {
+                throw fail("root.validity-years and root.not-after both give the root's lifetime: keep one")
             }
-        case .intermediate:
-            guard let plan = intermediate else { throw fail("missing key 'intermediate' for an intermediate ceremony") }
+            if let years = root.validityYears, !RootValidity.allowedYears.contains(years) {
+                throw fail(
+                    "root.validity-years must be between \(RootValidity.allowedYears.lowerBound) and \(RootValidity.allowedYears.upperBound) "
+                        + "(docs/profiles.md#root-ca), not \(years)")
+            }
+            if let notAfter = root.notAfter, root.validity == nil {
+                throw fail("root.not-after must be a date such as 2046-12-06 (UTC) or an ISO 8601 instant, not '\(notAfter)'")
+            }
+        case .intermediate(let plan):
             try Self.validate(plan.rootKey, path: "intermediate.root-key", fail: fail)
             if let years = plan.validityYears, !(1...5).contains(years) {
                 throw fail("intermediate.validity-years must be between 1 and 5 (docs/profiles.md#intermediate-ca)")
@@ -82,8 +84,7 @@ extension CeremonyPlan {
                     throw fail("intermediate.\(key) must be a plain directory name under the media")
                 }
             }
-        case .crl:
-            guard let plan = crl else { throw fail("missing key 'crl' for a crl ceremony") }
+        case .crl(let plan):
             try Self.validate(plan.rootKey, path: "crl.root-key", fail: fail)
             if let days = plan.nextUpdateDays, !(1...365).contains(days) {
                 throw fail("crl.next-update-days must be between 1 and 365")
@@ -91,6 +92,11 @@ extension CeremonyPlan {
             for (index, entry) in (plan.revoke ?? []).enumerated() {
                 guard let bytes = Hex.decode(entry.serial, typed: true), !bytes.isEmpty, bytes.count <= 20 else {
                     throw fail("crl.revoke[\(index)].serial must be a hex serial of at most 20 octets")
+                }
+                guard RevocationReason(name: entry.reason) != nil else {
+                    throw fail(
+                        "crl.revoke[\(index)].reason '\(entry.reason)' is not an RFC 5280 reason name (keyCompromise, cACompromise, "
+                            + "affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise)")
                 }
                 if let date = entry.invalidityDate, ISO8601DateFormatter().date(from: date) == nil {
                     throw fail("crl.revoke[\(index)].invalidity-date must be ISO 8601, e.g. 2026-01-31T00:00:00Z")
@@ -101,8 +107,10 @@ extension CeremonyPlan {
 
     private static func validate(_ reference: RootKeyReference, path: String, fail: (String) -> CeremonyError) throws {
         guard !reference.label.isEmpty else { throw fail("\(path).label must not be empty") }
-        guard Hex.decode(reference.spkiSHA256, typed: true)?.count == 32 else {
-            throw fail("\(path).spki-sha256 must be 64 hex digits (printed by the root ceremony)")
+        do {
+            _ = try reference.identity(source: path)
+        } catch let error as PKIError {
+            throw fail(error.reason)
         }
     }
 }

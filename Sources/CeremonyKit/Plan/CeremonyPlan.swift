@@ -1,17 +1,28 @@
 import Foundation
+import PKICore
 
 /// One key ceremony, as witnesses review it (docs/ceremony.md#plan). The plan's SHA-256 is shown at the start
 /// and recorded in the transcript; the environment (module, token, PIN source) is not part of it.
 ///
-/// Exactly one of ``root``, ``intermediate`` or ``crl`` is present, matching ``ceremony``.
+/// The kind of ceremony and its section are one value (``Details``): a root plan carries exactly
+/// a ``RootCeremonyPlan`` and nothing else, so no code unwraps an optional section it "knows" is
+/// there. A section of another kind in the YAML is refused while decoding.
 /// A PIN never appears in a plan: any key that looks like one is refused before decoding.
 public struct CeremonyPlan: Codable, Sendable, Equatable {
-    /// Which ceremony this plan runs.
+    /// Which ceremony a plan runs (the `ceremony:` key).
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case root, intermediate, crl
     }
 
-    public var ceremony: Kind
+    /// The ceremony and exactly the fields it needs.
+    public enum Details: Sendable, Equatable {
+        case root(RootCeremonyPlan)
+        case intermediate(IntermediateCeremonyPlan)
+        case crl(CRLCeremonyPlan)
+    }
+
+    /// What this plan does.
+    public var details: Details
     /// Whether this is a rehearsal. It is part of the reviewed, hashed plan (absent means `false`,
     /// a production ceremony) and is recorded in the transcript; the environment cannot change it.
     ///
@@ -21,23 +32,102 @@ public struct CeremonyPlan: Codable, Sendable, Equatable {
     public var rehearsal: Bool?
     /// Free text shown to witnesses at the start.
     public var purpose: String?
-    public var root: RootCeremonyPlan?
-    public var intermediate: IntermediateCeremonyPlan?
-    public var crl: CRLCeremonyPlan?
+
+    public init(_ details: Details, rehearsal: Bool? = nil, purpose: String? = nil) {
+        self.details = details
+        self.rehearsal = rehearsal
+        self.purpose = purpose
+    }
 
     public var isRehearsal: Bool { rehearsal ?? false }
+
+    /// The kind of ``details``.
+    public var ceremony: Kind {
+        switch details {
+        case .root: .root
+        case .intermediate: .intermediate
+        case .crl: .crl
+        }
+    }
+
+    /// The root section, when this is a root plan.
+    public var root: RootCeremonyPlan? { if case .root(let plan) = details { plan } else { nil } }
+    /// The intermediate section, when this is an intermediate plan.
+    public var intermediate: IntermediateCeremonyPlan? { if case .intermediate(let plan) = details { plan } else { nil } }
+    /// The CRL section, when this is a CRL plan.
+    public var crl: CRLCeremonyPlan? { if case .crl(let plan) = details { plan } else { nil } }
+
+    enum CodingKeys: String, CodingKey {
+        case ceremony, rehearsal, purpose, root, intermediate, crl
+
+        init(_ kind: Kind) {
+            switch kind {
+            case .root: self = .root
+            case .intermediate: self = .intermediate
+            case .crl: self = .crl
+            }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let kind = try container.decode(Kind.self, forKey: .ceremony)
+        rehearsal = try container.decodeIfPresent(Bool.self, forKey: .rehearsal)
+        purpose = try container.decodeIfPresent(String.self, forKey: .purpose)
+        for other in Kind.allCases where other != kind && container.contains(CodingKeys(other)) {
+            throw DecodingError.dataCorruptedError(
+                forKey: CodingKeys(other), in: container,
+                debugDescription: "section '\(other.rawValue)' does not belong in a '\(kind.rawValue)' ceremony")
+        }
+        switch kind {
+        case .root: details = .root(try container.decode(RootCeremonyPlan.self, forKey: .root))
+        case .intermediate: details = .intermediate(try container.decode(IntermediateCeremonyPlan.self, forKey: .intermediate))
+        case .crl: details = .crl(try container.decode(CRLCeremonyPlan.self, forKey: .crl))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(ceremony, forKey: .ceremony)
+        try container.encodeIfPresent(rehearsal, forKey: .rehearsal)
+        try container.encodeIfPresent(purpose, forKey: .purpose)
+        switch details {
+        case .root(let plan): try container.encode(plan, forKey: .root)
+        case .intermediate(let plan): try container.encode(plan, forKey: .intermediate)
+        case .crl(let plan): try container.encode(plan, forKey: .crl)
+        }
+    }
 }
 
 /// The key pair and certificate of a new root CA.
 public struct RootCeremonyPlan: Codable, Sendable, Equatable {
     public var key: TokenKeyPlan
     public var subject: SubjectPlan
-    /// Root validity in years (docs/profiles.md#root-ca default 20; 1–30 allowed).
+    /// Root validity in calendar years (docs/profiles.md#root-ca: default 20; 5–30 allowed).
     public var validityYears: Int?
+    /// Or the explicit end of the root's life: `2046-12-06` (00:00:00 UTC) or an ISO 8601 instant.
+    public var notAfter: String?
 
     enum CodingKeys: String, CodingKey {
         case key, subject
         case validityYears = "validity-years"
+        case notAfter = "not-after"
+    }
+
+    /// The validity the plan asks for (calendar years unless `not-after` is given); nil when
+    /// `not-after` is not a date.
+    public var validity: RootValidity? {
+        guard let notAfter else { return .years(validityYears ?? 20) }
+        return Self.parseDate(notAfter).map(RootValidity.until)
+    }
+
+    /// A plan date: `YYYY-MM-DD` (midnight UTC) or a full ISO 8601 instant.
+    static func parseDate(_ text: String) -> Date? {
+        let full = ISO8601DateFormatter()
+        if let date = full.date(from: text) { return date }
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        return text.count == 10 ? day.date(from: text) : nil
     }
 }
 
@@ -63,8 +153,15 @@ public struct SubjectPlan: Codable, Sendable, Equatable {
 /// holding another key is refused.
 public struct RootKeyReference: Codable, Sendable, Equatable {
     public var label: String
-    /// SHA-256 of the root's SubjectPublicKeyInfo, hex (as printed by the root ceremony).
+    /// Which root: its SPKI SHA-256 or certificate SHA-256 in hex, or its agent pin
+    /// `sha256/BASE64`, as the root ceremony printed them (docs/identity.md). The key name stays
+    /// `spki-sha256` for the plans already written.
     public var spkiSHA256: String
+
+    /// ``spkiSHA256`` parsed; `source` names the plan key for messages.
+    public func identity(source: String) throws -> TrustAnchorIdentity {
+        try TrustAnchorIdentity(parsing: spkiSHA256, source: source)
+    }
 
     enum CodingKeys: String, CodingKey {
         case label

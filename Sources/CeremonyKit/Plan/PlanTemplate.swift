@@ -24,7 +24,7 @@ public enum PlanTemplate {
         let label = rootKey?.label ?? "root-ca-2026"
         let spki = rootKey?.spkiSHA256 ?? String(repeating: "0", count: 64)
         let spkiComment = rootKey == nil
-            ? "# REPLACE: the root's SPKI SHA-256 printed at the end of the root ceremony\n    "
+            ? "# REPLACE: the root's SPKI SHA-256 from the paper log of the root ceremony (its certificate SHA-256 or agent pin also do)\n    "
             : "# read from the media's root database; compare with the value written down at the root ceremony\n    "
         let rehearsalLine = rehearsal
             ? "# A REHEARSAL: relaxes the air-gap refusal and is refused on a token holding a production root.\nrehearsal: true"
@@ -54,12 +54,15 @@ public enum PlanTemplate {
                     id: "01"
                   subject:
                     # Certificate subject: CN=<name> Root CA, O=<organization>, OU=<unit>, C=<country>
+                    # country: an ISO 3166-1 alpha-2 code (GB for the United Kingdom, not UK).
                     name: Example
                     organization: Example Corp
                     unit: Infrastructure
                     country: GB
-                  # 1-30 years; default 20.
+                  # 5-30 calendar years from the signing day (20 years from 2026-12-06 ends 2046-12-06); default 20.
                   validity-years: 20
+                  # Or an explicit end date instead (UTC), which witnesses can read as it will be printed:
+                  # not-after: "2046-12-06"
 
                 """
         case .intermediate:
@@ -95,10 +98,10 @@ public enum PlanTemplate {
                     \(spkiComment)spki-sha256: "\(spki)"
                   # nextUpdate in days (1-365).
                   next-update-days: 180
-                  # Intermediates to revoke first (serial in hex as `ceremony inspect` prints it).
+                  # Intermediates to revoke first (serial in hex as `ceremony inspect` prints it; colons are ignored).
                   revoke: []
                   # revoke:
-                  #   - serial: "3a:1f:…"
+                  #   - serial: "3a1f…"
                   #     reason: keyCompromise      # RFC 5280 §5.3.1 name
                   #     invalidity-date: "2026-01-31T00:00:00Z"
 

@@ -33,14 +33,14 @@ public struct AirGapCheck: Sendable {
                     message: "network interface \(interface.name) is up\(interface.hasCarrier ? "" : " (no carrier yet)")"))
             }
         } catch {
-            findings.append(Finding(blocking: true, message: "cannot list network interfaces: \(error)"))
+            findings.append(Finding(blocking: true, message: "cannot list network interfaces: \(ErrorText.of(error))"))
         }
         do {
             for route in try probe.defaultRoutes() {
                 findings.append(Finding(blocking: true, message: route))
             }
         } catch {
-            findings.append(Finding(blocking: true, message: "cannot read the routing table: \(error)"))
+            findings.append(Finding(blocking: true, message: "cannot read the routing table: \(ErrorText.of(error))"))
         }
         for device in probe.wirelessDevices() {
             findings.append(Finding(blocking: true, message: "wireless device \(device) is present; remove it or blacklist its driver"))

@@ -62,7 +62,7 @@ public struct Preflight: Sendable {
                         failures.append("token '\(token)' not found in \(module)")
                     }
                 } catch {
-                    failures.append("cannot use PKCS#11 module \(module): \(error)")
+                    failures.append("cannot use PKCS#11 module \(module): \(ErrorText.of(error))")
                 }
             } else if !FileManager.default.isReadableFile(atPath: module) {
                 failures.append("PKCS#11 module \(module) not found")

@@ -69,7 +69,7 @@ public struct RootAnchor: Codable, Sendable, Equatable {
         do {
             anchor = try JSONDecoder().decode(RootAnchor.self, from: Data(bytes))
         } catch {
-            throw CeremonyError.rootDatabase("the token's root anchor (\(label)) is not readable: \(error)")
+            throw CeremonyError.rootDatabase("the token's root anchor (\(label)) is not readable: \(ErrorText.of(error))")
         }
         guard anchor.format == currentFormat else {
             throw CeremonyError.rootDatabase("the token's root anchor has format \"\(anchor.format)\"; this tool reads \(currentFormat)")
@@ -90,7 +90,7 @@ struct RootAnchorStore {
         } catch let error as PKCS11Error where error.code == .objectExists {
             throw CeremonyError.rootDatabase("\(error.reason). Stop and treat this as an incident")
         } catch {
-            throw CeremonyError(.token, "cannot read the root anchor from the token: \(error)")
+            throw CeremonyError(.token, "cannot read the root anchor from the token: \(ErrorText.of(error))")
         }
         return try object.map { try RootAnchor.decode($0.value) }
     }
@@ -100,7 +100,7 @@ struct RootAnchorStore {
         do {
             try session.replaceDataObject(label: RootAnchor.label, application: RootAnchor.application, value: try anchor.encoded())
         } catch {
-            throw CeremonyError(.token, "cannot write the root anchor to the token: \(error)")
+            throw CeremonyError(.token, "cannot write the root anchor to the token: \(ErrorText.of(error))")
         }
     }
 }

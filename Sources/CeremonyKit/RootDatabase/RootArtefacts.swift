@@ -71,7 +71,7 @@ extension RootArtefacts {
         do {
             bundle = try BundleDirectory.read(from: (media as NSString).appendingPathComponent(RootCeremony.bundleDirectory))
         } catch {
-            throw CeremonyError.media("the root bundle on the media is refused: \(error)")
+            throw CeremonyError.media("the root bundle on the media is refused: \(ErrorText.of(error))")
         }
         guard let der = bundle.file("root-ca.der") else { throw CeremonyError.media("the root bundle has no root-ca.der") }
         return try PEMCodec.certificate(from: der)

@@ -99,7 +99,7 @@ public struct RootDatabase: Codable, Sendable, Equatable {
         } catch let error as CeremonyError {
             throw error
         } catch {
-            throw CeremonyError.rootDatabase("the root database is not valid JSON of the expected form: \(error)")
+            throw CeremonyError.rootDatabase("the root database is not valid JSON of the expected form: \(ErrorText.of(error))")
         }
     }
 

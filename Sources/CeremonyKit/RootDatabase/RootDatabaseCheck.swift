@@ -36,7 +36,8 @@ struct RootDatabaseCheck {
         let database = try RootDatabase.decode(data)
         guard database.root.spkiSHA256 == anchor.rootSPKISHA256 else {
             throw CeremonyError.rootDatabase(
-                "the root database belongs to root key \(database.root.spkiSHA256) but the token's anchor to \(anchor.rootSPKISHA256): wrong token or wrong media")
+                "the root database on the media belongs to another root key than the token's anchor (root SPKI SHA-256 \(anchor.rootSPKISHA256)): "
+                    + "wrong token or wrong media; compare the paper log's root SPKI SHA-256 with the token's and use the media of that root. Nothing was signed")
         }
         guard (database.lastCRLNumber ?? 0) == anchor.lastCRLNumber else {
             throw CeremonyError.rootDatabase(

@@ -19,7 +19,8 @@ import X509
 public struct RootDatabaseRecovery: Sendable {
     public var media: String
     public var environment: CeremonyEnvironment
-    /// The root key's SPKI SHA-256 from the paper log of the root ceremony.
+    /// The root from the paper log of the root ceremony: its SPKI SHA-256, certificate SHA-256 or
+    /// agent pin (``TrustAnchorIdentity``).
     public var rootSPKISHA256: String
     public var console: any CeremonyConsole
     public var clock: any PKIClock
@@ -27,7 +28,7 @@ public struct RootDatabaseRecovery: Sendable {
     public init(media: String, environment: CeremonyEnvironment, rootSPKISHA256: String, console: any CeremonyConsole = StandardConsole(), clock: any PKIClock = SystemClock()) {
         self.media = media
         self.environment = environment
-        self.rootSPKISHA256 = rootSPKISHA256.lowercased()
+        self.rootSPKISHA256 = rootSPKISHA256
         self.console = console
         self.clock = clock
     }
@@ -36,6 +37,12 @@ public struct RootDatabaseRecovery: Sendable {
 
     /// Runs the recovery; returns the new transcript's head.
     public func run() throws -> String {
+        let identity: TrustAnchorIdentity
+        do {
+            identity = try TrustAnchorIdentity(parsing: self.rootSPKISHA256, source: "--root-spki, from the paper log of the root ceremony")
+        } catch let error as PKIError {
+            throw CeremonyError.refused(error.reason)
+        }
         console.show("ceremony: RECOVERY of the root database on \(media)")
         let formatter = ISO8601DateFormatter()
         let now = clock.now()
@@ -43,10 +50,11 @@ public struct RootDatabaseRecovery: Sendable {
             throw CeremonyError.refused("the clock was not confirmed; set it from a trusted source and start again")
         }
         let root = try RootArtefacts.rootCertificate(media: media)
-        guard root.publicKey.spkiSHA256Hex == rootSPKISHA256 else {
-            throw CeremonyError.refused(
-                "the root certificate on the media carries key \(root.publicKey.spkiSHA256Hex), not \(rootSPKISHA256) from the paper log")
+        guard identity.match(root) != nil else {
+            throw CeremonyError.refused(identity.mismatch("the root certificate on the media (root/)") + "; nothing was changed")
         }
+        // From here on the root is the paper log's: its key is named by its SPKI SHA-256.
+        let rootSPKISHA256 = root.publicKey.spkiSHA256Hex
 
         // Everything that needs no writing first, so a refusal leaves the media as it was.
         let token = try TokenConnection.open(environment: environment, console: console)
@@ -55,7 +63,7 @@ public struct RootDatabaseRecovery: Sendable {
         do {
             keyLabel = try token.session.privateKey(spkiSHA256: Hex.decode(rootSPKISHA256, typed: true) ?? []).label
         } catch {
-            throw CeremonyError(.token, "the token does not hold the root key \(rootSPKISHA256): \(error)")
+            throw CeremonyError(.token, "the token does not hold the root key \(rootSPKISHA256): \(ErrorText.of(error))")
         }
         let anchors = RootAnchorStore(session: token.session)
         let anchor = try anchors.load()
@@ -124,7 +132,7 @@ public struct RootDatabaseRecovery: Sendable {
             try transcript.append(actor: officer, event: "ceremony.end", details: ["outputs": RootCeremony.rootDatabaseOutput])
             try anchors.write(try RootAnchor.current(media: media, transcript: transcript, at: clock.now()))
         } catch {
-            _ = try? transcript.append(actor: tool, event: "ceremony.aborted", details: ["reason": "\(error)"])
+            _ = try? transcript.append(actor: tool, event: "ceremony.aborted", details: ["reason": "\(ErrorText.of(error))"])
             throw error
         }
         let head = Transcript.announce(head: transcript.head)

@@ -19,7 +19,7 @@ struct CRLCeremony {
         let console = context.console
         let databaseStore = RootDatabaseStore(media: context.media)
         var database = try databaseStore.load(expectedSHA256: try context.recordedRootDatabaseHash())
-        let root = try RootMaterial.load(context: context, pinned: plan.rootKey, database: database)
+        let root = try RootMaterial.load(context: context, pinned: plan.rootKey, database: database, planKey: "crl.root-key")
 
         let now = context.clock.now()
         for entry in plan.revoke ?? [] {

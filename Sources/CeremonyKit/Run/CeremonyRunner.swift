@@ -7,10 +7,12 @@ import Foundation
 import PKICore
 import SmartCard
 
-/// Runs one ceremony from a plan (docs/ceremony.md): shows the plan's hash, checks the air gap and the
-/// clock, opens the transcript, logs in to the token and hands over to the ceremony of the plan's
-/// kind. Every step that matters is recorded in the transcript; a failure is recorded too, then
-/// rethrown, so the record shows aborted ceremonies as well as completed ones.
+/// Runs one ceremony from a plan (docs/ceremony.md): first the token-free checks of
+/// ``CeremonyCheck`` (what `ceremony check` runs), then shows the plan's hash, checks the air gap and
+/// the clock, opens the transcript, logs in to the token and hands over to the ceremony of the
+/// plan's kind. Every step that matters after `ceremony.start` is recorded in the transcript; a
+/// failure is recorded too, then rethrown, so the record shows aborted ceremonies as well as
+/// completed ones (a plan refused by the check has not started and leaves the media as it was).
 public struct CeremonyRunner: Sendable {
     public var planText: String
     public var environment: CeremonyEnvironment
@@ -26,6 +28,8 @@ public struct CeremonyRunner: Sendable {
     /// The tool running the ceremony (version and the SHA-256 of its executable), recorded as a
     /// `tool.identity` entry right after `ceremony.start`; the `ceremony` binary always sets it.
     public var toolIdentity: ToolIdentity?
+    /// The plan's file name, for messages.
+    public var planDocument = "plan"
 
     public init(
         planText: String, environment: CeremonyEnvironment, media: String, console: any CeremonyConsole = StandardConsole(),
@@ -50,21 +54,24 @@ public struct CeremonyRunner: Sendable {
         public var outputs: [String]
     }
 
+    /// The check `ceremony check` runs, with this runner's inputs: `run` starts with it.
+    public var check: CeremonyCheck {
+        CeremonyCheck(
+            planText: planText, planDocument: planDocument, environment: environment, media: media, clock: clock,
+            preconfirmedSPKI: preconfirmedSPKI)
+    }
+
     public func run() async throws -> Outcome {
-        let plan = try CeremonyPlan.load(text: planText)
-        let planSHA256 = Array(SHA256.hash(data: Data(planText.utf8))).hexString
-        // Rehearsal or not is decided by the reviewed, hashed plan alone; an environment file or
-        // flag that says otherwise is a mix-up (a rehearsal env on the live plan, or the reverse).
+        // Everything that can be checked without the token, exactly as `ceremony check` does.
+        let checked = try check.run()
+        let plan = checked.plan
+        let planSHA256 = checked.planSHA256
         let rehearsal = plan.isRehearsal
-        if let stated = environment.rehearsal, stated != rehearsal {
-            throw CeremonyError.refused(
-                "the environment (or --rehearsal) says rehearsal: \(stated) but the plan says rehearsal: \(rehearsal); "
-                    + "the plan decides (it is reviewed and hashed): use a plan made with `ceremony template\(stated ? " --rehearsal" : "")`")
-        }
         console.show("ceremony: \(plan.ceremony.rawValue)\(rehearsal ? " (REHEARSAL)" : "")")
         if let purpose = plan.purpose { console.show("purpose: \(purpose)") }
         console.show("plan SHA-256: \(planSHA256)")
         console.show("  words: \(PGPWordList.words(for: Hex.decode(planSHA256, typed: true) ?? []).prefix(8).joined(separator: " "))")
+        for line in checked.lines { console.show("check: \(line)") }
 
         try checkMediaWritable()
 
@@ -83,18 +90,9 @@ public struct CeremonyRunner: Sendable {
         // appended, so a refused start leaves the transcript as it was.
         let transcriptPath = mediaPath("transcript.jsonl")
         let previous = try Transcript.verify(path: transcriptPath)
-        if plan.ceremony != .root {
-            if previous.count == 0 {
-                let database = RootDatabaseStore(media: media)
-                if database.exists || FileManager.default.fileExists(atPath: mediaPath(RootCeremony.bundleDirectory)) {
-                    throw CeremonyError.transcript(
-                        "no transcript on the media (\(transcriptPath)), but the media holds a root\(database.exists ? " database" : " bundle"): "
-                            + "the transcript was deleted or this is not the media of record. Restore transcript.jsonl from a copy of the media "
-                            + "whose head matches the paper log; nothing was signed")
-                }
-            } else {
-                try TranscriptHeadConfirmation(console: console).confirm(head: previous.head, entries: previous.count)
-            }
+        // (A media with a root but no transcript was refused by the check.)
+        if plan.ceremony != .root, previous.count > 0 {
+            try TranscriptHeadConfirmation(console: console).confirm(head: previous.head, entries: previous.count)
         }
 
         let transcript = try Transcript(path: transcriptPath, clock: clock)
@@ -142,10 +140,10 @@ public struct CeremonyRunner: Sendable {
                 media: media, console: console, clock: clock, random: random, transcript: transcript, officer: officer,
                 tool: tool, token: token, rehearsal: rehearsal, preconfirmedSPKI: preconfirmedSPKI, anchor: anchor)
             let outputs: [String]
-            switch plan.ceremony {
-            case .root: outputs = try await RootCeremony(plan: plan.root!, context: context).run()
-            case .intermediate: outputs = try await IntermediateCeremony(plan: plan.intermediate!, context: context).run()
-            case .crl: outputs = try await CRLCeremony(plan: plan.crl!, context: context).run()
+            switch plan.details {
+            case .root(let root): outputs = try await RootCeremony(plan: root, context: context).run()
+            case .intermediate(let intermediate): outputs = try await IntermediateCeremony(plan: intermediate, context: context).run()
+            case .crl(let crl): outputs = try await CRLCeremony(plan: crl, context: context).run()
             }
             try transcript.append(actor: officer, event: "ceremony.end", details: ["outputs": outputs.joined(separator: " ")])
             // The anchor is written last, under the officer's login, over the closing head.
@@ -155,7 +153,7 @@ public struct CeremonyRunner: Sendable {
             return Outcome(transcriptHead: transcript.head, outputs: outputs)
         } catch {
             // Record the abort; if even that fails the original error is what the officer needs.
-            if (try? transcript.append(actor: tool, event: "ceremony.aborted", details: ["reason": "\(error)"])) != nil {
+            if (try? transcript.append(actor: tool, event: "ceremony.aborted", details: ["reason": "\(ErrorText.of(error))"])) != nil {
                 // The next ceremony starts from this head: the witnesses write it down too.
                 announce(head: transcript.head, title: "Transcript head after the abort (witnesses: write it in the paper log):")
             }

@@ -28,7 +28,7 @@ struct IntermediateCeremony {
         }
         let databaseStore = RootDatabaseStore(media: context.media)
         var database = try databaseStore.load(expectedSHA256: try context.recordedRootDatabaseHash())
-        let root = try RootMaterial.load(context: context, pinned: plan.rootKey, database: database)
+        let root = try RootMaterial.load(context: context, pinned: plan.rootKey, database: database, planKey: "intermediate.root-key")
 
         // The CSR bundle: every file checked against MANIFEST before the CSR is parsed.
         let csrBundleName = plan.csrBundle ?? "intermediate-csr"
@@ -36,7 +36,7 @@ struct IntermediateCeremony {
         do {
             bundle = try BundleDirectory.read(from: context.path(csrBundleName))
         } catch {
-            throw CeremonyError.media("the CSR bundle \(context.path(csrBundleName)) is refused: \(error)")
+            throw CeremonyError.media("the CSR bundle \(context.path(csrBundleName)) is refused: \(ErrorText.of(error))")
         }
         guard let csrBytes = bundle.file(Self.csrFile) else {
             throw CeremonyError.media("the CSR bundle has no \(Self.csrFile)")
@@ -51,13 +51,8 @@ struct IntermediateCeremony {
             review = accepted
         }
         let planCheck: String
-        if let expected = plan.expectedSPKISHA256 {
-            let pinned = Hex.encode(Hex.decode(expected, typed: true) ?? [])
-            guard pinned == review.spkiSHA256Hex else {
-                throw CeremonyError.refused(
-                    "the CSR's key (SPKI SHA-256 \(review.spkiSHA256Hex)) is not the key the plan expects (\(pinned)); "
-                        + "nothing was signed: the bundle on the media is not the one the appliance operator printed")
-            }
+        if plan.expectedSPKISHA256 != nil {
+            try IntermediateCeremony.checkExpectedKey(plan, csrKeySPKISHA256: review.csr.publicKey.spkiSHA256)
             planCheck = "matched the plan's expected-spki-sha256"
         } else {
             guard context.rehearsal else {
@@ -66,9 +61,7 @@ struct IntermediateCeremony {
             planCheck = "no expected-spki-sha256 in this rehearsal plan"
         }
 
-        let profile = try IntermediateCAProfile(
-            subject: review.csr.subject, pointers: try RevocationPointers(crlURL: plan.crlURL),
-            validity: TimeInterval(plan.validityYears ?? 5) * ValidityPolicy.year)
+        let profile = try Self.profile(for: plan, subject: review.csr.subject)
         let issuer = try CertificateIssuer(
             issuerCertificate: root.certificate, privateKey: Certificate.PrivateKey(root.key), clock: context.clock,
             random: context.random)
@@ -97,7 +90,7 @@ struct IntermediateCeremony {
         try context.transcript.append(
             actor: context.officer, event: "csr.approved", inputs: context.hashes(of: bundle, in: csrBundleName),
             details: [
-                "subject": "\(review.csr.subject)", "spki-sha256": review.spkiSHA256Hex, "serial": "\(token.serialNumber)",
+                "subject": "\(review.csr.subject)", "spki-sha256": review.spkiSHA256Hex, "serial": token.serialNumber.hex,
                 "plan-check": planCheck, "confirmation": confirmation,
             ])
         let certificate = try await issuer.issue(token)
@@ -134,6 +127,30 @@ struct IntermediateCeremony {
         return outputs.keys.sorted()
     }
 
+    /// The intermediate profile the plan asks for (`ceremony check` builds it too).
+    static func profile(for plan: IntermediateCeremonyPlan, subject: DistinguishedName) throws -> IntermediateCAProfile {
+        do {
+            return try IntermediateCAProfile(
+                subject: subject, pointers: try RevocationPointers(crlURL: plan.crlURL),
+                validity: TimeInterval(plan.validityYears ?? 5) * ValidityPolicy.year)
+        } catch let error as PKIError {
+            throw CeremonyError.plan("intermediate plan: \(error.reason)")
+        }
+    }
+
+    /// Refuses a CSR whose key is not the plan's `expected-spki-sha256` (from the appliance
+    /// operator's printout). The message names the expected value and the plan, not the CSR's.
+    static func checkExpectedKey(_ plan: IntermediateCeremonyPlan, csrKeySPKISHA256: [UInt8]) throws {
+        guard let expected = plan.expectedSPKISHA256 else { return }
+        let identity = try TrustAnchorIdentity(
+            parsing: expected, source: "the plan's intermediate.expected-spki-sha256, copied from the appliance operator's printout")
+        guard identity.matchesKey(spkiSHA256: csrKeySPKISHA256) else {
+            throw CeremonyError.refused(
+                identity.mismatch("the key of the CSR on the media (\(plan.csrBundle ?? "intermediate-csr"))", keyOnly: true)
+                    + "; nothing was signed: the bundle on the media is not the one the appliance operator printed. Ask for a new bundle and printout")
+        }
+    }
+
     /// The officer types PGP words 1-16 (at least 128 bits) of the CSR key's SPKI SHA-256 from the
     /// appliance operator's printout; the words are never shown before they are typed, and hex is
     /// refused. A rehearsal may pass the whole hash with `--yes-i-have-checked` instead.
@@ -144,7 +161,9 @@ struct IntermediateCeremony {
                 throw CeremonyError.refused("--yes-i-have-checked is for scripted rehearsals only; a live ceremony asks the officer to type")
             }
             guard preconfirmed.lowercased() == spki else {
-                throw CeremonyError.refused("--yes-i-have-checked \(preconfirmed) does not match the CSR's SPKI SHA-256 \(spki)")
+                throw CeremonyError.refused(
+                    "--yes-i-have-checked \(preconfirmed) does not match the key of the CSR on the media; its own hash is not shown: "
+                        + "compare the value you gave with the appliance operator's printout")
             }
             context.console.show("confirmed by --yes-i-have-checked (rehearsal)")
             return "--yes-i-have-checked (rehearsal)"

@@ -25,7 +25,7 @@ struct OfficerCard {
             let inserted = try await monitor.waitForCard(reader: reader, timeout: timeout)
             console.show("card inserted (ATR \(inserted.atrHex ?? "unknown"))")
         } catch {
-            throw CeremonyError(.token, "no card was inserted into \(reader): \(error)")
+            throw CeremonyError(.token, "no card was inserted into \(reader): \(ErrorText.of(error))")
         }
     }
 }

@@ -16,6 +16,20 @@ struct RootCeremony {
     let plan: RootCeremonyPlan
     let context: CeremonyContext
 
+    /// The root profile the plan asks for, checked for a root signed at `now`: the subject (names
+    /// and ISO 3166 country) and the validity (5–30 calendar years, docs/profiles.md#root-ca).
+    /// `ceremony check` builds it too, so a plan that would fail here fails before any key exists.
+    static func profile(for plan: RootCeremonyPlan, now: Date) throws -> RootCAProfile {
+        do {
+            let subject = try SubjectName.root(
+                name: plan.subject.name, organization: plan.subject.organization, unit: plan.subject.unit, country: plan.subject.country)
+            guard let validity = plan.validity else { throw CeremonyError.plan("root.not-after must be a date such as 2046-12-06") }
+            return try RootCAProfile(subject: subject, validity: validity, now: now)
+        } catch let error as PKIError {
+            throw CeremonyError.plan("root plan: \(error.reason); change the plan and have the witnesses review it again")
+        }
+    }
+
     func run() async throws -> [String] {
         let console = context.console
         let bundlePath = context.path(Self.bundleDirectory)
@@ -39,7 +53,10 @@ struct RootCeremony {
         do {
             pair = try context.token.session.generateKeyPair(spec, label: plan.key.label, id: keyID)
         } catch {
-            throw CeremonyError(.token, "key generation refused: \(error)")
+            let hint = (error as? PKCS11Error)?.code == .objectExists
+                ? ": choose another root.key.label and root.key.id in the plan (the witnesses review it again), or use an empty token"
+                : ""
+            throw CeremonyError(.token, "key generation refused: \(ErrorText.of(error))\(hint)")
         }
         console.show("key attributes read back from the token:")
         for line in pair.attributes.description.split(separator: "\n") { console.show("  \(line)") }
@@ -50,7 +67,7 @@ struct RootCeremony {
         do {
             try RootKindMarker.mark(context.token.session, as: rootKind)
         } catch {
-            throw CeremonyError(.token, "cannot mark the token's root as \(rootKind.rawValue) (\(RootKindMarker.label)): \(error)")
+            throw CeremonyError(.token, "cannot mark the token's root as \(rootKind.rawValue) (\(RootKindMarker.label)): \(ErrorText.of(error))")
         }
         try context.transcript.append(
             actor: context.tool, event: "key.generated", token: context.token.identity,
@@ -60,9 +77,7 @@ struct RootCeremony {
                 "attributes": pair.attributes.description.replacingOccurrences(of: "\n", with: "; "),
             ])
 
-        let subject = try SubjectName.root(
-            name: plan.subject.name, organization: plan.subject.organization, unit: plan.subject.unit, country: plan.subject.country)
-        let profile = try RootCAProfile(subject: subject, validity: TimeInterval(plan.validityYears ?? 20) * ValidityPolicy.year)
+        let profile = try Self.profile(for: plan, now: context.clock.now())
         let issuer = try CertificateIssuer.selfSigned(
             privateKey: Certificate.PrivateKey(pair.privateKey), clock: context.clock, random: context.random)
         let token = try issuer.prepare(profile: profile, subjectPublicKey: pair.publicKey)
@@ -79,7 +94,7 @@ struct RootCeremony {
             summary: """
                 Rootkeeper root CA certificate
                 subject: \(certificate.subject)
-                serial: \(certificate.serialNumber)
+                serial: \(certificate.serialNumber.hex)
                 not before: \(certificate.notValidBefore)
                 not after: \(certificate.notValidAfter)
                 key: \(spec) in token "\(context.token.session.token.label)" (serial \(context.token.session.token.serial))
@@ -99,15 +114,18 @@ struct RootCeremony {
         outputs[Self.rootDatabaseOutput] = try database.sha256()
         try context.transcript.append(
             actor: context.tool, event: "root.self-signed", outputs: outputs, token: context.token.identity,
-            details: ["subject": "\(certificate.subject)", "serial": "\(certificate.serialNumber)", "spki-sha256": spkiHex])
+            details: ["subject": "\(certificate.subject)", "serial": certificate.serialNumber.hex, "spki-sha256": spkiHex])
 
         console.show("")
         console.show("root certificate written to \(bundlePath)")
         console.show("  subject:            \(certificate.subject)")
         console.show("  valid:              \(certificate.notValidBefore) – \(certificate.notValidAfter)")
-        console.show("  SPKI SHA-256:       \(spkiHex)")
-        console.show("  certificate SHA-256: \(Array(SHA256.hash(data: der)).hexString)")
-        console.show("Write the SPKI SHA-256 down: every later plan pins the root key by it.")
+        console.show("  serial:             \(certificate.serialNumber.hex)")
+        let identifiers = try CertificateIdentifiers(certificate)
+        console.show("Root identifiers (witnesses: write all three in the paper log; docs/identity.md):")
+        for line in identifiers.lines { console.show("  \(line)") }
+        console.show("Later steps ask for one of them: plans pin the root by its SPKI SHA-256, `appliance intermediate install`")
+        console.show("takes --root-fingerprint, agents take --pin; each accepts any of the three.")
         return outputs.keys.sorted()
     }
 }

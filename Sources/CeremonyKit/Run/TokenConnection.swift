@@ -24,14 +24,15 @@ struct TokenConnection {
         do {
             module = try PKCS11Module(path: environment.modulePath)
         } catch {
-            throw CeremonyError(.token, "cannot load PKCS#11 module \(environment.modulePath): \(error)")
+            throw CeremonyError(.token, ErrorText.of(error))
         }
         // Find the token before asking for the PIN: a missing token is reported without a prompt.
         let token: PKCS11TokenInfo
         do {
             token = try module.token(selector)
         } catch {
-            throw CeremonyError(.token, "\(error)")
+            throw CeremonyError(
+                .token, "\(ErrorText.of(error)); check the token label or serial with `ceremony devices --module \(environment.modulePath)` and that the card or HSM is connected")
         }
         console.show("token: \(token)")
         let source = try PINSource(parsing: environment.pinSource ?? "prompt")
@@ -41,7 +42,7 @@ struct TokenConnection {
             let session = try module.openSession(selector, pin: pin)
             return TokenConnection(module: module, session: session)
         } catch {
-            throw CeremonyError(.token, "login to token \"\(token.label)\" failed: \(error) (no retry was made; the token counts failed attempts)")
+            throw CeremonyError(.token, "login to token \"\(token.label)\" failed: \(ErrorText.of(error)) (no retry was made; the token counts failed attempts)")
         }
     }
 }

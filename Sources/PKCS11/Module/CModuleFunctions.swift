@@ -16,7 +16,10 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
         var message = [CChar](repeating: 0, count: 512)
         guard let handle = cpkcs11_load(path, &list, &message, message.count), let list else {
             let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw PKCS11Error(.moduleLoadFailed, "cannot load PKCS#11 module \(path): \(text)")
+            throw PKCS11Error(
+                .moduleLoadFailed,
+                "cannot load PKCS#11 module \(path): \(text); give the path of the token vendor's PKCS#11 library "
+                    + "(SoftHSM: /usr/lib/softhsm/libsofthsm2.so), with --module or `module:` in the environment")
         }
         self.handle = handle
         self.functions = list
@@ -27,7 +30,15 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
             // instead of the C_Initialize error, seen with a SoftHSM whose token directory was gone).
             isShutDown = true
             cpkcs11_unload(handle)
-            try PKCS11Error.check(rv, "C_Initialize")
+            do {
+                try PKCS11Error.check(rv, "C_Initialize")
+            } catch let error as PKCS11Error {
+                throw PKCS11Error(
+                    .moduleLoadFailed,
+                    "the PKCS#11 module \(path) loaded but could not start (\(error.reason)): for SoftHSM check that SOFTHSM2_CONF names "
+                        + "a readable configuration whose token directory exists; for a hardware token check that it is connected and its service runs",
+                    function: error.function, returnValueName: error.returnValueName)
+            }
         }
     }
 

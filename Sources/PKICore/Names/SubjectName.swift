@@ -63,9 +63,7 @@ public enum SubjectName {
         if let unit, unit.unicodeScalars.count > 64 {
             throw PKIError.invalidParameter("organizational unit '\(unit)' is longer than 64 characters (RFC 5280 ub-organizational-unit-name)")
         }
-        if let country, country.utf8.count != 2 {
-            throw PKIError.invalidParameter("country '\(country)' must be a two-letter ISO 3166 code")
-        }
+        if let country { _ = try CountryCode(country) }
         return try DistinguishedName {
             if let country { CountryName(country) }
             OrganizationName(organization)
