@@ -60,6 +60,12 @@ struct SigningWhileRevokedTests {
         func serialize(into coder: inout DER.Serializer) throws { throw PKIError.unsupported("not exportable") }
     }
 
+    /// Collects the serials the RA's event stream announces as revoked.
+    struct RevokedSerialCollector: AuthorityEventSubscriber {
+        let told: NIOLockedValueBox<[String]>
+        func authorityEventOccurred(_ event: AuthorityEvent) async { told.withLockedValue { $0 += event.revokedSerials } }
+    }
+
     /// A CA over SQLite whose intermediate key signs through `gate`; `told` collects the serials
     /// the CA reports to the revocation services.
     static func gatedCA(_ harness: CAHarness, gate: Gate, told: NIOLockedValueBox<[String]>) async throws -> IntermediateCA {
@@ -70,9 +76,7 @@ struct SigningWhileRevokedTests {
         let intermediate = try await pki.rootIssuer.issue(pki.rootIssuer.prepare(profile: profile, subjectPublicKey: Certificate.PublicKey(key.publicKey)))
         let issuer = try CertificateIssuer(issuerCertificate: intermediate, privateKey: Certificate.PrivateKey(GatedKey(key: key, gate: gate)),
                                            clock: pki.clock, random: SystemRandomSource())
-        var ca = try IntermediateCA(authority: harness.ca.authority, issuer: issuer, root: pki.root, settings: harness.ca.settings)
-        ca.revocationListener = { serials in told.withLockedValue { $0 += serials } }
-        return ca
+        return try harness.ca(announcingTo: [RevokedSerialCollector(told: told)], issuer: issuer)
     }
 
     /// Starts `body` with the gate closed and waits until its serial is reserved and its signature held.

@@ -99,21 +99,12 @@ public final class ServerCertificateManager: Sendable {
             fqdn: identity.fqdn, organization: ca.settings.organization, dnsNames: identity.dnsNames,
             ipAddresses: identity.ipAddresses, pointers: try ca.settings.pointers(), validity: identity.validity)
         let token = try ca.issuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
-        let record = ca.reservation(for: token, type: .server)
-        let now = ca.clock.now()
-        _ = try await ca.store.perform([
-            .reserveCertificate(record),
-            .audit(AuditEntry(time: now, actor: "system", action: "certificate.reserved", subject: record.serial,
-                              details: ["type": "server", "tbs_sha256": record.tbsSHA256, "fqdn": identity.fqdn])),
-        ])
+        // Through the RA's unit of work, which announces the issuance on its event stream
+        // (counted once by the metrics subscriber).
+        let reservation = ca.reservation(for: token, type: .server)
+        let record = try await ca.authority.reserveOwnCertificate(reservation, details: ["fqdn": identity.fqdn])
         let certificate = try await ca.issuer.issue(token)
-        let der = try PEMCodec.der(certificate)
-        _ = try await ca.store.perform([
-            .recordIssued(serial: record.serial, certificateDER: der, at: ca.clock.now()),
-            .audit(AuditEntry(time: ca.clock.now(), actor: "system", action: "certificate.issued", subject: record.serial,
-                              details: ["type": "server"])),
-        ])
-        ca.metrics?.issued(type: CertificateRecord.CertificateType.server.rawValue, renewal: false)
+        try await ca.authority.recordOwnCertificate(record, certificateDER: try PEMCodec.der(certificate))
         let keyPEM = Array((try key.serializeAsPEM().pemString + "\n").utf8)
         // The root is included so agents may pin it (RFC 8446 §4.4.2 allows it): a root pin
         // survives intermediate renewals, an intermediate pin does not.

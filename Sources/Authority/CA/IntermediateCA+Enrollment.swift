@@ -112,13 +112,12 @@ extension IntermediateCA: CertificateAuthorityService {
         }
         switch completion {
         case .issued:
-            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: authorization.basis.isRenewal)
+            // Counted by the metrics subscriber of the RA's event stream, once, where it was recorded.
             return .issued(certificate: certificate, chain: chain)
-        case .revoked(_, let revocation):
+        case .revoked:
             // Fail closed: the certificate exists and is revoked; every revocation consumer
-            // (OCSP cache, CRL, mTLS caches, open connections) hears of it now, and the agent
-            // gets a refusal, never the certificate.
-            await revocationListener?([revocation.record.serial])
+            // (OCSP cache, CRL, mTLS caches, open connections) heard of it from the RA's unit of
+            // work, and the agent gets a refusal, never the certificate.
             // Either the agent was revoked, or the signature took so long that the reservation was
             // released (then the agent may simply ask again).
             return .rejected(reason: "the certificate for agent \(authorization.identity.agentID) was revoked while it was being signed (agent revoked, or signing outlasted its reservation)")
@@ -145,7 +144,7 @@ extension IntermediateCA: CertificateAuthorityService {
     }
 
     /// The reservation row for a prepared certificate: serial, TBS hash, validity, subject.
-    func reservation(for token: borrowing IssuanceToken, type: CertificateRecord.CertificateType) -> CertificateRecord {
+    public func reservation(for token: borrowing IssuanceToken, type: CertificateRecord.CertificateType) -> CertificateRecord {
         CertificateRecord(
             serial: CertificateRecord.serialHex(contentBytes: token.serialNumber.bytes), issuerSKI: issuerSKI, type: type,
             subject: String(describing: token.subject), notBefore: token.notValidBefore, notAfter: token.notValidAfter,

@@ -1,31 +1,14 @@
 import Foundation
-import PKICore
-import Registration
 import X509
 
 extension IntermediateCA: RevocationChecking, AgentRegistry {
-    /// Looks the serial up in the store on every call (docs/conventions.md#fail-closed). A store error propagates and
-    /// callers refuse the request (fail closed). A certificate the store holds under the same
-    /// serial but with different bytes, or only as an unfinished reservation, is `unknown`.
+    /// The store's answer on every call (``StoreClientStatus``): fail closed on a store error.
     public func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus {
-        let serial = Self.serialHex(certificate)
-        switch try await store.revocationStatus(serial: serial) {
-        case .unknown:
-            return .unknown
-        case .revoked(let record):
-            return .revoked(reason: record.reason?.name ?? RevocationReason.unspecified.name)
-        case .notRevoked(let record):
-            let presented = try PEMCodec.der(certificate)
-            guard record.status == .issued || record.status == .superseded,
-                  let stored = record.certificateDER, stored == presented
-            else { return .unknown }
-            return .good
-        }
+        try await clientStatus.revocationStatus(of: certificate)
     }
 
     /// Only active agents are registered; a revoked agent is refused even with a good certificate.
     public func registeredAgent(id: String) async throws -> RegisteredAgent? {
-        guard let agentID = AgentID(id), let agent = try await store.agent(agentID), agent.status == .active else { return nil }
-        return RegisteredAgent(id: agent.id.description, hostname: agent.hostname)
+        try await clientStatus.registeredAgent(id: id)
     }
 }
