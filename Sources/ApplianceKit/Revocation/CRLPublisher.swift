@@ -193,6 +193,14 @@ public actor CRLPublisher: RevocationPublisher, Service {
         trigger()
     }
 
+    /// The signing key is usable again (its token came back): a publication that failed meanwhile
+    /// is retried now instead of after ``Configuration/retryInterval``. Returns immediately.
+    public func signingResumed() {
+        guard failure != nil else { return }
+        fullRebuildRequested = true
+        trigger()
+    }
+
     /// Generates and publishes a CRL now (`appliance crl generate`) and waits for it.
     /// Throws the reason when publication failed (the previous CRL stays served).
     public func publishNow() async throws {

@@ -62,7 +62,6 @@ public struct ApplianceRuntime: Sendable {
             state, current: certificates.intermediate, retiring: roster.retiring, secret: secret, token: token)
         let key = keys.current
         let issuers = Array(zip(roster.retiring, keys.retiring))
-        let tokenMonitor = keys.tokenConnection.map { SigningTokenMonitor(connection: $0, metrics: metrics, logger: logger) }
 
         // 4. The revocation services: CRL publishers and OCSP responders per issuer, the mTLS
         // client-status cache and the connection registry — everything a revocation must reach.
@@ -85,6 +84,9 @@ public struct ApplianceRuntime: Sendable {
         let responders = IssuerOCSPResponders(
             current: try responder(certificates.intermediate, key), retiring: try issuers.map { try responder($0.0, $0.1) })
         for issuerResponder in responders.all { try await issuerResponder.prepare() }
+        let tokenMonitor = keys.tokenConnection.map {
+            SigningTokenMonitor(connection: $0, crlPublishers: crlPublishers, metrics: metrics, logger: logger)
+        }
         let trust = ClientTrust(root: certificates.root, intermediates: roster.all, clock: clock)
         let connections = ConnectionRegistry()
         // Per-request mTLS checks read revocation and registration from memory, kept current by
