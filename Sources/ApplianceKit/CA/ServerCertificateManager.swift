@@ -38,7 +38,8 @@ public final class ServerCertificateManager: Sendable {
     private let holder: NIOLockedValueBox<ServerCertificateHolder?>
 
     /// - Parameter holder: the HTTPS listener's holder to rotate into; `nil` before it exists
-    ///   (serve: ``rotateIfDue()`` → ``tlsMaterial()`` → build the holder → ``attach(_:)``).
+    ///   (serve: a manager without holder runs ``rotateIfDue()`` and ``tlsMaterial()``, the holder
+    ///   is built from that, and the running manager is built with it — nothing is attached later).
     public init(state: StateDirectory, ca: IntermediateCA, identity: Identity, holder: ServerCertificateHolder? = nil) {
         self.state = state
         self.ca = ca

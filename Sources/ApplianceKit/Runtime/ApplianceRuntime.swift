@@ -96,9 +96,11 @@ public struct ApplianceRuntime: Sendable {
         let coordinator = RevocationCoordinator(
             ocsp: responders, crlPublishers: crlPublishers, caches: [clientStatus], connections: connections, logger: logger)
 
+        let auditJournal = AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger)
+
         // 5. The one event stream of the RA (docs/architecture.md#event-stream), complete before
         // the RA exists: every issuance and revocation of every path reaches these, in order.
-        let events = AuthorityEventStream([coordinator, metrics])
+        let events = AuthorityEventStream([coordinator, metrics, auditJournal])
 
         // 6. The CA over the RA.
         let base = configuration.publicBaseURL
@@ -152,7 +154,7 @@ public struct ApplianceRuntime: Sendable {
                 SupersededRevocationService(ca: ca, logger: logger),
                 // Stale = older than any request may run (its handler was cancelled or its process died).
                 ReservationReaperService(ca: ca, staleAfter: 2 * configuration.limits.requestTimeoutSeconds, logger: logger),
-                AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
+                auditJournal,
                 InventoryGauges(store: store, metrics: metrics, clock: clock, logger: logger),
             ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []),
             connections: connections,
