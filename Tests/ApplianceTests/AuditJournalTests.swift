@@ -58,7 +58,7 @@ struct AuditJournalTests {
         let journalStarted = FileManager.default.fileExists(atPath: path)
         try await Task.sleep(for: .milliseconds(100))
         guard case .issued(let certificate, _) = try await ca.enroll(
-            ESTRequest(csrDER: try CAHarness.agentCSR(hostname: "audit-1").der, token: token, source: "127.0.0.1")) else {
+            csrDER: try CAHarness.agentCSR(hostname: "audit-1").der, token: token, source: "127.0.0.1") else {
             Issue.record("enrolment was not issued")
             running.cancel()
             return

@@ -36,7 +36,7 @@ struct BackupFixture {
         for hostname in ["web-01", "db-01"] {
             let token = try await ca.createToken(hostname: hostname, caller: CAHarness.admin)
             let request = try CAHarness.agentCSR(hostname: hostname)
-            guard case .issued(let certificate, _) = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+            guard case .issued(let certificate, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
                 throw HarnessFailure(description: "enrolment of \(hostname) did not issue")
             }
             serials.append(PKICore.Hex.encode(certificate.serialNumber.bytes))

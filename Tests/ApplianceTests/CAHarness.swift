@@ -48,7 +48,7 @@ struct CAHarness {
     func enrollWithToken(hostname: String) async throws -> (certificate: Certificate, uuid: String) {
         let token = try await ca.createToken(hostname: hostname, caller: Self.admin)
         let request = try Self.agentCSR(hostname: hostname)
-        let outcome = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))
+        let outcome = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")
         guard case .issued(let certificate, _) = outcome else { throw HarnessFailure(description: "expected issued, got \(outcome)") }
         return (certificate, request.uuid)
     }
@@ -72,8 +72,6 @@ struct CAHarness {
     func remove() { directory.remove() }
 }
 
-/// The HTTP layer's enrolment request (Registration has its own `EnrollmentRequest`).
-typealias ESTRequest = Authority.EnrollmentRequest
 
 struct HarnessFailure: Error, CustomStringConvertible {
     let description: String

@@ -61,7 +61,7 @@ struct EventStreamTests {
         func enrol(_ hostname: String) async throws -> (certificate: Certificate, uuid: String) {
             let token = try await ca.createToken(hostname: hostname, caller: CAHarness.admin)
             let request = try CAHarness.agentCSR(hostname: hostname)
-            guard case .issued(let certificate, _) = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+            guard case .issued(let certificate, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
                 throw HarnessFailure(description: "enrolment of \(hostname) was not issued")
             }
             return (certificate, request.uuid)
@@ -197,13 +197,13 @@ struct EventStreamTests {
 
         // Pending, approved, fetched — and fetched again (RFC 7030 §4.2.3: the stored certificate, not a new one).
         let request = try CAHarness.agentCSR(hostname: "w-4")
-        guard case .pending(let registration, _) = try await wired.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "192.0.2.4")) else {
+        guard case .pending(let registration, _) = try await wired.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.4") else {
             Issue.record("a tokenless enrolment must wait for approval")
             return
         }
         _ = try await wired.ca.approveAgent(id: registration, caller: CAHarness.admin)
-        guard case .issued(let approved, _) = try await wired.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "192.0.2.4")),
-              case .issued(let again, _) = try await wired.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "192.0.2.4"))
+        guard case .issued(let approved, _) = try await wired.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.4"),
+              case .issued(let again, _) = try await wired.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.4")
         else {
             Issue.record("the approved registration must be issued, and the same certificate returned again")
             return

@@ -36,7 +36,7 @@ struct SetupPKCS11Tests {
             let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"),
                                          events: .unobserved, crlPublication: NoCRLPublication())
             let agentToken = try await ca.createToken(hostname: "hsm-agent", caller: CAHarness.admin)
-            let outcome = try await ca.enroll(ESTRequest(csrDER: try CAHarness.agentCSR(hostname: "hsm-agent").der, token: agentToken, source: "t"))
+            let outcome = try await ca.enroll(csrDER: try CAHarness.agentCSR(hostname: "hsm-agent").der, token: agentToken, source: "t")
             guard case .issued(let certificate, _) = outcome else {
                 Issue.record("expected a certificate signed on the token, got \(outcome)")
                 return

@@ -98,7 +98,7 @@ struct SigningWhileRevokedTests {
         let ca = try await Self.gatedCA(harness, gate: gate, told: told)
         let token = try await ca.createToken(hostname: "late-1", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "late-1")
-        guard case .issued(let first, _) = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+        guard case .issued(let first, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
             Issue.record("enrolment failed")
             return
         }
@@ -131,7 +131,7 @@ struct SigningWhileRevokedTests {
         let token = try await ca.createToken(hostname: "slow-1", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "slow-1")
         let (task, reserved) = try await Self.holdSignature(harness, gate: gate) {
-            try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))
+            try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")
         }
         harness.pki.clock.set(harness.pki.clock.now() + 3600)
         let reaped = try await ca.authority.reapStaleReservations(reservedBefore: harness.pki.clock.now() - 60)
@@ -143,8 +143,8 @@ struct SigningWhileRevokedTests {
         }
         #expect(told.withLockedValue { $0 }.contains(reserved.serial))
         // The token came back with the release: the same agent, same CSR, enrols.
-        guard case .issued(let certificate, _) = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
-            Issue.record("the same agent must enrol with the token the release gave back: \(String(describing: try? await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))))")
+        guard case .issued(let certificate, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
+            Issue.record("the same agent must enrol with the token the release gave back: \(String(describing: try? await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")))")
             return
         }
         #expect(try await ca.revocationStatus(of: certificate) == .good)

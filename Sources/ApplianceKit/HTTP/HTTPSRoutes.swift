@@ -49,8 +49,9 @@ struct HTTPSRoutes: Sendable {
             try limited { try rateLimits.checkEnrollment(agent: agent.commonName) }
         }
         // The address without the port: pending registrations are counted per source address.
-        let enrolment = EnrollmentRequest(csrDER: csr, token: token, source: context.sourceAddress)
-        let outcome = try await call("simpleenroll") { try await services.certificateAuthority.enroll(enrolment) }
+        let outcome = try await call("simpleenroll") {
+            try await services.certificateAuthority.enroll(csrDER: csr, token: token, source: context.sourceAddress)
+        }
         return try outcome.response()
     }
 

@@ -14,17 +14,16 @@ extension IntermediateCA: CertificateAuthorityService {
     /// Nothing to ask for: the profile decides every extension (RFC 7030 §4.5.2 allows 204).
     public func csrAttributes() async throws -> [UInt8]? { nil }
 
-    public func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentOutcome {
+    public func enroll(csrDER: [UInt8], token: String?, source: String) async throws -> EnrollmentOutcome {
         let review: CSRReview
-        switch try Self.evaluate(csrDER: request.csrDER, policy: CSRPolicy(purpose: .agent())) {
+        switch try Self.evaluate(csrDER: csrDER, policy: CSRPolicy(purpose: .agent())) {
         case .rejected(let reason): return .rejected(reason: reason)
         case .accepted(let accepted): review = accepted
         }
-        guard let identity = Self.requestIdentity(review, csrDER: request.csrDER) else {
+        guard let identity = Self.requestIdentity(review, csrDER: csrDER) else {
             return .rejected(reason: "the CSR does not name an agent identity")
         }
-        let decision = try await authority.evaluateEnrollment(
-            Registration.EnrollmentRequest(identity: identity, token: request.token, sourceAddress: request.source))
+        let decision = try await authority.evaluateEnrollment(EnrollmentRequest(identity: identity, token: token, sourceAddress: source))
         switch decision {
         case .issue(let authorization):
             return try await issueAgent(review: review, authorization: authorization)
