@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import NIOConcurrencyHelpers
 import PKICore
 import Registration
 import SecureFiles
@@ -35,7 +34,7 @@ public final class ServerCertificateManager: Sendable {
     let state: StateDirectory
     let ca: IntermediateCA
     let identity: Identity
-    private let holder: NIOLockedValueBox<ServerCertificateHolder?>
+    private let holder: ServerCertificateHolder?
 
     /// - Parameter holder: the HTTPS listener's holder to rotate into; `nil` before it exists
     ///   (serve: a manager without holder runs ``rotateIfDue()`` and ``tlsMaterial()``, the holder
@@ -44,12 +43,7 @@ public final class ServerCertificateManager: Sendable {
         self.state = state
         self.ca = ca
         self.identity = identity
-        self.holder = NIOLockedValueBox(holder)
-    }
-
-    /// Makes later rotations swap the new certificate into `holder` (new handshakes use it).
-    public func attach(_ holder: ServerCertificateHolder) {
-        self.holder.withLockedValue { $0 = holder }
+        self.holder = holder
     }
 
     /// The current certificate, or `nil` when none has been issued yet.
@@ -115,6 +109,6 @@ public final class ServerCertificateManager: Sendable {
         try SecureFile.replaceAtomically(keyPEM, at: state.serverKey, mode: 0o600)
         try SecureFile.replaceAtomically(chainPEM, at: state.serverChain, mode: 0o644)
         try SecureFile.replaceAtomically(Array(try PEMCodec.pem(certificate).utf8), at: state.serverCertificate, mode: 0o644)
-        try holder.withLockedValue { $0 }?.rotate(chainPEM: chainPEM, keyPEM: keyPEM)
+        try holder?.rotate(chainPEM: chainPEM, keyPEM: keyPEM)
     }
 }
