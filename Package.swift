@@ -85,6 +85,18 @@ let package = Package(
             dependencies: ["Registration", "PKICore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // The online CA between the RA and the appliance's HTTP/TLS wiring: IntermediateCA, its CSR
+        // checks and administrative queries (docs/architecture.md#modules).
+        .target(
+            name: "Authority",
+            dependencies: [
+                "PKICore", "Registration",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CeremonyKit",
             dependencies: [
@@ -98,7 +110,7 @@ let package = Package(
         .target(
             name: "ApplianceKit",
             dependencies: [
-                "PKICore", "PKCS11", "Registration", "CAStore", "SecureFiles",
+                "PKICore", "PKCS11", "Registration", "Authority", "CAStore", "SecureFiles",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -197,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "ApplianceTests",
             dependencies: [
-                "ApplianceKit", "PKICore", "TestSupport", "Registration", "CAStore", "SecureFiles",
+                "ApplianceKit", "Authority", "PKICore", "TestSupport", "Registration", "CAStore", "SecureFiles",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

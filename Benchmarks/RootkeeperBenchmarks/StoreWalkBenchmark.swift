@@ -7,7 +7,7 @@ import Registration
 /// The store walk that feeds the CRL publisher (CRLPublisher+Generation.swift): every revocation
 /// of the issuer in 10 000-entry pages, each page's notAfter looked up to prune expired entries
 /// (RFC 5280 §3.3). Compares the SQLite store's batched lookup (`SQLiteStore.notAfter(serials:)`,
-/// what `CertificateStoreExpiryLookup` now uses) with the former one `certificate(serial:)` query
+/// what the CRL publisher uses through `CertificateExpiryLookup`) with the former one `certificate(serial:)` query
 /// per entry, on a store bulk-filled by sqlite3 in a temp directory.
 ///
 /// Arguments: `--entries 100000,1000000` `--per-serial-max 100000` (the per-entry walk is only
@@ -25,7 +25,7 @@ enum StoreWalkBenchmark {
             let path = directory + "/rootkeeper.sqlite"
             let store = try SQLiteStore(path: path)
             try populate(path, count: count)
-            let batched = try await walk(store, lookup: CertificateStoreExpiryLookup(store: store))
+            let batched = try await walk(store, lookup: store)
             let pagesOnly = try await walk(store, lookup: nil)
             var line = String(format: "store walk, %d revocations: pages only %.2f s, pages + batched notAfter %.2f s", count, pagesOnly.seconds, batched.seconds)
             if count <= perSerialMax {

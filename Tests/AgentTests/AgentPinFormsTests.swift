@@ -28,7 +28,7 @@ struct AgentPinFormsTests {
             let colons = stride(from: 0, to: spki.count, by: 2).map { String(Array(spki)[$0..<$0 + 2]) }.joined(separator: ":").uppercased()
             for (index, pin) in [Hex.encode(ids.certificateSHA256), colons, ids.agentPin].enumerated() {
                 let out = app.directory.file("agent-\(index)")
-                let result = try await Tool.run(Self.agent, [
+                let result = try await ExternalTool(Self.agent).runAsync([
                     "enroll", "--server", app.httpsURL, "--pin", pin, "--hostname", "pin-\(index)", "--out", out,
                     "--token-file", try await Self.tokenFile(app, "t\(index)"),
                 ])
@@ -39,7 +39,7 @@ struct AgentPinFormsTests {
             // given and none of the server's identifiers.
             let wrong = Hex.encode([UInt8](repeating: 0x5a, count: 32))
             let before = app.ca.issuedCount
-            let refused = try await Tool.run(Self.agent, [
+            let refused = try await ExternalTool(Self.agent).runAsync([
                 "enroll", "--server", app.httpsURL, "--pin", wrong, "--hostname", "pin-wrong", "--out", app.directory.file("agent-wrong"),
                 "--token-file", try await Self.tokenFile(app, "wrong"),
             ])

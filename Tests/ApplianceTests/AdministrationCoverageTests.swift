@@ -80,7 +80,7 @@ struct AdministrationCoverageTests {
         let serving = try await harness.start()
         defer { Task { await serving.stop() } }
         let request = try CAHarness.agentCSR(hostname: "reject-01")
-        let outcome = try await serving.runtime.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "127.0.0.1"))
+        let outcome = try await serving.runtime.ca.enroll(csrDER: request.der, token: nil, source: "127.0.0.1")
         guard case .pending = outcome else { Issue.record("expected pending, got \(outcome)"); return }
 
         let appliance = ProductBinary.path("appliance"), state = harness.state.root.path
@@ -93,7 +93,7 @@ struct AdministrationCoverageTests {
         #expect(!list.stdout.contains("\(request.uuid) pending"), "\(list.stdout)")
 
         // The same agent asking again is told it was rejected, with the administrator's reason.
-        let again = try await serving.runtime.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "127.0.0.1"))
+        let again = try await serving.runtime.ca.enroll(csrDER: request.der, token: nil, source: "127.0.0.1")
         guard case .rejected(let reason) = again else { Issue.record("a rejected registration must stay rejected, got \(again)"); return }
         #expect(reason.contains("rejected by an administrator: not one of ours"), "\(reason)")
         let audit = try await ExternalTool(appliance).runAsync(["audit", "verify", "--state-dir", state])

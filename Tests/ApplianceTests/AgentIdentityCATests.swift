@@ -31,12 +31,12 @@ struct AgentIdentityCATests {
         let first = try await harness.enrollWithToken(hostname: "db3.example.org")
         let token = try await harness.ca.createToken(hostname: nil, caller: CAHarness.admin)
         let attacker = try CAHarness.agentCSR(hostname: "DB3.example.org")
-        guard case .rejected(let reason) = try await harness.ca.enroll(ESTRequest(csrDER: attacker.der, token: token, source: "127.0.0.1")) else {
+        guard case .rejected(let reason) = try await harness.ca.enroll(csrDER: attacker.der, token: token, source: "127.0.0.1") else {
             Issue.record("a second agent for the same name in another case must be refused")
             return
         }
         #expect(reason.contains("hostname db3.example.org belongs to active agent \(first.uuid)"), "\(reason)")
-        guard case .rejected(let tokenless) = try await harness.ca.enroll(ESTRequest(csrDER: attacker.der, token: nil, source: "127.0.0.1")) else {
+        guard case .rejected(let tokenless) = try await harness.ca.enroll(csrDER: attacker.der, token: nil, source: "127.0.0.1") else {
             Issue.record("tokenless: a second agent for the same name must be refused")
             return
         }
@@ -45,7 +45,7 @@ struct AgentIdentityCATests {
         // A token bound in another case enrols the canonical name.
         let bound = try await harness.ca.createToken(hostname: "WEB9.Example.org", caller: CAHarness.admin)
         let upper = try CAHarness.agentCSR(hostname: "Web9.EXAMPLE.org")
-        guard case .issued(let certificate, _) = try await harness.ca.enroll(ESTRequest(csrDER: upper.der, token: bound, source: "127.0.0.1")) else {
+        guard case .issued(let certificate, _) = try await harness.ca.enroll(csrDER: upper.der, token: bound, source: "127.0.0.1") else {
             Issue.record("a token bound to WEB9.Example.org must enrol web9.example.org")
             return
         }

@@ -26,16 +26,17 @@ struct BackupFixture {
         try state.create()
         let pki = try await TestPKI.make()
         let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
-        let authority = RegistrationAuthority(store: store, clock: pki.clock, random: SystemRandomSource())
+        let authority = RegistrationAuthority(
+            store: store, clock: pki.clock, random: SystemRandomSource(), events: AuthorityEventStream([ApplianceMetrics()]))
         let settings = CASettings(
             organization: pki.organization, crlURL: "http://ca.example.test/crl/intermediate.crl",
             ocspURL: "http://ca.example.test/ocsp", caIssuersURL: "http://ca.example.test/ca/chain.pem", retryAfterSeconds: 30)
-        let ca = try IntermediateCA(authority: authority, issuer: pki.intermediateIssuer, root: pki.root, settings: settings, metrics: ApplianceMetrics())
+        let ca = try IntermediateCA(authority: authority, store: store, issuer: pki.intermediateIssuer, root: pki.root, settings: settings, crlPublication: NoCRLPublication())
         var serials: [String] = []
         for hostname in ["web-01", "db-01"] {
             let token = try await ca.createToken(hostname: hostname, caller: CAHarness.admin)
             let request = try CAHarness.agentCSR(hostname: hostname)
-            guard case .issued(let certificate, _) = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+            guard case .issued(let certificate, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
                 throw TestFailure("enrolment of \(hostname) did not issue")
             }
             serials.append(PKICore.Hex.encode(certificate.serialNumber.bytes))

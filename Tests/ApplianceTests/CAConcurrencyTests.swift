@@ -12,17 +12,17 @@ struct CAConcurrencyTests {
     func fiftyConcurrent() async throws {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
-        var requests: [ESTRequest] = []
+        var requests: [(csrDER: [UInt8], token: String, source: String)] = []
         for index in 0..<50 {
             let hostname = "host-\(index)"
             let token = try await harness.ca.createToken(hostname: hostname, caller: CAHarness.admin)
-            requests.append(ESTRequest(csrDER: try CAHarness.agentCSR(hostname: hostname).der, token: token, source: "10.2.0.\(index)"))
+            requests.append((try CAHarness.agentCSR(hostname: hostname).der, token, "10.2.0.\(index)"))
         }
         let ca = harness.ca
         let certificates = try await withThrowingTaskGroup(of: Certificate?.self) { group in
             for request in requests {
                 group.addTask {
-                    if case .issued(let certificate, _) = try await ca.enroll(request) { return certificate }
+                    if case .issued(let certificate, _) = try await ca.enroll(csrDER: request.csrDER, token: request.token, source: request.source) { return certificate }
                     return nil
                 }
             }

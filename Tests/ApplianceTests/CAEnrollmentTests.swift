@@ -14,7 +14,7 @@ struct CAEnrollmentTests {
         defer { harness.remove() }
         let token = try await harness.ca.createToken(hostname: "web-1", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "web-1")
-        let outcome = try await harness.ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "10.0.0.5"))
+        let outcome = try await harness.ca.enroll(csrDER: request.der, token: token, source: "10.0.0.5")
         guard case .issued(let certificate, let chain) = outcome else {
             Issue.record("expected a certificate, got \(outcome)")
             return
@@ -31,7 +31,7 @@ struct CAEnrollmentTests {
         #expect(verify.succeeded, "openssl verify: \(verify.output)")
 
         // The same token cannot be used twice.
-        let replay = try await harness.ca.enroll(ESTRequest(csrDER: try CAHarness.agentCSR(hostname: "web-1").der, token: token, source: "10.0.0.6"))
+        let replay = try await harness.ca.enroll(csrDER: try CAHarness.agentCSR(hostname: "web-1").der, token: token, source: "10.0.0.6")
         guard case .rejected(let reason) = replay else {
             Issue.record("a replayed token must be refused, got \(replay)")
             return
@@ -44,13 +44,12 @@ struct CAEnrollmentTests {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
         let request = try CAHarness.agentCSR(hostname: "db-1")
-        let enrol = ESTRequest(csrDER: request.der, token: nil, source: "10.0.0.7")
-        guard case .pending(let registrationID, let retryAfter) = try await harness.ca.enroll(enrol) else {
+        guard case .pending(let registrationID, let retryAfter) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.7") else {
             Issue.record("expected pending")
             return
         }
         #expect(retryAfter == 30)
-        guard case .pending(let again, _) = try await harness.ca.enroll(enrol) else {
+        guard case .pending(let again, _) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.7") else {
             Issue.record("a repeated request must still be pending")
             return
         }
@@ -58,13 +57,13 @@ struct CAEnrollmentTests {
 
         let approval = try await harness.ca.approveAgent(id: registrationID, caller: CAHarness.admin)
         #expect(approval.hasPrefix(registrationID))
-        guard case .issued(let certificate, _) = try await harness.ca.enroll(enrol) else {
+        guard case .issued(let certificate, _) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.7") else {
             Issue.record("expected a certificate after approval")
             return
         }
         #expect(AgentSubject(certificate: certificate)?.hostname == "db-1")
         // RFC 7030 §4.2.3: asking again answers with the same certificate.
-        guard case .issued(let same, _) = try await harness.ca.enroll(enrol) else {
+        guard case .issued(let same, _) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.7") else {
             Issue.record("expected the issued certificate again")
             return
         }
@@ -79,14 +78,13 @@ struct CAEnrollmentTests {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
         let request = try CAHarness.agentCSR(hostname: "rogue")
-        let enrol = ESTRequest(csrDER: request.der, token: nil, source: "10.0.0.8")
-        guard case .pending(let registrationID, _) = try await harness.ca.enroll(enrol) else {
+        guard case .pending(let registrationID, _) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.8") else {
             Issue.record("expected pending")
             return
         }
         // Administrators may name the registration by the agent UUID too.
         _ = try await harness.ca.rejectAgent(id: request.uuid, reason: "unknown machine in rack 4", caller: CAHarness.admin)
-        guard case .rejected(let reason) = try await harness.ca.enroll(enrol) else {
+        guard case .rejected(let reason) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.8") else {
             Issue.record("expected a refusal")
             return
         }
@@ -98,7 +96,7 @@ struct CAEnrollmentTests {
     func badCSR() async throws {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
-        let garbage = try await harness.ca.enroll(ESTRequest(csrDER: [0x30, 0x03, 0x02, 0x01, 0x00], token: nil, source: "x"))
+        let garbage = try await harness.ca.enroll(csrDER: [0x30, 0x03, 0x02, 0x01, 0x00], token: nil, source: "x")
         guard case .rejected = garbage else {
             Issue.record("malformed DER must be a refusal")
             return
@@ -106,7 +104,7 @@ struct CAEnrollmentTests {
         let key = try KeyAlgorithm.p256.generatePrivateKey()
         let csr = try CertificateSigningRequest(version: .v1, subject: DistinguishedName { CommonName("not-an-agent") },
                                                 privateKey: key, attributes: CertificateSigningRequest.Attributes())
-        guard case .rejected(let reason) = try await harness.ca.enroll(ESTRequest(csrDER: try PEMCodec.der(csr), token: nil, source: "x")) else {
+        guard case .rejected(let reason) = try await harness.ca.enroll(csrDER: try PEMCodec.der(csr), token: nil, source: "x") else {
             Issue.record("a non-agent subject must be refused")
             return
         }

@@ -1,4 +1,5 @@
 import ApplianceKit
+import Authority
 import CAStore
 import Foundation
 import PKICore
@@ -13,19 +14,27 @@ struct CAHarness {
     let store: SQLiteStore
     let ca: IntermediateCA
     let metrics: ApplianceMetrics
+    /// Every event the RA emitted, in order.
+    let events: EventRecorder
     static let admin = AdminCaller(uid: 4242, pid: 77)
 
     static func make(now: Date = Date()) async throws -> CAHarness {
         let directory = try TemporaryDirectory("rootkeeper-ca")
         let pki = try await TestPKI.make(now: now)
         let store = try SQLiteStore(path: directory.file("rootkeeper.sqlite"))
-        let authority = RegistrationAuthority(store: store, clock: pki.clock, random: SystemRandomSource())
         let settings = CASettings(
             organization: pki.organization, crlURL: "http://ca.example.test/crl/intermediate.crl",
             ocspURL: "http://ca.example.test/ocsp", caIssuersURL: "http://ca.example.test/ca/chain.pem", retryAfterSeconds: 30)
         let metrics = ApplianceMetrics()
-        let ca = try IntermediateCA(authority: authority, issuer: pki.intermediateIssuer, root: pki.root, settings: settings, metrics: metrics)
-        return CAHarness(directory: directory, pki: pki, store: store, ca: ca, metrics: metrics)
+        let events = EventRecorder()
+        // The appliance's wiring in small: metrics hear the RA's events; the recorder shows tests
+        // what every other subscriber (revocation coordinator, caches) would have been told.
+        let authority = RegistrationAuthority(
+            store: store, clock: pki.clock, random: SystemRandomSource(), events: AuthorityEventStream([metrics, events]))
+        let ca = try IntermediateCA(
+            authority: authority, store: store, issuer: pki.intermediateIssuer, root: pki.root, settings: settings,
+            crlPublication: NoCRLPublication())
+        return CAHarness(directory: directory, pki: pki, store: store, ca: ca, metrics: metrics, events: events)
     }
 
     /// A new agent key and its DER CSR.
@@ -39,7 +48,7 @@ struct CAHarness {
     func enrollWithToken(hostname: String) async throws -> (certificate: Certificate, uuid: String) {
         let token = try await ca.createToken(hostname: hostname, caller: Self.admin)
         let request = try Self.agentCSR(hostname: hostname)
-        let outcome = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))
+        let outcome = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")
         guard case .issued(let certificate, _) = outcome else { throw TestFailure("expected issued, got \(outcome)") }
         return (certificate, request.uuid)
     }
@@ -49,9 +58,17 @@ struct CAHarness {
         return AuthenticatedAgent(certificate: certificate, identity: identity)
     }
 
+    /// A CA over this harness's store, PKI and policy whose RA announces on a stream of
+    /// `subscribers` — for tests that wire subscribers as `ApplianceRuntime` does.
+    func ca(announcingTo subscribers: [any AuthorityEventSubscriber], issuer: CertificateIssuer? = nil) throws -> IntermediateCA {
+        let authority = RegistrationAuthority(
+            store: store, clock: pki.clock, random: SystemRandomSource(), policy: ca.authority.policy,
+            events: AuthorityEventStream(subscribers))
+        return try IntermediateCA(
+            authority: authority, store: store, issuer: issuer ?? pki.intermediateIssuer, root: pki.root, settings: ca.settings,
+            crlPublication: NoCRLPublication())
+    }
+
     func remove() { directory.remove() }
 }
-
-/// The HTTP layer's enrolment request (Registration has its own `EnrollmentRequest`).
-typealias ESTRequest = ApplianceKit.EnrollmentRequest
 

@@ -81,7 +81,7 @@ struct CALifecycleTests {
         let (a, uuidA) = try await harness.enrollWithToken(hostname: "node-a")
         let (b, uuidB) = try await harness.enrollWithToken(hostname: "node-b")
         guard case .pending(let pendingID, _) = try await harness.ca.enroll(
-            ESTRequest(csrDER: try CAHarness.agentCSR(hostname: "node-c").der, token: nil, source: "10.1.1.1")) else {
+            csrDER: try CAHarness.agentCSR(hostname: "node-c").der, token: nil, source: "10.1.1.1") else {
             Issue.record("expected pending")
             return
         }

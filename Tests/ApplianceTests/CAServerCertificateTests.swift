@@ -25,21 +25,24 @@ struct CAServerCertificateTests {
         // The server certificate is in the store like any other (crash safety).
         #expect(try await harness.store.certificate(serial: IntermediateCA.serialHex(first))?.status == .issued)
 
-        // The listener's holder is built from the issued material and rotated in place later.
+        // The listener's holder is built from the issued material; the running manager, built
+        // with it, rotates into it in place later (as ApplianceRuntime does).
         let initial = try manager.tlsMaterial()
         let holder = try ServerCertificateHolder(
             chainPEM: initial.chainPEM, keyPEM: initial.keyPEM,
             trust: ClientTrust(root: harness.pki.root, intermediates: [harness.pki.intermediate], clock: harness.pki.clock))
-        manager.attach(holder)
+        let running = ServerCertificateManager(
+            state: state, ca: harness.ca,
+            identity: .init(fqdn: "ca.example.test", dnsNames: ["localhost"], ipAddresses: [[127, 0, 0, 1]]), holder: holder)
         let contextBefore = ObjectIdentifier(holder.current)
 
         harness.pki.clock.set(first.notValidAfter.addingTimeInterval(-31 * 86_400))
-        #expect(try await manager.rotateIfDue() == false)
-        #expect(try manager.currentCertificate() == first)
+        #expect(try await running.rotateIfDue() == false)
+        #expect(try running.currentCertificate() == first)
 
         harness.pki.clock.set(first.notValidAfter.addingTimeInterval(-29 * 86_400))
-        #expect(try await manager.rotateIfDue() == true)
-        let second = try #require(try manager.currentCertificate())
+        #expect(try await running.rotateIfDue() == true)
+        let second = try #require(try running.currentCertificate())
         #expect(second != first)
         #expect(second.publicKey != first.publicKey)
         #expect(second.notValidAfter > first.notValidAfter)
@@ -52,7 +55,7 @@ struct CAServerCertificateTests {
             "-CAfile", harness.directory.file("root.pem"), "-untrusted", state.serverChain, state.serverCertificate,
         ])
         #expect(verify.succeeded, "openssl verify: \(verify.output)")
-        let material = try manager.tlsMaterial()
+        let material = try running.tlsMaterial()
         #expect(String(decoding: material.keyPEM, as: UTF8.self).contains("PRIVATE KEY"))
     }
 }

@@ -66,7 +66,7 @@ struct RevocationHarness {
     func publisher(clock: (any PKIClock)? = nil, configuration: CRLPublisher.Configuration? = nil) throws -> CRLPublisher {
         try CRLPublisher(
             issuerCertificate: pki.intermediate, privateKey: pki.intermediateKey, rootCertificate: pki.root,
-            store: store, stateDirectory: state, configuration: configuration ?? CRLPublisher.Configuration(),
+            store: store, expiry: store, stateDirectory: state, configuration: configuration ?? CRLPublisher.Configuration(),
             clock: clock ?? pki.clock, metrics: metrics, logger: Logger(label: "test.crl"))
     }
 

@@ -19,12 +19,11 @@ struct ClientStatusCacheTests {
 
         static func make(maximumAge: Duration = .seconds(3600)) async throws -> Wired {
             let harness = try await CAHarness.make()
-            let coordinator = RevocationCoordinator(ocsp: nil, crlPublisher: nil)
-            var ca = harness.ca
-            ca.revocationListener = { serials in await coordinator.revocationOccurred(serials: serials) }
             // A long maximum age, so only the coordinator's invalidation can make these tests pass.
-            let cache = ClientStatusCache(revocation: ca, registry: ca, maximumAge: maximumAge)
-            coordinator.invalidateOnRevocation(cache)
+            let status = StoreClientStatus(store: harness.store)
+            let cache = ClientStatusCache(revocation: status, registry: status, maximumAge: maximumAge)
+            let coordinator = RevocationCoordinator(ocsp: nil, crlPublisher: nil, caches: [cache])
+            let ca = try harness.ca(announcingTo: [coordinator])
             let authenticator = StandardClientAuthenticator(
                 trust: ClientTrust(root: harness.pki.root, intermediates: [harness.pki.intermediate], clock: harness.pki.clock),
                 revocation: cache, registry: cache, clock: harness.pki.clock)

@@ -94,7 +94,7 @@ struct ServingAppliance {
     func enroll(_ hostname: String) async throws -> AgentFiles {
         let token = try await runtime.ca.createToken(hostname: hostname, caller: RenewalHarness.admin)
         let request = try CAHarness.agentCSR(hostname: hostname)
-        let outcome = try await runtime.ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))
+        let outcome = try await runtime.ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")
         guard case .issued(let certificate, _) = outcome else { throw TestFailure("expected issued, got \(outcome)") }
         let cert = directory.file("\(hostname).crt"), key = directory.file("\(hostname).key")
         try certificate.serializeAsPEM().pemString.write(toFile: cert, atomically: true, encoding: .utf8)

@@ -14,7 +14,7 @@ struct PendingExpiryCATests {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
         let request = try CAHarness.agentCSR(hostname: "late.example.org")
-        guard case .pending(let id, _) = try await harness.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "192.0.2.1")) else {
+        guard case .pending(let id, _) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.1") else {
             Issue.record("a tokenless enrolment must wait for approval")
             return
         }
@@ -26,7 +26,7 @@ struct PendingExpiryCATests {
         #expect(listed.first?.summary.hasPrefix("expired late.example.org") == true, "\(listed)")
         let approval = await #expect(throws: ApplianceError.self) { _ = try await harness.ca.approveAgent(id: id, caller: CAHarness.admin) }
         #expect("\(approval.map { "\($0)" } ?? "")".contains("expired before it was approved"), "\(String(describing: approval))")
-        guard case .rejected(let reason) = try await harness.ca.enroll(ESTRequest(csrDER: request.der, token: nil, source: "192.0.2.1")) else {
+        guard case .rejected(let reason) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.1") else {
             Issue.record("the expired registration's agent must be told")
             return
         }

@@ -33,9 +33,10 @@ struct SetupPKCS11Tests {
             let key = try IntermediateKeyLoader.loadPKCS11Key(location, pin: SecretBytes(utf8: token.userPIN), certificate: installed.intermediate)
             #expect(key.publicKey == installed.intermediate.publicKey)
             let store = try SQLiteStore(path: harness.directory.file("ca.sqlite"))
-            let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"))
+            let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"),
+                                         events: .unobserved, crlPublication: NoCRLPublication())
             let agentToken = try await ca.createToken(hostname: "hsm-agent", caller: CAHarness.admin)
-            let outcome = try await ca.enroll(ESTRequest(csrDER: try CAHarness.agentCSR(hostname: "hsm-agent").der, token: agentToken, source: "t"))
+            let outcome = try await ca.enroll(csrDER: try CAHarness.agentCSR(hostname: "hsm-agent").der, token: agentToken, source: "t")
             guard case .issued(let certificate, _) = outcome else {
                 Issue.record("expected a certificate signed on the token, got \(outcome)")
                 return

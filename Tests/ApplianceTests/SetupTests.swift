@@ -85,7 +85,8 @@ struct SetupTests {
         let key = try IntermediateKeyLoader.loadFileKey(at: harness.state.intermediateKey, passphrase: harness.passphrase)
         #expect(key.publicKey == installed.intermediate.publicKey)
         let store = try SQLiteStore(path: harness.directory.file("ca.sqlite"))
-        let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"))
+        let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"),
+                                         events: .unobserved, crlPublication: NoCRLPublication())
         #expect(try await ca.caCertificates() == [installed.intermediate, harness.pki.root])
         let wrongPassphrase = #expect(throws: ApplianceError.self) {
             _ = try IntermediateKeyLoader.loadFileKey(at: harness.state.intermediateKey, passphrase: SecretBytes(utf8: "wrong passphrase"))
@@ -133,7 +134,8 @@ struct SetupTests {
         let newKey = try IntermediateKeyLoader.loadFileKey(at: harness.state.intermediateKey, passphrase: harness.passphrase)
         #expect(newKey.publicKey == second.intermediate.publicKey)
         let store = try SQLiteStore(path: harness.directory.file("ca.sqlite"))
-        let ca = try IntermediateCA.load(state: harness.state, privateKey: newKey, store: store, settings: CASettings(organization: "Rootkeeper Test"))
+        let ca = try IntermediateCA.load(state: harness.state, privateKey: newKey, store: store, settings: CASettings(organization: "Rootkeeper Test"),
+                                         events: .unobserved, crlPublication: NoCRLPublication())
         #expect(try await ca.caCertificates() == [second.intermediate, installed.intermediate, harness.pki.root])
     }
 

@@ -60,6 +60,12 @@ struct SigningWhileRevokedTests {
         func serialize(into coder: inout DER.Serializer) throws { throw PKIError.unsupported("not exportable") }
     }
 
+    /// Collects the serials the RA's event stream announces as revoked.
+    struct RevokedSerialCollector: AuthorityEventSubscriber {
+        let told: NIOLockedValueBox<[String]>
+        func authorityEventOccurred(_ event: AuthorityEvent) async { told.withLockedValue { $0 += event.revokedSerials } }
+    }
+
     /// A CA over SQLite whose intermediate key signs through `gate`; `told` collects the serials
     /// the CA reports to the revocation services.
     static func gatedCA(_ harness: CAHarness, gate: Gate, told: NIOLockedValueBox<[String]>) async throws -> IntermediateCA {
@@ -70,9 +76,7 @@ struct SigningWhileRevokedTests {
         let intermediate = try await pki.rootIssuer.issue(pki.rootIssuer.prepare(profile: profile, subjectPublicKey: Certificate.PublicKey(key.publicKey)))
         let issuer = try CertificateIssuer(issuerCertificate: intermediate, privateKey: Certificate.PrivateKey(GatedKey(key: key, gate: gate)),
                                            clock: pki.clock, random: SystemRandomSource())
-        var ca = try IntermediateCA(authority: harness.ca.authority, issuer: issuer, root: pki.root, settings: harness.ca.settings)
-        ca.revocationListener = { serials in told.withLockedValue { $0 += serials } }
-        return ca
+        return try harness.ca(announcingTo: [RevokedSerialCollector(told: told)], issuer: issuer)
     }
 
     /// Starts `body` with the gate closed and waits until its serial is reserved and its signature held.
@@ -94,7 +98,7 @@ struct SigningWhileRevokedTests {
         let ca = try await Self.gatedCA(harness, gate: gate, told: told)
         let token = try await ca.createToken(hostname: "late-1", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "late-1")
-        guard case .issued(let first, _) = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+        guard case .issued(let first, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
             Issue.record("enrolment failed")
             return
         }
@@ -127,7 +131,7 @@ struct SigningWhileRevokedTests {
         let token = try await ca.createToken(hostname: "slow-1", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "slow-1")
         let (task, reserved) = try await Self.holdSignature(harness, gate: gate) {
-            try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))
+            try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")
         }
         harness.pki.clock.set(harness.pki.clock.now() + 3600)
         let reaped = try await ca.authority.reapStaleReservations(reservedBefore: harness.pki.clock.now() - 60)
@@ -139,8 +143,8 @@ struct SigningWhileRevokedTests {
         }
         #expect(told.withLockedValue { $0 }.contains(reserved.serial))
         // The token came back with the release: the same agent, same CSR, enrols.
-        guard case .issued(let certificate, _) = try await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
-            Issue.record("the same agent must enrol with the token the release gave back: \(String(describing: try? await ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1"))))")
+        guard case .issued(let certificate, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
+            Issue.record("the same agent must enrol with the token the release gave back: \(String(describing: try? await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")))")
             return
         }
         #expect(try await ca.revocationStatus(of: certificate) == .good)

@@ -17,12 +17,12 @@ struct TokenRedeliveryTests {
         defer { harness.remove() }
         let token = try await harness.ca.createToken(hostname: "lost-answer", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "lost-answer")
-        guard case .issued(let first, _) = try await harness.ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+        guard case .issued(let first, _) = try await harness.ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
             Issue.record("enrolment failed")
             return
         }
         // The answer is lost; the agent sends the same request again.
-        guard case .issued(let again, _) = try await harness.ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+        guard case .issued(let again, _) = try await harness.ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
             Issue.record("the same request must get the certificate already issued")
             return
         }
@@ -33,7 +33,7 @@ struct TokenRedeliveryTests {
 
         // Same agent and token, another key: refused (the token is spent).
         let otherKey = try CAHarness.agentCSR(hostname: "lost-answer", uuid: request.uuid)
-        guard case .rejected(let reason) = try await harness.ca.enroll(ESTRequest(csrDER: otherKey.der, token: token, source: "127.0.0.1")) else {
+        guard case .rejected(let reason) = try await harness.ca.enroll(csrDER: otherKey.der, token: token, source: "127.0.0.1") else {
             Issue.record("another key must not get the certificate")
             return
         }
@@ -41,7 +41,7 @@ struct TokenRedeliveryTests {
 
         // After the window, even the same request is refused.
         harness.pki.clock.set(harness.pki.clock.now() + 2 * 3600)
-        guard case .rejected = try await harness.ca.enroll(ESTRequest(csrDER: request.der, token: token, source: "127.0.0.1")) else {
+        guard case .rejected = try await harness.ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
             Issue.record("re-delivery is limited to a short window")
             return
         }

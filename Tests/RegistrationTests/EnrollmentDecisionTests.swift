@@ -144,7 +144,7 @@ struct EnrollmentTokenFormatTests {
     func tokenPrefix() async throws {
         let h = try RAHarness(.inMemory)
         defer { h.remove() }
-        let ra = RegistrationAuthority(store: h.store, clock: h.clock, random: DashFirstRandom(), policy: RegistrationPolicy())
+        let ra = RegistrationAuthority(store: h.store, clock: h.clock, random: DashFirstRandom(), policy: RegistrationPolicy(), events: .unobserved)
         let token = try await ra.createToken(hostname: nil, by: "admin")
         #expect(token.hasPrefix(RegistrationAuthority.tokenPrefix))
         #expect(token.dropFirst(RegistrationAuthority.tokenPrefix.count).hasPrefix("-_"), "the test must exercise a dash-first body")

@@ -77,7 +77,7 @@ struct NamePolicyTests {
         #expect(try await h.store.token(sha256: EnrollmentToken.digest(of: unbound))?.consumedAt == nil)
 
         // Registered and enrolled before the name became the appliance's: approval and renewal refuse.
-        let before = RegistrationAuthority(store: h.store, clock: h.clock, random: h.random, policy: RegistrationPolicy())
+        let before = RegistrationAuthority(store: h.store, clock: h.clock, random: h.random, policy: RegistrationPolicy(), events: .unobserved)
         let pending = try await before.evaluateEnrollment(EnrollmentRequest(identity: h.identity("api.example.test", agent: 3), token: nil, sourceAddress: "10.0.0.1"))
         guard case .pending(let registration) = pending else { Issue.record("expected pending, got \(pending)"); return }
         let enrolledToken = try await before.createToken(hostname: "ocsp.example.test", by: "admin")
@@ -87,7 +87,8 @@ struct NamePolicyTests {
         }
         let certificate = try await h.issue(authorization)
         let after = RegistrationAuthority(store: h.store, clock: h.clock, random: h.random,
-                                          policy: RegistrationPolicy(reservedNames: ["api.example.test", "ocsp.example.test"]))
+                                          policy: RegistrationPolicy(reservedNames: ["api.example.test", "ocsp.example.test"]),
+                                          events: .unobserved)
         let approval = await #expect(throws: RefusalError.self) { _ = try await after.approve(registrationID: registration.id, by: "admin") }
         #expect(approval?.refusal == .reservedName("api.example.test"))
         #expect(try await h.store.registration(registration.id)?.status == .pending)

@@ -23,6 +23,8 @@ struct RAHarness {
     let store: any RegistrationDataStore
     let directory: TemporaryDirectory
     let ra: RegistrationAuthority
+    /// What the RA announced on its event stream, in order.
+    let events = RecordedEvents()
 
     init(_ backend: Backend, policy: RegistrationPolicy = RegistrationPolicy()) throws {
         directory = try TemporaryDirectory("ra")
@@ -30,7 +32,7 @@ struct RAHarness {
         case .inMemory: store = InMemoryStore()
         case .sqliteFile: store = try SQLiteStore(path: directory.file("rootkeeper.sqlite"))
         }
-        ra = RegistrationAuthority(store: store, clock: clock, random: random, policy: policy)
+        ra = RegistrationAuthority(store: store, clock: clock, random: random, policy: policy, events: AuthorityEventStream([events]))
     }
 
     func remove() { directory.remove() }

@@ -13,36 +13,66 @@ import ServiceLifecycle
 /// there is never an issuance without its audit entry); the journal is the plain-text copy an
 /// auditor reads and checks with ``verify(path:)`` without the database. Each line carries `seq`,
 /// `prevHash` and `hash`, so an edited, removed or inserted line is found.
-public struct AuditJournal: Service {
+///
+/// It subscribes to the RA's event stream (docs/architecture.md#event-stream): an issuance,
+/// decision or revocation wakes it to export at once; otherwise it looks every ``interval`` (audit
+/// entries written outside the RA's units, such as read-only admin actions and retirements).
+public struct AuditJournal: Service, AuthorityEventSubscriber {
     let store: any AuditLog
     let path: String
     let logger: Logger
-    var interval: Duration = .seconds(1)
+    let interval: Duration
+    /// Wakes the export loop; bursts collapse into one wake.
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
-    public init(store: any AuditLog, path: String, logger: Logger) {
+    /// - Parameter interval: the longest wait between two exports when nothing wakes the journal.
+    public init(store: any AuditLog, path: String, logger: Logger, interval: Duration = .seconds(1)) {
         self.store = store
         self.path = path
         self.logger = logger
+        self.interval = interval
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.wakes = stream
+        self.wake = continuation
+    }
+
+    /// Something the RA committed carries audit entries: export them now.
+    public func authorityEventOccurred(_ event: AuthorityEvent) async {
+        wake.yield()
     }
 
     public func run() async throws {
         let start = try Self.lastSeq(path: path)
         let exported = await cancelWhenGracefulShutdown { () async -> Int64 in
-            var exported = start
-            while !Task.isCancelled {
-                do {
-                    exported = try await sync(after: exported)
-                } catch {
-                    // The store keeps every event; the next round retries the export.
-                    logger.error("cannot append to the audit journal", metadata: ["path": "\(path)", "error": "\(error)"])
+            // One consumer of the wakes: the loop below. The ticker wakes it at least every
+            // interval; events wake it at once. Cancellation ends the iteration.
+            let ticker = Task { [wake, interval] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    wake.yield()
                 }
-                try? await Task.sleep(for: interval)
+            }
+            defer { ticker.cancel() }
+            var exported = await export(after: start)
+            for await _ in wakes {
+                exported = await export(after: exported)
             }
             return exported
         }
         // A last export so events of the final second are not left for the next start.
         do { _ = try await sync(after: exported) } catch {
             logger.error("final audit journal export failed; it resumes at the next start", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// ``sync(after:)``, logging a failure: the store keeps every event and the next wake retries.
+    private func export(after seq: Int64) async -> Int64 {
+        do {
+            return try await sync(after: seq)
+        } catch {
+            logger.error("cannot append to the audit journal", metadata: ["path": "\(path)", "error": "\(error)"])
+            return seq
         }
     }
 

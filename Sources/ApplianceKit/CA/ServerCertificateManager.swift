@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import NIOConcurrencyHelpers
 import PKICore
 import Registration
 import SecureFiles
@@ -35,20 +34,16 @@ public final class ServerCertificateManager: Sendable {
     let state: StateDirectory
     let ca: IntermediateCA
     let identity: Identity
-    private let holder: NIOLockedValueBox<ServerCertificateHolder?>
+    private let holder: ServerCertificateHolder?
 
     /// - Parameter holder: the HTTPS listener's holder to rotate into; `nil` before it exists
-    ///   (serve: ``rotateIfDue()`` → ``tlsMaterial()`` → build the holder → ``attach(_:)``).
+    ///   (serve: a manager without holder runs ``rotateIfDue()`` and ``tlsMaterial()``, the holder
+    ///   is built from that, and the running manager is built with it — nothing is attached later).
     public init(state: StateDirectory, ca: IntermediateCA, identity: Identity, holder: ServerCertificateHolder? = nil) {
         self.state = state
         self.ca = ca
         self.identity = identity
-        self.holder = NIOLockedValueBox(holder)
-    }
-
-    /// Makes later rotations swap the new certificate into `holder` (new handshakes use it).
-    public func attach(_ holder: ServerCertificateHolder) {
-        self.holder.withLockedValue { $0 = holder }
+        self.holder = holder
     }
 
     /// The current certificate, or `nil` when none has been issued yet.
@@ -99,21 +94,12 @@ public final class ServerCertificateManager: Sendable {
             fqdn: identity.fqdn, organization: ca.settings.organization, dnsNames: identity.dnsNames,
             ipAddresses: identity.ipAddresses, pointers: try ca.settings.pointers(), validity: identity.validity)
         let token = try ca.issuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
-        let record = ca.reservation(for: token, type: .server)
-        let now = ca.clock.now()
-        _ = try await ca.store.perform([
-            .reserveCertificate(record),
-            .audit(AuditEntry(time: now, actor: "system", action: "certificate.reserved", subject: record.serial,
-                              details: ["type": "server", "tbs_sha256": record.tbsSHA256, "fqdn": identity.fqdn])),
-        ])
+        // Through the RA's unit of work, which announces the issuance on its event stream
+        // (counted once by the metrics subscriber).
+        let reservation = ca.reservation(for: token, type: .server)
+        let record = try await ca.authority.reserveOwnCertificate(reservation, details: ["fqdn": identity.fqdn])
         let certificate = try await ca.issuer.issue(token)
-        let der = try PEMCodec.der(certificate)
-        _ = try await ca.store.perform([
-            .recordIssued(serial: record.serial, certificateDER: der, at: ca.clock.now()),
-            .audit(AuditEntry(time: ca.clock.now(), actor: "system", action: "certificate.issued", subject: record.serial,
-                              details: ["type": "server"])),
-        ])
-        ca.metrics?.issued(type: CertificateRecord.CertificateType.server.rawValue, renewal: false)
+        try await ca.authority.recordOwnCertificate(record, certificateDER: try PEMCodec.der(certificate))
         let keyPEM = Array((try key.serializeAsPEM().pemString + "\n").utf8)
         // The root is included so agents may pin it (RFC 8446 §4.4.2 allows it): a root pin
         // survives intermediate renewals, an intermediate pin does not.
@@ -123,6 +109,6 @@ public final class ServerCertificateManager: Sendable {
         try SecureFile.replaceAtomically(keyPEM, at: state.serverKey, mode: 0o600)
         try SecureFile.replaceAtomically(chainPEM, at: state.serverChain, mode: 0o644)
         try SecureFile.replaceAtomically(Array(try PEMCodec.pem(certificate).utf8), at: state.serverCertificate, mode: 0o644)
-        try holder.withLockedValue { $0 }?.rotate(chainPEM: chainPEM, keyPEM: keyPEM)
+        try holder?.rotate(chainPEM: chainPEM, keyPEM: keyPEM)
     }
 }

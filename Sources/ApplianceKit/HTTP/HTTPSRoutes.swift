@@ -17,8 +17,12 @@ struct HTTPSRoutes: Sendable {
         router.get("/.well-known/est/cacerts") { _, _ in try await self.caCertificates() }
         router.get("/.well-known/est/csrattrs") { _, _ in try await self.csrAttributes() }
         router.post("/.well-known/est/simpleenroll") { request, context in try await self.enroll(request, context) }
-        router.post("/.well-known/est/simplereenroll") { request, context in try await self.reenroll(request, context) }
-        router.get("/api/v1/agent/status") { _, context in try await self.status(context) }
+        // Routes for enrolled agents only: authenticated per request before the handler runs.
+        let agents = AgentRoutes(router: router, authenticate: { context in try await self.authenticate(context) })
+        agents.post("/.well-known/est/simplereenroll", precheck: { context in try self.limited { try self.rateLimits.checkSource(context.sourceAddress) } }) {
+            request, context in try await self.reenroll(request, context)
+        }
+        agents.get("/api/v1/agent/status") { _, context in try await self.status(context) }
     }
 
     func caCertificates() async throws -> Response {
@@ -45,15 +49,15 @@ struct HTTPSRoutes: Sendable {
             try limited { try rateLimits.checkEnrollment(agent: agent.commonName) }
         }
         // The address without the port: pending registrations are counted per source address.
-        let enrolment = EnrollmentRequest(csrDER: csr, token: token, source: context.sourceAddress)
-        let outcome = try await call("simpleenroll") { try await services.certificateAuthority.enroll(enrolment) }
+        let outcome = try await call("simpleenroll") {
+            try await services.certificateAuthority.enroll(csrDER: csr, token: token, source: context.sourceAddress)
+        }
         return try outcome.response()
     }
 
-    func reenroll(_ request: Request, _ context: ApplianceRequestContext) async throws -> Response {
+    func reenroll(_ request: Request, _ context: AuthenticatedRequestContext) async throws -> Response {
         var request = request
-        try limited { try rateLimits.checkSource(context.sourceAddress) }
-        let agent = try await authenticate(context)
+        let agent = context.agent
         try limited { try rateLimits.checkRenewal(agent: agent.identity.commonName) }
         let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
         // RFC 7030 §4.2.2: a renewal keeps the subject; a CSR for another agent is refused here
@@ -66,8 +70,8 @@ struct HTTPSRoutes: Sendable {
         return try outcome.response()
     }
 
-    func status(_ context: ApplianceRequestContext) async throws -> Response {
-        let agent = try await authenticate(context)
+    func status(_ context: AuthenticatedRequestContext) async throws -> Response {
+        let agent = context.agent
         let status = try await call("agent status") { try await services.certificateAuthority.agentStatus(client: agent) }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
@@ -77,7 +81,8 @@ struct HTTPSRoutes: Sendable {
     }
 
     /// Re-validates the connection's client certificate for this request (docs/endpoints.md#client-certificate-validation: every
-    /// request, so a revocation also stops an already-open keep-alive connection).
+    /// request, so a revocation also stops an already-open keep-alive connection). Called only by
+    /// ``AgentRoutes``, which hands the result to the handler.
     func authenticate(_ context: ApplianceRequestContext) async throws -> AuthenticatedAgent {
         let started = ContinuousClock.now
         defer { metrics.observeValidation(since: started) }

@@ -3,7 +3,7 @@ import Registration
 /// The appliance's metrics (docs/metrics.md#metric-list names, prefix `rootkeeper_`), declared up front so
 /// `/metrics` lists every family from the first scrape. Store-derived gauges (active,
 /// expiring-soon, pending registrations, CRL age/size) are set by the services that own them.
-public struct ApplianceMetrics: Sendable {
+public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
     public let registry: MetricsRegistry
 
     static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
@@ -53,17 +53,27 @@ public struct ApplianceMetrics: Sendable {
     }
 
     /// Counts the revocations that took effect now (not re-revocations), by RFC 5280 reason.
-    public func revoked(_ results: [RevocationResult]) {
+    func revoked(_ results: [RevocationResult]) {
         for result in results where result.newlyRevoked {
             registry.increment("rootkeeper_certificates_revoked_total",
                                labels: ["revocation_reason": result.record.reason?.name ?? "unspecified"])
         }
     }
 
-    /// Counts one signed certificate. Called only where the CA signs (`IntermediateCA`,
-    /// `ServerCertificateManager`), never by the HTTP layer, so an issuance counts once and a
+    /// The metrics subscriber of the RA's event stream (docs/architecture.md#event-stream):
+    /// issuance and revocation are counted here and nowhere else — not in the HTTP layer, not by
+    /// the paths that issue or revoke — so each is counted once, whichever path caused it, and a
     /// repeated request answered with the stored certificate (RFC 7030 §4.2.3) not at all.
-    public func issued(type: String, renewal: Bool) {
+    public func authorityEventOccurred(_ event: AuthorityEvent) async {
+        switch event {
+        case .issued(let record, let renewal): issued(type: record.type.rawValue, renewal: renewal)
+        case .revoked(let results, _): revoked(results)
+        case .registrationDecided: break
+        }
+    }
+
+    /// Counts one signed certificate (from ``authorityEventOccurred(_:)``).
+    func issued(type: String, renewal: Bool) {
         registry.increment("rootkeeper_certificates_issued_total", labels: ["certificate_type": type])
         if renewal { registry.increment("rootkeeper_certificates_renewed_total") }
     }

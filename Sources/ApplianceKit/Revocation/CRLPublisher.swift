@@ -114,10 +114,11 @@ public actor CRLPublisher: RevocationPublisher, Service {
     /// - Parameters:
     ///   - issuerCertificate / privateKey: the issuing intermediate and its key (file or HSM).
     ///   - rootCertificate: the pinned root, to verify installed root CRLs; nil disables installs.
-    ///   - expiry: defaults to per-serial lookups through `store` when it is a `Registration.CertificateStore`.
+    ///   - expiry: when revoked certificates expire, for pruning (the store's batched lookup, or
+    ///     `PerSerialExpiryLookup` over a store without one).
     public init(
         issuerCertificate: Certificate, privateKey: Certificate.PrivateKey, rootCertificate: Certificate?,
-        store: any RevocationStore & CRLStateStore & Registration.CertificateStore, expiry: (any CertificateExpiryLookup)? = nil,
+        store: any CRLPublisherStore, expiry: any CertificateExpiryLookup,
         stateDirectory: StateDirectory, configuration: Configuration, clock: any PKIClock,
         metrics: ApplianceMetrics, logger: Logger, role: Role = .current
     ) throws {
@@ -133,7 +134,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
         // issuer keeps its label when it stops being the current one.
         self.metricLabel = issuerSKI
         self.store = store
-        self.expiry = expiry ?? CertificateStoreExpiryLookup(store: store)
+        self.expiry = expiry
         self.rootCertificate = rootCertificate
         self.state = stateDirectory
         self.configuration = configuration
@@ -189,6 +190,14 @@ public actor CRLPublisher: RevocationPublisher, Service {
     /// Returns immediately; bursts coalesce into at most one generation in flight plus one pending.
     public func revocationOccurred() {
         pendingRevocations.append(.now)
+        trigger()
+    }
+
+    /// The signing key is usable again (its token came back): a publication that failed meanwhile
+    /// is retried now instead of after ``Configuration/retryInterval``. Returns immediately.
+    public func signingResumed() {
+        guard failure != nil else { return }
+        fullRebuildRequested = true
         trigger()
     }
 

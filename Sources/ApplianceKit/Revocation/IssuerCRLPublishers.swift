@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
 /// (also serving the root CRL) and one per retiring issuer (docs/lifecycle.md#intermediate-renewal: CRLs are published per
 /// issuer during a renewal overlap). Served at `/crl/intermediate.crl` (current issuer),
 /// `/crl/issuer/<ski>.crl` (any active issuer) and `/crl/root.crl`.
-public final class IssuerCRLPublishers: RevocationPublisher {
+public final class IssuerCRLPublishers: RevocationPublisher, CRLPublishing {
     /// The issuing intermediate's publisher.
     public let current: CRLPublisher
     private let retiringBox: NIOLockedValueBox<[CRLPublisher]>
@@ -44,5 +44,18 @@ public final class IssuerCRLPublishers: RevocationPublisher {
     /// issuer's extra CRL number is harmless.
     public func revocationOccurred() async {
         for publisher in all { await publisher.revocationOccurred() }
+    }
+
+    /// `appliance crl generate`: publishes every active issuer's CRL now, current first; one line each.
+    public func publishNow() async throws -> String {
+        var lines: [String] = []
+        for publisher in all {
+            try await publisher.publishNow()
+            let number = await publisher.servedCRLNumber(.intermediate).map { "\($0)" } ?? "?"
+            lines.append(publisher.role == .current
+                ? "intermediate CRL \(number) published"
+                : "retiring issuer \(publisher.issuerID) CRL \(number) published")
+        }
+        return lines.joined(separator: "\n")
     }
 }

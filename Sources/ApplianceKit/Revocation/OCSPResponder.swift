@@ -63,7 +63,7 @@ public final class OCSPResponder: OCSPResponding {
 
     let hashes: OCSPIssuerHashes
     let issuerSKI: String
-    let store: any RevocationStore & Registration.CertificateStore
+    let store: any OCSPResponderStore
     let signers: OCSPSignerManager
     let cache: OCSPResponseCache
     let configuration: Configuration
@@ -77,7 +77,7 @@ public final class OCSPResponder: OCSPResponding {
     ///   - responderName: host name put in the responder certificate's SAN and CN.
     public init(
         issuerCertificate: Certificate, privateKey: Certificate.PrivateKey, organization: String, responderName: String,
-        store: any RevocationStore & Registration.CertificateStore, configuration: Configuration, clock: any PKIClock,
+        store: any OCSPResponderStore, configuration: Configuration, clock: any PKIClock,
         random: any RandomSource, metrics: ApplianceMetrics, logger: Logger
     ) throws {
         guard let ski = try issuerCertificate.extensions.subjectKeyIdentifier else {

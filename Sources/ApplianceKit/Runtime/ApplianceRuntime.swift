@@ -9,9 +9,10 @@ import X509
 /// Composes the running appliance from its state directory, configuration and unlocked key
 /// (docs/conventions.md#composition-root: one place wires the parts; background work runs as services).
 ///
-/// Order matters: the key and certificates are checked first (fail closed before anything
-/// listens), the revocation services before the CA that notifies them, the server certificate
-/// before the TLS listener that presents it.
+/// Built in order, and nothing is changed after it is built: the key and certificates are
+/// checked first (fail closed before anything listens), the revocation services and metrics
+/// before the RA's event stream that tells them, the stream before the RA and CA, the server
+/// certificate before the TLS listener that presents it.
 public struct ApplianceRuntime: Sendable {
     public let application: ApplianceApplication
     public let ca: IntermediateCA
@@ -33,41 +34,47 @@ public struct ApplianceRuntime: Sendable {
         configuration: ApplianceConfiguration, secret: SecretBytes, clock: any PKIClock = SystemClock(),
         random: any RandomSource = SystemRandomSource(), logger: Logger
     ) async throws -> ApplianceRuntime {
+        // 1. What is on disk, checked before anything else (fail closed before anything listens).
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.checkPermissions()
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
         let metrics = ApplianceMetrics()
         let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
 
-        // Retire what is due before anything serves it (docs/lifecycle.md#intermediate-renewal: renewal with overlap).
+        // 2. Start-up repairs, before anything serves. Retire what is due (docs/lifecycle.md#intermediate-renewal:
+        // renewal with overlap); no running part exists yet to be told.
         let roster = IssuerRoster(current: certificates.intermediate, retiring: certificates.previous)
-        var retirement = IssuerRetirement(
-            state: state, roster: roster, root: certificates.root, store: store, clock: clock, logger: logger)
-        try await retirement.retireDue()
+        try await IssuerRetirement(
+            state: state, roster: roster, root: certificates.root, store: store, clock: clock, logger: logger
+        ).retireDue()
         // Reservations an earlier process left unfinished (killed between reserve and record) are
-        // resolved before anything serves: their serials revoked before the first CRL is built,
-        // their tokens and approved registrations usable again (docs/reservations.md).
+        // resolved: their serials revoked before the first CRL is built (the revocation services
+        // built below read the store), their tokens and approved registrations usable again
+        // (docs/reservations.md). Only metrics exist yet to hear of it.
         try await ReservationReaperService.reap(
-            RegistrationAuthority(store: store, clock: clock, random: random), before: clock.now(), logger: logger, listener: nil)
+            RegistrationAuthority(store: store, clock: clock, random: random, events: AuthorityEventStream([metrics])),
+            before: clock.now(), logger: logger)
+
+        // 3. Keys of the current and the remaining retiring issuers.
         let token = configuration.pkcs11.token.isEmpty
             ? nil : PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token)
         let keys = try IntermediateKeyLoader.loadIssuerKeys(
             state, current: certificates.intermediate, retiring: roster.retiring, secret: secret, token: token)
         let key = keys.current
         let issuers = Array(zip(roster.retiring, keys.retiring))
-        let tokenMonitor = keys.tokenConnection.map { SigningTokenMonitor(connection: $0, metrics: metrics, logger: logger) }
 
+        // 4. The revocation services: CRL publishers and OCSP responders per issuer, the mTLS
+        // client-status cache and the connection registry — everything a revocation must reach.
         let crlConfiguration = try CRLPublisher.Configuration(validity: TimeInterval(configuration.ca.crlNextUpdateHours) * 3600)
         let crlPublishers = IssuerCRLPublishers(
             current: try CRLPublisher(
                 issuerCertificate: certificates.intermediate, privateKey: key, rootCertificate: certificates.root, store: store,
-                stateDirectory: state, configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger),
+                expiry: store, stateDirectory: state, configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger),
             retiring: try issuers.map { certificate, key in
                 try CRLPublisher(
-                    issuerCertificate: certificate, privateKey: key, rootCertificate: nil, store: store, stateDirectory: state,
+                    issuerCertificate: certificate, privateKey: key, rootCertificate: nil, store: store, expiry: store, stateDirectory: state,
                     configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger, role: .retiring)
             })
-        let crlPublisher = crlPublishers.current
         func responder(_ certificate: Certificate, _ key: Certificate.PrivateKey) throws -> OCSPResponder {
             try OCSPResponder(
                 issuerCertificate: certificate, privateKey: key, organization: configuration.ca.organization,
@@ -77,9 +84,25 @@ public struct ApplianceRuntime: Sendable {
         let responders = IssuerOCSPResponders(
             current: try responder(certificates.intermediate, key), retiring: try issuers.map { try responder($0.0, $0.1) })
         for issuerResponder in responders.all { try await issuerResponder.prepare() }
-        let ocsp = responders.current
-        let coordinator = RevocationCoordinator(ocsp: responders, crlPublishers: crlPublishers)
+        let tokenMonitor = keys.tokenConnection.map {
+            SigningTokenMonitor(connection: $0, crlPublishers: crlPublishers, metrics: metrics, logger: logger)
+        }
+        let trust = ClientTrust(root: certificates.root, intermediates: roster.all, clock: clock)
+        let connections = ConnectionRegistry()
+        // Per-request mTLS checks read revocation and registration from memory, kept current by
+        // the coordinator (docs/performance.md: kept-alive mTLS throughput).
+        let storeStatus = StoreClientStatus(store: store)
+        let clientStatus = ClientStatusCache(revocation: storeStatus, registry: storeStatus)
+        let coordinator = RevocationCoordinator(
+            ocsp: responders, crlPublishers: crlPublishers, caches: [clientStatus], connections: connections, logger: logger)
 
+        let auditJournal = AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger)
+
+        // 5. The one event stream of the RA (docs/architecture.md#event-stream), complete before
+        // the RA exists: every issuance and revocation of every path reaches these, in order.
+        let events = AuthorityEventStream([coordinator, metrics, auditJournal])
+
+        // 6. The CA over the RA.
         let base = configuration.publicBaseURL
         let settings = CASettings(
             organization: configuration.ca.organization, agentsUnit: configuration.ca.agentsUnit,
@@ -96,7 +119,7 @@ public struct ApplianceRuntime: Sendable {
         if FileManager.default.fileExists(atPath: state.serverCertificate) {
             ownNames += try ApplianceConfiguration.names(in: PEMCodec.certificate(from: SecureFile.read(state.serverCertificate)))
         }
-        var ca = try IntermediateCA.load(
+        let ca = try IntermediateCA.load(
             state: state, privateKey: key, store: store, settings: settings, roster: roster,
             policy: RegistrationPolicy(
                 renewBefore: TimeInterval(configuration.ca.renewBeforeDays) * 86_400,
@@ -104,40 +127,23 @@ public struct ApplianceRuntime: Sendable {
                 pendingLifetime: TimeInterval(configuration.enrollment.pendingExpiryDays) * 86_400,
                 maxPendingPerSource: configuration.enrollment.maxPendingPerSource,
                 reservedNames: ownNames),
-            clock: clock, random: random,
-            crlTrigger: {
-                var lines: [String] = []
-                for publisher in crlPublishers.all {
-                    try await publisher.publishNow()
-                    let number = await publisher.servedCRLNumber(.intermediate).map { "\($0)" } ?? "?"
-                    lines.append(publisher.role == .current
-                        ? "intermediate CRL \(number) published"
-                        : "retiring issuer \(publisher.issuerID) CRL \(number) published")
-                }
-                return lines.joined(separator: "\n")
-            },
-            metrics: metrics)
-        ca.revocationListener = { serials in await coordinator.revocationOccurred(serials: serials) }
+            clock: clock, random: random, events: events, crlPublication: crlPublishers)
+        let retirement = IssuerRetirement(
+            state: state, roster: roster, root: certificates.root, store: store, clock: clock, logger: logger,
+            trust: trust, crlPublishers: crlPublishers, ocsp: responders)
 
-        let trust = ClientTrust(root: certificates.root, intermediates: roster.all, clock: clock)
-        retirement.trust = trust
-        retirement.crlPublishers = crlPublishers
-        retirement.ocsp = responders
-        let manager = ServerCertificateManager(
-            state: state, ca: ca,
-            identity: .init(
-                fqdn: configuration.server.fqdn, dnsNames: configuration.server.dnsNameList,
-                ipAddresses: configuration.server.ipAddressBytes))
-        _ = try await manager.rotateIfDue()
-        let material = try manager.tlsMaterial()
+        // 7. The server certificate: issued or rotated if due, then the holder the listener
+        // presents, then the manager that rotates into it while serving.
+        let serverIdentity = ServerCertificateManager.Identity(
+            fqdn: configuration.server.fqdn, dnsNames: configuration.server.dnsNameList,
+            ipAddresses: configuration.server.ipAddressBytes)
+        let initial = ServerCertificateManager(state: state, ca: ca, identity: serverIdentity)
+        _ = try await initial.rotateIfDue()
+        let material = try initial.tlsMaterial()
         let holder = try ServerCertificateHolder(chainPEM: material.chainPEM, keyPEM: material.keyPEM, trust: trust)
-        manager.attach(holder)
+        let manager = ServerCertificateManager(state: state, ca: ca, identity: serverIdentity, holder: holder)
 
-        let connections = ConnectionRegistry()
-        // Per-request mTLS checks read revocation and registration from memory, kept current by
-        // the coordinator (docs/performance.md: kept-alive mTLS throughput).
-        let clientStatus = ClientStatusCache(revocation: ca, registry: ca)
-        coordinator.invalidateOnRevocation(clientStatus)
+        // 8. Services and the application.
         let services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: clientStatus, registry: clientStatus, clock: clock),
@@ -148,8 +154,7 @@ public struct ApplianceRuntime: Sendable {
                 SupersededRevocationService(ca: ca, logger: logger),
                 // Stale = older than any request may run (its handler was cancelled or its process died).
                 ReservationReaperService(ca: ca, staleAfter: 2 * configuration.limits.requestTimeoutSeconds, logger: logger),
-                RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
-                AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
+                auditJournal,
                 InventoryGauges(store: store, metrics: metrics, clock: clock, logger: logger),
             ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []),
             connections: connections,
@@ -168,8 +173,8 @@ public struct ApplianceRuntime: Sendable {
             })
         let application = try buildApplication(configuration: configuration, services: services, metrics: metrics, logger: logger)
         return ApplianceRuntime(
-            application: application, ca: ca, crlPublisher: crlPublisher, ocsp: ocsp, crlPublishers: crlPublishers,
-            ocspResponders: responders, retirement: retirement, coordinator: coordinator)
+            application: application, ca: ca, crlPublisher: crlPublishers.current, ocsp: responders.current,
+            crlPublishers: crlPublishers, ocspResponders: responders, retirement: retirement, coordinator: coordinator)
     }
 }
 

@@ -26,10 +26,10 @@ public struct IssuerRetirement: Sendable {
     public let store: any IssuerActivityStore & AuditLog
     public let clock: any PKIClock
     public let logger: Logger
-    /// Running parts to update; nil at start-up, before they exist.
-    public var trust: ClientTrust?
-    public var crlPublishers: IssuerCRLPublishers?
-    public var ocsp: IssuerOCSPResponders?
+    /// Running parts to update; nil for the start-up pass, which runs before they exist.
+    public let trust: ClientTrust?
+    public let crlPublishers: IssuerCRLPublishers?
+    public let ocsp: IssuerOCSPResponders?
 
     public init(
         state: StateDirectory, roster: IssuerRoster, root: Certificate, store: any IssuerActivityStore & AuditLog,

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// what it consumed for ever — a renewal would find a "live successor", a token would stay spent,
 /// an approved registration closed. ``ApplianceRuntime`` resolves every reservation left by an
 /// earlier process before serving; this service resolves, every `interval`, those older than
-/// `staleAfter` (longer than any request may run), and tells the revocation services.
+/// `staleAfter` (longer than any request may run); the RA's event stream tells the revocation services.
 struct ReservationReaperService: Service {
     let ca: IntermediateCA
     let staleAfter: TimeInterval
@@ -25,8 +25,7 @@ struct ReservationReaperService: Service {
             // Cancelled (shutdown): stop here rather than reap once more against a closing store.
             do { try await Task.sleep(for: interval) } catch { return }
             do {
-                try await Self.reap(ca.authority, before: ca.clock.now() - staleAfter, logger: logger,
-                                    listener: ca.revocationListener)
+                try await Self.reap(ca.authority, before: ca.clock.now() - staleAfter, logger: logger)
             } catch {
                 // The next round retries; the failure is logged, not swallowed.
                 logger.error("resolving stale certificate reservations failed", metadata: ["error": "\(error)"])
@@ -35,8 +34,8 @@ struct ReservationReaperService: Service {
     }
 
     /// Releases every reservation made before `cutoff` and reports what was given back.
-    static func reap(_ authority: RegistrationAuthority, before cutoff: Date, logger: Logger,
-                     listener: (@Sendable ([String]) async -> Void)?) async throws {
+    /// The revocations reach the revocation services through the RA's event stream.
+    static func reap(_ authority: RegistrationAuthority, before cutoff: Date, logger: Logger) async throws {
         let released = try await authority.reapStaleReservations(reservedBefore: cutoff, by: "system:reservation-reaper")
         guard !released.isEmpty else { return }
         for item in released {
@@ -46,6 +45,5 @@ struct ReservationReaperService: Service {
                 "registration_reopened": "\(item.reopenedRegistration?.uuidString.lowercased() ?? "-")",
             ])
         }
-        await listener?(released.map(\.certificate.serial))
     }
 }

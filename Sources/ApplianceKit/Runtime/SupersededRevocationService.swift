@@ -2,8 +2,8 @@ import Logging
 import ServiceLifecycle
 
 /// Applies `ca.revoke_superseded_after_hours` (docs/lifecycle.md#supersession): every few minutes, certificates
-/// superseded by a renewal longer ago than the policy allows are revoked with reason superseded,
-/// and the revocation services are told.
+/// superseded by a renewal longer ago than the policy allows are revoked with reason superseded;
+/// the RA's event stream tells the revocation services.
 struct SupersededRevocationService: Service {
     let ca: IntermediateCA
     let logger: Logger
@@ -17,10 +17,9 @@ struct SupersededRevocationService: Service {
         while !Task.isCancelled {
             do {
                 let results = try await ca.authority.revokeDueSuperseded(by: "policy:revoke-superseded-after")
+                // The RA's unit of work has told the revocation services and metrics already.
                 if !results.isEmpty {
                     logger.notice("revoked superseded certificates", metadata: ["count": "\(results.count)"])
-                    ca.metrics?.revoked(results)
-                    await ca.revocationListener?(results.map(\.record.serial))
                 }
             } catch {
                 // Not a signing path: the next round retries; the failure is logged, not swallowed.

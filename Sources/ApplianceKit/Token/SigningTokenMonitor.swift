@@ -9,14 +9,21 @@ import ServiceLifecycle
 /// `/health` answers 503 with the reason, and every signature fails closed (the key never falls
 /// back to anything); when the token is back the probe reconnects and logs in again, and the
 /// appliance recovers without a restart. Transitions are logged once each, not every probe.
+/// When the token is back, a CRL publication that failed while it was away (a revocation made
+/// meanwhile, such as the reservation released by the failed signature) is retried at once.
 public struct SigningTokenMonitor: Service {
     let connection: PKCS11KeyConnection
+    let crlPublishers: IssuerCRLPublishers
     let metrics: ApplianceMetrics
     let logger: Logger
     let interval: Duration
 
-    public init(connection: PKCS11KeyConnection, metrics: ApplianceMetrics, logger: Logger, interval: Duration = .seconds(2)) {
+    public init(
+        connection: PKCS11KeyConnection, crlPublishers: IssuerCRLPublishers, metrics: ApplianceMetrics, logger: Logger,
+        interval: Duration = .seconds(2)
+    ) {
         self.connection = connection
+        self.crlPublishers = crlPublishers
         self.metrics = metrics
         self.logger = logger
         self.interval = interval
@@ -42,6 +49,7 @@ public struct SigningTokenMonitor: Service {
                     switch now {
                     case .available:
                         logger.notice("the intermediate key's token is back; signing resumed")
+                        for publisher in crlPublishers.all { await publisher.signingResumed() }
                     case .unavailable(let reason):
                         logger.error("the intermediate key's token is unavailable; signing is refused until it returns",
                                      metadata: ["reason": "\(reason)"])

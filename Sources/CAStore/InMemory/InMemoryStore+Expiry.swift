@@ -1,6 +1,7 @@
 import Foundation
+import Registration
 
-extension InMemoryStore {
+extension InMemoryStore: CertificateExpiryLookup {
     /// notAfter of each serial the store knows (reference semantics of the SQL stores' batched
     /// lookup used by CRL pruning); unknown serials are absent from the answer.
     public func notAfter(serials: [String]) -> [String: Date] {

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
+import Registration
 
-extension SQLiteStore {
+extension SQLiteStore: CertificateExpiryLookup {
     /// Serials bound per statement: below SQLite's historical limit of 999 host parameters
     /// (SQLITE_MAX_VARIABLE_NUMBER before 3.32), so any linked SQLite accepts it.
     static let expiryChunk = 900

@@ -36,7 +36,7 @@ extension RegistrationAuthority {
         operations.append(.reserveCertificate(record))
         operations.append(.audit(AuditEntry(time: now, actor: authorization.actor, action: "certificate.reserved",
                                             subject: record.serial, details: details)))
-        _ = try await store.perform(operations)
+        _ = try await commit(operations)
         return record
     }
 
@@ -55,7 +55,7 @@ extension RegistrationAuthority {
         guard let reserved = try await store.certificate(serial: serial) else {
             throw StoreError.notFound("no reservation for serial \(serial)")
         }
-        let results = try await store.perform([
+        let results = try await commit([
             .completeReservation(serial: serial, certificateDER: certificateDER, at: now, reasonIfRevoked: .privilegeWithdrawn),
             .audit(AuditEntry(time: now, actor: "system", action: "certificate.issued", subject: serial,
                               details: ["predecessor": reserved.predecessorSerial ?? ""])),
@@ -64,7 +64,7 @@ extension RegistrationAuthority {
             throw StoreError(.database, "recording serial \(serial) produced no result")
         }
         if let revocation {
-            _ = try await store.perform([
+            _ = try await commit([
                 .audit(AuditEntry(time: now, actor: "system", action: "certificate.revoked", subject: serial,
                                   details: ["reason": revocation.record.reason?.name ?? "none",
                                             "cause": "revoked while being signed; not delivered"])),
@@ -80,7 +80,7 @@ extension RegistrationAuthority {
     /// Throws `invalidState` if the reservation has meanwhile been completed.
     public func releaseReservation(serial: String, cause: String, by actor: String = "system") async throws -> ReleasedReservation {
         let now = clock.now()
-        let results = try await store.perform([
+        let results = try await commit([
             .releaseReservation(serial: serial, at: now),
             .audit(AuditEntry(time: now, actor: actor, action: "certificate.reservation.released", subject: serial,
                               details: ["cause": cause])),

@@ -9,7 +9,7 @@ extension RegistrationAuthority {
     public func release(registrationID id: UUID, by actor: String, reason: String) async throws -> PendingRegistration {
         let now = clock.now()
         let text = reason.isEmpty ? "released, its hostname freed" : "released, its hostname freed: \(reason)"
-        _ = try await store.perform([
+        _ = try await commit([
             .releaseRegistration(id: id, by: actor, reason: text, at: now),
             .audit(AuditEntry(time: now, actor: actor, action: "registration.released",
                               subject: id.uuidString.lowercased(), details: ["reason": text])),

@@ -47,7 +47,7 @@ extension RegistrationAuthority {
         guard let successor = successors.first(where: { $0.status == .issued }), let der = successor.certificateDER,
               CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256 else { return nil }
         if case .revoked = try await store.revocationStatus(serial: successor.serial) { return nil }
-        _ = try await store.perform([
+        _ = try await commit([
             .audit(AuditEntry(time: now, actor: "agent:\(agent.id)", action: "certificate.redelivered", subject: successor.serial,
                               details: ["predecessor": presented.serial, "spki_sha256": identity.spkiSHA256])),
         ])

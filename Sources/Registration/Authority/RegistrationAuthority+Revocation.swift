@@ -9,7 +9,7 @@ extension RegistrationAuthority {
         guard let record = try await store.certificate(serial: serial) else {
             throw StoreError.notFound("certificate \(serial) is not known")
         }
-        let results = try await store.perform([
+        let results = try await commit([
             .revoke(RevocationRecord(serial: serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: reason,
                                      invalidityDate: invalidityDate)),
             .audit(AuditEntry(time: now, actor: actor, action: "certificate.revoked", subject: serial,
@@ -27,7 +27,7 @@ extension RegistrationAuthority {
     public func revokeAgent(_ id: AgentID, reason: RevocationReason?, by actor: String) async throws -> [RevocationResult] {
         try Self.checkRevocationReason(reason)
         let now = clock.now()
-        let results = try await store.perform([
+        let results = try await commit([
             .revokeAgentLine(id, at: now, reason: reason),
             .audit(AuditEntry(time: now, actor: actor, action: "agent.revoked", subject: id.description,
                               details: ["reason": reason?.name ?? "none"])),
@@ -62,6 +62,6 @@ extension RegistrationAuthority {
             operations.append(.audit(AuditEntry(time: now, actor: actor, action: "certificate.revoked", subject: record.serial,
                                                 details: ["reason": RevocationReason.superseded.name, "policy": "revoke-superseded-after"])))
         }
-        return try await store.perform(operations).compactMap { if case .revoked(let r) = $0 { r } else { nil } }
+        return try await commit(operations).compactMap { if case .revoked(let r) = $0 { r } else { nil } }
     }
 }

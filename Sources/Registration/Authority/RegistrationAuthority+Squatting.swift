@@ -22,7 +22,7 @@ extension RegistrationAuthority {
         let lifetime = hours % 24 == 0 ? "\(hours / 24) day\(hours == 24 ? "" : "s")" : "\(hours) hour\(hours == 1 ? "" : "s")"
         let reason = "expired: not approved within \(lifetime); enrol again, or with a token"
         do {
-            _ = try await store.perform([
+            _ = try await commit([
                 .decideRegistration(id: registration.id, to: .rejected, by: Self.systemActor, reason: reason, at: now),
                 .audit(AuditEntry(time: now, actor: Self.systemActor, action: "registration.expired",
                                   subject: registration.id.uuidString.lowercased(),
@@ -41,7 +41,7 @@ extension RegistrationAuthority {
     func rejectSquatter(_ squatter: PendingRegistration, tokenSHA256: String, at now: Date) async throws -> PendingRegistration? {
         let reason = "superseded: an enrolment token bound to \(squatter.hostname) was presented"
         do {
-            _ = try await store.perform([
+            _ = try await commit([
                 .decideRegistration(id: squatter.id, to: .rejected, by: Self.systemActor, reason: reason, at: now),
                 .audit(AuditEntry(time: now, actor: Self.systemActor, action: "registration.rejected",
                                   subject: squatter.id.uuidString.lowercased(),

@@ -10,17 +10,24 @@ import PKICore
 /// registration bookkeeping, then the CA signs and ``completeIssuance(serial:certificateDER:)``
 /// records the certificate and supersedes the predecessor.
 public struct RegistrationAuthority: Sendable {
-    public let store: any RegistrationDataStore
+    /// Only what the RA reads and writes (``RegistrationAuthorityStore``); writes go through ``commit(_:reservation:)``.
+    public let store: any RegistrationAuthorityStore
     public let clock: any PKIClock
     public let random: any RandomSource
     public let policy: RegistrationPolicy
+    /// Told what every committed unit of work changed (``commit(_:reservation:)``); fixed here.
+    public let events: AuthorityEventStream
 
-    public init(store: any RegistrationDataStore, clock: any PKIClock, random: any RandomSource,
-                policy: RegistrationPolicy = RegistrationPolicy()) {
+    /// - Parameter events: the subscribers that must follow issuance, decisions and revocations
+    ///   (the appliance's revocation coordinator and metrics; ``AuthorityEventStream/unobserved``
+    ///   where nothing runs that could go stale).
+    public init(store: any RegistrationAuthorityStore, clock: any PKIClock, random: any RandomSource,
+                policy: RegistrationPolicy = RegistrationPolicy(), events: AuthorityEventStream) {
         self.store = store
         self.clock = clock
         self.random = random
         self.policy = policy
+        self.events = events
     }
 
     /// Creates a one-time token (256 bits, base64url after the prefix ``tokenPrefix``) and stores
@@ -48,7 +55,7 @@ public struct RegistrationAuthority: Sendable {
         let now = clock.now()
         let record = EnrollmentToken(tokenSHA256: EnrollmentToken.digest(of: token), hostname: hostname, created: now,
                                      expires: now + policy.tokenLifetime, createdBy: actor)
-        _ = try await store.perform([
+        _ = try await commit([
             .insertToken(record),
             .audit(AuditEntry(time: now, actor: actor, action: "token.created", subject: String(record.tokenSHA256.prefix(16)),
                               details: ["hostname": hostname ?? "*"])),
@@ -122,7 +129,7 @@ public struct RegistrationAuthority: Sendable {
             id: UUID(uuid: uuidBytes()), hostname: identity.hostname, agentID: identity.agentID, csrDER: identity.csrDER,
             spkiSHA256: identity.spkiSHA256, sourceAddress: request.sourceAddress, created: now)
         do {
-            _ = try await store.perform([
+            _ = try await commit([
                 .insertRegistration(registration),
                 .audit(AuditEntry(time: now, actor: "agent:\(identity.agentID)", action: "registration.pending",
                                   subject: registration.id.uuidString.lowercased(),
@@ -158,7 +165,7 @@ public struct RegistrationAuthority: Sendable {
                 throw RefusalError(.registrationExpired(registration))
             }
         }
-        _ = try await store.perform([
+        _ = try await commit([
             .decideRegistration(id: id, to: status, by: actor, reason: reason, at: now),
             .audit(AuditEntry(time: now, actor: actor, action: "registration.\(status.rawValue)",
                               subject: id.uuidString.lowercased(), details: reason.map { ["reason": $0] } ?? [:])),
@@ -177,7 +184,7 @@ public struct RegistrationAuthority: Sendable {
               CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256 else { return nil }
         if case .revoked = try await store.revocationStatus(serial: serial) { return nil }
         guard let agent = try await store.agent(identity.agentID), agent.status == .active else { return nil }
-        _ = try await store.perform([
+        _ = try await commit([
             .audit(AuditEntry(time: now, actor: "agent:\(identity.agentID)", action: "certificate.redelivered", subject: serial,
                               details: ["basis": "token", "spki_sha256": identity.spkiSHA256])),
         ])

@@ -141,6 +141,37 @@ public struct RevokedPages: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pages: self) }
 }
 
+/// Where the CRL publisher learns when revoked certificates expire, so it can prune them
+/// (RFC 5280 §3.3: an entry may be removed once the certificate has expired). The revocation rows
+/// of ``RevocationStore`` carry no notAfter, so this joins through the certificate records.
+///
+/// A store conforms where it is declared: SQL stores answer a whole page in a few batched
+/// queries (`SELECT serial, not_after FROM certificates WHERE serial IN (...)`). For a store
+/// without one, the composition root passes ``PerSerialExpiryLookup`` (with 1 000 000 revocations
+/// that is a million queries per CRL, far beyond the 1 s revoke→visible target of docs/performance.md).
+public protocol CertificateExpiryLookup: Sendable {
+    /// notAfter of each serial the store knows; serials missing from the answer are kept on the
+    /// CRL (never prune what cannot be looked up: fail closed). Throws when the store cannot look.
+    func notAfter(serials: [String]) async throws -> [String: Date]
+}
+
+/// ``CertificateExpiryLookup`` by one ``CertificateStore/certificate(serial:)`` per serial: the
+/// reference semantics, for stores without a batched lookup.
+public struct PerSerialExpiryLookup: CertificateExpiryLookup {
+    let store: any CertificateStore
+
+    public init(store: any CertificateStore) { self.store = store }
+
+    public func notAfter(serials: [String]) async throws -> [String: Date] {
+        var result: [String: Date] = [:]
+        result.reserveCapacity(serials.count)
+        for serial in serials {
+            if let record = try await store.certificate(serial: serial) { result[serial] = record.notAfter }
+        }
+        return result
+    }
+}
+
 /// CRL numbering and publication state, per issuer.
 public protocol CRLStateStore: Sendable {
     /// Allocates the next CRL number: persisted before it is returned, strictly increasing per
@@ -160,6 +191,29 @@ public protocol AuditLog: Sendable {
     func verifyAuditChain() async throws -> AuditVerification
 }
 
-/// Everything the RA needs from storage.
+// MARK: What each consumer needs (docs/architecture.md#stores)
+
+/// What a CRL publisher needs: its issuer's revocations and CRL numbering (and, given separately,
+/// a ``CertificateExpiryLookup`` for pruning).
+public typealias CRLPublisherStore = RevocationStore & CRLStateStore
+
+/// What an OCSP responder needs: the status of a serial, and its own signer certificates recorded.
+public typealias OCSPResponderStore = RevocationStore & CertificateStore
+
+/// What the mTLS client checks need: revocation status and the registered agent.
+public typealias ClientStatusStore = RevocationStore & AgentStore
+
+/// What the RA needs: its decisions read agents, registrations, tokens, certificates and
+/// revocation status, and every write is a unit of work (``UnitOfWorkStore``). Neither CRL state
+/// nor the audit log's reads: audit entries are operations of the unit.
+public typealias RegistrationAuthorityStore = AgentStore & RegistrationStore & EnrollmentTokenStore & CertificateStore
+    & RevocationStore & UnitOfWorkStore
+
+/// What the CA's administrative queries need: the RA's reads, and the audit log for the read-only
+/// admin actions it records.
+public typealias AdministrationStore = RegistrationAuthorityStore & AuditLog
+
+/// A complete store: everything every consumer above needs (what `SQLiteStore` and
+/// `InMemoryStore` implement, and the appliance opens).
 public typealias RegistrationDataStore = AgentStore & RegistrationStore & EnrollmentTokenStore & CertificateStore
     & RevocationStore & CRLStateStore & AuditLog & UnitOfWorkStore

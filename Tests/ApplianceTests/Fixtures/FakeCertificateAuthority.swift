@@ -44,10 +44,10 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
     func caCertificates() async throws -> [Certificate] { [pki.intermediate, pki.root] }
     func csrAttributes() async throws -> [UInt8]? { nil }
 
-    func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentOutcome {
-        let csr = try CertificateSigningRequest(derEncoded: request.csrDER)
+    func enroll(csrDER: [UInt8], token: String?, source: String) async throws -> EnrollmentOutcome {
+        let csr = try CertificateSigningRequest(derEncoded: csrDER)
         guard let identity = Self.identity(csr) else { return .rejected(reason: "the CSR names no agent identity") }
-        if let token = request.token {
+        if let token {
             guard state.withLockedValue({ $0.tokens.remove(token) }) != nil else { return .rejected(reason: "unknown or used token") }
             return try issue(csr, identity)
         }

@@ -65,13 +65,13 @@ final class RunningAppliance: Sendable {
         var logger = Logger(label: "appliance-test")
         logger.logLevel = .warning
         let connections = ConnectionRegistry()
-        let coordinator = RevocationCoordinator(ocsp: nil, crlPublisher: nil)
+        let coordinator = RevocationCoordinator(ocsp: nil, crlPublisher: nil, connections: connections, logger: logger)
         let services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: ca, registry: ca),
             revocation: ca, revocationPublisher: ca, ocsp: ca, administration: ca,
             trust: trust, serverCertificate: holder,
-            backgroundServices: [RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger)],
+            backgroundServices: [],
             connections: connections, health: health)
         let app = try buildApplication(configuration: configuration, services: services, logger: logger)
         let task = Task { try await app.run(gracefulShutdownSignals: []) }

@@ -14,17 +14,16 @@ extension IntermediateCA: CertificateAuthorityService {
     /// Nothing to ask for: the profile decides every extension (RFC 7030 §4.5.2 allows 204).
     public func csrAttributes() async throws -> [UInt8]? { nil }
 
-    public func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentOutcome {
+    public func enroll(csrDER: [UInt8], token: String?, source: String) async throws -> EnrollmentOutcome {
         let review: CSRReview
-        switch try Self.evaluate(csrDER: request.csrDER, policy: CSRPolicy(purpose: .agent())) {
+        switch try Self.evaluate(csrDER: csrDER, policy: CSRPolicy(purpose: .agent())) {
         case .rejected(let reason): return .rejected(reason: reason)
         case .accepted(let accepted): review = accepted
         }
-        guard let identity = Self.requestIdentity(review, csrDER: request.csrDER) else {
+        guard let identity = Self.requestIdentity(review, csrDER: csrDER) else {
             return .rejected(reason: "the CSR does not name an agent identity")
         }
-        let decision = try await authority.evaluateEnrollment(
-            Registration.EnrollmentRequest(identity: identity, token: request.token, sourceAddress: request.source))
+        let decision = try await authority.evaluateEnrollment(EnrollmentRequest(identity: identity, token: token, sourceAddress: source))
         switch decision {
         case .issue(let authorization):
             return try await issueAgent(review: review, authorization: authorization)
@@ -112,13 +111,12 @@ extension IntermediateCA: CertificateAuthorityService {
         }
         switch completion {
         case .issued:
-            metrics?.issued(type: CertificateRecord.CertificateType.agent.rawValue, renewal: authorization.basis.isRenewal)
+            // Counted by the metrics subscriber of the RA's event stream, once, where it was recorded.
             return .issued(certificate: certificate, chain: chain)
-        case .revoked(_, let revocation):
+        case .revoked:
             // Fail closed: the certificate exists and is revoked; every revocation consumer
-            // (OCSP cache, CRL, mTLS caches, open connections) hears of it now, and the agent
-            // gets a refusal, never the certificate.
-            await revocationListener?([revocation.record.serial])
+            // (OCSP cache, CRL, mTLS caches, open connections) heard of it from the RA's unit of
+            // work, and the agent gets a refusal, never the certificate.
             // Either the agent was revoked, or the signature took so long that the reservation was
             // released (then the agent may simply ask again).
             return .rejected(reason: "the certificate for agent \(authorization.identity.agentID) was revoked while it was being signed (agent revoked, or signing outlasted its reservation)")
@@ -145,7 +143,7 @@ extension IntermediateCA: CertificateAuthorityService {
     }
 
     /// The reservation row for a prepared certificate: serial, TBS hash, validity, subject.
-    func reservation(for token: borrowing IssuanceToken, type: CertificateRecord.CertificateType) -> CertificateRecord {
+    public func reservation(for token: borrowing IssuanceToken, type: CertificateRecord.CertificateType) -> CertificateRecord {
         CertificateRecord(
             serial: CertificateRecord.serialHex(contentBytes: token.serialNumber.bytes), issuerSKI: issuerSKI, type: type,
             subject: String(describing: token.subject), notBefore: token.notValidBefore, notAfter: token.notValidAfter,

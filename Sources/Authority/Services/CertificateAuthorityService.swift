@@ -15,31 +15,19 @@ public protocol CertificateAuthorityService: Sendable {
     /// for (answered 204 as §4.5.2 allows).
     func csrAttributes() async throws -> [UInt8]?
 
-    /// A new agent's enrolment (RFC 7030 §4.2.1). Without a token this records or re-finds a
-    /// pending registration; the same CSR after approval yields ``EnrollmentOutcome/issued(_:)``.
-    func enroll(_ request: EnrollmentRequest) async throws -> EnrollmentOutcome
+    /// A new agent's enrolment (RFC 7030 §4.2.1), as received on the wire: the DER PKCS#10 request
+    /// (already base64-decoded), the one-time token from HTTP Basic (password) or
+    /// `Authorization: Bearer`, and the peer address (for the registration record and audit).
+    /// Without a token this records or re-finds a pending registration; the same CSR after
+    /// approval yields ``EnrollmentOutcome/issued(_:)``. The CA turns this into the RA's one
+    /// `EnrollmentRequest` once the CSR has been checked.
+    func enroll(csrDER: [UInt8], token: String?, source: String) async throws -> EnrollmentOutcome
 
     /// Renewal (RFC 7030 §4.2.2) by an agent already authenticated by ``ClientAuthenticator``.
     func reenroll(csrDER: [UInt8], client: AuthenticatedAgent) async throws -> EnrollmentOutcome
 
     /// The calling agent's certificate state for `GET /api/v1/agent/status`.
     func agentStatus(client: AuthenticatedAgent) async throws -> AgentStatus
-}
-
-/// One enrolment request as received on the wire.
-public struct EnrollmentRequest: Sendable {
-    /// The DER PKCS#10 request (already base64-decoded).
-    public var csrDER: [UInt8]
-    /// A one-time enrolment token from HTTP Basic (password) or `Authorization: Bearer`.
-    public var token: String?
-    /// Where the request came from (peer address), for the registration record and audit.
-    public var source: String
-
-    public init(csrDER: [UInt8], token: String?, source: String) {
-        self.csrDER = csrDER
-        self.token = token
-        self.source = source
-    }
 }
 
 /// The outcome of an (re)enrolment: a value, not an error (docs/conventions.md#outcomes-are-values).

@@ -90,9 +90,8 @@ extension IntermediateCA: AdministrationService {
     public func revokeAgent(id: String, reason: String, caller: AdminCaller) async throws -> String {
         guard let agentID = AgentID(id) else { throw ApplianceError.malformed("'\(id)' is not an agent UUID") }
         let parsed = try Self.revocationReason(reason)
+        // The RA's unit of work announces the revocation (metrics, caches, OCSP, CRL, connections).
         let results = try await mapStoreErrors { try await authority.revokeAgent(agentID, reason: parsed, by: Self.actor(caller)) }
-        metrics?.revoked(results)
-        await revocationListener?(results.map(\.record.serial))
         return "\(agentID) revoked (\(results.count) certificates, reason \(parsed?.name ?? "none"))"
     }
 
@@ -129,8 +128,6 @@ extension IntermediateCA: AdministrationService {
         let result = try await mapStoreErrors {
             try await authority.revokeCertificate(serial: serial.lowercased(), reason: parsed, by: Self.actor(caller))
         }
-        metrics?.revoked([result])
-        await revocationListener?([result.record.serial])
         return "\(result.record.serial) \(result.newlyRevoked ? "revoked" : "was already revoked") reason=\(result.record.reason?.name ?? "none")"
     }
 
@@ -141,9 +138,8 @@ extension IntermediateCA: AdministrationService {
     }
 
     public func generateCRL(caller: AdminCaller) async throws -> String {
-        guard let crlTrigger else { throw ApplianceError.notWired("the CRL publisher") }
         try await auditRead("admin.crl.generate", subject: issuerSKI, caller: caller)
-        return try await crlTrigger()
+        return try await crlPublication.publishNow()
     }
 
     /// A registration by its own ID or by the agent UUID it is for (administrators see both).

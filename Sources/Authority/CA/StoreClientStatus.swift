@@ -3,12 +3,20 @@ import PKICore
 import Registration
 import X509
 
-extension IntermediateCA: RevocationChecking, AgentRegistry {
-    /// Looks the serial up in the store on every call (docs/conventions.md#fail-closed). A store error propagates and
-    /// callers refuse the request (fail closed). A certificate the store holds under the same
-    /// serial but with different bytes, or only as an unfinished reservation, is `unknown`.
+/// Revocation status and registered agents for mTLS, read from the store on every call
+/// (docs/conventions.md#fail-closed). A store error propagates and callers refuse the request.
+///
+/// Needs only the store, not the CA, so the appliance builds its client-status cache (a
+/// subscriber of the RA's event stream) before the RA and the CA exist.
+public struct StoreClientStatus: RevocationChecking, AgentRegistry {
+    let store: any Registration.RevocationStore & AgentStore
+
+    public init(store: any Registration.RevocationStore & AgentStore) { self.store = store }
+
+    /// A certificate the store holds under the same serial but with different bytes, or only as
+    /// an unfinished reservation, is `unknown`.
     public func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus {
-        let serial = Self.serialHex(certificate)
+        let serial = CertificateRecord.serialHex(contentBytes: certificate.serialNumber.bytes)
         switch try await store.revocationStatus(serial: serial) {
         case .unknown:
             return .unknown

@@ -25,28 +25,29 @@ public struct IntermediateCA: Sendable {
     /// The pinned root.
     public let root: Certificate
     public let settings: CASettings
-    /// Forces a CRL now (wired to the CRL publisher); `nil` until the publisher is plugged in.
-    let crlTrigger: (@Sendable () async throws -> String)?
+    /// Publishes CRLs now for `appliance crl generate` (the appliance's CRL publishers).
+    let crlPublication: any CRLPublishing
     /// Lower-case hex SKI of the intermediate, the store's issuer key.
-    let issuerSKI: String
-    /// Issuance counters (`rootkeeper_certificates_issued_total`, `…_renewed_total`), when wired.
-    let metrics: ApplianceMetrics?
-    /// Told the serials of every revocation once the store has recorded it, so OCSP, the CRL and
-    /// open connections catch up within a second (wired to the `RevocationCoordinator`).
-    public var revocationListener: (@Sendable ([String]) async -> Void)?
+    public let issuerSKI: String
+    /// Revocation status and registered agents straight from the store (what the mTLS cache reads through).
+    let clientStatus: StoreClientStatus
 
-    var store: any RegistrationDataStore { authority.store }
-    var clock: any PKIClock { authority.clock }
+    /// What the administrative queries read (and the audit log of read-only admin actions). Every
+    /// write goes through the RA's unit of work, which tells its event stream.
+    public let store: any AdministrationStore
+    public var clock: any PKIClock { authority.clock }
 
     /// - Parameters:
-    ///   - authority: the RA over the production store (SQLite).
+    ///   - authority: the RA over the production store, with the event stream every issuance and
+    ///     revocation is announced on (metrics, OCSP, CRL, caches, connections: docs/architecture.md#event-stream).
+    ///   - store: the store the administrative queries read — the RA's own, with its audit log.
     ///   - issuer: a `CertificateIssuer` whose issuer certificate is the current intermediate.
     ///   - root: the pinned root; the intermediate must be signed by it.
-    ///   - crlTrigger: called by ``generateCRL(caller:)``.
+    ///   - crlPublication: what ``generateCRL(caller:)`` asks to publish now.
     public init(
-        authority: RegistrationAuthority, issuer: CertificateIssuer, root: Certificate,
+        authority: RegistrationAuthority, store: any AdministrationStore, issuer: CertificateIssuer, root: Certificate,
         previousIntermediates: [Certificate] = [], roster: IssuerRoster? = nil, settings: CASettings,
-        crlTrigger: (@Sendable () async throws -> String)? = nil, metrics: ApplianceMetrics? = nil
+        crlPublication: any CRLPublishing
     ) throws {
         guard let intermediate = issuer.issuerCertificate else {
             throw ApplianceError.stateDirectory("the CA issuer has no intermediate certificate (a self-signing issuer cannot be the online CA)")
@@ -59,6 +60,7 @@ public struct IntermediateCA: Sendable {
         }
         _ = try settings.pointers()
         self.authority = authority
+        self.store = store
         self.issuer = issuer
         self.intermediate = intermediate
         if let roster, roster.current != intermediate {
@@ -67,9 +69,9 @@ public struct IntermediateCA: Sendable {
         self.roster = roster ?? IssuerRoster(current: intermediate, retiring: previousIntermediates)
         self.root = root
         self.settings = settings
-        self.crlTrigger = crlTrigger
-        self.metrics = metrics
+        self.crlPublication = crlPublication
         self.issuerSKI = PKICore.Hex.encode(ski.keyIdentifier)
+        self.clientStatus = StoreClientStatus(store: store)
     }
 
     /// The chain returned with every issued certificate: intermediate, then root.
