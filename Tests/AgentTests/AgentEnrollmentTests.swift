@@ -56,7 +56,7 @@ struct AgentEnrollmentTests {
             let url = URL(string: "https://localhost.invalid.test:\(app.httpsPort)")!
             _ = url
             let policy = ServerTrustPolicy(pin: SPKIPin(of: app.pki.root))
-            let server = try app.pki.serverCredentials(commonName: "other")
+            let server = try await app.pki.serverCredentials(commonName: "other")
             let reason = await policy.evaluate(presented: [server.certificate, app.pki.intermediate, app.pki.root], hostname: "db.example")
             #expect(reason?.contains("does not verify for db.example") == true)
             let ok = await policy.evaluate(presented: [server.certificate, app.pki.intermediate, app.pki.root], hostname: "localhost")

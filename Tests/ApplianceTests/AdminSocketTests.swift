@@ -13,7 +13,7 @@ struct AdminSocketTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
-            _ = try app.agentFiles(hostname: "web09")
+            _ = try await app.agentFiles(hostname: "web09")
             let client = AdminClient(socketPath: path)
             let list = try await onOwnThread { try client.send(AdminRequest(command: "agents.list")) }
             #expect(list.ok)

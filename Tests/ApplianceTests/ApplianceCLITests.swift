@@ -9,7 +9,7 @@ struct ApplianceCLITests {
     func adminCommands() async throws {
         try await RunningAppliance.with { app in
             try await waitForFile(app.state.adminSocket)
-            let agent = try app.agentFiles(hostname: "web77")
+            let agent = try await app.agentFiles(hostname: "web77")
             let binary = ProductBinary.path("appliance")
             let list = try await ExternalTool(binary).runAsync(["agents", "list", "--state-dir", app.state.root.path])
             #expect(list.succeeded, "\(list.output)")

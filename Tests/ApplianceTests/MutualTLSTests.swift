@@ -8,7 +8,7 @@ struct MutualTLSTests {
     @Test("the agent status route answers a registered agent certificate with JSON and refuses no certificate with 401")
     func statusNeedsClientCertificate() async throws {
         try await RunningAppliance.with { app in
-            let agent = try app.agentFiles(hostname: "web01")
+            let agent = try await app.agentFiles(hostname: "web01")
             let url = "\(app.httpsURL)/api/v1/agent/status"
             let ok = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, url])
             #expect(ok.status == 200, "\(ok.raw.output)")
@@ -24,8 +24,8 @@ struct MutualTLSTests {
     @Test("a client certificate from another CA does not complete the handshake")
     func foreignClientCertificate() async throws {
         try await RunningAppliance.with { app in
-            let foreign = try FixturePKI()
-            let credentials = try foreign.agentCredentials(hostname: "intruder")
+            let foreign = try await TestPKI.make(rootAlgorithm: .p256)
+            let credentials = try await foreign.agentCredentials(hostname: "intruder")
             let cert = app.directory.file("foreign.crt"), key = app.directory.file("foreign.key")
             try credentials.certificate.pem.write(toFile: cert, atomically: true, encoding: .utf8)
             try credentials.keyPEM.write(toFile: key, atomically: true, encoding: .utf8)
@@ -40,7 +40,7 @@ struct MutualTLSTests {
     @Test("a revoked certificate gets 403, also on a keep-alive connection that was already open")
     func revokedOnOpenConnection() async throws {
         try await RunningAppliance.with { app in
-            let agent = try app.agentFiles(hostname: "web02")
+            let agent = try await app.agentFiles(hostname: "web02")
             let url = "\(app.httpsURL)/api/v1/agent/status"
             // Two transfers on one connection, 3 s apart (--rate 20/m); revoke in between.
             let arguments = [
@@ -66,7 +66,7 @@ struct MutualTLSTests {
     @Test("an idle connection authenticated by a certificate is closed within a second of its revocation")
     func revocationClosesOpenConnection() async throws {
         try await RunningAppliance.with { app in
-            let agent = try app.agentFiles(hostname: "web03")
+            let agent = try await app.agentFiles(hostname: "web03")
             let serial = agent.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined()
             // s_client with -ign_eof keeps the connection open, idle, until the server closes it.
             let client = try ExternalTool("openssl").start([
@@ -120,7 +120,7 @@ struct MutualTLSTests {
                         let target = "127.0.0.1:\(app.httpsPort)"
             let before = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-CAfile", app.chainFile], stdin: Data())
             #expect(before.output.contains("appliance-one.test"))
-            let next = try app.pki.serverCredentials(commonName: "appliance-two.test")
+            let next = try await app.pki.serverCredentials(commonName: "appliance-two.test")
             try app.holder.rotate(chainPEM: next.chainPEM, keyPEM: next.keyPEM)
             let after = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-CAfile", app.chainFile], stdin: Data())
             #expect(after.output.contains("appliance-two.test"))
@@ -132,7 +132,7 @@ struct MutualTLSTests {
     @Test("simplereenroll issues for the same agent and refuses a CSR for another identity or without a certificate")
     func reenroll() async throws {
         try await RunningAppliance.with { app in
-            let agent = try app.agentFiles(hostname: "web03")
+            let agent = try await app.agentFiles(hostname: "web03")
             guard let identity = AgentSubject(certificate: agent.certificate) else {
                 Issue.record("agent certificate has no agent subject")
                 return

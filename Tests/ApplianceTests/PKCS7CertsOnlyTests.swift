@@ -8,7 +8,7 @@ import X509
 struct PKCS7CertsOnlyTests {
     @Test("what we encode, openssl pkcs7 reads back with every certificate, and we decode it again")
     func roundTripWithOpenSSL() async throws {
-        let pki = try FixturePKI()
+        let pki = try await TestPKI.make(rootAlgorithm: .p256)
         let message = PKCS7CertsOnly(certificates: [pki.intermediate, pki.root])
         let directory = try TemporaryDirectory("pkcs7")
         defer { directory.remove() }
@@ -25,7 +25,7 @@ struct PKCS7CertsOnlyTests {
 
     @Test("a certs-only message made by openssl crl2pkcs7 decodes to its certificates")
     func decodesOpenSSLOutput() async throws {
-        let pki = try FixturePKI()
+        let pki = try await TestPKI.make(rootAlgorithm: .p256)
         let directory = try TemporaryDirectory("pkcs7")
         defer { directory.remove() }
         let pem = directory.file("chain.pem"), out = directory.file("out.p7")

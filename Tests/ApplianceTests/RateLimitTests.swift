@@ -48,7 +48,7 @@ struct RateLimitTests {
                 let csr = try await opensslCSR(in: app.directory, name: "\(hostname)-\(UUID().uuidString)", commonName: identity.commonName)
                 return try await Curl.run(["--cacert", app.chainFile, "--cert", files.cert, "--key", files.key, "--data-binary", "@\(csr.b64)", url])
             }
-            let looping = try app.agentFiles(hostname: "loop01"), calm = try app.agentFiles(hostname: "calm01")
+            let looping = try await app.agentFiles(hostname: "loop01"), calm = try await app.agentFiles(hostname: "calm01")
             #expect(try await renew("loop01", looping).status == 200)
             #expect(try await renew("loop01", looping).status == 200)
             let limited = try await renew("loop01", looping)

@@ -1,10 +1,12 @@
 import ApplianceKit
 import Foundation
 import NIOConcurrencyHelpers
+import PKICore
+import TestSupport
 import X509
 
 /// An in-memory CA + RA + store behind the ApplianceKit seams, signing with the run-time
-/// ``FixturePKI``. Behaviour mirrors docs/endpoints.md#est-simpleenroll: a token issues at once; no token records a pending
+/// ``TestPKI``. Behaviour mirrors docs/endpoints.md#est-simpleenroll: a token issues at once; no token records a pending
 /// registration (202) until ``approve(hostname:)``; a wrong token is rejected.
 final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChecking, AgentRegistry,
     RevocationPublisher, OCSPResponding, AdministrationService, Sendable
@@ -19,18 +21,18 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
         var tokens: Set<String> = ["good-token"]
         var statusCalls = 0
     }
-    let pki: FixturePKI
+    let pki: TestPKI
     let state = NIOLockedValueBox(State())
     let retryAfter: Int
 
-    init(pki: FixturePKI, retryAfter: Int = 1) {
+    init(pki: TestPKI, retryAfter: Int = 1) {
         self.pki = pki
         self.retryAfter = retryAfter
     }
 
     func approve(uuid: String) { state.withLockedValue { _ = $0.approved.insert(uuid) } }
     func revoke(_ certificate: Certificate) { state.withLockedValue { _ = $0.revoked.insert("\(certificate.serialNumber)") } }
-    /// Records a certificate issued outside EST (e.g. by FixturePKI directly) as ours and registered.
+    /// Records a certificate issued outside EST (e.g. by the test PKI directly) as ours and registered.
     func register(_ certificate: Certificate) {
         guard let identity = AgentSubject(certificate: certificate) else { return }
         state.withLockedValue {
@@ -49,18 +51,18 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
         guard let identity = Self.identity(csr) else { return .rejected(reason: "the CSR names no agent identity") }
         if let token {
             guard state.withLockedValue({ $0.tokens.remove(token) }) != nil else { return .rejected(reason: "unknown or used token") }
-            return try issue(csr, identity)
+            return try await issue(csr, identity)
         }
         let approved = state.withLockedValue { state -> Bool in
             if state.approved.contains(identity.uuid) { return true }
             state.pending[identity.uuid] = identity.hostname
             return false
         }
-        return approved ? try issue(csr, identity) : .pending(registrationID: identity.uuid, retryAfterSeconds: retryAfter)
+        return approved ? try await issue(csr, identity) : .pending(registrationID: identity.uuid, retryAfterSeconds: retryAfter)
     }
 
     func reenroll(csrDER: [UInt8], client: AuthenticatedAgent) async throws -> EnrollmentOutcome {
-        try issue(try CertificateSigningRequest(derEncoded: csrDER), client.identity)
+        try await issue(try CertificateSigningRequest(derEncoded: csrDER), client.identity)
     }
 
     var statusCalls: Int { state.withLockedValue { $0.statusCalls } }
@@ -74,11 +76,9 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
             renewNow: certificate.notValidAfter.timeIntervalSinceNow < 30 * 86400)
     }
 
-    private func issue(_ csr: CertificateSigningRequest, _ identity: AgentSubject) throws -> EnrollmentOutcome {
+    private func issue(_ csr: CertificateSigningRequest, _ identity: AgentSubject) async throws -> EnrollmentOutcome {
         guard csr.publicKey.isValidSignature(csr.signature, for: csr) else { throw ApplianceError.malformed("CSR signature invalid") }
-        let certificate = try pki.issue(
-            publicKey: csr.publicKey, subject: csr.subject, usage: .clientAuth,
-            sans: [.dnsName(identity.hostname), .uniformResourceIdentifier("urn:uuid:\(identity.uuid)")])
+        let certificate = try await pki.issueAgent(for: csr, identity: try AgentIdentity(hostname: identity.hostname, uuid: identity.uuid))
         register(certificate)
         return .issued(certificate: certificate, chain: [pki.intermediate, pki.root])
     }

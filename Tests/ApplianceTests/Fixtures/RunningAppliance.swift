@@ -7,7 +7,7 @@ import X509
 /// The appliance running for real on 127.0.0.1 with OS-chosen ports, the fake CA behind its
 /// seams and a fresh state directory; files for curl/openssl (CA chain) are written next to it.
 final class RunningAppliance: Sendable {
-    let pki: FixturePKI
+    let pki: TestPKI
     let ca: FakeCertificateAuthority
     let directory: TemporaryDirectory
     let state: StateDirectory
@@ -26,7 +26,7 @@ final class RunningAppliance: Sendable {
     var httpsURL: String { "https://127.0.0.1:\(httpsPort)" }
     var httpURL: String { "http://127.0.0.1:\(httpPort)" }
 
-    private init(pki: FixturePKI, ca: FakeCertificateAuthority, directory: TemporaryDirectory, state: StateDirectory,
+    private init(pki: TestPKI, ca: FakeCertificateAuthority, directory: TemporaryDirectory, state: StateDirectory,
                  holder: ServerCertificateHolder, ports: (https: Int, http: Int), task: Task<Void, any Error>,
                  connections: ConnectionRegistry, coordinator: RevocationCoordinator) {
         self.connections = connections
@@ -45,7 +45,7 @@ final class RunningAppliance: Sendable {
         configure: (inout ApplianceConfiguration) -> Void = { _ in },
         health: @escaping @Sendable () async -> PublisherHealth = { .healthy }
     ) async throws -> RunningAppliance {
-        let pki = try FixturePKI()
+        let pki = try await TestPKI.make(rootAlgorithm: .p256)
         let ca = FakeCertificateAuthority(pki: pki)
         let directory = try TemporaryDirectory("appliance")
         let state = StateDirectory(path: directory.file("state"))
@@ -60,7 +60,7 @@ final class RunningAppliance: Sendable {
         configure(&configuration)
 
         let trust = ClientTrust(root: pki.root, intermediates: [pki.intermediate])
-        let server = try pki.serverCredentials(commonName: "appliance-one.test")
+        let server = try await pki.serverCredentials(commonName: "appliance-one.test")
         let holder = try ServerCertificateHolder(chainPEM: server.chainPEM, keyPEM: server.keyPEM, trust: trust)
         var logger = Logger(label: "appliance-test")
         logger.logLevel = .warning
@@ -88,8 +88,8 @@ final class RunningAppliance: Sendable {
     }
 
     /// Writes an agent's certificate and key (issued by the fake and registered) for curl.
-    func agentFiles(hostname: String) throws -> (cert: String, key: String, certificate: Certificate) {
-        let credentials = try pki.agentCredentials(hostname: hostname)
+    func agentFiles(hostname: String) async throws -> (cert: String, key: String, certificate: Certificate) {
+        let credentials = try await pki.agentCredentials(hostname: hostname)
         ca.register(credentials.certificate)
         let cert = directory.file("\(hostname).crt"), key = directory.file("\(hostname).key")
         try credentials.certificate.pem.write(toFile: cert, atomically: true, encoding: .utf8)
