@@ -50,7 +50,7 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path):
             try Self.checkPrivate(path: path)
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw SecureFileError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw SecureFileError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno))); check the path (a file only its reader can read, mode 0600)") }
             defer { close(fd) }
             bytes = try Self.readLine(fd: fd, what: path)
         }
