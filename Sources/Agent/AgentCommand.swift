@@ -81,15 +81,20 @@ struct AgentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Renew when the appliance's renewal window is open; --daemon keeps checking.",
             discussion: """
-                The appliance decides the window (ca.renew_before_days before expiry): renew asks it
-                (GET /api/v1/agent/status, the `renewNow` that `agent status` prints) and renews only then.
-                After a successful renewal, and never after a failed one, it runs the hooks given:
-                  --exec CMD          run by /bin/sh -c, with AGENT_CERTIFICATE, AGENT_KEY, AGENT_CA_CHAIN,
-                                      AGENT_DIRECTORY, AGENT_SERIAL, AGENT_NOT_AFTER, AGENT_HOSTNAME set
-                  --reload-unit UNIT  systemctl reload-or-restart UNIT
-                A failed hook is reported and the new certificate stays installed; the daemon runs it again.
+                The appliance decides the window (ca.renew_before_days before expiry):
+                renew asks it (the `renewNow` that `agent status` prints) and renews only then.
+
+                After a successful renewal, never after a failed one, it runs the hooks given:
+                  --exec CMD          /bin/sh -c CMD, with AGENT_CERTIFICATE, AGENT_KEY,
+                                      AGENT_CA_CHAIN, AGENT_DIRECTORY, AGENT_SERIAL,
+                                      AGENT_NOT_AFTER and AGENT_HOSTNAME in its environment
+                  --reload-unit UNIT  systemctl reload-or-restart -- UNIT
+                A failed hook is reported and the new certificate stays installed; the
+                daemon runs the hook again.
+
                 Example:
-                  agent renew --daemon --out /var/lib/rootkeeper-agent --reload-unit nginx.service
+                  agent renew --daemon --out /var/lib/rootkeeper-agent \\
+                    --reload-unit nginx.service
                 """)
         @Option(help: "Agent directory written by enroll.") var out: String
         @Flag(help: "Keep running: ask the appliance every --check-interval seconds and renew when due, with jitter and backoff.")

@@ -5,9 +5,9 @@ extension AgentEnrollment {
     /// The appliance URL of `--server`, refused with the form it must have: `https://HOST:PORT`
     /// (EST runs over TLS only, RFC 7030 §3.3), a missing `https://` named as such.
     public static func serverURL(_ text: String) throws -> URL {
-        let form = "https://HOST:PORT (IPv6: https://[ADDRESS]:PORT)"
+        let form = "https://HOST:PORT, or https://[ADDRESS]:PORT for IPv6"
         guard text.contains("://") else {
-            throw AgentError(.invalidInput, "--server \(text) is missing https://: give it as https://\(text) (\(form))")
+            throw AgentError(.invalidInput, "--server \(text) is missing https://: give it as https://\(text) (the form is \(form))")
         }
         guard let url = URL(string: text), let scheme = url.scheme else {
             throw AgentError(.invalidInput, "--server \(text) is not a URL; give it as \(form)")

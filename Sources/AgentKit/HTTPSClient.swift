@@ -111,8 +111,8 @@ public struct HTTPSClient: Sendable {
     /// `NIOConnectionError(…)`/`SingleConnectionFailure(…)` dump.
     static func describe(connectionError error: any Error) -> String {
         if let connection = error as? NIOConnectionError {
-            if let dns = connection.dnsAError ?? connection.dnsAAAAError {
-                return "the host name does not resolve (\(describe(connectionError: dns)))"
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil, connection.connectionErrors.isEmpty {
+                return "the host name \(connection.host) does not resolve (check its spelling and DNS)"
             }
             if let first = connection.connectionErrors.first { return describe(connectionError: first.error) }
             return "no address to connect to"

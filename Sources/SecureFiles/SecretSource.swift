@@ -64,7 +64,9 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
     /// Refuses a secret file that is not a regular file of ours with no group/other access.
     static func checkPrivate(path: String) throws {
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw SecureFileError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard lstat(path, &info) == 0 else {
+            throw SecureFileError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno))); check the path (the secret belongs in a file only its reader can read, mode 0600)")
+        }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw SecureFileError(.unexpectedFile, "\(path) is not a regular file") }
         // A systemd credential (LoadCredential=) is root's 0400 file with an ACL for the service user.
         if SystemdCredential.isCredential(path: path) { return try SystemdCredential.checkPrivate(path: path, info: info) }
