@@ -125,10 +125,19 @@ struct AgentRenewalWindowTests {
             // Proven over mTLS before the hook ran: nothing of the previous pair is left.
             #expect(!FileManager.default.fileExists(atPath: "\(out)/previous"))
 
+            // --reload-unit runs the real systemctl; with no systemd running here (a container) it
+            // fails, and that failure is reported like any hook's, the renewal kept.
+            let reload = try await Self.agent(["renew", "--out", out, "--reload-unit", "nginx.service"])
+            #expect(reload.status == 1, "\(reload.output)")
+            #expect(reload.stderr.contains("the renewal hook --reload-unit nginx.service exited with status"), "\(reload.output)")
+            let reloaded = try opensslSerial("\(out)/agent.crt")
+            #expect(reloaded != after)
+            #expect(try opensslPairMatches(key: "\(out)/agent.key", certificate: "\(out)/agent.crt"))
+
             let injected = try await Self.agent(["renew", "--out", out, "--reload-unit", "nginx.service; touch /tmp/x"])
             #expect(injected.status == 64, "\(injected.output)")
             #expect(injected.stderr.contains("is not a systemd unit name"), "\(injected.output)")
-            #expect(try opensslSerial("\(out)/agent.crt") == after, "a refused command line renews nothing")
+            #expect(try opensslSerial("\(out)/agent.crt") == reloaded, "a refused command line renews nothing")
         }
     }
 }
