@@ -54,7 +54,8 @@ public struct RenewalCheck: Sendable, Equatable {
         let notAfter = Self.time(status.notAfter)
         if unfinished { return "an interrupted renewal is finished (its key is in pending.key)" }
         if status.renewNow { return "the appliance's renewal window is open (certificate \(status.serialNumber) expires \(notAfter))" }
-        if status.state != "issued" {
+        // The states in which the appliance refuses any renewal (docs/lifecycle.md#agent-renewal).
+        if ["revoked", "superseded", "reserved"].contains(status.state) {
             return "certificate \(status.serialNumber) is \(status.state) and cannot be renewed; enrol again with `agent enroll` into a new --out directory"
         }
         if let renewFrom = status.renewFrom {
