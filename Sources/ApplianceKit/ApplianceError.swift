@@ -39,7 +39,9 @@ public struct ApplianceError: Error, Hashable, CustomStringConvertible, Sendable
         self.reason = reason
     }
 
-    public var description: String { "\(code): \(reason)" }
+    /// The reason alone: descriptions end up in messages for people, which never show internal
+    /// code names (issue #18); programs look at ``code``.
+    public var description: String { reason }
 
     public static func configuration(_ keyPath: String, _ reason: String) -> ApplianceError {
         ApplianceError(.invalidConfiguration, "\(keyPath): \(reason)")

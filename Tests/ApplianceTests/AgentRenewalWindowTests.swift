@@ -102,6 +102,13 @@ struct AgentRenewalWindowTests {
             #expect(lines[1] == "\(out)/agent.crt" && lines[2] == "\(out)/agent.key" && lines[3] == "\(out)/ca-chain.crt")
             #expect(lines[4] == "window-02")
             #expect(ISO8601DateFormatter().date(from: lines[5]) != nil)
+
+            // Such a window makes every agent renew at every check: doctor says so.
+            let doctor = try await ProductBinary.tool("appliance").runAsync(
+                ["doctor", "--state-dir", app.stateRoot, "--config", app.directory.file("appliance.yaml"),
+                 "--passphrase-file", app.directory.file("key.passphrase")], timeout: 120)
+            #expect(doctor.stdout.contains("WARNING renewal window: ca.renew_before_days (2) is not below ca.agent_validity_days (2)"),
+                    "\(doctor.output)")
         }
     }
 

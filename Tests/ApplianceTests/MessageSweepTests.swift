@@ -83,6 +83,11 @@ struct MessageSweepTests {
                     mentions: ["holiday", "keyCompromise"]),
             Mistake(tool: "appliance", arguments: ["serve", "--config", config, "--passphrase-file", open], environment: ["ROOTKEEPER_HTTPS_PRT": "8443"],
                     mentions: ["ROOTKEEPER_HTTPS_PRT"]),
+            Mistake(tool: "appliance", arguments: ["intermediate", "install", "--state-dir", empty, "--from", missing,
+                                                   "--root-fingerprint", String(repeating: "a", count: 64)],
+                    mentions: ["cannot list bundle directory \(missing): No such file or directory", "MANIFEST"]),
+            Mistake(tool: "appliance", arguments: ["backup", "verify", "--file", missing, "--passphrase-file", missing],
+                    mentions: ["cannot read \(missing)", "check the path"]),
             // agent
             Mistake(tool: "agent", arguments: ["status", "--out", empty],
                     mentions: ["\(empty) holds no enrolled agent", "No such file or directory", "agent enroll"]),
