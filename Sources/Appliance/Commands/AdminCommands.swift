@@ -203,7 +203,7 @@ struct AuditCommand: ParsableCommand {
                 if output.format == .json {
                     try printJSON(["intact": true, "events": Int(count), "head": head] as [String: Any])
                 } else {
-                    print("audit journal OK: \(count) event\(count == 1 ? "" : "s"), head \(head)")
+                    print("audit journal OK: \(counted(Int(count), "event")), head \(head)")
                 }
             case .broken(let seq, let reason):
                 if output.format == .json { try printJSON(["intact": false, "brokenAt": Int(seq), "reason": reason] as [String: Any]) }

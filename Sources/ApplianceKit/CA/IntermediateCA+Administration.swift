@@ -100,7 +100,7 @@ extension IntermediateCA: AdministrationService {
         let results = try await mapStoreErrors { try await authority.revokeAgent(agentID, reason: parsed, by: Self.actor(caller)) }
         metrics?.revoked(results)
         await revocationListener?(results.map(\.record.serial))
-        return "\(agentID) revoked (\(results.count) certificates, reason \(parsed?.name ?? "none"))"
+        return "\(agentID) revoked (\(counted(results.count, "certificate")), reason \(parsed?.name ?? "none"))"
     }
 
     public func createToken(hostname: String?, caller: AdminCaller) async throws -> String {
