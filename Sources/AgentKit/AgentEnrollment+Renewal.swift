@@ -101,7 +101,9 @@ extension AgentEnrollment {
     /// 1 h) after failures. A hook that fails is run again at the next round (the certificate
     /// stays installed) until it succeeds. Runs until cancelled.
     public func renewLoop(interval: Duration = .seconds(3600), hook: RenewalHook? = nil, log: @Sendable (String) -> Void) async throws {
-        var backoff: Duration = .seconds(30)
+        // The first retry comes after 30 s, or sooner when the checks themselves are more frequent.
+        let firstBackoff = min(Duration.seconds(30), interval)
+        var backoff = firstBackoff
         var hookOwed: [String: String]?
         while !Task.isCancelled {
             var pause = interval
@@ -124,7 +126,7 @@ extension AgentEnrollment {
                 case .notDue(let check):
                     log(check.explanation)
                 }
-                backoff = .seconds(30)
+                backoff = firstBackoff
             } catch let error as AgentError where error.code == .hookFailed {
                 log("\(error.reason); the renewed certificate stays installed; the hook runs again in \(backoff.components.seconds) s")
                 pause = backoff

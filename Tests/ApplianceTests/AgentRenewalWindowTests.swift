@@ -147,6 +147,29 @@ struct AgentRenewalWindowTests {
             #expect(try opensslSerial("\(out)/agent.crt") == reloaded, "a refused command line renews nothing")
         }
     }
+
+    @Test("the daemon runs a failed hook again at its next round until it succeeds; the renewed certificate stays installed meanwhile")
+    func daemonRetriesFailedHook() async throws {
+        try await ApplianceProcess.with(extraConfiguration: """
+            ca:
+              agent_validity_days: 2
+              renew_before_days: 2
+            """) { app in
+            let out = try await Self.enrolledAgent(app, hostname: "window-04")
+            let before = try opensslSerial("\(out)/agent.crt")
+            let marker = app.directory.file("hook-failed-once"), report = app.directory.file("hook-serial")
+            // Fails the first time (exit 5), succeeds afterwards.
+            let hook = "if [ -e '\(marker)' ]; then printf '%s\\n' \"$AGENT_SERIAL\" > '\(report)'; else touch '\(marker)'; exit 5; fi"
+            let daemon = try ProductBinary.tool("agent").start(["renew", "--daemon", "--out", out, "--check-interval", "2", "--exec", hook])
+            defer { daemon.stop(signal: SIGTERM) }
+            #expect(daemon.waitForOutput("renewal hook succeeded on its retry", timeout: 60), "\(daemon.output)")
+            #expect(daemon.output.contains("the renewal hook --exec"), "\(daemon.output)")
+            #expect(daemon.output.contains("exited with status 5; the renewed certificate stays installed"), "\(daemon.output)")
+            let serial = try String(contentsOfFile: report, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!RenewalRetryTests.same(serial, before))
+            #expect(try opensslPairMatches(key: "\(out)/agent.key", certificate: "\(out)/agent.crt"))
+        }
+    }
 }
 
 extension DateFormatter {
