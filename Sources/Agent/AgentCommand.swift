@@ -6,7 +6,6 @@ import PKICore
 import SecureFiles
 
 /// `agent` — enrol, renew and check status against the appliance with SPKI pinning (docs/commands.md#agent).
-@main
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent", abstract: "Rootkeeper agent: enrol, renew and check status with a pinned appliance.",
@@ -47,7 +46,7 @@ struct AgentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            guard let url = URL(string: server) else { throw ValidationError("--server is not a URL") }
+            let url = try AgentEnrollment.serverURL(server)
             let secret = try readToken()
             var enrollment = AgentEnrollment(files: AgentFiles(directory: out))
             enrollment.maximumPendingWait = .seconds(maxWait)
@@ -79,18 +78,67 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     struct Renew: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Renew when due (30 days before expiry); --daemon keeps checking.")
+        static let configuration = CommandConfiguration(
+            abstract: "Renew when the appliance's renewal window is open; --daemon keeps checking.",
+            discussion: """
+                The appliance decides the window (ca.renew_before_days before expiry):
+                renew asks it (the `renewNow` that `agent status` prints) and renews only then.
+
+                After a successful renewal, never after a failed one, it runs the hooks given:
+                  --exec CMD          /bin/sh -c CMD, with AGENT_CERTIFICATE, AGENT_KEY,
+                                      AGENT_CA_CHAIN, AGENT_DIRECTORY, AGENT_SERIAL,
+                                      AGENT_NOT_AFTER and AGENT_HOSTNAME in its environment
+                  --reload-unit UNIT  systemctl reload-or-restart -- UNIT
+                A failed hook is reported and the new certificate stays installed; the
+                daemon runs the hook again.
+
+                Example:
+                  agent renew --daemon --out /var/lib/rootkeeper-agent \\
+                    --reload-unit nginx.service
+                """)
         @Option(help: "Agent directory written by enroll.") var out: String
-        @Flag(help: "Keep running and renew when due, with jitter and backoff.") var daemon = false
-        @Flag(help: "Renew now even if not yet due.") var force = false
+        @Flag(help: "Keep running: ask the appliance every --check-interval seconds and renew when due, with jitter and backoff.")
+        var daemon = false
+        @Flag(help: "Renew now even if the window is not open yet.") var force = false
+        @Option(help: ArgumentHelp("Command run (by /bin/sh -c) after each successful renewal; repeatable.", valueName: "command"))
+        var exec: [String] = []
+        @Option(name: .customLong("reload-unit"), help: ArgumentHelp("systemd unit reloaded (or restarted) after each successful renewal; repeatable.", valueName: "unit"))
+        var reloadUnits: [String] = []
+        @Option(name: .customLong("check-interval"), help: "With --daemon: seconds between checks (default 3600).")
+        var checkInterval: Int = 3600
+
+        func validate() throws {
+            guard checkInterval >= 1 else { throw ValidationError("--check-interval must be at least 1 second, got \(checkInterval)") }
+            if force, daemon { throw ValidationError("--force renews once; it cannot be combined with --daemon (the daemon renews when the appliance says so)") }
+            do { _ = try hook() } catch let error as AgentError { throw ValidationError(error.reason) }
+        }
+
+        func hook() throws -> RenewalHook {
+            try RenewalHook(actions: exec.map { .command($0) } + reloadUnits.map { .reloadUnit($0) })
+        }
+
         func run() async throws {
             let enrollment = AgentEnrollment(files: AgentFiles(directory: out))
+            let hook = try hook()
             if daemon {
-                try await enrollment.renewLoop { print($0) }
-            } else if let certificate = try await enrollment.renew(force: force) {
+                try await enrollment.renewLoop(interval: .seconds(checkInterval), hook: hook) { line in
+                    print(line)
+                    fflush(nil)
+                }
+                return
+            }
+            switch try await enrollment.renew(force: force) {
+            case .renewed(let certificate):
                 print("renewed: serial \(certificate.serialNumber.hex), valid until \(certificate.notValidAfter)")
-            } else {
-                print("not due: renewal starts 30 days before expiry")
+                guard !hook.isEmpty else { return }
+                fflush(nil)
+                do {
+                    try await hook.run(environment: try enrollment.hookEnvironment(for: certificate))
+                } catch let error as AgentError {
+                    throw AgentError(error.code, "\(error.reason); the renewed certificate stays installed in \(out): run the hook yourself")
+                }
+            case .notDue(let check):
+                print(check.explanation)
             }
         }
     }

@@ -4,16 +4,29 @@ import SwiftASN1
 import X509
 import PKICore
 
-extension AgentEnrollment {
-    /// Renewal window of docs/profiles.md#renewal-windows: agents renew from 30 days before expiry.
-    public static let renewalWindow: TimeInterval = 30 * 86400
+/// What one `agent renew` did.
+public enum RenewalResult: Sendable {
+    /// A new certificate is installed and proven over mTLS.
+    case renewed(Certificate)
+    /// Nothing was done: the appliance's window is not open (``RenewalCheck/explanation`` says when).
+    case notDue(RenewalCheck)
+}
 
-    /// Whether the certificate in `files` is due for renewal at `now`.
-    public func isDue(now: Date = Date()) throws -> Bool {
-        guard let certificate = try Certificate.fromPEMFile(files.certificate).first else {
-            throw AgentError(.invalidInput, "\(files.certificate) holds no certificate")
+extension AgentEnrollment {
+    /// The renewal decision (``RenewalCheck``): the appliance's `renewNow` for the current
+    /// certificate, or an unfinished renewal to complete.
+    public func renewalCheck() async throws -> RenewalCheck {
+        let report = try AgentStatusReport.decode(try await statusBody())
+        return RenewalCheck(status: report, unfinished: FileManager.default.fileExists(atPath: files.pendingKey))
+    }
+
+    /// `agent renew`: renews when ``renewalCheck()`` says so, or at once with `force`.
+    public func renew(force: Bool) async throws -> RenewalResult {
+        if !force {
+            let check = try await renewalCheck()
+            guard check.isDue else { return .notDue(check) }
         }
-        return certificate.notValidAfter.timeIntervalSince(now) <= Self.renewalWindow
+        return .renewed(try await renewNow())
     }
 
     /// `agent renew`: new key + CSR with the same subject, EST simplereenroll presenting the
@@ -23,15 +36,8 @@ extension AgentEnrollment {
     /// before the request, so a retry after a lost answer sends the same key and the appliance
     /// re-delivers the certificate it already issued; key and certificate are installed together
     /// by one rename; the previous pair is kept until an mTLS call with the new pair succeeds.
-    public func renew(force: Bool = false, now: Date = Date()) async throws -> Certificate? {
-        let due = try isDue(now: now)
-        guard force || due else { return nil }
-        let state = try JSONDecoder().decode(AgentState.self, from: Data(contentsOf: URL(fileURLWithPath: files.state)))
-        guard let server = URL(string: state.server) else { throw AgentError(.invalidInput, "bad server URL in state file") }
-        let roots = try Certificate.fromPEMFile(files.chain).filter { $0.subject == $0.issuer }
-        var client = HTTPSClient(trust: ServerTrustPolicy(pin: try SPKIPin(state.pin), roots: roots))
-        let currentKey = Array(try Data(contentsOf: URL(fileURLWithPath: files.key)))
-        client.clientIdentity = (Array(try Data(contentsOf: URL(fileURLWithPath: files.certificate))), currentKey)
+    public func renewNow() async throws -> Certificate {
+        let (state, server, client) = try agentClient()
         let key = try pendingOrNewKey()
         let identity = try AgentIdentity(hostname: state.hostname, uuid: state.agentID)
         let csr = try CertificateSigningRequest(
@@ -50,7 +56,8 @@ extension AgentEnrollment {
             method: .POST, url: server.appendingPathComponent(".well-known/est/simplereenroll"),
             headers: [("Content-Type", "application/pkcs10")], body: body)
         guard response.status == 200 else {
-            throw AgentError(.refused, "simplereenroll answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+            let reason = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw AgentError(.refused, "the appliance refused the renewal (HTTP \(response.status)): \(reason)")
         }
         let issued = try PKCS7CertsOnly(base64Encoded: String(decoding: response.body, as: UTF8.self))
         guard let certificate = issued.certificates.first(where: { $0.publicKey == Certificate.PublicKey(key.publicKey) }) else {
@@ -89,19 +96,43 @@ extension AgentEnrollment {
         return key
     }
 
-    /// `agent renew --daemon`: checks every `interval` (± 10 % jitter), renews when due, backs off
-    /// exponentially (capped at 1 h) after failures. Runs until cancelled.
-    public func renewLoop(interval: Duration = .seconds(3600), log: @Sendable (String) -> Void) async throws {
-        var backoff: Duration = .seconds(30)
+    /// `agent renew --daemon`: asks the appliance every `interval` (± 10 % jitter) whether to renew
+    /// (``renewalCheck()``), renews when due, then runs `hook`; backs off exponentially (capped at
+    /// 1 h) after failures. A hook that fails is run again at the next round (the certificate
+    /// stays installed) until it succeeds. Runs until cancelled.
+    public func renewLoop(interval: Duration = .seconds(3600), hook: RenewalHook? = nil, log: @Sendable (String) -> Void) async throws {
+        // The first retry comes after 30 s, or sooner when the checks themselves are more frequent.
+        let firstBackoff = min(Duration.seconds(30), interval)
+        var backoff = firstBackoff
+        var hookOwed: [String: String]?
         while !Task.isCancelled {
             var pause = interval
             do {
-                if let renewed = try await renew() {
-                    log("renewed: serial \(renewed.serialNumber.hex), valid until \(renewed.notValidAfter)")
+                if let owed = hookOwed, let hook {
+                    try await hook.run(environment: owed)
+                    hookOwed = nil
+                    log("renewal hook succeeded on its retry")
                 }
-                backoff = .seconds(30)
+                switch try await renew(force: false) {
+                case .renewed(let renewed):
+                    log("renewed: serial \(renewed.serialNumber.hex), valid until \(renewed.notValidAfter)")
+                    if let hook, !hook.isEmpty {
+                        let environment = try hookEnvironment(for: renewed)
+                        hookOwed = environment
+                        try await hook.run(environment: environment)
+                        hookOwed = nil
+                        log("renewal hook succeeded")
+                    }
+                case .notDue(let check):
+                    log(check.explanation)
+                }
+                backoff = firstBackoff
+            } catch let error as AgentError where error.code == .hookFailed {
+                log("\(error.reason); the renewed certificate stays installed; the hook runs again in \(backoff.components.seconds) s")
+                pause = backoff
+                backoff = min(backoff * 2, .seconds(3600))
             } catch {
-                log("renewal failed: \(error); retrying in \(backoff)")
+                log("renewal failed: \(error); retrying in \(backoff.components.seconds) s")
                 pause = backoff
                 backoff = min(backoff * 2, .seconds(3600))
             }

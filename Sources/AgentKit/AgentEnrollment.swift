@@ -93,7 +93,10 @@ public struct AgentEnrollment: Sendable {
                 try await Task.sleep(for: retry)
                 waited += retry
             default:
-                throw AgentError(.refused, "the appliance answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+                let reason = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                let fix = response.status == 403 && token != nil
+                    ? "; ask the administrator for a new token (`appliance agents token --hostname \(hostname)`)" : ""
+                throw AgentError(.refused, "the appliance refused the enrolment (HTTP \(response.status)): \(reason)\(fix)")
             }
         }
     }
@@ -141,22 +144,73 @@ public struct AgentEnrollment: Sendable {
 
     /// `agent status`: the appliance's JSON view of our certificate, over mTLS.
     public func status() async throws -> String {
-        let state = try JSONDecoder().decode(AgentState.self, from: Data(contentsOf: URL(fileURLWithPath: files.state)))
-        guard let server = URL(string: state.server) else { throw AgentError(.invalidInput, "bad server URL in state file") }
-        let roots = try Certificate.fromPEMFile(files.chain).filter { $0.subject == $0.issuer }
-        var client = HTTPSClient(trust: ServerTrustPolicy(pin: try SPKIPin(state.pin), roots: roots))
-        client.clientIdentity = (Array(try Data(contentsOf: URL(fileURLWithPath: files.certificate))), Array(try Data(contentsOf: URL(fileURLWithPath: files.key))))
+        String(decoding: try await statusBody(), as: UTF8.self)
+    }
+
+    /// The body of `GET /api/v1/agent/status`, over mTLS with the current pair.
+    func statusBody() async throws -> [UInt8] {
+        let (_, server, client) = try agentClient()
         let response = try await client.send(method: .GET, url: server.appendingPathComponent("api/v1/agent/status"))
         guard response.status == 200 else {
-            throw AgentError(.refused, "status answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+            throw AgentError(.refused, "the appliance refused the status request (HTTP \(response.status)): \(String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        return String(decoding: response.body, as: UTF8.self)
+        return response.body
     }
-}
 
-extension Certificate {
-    static func fromPEMFile(_ path: String) throws -> [Certificate] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return try PEMDocument.parseMultiple(pemString: text).map { try Certificate(pemDocument: $0) }
+    /// What `agent enroll` saved, with a message naming the directory when it is not an agent's.
+    func agentState() throws -> AgentState {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: files.state))
+        } catch {
+            throw AgentError(.invalidInput, """
+                \(files.directory.path) holds no enrolled agent (\(files.state) cannot be read: \(Self.reason(error))); \
+                give the --out directory `agent enroll` wrote, or enrol first
+                """)
+        }
+        do {
+            return try JSONDecoder().decode(AgentState.self, from: data)
+        } catch {
+            throw AgentError(.invalidInput, "\(files.state) is not the state file `agent enroll` writes; enrol again into a new --out directory")
+        }
+    }
+
+    /// The saved state, the appliance URL and an mTLS client with the current pair, trusting the
+    /// saved chain's roots and pin.
+    func agentClient() throws -> (AgentState, URL, HTTPSClient) {
+        let state = try agentState()
+        guard let server = URL(string: state.server), server.scheme == "https" else {
+            throw AgentError(.invalidInput, "\(files.state) names the server \(state.server), which is not an https:// URL; enrol again")
+        }
+        func read(_ path: String, _ what: String) throws -> [UInt8] {
+            do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                throw AgentError(.invalidInput, "cannot read the agent's \(what) \(path): \(Self.reason(error)); restore the --out directory `agent enroll` wrote, or enrol again")
+            }
+        }
+        let chainPEM = try read(files.chain, "CA chain")
+        let roots: [Certificate]
+        do {
+            roots = try PEMDocument.parseMultiple(pemString: String(decoding: chainPEM, as: UTF8.self)).map { try Certificate(pemDocument: $0) }
+                .filter { $0.subject == $0.issuer }
+        } catch {
+            throw AgentError(.invalidInput, "\(files.chain) is not a PEM certificate chain; restore it or enrol again")
+        }
+        var client = HTTPSClient(trust: ServerTrustPolicy(pin: try SPKIPin(state.pin), roots: roots))
+        client.clientIdentity = (try read(files.certificate, "certificate"), try read(files.key, "private key"))
+        return (state, server, client)
+    }
+
+    /// A file error in words: the POSIX reason, never Foundation's `Error Domain=…` text.
+    static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        switch (ns.domain, ns.code) {
+        case (NSCocoaErrorDomain, NSFileReadNoSuchFileError), (NSCocoaErrorDomain, NSFileNoSuchFileError): return "No such file or directory"
+        case (NSCocoaErrorDomain, NSFileReadNoPermissionError): return "Permission denied"
+        case (NSPOSIXErrorDomain, let code): return String(cString: strerror(Int32(code)))
+        default: return ns.localizedDescription
+        }
     }
 }

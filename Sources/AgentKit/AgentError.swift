@@ -14,6 +14,8 @@ public struct AgentError: Error, Hashable, CustomStringConvertible, Sendable {
         public static let invalidInput = Code("invalidInput")
         /// The enrolment stayed pending for longer than the caller allowed.
         public static let stillPending = Code("stillPending")
+        /// The renewal succeeded but the hook run after it (`--exec`, `--reload-unit`) failed.
+        public static let hookFailed = Code("hookFailed")
     }
     public let code: Code
     public let reason: String
@@ -21,5 +23,7 @@ public struct AgentError: Error, Hashable, CustomStringConvertible, Sendable {
         self.code = code
         self.reason = reason
     }
-    public var description: String { "\(code): \(reason)" }
+    /// The reason alone: it is what people read (issue #18: no internal code names in messages);
+    /// programs look at ``code``.
+    public var description: String { reason }
 }

@@ -73,7 +73,10 @@ public struct HTTPSClient: Sendable {
         } catch {
             // The response promise is owned by a handler that never got a channel: settle it, or
             // NIO traps on the leaked promise (debug builds) instead of reporting the failure.
-            let failure = AgentError(.transport, "cannot connect to \(host):\(port): \(error)")
+            let failure = AgentError(.transport, """
+                cannot connect to the appliance at \(server.authority(port: port)): \(Self.describe(connectionError: error)); \
+                check the URL and port, that `appliance serve` is running there, and that a firewall lets this machine reach it
+                """)
             responsePromise.fail(failure)
             throw failure
         }
@@ -100,8 +103,26 @@ public struct HTTPSClient: Sendable {
                 throw AgentError(.untrustedServer, "refusing \(host): \(reason); nothing was sent")
             }
             if let error = error as? AgentError { throw error }
-            throw AgentError(.transport, "request to \(host):\(port) failed: \(error)")
+            throw AgentError(.transport, "the request to \(server.authority(port: port)) failed: \(Self.describe(connectionError: error))")
         }
+    }
+
+    /// A connection failure in words (`Connection refused`, `no answer within 10 s`), never NIO's
+    /// `NIOConnectionError(…)`/`SingleConnectionFailure(…)` dump.
+    static func describe(connectionError error: any Error) -> String {
+        if let connection = error as? NIOConnectionError {
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil, connection.connectionErrors.isEmpty {
+                return "the host name \(connection.host) does not resolve (check its spelling and DNS)"
+            }
+            if let first = connection.connectionErrors.first { return describe(connectionError: first.error) }
+            return "no address to connect to"
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if let channel = error as? ChannelError, case .connectTimeout(let after) = channel {
+            return "no answer within \(after.nanoseconds / 1_000_000_000) s"
+        }
+        if let tls = error as? NIOSSLError { return "the TLS handshake failed (\(tls))" }
+        return "\(error)"
     }
 }
 

@@ -4,7 +4,6 @@ import BuildInfo
 
 /// `appliance` — the online intermediate CA (docs/commands.md#appliance). Parses input, wires ApplianceKit and
 /// translates results; nothing here decides.
-@main
 struct ApplianceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appliance",

@@ -15,6 +15,8 @@ public struct ApplianceError: Error, Hashable, CustomStringConvertible, Sendable
         public static let malformedRequest = Code("malformedRequest")
         /// A request body exceeded the configured limit.
         public static let requestTooLarge = Code("requestTooLarge")
+        /// A request body in a media type the route does not take (EST wants application/pkcs10).
+        public static let unsupportedMediaType = Code("unsupportedMediaType")
         /// The caller presented no credential, or one that does not verify.
         public static let unauthenticated = Code("unauthenticated")
         /// The caller is known but not allowed (revoked certificate, identity mismatch).
@@ -37,7 +39,9 @@ public struct ApplianceError: Error, Hashable, CustomStringConvertible, Sendable
         self.reason = reason
     }
 
-    public var description: String { "\(code): \(reason)" }
+    /// The reason alone: descriptions end up in messages for people, which never show internal
+    /// code names (issue #18); programs look at ``code``.
+    public var description: String { reason }
 
     public static func configuration(_ keyPath: String, _ reason: String) -> ApplianceError {
         ApplianceError(.invalidConfiguration, "\(keyPath): \(reason)")
@@ -45,6 +49,7 @@ public struct ApplianceError: Error, Hashable, CustomStringConvertible, Sendable
     public static func stateDirectory(_ reason: String) -> ApplianceError { ApplianceError(.unsafeStateDirectory, reason) }
     public static func malformed(_ reason: String) -> ApplianceError { ApplianceError(.malformedRequest, reason) }
     public static func tooLarge(_ reason: String) -> ApplianceError { ApplianceError(.requestTooLarge, reason) }
+    public static func unsupportedMediaType(_ reason: String) -> ApplianceError { ApplianceError(.unsupportedMediaType, reason) }
     public static func unauthenticated(_ reason: String) -> ApplianceError { ApplianceError(.unauthenticated, reason) }
     public static func forbidden(_ reason: String) -> ApplianceError { ApplianceError(.forbidden, reason) }
     public static func notFound(_ reason: String) -> ApplianceError { ApplianceError(.notFound, reason) }

@@ -22,7 +22,11 @@ public enum BundleDirectory {
     public static func read(from path: String) throws -> MediaBundle {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-            throw SecureFileError(.ioFailure, "cannot list bundle directory \(path)")
+            let reason = opendir(path).map { closedir($0); return "not readable" } ?? String(cString: strerror(errno))
+            throw SecureFileError(.ioFailure, """
+                cannot list bundle directory \(path): \(reason); give the bundle directory a ceremony or `appliance init` wrote \
+                (it holds a MANIFEST), such as <media>/intermediate-cert
+                """)
         }
         guard names.count <= 64 else { throw PKIError.bundle("\(path) has \(names.count) entries; a bundle has a handful") }
         var files: [String: [UInt8]] = [:]

@@ -50,7 +50,7 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path):
             try Self.checkPrivate(path: path)
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw SecureFileError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw SecureFileError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno))); check the path (a file only its reader can read, mode 0600)") }
             defer { close(fd) }
             bytes = try Self.readLine(fd: fd, what: path)
         }
@@ -70,7 +70,9 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
     /// Refuses a secret file that is not a regular file of ours with no group/other access.
     static func checkPrivate(path: String) throws {
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw SecureFileError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard lstat(path, &info) == 0 else {
+            throw SecureFileError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno))); check the path (the secret belongs in a file only its reader can read, mode 0600)")
+        }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw SecureFileError(.unexpectedFile, "\(path) is not a regular file") }
         // A systemd credential (LoadCredential=) is root's 0400 file with an ACL for the service user.
         if SystemdCredential.isCredential(path: path) { return try SystemdCredential.checkPrivate(path: path, info: info) }

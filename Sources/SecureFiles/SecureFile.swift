@@ -70,9 +70,9 @@ public enum SecureFile {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw ioError("stat", path) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw SecureFileError(.unexpectedFile, "\(path) is not a regular file") }
-        guard info.st_uid == geteuid() else { throw SecureFileError(.insecurePermissions, "\(path) is not owned by the current user") }
+        guard info.st_uid == geteuid() else { throw SecureFileError(.insecurePermissions, "\(path) is not owned by the current user; chown it to the user that reads it") }
         guard info.st_mode & 0o077 == 0 else {
-            throw SecureFileError(.insecurePermissions, "\(path) is readable or writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8)), must be 0600)")
+            throw SecureFileError(.insecurePermissions, "\(path) is readable or writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8)), must be 0600): run chmod 600 \(path)")
         }
     }
 

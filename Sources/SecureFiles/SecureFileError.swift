@@ -23,5 +23,7 @@ public struct SecureFileError: Error, Hashable, CustomStringConvertible, Sendabl
         self.code = code
         self.reason = reason
     }
-    public var description: String { "\(code): \(reason)" }
+    /// The reason alone: descriptions end up in messages for people, which never show internal
+    /// code names (issue #18); programs look at ``code``.
+    public var description: String { reason }
 }

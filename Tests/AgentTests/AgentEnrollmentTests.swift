@@ -67,20 +67,25 @@ struct AgentEnrollmentTests {
 
 @Suite("Agent renewal")
 struct AgentRenewalTests {
-    @Test("renew is a no-op outside the 30-day window and, when forced, replaces key and certificate over mTLS")
+    @Test("renew does nothing while the appliance's status says renewNow false and, when forced, replaces key and certificate over mTLS")
     func renew() async throws {
         try await RunningAppliance.with { app in
             let out = app.directory.file("agent-out")
             let enrollment = AgentEnrollment(files: AgentFiles(directory: out))
             let first = try await enrollment.enroll(
                 server: URL(string: app.httpsURL)!, pin: SPKIPin(of: app.pki.intermediate), hostname: "web50", token: "good-token")
-            #expect(try await enrollment.renew() == nil)
-            #expect(try enrollment.isDue(now: first.notValidAfter.addingTimeInterval(-29 * 86400)))
+            guard case .notDue(let check) = try await enrollment.renew(force: false) else {
+                Issue.record("renewed although the appliance said renewNow false")
+                return
+            }
+            #expect(!check.status.renewNow && !check.isDue && check.explanation.hasPrefix("not due"))
             let oldKey = try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8)
-            let renewed = try await enrollment.renew(force: true)
-            #expect(renewed != nil)
-            #expect(renewed?.serialNumber != first.serialNumber)
-            #expect(renewed?.subject == first.subject)
+            guard case .renewed(let renewed) = try await enrollment.renew(force: true) else {
+                Issue.record("a forced renewal did not renew")
+                return
+            }
+            #expect(renewed.serialNumber != first.serialNumber)
+            #expect(renewed.subject == first.subject)
             #expect(try String(contentsOfFile: "\(out)/agent.key", encoding: .utf8) != oldKey)
             let keyFile = URL(fileURLWithPath: "\(out)/agent.key").resolvingSymlinksInPath().path
             let mode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int

@@ -103,7 +103,7 @@ struct ServerImpersonationTests {
         defer { genuine.stop() }
         let controlDirectory = try await attack.enrolledAgentDirectory(server: genuine.url(host: "localhost"), name: "control")
         let control = try await agent.runAsync(["status", "--out", controlDirectory], timeout: 60)
-        #expect(!control.succeeded && control.stderr.contains("status answered 503"), "\(control.output)")
+        #expect(!control.succeeded && control.stderr.contains("refused the status request (HTTP 503)"), "\(control.output)")
         genuine.waitForConnections(1)
         #expect(String(decoding: genuine.receivedBytes, as: UTF8.self).hasPrefix("GET /api/v1/agent/status HTTP/1.1"))
     }

@@ -9,7 +9,7 @@ import TestSupport
 /// runbook whose appliance had moved to another port.
 @Suite("The agent against a server that is not there")
 struct UnreachableServerTests {
-    @Test("connection refused is reported as 'cannot connect to HOST:PORT', and the client can be used again")
+    @Test("connection refused is reported as 'cannot connect to the appliance at HOST:PORT: Connection refused', and the client can be used again")
     func refused() async throws {
         let pki = try await TestPKI.make()
         // A port that is bound (so nobody else takes it) but not listening: connect is refused.
@@ -31,7 +31,7 @@ struct UnreachableServerTests {
                 _ = try await client.send(method: .GET, url: URL(string: "https://127.0.0.1:\(port)/api/v1/agent/status")!)
             }
             #expect(error?.code == .transport, "\(String(describing: error))")
-            #expect("\(error.map { "\($0)" } ?? "")".contains("cannot connect to 127.0.0.1:\(port)"), "\(String(describing: error))")
+            #expect("\(error.map { "\($0)" } ?? "")".contains("cannot connect to the appliance at 127.0.0.1:\(port): Connection refused"), "\(String(describing: error))")
         }
     }
 }

@@ -49,7 +49,7 @@ struct InputLimitsTests {
             try #require(made.succeeded, "\(made.output)")
             let format = ["-o", "/dev/null", "-w", "%{http_code} %{size_upload}"]
             let est = Task {
-                try await ExternalTool("curl").runAsync(["-sS", "--max-time", "60", "--cacert", app.chainFile, "-H", "Expect:", "--data-binary", "@\(big)"]
+                try await ExternalTool("curl").runAsync(["-sS", "--max-time", "60", "--cacert", app.chainFile, "-H", "Expect:", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(big)"]
                     + format + ["\(app.httpsURL)/.well-known/est/simpleenroll"], timeout: 90)
             }
             let ocsp = Task {
@@ -171,7 +171,7 @@ func enrol(_ app: RunningAppliance, name: String, extra: [String] = []) async th
     let token = try await app.ca.createToken(hostname: name, caller: AdminCaller(uid: 0, pid: 0))
     let csr = try await opensslCSR(in: app.directory, name: name, commonName: "agent-\(name)-\(UUID().uuidString.lowercased())")
     return try await Curl.run(extra + [
-        "--cacert", app.chainFile, "-H", "Authorization: Bearer \(token)", "--data-binary", "@\(csr.b64)",
+        "--cacert", app.chainFile, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr.b64)",
         "\(app.httpsURL)/.well-known/est/simpleenroll",
     ])
 }

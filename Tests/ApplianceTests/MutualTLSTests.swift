@@ -139,12 +139,12 @@ struct MutualTLSTests {
             }
             let url = "\(app.httpsURL)/.well-known/est/simplereenroll"
             let same = try await opensslCSR(in: app.directory, name: "renew", commonName: identity.commonName)
-            let renewed = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "--data-binary", "@\(same.b64)", url])
+            let renewed = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(same.b64)", url])
             #expect(renewed.status == 200, "\(renewed.body)")
             let other = try await opensslCSR(in: app.directory, name: "other", commonName: "agent-web04-\(UUID().uuidString.lowercased())")
-            let stolen = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "--data-binary", "@\(other.b64)", url])
+            let stolen = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(other.b64)", url])
             #expect(stolen.status == 403)
-            let anonymous = try await Curl.run(["--cacert", app.chainFile, "--data-binary", "@\(same.b64)", url])
+            let anonymous = try await Curl.run(["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(same.b64)", url])
             #expect(anonymous.status == 401)
         }
     }

@@ -18,7 +18,7 @@ struct RateLimitTests {
             // Three requests use up 127.0.0.1's burst (they need not be valid: the source limit
             // is checked before the body is read).
             for attempt in 1...3 {
-                let answer = try await Curl.run(["--cacert", app.chainFile, "--data-binary", "not a csr", url])
+                let answer = try await Curl.run(["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "not a csr", url])
                 #expect(answer.status == 400, "attempt \(attempt): \(answer.raw.output)")
             }
             let limited = try await enrol(app, name: "looping")
@@ -46,7 +46,7 @@ struct RateLimitTests {
             func renew(_ hostname: String, _ files: (cert: String, key: String, certificate: Certificate)) async throws -> CurlResult {
                 let identity = try #require(AgentSubject(certificate: files.certificate))
                 let csr = try await opensslCSR(in: app.directory, name: "\(hostname)-\(UUID().uuidString)", commonName: identity.commonName)
-                return try await Curl.run(["--cacert", app.chainFile, "--cert", files.cert, "--key", files.key, "--data-binary", "@\(csr.b64)", url])
+                return try await Curl.run(["--cacert", app.chainFile, "--cert", files.cert, "--key", files.key, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr.b64)", url])
             }
             let looping = try await app.agentFiles(hostname: "loop01"), calm = try await app.agentFiles(hostname: "calm01")
             #expect(try await renew("loop01", looping).status == 200)
@@ -69,7 +69,7 @@ struct RateLimitTests {
         }) { app in
             let url = "\(app.httpsURL)/.well-known/est/simpleenroll"
             let csr = try await opensslCSR(in: app.directory, name: "poller", commonName: "agent-poller-\(UUID().uuidString.lowercased())")
-            let poll = ["--cacert", app.chainFile, "--data-binary", "@\(csr.b64)", url]
+            let poll = ["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr.b64)", url]
             #expect(try await Curl.run(poll).status == 202)
             #expect(try await Curl.run(poll).status == 202)
             let limited = try await Curl.run(poll)

@@ -70,7 +70,7 @@ struct SetupTests {
         let altered = #expect(throws: ApplianceError.self) {
             _ = try ApplianceSetup.install(stateDirectory: harness.state, from: tampered, rootFingerprint: try harness.rootFingerprint)
         }
-        #expect(altered?.code == .malformedRequest && altered?.reason.hasSuffix("is refused: bundleIntegrity: 'SUMMARY' does not match its SHA-256 in MANIFEST") == true,
+        #expect(altered?.code == .malformedRequest && altered?.reason.hasSuffix("is refused: 'SUMMARY' does not match its SHA-256 in MANIFEST") == true,
                 "\(String(describing: altered))")
         #expect(!FileManager.default.fileExists(atPath: harness.state.intermediateCertificate))
 

@@ -183,7 +183,7 @@ struct DemoEndToEndTests {
             try openssl.run(["base64", "-in", csr]).stdout.write(toFile: csr + ".b64", atomically: true, encoding: .utf8)
             bodies.append(work.file("burst-\(index).reply"))
             requests.append(["-sS", "--max-time", "20", "-o", bodies[index], "-w", "%{http_code}", "--cacert", chain,
-                             "-H", "Authorization: Bearer \(token)", "--data-binary", "@\(csr).b64",
+                             "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr).b64",
                              "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
         }
         // First half: wait until one has its certificate; second half: start them and kill -9 the

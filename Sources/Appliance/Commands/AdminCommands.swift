@@ -13,12 +13,36 @@ func validateRevocationReason(_ reason: String) throws {
     }
 }
 
-/// Sends one admin request to the running appliance and prints the answer's lines.
-func sendAdmin(_ state: StateOptions, _ command: String, _ arguments: [String: String] = [:]) throws {
+/// How a list prints: one line per entry (text), or a JSON array of objects (docs/commands.md#output-for-scripts).
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// `--format text|json` of the list commands.
+struct FormatOption: ParsableArguments {
+    @Option(help: "Output format: text (one line per entry) or json (an array of objects with named fields).")
+    var format: OutputFormat = .text
+}
+
+/// Sends one admin request to the running appliance and prints the answer's lines, or with
+/// `format` json the entries of a list as a JSON array.
+func sendAdmin(_ state: StateOptions, _ command: String, _ arguments: [String: String] = [:], format: OutputFormat = .text) throws {
     let client = AdminClient(socketPath: StateDirectory(path: state.stateDirectory).adminSocket)
     let response = try client.send(AdminRequest(command: command, arguments: arguments))
     guard response.ok else { throw CommandFailure(response.error ?? "the appliance refused the request") }
-    for line in response.lines { print(line) }
+    switch format {
+    case .text:
+        for line in response.lines { print(line) }
+    case .json:
+        let objects = (response.entries ?? []).map(\.jsonObject)
+        try printJSON(objects)
+    }
+}
+
+/// Prints a JSON value (sorted keys, indented) on stdout.
+func printJSON(_ value: Any) throws {
+    let data = try JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    print(String(decoding: data, as: UTF8.self))
 }
 
 struct AgentsCommand: ParsableCommand {
@@ -27,9 +51,11 @@ struct AgentsCommand: ParsableCommand {
         subcommands: [List.self, Show.self, Approve.self, Reject.self, Release.self, Revoke.self, Token.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per agent, starting with its ID.")
+        static let configuration = CommandConfiguration(
+            abstract: "One line per agent and open registration, starting with its ID; --format json for named fields.")
         @OptionGroup var state: StateOptions
-        func run() throws { try sendAdmin(state, "agents.list") }
+        @OptionGroup var output: FormatOption
+        func run() throws { try sendAdmin(state, "agents.list", format: output.format) }
     }
     struct Show: ParsableCommand {
         @OptionGroup var state: StateOptions
@@ -86,9 +112,11 @@ struct CertsCommand: ParsableCommand {
         subcommands: [List.self, Show.self, Revoke.self, Expiring.self])
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per certificate, starting with its serial in hex.")
+        static let configuration = CommandConfiguration(
+            abstract: "One line per certificate, starting with its serial in hex; --format json for named fields.")
         @OptionGroup var state: StateOptions
-        func run() throws { try sendAdmin(state, "certs.list") }
+        @OptionGroup var output: FormatOption
+        func run() throws { try sendAdmin(state, "certs.list", format: output.format) }
     }
     struct Show: ParsableCommand {
         @OptionGroup var state: StateOptions
@@ -105,7 +133,11 @@ struct CertsCommand: ParsableCommand {
     struct Expiring: ParsableCommand {
         @OptionGroup var state: StateOptions
         @Option(help: "Window in days.") var days: Int = 30
-        func run() throws { try sendAdmin(state, "certs.expiring", ["days": String(days)]) }
+        @OptionGroup var output: FormatOption
+        func validate() throws {
+            guard (1...3650).contains(days) else { throw ValidationError("--days must be 1–3650 (a window in days, such as 30), got \(days)") }
+        }
+        func run() throws { try sendAdmin(state, "certs.expiring", ["days": String(days)], format: output.format) }
     }
 }
 
@@ -133,19 +165,48 @@ struct CRLCommand: ParsableCommand {
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Check the hash-chained audit journal (audit/audit.jsonl).", subcommands: [Verify.self])
+        commandName: "audit", abstract: "Read and check the hash-chained audit journal (audit/audit.jsonl).", subcommands: [List.self, Verify.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The journal's events, oldest first: one line each, or --format json.",
+            discussion: "Reads audit/audit.jsonl offline (no running appliance needed). Example:\n  appliance audit list --last 20 --format json --state-dir /var/lib/rootkeeper")
+        @OptionGroup var state: StateOptions
+        @OptionGroup var output: FormatOption
+        @Option(help: "Only the last N events.") var last: Int?
+        func validate() throws {
+            if let last, last < 1 { throw ValidationError("--last must be at least 1, got \(last)") }
+        }
+        func run() throws {
+            let path = StateDirectory(path: state.stateDirectory).path("audit", "audit.jsonl")
+            var events = try AuditJournal.records(path: path)
+            if let last { events = Array(events.suffix(last)) }
+            switch output.format {
+            case .text:
+                for event in events { print("\(event.seq) \(event.time) \(event.actor) \(event.action) \(event.subject)") }
+            case .json:
+                try printJSON(events.map(\.jsonObject))
+            }
+        }
+    }
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replay audit/audit.jsonl offline and name the first broken entry.",
             discussion: "Example:\n  appliance audit verify --state-dir /var/lib/rootkeeper")
         @OptionGroup var state: StateOptions
+        @OptionGroup var output: FormatOption
         func run() throws {
             let path = StateDirectory(path: state.stateDirectory).path("audit", "audit.jsonl")
             switch try AuditJournal.verify(path: path) {
             case .intact(let count, let head):
-                print("audit journal OK: \(count) events, head \(head)")
+                if output.format == .json {
+                    try printJSON(["intact": true, "events": Int(count), "head": head] as [String: Any])
+                } else {
+                    print("audit journal OK: \(counted(Int(count), "event")), head \(head)")
+                }
             case .broken(let seq, let reason):
+                if output.format == .json { try printJSON(["intact": false, "brokenAt": Int(seq), "reason": reason] as [String: Any]) }
                 throw CommandFailure("audit journal broken at entry \(seq): \(reason)")
             }
         }

@@ -1,5 +1,6 @@
 import ApplianceKit
 import ArgumentParser
+import BuildInfo
 import Foundation
 import Logging
 import PKICore
@@ -244,7 +245,7 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             configuration = try loadConfiguration(config, state: state)
         } catch {
-            print(DoctorFinding("configuration", .problem, "\(error)", fix: "correct it (every key is documented in docs/configuration.md)").line)
+            print(DoctorFinding("configuration", .problem, PeopleMessage.failure(for: error)?.description ?? "\(error)", fix: "correct it (every key is documented in docs/configuration.md)").line)
             throw ExitCode.failure
         }
         // serve started as root runs as the configured user; started as anyone else, as itself.
@@ -252,7 +253,7 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             account = try ProcessHardening.checkUser(configuredUser: configuration.user)
         } catch {
-            print(DoctorFinding("user", .problem, "\(error)", fix: "set `user:` to an unprivileged account that owns the state directory").line)
+            print(DoctorFinding("user", .problem, PeopleMessage.failure(for: error)?.description ?? "\(error)", fix: "set `user:` to an unprivileged account that owns the state directory").line)
             throw ExitCode.failure
         }
         // Read as serve reads it (a prompt by default); a failure is reported as the key check's problem.

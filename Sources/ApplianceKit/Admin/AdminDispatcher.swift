@@ -9,11 +9,28 @@ struct AdminDispatcher: Sendable {
     func handle(_ request: AdminRequest, caller: AdminCaller) async -> AdminResponse {
         logger.info("admin request", metadata: ["command": "\(request.command)", "uid": "\(caller.uid)", "pid": "\(caller.pid)"])
         do {
+            if let list = try await listing(request, caller: caller) {
+                return AdminResponse(ok: true, lines: list.map { "\($0.id) \($0.summary)" }, entries: list)
+            }
             return AdminResponse(ok: true, lines: try await dispatch(request, caller: caller))
         } catch let error as ApplianceError {
             return AdminResponse(ok: false, error: error.reason)
         } catch {
             return AdminResponse(ok: false, error: "\(error)")
+        }
+    }
+
+    /// The entries of a list command (nil for any other command).
+    private func listing(_ request: AdminRequest, caller: AdminCaller) async throws -> [AdminEntry]? {
+        switch request.command {
+        case "agents.list": return try await service.listAgents(caller: caller)
+        case "certs.list": return try await service.listCertificates(caller: caller)
+        case "certs.expiring":
+            guard let days = Int(request.arguments["days"] ?? "30"), days > 0 else {
+                throw ApplianceError.malformed("--days must be a positive whole number of days, such as 30")
+            }
+            return try await service.expiringCertificates(withinDays: days, caller: caller)
+        default: return nil
         }
     }
 
@@ -25,11 +42,9 @@ struct AdminDispatcher: Sendable {
             }
             return value
         }
-        func entries(_ list: [AdminEntry]) -> [String] { list.map { "\($0.id) \($0.summary)" } }
         func fields(_ list: [AdminField]) -> [String] { list.map { "\($0.name): \($0.value)" } }
         let reason = arguments["reason"] ?? "unspecified"
         switch request.command {
-        case "agents.list": return entries(try await service.listAgents(caller: caller))
         case "agents.show": return fields(try await service.showAgent(id: try required("id"), caller: caller))
         case "agents.approve": return [try await service.approveAgent(id: try required("id"), caller: caller)]
         case "agents.reject": return [try await service.rejectAgent(id: try required("id"), reason: reason, caller: caller)]
@@ -39,13 +54,9 @@ struct AdminDispatcher: Sendable {
         case "agents.token":
             let token = try await service.createToken(hostname: arguments["hostname"], caller: caller)
             return ["enrolment token: \(token)"]
-        case "certs.list": return entries(try await service.listCertificates(caller: caller))
         case "certs.show": return fields(try await service.showCertificate(serial: try required("serial"), caller: caller))
         case "certs.revoke":
             return [try await service.revokeCertificate(serial: try required("serial"), reason: reason, caller: caller)]
-        case "certs.expiring":
-            guard let days = Int(arguments["days"] ?? "30"), days > 0 else { throw ApplianceError.malformed("days must be a positive integer") }
-            return entries(try await service.expiringCertificates(withinDays: days, caller: caller))
         case "crl.generate": return [try await service.generateCRL(caller: caller)]
         default: throw ApplianceError.malformed("unknown admin command \(request.command)")
         }

@@ -12,15 +12,18 @@ public struct AdminRequest: Sendable, Codable, Equatable {
     }
 }
 
-/// The answer: the lines to print, or an error message.
+/// The answer: the lines to print, or an error message. List commands also carry their
+/// ``entries`` with structured fields, which `--format json` prints instead of the lines.
 public struct AdminResponse: Sendable, Codable, Equatable {
     public var ok: Bool
     public var lines: [String]
     public var error: String?
+    public var entries: [AdminEntry]?
 
-    public init(ok: Bool, lines: [String] = [], error: String? = nil) {
+    public init(ok: Bool, lines: [String] = [], error: String? = nil, entries: [AdminEntry]? = nil) {
         self.ok = ok
         self.lines = lines
         self.error = error
+        self.entries = entries
     }
 }

@@ -121,7 +121,7 @@ public struct AuditJournal: Service, AuthorityEventSubscriber {
     /// Replays the journal at `path` and checks every line (form, sequence, chain, hash).
     public static func verify(path: String) throws -> AuditVerification {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ApplianceError.notFound("no audit journal at \(path)")
+            throw ApplianceError.notFound("no audit journal at \(path); give the state directory with --state-dir (the appliance writes audit/audit.jsonl there once it has served)")
         }
         var events: [AuditEvent] = []
         for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {

@@ -69,7 +69,7 @@ public struct BackupRestorer: Sendable {
         let entries = try FileManager.default.contentsOfDirectory(atPath: directory)
         guard entries.isEmpty else {
             throw ApplianceError.stateDirectory(
-                "refusing to restore into \(directory): it is not empty (\(entries.count) entries, e.g. \(entries.sorted()[0])); restore into a new or empty directory")
+                "refusing to restore into \(directory): it is not empty (\(counted(entries.count, "entry", plural: "entries")), e.g. \(entries.sorted()[0])); restore into a new or empty directory")
         }
     }
 

@@ -24,7 +24,14 @@ extension ApplianceConfiguration {
     /// Loads the YAML file at `path`.
     public static func load(file path: String) throws -> ApplianceConfiguration {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ApplianceError.configuration("(file)", "cannot read configuration file \(path)")
+            // The reason (missing, not readable) from the system, and what to do about it.
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let reason = fd < 0 ? String(cString: strerror(errno)) : "not a readable file"
+            if fd >= 0 { close(fd) }
+            throw ApplianceError.configuration("--config", """
+                cannot read the configuration file \(path): \(reason); give the path of the YAML configuration \
+                (docs/configuration.md), readable by this user, or leave --config out for the defaults
+                """)
         }
         return try load(yaml: String(decoding: data, as: UTF8.self))
     }

@@ -36,6 +36,13 @@ public struct ApplianceDoctor: Sendable {
     /// Runs every check; the findings are in a fixed order.
     public func run() -> [DoctorFinding] {
         var findings = [DoctorFinding("configuration", .ok, "valid (state directory \(configuration.stateDirectory))")]
+        if configuration.ca.renewBeforeDays >= configuration.ca.agentValidityDays {
+            // Every agent is inside its window from issuance: the daemons renew at every check.
+            findings.append(DoctorFinding(
+                "renewal window", .warning,
+                "ca.renew_before_days (\(configuration.ca.renewBeforeDays)) is not below ca.agent_validity_days (\(configuration.ca.agentValidityDays)): agents are due from the moment they are issued and renew at every check",
+                fix: "set ca.renew_before_days to about a third of ca.agent_validity_days"))
+        }
         findings += checkStateDirectory()
         guard !findings.contains(where: { $0.check == "state directory" && $0.status == .problem }) else { return findings }
         findings.append(checkPermissions())

@@ -7,6 +7,7 @@ extension ApplianceError: HTTPResponseError {
         switch code {
         case .malformedRequest: return .badRequest
         case .requestTooLarge: return .contentTooLarge
+        case .unsupportedMediaType: return .unsupportedMediaType
         case .unauthenticated: return .unauthorized
         case .forbidden: return .forbidden
         case .notFound: return .notFound

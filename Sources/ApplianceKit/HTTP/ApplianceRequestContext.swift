@@ -33,7 +33,10 @@ public struct ApplianceRequestContext: RequestContext {
     }
 
     /// The client's address, for registration records and logs.
+    /// `127.0.0.1:34818` or `[::1]:34818` — not NIO's `[IPv4]127.0.0.1/127.0.0.1:34818`.
     var remoteDescription: String {
-        channel.remoteAddress?.description ?? "unknown"
+        guard let address = channel.remoteAddress, let ip = address.ipAddress else { return "unknown" }
+        let port = address.port.map { ":\($0)" } ?? ""
+        return ip.contains(":") ? "[\(ip)]\(port)" : "\(ip)\(port)"
     }
 }

@@ -6,7 +6,9 @@ import X509
 /// Parsing of EST request bodies and credentials (RFC 7030 §4.2.1, §3.2.3).
 enum ESTRequestParsing {
     /// Reads the body up to `limit` bytes (→ 413 beyond) and decodes the base64 PKCS#10 in it.
+    /// A body declared as anything but `application/pkcs10` is refused (415) before it is read.
     static func csr(from request: inout Request, limit: Int) async throws -> [UInt8] {
+        try requirePKCS10(request.headers[.contentType])
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
@@ -25,6 +27,19 @@ enum ESTRequestParsing {
             throw ApplianceError.malformed("request body is not a DER PKCS#10 certificate signing request")
         }
         return der
+    }
+
+    /// RFC 7030 §4.2.1: "the Content-Type … MUST be application/pkcs10". Parameters after `;` are
+    /// ignored and the type is compared case-insensitively (RFC 9110 §8.3.1).
+    static func requirePKCS10(_ contentType: String?) throws {
+        let fix = "send the base64 CSR with Content-Type: application/pkcs10 (RFC 7030 §4.2.1; with curl: -H 'Content-Type: application/pkcs10')"
+        guard let contentType, !contentType.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ApplianceError.unsupportedMediaType("the request has no Content-Type; \(fix)")
+        }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard mediaType == "application/pkcs10" else {
+            throw ApplianceError.unsupportedMediaType("Content-Type \(contentType.prefix(100)) is not application/pkcs10; \(fix)")
+        }
     }
 
     /// The agent identity a DER PKCS#10 already checked by ``csr(from:limit:)`` asks for (from its

@@ -22,16 +22,23 @@ extension IntermediateCA: AdministrationService {
             let state = authority.policy.pendingExpired(created: registration.created, at: now) ? "expired" : "pending"
             entries.append(AdminEntry(
                 id: registration.id.uuidString.lowercased(),
-                summary: "\(state) \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")"))
+                summary: "\(state) \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")",
+                fields: Self.fields(registration, status: state)))
         }
         // Approved but never fetched: still holds its hostname until the agent returns or it is released.
         for registration in try await store.registrations(status: .approved).filter(\.isOpen).sorted(by: { $0.created < $1.created }) {
             entries.append(AdminEntry(
                 id: registration.id.uuidString.lowercased(),
-                summary: "approved \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) (not yet fetched by the agent)"))
+                summary: "approved \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) (not yet fetched by the agent)",
+                fields: Self.fields(registration, status: "approved")))
         }
         for agent in try await store.agents(status: nil).sorted(by: { $0.id < $1.id }) {
-            entries.append(AdminEntry(id: agent.id.description, summary: "\(agent.status.rawValue) \(agent.hostname) created=\(Self.time(agent.created))"))
+            var fields = [AdminField(name: "kind", value: "agent"), AdminField(name: "status", value: agent.status.rawValue),
+                          AdminField(name: "hostname", value: agent.hostname), AdminField(name: "agentID", value: agent.id.description),
+                          AdminField(name: "created", value: Self.time(agent.created))]
+            if let revokedAt = agent.revokedAt { fields.append(AdminField(name: "revoked", value: Self.time(revokedAt))) }
+            entries.append(AdminEntry(id: agent.id.description, summary: "\(agent.status.rawValue) \(agent.hostname) created=\(Self.time(agent.created))",
+                                      fields: fields))
         }
         return entries
     }
@@ -92,7 +99,7 @@ extension IntermediateCA: AdministrationService {
         let parsed = try Self.revocationReason(reason)
         // The RA's unit of work announces the revocation (metrics, caches, OCSP, CRL, connections).
         let results = try await mapStoreErrors { try await authority.revokeAgent(agentID, reason: parsed, by: Self.actor(caller)) }
-        return "\(agentID) revoked (\(results.count) certificates, reason \(parsed?.name ?? "none"))"
+        return "\(agentID) revoked (\(counted(results.count, "certificate")), reason \(parsed?.name ?? "none"))"
     }
 
     public func createToken(hostname: String?, caller: AdminCaller) async throws -> String {
@@ -153,7 +160,19 @@ extension IntermediateCA: AdministrationService {
     }
 
     static func entry(_ record: CertificateRecord) -> AdminEntry {
-        AdminEntry(id: record.serial, summary: "\(record.status.rawValue) \(record.type.rawValue) \(record.subject) notAfter=\(time(record.notAfter))")
+        AdminEntry(id: record.serial, summary: "\(record.status.rawValue) \(record.type.rawValue) \(record.subject) notAfter=\(time(record.notAfter))",
+                   fields: [AdminField(name: "serial", value: record.serial), AdminField(name: "status", value: record.status.rawValue),
+                            AdminField(name: "type", value: record.type.rawValue), AdminField(name: "subject", value: record.subject),
+                            AdminField(name: "notBefore", value: time(record.notBefore)), AdminField(name: "notAfter", value: time(record.notAfter)),
+                            AdminField(name: "agentID", value: record.agentID?.description ?? "")])
+    }
+
+    /// The `--format json` fields of an open registration in `agents list`.
+    static func fields(_ registration: PendingRegistration, status: String) -> [AdminField] {
+        [AdminField(name: "kind", value: "registration"), AdminField(name: "status", value: status),
+         AdminField(name: "hostname", value: registration.hostname), AdminField(name: "agentID", value: registration.agentID.description),
+         AdminField(name: "spkiSHA256", value: registration.spkiSHA256), AdminField(name: "source", value: registration.sourceAddress ?? ""),
+         AdminField(name: "created", value: time(registration.created))]
     }
 
     static func time(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }

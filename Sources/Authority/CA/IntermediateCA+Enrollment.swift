@@ -79,7 +79,7 @@ extension IntermediateCA: CertificateAuthorityService {
             agentID: record.agentID?.description ?? client.identity.uuid, hostname: client.identity.hostname,
             serialNumber: record.serial, notBefore: record.notBefore, notAfter: record.notAfter,
             state: report.revocation != nil ? CertificateRecord.Status.revoked.rawValue : record.status.rawValue,
-            renewNow: report.renewNow)
+            renewNow: report.renewNow, renewFrom: report.renewFrom)
     }
 
     /// The signing path (docs/conventions.md#signing-path): prepare (build + throwaway-sign + lint), persist the

@@ -38,13 +38,24 @@ public struct AdminCaller: Sendable, Equatable, Codable {
     }
 }
 
-/// One line of a list: the ID first (agent ID or serial in hex), then a short summary.
+/// One entry of a list: the ID (agent or registration ID, or serial in hex), a short summary for
+/// the text line, and the same facts as named fields for `--format json` (docs/commands.md#output-for-scripts).
 public struct AdminEntry: Sendable, Equatable, Codable {
     public var id: String
     public var summary: String
-    public init(id: String, summary: String) {
+    /// Structured fields (camelCase names, ISO 8601 times), in display order.
+    public var fields: [AdminField]
+    public init(id: String, summary: String, fields: [AdminField] = []) {
         self.id = id
         self.summary = summary
+        self.fields = fields
+    }
+
+    /// The entry as one JSON object: `id` and every field.
+    public var jsonObject: [String: String] {
+        var object = ["id": id]
+        for field in fields { object[field.name] = field.value }
+        return object
     }
 }
 

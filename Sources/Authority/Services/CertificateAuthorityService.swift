@@ -49,10 +49,16 @@ public struct AgentStatus: Sendable, Codable, Equatable {
     public var notAfter: Date
     /// `active`, `superseded`, `revoked`, … as the store records it.
     public var state: String
-    /// True when the agent should renew now (inside the 30-day window of docs/profiles.md#renewal-windows).
+    /// True when the agent should renew now (inside the `ca.renew_before_days` window of
+    /// docs/profiles.md#renewal-windows, and only for a renewable certificate).
     public var renewNow: Bool
+    /// When the renewal window opens (notAfter − `ca.renew_before_days`), so an agent can say when.
+    public var renewFrom: Date?
 
-    public init(agentID: String, hostname: String, serialNumber: String, notBefore: Date, notAfter: Date, state: String, renewNow: Bool) {
+    public init(
+        agentID: String, hostname: String, serialNumber: String, notBefore: Date, notAfter: Date, state: String, renewNow: Bool,
+        renewFrom: Date? = nil
+    ) {
         self.agentID = agentID
         self.hostname = hostname
         self.serialNumber = serialNumber
@@ -60,5 +66,6 @@ public struct AgentStatus: Sendable, Codable, Equatable {
         self.notAfter = notAfter
         self.state = state
         self.renewNow = renewNow
+        self.renewFrom = renewFrom
     }
 }

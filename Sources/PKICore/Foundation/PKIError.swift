@@ -43,7 +43,9 @@ public struct PKIError: Error, Hashable, CustomStringConvertible, Sendable {
         self.reason = reason
     }
 
-    public var description: String { "\(code): \(reason)" }
+    /// The reason alone: descriptions end up in messages for people, which never show internal
+    /// code names (issue #18); programs look at ``code``.
+    public var description: String { reason }
 
     /// Returns a copy of this error with the caller's context prefixed to the reason.
     public func context(_ context: String) -> PKIError {
