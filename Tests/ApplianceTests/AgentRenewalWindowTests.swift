@@ -167,6 +167,9 @@ struct AgentRenewalWindowTests {
             #expect(daemon.output.contains("exited with status 5; the renewed certificate stays installed"), "\(daemon.output)")
             let serial = try String(contentsOfFile: report, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!RenewalRetryTests.same(serial, before))
+            // The window stays open (validity = window), so the daemon renews every round: stop it
+            // before reading key and certificate, two files a running renewal may be switching.
+            daemon.stop(signal: SIGTERM)
             #expect(try opensslPairMatches(key: "\(out)/agent.key", certificate: "\(out)/agent.crt"))
         }
     }
