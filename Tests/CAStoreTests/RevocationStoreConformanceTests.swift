@@ -7,7 +7,7 @@ import Testing
 struct RevocationStoreConformanceTests {
     @Test("revocation is idempotent and lookups distinguish revoked, not revoked and unknown", arguments: StoreKind.allCases)
     func idempotent(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         try await store.reserveIssuance(Sample.certificate("r1"))
@@ -38,7 +38,7 @@ struct RevocationStoreConformanceTests {
 
     @Test("100 000 revocations stream back per issuer, in serial order, in bounded pages", arguments: StoreKind.allCases)
     func largeRevocationList(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let count = 100_000

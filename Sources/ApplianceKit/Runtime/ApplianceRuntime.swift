@@ -37,7 +37,7 @@ public struct ApplianceRuntime: Sendable {
         try state.checkPermissions()
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
         let metrics = ApplianceMetrics()
-        let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
+        let store = try await ApplianceStoreOpener.open(configuration, state: state, logger: logger)
 
         // Retire what is due before anything serves it (docs/lifecycle.md#intermediate-renewal: renewal with overlap).
         let roster = IssuerRoster(current: certificates.intermediate, retiring: certificates.previous)
@@ -138,6 +138,12 @@ public struct ApplianceRuntime: Sendable {
         // the coordinator (docs/performance.md: kept-alive mTLS throughput).
         let clientStatus = ClientStatusCache(revocation: ca, registry: ca)
         coordinator.invalidateOnRevocation(clientStatus)
+        // Several nodes on one database: revocations committed by the others take effect here too.
+        var sharedStoreServices: [any ServiceLifecycleService] = []
+        if configuration.store.kind == .postgresql {
+            sharedStoreServices.append(SharedStoreRevocationFollower(
+                store: store, issuers: try roster.all.map(IssuerRoster.ski), coordinator: coordinator, logger: logger))
+        }
         let services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: clientStatus, registry: clientStatus, clock: clock),
@@ -151,7 +157,7 @@ public struct ApplianceRuntime: Sendable {
                 RevokedConnectionCloser(coordinator: coordinator, connections: connections, logger: logger),
                 AuditJournal(store: store, path: state.path("audit", "audit.jsonl"), logger: logger),
                 InventoryGauges(store: store, metrics: metrics, clock: clock, logger: logger),
-            ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []),
+            ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []) + sharedStoreServices,
             connections: connections,
             health: { [tokenMonitor] in
                 // A missing signing key outranks a CRL problem: nothing can be signed at all.
