@@ -92,9 +92,11 @@ enum PostgreSQLSchema {
                 serial text COLLATE "C" PRIMARY KEY REFERENCES certificates(serial),
                 issuer_ski text COLLATE "C" NOT NULL,
                 revoked_at double precision NOT NULL,
-                reason integer,
+                reason integer CHECK (reason IS NULL OR (reason BETWEEN 0 AND 10 AND reason <> 7)),
                 invalidity_date double precision,
-                seq bigint NOT NULL UNIQUE
+                seq bigint NOT NULL UNIQUE,
+                -- As SQLite's v5 triggers: a row the CRL cannot carry is refused when written.
+                CONSTRAINT revocations_serial_hex CHECK (serial ~ '^[0-9a-f]+$')
             )
             """,
             // Covering index: a CRL walk reads only this index, in serial order.

@@ -57,26 +57,38 @@ extension PostgreSQLStore {
     /// Only the lease is bounded: a long unit of work, once it has its connection, runs to its end.
     func withConnection<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let leased = LeaseFlag()
+        let outcome = Outcome<T>()
         let timeout = configuration.connectTimeout
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await self.client.withConnection { connection in
-                    leased.set()
-                    return try await body(connection)
+        let client = self.client
+        let host = activeHost
+        // Not a task group: a group would wait for the lease request to notice its cancellation,
+        // and a pool that is reconnecting may not; the caller is answered at the deadline and the
+        // abandoned request is cancelled in the background.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                outcome.attach(continuation)
+                let work = Task {
+                    do {
+                        let value = try await client.withConnection { connection in
+                            leased.set()
+                            return try await body(connection)
+                        }
+                        outcome.resume(.success(value))
+                    } catch {
+                        outcome.resume(.failure(error))
+                    }
+                }
+                outcome.onCancel = { work.cancel() }
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                    guard !leased.isSet else { return }
+                    outcome.resume(.failure(StoreError.unavailable(
+                        "no connection to \(host) within \(timeout) s (server down, failing over, or every connection busy)")))
+                    work.cancel()
                 }
             }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
-                guard leased.isSet || Task.isCancelled else {
-                    throw StoreError.unavailable("no connection to \(self.activeHost) within \(timeout) s (server down, failing over, or every connection busy)")
-                }
-                return nil
-            }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                if let value = next { return value }
-            }
-            throw StoreError(.database, "\(what): no result")
+        } onCancel: {
+            outcome.cancel()
         }
     }
 
@@ -158,4 +170,48 @@ final class LeaseFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// A continuation resumed once, by whichever of the work, the deadline or a cancellation comes first.
+final class Outcome<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var pending: Result<T, any Error>?
+    private var resumed = false
+    var onCancel: (@Sendable () -> Void)? {
+        get { lock.withLock { cancelAction } }
+        set { lock.withLock { cancelAction = newValue } }
+    }
+    private var cancelAction: (@Sendable () -> Void)?
+
+    func attach(_ continuation: CheckedContinuation<T, any Error>) {
+        let ready: Result<T, any Error>? = lock.withLock {
+            if let pending, !resumed {
+                resumed = true
+                return pending
+            }
+            self.continuation = continuation
+            return nil
+        }
+        if let ready { continuation.resume(with: ready) }
+    }
+
+    func resume(_ result: Result<T, any Error>) {
+        let target: CheckedContinuation<T, any Error>? = lock.withLock {
+            guard !resumed else { return nil }
+            guard let continuation else {
+                if pending == nil { pending = result }
+                return nil
+            }
+            resumed = true
+            self.continuation = nil
+            return continuation
+        }
+        target?.resume(with: result)
+    }
+
+    func cancel() {
+        resume(.failure(CancellationError()))
+        onCancel?()
+    }
 }
