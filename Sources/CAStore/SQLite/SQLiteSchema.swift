@@ -129,19 +129,16 @@ enum SQLiteSchema {
                 """)
         }
         migrator.registerMigration("v5-revocation-row-checks") { db in
-            // A revocation row the CRL cannot carry — a reason code RFC 5280 §5.3.1 does not define
-            // (7, or above 10) or a serial that is not lower-case hex — made the row reader throw
-            // and stopped that issuer's CRL. The store never writes one; these triggers refuse one
+            // A revocation row whose reason code RFC 5280 §5.3.1 does not define (7, or above 10)
+            // made the row reader throw and stopped that issuer's CRL. The store never writes one; these triggers refuse one
             // written by hand too, naming what is wrong (existing rows: SQLiteStore+Rows.swift).
             try db.execute(sql: """
                 CREATE TRIGGER revocations_valid_insert BEFORE INSERT ON revocations
-                WHEN (NEW.reason IS NOT NULL AND (typeof(NEW.reason) <> 'integer' OR NEW.reason < 0 OR NEW.reason > 10 OR NEW.reason = 7))
-                    OR NEW.serial = '' OR NEW.serial GLOB '*[^0-9a-f]*'
-                BEGIN SELECT RAISE(ABORT, 'revocation refused: the reason must be empty or 0-6 or 8-10 (RFC 5280 section 5.3.1) and the serial lower-case hex'); END;
-                CREATE TRIGGER revocations_valid_update BEFORE UPDATE OF reason, serial ON revocations
-                WHEN (NEW.reason IS NOT NULL AND (typeof(NEW.reason) <> 'integer' OR NEW.reason < 0 OR NEW.reason > 10 OR NEW.reason = 7))
-                    OR NEW.serial = '' OR NEW.serial GLOB '*[^0-9a-f]*'
-                BEGIN SELECT RAISE(ABORT, 'revocation refused: the reason must be empty or 0-6 or 8-10 (RFC 5280 section 5.3.1) and the serial lower-case hex'); END;
+                WHEN NEW.reason IS NOT NULL AND (typeof(NEW.reason) <> 'integer' OR NEW.reason < 0 OR NEW.reason > 10 OR NEW.reason = 7)
+                BEGIN SELECT RAISE(ABORT, 'revocation refused: the reason must be empty or 0-6 or 8-10 (RFC 5280 section 5.3.1)'); END;
+                CREATE TRIGGER revocations_valid_update BEFORE UPDATE OF reason ON revocations
+                WHEN NEW.reason IS NOT NULL AND (typeof(NEW.reason) <> 'integer' OR NEW.reason < 0 OR NEW.reason > 10 OR NEW.reason = 7)
+                BEGIN SELECT RAISE(ABORT, 'revocation refused: the reason must be empty or 0-6 or 8-10 (RFC 5280 section 5.3.1)'); END;
                 """)
         }
         return migrator
