@@ -160,3 +160,63 @@ struct PostgreSQLStoreTests {
         #expect(failure?.code == .unavailable || failure?.code == .database)
     }
 }
+
+@Suite("PostgreSQL store: losing the primary", .serialized)
+struct PostgreSQLFailoverTests {
+    @Test("primary killed (-9 equivalent: immediate stop), standby promoted: the store moves to it on its own and nothing committed is lost")
+    func promotedStandby() async throws {
+        let primary = try PostgreSQLCluster.start()
+        defer { primary.stop(mode: "immediate", remove: true) }
+        let database = try primary.createDatabase(prefix: "failover")
+        var configuration = StoreFixture.configuration(primary, database: database)
+        let standby = try PostgreSQLCluster.standby(of: primary)
+        defer { standby.stop(mode: "immediate", remove: true) }
+        configuration.hosts = [.init(host: primary.host, port: primary.port), .init(host: standby.host, port: standby.port)]
+        configuration.connectTimeout = 2
+        let store = try await PostgreSQLStore(configuration: configuration)
+        defer { store.close() }
+        #expect(store.activeHost.port == primary.port)
+        for n in 0..<20 { try await store.reserveIssuance(Sample.certificate(Sample.serial(n))) }
+        _ = try await store.revoke(RevocationRecord(serial: Sample.serial(3), issuerSKI: Sample.issuer, revokedAt: Sample.t0, reason: .keyCompromise))
+        // Wait until the standby has replayed it (asynchronous replication: what it has not
+        // received when the primary dies is lost — docs/configuration.md#store).
+        var replayed = ""
+        for _ in 0..<100 {
+            replayed = (try? standby.psql("SELECT count(*) FROM certificates", database: database)) ?? ""
+            if replayed == "20" { break }
+            usleep(100_000)
+        }
+        try #require(replayed == "20", "standby replayed \(replayed)")
+        // A standby is read-only: a store opened on it alone is refused, naming why.
+        var onlyStandby = configuration
+        onlyStandby.hosts = [.init(host: standby.host, port: standby.port)]
+        let refused = await storeError { _ = try await PostgreSQLStore(configuration: onlyStandby) }
+        #expect(refused?.reason.contains("standby in recovery") == true, "\(refused?.reason ?? "")")
+
+        primary.stop(mode: "immediate")
+        let down = await storeError { try await store.reserveIssuance(Sample.certificate(Sample.serial(100))) }
+        #expect(down?.code == .unavailable, "\(String(describing: down))")
+        try standby.promote()
+
+        var moved = false
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            do {
+                try await store.reserveIssuance(Sample.certificate(Sample.serial(101)))
+                moved = true
+                break
+            } catch let error as StoreError where error.code == .unavailable {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(moved, "the store did not move to the promoted standby")
+        #expect(store.activeHost.port == standby.port)
+        #expect(try await store.certificates(type: nil).count == 21)
+        guard case .revoked(let record) = try await store.revocationStatus(serial: Sample.serial(3)) else {
+            Issue.record("the revocation committed before the failover is lost")
+            return
+        }
+        #expect(record.reason == .keyCompromise)
+        #expect(try await store.revocationSequence(issuerSKI: Sample.issuer) == 1)
+    }
+}

@@ -144,6 +144,39 @@ public final class PostgreSQLCluster: Sendable {
         _ = try ExternalTool("sh").start(["-c", script])
     }
 
+    /// A streaming-replication standby of `primary` (`pg_basebackup -R`: it follows the primary
+    /// until ``promote()``), in its own temporary directory on its own port.
+    public static func standby(of primary: PostgreSQLCluster) throws -> PostgreSQLCluster {
+        let bin = try binDirectory()
+        let directory = try TemporaryDirectory("rootkeeper-pg-standby")
+        let data = directory.file("data")
+        if getuid() == 0 {
+            _ = chmod(directory.path, 0o700)
+            guard chown(directory.path, Self.postgresUID(), Self.postgresGID()) == 0 else {
+                throw Unavailable(description: "cannot give \(directory.path) to the postgres user")
+            }
+        }
+        let command = asServerUser("\(bin)/pg_basebackup")
+        let backup = try ExternalTool(command[0]).run(
+            Array(command.dropFirst()) + ["-h", primary.host, "-p", "\(primary.port)", "-U", primary.user, "-D", data, "-R", "-X", "stream",
+                                         "--checkpoint=fast"], timeout: 180)
+        guard backup.succeeded else { throw Unavailable(description: "pg_basebackup failed: \(backup.output)") }
+        try appendLines(["unix_socket_directories = '\(directory.path)'", "hot_standby = on"], to: data + "/postgresql.conf")
+        let standby = PostgreSQLCluster(host: "127.0.0.1", port: try freePort(), user: primary.user, adminDatabase: "postgres",
+                                        dataDirectory: data, directory: directory.path, binDirectory: bin)
+        try standby.startServer()
+        try standby.stopWhenProcessExits()
+        return standby
+    }
+
+    /// `pg_ctl promote`: a standby becomes a writable primary.
+    public func promote() throws {
+        guard let bin = binDirectory, let data = dataDirectory else { return }
+        let command = Self.asServerUser("\(bin)/pg_ctl")
+        let result = try ExternalTool(command[0]).run(Array(command.dropFirst()) + ["-D", data, "-w", "promote"], timeout: 60)
+        guard result.succeeded else { throw Unavailable(description: "pg_ctl promote failed: \(result.output)") }
+    }
+
     static func appendLines(_ lines: [String], to path: String) throws {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }

@@ -47,6 +47,7 @@ extension PostgreSQLStore {
                 try await body(PostgreSQLSession(connection: connection, logger: self.logger))
             }
         } catch {
+            await failoverIfNeeded(after: error)
             throw Self.translate(error, what)
         }
     }
@@ -119,6 +120,7 @@ extension PostgreSQLStore {
                 }
             } catch {
                 if attempt == 1, let state = Self.sqlState(error), state == "40001" || state == "40P01" { continue }
+                await failoverIfNeeded(after: error)
                 throw Self.translate(error, what)
             }
         }

@@ -25,7 +25,7 @@ import Registration
 /// round-trips bit for bit and `appliance store migrate` copies without rounding.
 public final class PostgreSQLStore: RegistrationDataStore {
     /// Where and how to connect (the `store:` section of the configuration, docs/configuration.md#store).
-    public struct Configuration: Sendable, Equatable {
+    public struct Configuration: Sendable, Equatable, CustomStringConvertible {
         public struct Host: Sendable, Equatable, CustomStringConvertible {
             public var host: String
             public var port: Int
@@ -71,11 +71,14 @@ public final class PostgreSQLStore: RegistrationDataStore {
     }
 
     public let configuration: Configuration
-    /// The host the pool connects to (the first writable one at open).
-    public let activeHost: Configuration.Host
-    let client: PostgresClient
-    let runTask: Task<Void, Never>
+    /// The pool in use and the host it connects to; replaced when a failover moves the primary.
+    let connection: ConnectionBox
     let logger: Logger
+    let tls: PostgresClient.Configuration.TLS
+
+    /// The host the pool connects to: the first writable one at open, or after a failover.
+    public var activeHost: Configuration.Host { connection.current.host }
+    var client: PostgresClient { connection.current.client }
 
     /// Connects (to the first writable host of the list), migrates the schema under an advisory
     /// lock (nodes starting together migrate once) and refuses a database written by a newer
@@ -85,8 +88,25 @@ public final class PostgreSQLStore: RegistrationDataStore {
         self.configuration = configuration
         self.logger = logger
         let tls = try Self.tls(configuration)
+        self.tls = tls
         let host = try await Self.firstWritableHost(configuration, tls: tls, logger: logger)
-        activeHost = host
+        connection = ConnectionBox(Self.pool(configuration, host: host, tls: tls, logger: logger))
+        do {
+            try await PostgreSQLSchema.migrate(self)
+        } catch {
+            connection.close()
+            throw Self.translate(error, "migrating \(configuration.description)")
+        }
+    }
+
+    deinit { connection.close() }
+
+    /// Closes the pool; later calls fail with `unavailable`.
+    public func close() { connection.close() }
+
+    /// A running pool to `host`.
+    static func pool(_ configuration: Configuration, host: Configuration.Host, tls: PostgresClient.Configuration.TLS,
+                     logger: Logger) -> ConnectionBox.Pool {
         var options = PostgresClient.Configuration.Options()
         options.maximumConnections = max(1, configuration.maximumConnections)
         options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
@@ -96,20 +116,32 @@ public final class PostgreSQLStore: RegistrationDataStore {
             database: configuration.database, tls: tls)
         clientConfiguration.options = options
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-        self.client = client
-        runTask = Task { await client.run() }
+        return ConnectionBox.Pool(client: client, host: host, run: Task { await client.run() })
+    }
+
+    /// After a failure that may mean the primary moved (no connection, connection lost, server
+    /// shutting down, or a read-only standby answering), probes the host list again — at most once
+    /// a second — and moves the pool to the first writable host if that is another one. The
+    /// failed operation still fails (`unavailable`); the next one uses the new primary.
+    func failoverIfNeeded(after error: any Error) async {
+        guard Self.mayMeanFailover(error), connection.beginProbe() else { return }
+        defer { connection.endProbe() }
         do {
-            try await PostgreSQLSchema.migrate(self)
+            let host = try await Self.firstWritableHost(configuration, tls: tls, logger: logger)
+            guard host != activeHost else { return }
+            logger.warning("store: the writable PostgreSQL host is now \(host) (was \(activeHost)); moving the pool")
+            connection.replace(Self.pool(configuration, host: host, tls: tls, logger: logger))
         } catch {
-            runTask.cancel()
-            throw Self.translate(error, "migrating \(configuration.description)")
+            logger.error("store: no writable PostgreSQL host: \(Self.describe(error))")
         }
     }
 
-    deinit { runTask.cancel() }
-
-    /// Closes the pool; later calls fail with `unavailable`.
-    public func close() { runTask.cancel() }
+    static func mayMeanFailover(_ error: any Error) -> Bool {
+        if let store = error as? StoreError { return store.code == .unavailable }
+        guard let psql = error as? PSQLError else { return false }
+        guard let state = psql.serverInfo?[.sqlState] else { return true }  // no server answer
+        return state == "25006" || state.hasPrefix("57P") || state.hasPrefix("08")
+    }
 
     /// TLS to the server: none, or required with the pinned CA and the host name verified.
     static func tls(_ configuration: Configuration) throws -> PostgresClient.Configuration.TLS {
@@ -163,5 +195,58 @@ public final class PostgreSQLStore: RegistrationDataStore {
         if let path = configuration.tlsCAFile { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path)) }
         tls.certificateVerification = .fullVerification
         return try NIOSSLContext(configuration: tls)
+    }
+}
+
+/// The store's current pool, swapped under a lock by a failover.
+final class ConnectionBox: @unchecked Sendable {
+    struct Pool {
+        let client: PostgresClient
+        let host: PostgreSQLStore.Configuration.Host
+        let run: Task<Void, Never>
+    }
+    private let lock = NSLock()
+    private var pool: Pool
+    private var probing = false
+    private var lastProbe: ContinuousClock.Instant?
+    private var closed = false
+
+    init(_ pool: Pool) { self.pool = pool }
+
+    var current: Pool { lock.withLock { pool } }
+
+    func replace(_ new: Pool) {
+        let old: Pool? = lock.withLock {
+            guard !closed else { return nil }
+            let old = pool
+            pool = new
+            return old
+        }
+        guard let old else {
+            new.run.cancel()
+            return
+        }
+        old.run.cancel()
+    }
+
+    /// Whether this caller may probe now (no other probe running, none in the last second).
+    func beginProbe() -> Bool {
+        lock.withLock {
+            let now = ContinuousClock.now
+            guard !probing, !closed, lastProbe.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            probing = true
+            lastProbe = now
+            return true
+        }
+    }
+
+    func endProbe() { lock.withLock { probing = false } }
+
+    func close() {
+        let run = lock.withLock {
+            closed = true
+            return pool.run
+        }
+        run.cancel()
     }
 }
