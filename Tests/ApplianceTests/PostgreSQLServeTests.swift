@@ -118,7 +118,7 @@ struct PostgreSQLServeTests {
         return verified.output
     }
 
-    @Test("two serve processes on one PostgreSQL database: A's token enrols on B, a token raced on both yields one certificate, a revocation on B is seen by A's OCSP within 1 s and both CRLs list it (openssl)")
+    @Test("two serve processes on one PostgreSQL database (B's host list starts with a dead host): A's token enrols on B, a token raced on both yields one certificate, a revocation on B is seen by A's OCSP within 1 s and both CRLs list it (openssl)")
     func twoNodes() async throws {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "twonodes")
@@ -131,7 +131,10 @@ struct PostgreSQLServeTests {
             try #require(copy.succeeded, "\(copy.output)")
             for leftover in ["db", "admin.sock", "audit"] { try? FileManager.default.removeItem(atPath: stateB + "/" + leftover) }
             let configB = app.directory.file("appliance-b.yaml")
-            try LoopbackServe.writeConfiguration(to: configB, state: stateB, extra: Self.storeYAML(cluster, database: database))
+            // B's host list starts with a host where nothing listens: tried first, skipped.
+            let dead = try PostgreSQLCluster.freePort()
+            try LoopbackServe.writeConfiguration(to: configB, state: stateB, extra: Self.storeYAML(
+                cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"]))
             let b = try Self.serve(app, state: stateB, config: configB)
             defer { b.process.stop(); ProcessReaper.terminate(commandLineContaining: stateB) }
 

@@ -115,7 +115,11 @@ public final class PostgreSQLStore: RegistrationDataStore {
             host: host.host, port: host.port, username: configuration.user, password: configuration.password,
             database: configuration.database, tls: tls)
         clientConfiguration.options = options
-        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        // The pool logs every failed connection attempt at info (one a few ms while a server is
+        // down); this store reports what matters itself.
+        var background = logger
+        if background.logLevel < .warning { background.logLevel = .warning }
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: background)
         return ConnectionBox.Pool(client: client, host: host, run: Task { await client.run() })
     }
 
