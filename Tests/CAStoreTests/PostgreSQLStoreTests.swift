@@ -163,7 +163,7 @@ struct PostgreSQLStoreTests {
 
 @Suite("PostgreSQL store: losing the primary", .serialized)
 struct PostgreSQLFailoverTests {
-    @Test("primary killed (-9 equivalent: immediate stop), standby promoted: the store moves to it on its own and nothing committed is lost")
+    @Test("primary killed (-9 equivalent: immediate stop), standby promoted: the store says it has no writable host meanwhile, then moves to it on its own and nothing committed is lost")
     func promotedStandby() async throws {
         let primary = try PostgreSQLCluster.start()
         defer { primary.stop(mode: "immediate", remove: true) }
@@ -196,6 +196,8 @@ struct PostgreSQLFailoverTests {
         primary.stop(mode: "immediate")
         let down = await storeError { try await store.reserveIssuance(Sample.certificate(Sample.serial(100))) }
         #expect(down?.code == .unavailable, "\(String(describing: down))")
+        // What /health and rootkeeper_store_writable report while no primary exists.
+        #expect(store.unwritableReason?.contains("no writable PostgreSQL host") == true, "\(store.unwritableReason ?? "nil")")
         try standby.promote()
 
         var moved = false
@@ -211,6 +213,7 @@ struct PostgreSQLFailoverTests {
         }
         #expect(moved, "the store did not move to the promoted standby")
         #expect(store.activeHost.port == standby.port)
+        #expect(store.unwritableReason == nil)
         #expect(try await store.certificates(type: nil).count == 21)
         guard case .revoked(let record) = try await store.revocationStatus(serial: Sample.serial(3)) else {
             Issue.record("the revocation committed before the failover is lost")

@@ -142,7 +142,7 @@ public struct ApplianceRuntime: Sendable {
         var sharedStoreServices: [any ServiceLifecycleService] = []
         if configuration.store.kind == .postgresql {
             sharedStoreServices.append(SharedStoreRevocationFollower(
-                store: store, issuers: try roster.all.map(IssuerRoster.ski), coordinator: coordinator, logger: logger))
+                store: store, issuers: try roster.all.map(IssuerRoster.ski), coordinator: coordinator, metrics: metrics, logger: logger))
         }
         let services = ApplianceServices(
             certificateAuthority: ca,
@@ -159,7 +159,11 @@ public struct ApplianceRuntime: Sendable {
                 InventoryGauges(store: store, metrics: metrics, clock: clock, logger: logger),
             ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []) + sharedStoreServices,
             connections: connections,
-            health: { [tokenMonitor] in
+            health: { [tokenMonitor, store] in
+                // A shared store with no writable host: issuance fails (503) until a primary is back.
+                if let writability = store as? any StoreWritability, let reason = writability.unwritableReason {
+                    return .degraded(reason: "no writable store: \(reason)")
+                }
                 // A missing signing key outranks a CRL problem: nothing can be signed at all.
                 if let token = tokenMonitor?.health, !token.isHealthy { return token }
                 var attention: [String] = []

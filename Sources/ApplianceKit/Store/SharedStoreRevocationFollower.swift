@@ -1,3 +1,4 @@
+import CAStore
 import Foundation
 import Logging
 import Registration
@@ -18,10 +19,15 @@ public struct SharedStoreRevocationFollower: Service {
     let issuers: [String]
     let coordinator: RevocationCoordinator
     let interval: Duration
+    let metrics: ApplianceMetrics?
     let logger: Logger
 
     public init(store: any RevocationStore, issuers: [String], coordinator: RevocationCoordinator,
-                interval: Duration = .milliseconds(250), logger: Logger) {
+                interval: Duration = .milliseconds(250), metrics: ApplianceMetrics? = nil, logger: Logger) {
+        self.metrics = metrics
+        metrics?.registry.declare(
+            "rootkeeper_store_writable", kind: .gauge,
+            help: "1 when the shared store has a writable PostgreSQL host, 0 when none (issuance answers 503).")
         self.store = store
         self.issuers = issuers
         self.coordinator = coordinator
@@ -53,6 +59,9 @@ public struct SharedStoreRevocationFollower: Service {
             } catch {
                 if !failing { logger.error("shared store: cannot follow revocations of other nodes: \(error)") }
                 failing = true
+            }
+            if let writability = store as? any StoreWritability {
+                metrics?.registry.set("rootkeeper_store_writable", to: writability.unwritableReason == nil ? 1 : 0)
             }
             try? await Task.sleep(for: interval)
         }

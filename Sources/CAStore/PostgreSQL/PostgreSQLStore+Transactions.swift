@@ -43,9 +43,11 @@ extension PostgreSQLStore {
     /// Runs `body` on one pooled connection outside any transaction.
     func session<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgreSQLSession) async throws -> T) async throws -> T {
         do {
-            return try await withConnection(what) { connection in
+            let value = try await withConnection(what) { connection in
                 try await body(PostgreSQLSession(connection: connection, logger: self.logger))
             }
+            await recheckWritability()
+            return value
         } catch {
             await failoverIfNeeded(after: error)
             throw Self.translate(error, what)
@@ -111,6 +113,7 @@ extension PostgreSQLStore {
                         for lock in locks { try await session.execute("SELECT pg_advisory_xact_lock(\(lock.rawValue))") }
                         let value = try await body(session)
                         try await session.execute("COMMIT")
+                        if !readOnly { self.connection.setUnwritable(nil) }
                         return value
                     } catch {
                         // The rollback's own failure (connection gone) matters less than the cause.

@@ -132,11 +132,24 @@ public final class PostgreSQLStore: RegistrationDataStore {
         defer { connection.endProbe() }
         do {
             let host = try await Self.firstWritableHost(configuration, tls: tls, logger: logger)
+            connection.setUnwritable(nil)
             guard host != activeHost else { return }
             logger.warning("store: the writable PostgreSQL host is now \(host) (was \(activeHost)); moving the pool")
             connection.replace(Self.pool(configuration, host: host, tls: tls, logger: logger))
         } catch {
+            connection.setUnwritable(Self.describe(error))
             logger.error("store: no writable PostgreSQL host: \(Self.describe(error))")
+        }
+    }
+
+    /// After a success while marked unwritable: probe (at most once a second) whether a writable
+    /// host is back, so `/health` recovers without waiting for a write.
+    func recheckWritability() async {
+        guard connection.unwritableReason != nil, connection.beginProbe() else { return }
+        defer { connection.endProbe() }
+        if let host = try? await Self.firstWritableHost(configuration, tls: tls, logger: logger) {
+            connection.setUnwritable(nil)
+            if host != activeHost { connection.replace(Self.pool(configuration, host: host, tls: tls, logger: logger)) }
         }
     }
 
@@ -202,8 +215,16 @@ public final class PostgreSQLStore: RegistrationDataStore {
     }
 }
 
+extension PostgreSQLStore: StoreWritability {
+    public var unwritableReason: String? { connection.unwritableReason }
+}
+
 /// The store's current pool, swapped under a lock by a failover.
 final class ConnectionBox: @unchecked Sendable {
+    private var unwritable: String?
+    var unwritableReason: String? { lock.withLock { unwritable } }
+    func setUnwritable(_ reason: String?) { lock.withLock { unwritable = reason } }
+
     struct Pool {
         let client: PostgresClient
         let host: PostgreSQLStore.Configuration.Host
