@@ -36,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // MARK: C libraries
@@ -82,7 +83,13 @@ let package = Package(
         ),
         .target(
             name: "CAStore",
-            dependencies: ["Registration", "PKICore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Registration", "PKICore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The online CA between the RA and the appliance's HTTP/TLS wiring: IntermediateCA, its CSR

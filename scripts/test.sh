@@ -10,8 +10,10 @@ scripts/install-deps.sh
 
 # The integration tests start the services they need themselves, each in its own temporary
 # directory: SoftHSM tokens (SOFTHSM2_CONF), pcscd + vsmartcard, appliances on loopback ports.
-# scripts/lib/postgres.sh starts a throwaway PostgreSQL cluster for the PostgreSQL store once it
-# exists (not yet: the SQLite store is the only implementation today).
+# The PostgreSQL store tests start their own throwaway cluster once per test process (initdb +
+# pg_ctl, run-time port, as the postgres user when root: Tests/TestSupport/PostgreSQLCluster.swift,
+# the Swift form of scripts/lib/postgres.sh); ROOTKEEPER_TEST_POSTGRES_URL=postgres://user@host:port/db
+# points them at a running server instead. Missing PostgreSQL binaries fail those tests.
 
 # In-process SoftHSM tests point the module at their own token by rewriting this file, never by
 # changing the environment of a running, multi-threaded test process (Tests/TestSupport/SoftHSMToken.swift).

@@ -12,6 +12,7 @@ struct ApplianceCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, IntermediateCommand.self, ServeCommand.self, AgentsCommand.self,
             CertsCommand.self, CRLCommand.self, AuditCommand.self, BackupCommand.self, DoctorCommand.self, DemoCommand.self,
+            StoreCommand.self,
         ])
 }
 

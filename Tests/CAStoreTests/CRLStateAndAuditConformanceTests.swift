@@ -8,7 +8,7 @@ import Testing
 struct CRLStateAndAuditConformanceTests {
     @Test("CRL numbers strictly increase per issuer, independent of the clock", arguments: StoreKind.allCases)
     func crlNumbers(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let clock = FixedClock(Sample.t0)
@@ -40,7 +40,7 @@ struct CRLStateAndAuditConformanceTests {
 
     @Test("the audit chain verifies, and an edited entry is named as the first break", arguments: StoreKind.allCases)
     func auditChain(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         for n in 1...5 {
@@ -59,9 +59,9 @@ struct CRLStateAndAuditConformanceTests {
         switch kind {
         case .inMemory:
             try await #require(store as? InMemoryStore).tamperWithAuditEvent(seq: 3) { $0.actor = "mallory" }
-        case .sqliteFile:
-            // Edit the row behind the store's back with the independent sqlite3 tool.
-            try SQLiteShell.run(fixture.databasePath, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3;")
+        case .sqliteFile, .postgresql:
+            // Edit the row behind the store's back with the independent sqlite3 or psql tool.
+            try fixture.tamper("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3;")
         }
         #expect(try await store.verifyAuditChain() == .broken(seq: 3, reason: "entry 3 was altered (hash mismatch)"))
     }

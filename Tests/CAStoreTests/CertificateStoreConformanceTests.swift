@@ -7,7 +7,7 @@ import Testing
 struct CertificateStoreConformanceTests {
     @Test("a serial can be reserved only once, and the first reservation is kept", arguments: StoreKind.allCases)
     func serialUniqueness(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         try await store.reserveIssuance(Sample.certificate("0a11"))
@@ -20,7 +20,7 @@ struct CertificateStoreConformanceTests {
 
     @Test("reserve then record issued: the reservation is visible until completed", arguments: StoreKind.allCases)
     func reserveThenIssue(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         try await store.reserveIssuance(Sample.certificate("0b01"))
@@ -45,7 +45,7 @@ struct CertificateStoreConformanceTests {
 
     @Test("lineage follows renewals both ways and a certificate has at most one live successor", arguments: StoreKind.allCases)
     func lineage(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let agent = Sample.agent(1)
@@ -70,7 +70,7 @@ struct CertificateStoreConformanceTests {
 
     @Test("a failing operation rolls back the whole unit of work", arguments: StoreKind.allCases)
     func atomicity(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         try await store.insertToken(Sample.token("t-1"))
@@ -89,7 +89,7 @@ struct CertificateStoreConformanceTests {
 
     @Test("expiring lists issued certificates ending within N days, soonest first", arguments: StoreKind.allCases)
     func expiring(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let now = Sample.t0 + 10 * Sample.day

@@ -10,7 +10,7 @@ struct ExpiryLookupConformanceTests {
     @Test("the batched notAfter lookup answers every known serial like certificate(serial:) and omits unknown ones",
           arguments: StoreKind.allCases)
     func batchedLookupMatchesSingleLookups(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         // 2 500 certificates: several 900-serial statements in the SQLite store, with different expiries.
         let count = 2_500
@@ -44,6 +44,7 @@ struct ExpiryLookupConformanceTests {
         switch fixture.store {
         case let sqlite as SQLiteStore: return try await sqlite.notAfter(serials: serials)
         case let memory as InMemoryStore: return await memory.notAfter(serials: serials)
+        case let postgres as PostgreSQLStore: return try await postgres.notAfter(serials: serials)
         default:
             Issue.record("store \(fixture.kind) has no batched notAfter lookup")
             return [:]

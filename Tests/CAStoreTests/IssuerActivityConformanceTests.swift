@@ -9,7 +9,7 @@ import Testing
 struct IssuerActivityConformanceTests {
     @Test("the latest notAfter of an issuer counts every status but skips excluded types and other issuers", arguments: StoreKind.allCases)
     func latestExpiry(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = try #require(fixture.store as? any IssuerActivityStore)
         let other = String(repeating: "9", count: 40)

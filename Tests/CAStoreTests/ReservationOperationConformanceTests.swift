@@ -10,7 +10,7 @@ import Testing
 struct ReservationOperationConformanceTests {
     @Test("releasing a reservation revokes its serial, gives its token back and re-opens its registration", arguments: StoreKind.allCases)
     func release(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let agent = Sample.agent(1)
@@ -61,7 +61,7 @@ struct ReservationOperationConformanceTests {
 
     @Test("a completed issuance is never released, and nothing in its unit is written", arguments: StoreKind.allCases)
     func completedIsNotReleased(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let agent = Sample.agent(1)
@@ -84,7 +84,7 @@ struct ReservationOperationConformanceTests {
 
     @Test("completion supersedes the predecessor, or — for a revoked agent — records, revokes and leaves the predecessor alone", arguments: StoreKind.allCases)
     func completion(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let agent = Sample.agent(1)
@@ -112,7 +112,7 @@ struct ReservationOperationConformanceTests {
 
     @Test("revoking an agent's line reads the line inside the transaction: every certificate, reservations included", arguments: StoreKind.allCases)
     func revokeLine(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         let agent = Sample.agent(1)

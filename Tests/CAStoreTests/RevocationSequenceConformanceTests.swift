@@ -8,7 +8,7 @@ import TestSupport
 struct RevocationSequenceConformanceTests {
     @Test("revocations come back by sequence after a cursor, per issuer, and a new one always numbers higher", arguments: StoreKind.allCases)
     func sequenceCursor(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         #expect(try await store.revocationSequence(issuerSKI: Sample.issuer) == 0)

@@ -22,7 +22,7 @@ struct SQLiteStoreTests {
         let schema = try SQLiteShell.run(path, ".schema certificates")
         #expect(schema.contains("serial TEXT PRIMARY KEY NOT NULL"))
         #expect(try SQLiteShell.run(path, "SELECT identifier FROM grdb_migrations;")
-                == "v1-initial\nv2-revocation-sequence\nv3-hostnames-case-insensitive\nv4-token-reservation")
+                == "v1-initial\nv2-revocation-sequence\nv3-hostnames-case-insensitive\nv4-token-reservation\nv5-revocation-row-checks")
     }
 
     @Test("CRL numbers keep increasing after the database file is closed and reopened")

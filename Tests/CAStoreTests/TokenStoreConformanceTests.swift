@@ -7,7 +7,7 @@ import Testing
 struct TokenStoreConformanceTests {
     @Test("a token enrols once; a replay, an expired token and a foreign hostname fail", arguments: StoreKind.allCases)
     func singleUse(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         try await store.insertToken(Sample.token("once"))
@@ -37,7 +37,7 @@ struct TokenStoreConformanceTests {
 
     @Test("only the digest of a token is stored", arguments: StoreKind.allCases)
     func digestOnly(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         try await fixture.store.insertToken(Sample.token("s3cret-token-value"))
         #expect(try await fixture.store.token(sha256: "s3cret-token-value") == nil)
@@ -47,11 +47,16 @@ struct TokenStoreConformanceTests {
             #expect(bytes.range(of: Data("s3cret-token-value".utf8)) == nil)
             #expect(bytes.range(of: Data(EnrollmentToken.digest(of: "s3cret-token-value").utf8)) != nil)
         }
+        if let (cluster, database) = fixture.postgres {
+            let dump = try cluster.dump(database: database)
+            #expect(!dump.contains("s3cret-token-value"))
+            #expect(dump.contains(EnrollmentToken.digest(of: "s3cret-token-value")))
+        }
     }
 
     @Test("of eight concurrent consumers of one token exactly one wins", arguments: StoreKind.allCases)
     func concurrentConsumers(kind: StoreKind) async throws {
-        let fixture = try StoreFixture(kind)
+        let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         let store = fixture.store
         try await store.insertToken(Sample.token("race"))

@@ -53,5 +53,6 @@ extension ApplianceConfiguration {
         guard levels.contains(logLevel) else {
             throw ApplianceError.configuration("log_level", "must be one of \(levels.joined(separator: ", "))")
         }
+        try validateStore()
     }
 }

@@ -53,7 +53,20 @@ extension ApplianceConfiguration {
                     throw ApplianceError.configuration(path, "unknown key")
                 }
                 try entry.apply(&configuration, scalar.string)
-            case .sequence, .alias:
+            case .sequence(let sequence):
+                guard let entry = ConfigurationKey.byPath[path] else {
+                    throw ApplianceError.configuration(path, "unknown key")
+                }
+                guard entry.acceptsList else { throw ApplianceError.configuration(path, "expected a single value") }
+                var items: [String] = []
+                for item in sequence {
+                    guard let text = item.scalar?.string, !text.contains(",") else {
+                        throw ApplianceError.configuration(path, "expected a list of plain values")
+                    }
+                    items.append(text)
+                }
+                try entry.apply(&configuration, items.joined(separator: ","))
+            case .alias:
                 throw ApplianceError.configuration(path, "expected a single value")
             }
         }

@@ -25,6 +25,8 @@ public struct ApplianceConfiguration: Sendable, Equatable {
     public var server = Server()
     /// `pkcs11` — where the intermediate key lives when it is in a token (empty: encrypted file).
     public var pkcs11 = PKCS11()
+    /// `store` — SQLite (default) or a shared PostgreSQL database (`ApplianceConfiguration+Store.swift`).
+    public var store = Store()
 
     public init() {}
 

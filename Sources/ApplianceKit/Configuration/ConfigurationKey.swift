@@ -7,6 +7,16 @@ public struct ConfigurationKey: Sendable {
     /// One-line description (mirrored in docs/configuration.md).
     public let summary: String
     let apply: @Sendable (inout ApplianceConfiguration, String) throws -> Void
+    /// Whether YAML may give a list (joined with commas before `apply`), e.g. `store.hosts`.
+    let acceptsList: Bool
+
+    init(path: String, summary: String, acceptsList: Bool = false,
+         apply: @escaping @Sendable (inout ApplianceConfiguration, String) throws -> Void) {
+        self.path = path
+        self.summary = summary
+        self.acceptsList = acceptsList
+        self.apply = apply
+    }
 
     /// The environment variable overriding this key: `ROOTKEEPER_` + path with dots as `_`.
     public var environmentVariable: String {
@@ -78,7 +88,7 @@ public struct ConfigurationKey: Sendable {
         .string("server.ip_addresses", "IP addresses of the server certificate, comma-separated") { $0.server.ipAddresses = $1 },
         .string("pkcs11.module", "PKCS#11 module of a token-held intermediate key") { $0.pkcs11.module = $1 },
         .string("pkcs11.token", "token label/serial/URI; set to use a token-held intermediate key") { $0.pkcs11.token = $1 },
-    ]
+    ] + ApplianceConfiguration.storeKeys
 
     static let byPath: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
 }

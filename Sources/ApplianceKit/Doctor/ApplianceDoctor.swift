@@ -137,6 +137,12 @@ public struct ApplianceDoctor: Sendable {
     }
 
     func checkStore() -> DoctorFinding {
+        if configuration.store.kind == .postgresql {
+            do { _ = try configuration.postgreSQLConfiguration() } catch {
+                return DoctorFinding("store", .problem, "\(error)", fix: "correct the store: section (docs/configuration.md#store)")
+            }
+            return DoctorFinding("store", .ok, "PostgreSQL: the store: section is complete and its password file private; serve connects at start")
+        }
         let path = state.path("db", "rootkeeper.sqlite")
         guard FileManager.default.fileExists(atPath: path) else {
             return DoctorFinding("store", .ok, "\(path) does not exist yet; serve creates it at first start")

@@ -39,7 +39,7 @@ public struct ApplianceRuntime: Sendable {
         try state.checkPermissions()
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
         let metrics = ApplianceMetrics()
-        let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
+        let store = try await ApplianceStoreOpener.open(configuration, state: state, logger: logger)
 
         // 2. Start-up repairs, before anything serves. Retire what is due (docs/lifecycle.md#intermediate-renewal:
         // renewal with overlap); no running part exists yet to be told.
@@ -144,6 +144,12 @@ public struct ApplianceRuntime: Sendable {
         let manager = ServerCertificateManager(state: state, ca: ca, identity: serverIdentity, holder: holder)
 
         // 8. Services and the application.
+        // Several nodes on one database: revocations committed by the others take effect here too.
+        var sharedStoreServices: [any ServiceLifecycleService] = []
+        if configuration.store.kind == .postgresql {
+            sharedStoreServices.append(SharedStoreRevocationFollower(
+                store: store, issuers: try roster.all.map(IssuerRoster.ski), coordinator: coordinator, metrics: metrics, logger: logger))
+        }
         let services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: clientStatus, registry: clientStatus, clock: clock),
@@ -156,9 +162,13 @@ public struct ApplianceRuntime: Sendable {
                 ReservationReaperService(ca: ca, staleAfter: 2 * configuration.limits.requestTimeoutSeconds, logger: logger),
                 auditJournal,
                 InventoryGauges(store: store, metrics: metrics, clock: clock, logger: logger),
-            ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []),
+            ] + (tokenMonitor.map { [$0 as any ServiceLifecycleService] } ?? []) + sharedStoreServices,
             connections: connections,
-            health: { [tokenMonitor] in
+            health: { [tokenMonitor, store] in
+                // A shared store with no writable host: issuance fails (503) until a primary is back.
+                if let writability = store as? any StoreWritability, let reason = writability.unwritableReason {
+                    return .degraded(reason: "no writable store: \(reason)")
+                }
                 // A missing signing key outranks a CRL problem: nothing can be signed at all.
                 if let token = tokenMonitor?.health, !token.isHealthy { return token }
                 var attention: [String] = []

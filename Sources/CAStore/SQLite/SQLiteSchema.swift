@@ -128,6 +128,19 @@ enum SQLiteSchema {
                 CREATE INDEX registrations_issued_serial ON registrations(issued_serial);
                 """)
         }
+        migrator.registerMigration("v5-revocation-row-checks") { db in
+            // A revocation row whose reason code RFC 5280 §5.3.1 does not define (7, or above 10)
+            // made the row reader throw and stopped that issuer's CRL. The store never writes one; these triggers refuse one
+            // written by hand too, naming what is wrong (existing rows: SQLiteStore+Rows.swift).
+            try db.execute(sql: """
+                CREATE TRIGGER revocations_valid_insert BEFORE INSERT ON revocations
+                WHEN NEW.reason IS NOT NULL AND (typeof(NEW.reason) <> 'integer' OR NEW.reason < 0 OR NEW.reason > 10 OR NEW.reason = 7)
+                BEGIN SELECT RAISE(ABORT, 'revocation refused: the reason must be empty or 0-6 or 8-10 (RFC 5280 section 5.3.1)'); END;
+                CREATE TRIGGER revocations_valid_update BEFORE UPDATE OF reason ON revocations
+                WHEN NEW.reason IS NOT NULL AND (typeof(NEW.reason) <> 'integer' OR NEW.reason < 0 OR NEW.reason > 10 OR NEW.reason = 7)
+                BEGIN SELECT RAISE(ABORT, 'revocation refused: the reason must be empty or 0-6 or 8-10 (RFC 5280 section 5.3.1)'); END;
+                """)
+        }
         return migrator
     }
 

@@ -54,7 +54,16 @@ extension SQLiteStore {
 
     static func decodeRevocation(_ row: Row, issuerSKI: String? = nil) throws -> RevocationRecord {
         var reason: RevocationReason?
-        if let code = row["reason"] as Int? { reason = try required(RevocationReason(code: code), "revocation reason \(code)") }
+        if let code = row["reason"] as Int? {
+            guard let known = RevocationReason(code: code) else {
+                let serial: String = row["serial"]
+                throw StoreError.corrupt("""
+                    revocation of serial \(serial) has reason code \(code), which RFC 5280 §5.3.1 does not define; \
+                    set it to a defined one or none (sqlite3 <state>/db/rootkeeper.sqlite "UPDATE revocations SET reason = NULL WHERE serial = '\(serial)'")
+                    """)
+            }
+            reason = known
+        }
         return RevocationRecord(serial: row["serial"], issuerSKI: issuerSKI ?? row["issuer_ski"],
                                 revokedAt: try required(date(row, "revoked_at"), "revoked_at"), reason: reason,
                                 invalidityDate: date(row, "invalidity_date"))
