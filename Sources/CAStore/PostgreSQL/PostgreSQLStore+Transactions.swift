@@ -143,8 +143,22 @@ extension PostgreSQLStore {
             let detail = info[.detail].map { " (\($0))" } ?? ""
             return "\(message)\(detail) [SQLSTATE \(info[.sqlState] ?? "?")]"
         }
-        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
-        return "\(error.code)"
+        return connectionWords(error.underlying.map { "\($0)" } ?? "\(error.code)")
+    }
+
+    /// What a failed connection means, in words: NIO's descriptions (`SingleConnectionFailure(target:
+    /// [IPv4]…)`) name internal types, so only the operating system's reason is kept.
+    static func connectionWords(_ text: String) -> String {
+        let reasons = [
+            "Connection refused": "connection refused (is PostgreSQL running and listening on that address?)",
+            "Connection reset": "the connection was reset",
+            "timed out": "the connection timed out", "timeout": "the connection timed out",
+            "No route to host": "no route to host", "Network is unreachable": "the network is unreachable",
+            "Name or service not known": "the host name does not resolve", "certificate": "the server's TLS certificate was refused",
+            "password authentication failed": "password authentication failed", "closed": "the server closed the connection",
+        ]
+        for (phrase, words) in reasons.sorted(by: { $0.key < $1.key }) where text.localizedCaseInsensitiveContains(phrase) { return words }
+        return "the connection failed"
     }
 
     /// Maps any error to a `StoreError` with context (the sketch's table): integrity violations
