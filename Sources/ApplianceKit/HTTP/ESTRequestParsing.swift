@@ -13,7 +13,13 @@ enum ESTRequestParsing {
         } catch is NIOTooManyBytesError {
             throw ApplianceError.tooLarge("request body exceeds \(limit) bytes")
         }
-        let text = String(buffer: buffer).filter { !$0.isWhitespace }
+        return try csr(fromBody: Array(buffer.readableBytesView))
+    }
+
+    /// Decodes a collected body: base64 (whitespace ignored) of a DER PKCS#10. Separate from the
+    /// request so the fuzz target `est-body` (scripts/fuzz/) drives exactly what the route does.
+    static func csr(fromBody body: [UInt8]) throws -> [UInt8] {
+        let text = String(decoding: body, as: UTF8.self).filter { !$0.isWhitespace }
         guard !text.isEmpty else { throw ApplianceError.malformed("request body is empty; expected a base64 PKCS#10 CSR") }
         guard let data = Data(base64Encoded: text) else {
             throw ApplianceError.malformed("request body is not valid base64 (RFC 7030 §4.2.1 requires a base64 PKCS#10 CSR)")

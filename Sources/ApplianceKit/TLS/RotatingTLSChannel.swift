@@ -113,9 +113,16 @@ struct HandshakeVerifier: Sendable {
             switch try await revocation.revocationStatus(of: leaf) {
             case .good:
                 return true
-            case .revoked, .unknown:
-                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)"])
+            case .revoked(let reason):
+                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)", "reason": "revoked (\(reason))"])
                 metrics.validationFailure(reason: "revoked")
+                return false
+            case .unknown:
+                // Chains to our root but is not the certificate the store recorded for its serial
+                // (forged with the intermediate key, re-signed, or never issued): counted apart from
+                // revocations, under the same reason the request-time check uses.
+                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)", "reason": "not known to this CA"])
+                metrics.validationFailure(reason: "unknown_certificate")
                 return false
             }
         } catch {
