@@ -134,9 +134,14 @@ public enum FuzzSeeds {
         // Backup: header (scrypt and X25519) followed by one sealed chunk under the target's fixed key; a payload.
         let header = try BackupHeader(kdf: .minimum, salt: Array(repeating: 1, count: 32), noncePrefix: Array(repeating: 2, count: 7))
         let stream = BackupStream(key: SymmetricKey(data: [UInt8](repeating: 7, count: 32)), header: header)
+        // The files a payload must hold (BackupManifest.parse): the database and both CA certificates.
+        let backupFiles: [(String, [UInt8])] = [
+            (BackupManifest.databasePath, Array("SQLite format 3\u{0}".utf8)), ("ca/root-ca.crt", Array(try PEMCodec.pem(ca).utf8)),
+            ("ca/intermediate-ca.crt", Array(try PEMCodec.pem(ca).utf8)), (BackupManifest.configurationPath, Array("a: b\n".utf8)),
+        ]
         let manifest = BackupManifest(format: 1, createdAt: now, sourceStateDirectory: "/var/lib/rootkeeper", intermediateKey: "pkcs11",
-                                      files: [.init(path: BackupManifest.configurationPath, size: 3, sha256: SHA256.hash(data: Array("a: b".utf8)).hexString)])
-        let payload = try BackupManifest.payload(manifest: manifest, contents: [Array("a: b".utf8)])
+                                      files: backupFiles.map { .init(path: $0.0, size: $0.1.count, sha256: SHA256.hash(data: $0.1).hexString) })
+        let payload = try BackupManifest.payload(manifest: manifest, contents: backupFiles.map(\.1))
         seeds["backup"] = [header.encoded + (try stream.seal(payload[...], index: 0, final: true)), payload]
 
         // Admin socket lines.

@@ -112,7 +112,9 @@ struct OpenSSLOCSPText {
             case .revoked(let time, let reason):
                 status = "revoked"
                 revocationTime = OpenSSLText.date(time)
-                self.reason = reason.map { "\($0.name) (0x\(String($0.rawValue, radix: 16)))" }
+                // openssl's OCSP reason table (crypto/ocsp/ocsp_prn.c) stops at privilegeWithdrawn
+                // and prints aACompromise (10) as "(UNKNOWN)": a display gap, the code is right.
+                self.reason = reason.map { "\($0 == .aaCompromise ? "(UNKNOWN)" : $0.name) (0x\(String($0.rawValue, radix: 16)))" }
             }
             thisUpdate = OpenSSLText.date(single.thisUpdate)
             nextUpdate = single.nextUpdate.map(OpenSSLText.date)
