@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import PKICore
 import X509
 
 /// Parsing of EST request bodies and credentials (RFC 7030 §4.2.1, §3.2.3).
@@ -26,9 +27,11 @@ enum ESTRequestParsing {
         }
         let der = [UInt8](data)
         do {
-            _ = try CertificateSigningRequest(derEncoded: der)
-        } catch {
-            throw ApplianceError.malformed("request body is not a DER PKCS#10 certificate signing request")
+            // CSRDecoder names what is wrong: truncated DER, or a key we do not take (RSA under
+            // 2048 bits or e ≠ 65537, P-521, Ed25519), so the requester knows what to change.
+            _ = try CSRDecoder.decode(der)
+        } catch let error as PKIError {
+            throw ApplianceError.malformed("request body is not a DER PKCS#10 certificate signing request we accept: \(error.reason)")
         }
         return der
     }
