@@ -192,7 +192,7 @@ struct HostileClientMatrixTests {
              "unknown_certificate", "revoked or unknown"),
             ("revoked", revokedAgent, "revoked", "revoked or unknown"),
             ("the intermediate itself", try m.write("intermediate", [m.intermediate], key: m.intermediateKey),
-             "", "revoked or unknown"),
+             "wrong_usage", "key usage does not allow signing"),
             ("self-signed", try m.write("self-signed", [selfSigned], key: selfKey), "untrusted_chain", "TLS client certificate refused"),
             ("another CA's", try m.write("foreign", [foreign.certificate, other.intermediate], key: foreignKey), "untrusted_chain", "TLS client certificate refused"),
             ("a chain of 100 certificates", try m.write("chain-100", [chainLeaf] + chain, key: chainLeafKey), "untrusted_chain", "TLS client certificate refused"),
@@ -205,16 +205,7 @@ struct HostileClientMatrixTests {
             // Refused in the handshake: no HTTP status at all (curl 35/56), never a 200.
             #expect(result.status == 0 && [35, 56].contains(result.exit), "\(hostile.name): \(result.output)")
             let after = try await m.failures(hostile.reason), totalAfter = try await m.allFailures()
-            if hostile.reason.isEmpty {
-                // The intermediate as a client certificate (keyCertSign/cRLSign only) is refused by
-                // BoringSSL inside the handshake, before the verification callback that counts:
-                // refused, but not yet counted (FUZZING.md, "Not covered").
-                withKnownIssue("refused by BoringSSL before the counting callback") {
-                    #expect(totalAfter == totalBefore + 1, "\(hostile.name): counted \(totalAfter - totalBefore) times")
-                }
-            } else {
-                #expect(totalAfter == totalBefore + 1, "\(hostile.name): counted \(totalAfter - totalBefore) times")
-            }
+            #expect(totalAfter == totalBefore + 1, "\(hostile.name): counted \(totalAfter - totalBefore) times")
             if !hostile.reason.isEmpty { #expect(after == before + 1, "\(hostile.name): \(hostile.reason) went \(before) → \(after)") }
         }
         let statuses = await { loop.cancel(); return await loop.value }()

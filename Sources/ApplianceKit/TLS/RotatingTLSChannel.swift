@@ -162,4 +162,18 @@ final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHand
         }
         context.fireUserInboundEventTriggered(event)
     }
+
+    /// A client certificate BoringSSL refuses itself, before ``HandshakeVerifier/verify(_:promise:channel:)``
+    /// runs (a CA certificate without digitalSignature used as a client key: `KEY_USAGE_BIT_INCORRECT`),
+    /// is logged and counted like the verifier's own refusals.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case NIOSSLError.handshakeFailed(let underlying) = error {
+            let text = "\(underlying)"
+            if text.contains("KEY_USAGE_BIT_INCORRECT") {
+                verifier.logger.notice("TLS client certificate refused", metadata: ["reason": "key usage does not allow signing the handshake (\(text))"])
+                verifier.metrics.validationFailure(reason: "wrong_usage")
+            }
+        }
+        context.fireErrorCaught(error)
+    }
 }
