@@ -186,6 +186,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Fuzz targets (scripts/fuzz/README.md): the parsers that see outside bytes, as the fuzzer
+        // and FuzzRegressionTests feed them. Debug only (`@testable` imports); no product uses it.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "PKICore", "PKCS11", "CeremonyKit", "ApplianceKit",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Fuzz/Targets",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Tests
         .target(
             name: "TestSupport",
@@ -227,6 +242,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "PKICore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RunbookTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentTests",
@@ -243,3 +259,18 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: Fuzzing (scripts/fuzz/README.md)
+// The libFuzzer binary exists only when ROOTKEEPER_FUZZ=1: scripts/fuzz/run.sh sets it and builds
+// in .build-fuzz with `-sanitize=fuzzer,address`, so the normal `swift build` never sees it (its
+// `main` comes from libFuzzer, which an ordinary link does not have).
+if ProcessInfo.processInfo.environment["ROOTKEEPER_FUZZ"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "RootkeeperFuzz",
+            dependencies: ["FuzzTargets"],
+            path: "Fuzz/RootkeeperFuzz",
+            swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
+}

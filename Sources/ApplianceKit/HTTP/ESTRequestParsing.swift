@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import PKICore
 import X509
 
 /// Parsing of EST request bodies and credentials (RFC 7030 §4.2.1, §3.2.3).
@@ -15,16 +16,24 @@ enum ESTRequestParsing {
         } catch is NIOTooManyBytesError {
             throw ApplianceError.tooLarge("request body exceeds \(limit) bytes")
         }
-        let text = String(buffer: buffer).filter { !$0.isWhitespace }
+        return try csr(fromBody: Array(buffer.readableBytesView))
+    }
+
+    /// Decodes a collected body: base64 (whitespace ignored) of a DER PKCS#10. Separate from the
+    /// request so the fuzz target `est-body` (scripts/fuzz/) drives exactly what the route does.
+    static func csr(fromBody body: [UInt8]) throws -> [UInt8] {
+        let text = String(decoding: body, as: UTF8.self).filter { !$0.isWhitespace }
         guard !text.isEmpty else { throw ApplianceError.malformed("request body is empty; expected a base64 PKCS#10 CSR") }
         guard let data = Data(base64Encoded: text) else {
             throw ApplianceError.malformed("request body is not valid base64 (RFC 7030 §4.2.1 requires a base64 PKCS#10 CSR)")
         }
         let der = [UInt8](data)
         do {
-            _ = try CertificateSigningRequest(derEncoded: der)
-        } catch {
-            throw ApplianceError.malformed("request body is not a DER PKCS#10 certificate signing request")
+            // CSRDecoder names what is wrong: truncated DER, or a key we do not take (RSA under
+            // 2048 bits or e ≠ 65537, P-521, Ed25519), so the requester knows what to change.
+            _ = try CSRDecoder.decode(der)
+        } catch let error as PKIError {
+            throw ApplianceError.malformed("request body is not a DER PKCS#10 certificate signing request we accept: \(error.reason)")
         }
         return der
     }

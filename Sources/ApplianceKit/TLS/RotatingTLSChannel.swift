@@ -113,9 +113,16 @@ struct HandshakeVerifier: Sendable {
             switch try await revocation.revocationStatus(of: leaf) {
             case .good:
                 return true
-            case .revoked, .unknown:
-                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)"])
+            case .revoked(let reason):
+                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)", "reason": "revoked (\(reason))"])
                 metrics.validationFailure(reason: "revoked")
+                return false
+            case .unknown:
+                // Chains to our root but is not the certificate the store recorded for its serial
+                // (forged with the intermediate key, re-signed, or never issued): counted apart from
+                // revocations, under the same reason the request-time check uses.
+                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)", "reason": "not known to this CA"])
+                metrics.validationFailure(reason: "unknown_certificate")
                 return false
             }
         } catch {
@@ -154,5 +161,19 @@ final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHand
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// A client certificate BoringSSL refuses itself, before ``HandshakeVerifier/verify(_:promise:channel:)``
+    /// runs (a CA certificate without digitalSignature used as a client key: `KEY_USAGE_BIT_INCORRECT`),
+    /// is logged and counted like the verifier's own refusals.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case NIOSSLError.handshakeFailed(let underlying) = error {
+            let text = "\(underlying)"
+            if text.contains("KEY_USAGE_BIT_INCORRECT") {
+                verifier.logger.notice("TLS client certificate refused", metadata: ["reason": "key usage does not allow signing the handshake (\(text))"])
+                verifier.metrics.validationFailure(reason: "wrong_usage")
+            }
+        }
+        context.fireErrorCaught(error)
     }
 }

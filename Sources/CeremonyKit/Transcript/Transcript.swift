@@ -76,6 +76,11 @@ public final class Transcript {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CeremonyError.transcript("cannot read \(path)")
         }
+        return try verify(contents: data)
+    }
+
+    /// Replays transcript bytes as ``verify(path:)`` does (also the fuzz target `transcript`).
+    public static func verify(contents data: Data) throws -> State {
         var head = TranscriptEntry.genesis
         var entries: [TranscriptEntry] = []
         let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)

@@ -15,9 +15,17 @@ public enum EncryptedPrivateKey {
     /// above would not be readable by `openssl pkey`.
     public struct ScryptCost: Sendable, Hashable {
         public let n: Int, r: Int, p: Int
+        /// scrypt needs 128·r·N bytes (RFC 7914 §2); a key file must not be able to ask for more
+        /// (the same cap as backup archives, docs/backup-format.md).
+        public static let maximumMemory = 512 << 20
+
         public init(n: Int, r: Int, p: Int) throws {
-            guard n > 1, n & (n - 1) == 0, n <= 1 << 20, (1...32).contains(r), (1...16).contains(p) else {
-                throw PKIError.invalidParameter("scrypt cost must have N a power of two ≤ 2^20, r 1–32, p 1–16")
+            guard n > 1, n & (n - 1) == 0, n <= 1 << 20, (1...32).contains(r), (1...4).contains(p) else {
+                throw PKIError.invalidParameter("scrypt cost must have N a power of two ≤ 2^20, r 1–32, p 1–4")
+            }
+            // Work is N·r·p block mixes, so the memory cap with p ≤ 4 also bounds the time.
+            guard 128 * r * n <= Self.maximumMemory else {
+                throw PKIError.invalidParameter("scrypt cost N=\(n), r=\(r) would need \((128 * r * n) >> 20) MiB, over the \(Self.maximumMemory >> 20) MiB limit")
             }
             self.n = n
             self.r = r

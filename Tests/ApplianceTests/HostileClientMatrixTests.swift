@@ -1,0 +1,408 @@
+@testable import ApplianceKit
+import Crypto
+import Foundation
+@testable import PKICore
+import SwiftASN1
+import Testing
+import TestSupport
+import X509
+
+/// Issue #16: the hostile-client matrix against the real `appliance serve` (``ServeProcess``,
+/// real TLS on loopback, curl and openssl s_client as the clients). Every hostile case is refused,
+/// a genuine agent is served throughout (a background loop of mTLS requests that must all get
+/// 200), and each certificate refusal is logged with its reason and counted in
+/// `rootkeeper_certificate_validation_failures_total{reason}`.
+///
+/// The forged client certificates are signed with the REAL intermediate key (read from the state
+/// directory with the harness passphrase), so they chain to the pinned root: what refuses them is
+/// the appliance's own checks, not a broken signature. Cases already covered elsewhere are not
+/// repeated: RSA key exchange and renegotiation (``TLSRefusalTests``), TLS 1.1 and CBC suites and
+/// a certificate from another CA on the in-process server (``MutualTLSTests``), slow loris and
+/// header limits (``InputLimitsTests``), garbage OCSP and 10 000 CertIDs (``OCSPResponderTests``).
+@Suite("Hostile-client matrix against the real serve (curl, openssl s_client, /metrics)", .serialized)
+struct HostileClientMatrixTests {
+    /// The served appliance, a genuine agent and the means to forge with the real intermediate.
+    struct Matrix {
+        let harness: RenewalHarness
+        let serve: ServeProcess
+        let root: String
+        let intermediate: Certificate
+        let intermediateKey: Certificate.PrivateKey
+        let genuine: (cert: String, key: String)
+        let genuineCertificate: Certificate
+        var work: TemporaryDirectory { harness.directory }
+        var statusURL: String { "\(serve.httpsURL)/api/v1/agent/status" }
+
+        static func start() async throws -> Matrix {
+            let h = try await RenewalHarness.make()
+            do {
+                let serve = try ServeProcess(state: h.state.root.path, work: h.directory, passphrase: "correct horse battery staple")
+                do {
+                    let root = h.directory.file("root.pem")
+                    let genuine = try await serve.enrollWithCurl("genuine-01", in: h.directory, root: root)
+                    let intermediate = try IntermediateKeyLoader.loadCertificates(h.state).intermediate
+                    // Read directly: as root the state belongs to the service user, which the loader insists on.
+                    let keyFile = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.keyPath(h.state, intermediate))))
+                    let key = try EncryptedPrivateKey.decrypt(keyFile, passphrase: Array("correct horse battery staple".utf8))
+                    let genuineCertificate = try PEMCodec.certificate(from: Array(try Data(contentsOf: URL(fileURLWithPath: genuine.cert))))
+                    return Matrix(harness: h, serve: serve, root: root, intermediate: intermediate, intermediateKey: key,
+                                  genuine: genuine, genuineCertificate: genuineCertificate)
+                } catch {
+                    serve.stop()
+                    throw error
+                }
+            } catch {
+                h.remove()
+                throw error
+            }
+        }
+
+        /// The file key of the installed intermediate (per-issuer layout, or the legacy single path).
+        static func keyPath(_ state: StateDirectory, _ intermediate: Certificate) throws -> String {
+            let perIssuer = state.path(StateDirectory.issuerKeyComponents(try IssuerRoster.ski(intermediate)))
+            return FileManager.default.fileExists(atPath: perIssuer) ? perIssuer : state.intermediateKey
+        }
+
+        func stop() {
+            serve.stop()
+            harness.remove()
+        }
+
+        /// Writes `certificate` (and more PEM after it) and `key` as files; returns their paths.
+        func write(_ name: String, _ certificates: [Certificate], key: Certificate.PrivateKey) throws -> (cert: String, key: String) {
+            let cert = work.file("\(name).crt"), keyFile = work.file("\(name).key")
+            try certificates.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n").write(toFile: cert, atomically: true, encoding: .utf8)
+            try key.serializeAsPEM().pemString.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            return (cert, keyFile)
+        }
+
+        /// A client certificate like the genuine agent's, signed by the real intermediate, with the
+        /// changes a case makes.
+        func forge(
+            key: Certificate.PrivateKey = Certificate.PrivateKey(P256.Signing.PrivateKey()),
+            serial: Certificate.SerialNumber = Certificate.SerialNumber(),
+            notBefore: Date = Date() - 3600, notAfter: Date = Date() + 86_400,
+            subject: DistinguishedName? = nil,
+            extensions: Certificate.Extensions? = nil,
+            issuer: Certificate? = nil, issuerKey: Certificate.PrivateKey? = nil
+        ) throws -> Certificate {
+            let issuer = issuer ?? intermediate, signer = issuerKey ?? intermediateKey
+            return try Certificate(
+                version: .v3, serialNumber: serial, publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
+                issuer: issuer.subject, subject: subject ?? genuineCertificate.subject,
+                signatureAlgorithm: try SignatureAlgorithmDER.defaultAlgorithm(for: signer.publicKey),
+                extensions: extensions ?? genuineCertificate.extensions, issuerPrivateKey: signer)
+        }
+
+        /// The genuine agent's extensions with `change` applied (by OID).
+        func extensions(removing oids: [ASN1ObjectIdentifier] = [], adding added: [Certificate.Extension] = []) throws -> Certificate.Extensions {
+            var list = Array(genuineCertificate.extensions).filter { !oids.contains($0.oid) && !added.map(\.oid).contains($0.oid) }
+            list += added
+            return try Certificate.Extensions(list)
+        }
+
+        /// `rootkeeper_certificate_validation_failures_total{reason}` from /metrics.
+        func failures(_ reason: String) async throws -> Double {
+            try await serve.metric("rootkeeper_certificate_validation_failures_total{reason=\"\(reason)\"}") ?? 0
+        }
+
+        /// Every `rootkeeper_certificate_validation_failures_total` series added up.
+        func allFailures() async throws -> Double {
+            try await serve.metrics().split(separator: "\n").filter { $0.hasPrefix("rootkeeper_certificate_validation_failures_total{") }
+                .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        }
+
+        /// curl to the agent status route with a client certificate: (HTTP status, curl exit code, output).
+        func present(_ files: (cert: String, key: String)) async throws -> (status: Int, exit: Int32, output: String) {
+            let result = try await Tool.run("curl", [
+                "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
+                "--cert", files.cert, "--key", files.key, statusURL,
+            ], timeout: 30)
+            return (Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, result.status, result.output)
+        }
+    }
+
+    /// Genuine mTLS requests every 100 ms until cancelled; returns their HTTP statuses.
+    static func genuineLoop(_ m: Matrix) -> Task<[Int], Never> {
+        Task {
+            var statuses: [Int] = []
+            while !Task.isCancelled {
+                let status = (try? await m.present(m.genuine).status) ?? -1
+                statuses.append(status)
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            return statuses
+        }
+    }
+
+    @Test("forged and foreign client certificates are refused in the handshake, logged and counted by reason, while the genuine agent is served")
+    func clientCertificateMatrix() async throws {
+        let m = try await Matrix.start()
+        defer { m.stop() }
+        let other = try FixturePKI()
+        let selfKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let selfSigned = try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: selfKey.publicKey, notValidBefore: Date() - 60, notValidAfter: Date() + 86_400,
+            issuer: m.genuineCertificate.subject, subject: m.genuineCertificate.subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: m.genuineCertificate.extensions, issuerPrivateKey: selfKey)
+        let foreign = try other.agentCredentials(hostname: "genuine-01")
+        let foreignKey = try Certificate.PrivateKey(pemEncoded: foreign.keyPEM)
+
+        // A chain of 100: a leaf under 99 CAs, the top one signed by the real intermediate.
+        var chain: [Certificate] = []
+        var chainKeys: [Certificate.PrivateKey] = []
+        var issuer = m.intermediate, issuerKey = m.intermediateKey
+        for depth in 0..<99 {
+            let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+            let ca = try m.forge(key: key, subject: try DistinguishedName { CommonName("hostile chain \(depth)") },
+                                 extensions: try Certificate.Extensions { Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil)); Critical(KeyUsage(keyCertSign: true)) },
+                                 issuer: issuer, issuerKey: issuerKey)
+            chain.insert(ca, at: 0)
+            chainKeys.insert(key, at: 0)
+            (issuer, issuerKey) = (ca, key)
+        }
+        let chainLeafKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let chainLeaf = try m.forge(key: chainLeafKey, issuer: issuer, issuerKey: issuerKey)
+
+        // Revoked: a second genuine agent, revoked through the admin CLI.
+        let revokedAgent = try await m.serve.enrollWithCurl("revoked-01", in: m.work, root: m.root)
+        let revoke = try await m.serve.admin(["certs", "revoke", try ServeProcess.serial(of: revokedAgent.cert), "--reason", "keyCompromise"])
+        try #require(revoke.succeeded, "\(revoke.output)")
+
+        let genuineKeyPEM = try String(contentsOfFile: m.genuine.key, encoding: .utf8)
+        let genuineKey = try Certificate.PrivateKey(pemEncoded: genuineKeyPEM)
+        let otherKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        typealias Case = (name: String, files: (cert: String, key: String), reason: String, logged: String)
+        let cases: [Case] = [
+            ("expired", try m.write("expired", [m.forge(key: otherKey, notBefore: Date() - 10 * 86_400, notAfter: Date() - 86_400)], key: otherKey),
+             "untrusted_chain", "TLS client certificate refused"),
+            ("not yet valid", try m.write("future", [m.forge(key: otherKey, notBefore: Date() + 86_400, notAfter: Date() + 10 * 86_400)], key: otherKey),
+             "untrusted_chain", "TLS client certificate refused"),
+            ("serverAuth only", try m.write("server-auth", [m.forge(key: otherKey, extensions: m.extensions(adding: [try Certificate.Extension(try ExtendedKeyUsage([.serverAuth]), critical: false)]))], key: otherKey),
+             "unknown_certificate", "revoked or unknown"),
+            ("no EKU", try m.write("no-eku", [m.forge(key: otherKey, extensions: m.extensions(removing: [.X509ExtensionID.extendedKeyUsage]))], key: otherKey),
+             "unknown_certificate", "revoked or unknown"),
+            ("CA:TRUE", try m.write("ca-true", [m.forge(key: otherKey, extensions: m.extensions(adding: [try Certificate.Extension(BasicConstraints.isCertificateAuthority(maxPathLength: 0), critical: true)]))], key: otherKey),
+             "unknown_certificate", "revoked or unknown"),
+            ("same subject, other key", try m.write("same-subject", [m.forge(key: otherKey)], key: otherKey),
+             "unknown_certificate", "revoked or unknown"),
+            ("same serial, other key", try m.write("same-serial", [m.forge(key: otherKey, serial: m.genuineCertificate.serialNumber)], key: otherKey),
+             "unknown_certificate", "revoked or unknown"),
+            ("same serial and key, re-signed", try m.write("re-signed", [m.forge(key: genuineKey, serial: m.genuineCertificate.serialNumber, notAfter: m.genuineCertificate.notValidAfter + 86_400)], key: genuineKey),
+             "unknown_certificate", "revoked or unknown"),
+            ("revoked", revokedAgent, "revoked", "revoked or unknown"),
+            ("the intermediate itself", try m.write("intermediate", [m.intermediate], key: m.intermediateKey),
+             "wrong_usage", "key usage does not allow signing"),
+            ("self-signed", try m.write("self-signed", [selfSigned], key: selfKey), "untrusted_chain", "TLS client certificate refused"),
+            ("another CA's", try m.write("foreign", [foreign.certificate, other.intermediate], key: foreignKey), "untrusted_chain", "TLS client certificate refused"),
+            ("a chain of 100 certificates", try m.write("chain-100", [chainLeaf] + chain, key: chainLeafKey), "untrusted_chain", "TLS client certificate refused"),
+        ]
+
+        let loop = Self.genuineLoop(m)
+        for hostile in cases {
+            let before = try await m.failures(hostile.reason), totalBefore = try await m.allFailures()
+            let result = try await m.present(hostile.files)
+            // Refused in the handshake: no HTTP status at all (curl 35/56), never a 200.
+            #expect(result.status == 0 && [35, 56].contains(result.exit), "\(hostile.name): \(result.output)")
+            let after = try await m.failures(hostile.reason), totalAfter = try await m.allFailures()
+            #expect(totalAfter == totalBefore + 1, "\(hostile.name): counted \(totalAfter - totalBefore) times")
+            if !hostile.reason.isEmpty { #expect(after == before + 1, "\(hostile.name): \(hostile.reason) went \(before) → \(after)") }
+        }
+        let statuses = await { loop.cancel(); return await loop.value }()
+        #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
+        let log = m.serve.process.output
+        for hostile in cases { #expect(log.contains(hostile.logged), "\(hostile.name): no '\(hostile.logged)' in the log") }
+        #expect(log.contains("client certificate does not verify"), "the untrusted-chain refusals name why")
+        let afterAll = try await m.present(m.genuine)
+        #expect(afterAll.status == 200, "\(afterAll.output)")
+    }
+
+    /// POSTs `body` to an EST route with the Bearer `token`; (status, body).
+    static func est(_ m: Matrix, _ route: String, body: [UInt8], token: String) async throws -> (status: Int, body: String) {
+        let file = m.work.file("est-body-\(UUID().uuidString)")
+        try Data(body).write(to: URL(fileURLWithPath: file))
+        let out = m.work.file("est-out-\(UUID().uuidString)")
+        let result = try await Tool.run("curl", [
+            "-sS", "--max-time", "20", "--cacert", m.root, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10",
+            "--data-binary", "@\(file)", "-o", out, "-w", "%{http_code}", "\(m.serve.httpsURL)/.well-known/est/\(route)",
+        ], timeout: 30)
+        return (Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    }
+
+    /// An openssl key (`genpkey` arguments) and the base64 DER CSR for it naming the agent `hostname`.
+    static func opensslCSR(_ m: Matrix, _ name: String, keyArguments: [String], hostname: String) async throws -> [UInt8] {
+        let key = m.work.file("\(name).key"), der = m.work.file("\(name).csr.der")
+        let generate = try await Tool.run("openssl", ["genpkey"] + keyArguments + ["-out", key])
+        guard generate.succeeded else { throw TestFailure("genpkey \(keyArguments): \(generate.output)") }
+        let request = try await Tool.run("openssl", [
+            "req", "-new", "-key", key, "-subj", "/CN=\(hostname)", "-addext", "subjectAltName=DNS:\(hostname),URI:urn:uuid:\(UUID().uuidString.lowercased())",
+            "-outform", "DER", "-out", der,
+        ])
+        guard request.succeeded else { throw TestFailure("req \(name): \(request.output)") }
+        return try [UInt8](Data(contentsOf: URL(fileURLWithPath: der)))
+    }
+
+    static func base64(_ der: [UInt8]) -> [UInt8] { Array(Data(der).base64EncodedString(options: .lineLength64Characters).utf8) }
+
+    @Test("hostile EST bodies are refused with the reason, the token survives every refusal, and the genuine agent is served meanwhile")
+    func estBodies() async throws {
+        let m = try await Matrix.start()
+        defer { m.stop() }
+        let token = try await m.serve.admin(["agents", "token", "--hostname", "est-01"])
+        let value = try #require(token.stdout.split(whereSeparator: \.isWhitespace).last.map(String.init), "\(token.output)")
+        let good = try await Self.opensslCSR(m, "good", keyArguments: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], hostname: "est-01")
+        var wrongSignature = good
+        wrongSignature[wrongSignature.count - 8] ^= 0x01  // inside the signature BIT STRING
+        // 1 000 requested extensions (private OIDs), built with openssl's config syntax.
+        let config = m.work.file("many.cnf")
+        try ("[req]\ndistinguished_name = dn\nreq_extensions = ext\n[dn]\n[ext]\nsubjectAltName = DNS:est-01\n"
+             + (1...1000).map { "1.3.6.1.4.1.55555.\($0) = ASN1:NULL\n" }.joined()).write(toFile: config, atomically: true, encoding: .utf8)
+        let manyKey = m.work.file("many.key"), manyDER = m.work.file("many.csr.der")
+        let many = try await Tool.run("openssl", [
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", manyKey,
+            "-config", config, "-subj", "/CN=est-01", "-outform", "DER", "-out", manyDER,
+        ])
+        try #require(many.succeeded, "\(many.output)")
+
+        let cases: [(name: String, body: [UInt8], reason: String)] = [
+            ("empty", [], "empty"),
+            ("1 byte", Array("A".utf8), "base64"),
+            ("truncated DER", Self.base64(Array(good.prefix(good.count / 2))), "not a DER PKCS#10"),
+            // Refused by size before it is parsed (limits.max_csr_bytes): 413.
+            ("1 000 extensions", Self.base64(try [UInt8](Data(contentsOf: URL(fileURLWithPath: manyDER)))), "exceeds"),
+            ("RSA-1024", Self.base64(try await Self.opensslCSR(m, "rsa1024", keyArguments: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], hostname: "est-01")), "RSA"),
+            ("RSA e=3", Self.base64(try await Self.opensslCSR(m, "rsa-e3", keyArguments: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3"], hostname: "est-01")), "exponent"),
+            ("P-521", Self.base64(try await Self.opensslCSR(m, "p521", keyArguments: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"], hostname: "est-01")), "not supported"),
+            ("Ed25519", Self.base64(try await Self.opensslCSR(m, "ed25519", keyArguments: ["-algorithm", "ED25519"], hostname: "est-01")), "not supported"),
+            ("wrong signature", Self.base64(wrongSignature), "signature"),
+        ]
+        let loop = Self.genuineLoop(m)
+        for hostile in cases {
+            let answer = try await Self.est(m, "simpleenroll", body: hostile.body, token: value)
+            #expect((400..<500).contains(answer.status), "\(hostile.name): \(answer.status) \(answer.body)")
+            #expect(answer.body.localizedCaseInsensitiveContains(hostile.reason), "\(hostile.name): \(answer.body)")
+        }
+        let statuses = await { loop.cancel(); return await loop.value }()
+        #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
+        // Nothing was lost: the token still enrols a good CSR.
+        let enrolled = try await Self.est(m, "simpleenroll", body: Self.base64(good), token: value)
+        #expect(enrolled.status == 200, "\(enrolled.body)")
+    }
+
+    @Test("hostile OCSP requests to the real responder: unknown issuer is unauthorized, 100 CertIDs and a 1 KB nonce are malformedRequest, SHA-1 and SHA-256 CertIDs are answered")
+    func ocspRequests() async throws {
+        let m = try await Matrix.start()
+        defer { m.stop() }
+        let hashes = try OCSPIssuerHashes(issuer: m.intermediate)
+        let serial = Array(m.genuineCertificate.serialNumber.bytes)
+        let foreign = try OCSPIssuerHashes(issuer: try FixturePKI().intermediate)
+        func request(_ ids: [OCSPCertID], nonce: [UInt8]? = nil) -> [UInt8] {
+            var tbs = CompactDER.wrap(tag: 0x30, ids.flatMap { CompactDER.wrap(tag: 0x30, $0.derEncoded) })
+            if let nonce {
+                let ext = CompactDER.wrap(tag: 0x30, OCSPNonce.oid + CompactDER.wrap(tag: 0x04, CompactDER.wrap(tag: 0x04, nonce)))
+                tbs += CompactDER.wrap(tag: 0xA2, CompactDER.wrap(tag: 0x30, ext))
+            }
+            return CompactDER.wrap(tag: 0x30, CompactDER.wrap(tag: 0x30, tbs))
+        }
+        func post(_ body: [UInt8]) async throws -> OCSPResponse {
+            let file = m.work.file("ocsp-\(UUID().uuidString).der"), out = file + ".resp"
+            try Data(body).write(to: URL(fileURLWithPath: file))
+            let result = try await Tool.run("curl", [
+                "-sS", "--max-time", "20", "-H", "Content-Type: application/ocsp-request", "--data-binary", "@\(file)", "-o", out,
+                "\(m.serve.httpURL)/ocsp",
+            ])
+            guard result.succeeded else { throw TestFailure("curl /ocsp: \(result.output)") }
+            return try OCSPResponse(derEncoded: [UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
+        }
+        let loop = Self.genuineLoop(m)
+        let unknownIssuer = try await post(request([try foreign.certID(serialNumber: .init(bytes: serial))]))
+        #expect(unknownIssuer.status == .unauthorized)
+        let hundred = try await post(request((1...100).map { try! hashes.certID(serialNumber: .init(bytes: [0x01, UInt8($0)])) }))
+        #expect(hundred.status == .malformedRequest, "100 CertIDs is over the \(OCSPRequest.maximumCertIDs) limit")
+        let bigNonce = try await post(request([try hashes.certID(serialNumber: .init(bytes: serial))], nonce: Array(repeating: 0x5A, count: 1024)))
+        #expect(bigNonce.status == .malformedRequest, "a nonce over 32 octets (RFC 8954 §2.1)")
+        for algorithm in [OCSPHashAlgorithm.sha1, .sha256] {
+            let answered = try await post(request([try hashes.certID(serialNumber: .init(bytes: serial), hashAlgorithm: algorithm)]))
+            #expect(answered.basicResponse?.responses.first?.status == .good, "\(algorithm)")
+        }
+        let statuses = await { loop.cancel(); return await loop.value }()
+        #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
+        let metrics = try await m.serve.metrics()
+        #expect(metrics.contains("rootkeeper_ocsp_responses_total{status=\"unauthorized\"} 1"), "\(metrics)")
+        #expect(metrics.contains("rootkeeper_ocsp_responses_total{status=\"malformedRequest\"} 2"), "\(metrics)")
+    }
+
+    @Test("garbage, SSLv2/SSLv3/TLS 1.0/1.1 hellos, a 1 MB certificate, HTTP smuggling and 10 000 headers are refused; the genuine agent is served meanwhile")
+    func protocolAbuse() async throws {
+        let m = try await Matrix.start()
+        defer { m.stop() }
+        let loop = Self.genuineLoop(m)
+        let https = m.serve.https, http = m.serve.http
+
+        // Raw bytes instead of a ClientHello: garbage, an SSLv2-format hello and an SSLv3 hello record.
+        let sslv2: [UInt8] = [0x80, 0x2E, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10] + [0x07, 0x00, 0xC0, 0x05, 0x00, 0x80, 0x03, 0x00, 0x80,
+                              0x01, 0x00, 0x80, 0x06, 0x00, 0x40, 0x04, 0x00, 0x80, 0x02, 0x00, 0x80, 0x00, 0x00, 0x04] + Array(repeating: 0x11, count: 16)
+        let sslv3Body: [UInt8] = [0x03, 0x00] + Array(repeating: 0x22, count: 32) + [0x00, 0x00, 0x02, 0x00, 0x2F, 0x01, 0x00]
+        let sslv3: [UInt8] = [0x16, 0x03, 0x00, 0x00, UInt8(sslv3Body.count + 4), 0x01, 0x00, 0x00, UInt8(sslv3Body.count)] + sslv3Body
+        for (name, bytes) in [("garbage", Array("\u{00}\u{FF}GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + Array(repeating: 0xAB, count: 4096)),
+                              ("SSLv2 hello", sslv2), ("SSLv3 hello", sslv3)] {
+            let answer = try await onOwnThread { () -> RawTCPConnection.ReadResult in
+                let connection = try RawTCPConnection(port: https)
+                defer { connection.close() }
+                _ = connection.send(bytes)
+                let (reply, closed) = connection.readToEnd(silenceLimit: 5)
+                // A TLS alert record at most (type 0x15), and the connection closed: never a ServerHello.
+                return closed && (reply.isEmpty || reply.first == 0x15) ? .closed : .data(reply)
+            }
+            #expect(answer == .closed, "\(name): \(answer)")
+        }
+        for version in ["-tls1", "-tls1_1"] {
+            let hello = try await Tool.run("openssl", ["s_client", "-connect", "127.0.0.1:\(https)", version, "-cipher", "DEFAULT:@SECLEVEL=0", "-CAfile", m.root], stdin: Data())
+            #expect(!hello.succeeded && (hello.output.contains("Cipher is (NONE)") || hello.output.contains("alert")), "\(version): \(hello.output)")
+        }
+
+        // A 1 MB client certificate (one huge extension), signed by the real intermediate.
+        let bigKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let huge = Certificate.Extension(oid: [1, 3, 6, 1, 4, 1, 55555, 1], critical: false, value: Array(repeating: 0x41, count: 1 << 20)[...])
+        let big = try m.write("big", [m.forge(key: bigKey, extensions: m.extensions(adding: [huge]))], key: bigKey)
+        let bigResult = try await m.present(big)
+        #expect(bigResult.status == 0 && bigResult.exit != 0, "1 MB certificate: \(bigResult.output)")
+
+        // HTTP on the plain listener: smuggling (Content-Length with Transfer-Encoding), 10 000 headers.
+        let smuggle = "POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        let headers = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (0..<10_000).map { "X-H\($0): v\r\n" }.joined() + "\r\n"
+        for (name, request) in [("smuggling", smuggle), ("10 000 headers", headers)] {
+            let reply = try await onOwnThread { () -> String in
+                let connection = try RawTCPConnection(port: http)
+                defer { connection.close() }
+                _ = connection.send(request)
+                return String(decoding: connection.readToEnd(silenceLimit: 5).bytes, as: UTF8.self)
+            }
+            #expect(reply.hasPrefix("HTTP/1.1 4"), "\(name): \(reply.prefix(300))")
+            #expect(!reply.contains("rootkeeper_"), "\(name): a smuggled request was answered: \(reply.prefix(300))")
+        }
+
+        // Pipelined requests are answered in order, each once; HTTP/1.0 without Host gets exactly one
+        // answer. (The server keeps that HTTP/1.0 connection open until its idle timeout rather than
+        // closing it after the response: noted in FUZZING.md, bounded by the idle timeout.)
+        let (pipelined, old) = try await onOwnThread { () -> (String, (String, Bool)) in
+            let connection = try RawTCPConnection(port: http)
+            defer { connection.close() }
+            _ = connection.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\nGET /ca/chain.pem HTTP/1.1\r\nHost: a\r\n\r\nGET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            let first = String(decoding: connection.readToEnd(silenceLimit: 5).bytes, as: UTF8.self)
+            let http10 = try RawTCPConnection(port: http)
+            defer { http10.close() }
+            _ = http10.send("GET /health HTTP/1.0\r\n\r\n")
+            let reply = http10.readToEnd(silenceLimit: 5)
+            return (first, (String(decoding: reply.bytes, as: UTF8.self), reply.closed))
+        }
+        #expect(pipelined.components(separatedBy: "HTTP/1.1 200").count - 1 == 3, "\(pipelined.prefix(600))")
+        #expect(pipelined.contains("BEGIN CERTIFICATE"), "the middle request was answered")
+        #expect(old.0.components(separatedBy: "HTTP/1.").count - 1 == 1, "HTTP/1.0 without Host: \(old.0.prefix(300)) closed: \(old.1)")
+
+        let statuses = await { loop.cancel(); return await loop.value }()
+        #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
+        let health = try await Curl.run(["\(m.serve.httpURL)/health"])
+        #expect(health.status == 200, "\(health.body)")
+    }
+}
