@@ -114,7 +114,7 @@ struct HostileClientMatrixTests {
 
         /// curl to the agent status route with a client certificate: (HTTP status, curl exit code, output).
         func present(_ files: (cert: String, key: String)) async throws -> (status: Int, exit: Int32, output: String) {
-            let result = try await Tool.run("curl", [
+            let result = try await ExternalTool("curl").runAsync([
                 "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
                 "--cert", files.cert, "--key", files.key, statusURL,
             ], timeout: 30)
@@ -139,13 +139,13 @@ struct HostileClientMatrixTests {
     func clientCertificateMatrix() async throws {
         let m = try await Matrix.start()
         defer { m.stop() }
-        let other = try FixturePKI()
+        let other = try await TestPKI.make(rootAlgorithm: .p256)
         let selfKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let selfSigned = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: selfKey.publicKey, notValidBefore: Date() - 60, notValidAfter: Date() + 86_400,
             issuer: m.genuineCertificate.subject, subject: m.genuineCertificate.subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: m.genuineCertificate.extensions, issuerPrivateKey: selfKey)
-        let foreign = try other.agentCredentials(hostname: "genuine-01")
+        let foreign = try await other.agentCredentials(hostname: "genuine-01")
         let foreignKey = try Certificate.PrivateKey(pemEncoded: foreign.keyPEM)
 
         // A chain of 100: a leaf under 99 CAs, the top one signed by the real intermediate.
@@ -222,7 +222,7 @@ struct HostileClientMatrixTests {
         let file = m.work.file("est-body-\(UUID().uuidString)")
         try Data(body).write(to: URL(fileURLWithPath: file))
         let out = m.work.file("est-out-\(UUID().uuidString)")
-        let result = try await Tool.run("curl", [
+        let result = try await ExternalTool("curl").runAsync([
             "-sS", "--max-time", "20", "--cacert", m.root, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10",
             "--data-binary", "@\(file)", "-o", out, "-w", "%{http_code}", "\(m.serve.httpsURL)/.well-known/est/\(route)",
         ], timeout: 30)
@@ -232,9 +232,9 @@ struct HostileClientMatrixTests {
     /// An openssl key (`genpkey` arguments) and the base64 DER CSR for it naming the agent `hostname`.
     static func opensslCSR(_ m: Matrix, _ name: String, keyArguments: [String], hostname: String) async throws -> [UInt8] {
         let key = m.work.file("\(name).key"), der = m.work.file("\(name).csr.der")
-        let generate = try await Tool.run("openssl", ["genpkey"] + keyArguments + ["-out", key])
+        let generate = try await ExternalTool("openssl").runAsync(["genpkey"] + keyArguments + ["-out", key])
         guard generate.succeeded else { throw TestFailure("genpkey \(keyArguments): \(generate.output)") }
-        let request = try await Tool.run("openssl", [
+        let request = try await ExternalTool("openssl").runAsync([
             "req", "-new", "-key", key, "-subj", "/CN=\(hostname)", "-addext", "subjectAltName=DNS:\(hostname),URI:urn:uuid:\(UUID().uuidString.lowercased())",
             "-outform", "DER", "-out", der,
         ])
@@ -258,7 +258,7 @@ struct HostileClientMatrixTests {
         try ("[req]\ndistinguished_name = dn\nreq_extensions = ext\n[dn]\n[ext]\nsubjectAltName = DNS:est-01\n"
              + (1...1000).map { "1.3.6.1.4.1.55555.\($0) = ASN1:NULL\n" }.joined()).write(toFile: config, atomically: true, encoding: .utf8)
         let manyKey = m.work.file("many.key"), manyDER = m.work.file("many.csr.der")
-        let many = try await Tool.run("openssl", [
+        let many = try await ExternalTool("openssl").runAsync([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", manyKey,
             "-config", config, "-subj", "/CN=est-01", "-outform", "DER", "-out", manyDER,
         ])
@@ -295,7 +295,7 @@ struct HostileClientMatrixTests {
         defer { m.stop() }
         let hashes = try OCSPIssuerHashes(issuer: m.intermediate)
         let serial = Array(m.genuineCertificate.serialNumber.bytes)
-        let foreign = try OCSPIssuerHashes(issuer: try FixturePKI().intermediate)
+        let foreign = try OCSPIssuerHashes(issuer: try await TestPKI.make(rootAlgorithm: .p256).intermediate)
         func request(_ ids: [OCSPCertID], nonce: [UInt8]? = nil) -> [UInt8] {
             var tbs = CompactDER.wrap(tag: 0x30, ids.flatMap { CompactDER.wrap(tag: 0x30, $0.derEncoded) })
             if let nonce {
@@ -307,7 +307,7 @@ struct HostileClientMatrixTests {
         func post(_ body: [UInt8]) async throws -> OCSPResponse {
             let file = m.work.file("ocsp-\(UUID().uuidString).der"), out = file + ".resp"
             try Data(body).write(to: URL(fileURLWithPath: file))
-            let result = try await Tool.run("curl", [
+            let result = try await ExternalTool("curl").runAsync([
                 "-sS", "--max-time", "20", "-H", "Content-Type: application/ocsp-request", "--data-binary", "@\(file)", "-o", out,
                 "\(m.serve.httpURL)/ocsp",
             ])
@@ -357,7 +357,7 @@ struct HostileClientMatrixTests {
             #expect(answer == .closed, "\(name): \(answer)")
         }
         for version in ["-tls1", "-tls1_1"] {
-            let hello = try await Tool.run("openssl", ["s_client", "-connect", "127.0.0.1:\(https)", version, "-cipher", "DEFAULT:@SECLEVEL=0", "-CAfile", m.root], stdin: Data())
+            let hello = try await ExternalTool("openssl").runAsync(["s_client", "-connect", "127.0.0.1:\(https)", version, "-cipher", "DEFAULT:@SECLEVEL=0", "-CAfile", m.root], stdin: Data())
             #expect(!hello.succeeded && (hello.output.contains("Cipher is (NONE)") || hello.output.contains("alert")), "\(version): \(hello.output)")
         }
 
