@@ -227,7 +227,8 @@ let package = Package(
             dependencies: ["CAStore", "Registration", "PKICore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CeremonyTests", dependencies: ["CeremonyKit", "PKICore", "SecureFiles", "SmartCard", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CeremonyTests", dependencies: ["CeremonyKit", "PKICore", "SecureFiles", "SmartCard", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ApplianceTests",
             dependencies: [

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
+# Formatting is part of the contract (.swift-format, docs/conventions.md): unformatted code fails
+# here, before the long builds; scripts/format.sh fixes it.
+scripts/format.sh --check
+
 # The integration tests start the services they need themselves, each in its own temporary
 # directory: SoftHSM tokens (SOFTHSM2_CONF), pcscd + vsmartcard, appliances on loopback ports.
 # The PostgreSQL store tests start their own throwaway cluster once per test process (initdb +

@@ -1,7 +1,8 @@
 import Foundation
 import PKICore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts a peer tool with posix_spawn and an empty signal mask (the Swift runtime blocks some

@@ -5,7 +5,7 @@ import X509
 import _CryptoExtras
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// docs/performance.md: a full CRL with 100 000 / 1 000 000 revoked entries, built, linted, signed and
@@ -170,21 +170,21 @@ enum OpenSSLCRLPeer {
         try ca.certificate.serializeAsPEM().pemString.write(toFile: dir.appendingPathComponent("ca.pem").path, atomically: true, encoding: .utf8)
         try "\(String(format: "%08X", count))\n".write(toFile: dir.appendingPathComponent("crlnumber").path, atomically: true, encoding: .utf8)
         try """
-            [ ca ]
-            default_ca = bench
-            [ bench ]
-            dir = \(dir.path)
-            database = $dir/index.txt
-            crlnumber = $dir/crlnumber
-            certificate = $dir/ca.pem
-            private_key = $dir/ca.key
-            default_md = sha256
-            default_crl_days = 1
-            unique_subject = no
-            crl_extensions = crl_ext
-            [ crl_ext ]
-            authorityKeyIdentifier = keyid:always
-            """.write(toFile: dir.appendingPathComponent("openssl.cnf").path, atomically: true, encoding: .utf8)
+        [ ca ]
+        default_ca = bench
+        [ bench ]
+        dir = \(dir.path)
+        database = $dir/index.txt
+        crlnumber = $dir/crlnumber
+        certificate = $dir/ca.pem
+        private_key = $dir/ca.key
+        default_md = sha256
+        default_crl_days = 1
+        unique_subject = no
+        crl_extensions = crl_ext
+        [ crl_ext ]
+        authorityKeyIdentifier = keyid:always
+        """.write(toFile: dir.appendingPathComponent("openssl.cnf").path, atomically: true, encoding: .utf8)
 
         // index.txt: status, expiry, revocation[,reason], serial, file, subject (tab-separated).
         let formatter = DateFormatter()
@@ -208,8 +208,10 @@ enum OpenSSLCRLPeer {
 
         let start = DispatchTime.now()
         let (status, usage) = try BenchmarkSpawn.run(
-            ["/usr/bin/openssl", "ca", "-gencrl", "-batch", "-config", dir.appendingPathComponent("openssl.cnf").path,
-             "-out", dir.appendingPathComponent("crl.pem").path],
+            [
+                "/usr/bin/openssl", "ca", "-gencrl", "-batch", "-config", dir.appendingPathComponent("openssl.cnf").path,
+                "-out", dir.appendingPathComponent("crl.pem").path,
+            ],
             stdout: "/dev/null", stderr: dir.appendingPathComponent("stderr.txt").path)
         let seconds = CRLBenchmark.elapsed(since: start)
         guard status == 0 else {

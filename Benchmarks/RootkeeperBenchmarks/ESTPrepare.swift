@@ -15,7 +15,7 @@ import X509
 enum ESTPrepare {
     static func run(arguments: [String]) throws {
         guard let state = CRLBenchmark.option("--state", in: arguments), let out = CRLBenchmark.option("--out", in: arguments),
-              let count = CRLBenchmark.option("--count", in: arguments).flatMap(Int.init), (1...1_000_000).contains(count)
+            let count = CRLBenchmark.option("--count", in: arguments).flatMap(Int.init), (1...1_000_000).contains(count)
         else { throw PKIError.invalidParameter("est-prepare needs --state DIR --count N (1…1000000) --out FILE") }
         let prefix = CRLBenchmark.option("--prefix", in: arguments) ?? "bench"
         let admin = AdminClient(socketPath: StateDirectory(path: state).adminSocket)
@@ -42,9 +42,11 @@ enum ESTPrepare {
             version: .v1, subject: try DistinguishedName { CommonName("agent-\(hostname)-\(uuid)") },
             privateKey: Certificate.PrivateKey(key),
             attributes: try CertificateSigningRequest.Attributes([
-                .init(ExtensionRequest(extensions: try Certificate.Extensions {
-                    SubjectAlternativeNames([.dnsName(hostname), .uniformResourceIdentifier("urn:uuid:\(uuid)")])
-                })),
+                .init(
+                    ExtensionRequest(
+                        extensions: try Certificate.Extensions {
+                            SubjectAlternativeNames([.dnsName(hostname), .uniformResourceIdentifier("urn:uuid:\(uuid)")])
+                        }))
             ]),
             signatureAlgorithm: .ecdsaWithSHA256)
         var serializer = DER.Serializer()

@@ -36,14 +36,16 @@ struct IssuanceBenchmark {
         let random = SystemRandomSource()
         let rootKey = try KeyAlgorithm.p384.generatePrivateKey()
         let rootIssuer = try CertificateIssuer.selfSigned(privateKey: rootKey, clock: clock, random: random)
-        let root = try await rootIssuer.issue(rootIssuer.prepare(
-            profile: RootCAProfile(subject: SubjectName.root(name: "Bench", organization: "Bench", unit: nil, country: nil)),
-            subjectPublicKey: rootKey.publicKey))
+        let root = try await rootIssuer.issue(
+            rootIssuer.prepare(
+                profile: RootCAProfile(subject: SubjectName.root(name: "Bench", organization: "Bench", unit: nil, country: nil)),
+                subjectPublicKey: rootKey.publicKey))
         let intermediateKey = try algorithm.generatePrivateKey()
         let signer = try CertificateIssuer(issuerCertificate: root, privateKey: rootKey, clock: clock, random: random)
-        let intermediate = try await signer.issue(signer.prepare(
-            profile: IntermediateCAProfile(subject: SubjectName.intermediate(name: "Bench", organization: "Bench", unit: nil, country: nil)),
-            subjectPublicKey: intermediateKey.publicKey))
+        let intermediate = try await signer.issue(
+            signer.prepare(
+                profile: IntermediateCAProfile(subject: SubjectName.intermediate(name: "Bench", organization: "Bench", unit: nil, country: nil)),
+                subjectPublicKey: intermediateKey.publicKey))
         let issuer = try CertificateIssuer(issuerCertificate: intermediate, privateKey: intermediateKey, clock: clock, random: random)
         let pointers = try RevocationPointers(
             crlURL: "http://ca.example/crl/intermediate.crl", ocspURL: "http://ca.example/ocsp", caIssuersURL: "http://ca.example/ca/chain.pem")
@@ -71,7 +73,9 @@ struct IssuanceBenchmark {
         }
         let openssl = opensslSignRate(algorithm: algorithm)
 
-        func line(_ label: String, _ rate: Double) { print(label.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%10.0f /s", rate)) }
+        func line(_ label: String, _ rate: Double) {
+            print(label.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%10.0f /s", rate))
+        }
         line("issued certificates (CSR→policy→lint→sign)", issued)
         line("raw \(algorithm) signatures, swift-crypto", rawInProcess)
         if let openssl { line("raw \(algorithm) signatures, openssl speed", openssl) } else { print("openssl speed: unavailable") }

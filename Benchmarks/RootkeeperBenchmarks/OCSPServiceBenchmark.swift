@@ -9,7 +9,7 @@ import SwiftASN1
 import X509
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// docs/performance.md "OCSP responses/s (POST, one CertID)": the appliance's `OCSPResponder.respond` on
@@ -71,10 +71,11 @@ struct OCSPServiceSetup {
         let token = try issuer.prepare(profile: profile, subjectPublicKey: Certificate.PublicKey(leafKey.publicKey))
         let issuerSKI = try PKICore.Hex.encode(ca.certificate.extensions.subjectKeyIdentifier?.keyIdentifier ?? [])
         let serial = PKICore.Hex.encode(token.serialNumber.bytes)
-        try await store.reserveIssuance(CertificateRecord(
-            serial: serial, issuerSKI: issuerSKI, type: .server, subject: token.subject.description,
-            notBefore: token.notValidBefore, notAfter: token.notValidAfter,
-            tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: Date()))
+        try await store.reserveIssuance(
+            CertificateRecord(
+                serial: serial, issuerSKI: issuerSKI, type: .server, subject: token.subject.description,
+                notBefore: token.notValidBefore, notAfter: token.notValidAfter,
+                tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: Date()))
         leaf = try await issuer.issue(token)
         var serializer = DER.Serializer()
         try serializer.serialize(leaf)
@@ -98,7 +99,6 @@ struct OCSPServiceSetup {
         return try [UInt8](Data(contentsOf: URL(fileURLWithPath: out)))
     }
 }
-
 
 /// The `openssl ocsp -index … -port` responder as a peer (PERF-NOTES: it signs every response and
 /// closes each connection; never connect to it without sending a request, or it spins — so

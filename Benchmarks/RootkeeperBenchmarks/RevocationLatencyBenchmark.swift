@@ -3,7 +3,7 @@ import Foundation
 import PKICore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// docs/performance.md "revoke → visible in OCSP and CRL": against a running release appliance (started by
@@ -18,14 +18,17 @@ import Glibc
 enum RevocationLatencyBenchmark {
     static func run(arguments: [String]) throws {
         guard let state = CRLBenchmark.option("--state", in: arguments),
-              let port = CRLBenchmark.option("--http-port", in: arguments).flatMap(UInt16.init),
-              let serial = CRLBenchmark.option("--serial", in: arguments)?.lowercased(),
-              let serialBytes = PKICore.Hex.decode(serial), !serialBytes.isEmpty,
-              let requestPath = CRLBenchmark.option("--request", in: arguments)
+            let port = CRLBenchmark.option("--http-port", in: arguments).flatMap(UInt16.init),
+            let serial = CRLBenchmark.option("--serial", in: arguments)?.lowercased(),
+            let serialBytes = PKICore.Hex.decode(serial), !serialBytes.isEmpty,
+            let requestPath = CRLBenchmark.option("--request", in: arguments)
         else { throw PKIError.invalidParameter("revocation-latency needs --state DIR --http-port P --serial HEX --request FILE") }
         let timeout = Double(CRLBenchmark.option("--timeout", in: arguments) ?? "60") ?? 60
         let ocspRequest = try [UInt8](Data(contentsOf: URL(fileURLWithPath: requestPath)))
-        let ocspHTTP = Array("POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\nContent-Length: \(ocspRequest.count)\r\nConnection: close\r\n\r\n".utf8) + ocspRequest
+        let ocspHTTP =
+            Array(
+                "POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\nContent-Length: \(ocspRequest.count)\r\nConnection: close\r\n\r\n"
+                    .utf8) + ocspRequest
         let crlHTTP = Array("GET /crl/intermediate.crl HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         // The CRL entry's userCertificate as DER: INTEGER, length, the serial's bytes (RFC 5280 §5.1).
         let needle: [UInt8] = [0x02, UInt8(serialBytes.count)] + serialBytes
@@ -58,7 +61,8 @@ enum RevocationLatencyBenchmark {
                 // the cheap /metrics gauge says when a new CRL is served; that CRL is then fetched
                 // and searched (the time recorded includes that download).
                 if which == 1, let size = crlSize(port: port), size != sizeBefore,
-                   let crl = try? body(of: OpenSSLOCSPPeer.exchange(port: port, bytes: crlHTTP)) {
+                    let crl = try? body(of: OpenSSLOCSPPeer.exchange(port: port, bytes: crlHTTP))
+                {
                     if contains(crl, needle) {
                         results.set(crl: CRLBenchmark.elapsed(since: start), polls: polls, bytes: crl.count)
                         return
@@ -70,8 +74,13 @@ enum RevocationLatencyBenchmark {
         }
         let (ocsp, crl, ocspPolls, crlPolls, crlBytes) = results.values
         print(String(format: "revocation-latency: admin revoke answered after %.0f ms", adminDone * 1000))
-        print("revocation-latency: visible in OCSP after " + (ocsp.map { String(format: "%.0f ms (%d polls)", $0 * 1000, ocspPolls) } ?? "— not within \(timeout) s"))
-        print("revocation-latency: listed in the served CRL after " + (crl.map { String(format: "%.0f ms (%d polls, CRL %.1f MB)", $0 * 1000, crlPolls, Double(crlBytes) / 1e6) } ?? "— not within \(timeout) s"))
+        print(
+            "revocation-latency: visible in OCSP after "
+                + (ocsp.map { String(format: "%.0f ms (%d polls)", $0 * 1000, ocspPolls) } ?? "— not within \(timeout) s"))
+        print(
+            "revocation-latency: listed in the served CRL after "
+                + (crl.map { String(format: "%.0f ms (%d polls, CRL %.1f MB)", $0 * 1000, crlPolls, Double(crlBytes) / 1e6) }
+                    ?? "— not within \(timeout) s"))
         guard ocsp != nil, crl != nil else { exit(1) }
     }
 

@@ -27,7 +27,8 @@ enum StoreWalkBenchmark {
             try populate(path, count: count)
             let batched = try await walk(store, lookup: store)
             let pagesOnly = try await walk(store, lookup: nil)
-            var line = String(format: "store walk, %d revocations: pages only %.2f s, pages + batched notAfter %.2f s", count, pagesOnly.seconds, batched.seconds)
+            var line = String(
+                format: "store walk, %d revocations: pages only %.2f s, pages + batched notAfter %.2f s", count, pagesOnly.seconds, batched.seconds)
             if count <= perSerialMax {
                 let single = try await walk(store, lookup: PerSerialLookup(store: store))
                 guard single.kept == batched.kept else { throw PKIError.invalidParameter("the two walks disagree") }

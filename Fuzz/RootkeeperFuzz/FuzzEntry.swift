@@ -10,7 +10,9 @@ import FuzzTargets
 nonisolated(unsafe) private var selected: FuzzTarget?
 
 @_cdecl("LLVMFuzzerInitialize")
-public func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>) -> Int32 {
+public func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>)
+    -> Int32
+{
     if let directory = ProcessInfo.processInfo.environment["ROOTKEEPER_FUZZ_SEEDS"] {
         do { try FuzzSeeds.write(to: directory) } catch {
             FileHandle.standardError.write(Data("seed corpus not written: \(error)\n".utf8))

@@ -1,10 +1,11 @@
-@testable import ApplianceKit
-@testable import CeremonyKit
 import Crypto
 import Foundation
+import X509
+
+@testable import ApplianceKit
+@testable import CeremonyKit
 @testable import PKCS11
 @testable import PKICore
-import X509
 
 /// One parser that sees outside bytes, and how a fuzz input is fed to it (scripts/fuzz/README.md).
 /// A target must never trap, leak unboundedly or hang on any input: a thrown error is the
@@ -54,9 +55,12 @@ public struct FuzzTarget: Sendable {
             _ = try? MediaBundle.verify(files: [MediaBundle.manifestName: bytes, MediaBundle.summaryName: Array("summary\n".utf8)])
             let split = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
             if split.count == 2 {
-                let summary = Array(split[0]), payload = Array(split[1])
+                let summary = Array(split[0])
+                let payload = Array(split[1])
                 let manifest = "\(SHA256.hash(data: payload).hexString)  csr.pem\n\(SHA256.hash(data: summary).hexString)  SUMMARY\n"
-                if let bundle = try? MediaBundle.verify(files: [MediaBundle.manifestName: Array(manifest.utf8), MediaBundle.summaryName: summary, "csr.pem": payload]) {
+                if let bundle = try? MediaBundle.verify(files: [
+                    MediaBundle.manifestName: Array(manifest.utf8), MediaBundle.summaryName: summary, "csr.pem": payload,
+                ]) {
                     accepted = true
                     _ = bundle.summary.split(separator: "\n")
                 }

@@ -23,7 +23,10 @@ struct AgentCommand: AsyncParsableCommand {
                 Without a token the enrolment waits for an administrator's approval.
                 """)
         @Option(help: "Appliance URL, https://HOST:PORT (IPv6: https://[ADDRESS]:PORT)") var server: String
-        @Option(help: "A certificate of the appliance chain (usually the root): agent pin sha256/BASE64, or its certificate or SPKI SHA-256 in hex (docs/identity.md).") var pin: String
+        @Option(
+            help:
+                "A certificate of the appliance chain (usually the root): agent pin sha256/BASE64, or its certificate or SPKI SHA-256 in hex (docs/identity.md)."
+        ) var pin: String
         @Option(help: "This machine's hostname (goes into CN and SAN).") var hostname: String
         @Option(help: "File holding the one-time enrolment token (mode 0600).") var tokenFile: String?
         @Option(help: "File descriptor to read the one-time enrolment token from.") var tokenFd: Int32?
@@ -36,7 +39,8 @@ struct AgentCommand: AsyncParsableCommand {
         func validate() throws {
             if token != nil {
                 // Never echo the value: it is a secret that is already exposed in argv.
-                throw ValidationError("""
+                throw ValidationError(
+                    """
                     --token puts the enrolment token in the process arguments, where every user sees it (ps, /proc/PID/cmdline); \
                     pass it with --token-file PATH (mode 0600), --token-fd N or --token-prompt, and ask for a new token: this one may have been seen
                     """)
@@ -71,7 +75,8 @@ struct AgentCommand: AsyncParsableCommand {
             let secret = try source.read(prompt: "One-time enrolment token: ")
             let text = secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespaces)
             guard !text.isEmpty, text.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline }) else {
-                throw ValidationError("the enrolment token from \(source) is not one word of printable ASCII (as printed by `appliance agents token`)")
+                throw ValidationError(
+                    "the enrolment token from \(source) is not one word of printable ASCII (as printed by `appliance agents token`)")
             }
             return text
         }
@@ -102,14 +107,18 @@ struct AgentCommand: AsyncParsableCommand {
         @Flag(help: "Renew now even if the window is not open yet.") var force = false
         @Option(help: ArgumentHelp("Command run (by /bin/sh -c) after each successful renewal; repeatable.", valueName: "command"))
         var exec: [String] = []
-        @Option(name: .customLong("reload-unit"), help: ArgumentHelp("systemd unit reloaded (or restarted) after each successful renewal; repeatable.", valueName: "unit"))
+        @Option(
+            name: .customLong("reload-unit"),
+            help: ArgumentHelp("systemd unit reloaded (or restarted) after each successful renewal; repeatable.", valueName: "unit"))
         var reloadUnits: [String] = []
         @Option(name: .customLong("check-interval"), help: "With --daemon: seconds between checks (default 3600).")
         var checkInterval: Int = 3600
 
         func validate() throws {
             guard checkInterval >= 1 else { throw ValidationError("--check-interval must be at least 1 second, got \(checkInterval)") }
-            if force, daemon { throw ValidationError("--force renews once; it cannot be combined with --daemon (the daemon renews when the appliance says so)") }
+            if force, daemon {
+                throw ValidationError("--force renews once; it cannot be combined with --daemon (the daemon renews when the appliance says so)")
+            }
             do { _ = try hook() } catch let error as AgentError { throw ValidationError(error.reason) }
         }
 

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
+import PKICore
 import SwiftASN1
 import X509
-import PKICore
 
 /// What one `agent renew` did.
 public enum RenewalResult: Sendable {
@@ -44,9 +44,11 @@ extension AgentEnrollment {
             version: .v1, subject: try identity.requestSubject(),
             privateKey: .init(key),
             attributes: try CertificateSigningRequest.Attributes([
-                .init(ExtensionRequest(extensions: try Certificate.Extensions {
-                    SubjectAlternativeNames(identity.subjectAlternativeNames)
-                })),
+                .init(
+                    ExtensionRequest(
+                        extensions: try Certificate.Extensions {
+                            SubjectAlternativeNames(identity.subjectAlternativeNames)
+                        }))
             ]),
             signatureAlgorithm: .ecdsaWithSHA256)
         var serializer = DER.Serializer()
@@ -63,9 +65,10 @@ extension AgentEnrollment {
         guard let certificate = issued.certificates.first(where: { $0.publicKey == Certificate.PublicKey(key.publicKey) }) else {
             throw AgentError(.transport, "the response does not contain a certificate for our new key")
         }
-        try files.installPair(keyPEM: Array(key.pemRepresentation.utf8),
-                              certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
-                              name: certificate.serialNumber.hex)
+        try files.installPair(
+            keyPEM: Array(key.pemRepresentation.utf8),
+            certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
+            name: certificate.serialNumber.hex)
         if unlink(files.pendingKey) != 0, errno != ENOENT {
             throw AgentError(.invalidInput, "cannot remove \(files.pendingKey): \(String(cString: strerror(errno)))")
         }
@@ -74,7 +77,10 @@ extension AgentEnrollment {
         do {
             _ = try await status()
         } catch {
-            throw AgentError(.refused, "renewed to serial \(certificate.serialNumber.hex), but the new pair was not accepted over mTLS yet (\(error)); the previous pair is kept at \(files.previous)")
+            throw AgentError(
+                .refused,
+                "renewed to serial \(certificate.serialNumber.hex), but the new pair was not accepted over mTLS yet (\(error)); the previous pair is kept at \(files.previous)"
+            )
         }
         try files.forgetPrevious()
         return certificate

@@ -38,9 +38,11 @@ public struct AgentEnrollment: Sendable {
             version: .v1, subject: try identity.requestSubject(),
             privateKey: .init(key),
             attributes: try CertificateSigningRequest.Attributes([
-                .init(ExtensionRequest(extensions: try Certificate.Extensions {
-                    SubjectAlternativeNames(identity.subjectAlternativeNames)
-                })),
+                .init(
+                    ExtensionRequest(
+                        extensions: try Certificate.Extensions {
+                            SubjectAlternativeNames(identity.subjectAlternativeNames)
+                        }))
             ]),
             signatureAlgorithm: .ecdsaWithSHA256)
         var serializer = DER.Serializer()
@@ -61,9 +63,10 @@ public struct AgentEnrollment: Sendable {
                     throw AgentError(.transport, "the response does not contain a certificate for our key")
                 }
                 let chain = try await caChain(client: client, server: server)
-                try files.installPair(keyPEM: Array(key.pemRepresentation.utf8),
-                                      certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
-                                      name: certificate.serialNumber.hex)
+                try files.installPair(
+                    keyPEM: Array(key.pemRepresentation.utf8),
+                    certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
+                    name: certificate.serialNumber.hex)
                 try files.writeAtomically(Array(chain.utf8), to: files.chain, mode: 0o644)
                 let state = AgentState(server: server.absoluteString, pin: pin.description, hostname: hostname, agentID: uuid)
                 try files.writeAtomically([UInt8](try JSONEncoder().encode(state)), to: files.state, mode: 0o600)
@@ -81,20 +84,27 @@ public struct AgentEnrollment: Sendable {
                 if let found = text.firstMatch(of: /registration ([0-9a-fA-F-]{36})/)?.1 { registration = String(found) }
                 let approve = "appliance agents approve \(registration ?? uuid)"
                 if waited == .zero {
-                    progress("enrolment pending: registration \(registration ?? "?") for \(hostname) (agent \(uuid)) waits for an administrator, who runs: \(approve)")
+                    progress(
+                        "enrolment pending: registration \(registration ?? "?") for \(hostname) (agent \(uuid)) waits for an administrator, who runs: \(approve)"
+                    )
                 }
                 guard waited + retry <= maximumPendingWait else {
-                    throw AgentError(.stillPending, """
+                    throw AgentError(
+                        .stillPending,
+                        """
                         enrolment is still pending approval after \(waited); the key and agent ID \(uuid) are kept in \(files.directory.path): \
                         run the same agent enroll command again to resume once an administrator has run: \(approve)
                         """)
                 }
-                progress("still pending after \(waited.components.seconds) s; asking again in \(retry.components.seconds) s (gives up after \(maximumPendingWait.components.seconds) s)")
+                progress(
+                    "still pending after \(waited.components.seconds) s; asking again in \(retry.components.seconds) s (gives up after \(maximumPendingWait.components.seconds) s)"
+                )
                 try await Task.sleep(for: retry)
                 waited += retry
             default:
                 let reason = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                let fix = response.status == 403 && token != nil
+                let fix =
+                    response.status == 403 && token != nil
                     ? "; ask the administrator for a new token (`appliance agents token --hostname \(hostname)`)" : ""
                 throw AgentError(.refused, "the appliance refused the enrolment (HTTP \(response.status)): \(reason)\(fix)")
             }
@@ -108,7 +118,10 @@ public struct AgentEnrollment: Sendable {
     ) throws -> (P256.Signing.PrivateKey, String) {
         let directory = files.directory.path
         if FileManager.default.fileExists(atPath: files.state) {
-            throw AgentError(.invalidInput, "\(directory) already holds an enrolled agent (agent-state.json); renew it with `agent renew --out \(directory)`, or enrol into a new --out directory")
+            throw AgentError(
+                .invalidInput,
+                "\(directory) already holds an enrolled agent (agent-state.json); renew it with `agent renew --out \(directory)`, or enrol into a new --out directory"
+            )
         }
         if FileManager.default.fileExists(atPath: files.pending) {
             let saved: AgentState
@@ -120,7 +133,10 @@ public struct AgentEnrollment: Sendable {
                 throw AgentError(.invalidInput, "cannot resume the enrolment saved in \(directory) (\(error)); enrol into a new --out directory")
             }
             guard saved.hostname == hostname else {
-                throw AgentError(.invalidInput, "\(directory) holds the enrolment of \(saved.hostname) (agent \(saved.agentID)); rerun with --hostname \(saved.hostname) to resume it, or enrol \(hostname) into a new --out directory")
+                throw AgentError(
+                    .invalidInput,
+                    "\(directory) holds the enrolment of \(saved.hostname) (agent \(saved.agentID)); rerun with --hostname \(saved.hostname) to resume it, or enrol \(hostname) into a new --out directory"
+                )
             }
             progress("resuming the enrolment of \(hostname) as agent \(saved.agentID) with the key saved in \(files.pendingKey)")
             return (key, saved.agentID)
@@ -152,7 +168,10 @@ public struct AgentEnrollment: Sendable {
         let (_, server, client) = try agentClient()
         let response = try await client.send(method: .GET, url: server.appendingPathComponent("api/v1/agent/status"))
         guard response.status == 200 else {
-            throw AgentError(.refused, "the appliance refused the status request (HTTP \(response.status)): \(String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw AgentError(
+                .refused,
+                "the appliance refused the status request (HTTP \(response.status)): \(String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
         return response.body
     }
@@ -163,7 +182,9 @@ public struct AgentEnrollment: Sendable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: files.state))
         } catch {
-            throw AgentError(.invalidInput, """
+            throw AgentError(
+                .invalidInput,
+                """
                 \(files.directory.path) holds no enrolled agent (\(files.state) cannot be read: \(Self.reason(error))); \
                 give the --out directory `agent enroll` wrote, or enrol first
                 """)
@@ -184,7 +205,10 @@ public struct AgentEnrollment: Sendable {
         }
         func read(_ path: String, _ what: String) throws -> [UInt8] {
             do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-                throw AgentError(.invalidInput, "cannot read the agent's \(what) \(path): \(Self.reason(error)); restore the --out directory `agent enroll` wrote, or enrol again")
+                throw AgentError(
+                    .invalidInput,
+                    "cannot read the agent's \(what) \(path): \(Self.reason(error)); restore the --out directory `agent enroll` wrote, or enrol again"
+                )
             }
         }
         let chainPEM = try read(files.chain, "CA chain")

@@ -72,7 +72,8 @@ extension AgentFiles {
     func adoptLegacyPair() throws {
         // attributesOfItem does not follow links: only a plain file is a legacy pair.
         guard let type = try? FileManager.default.attributesOfItem(atPath: key)[.type] as? FileAttributeType,
-              type == .typeRegular else { return }
+            type == .typeRegular
+        else { return }
         let keyBytes = Array(try Data(contentsOf: URL(fileURLWithPath: key)))
         let certificateBytes = Array(try Data(contentsOf: URL(fileURLWithPath: certificate)))
         let adopted = try writePair(keyPEM: keyBytes, certificatePEM: certificateBytes, name: "adopted")

@@ -23,7 +23,10 @@ public struct AgentStatusReport: Sendable, Decodable, Equatable {
         do {
             return try decoder.decode(AgentStatusReport.self, from: Data(body))
         } catch {
-            throw AgentError(.transport, "the appliance's status answer is not the JSON of docs/endpoints.md#agent-status: \(String(decoding: body.prefix(200), as: UTF8.self))")
+            throw AgentError(
+                .transport,
+                "the appliance's status answer is not the JSON of docs/endpoints.md#agent-status: \(String(decoding: body.prefix(200), as: UTF8.self))"
+            )
         }
     }
 }
@@ -56,10 +59,12 @@ public struct RenewalCheck: Sendable, Equatable {
         if status.renewNow { return "the appliance's renewal window is open (certificate \(status.serialNumber) expires \(notAfter))" }
         // The states in which the appliance refuses any renewal (docs/lifecycle.md#agent-renewal).
         if ["revoked", "superseded", "reserved"].contains(status.state) {
-            return "certificate \(status.serialNumber) is \(status.state) and cannot be renewed; enrol again with `agent enroll` into a new --out directory"
+            return
+                "certificate \(status.serialNumber) is \(status.state) and cannot be renewed; enrol again with `agent enroll` into a new --out directory"
         }
         if let renewFrom = status.renewFrom {
-            return "not due: certificate \(status.serialNumber) expires \(notAfter); the appliance's renewal window (ca.renew_before_days) opens \(Self.time(renewFrom))"
+            return
+                "not due: certificate \(status.serialNumber) expires \(notAfter); the appliance's renewal window (ca.renew_before_days) opens \(Self.time(renewFrom))"
         }
         return "not due: certificate \(status.serialNumber) expires \(notAfter) and the appliance does not ask for a renewal yet"
     }

@@ -54,16 +54,19 @@ public struct HTTPSClient: Sendable {
                 .connectTimeout(.seconds(10))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let ssl = try NIOSSLClientHandler(context: context, serverHostname: sniHost, customVerificationCallback: { certificates, promise in
-                            let parsed = certificates.compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
-                            Task {
-                                let reason = parsed.count == certificates.count
-                                    ? await policy.evaluate(presented: parsed, host: server)
-                                    : "the server sent an unparseable certificate"
-                                refusal.withLockedValue { $0 = reason }
-                                promise.succeed(reason == nil ? .certificateVerified : .failed)
-                            }
-                        })
+                        let ssl = try NIOSSLClientHandler(
+                            context: context, serverHostname: sniHost,
+                            customVerificationCallback: { certificates, promise in
+                                let parsed = certificates.compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
+                                Task {
+                                    let reason =
+                                        parsed.count == certificates.count
+                                        ? await policy.evaluate(presented: parsed, host: server)
+                                        : "the server sent an unparseable certificate"
+                                    refusal.withLockedValue { $0 = reason }
+                                    promise.succeed(reason == nil ? .certificateVerified : .failed)
+                                }
+                            })
                         try channel.pipeline.syncOperations.addHandler(ssl)
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: responsePromise))
@@ -73,7 +76,9 @@ public struct HTTPSClient: Sendable {
         } catch {
             // The response promise is owned by a handler that never got a channel: settle it, or
             // NIO traps on the leaked promise (debug builds) instead of reporting the failure.
-            let failure = AgentError(.transport, """
+            let failure = AgentError(
+                .transport,
+                """
                 cannot connect to the appliance at \(server.authority(port: port)): \(Self.describe(connectionError: error)); \
                 check the URL and port, that `appliance serve` is running there, and that a firewall lets this machine reach it
                 """)

@@ -32,7 +32,8 @@ public struct RenewalHook: Sendable, Equatable {
             // systemd.unit(5): ASCII letters, digits, ":", "-", "_", ".", "\", "@"; never an option.
             let allowed = unit.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ":-_.@\\".contains($0)) }
             guard !unit.isEmpty, allowed, !unit.hasPrefix("-"), unit.count <= 255 else {
-                throw AgentError(.invalidInput, "--reload-unit \(unit) is not a systemd unit name (letters, digits and :-_.@ only, such as nginx.service)")
+                throw AgentError(
+                    .invalidInput, "--reload-unit \(unit) is not a systemd unit name (letters, digits and :-_.@ only, such as nginx.service)")
             }
         }
         self.actions = actions
@@ -86,7 +87,9 @@ public struct RenewalHook: Sendable, Equatable {
             }
             process.waitUntilExit()
             guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-                let how = process.terminationReason == .exit ? "exited with status \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
+                let how =
+                    process.terminationReason == .exit
+                    ? "exited with status \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
                 throw AgentError(.hookFailed, "the renewal hook \(action) \(how)")
             }
         }

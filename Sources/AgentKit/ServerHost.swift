@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The host part of the appliance URL, classified once: an IPv4 or IPv6 literal is matched
 /// against the certificate's iPAddress SANs, anything else against its dNSName SANs (RFC 6125

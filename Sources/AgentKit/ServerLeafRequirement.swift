@@ -38,12 +38,13 @@ enum ServerLeafRequirement {
         if usages.contains(.clientAuth) {
             return "\(subject) allows clientAuth as well as serverAuth; the appliance's server certificate is serverAuth only"
         }
-        let uris = ((try? leaf.extensions.subjectAlternativeNames) ?? nil).map { names in
-            names.compactMap { name -> String? in
-                if case .uniformResourceIdentifier(let uri) = name { return uri }
-                return nil
-            }
-        } ?? []
+        let uris =
+            ((try? leaf.extensions.subjectAlternativeNames) ?? nil).map { names in
+                names.compactMap { name -> String? in
+                    if case .uniformResourceIdentifier(let uri) = name { return uri }
+                    return nil
+                }
+            } ?? []
         if let agentURI = uris.first(where: { $0.lowercased().hasPrefix("urn:uuid:") }) {
             return "\(subject) carries the agent identity \(agentURI); it is an agent certificate, not the appliance's server certificate"
         }

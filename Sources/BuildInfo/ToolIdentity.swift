@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Crypto
 import Foundation
 import PKICore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The running tool as an auditor identifies it: its build facts and the SHA-256 of the very
 /// executable file the kernel started (`/proc/self/exe`), which officers compare with the

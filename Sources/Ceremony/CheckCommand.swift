@@ -34,8 +34,9 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         do {
-            try Self.check(plan: plan, media: media, environment: environmentOptions.environment(rehearsal: rehearsal ? true : nil),
-                           preconfirmedSPKI: yesIHaveChecked)
+            try Self.check(
+                plan: plan, media: media, environment: environmentOptions.environment(rehearsal: rehearsal ? true : nil),
+                preconfirmedSPKI: yesIHaveChecked)
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -25,10 +25,12 @@ struct EnvironmentOptions: ParsableArguments {
         var environment = CeremonyEnvironment()
         if let env {
             let text = try readDocument(
-                env, what: "environment", hint: "give the environment file (module, token, pin-source, operator) with --env, or the flags --module, --token, --pin-source")
+                env, what: "environment",
+                hint: "give the environment file (module, token, pin-source, operator) with --env, or the flags --module, --token, --pin-source")
             environment = try CeremonyEnvironment.load(text: text, document: env)
         }
-        return environment.overridden(by: CeremonyEnvironment(
-            module: module, token: token, pinSource: pinSource, operator: operatorName, rehearsal: rehearsal))
+        return environment.overridden(
+            by: CeremonyEnvironment(
+                module: module, token: token, pinSource: pinSource, operator: operatorName, rehearsal: rehearsal))
     }
 }

@@ -22,7 +22,8 @@ struct RecoverCommand: ParsableCommand {
 
     @OptionGroup var environmentOptions: EnvironmentOptions
 
-    @Option(name: .customLong("root-spki"), help: "The root from the paper log of the root ceremony: its SPKI SHA-256, certificate SHA-256 or agent pin.")
+    @Option(
+        name: .customLong("root-spki"), help: "The root from the paper log of the root ceremony: its SPKI SHA-256, certificate SHA-256 or agent pin.")
     var rootSPKI: String
 
     func run() throws {

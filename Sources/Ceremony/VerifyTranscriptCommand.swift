@@ -19,9 +19,14 @@ struct VerifyTranscriptCommand: ParsableCommand {
 
     func run() throws {
         var isDirectory: ObjCBool = false
-        let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        let file =
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
             ? (path as NSString).appendingPathComponent("transcript.jsonl") : path
-        guard FileManager.default.fileExists(atPath: file) else { throw reportFailure(CeremonyError.transcript("no transcript at \(file): give the media directory (which holds transcript.jsonl) or the transcript file itself")) }
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw reportFailure(
+                CeremonyError.transcript(
+                    "no transcript at \(file): give the media directory (which holds transcript.jsonl) or the transcript file itself"))
+        }
         do {
             let state = try Transcript.verify(path: file)
             for entry in state.entries {

@@ -22,8 +22,14 @@ public enum BundleDirectory {
     public static func read(from path: String) throws -> MediaBundle {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-            let reason = opendir(path).map { closedir($0); return "not readable" } ?? String(cString: strerror(errno))
-            throw SecureFileError(.ioFailure, """
+            let reason =
+                opendir(path).map {
+                    closedir($0)
+                    return "not readable"
+                } ?? String(cString: strerror(errno))
+            throw SecureFileError(
+                .ioFailure,
+                """
                 cannot list bundle directory \(path): \(reason); give the bundle directory a ceremony or `appliance init` wrote \
                 (it holds a MANIFEST), such as <media>/intermediate-cert
                 """)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CHardening
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Keeps secrets held in this process's memory (a token PIN, a key passphrase, an unlocked key)
 /// out of core files and away from other processes: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0. The

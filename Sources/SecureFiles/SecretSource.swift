@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import PKICore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Where a passphrase or PIN comes from (docs/commands.md#secrets): a file only its owner can read
 /// (`--passphrase-file`, mode 0600), an inherited file descriptor (`--passphrase-fd N`) or the
@@ -26,7 +27,8 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         } else {
             throw SecureFileError(
                 .invalidSecretSource,
-                "a PIN or passphrase source must be 'prompt', 'fd:N' or 'file:/absolute/path' (got a value of \(text.count) characters; a secret itself is never accepted here)")
+                "a PIN or passphrase source must be 'prompt', 'fd:N' or 'file:/absolute/path' (got a value of \(text.count) characters; a secret itself is never accepted here)"
+            )
         }
     }
 
@@ -50,7 +52,11 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
         case .file(let path):
             try Self.checkPrivate(path: path)
             let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw SecureFileError(.ioFailure, "cannot open \(path): \(String(cString: strerror(errno))); check the path (a file only its reader can read, mode 0600)") }
+            guard fd >= 0 else {
+                throw SecureFileError(
+                    .ioFailure,
+                    "cannot open \(path): \(String(cString: strerror(errno))); check the path (a file only its reader can read, mode 0600)")
+            }
             defer { close(fd) }
             bytes = try Self.readLine(fd: fd, what: path)
         }
@@ -71,14 +77,18 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
     static func checkPrivate(path: String) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            throw SecureFileError(.ioFailure, "cannot read \(path): \(String(cString: strerror(errno))); check the path (the secret belongs in a file only its reader can read, mode 0600)")
+            throw SecureFileError(
+                .ioFailure,
+                "cannot read \(path): \(String(cString: strerror(errno))); check the path (the secret belongs in a file only its reader can read, mode 0600)"
+            )
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw SecureFileError(.unexpectedFile, "\(path) is not a regular file") }
         // A systemd credential (LoadCredential=) is root's 0400 file with an ACL for the service user.
         if SystemdCredential.isCredential(path: path) { return try SystemdCredential.checkPrivate(path: path, info: info) }
         let mode = Int(info.st_mode & 0o777)
         guard mode & 0o077 == 0 else {
-            throw SecureFileError(.insecurePermissions, "secret file \(path) has mode \(String(format: "%04o", mode)); it must be 0600 (chmod 600 \(path))")
+            throw SecureFileError(
+                .insecurePermissions, "secret file \(path) has mode \(String(format: "%04o", mode)); it must be 0600 (chmod 600 \(path))")
         }
         guard info.st_uid == geteuid() else { throw SecureFileError(.insecurePermissions, "secret file \(path) is not owned by the current user") }
     }
@@ -107,7 +117,9 @@ public enum SecretSource: Sendable, Equatable, CustomStringConvertible {
 
     static func readFromTerminal(prompt: String) throws -> [UInt8] {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw SecureFileError(.invalidSecretSource, "there is no terminal to prompt on; use a file (0600) or a file descriptor instead") }
+        guard fd >= 0 else {
+            throw SecureFileError(.invalidSecretSource, "there is no terminal to prompt on; use a file (0600) or a file descriptor instead")
+        }
         defer { close(fd) }
         var original = termios()
         guard tcgetattr(fd, &original) == 0 else { throw SecureFileError(.ioFailure, "cannot configure the terminal for a prompt") }

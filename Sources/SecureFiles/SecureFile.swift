@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// File operations for keys, certificates and media: exclusive creation, atomic replacement,
@@ -70,9 +70,14 @@ public enum SecureFile {
         var info = stat()
         guard lstat(path, &info) == 0 else { throw ioError("stat", path) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw SecureFileError(.unexpectedFile, "\(path) is not a regular file") }
-        guard info.st_uid == geteuid() else { throw SecureFileError(.insecurePermissions, "\(path) is not owned by the current user; chown it to the user that reads it") }
+        guard info.st_uid == geteuid() else {
+            throw SecureFileError(.insecurePermissions, "\(path) is not owned by the current user; chown it to the user that reads it")
+        }
         guard info.st_mode & 0o077 == 0 else {
-            throw SecureFileError(.insecurePermissions, "\(path) is readable or writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8)), must be 0600): run chmod 600 \(path)")
+            throw SecureFileError(
+                .insecurePermissions,
+                "\(path) is readable or writable by group or others (mode \(String(info.st_mode & 0o777, radix: 8)), must be 0600): run chmod 600 \(path)"
+            )
         }
     }
 
@@ -124,11 +129,11 @@ public enum SecureFile {
     /// read(2), named apart from ``read(_:maximumSize:)``.
     static func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
         #if canImport(Glibc)
-        Glibc.read(fd, buffer, count)
+            Glibc.read(fd, buffer, count)
         #elseif canImport(Musl)
-        Musl.read(fd, buffer, count)
+            Musl.read(fd, buffer, count)
         #else
-        Darwin.read(fd, buffer, count)
+            Darwin.read(fd, buffer, count)
         #endif
     }
 

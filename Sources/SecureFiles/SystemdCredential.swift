@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 internal import CHardening
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A secret handed over by systemd's `LoadCredential=` (systemd.exec(5), "Credentials"): a file in
 /// `$CREDENTIALS_DIRECTORY`, written by the service manager as root with mode 0400 and made readable
@@ -62,7 +63,8 @@ enum SystemdCredential {
             throw SecureFileError(.ioFailure, "cannot read the ACL of \(path): \(String(cString: strerror(errno)))")
         }
         guard size >= 4, (size - 4) % 8 == 0,
-              UInt32(buffer[0]) | UInt32(buffer[1]) << 8 | UInt32(buffer[2]) << 16 | UInt32(buffer[3]) << 24 == 2 else {
+            UInt32(buffer[0]) | UInt32(buffer[1]) << 8 | UInt32(buffer[2]) << 16 | UInt32(buffer[3]) << 24 == 2
+        else {
             throw SecureFileError(.unexpectedFile, "\(path) has an ACL in an unknown format")
         }
         return stride(from: 4, to: size, by: 8).map { offset in

@@ -143,9 +143,14 @@ struct AgentPendingTests {
             let out = app.directory.file("agent-out")
             var enrollment = AgentEnrollment(files: AgentFiles(directory: out))
             enrollment.maximumPendingWait = .seconds(0)
-            let server = URL(string: app.httpsURL)!, pin = SPKIPin(of: app.pki.intermediate)
-            let pending = await #expect(throws: AgentError.self) { try await enrollment.enroll(server: server, pin: pin, hostname: "web62", token: nil) }
-            #expect(pending?.code == .stillPending && pending?.reason.contains("run the same agent enroll command again") == true, "\(String(describing: pending))")
+            let server = URL(string: app.httpsURL)!
+            let pin = SPKIPin(of: app.pki.intermediate)
+            let pending = await #expect(throws: AgentError.self) {
+                try await enrollment.enroll(server: server, pin: pin, hostname: "web62", token: nil)
+            }
+            #expect(
+                pending?.code == .stillPending && pending?.reason.contains("run the same agent enroll command again") == true,
+                "\(String(describing: pending))")
             let pendingID = try #require(app.ca.state.withLockedValue { $0.pending.keys.first })
             let savedKey = try String(contentsOfFile: "\(out)/pending.key", encoding: .utf8)
 

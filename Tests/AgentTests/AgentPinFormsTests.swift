@@ -20,7 +20,9 @@ struct AgentPinFormsTests {
         return file
     }
 
-    @Test("the certificate SHA-256, the SPKI SHA-256 with colons in upper case, and the agent pin each enrol; a wrong pin is refused naming only itself")
+    @Test(
+        "the certificate SHA-256, the SPKI SHA-256 with colons in upper case, and the agent pin each enrol; a wrong pin is refused naming only itself"
+    )
     func forms() async throws {
         try await RunningAppliance.with { app in
             let ids = try CertificateIdentifiers(app.pki.intermediate)

@@ -20,7 +20,8 @@ struct AgentTokenSourceTests {
     func tokenInArgvRefused() async throws {
         try await RunningAppliance.with { app in
             let token = try await app.ca.createToken(hostname: nil, caller: AdminCaller(uid: 0, pid: 0))
-            let result = try await ExternalTool(Self.agent).runAsync(Self.enrollArguments(app, hostname: "argv-01", out: app.directory.file("a")) + ["--token", token])
+            let result = try await ExternalTool(Self.agent).runAsync(
+                Self.enrollArguments(app, hostname: "argv-01", out: app.directory.file("a")) + ["--token", token])
             #expect(!result.succeeded)
             for alternative in ["--token-file", "--token-fd", "--token-prompt", "ps"] {
                 #expect(result.stderr.contains(alternative), "\(result.output)")
@@ -61,7 +62,8 @@ struct AgentTokenSourceTests {
             #expect(mkfifo(fifo, 0o600) == 0)
             let out = app.directory.file("agent-fd")
             // `3<>` opens the FIFO without waiting for a writer; the agent then blocks reading fd 3.
-            let command = (["exec", Self.agent] + Self.enrollArguments(app, hostname: "fd-01", out: out) + ["--token-fd", "3"])
+            let command =
+                (["exec", Self.agent] + Self.enrollArguments(app, hostname: "fd-01", out: out) + ["--token-fd", "3"])
                 .map { "'\($0)'" }.joined(separator: " ") + " 3<>'\(fifo)'"
             let running = try ExternalTool("bash").start(["-c", command])
             defer { running.stop(signal: SIGKILL) }
@@ -69,7 +71,9 @@ struct AgentTokenSourceTests {
             // bash execs the agent in place: wait until the command line is the agent's own.
             var commandLine = ""
             for _ in 0..<100 {
-                commandLine = String(decoding: (FileManager.default.contents(atPath: "/proc/\(agentPID)/cmdline") ?? Data()).map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+                commandLine = String(
+                    decoding: (FileManager.default.contents(atPath: "/proc/\(agentPID)/cmdline") ?? Data()).map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self
+                )
                 if commandLine.hasPrefix(Self.agent) { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -93,10 +97,12 @@ struct AgentTokenSourceTests {
     func promptAndConflicts() async throws {
         try await RunningAppliance.with { app in
             let out = app.directory.file("agent-prompt")
-            let prompt = try await ExternalTool("setsid").runAsync([Self.agent] + Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-prompt"])
+            let prompt = try await ExternalTool("setsid").runAsync(
+                [Self.agent] + Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-prompt"])
             #expect(!prompt.succeeded)
             #expect(prompt.stderr.contains("no terminal") && prompt.stderr.contains("file descriptor"), "\(prompt.output)")
-            let both = try await ExternalTool(Self.agent).runAsync(Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-fd", "0", "--token-prompt"])
+            let both = try await ExternalTool(Self.agent).runAsync(
+                Self.enrollArguments(app, hostname: "tty-01", out: out) + ["--token-fd", "0", "--token-prompt"])
             #expect(!both.succeeded && both.stderr.contains("at most one of --token-file, --token-fd and --token-prompt"), "\(both.output)")
             #expect(app.ca.issuedCount == 0)
         }

@@ -82,7 +82,8 @@ final class RecordingTLSServer: @unchecked Sendable {
             directory.file("server.py"), directory.file("chain.pem"), directory.file("key.pem"), bindAddress, directory.file("log"),
         ])
         guard process.waitForOutput("listening", timeout: 20),
-              let match = process.output.firstMatch(of: /listening (\d+)/), let port = Int(match.1) else {
+            let match = process.output.firstMatch(of: /listening (\d+)/), let port = Int(match.1)
+        else {
             let output = process.output
             process.stop()
             directory.remove()
@@ -124,4 +125,3 @@ final class RecordingTLSServer: @unchecked Sendable {
         directory.remove()
     }
 }
-

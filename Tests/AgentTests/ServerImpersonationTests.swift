@@ -42,8 +42,9 @@ struct ServerImpersonationTests {
             let uuid = UUID().uuidString.lowercased()
             let agent = try await pki.issueAgent(hostname: "web-01", uuid: uuid)
             try PEMCodec.pem(agent.certificate).write(toFile: "\(directory)/agent.crt", atomically: true, encoding: .utf8)
-            _ = FileManager.default.createFile(atPath: "\(directory)/agent.key", contents: Data(try agent.privateKey.serializeAsPEM().pemString.utf8),
-                                           attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: "\(directory)/agent.key", contents: Data(try agent.privateKey.serializeAsPEM().pemString.utf8),
+                attributes: [.posixPermissions: 0o600])
             try PEMCodec.pemChain([pki.intermediate, pki.root]).write(toFile: "\(directory)/ca-chain.crt", atomically: true, encoding: .utf8)
             let state = AgentState(server: server, pin: rootPin, hostname: "web-01", agentID: uuid)
             try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: "\(directory)/agent-state.json"))
@@ -65,10 +66,11 @@ struct ServerImpersonationTests {
         let tokenFile = attack.work.file("token")
         let token = "rkt_" + UUID().uuidString
         _ = FileManager.default.createFile(atPath: tokenFile, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        let result = try await ProductBinary.tool("agent").runAsync([
-            "enroll", "--server", attack.impostor.url(host: "localhost"), "--pin", attack.rootPin, "--hostname", "web-01",
-            "--token-file", tokenFile, "--out", attack.work.file("agent-out"),
-        ], timeout: 60)
+        let result = try await ProductBinary.tool("agent").runAsync(
+            [
+                "enroll", "--server", attack.impostor.url(host: "localhost"), "--pin", attack.rootPin, "--hostname", "web-01",
+                "--token-file", tokenFile, "--out", attack.work.file("agent-out"),
+            ], timeout: 60)
         Self.expectRefusedForServerAuth(result, "agent enroll")
         #expect(result.stderr.contains("clientAuth"), "the refusal says what the certificate is instead: \(result.output)")
         attack.impostor.waitForConnections(1)
@@ -80,7 +82,9 @@ struct ServerImpersonationTests {
         #expect(!result.output.contains(token))
     }
 
-    @Test("agent renew and agent status refuse the impostor too, and it receives zero HTTP bytes; a real server certificate in its place does receive the request")
+    @Test(
+        "agent renew and agent status refuse the impostor too, and it receives zero HTTP bytes; a real server certificate in its place does receive the request"
+    )
     func renewAndStatusRefuseImpostor() async throws {
         let attack = try await Attack.start()
         defer { attack.stop() }

@@ -12,15 +12,17 @@ import X509
 /// (`3com.example`) is taken for an IP address today so verification always fails."
 @Suite("The agent checks the server's name and profile", .serialized)
 struct ServerNameVerificationTests {
-    @Test("HTTPSClient refuses a serverAuth certificate for another name and sends nothing; the right name gets the request", arguments: [
-        // (dialled host, bind address, certificate DNS names, certificate IPs, trusted?)
-        ("localhost", "127.0.0.1", ["appliance.test"], [[UInt8]](), false),
-        ("localhost", "127.0.0.1", ["localhost"], [[UInt8]](), true),
-        ("127.0.0.1", "127.0.0.1", ["localhost"], [[UInt8]](), false),
-        ("127.0.0.1", "127.0.0.1", ["appliance.test"], [[127, 0, 0, 1]], true),
-        ("::1", "::1", ["localhost"], [[127, 0, 0, 1]], false),
-        ("::1", "::1", ["appliance.test"], [[UInt8](repeating: 0, count: 15) + [1]], true),
-    ])
+    @Test(
+        "HTTPSClient refuses a serverAuth certificate for another name and sends nothing; the right name gets the request",
+        arguments: [
+            // (dialled host, bind address, certificate DNS names, certificate IPs, trusted?)
+            ("localhost", "127.0.0.1", ["appliance.test"], [[UInt8]](), false),
+            ("localhost", "127.0.0.1", ["localhost"], [[UInt8]](), true),
+            ("127.0.0.1", "127.0.0.1", ["localhost"], [[UInt8]](), false),
+            ("127.0.0.1", "127.0.0.1", ["appliance.test"], [[127, 0, 0, 1]], true),
+            ("::1", "::1", ["localhost"], [[127, 0, 0, 1]], false),
+            ("::1", "::1", ["appliance.test"], [[UInt8](repeating: 0, count: 15) + [1]], true),
+        ])
     func clientChecksHost(host: String, bind: String, dnsNames: [String], ips: [[UInt8]], trusted: Bool) async throws {
         let pki = try await TestPKI.make()
         let leaf = try await pki.issueServer(fqdn: dnsNames[0], dnsNames: Array(dnsNames.dropFirst()), ipAddresses: ips)
@@ -46,15 +48,17 @@ struct ServerNameVerificationTests {
         }
     }
 
-    @Test("host names are classified by parsing: 3com.example is a DNS name, IPv4 and IPv6 literals are addresses", arguments: [
-        ("3com.example", ServerHost.dnsName("3com.example")),
-        ("1.2.3", .dnsName("1.2.3")),
-        ("10.0.0.256", .dnsName("10.0.0.256")),
-        ("appliance.example.net", .dnsName("appliance.example.net")),
-        ("192.0.2.7", .ipv4("192.0.2.7")),
-        ("::1", .ipv6("::1")),
-        ("[2001:db8::5]", .ipv6("2001:db8::5")),
-    ])
+    @Test(
+        "host names are classified by parsing: 3com.example is a DNS name, IPv4 and IPv6 literals are addresses",
+        arguments: [
+            ("3com.example", ServerHost.dnsName("3com.example")),
+            ("1.2.3", .dnsName("1.2.3")),
+            ("10.0.0.256", .dnsName("10.0.0.256")),
+            ("appliance.example.net", .dnsName("appliance.example.net")),
+            ("192.0.2.7", .ipv4("192.0.2.7")),
+            ("::1", .ipv6("::1")),
+            ("[2001:db8::5]", .ipv6("2001:db8::5")),
+        ])
     func classification(text: String, expected: ServerHost) {
         #expect(ServerHost(text) == expected)
     }
@@ -90,14 +94,16 @@ struct ServerNameVerificationTests {
             issuerPrivateKey: pki.intermediateKey)
     }
 
-    @Test("only the server profile is a server: clientAuth-only, no EKU, serverAuth+clientAuth, an agent URN or an agent CN are refused", arguments: [
-        ("agent-web-01-x", [ExtendedKeyUsage.Usage.clientAuth], false, "lacks the serverAuth extended key usage"),
-        ("appliance.test", nil, false, "no extendedKeyUsage extension"),
-        ("appliance.test", [.serverAuth, .clientAuth], false, "allows clientAuth as well as serverAuth"),
-        ("appliance.test", [.serverAuth], true, "carries the agent identity urn:uuid:"),
-        ("agent-localhost-0d4f", [.serverAuth], false, "has a client common name"),
-        ("admin-alice", [.serverAuth], false, "has a client common name"),
-    ] as [(String, [ExtendedKeyUsage.Usage]?, Bool, String)])
+    @Test(
+        "only the server profile is a server: clientAuth-only, no EKU, serverAuth+clientAuth, an agent URN or an agent CN are refused",
+        arguments: [
+            ("agent-web-01-x", [ExtendedKeyUsage.Usage.clientAuth], false, "lacks the serverAuth extended key usage"),
+            ("appliance.test", nil, false, "no extendedKeyUsage extension"),
+            ("appliance.test", [.serverAuth, .clientAuth], false, "allows clientAuth as well as serverAuth"),
+            ("appliance.test", [.serverAuth], true, "carries the agent identity urn:uuid:"),
+            ("agent-localhost-0d4f", [.serverAuth], false, "has a client common name"),
+            ("admin-alice", [.serverAuth], false, "has a client common name"),
+        ] as [(String, [ExtendedKeyUsage.Usage]?, Bool, String)])
     func profileChecks(commonName: String, usages: [ExtendedKeyUsage.Usage]?, agentURN: Bool, reason: String) async throws {
         let pki = try await TestPKI.make()
         var sans: [GeneralName] = [.dnsName("localhost")]

@@ -1,7 +1,7 @@
 import AgentKit
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// An appliance that is down (nothing listening on the port) is a transport error the agent
 /// reports, never a crash: the client once leaked its response promise when the connection
@@ -31,7 +31,9 @@ struct UnreachableServerTests {
                 _ = try await client.send(method: .GET, url: URL(string: "https://127.0.0.1:\(port)/api/v1/agent/status")!)
             }
             #expect(error?.code == .transport, "\(String(describing: error))")
-            #expect("\(error.map { "\($0)" } ?? "")".contains("cannot connect to the appliance at 127.0.0.1:\(port): Connection refused"), "\(String(describing: error))")
+            #expect(
+                "\(error.map { "\($0)" } ?? "")".contains("cannot connect to the appliance at 127.0.0.1:\(port): Connection refused"),
+                "\(String(describing: error))")
         }
     }
 }

@@ -29,7 +29,8 @@ struct AdminJSONOutputTests {
             try #require(pending.status == 202, "\(pending.body)")
 
             let agents = try await Self.appliance(app, ["agents", "list", "--format", "json"])
-            let agentRows = try Self.python("""
+            let agentRows = try Self.python(
+                """
                 for e in sorted(d, key=lambda e: e['hostname']): print(e['id'], e['kind'], e['status'], e['hostname'], e['agentID'], e['created'])
                 """, json: agents.stdout)
             try #require(agentRows.count == 2, "\(agents.stdout)")
@@ -45,7 +46,8 @@ struct AdminJSONOutputTests {
             #expect(text.stdout.split(separator: "\n").contains { $0.hasPrefix(active[0] + " active json-01") })
 
             let certificates = try await Self.appliance(app, ["certs", "list", "--format", "json"])
-            let agentCertificates = try Self.python("""
+            let agentCertificates = try Self.python(
+                """
                 for e in d:
                     if e['type'] == 'agent': print(e['id'] == e['serial'], e['status'], e['agentID'], e['notAfter'])
                 """, json: certificates.stdout)
@@ -62,7 +64,8 @@ struct AdminJSONOutputTests {
                 try await Task.sleep(for: .milliseconds(200))
                 audit = try await Self.appliance(app, ["audit", "list", "--format", "json"])
             }
-            let events = try Self.python("""
+            let events = try Self.python(
+                """
                 seqs = [e['seq'] for e in d]
                 print(seqs == list(range(1, len(d) + 1)), all(len(e['hash']) == 64 and isinstance(e['details'], dict) for e in d))
                 print(' '.join(e['action'] for e in d))

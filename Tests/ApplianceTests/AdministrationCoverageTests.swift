@@ -55,11 +55,15 @@ struct AdministrationCoverageTests {
                 .replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "/", with: "%2F")
                 .replacingOccurrences(of: "=", with: "%3D")
             let response = harness.directory.file("ocsp-\(UUID().uuidString).der")
-            let fetched = try await ExternalTool("curl").runAsync(["-sS", "--max-time", "20", "-o", response, "-w", "%{http_code} %{content_type}",
-                                                      "\(serving.httpURL)/ocsp/\(encoded)"])
+            let fetched = try await ExternalTool("curl").runAsync([
+                "-sS", "--max-time", "20", "-o", response, "-w", "%{http_code} %{content_type}",
+                "\(serving.httpURL)/ocsp/\(encoded)",
+            ])
             #expect(fetched.stdout == "200 application/ocsp-response", "\(fetched.output)")
-            let check = try await ExternalTool("openssl").runAsync(["ocsp", "-respin", response, "-issuer", issuer, "-cert", agent.cert,
-                                                       "-CAfile", root, "-verify_other", issuer])
+            let check = try await ExternalTool("openssl").runAsync([
+                "ocsp", "-respin", response, "-issuer", issuer, "-cert", agent.cert,
+                "-CAfile", root, "-verify_other", issuer,
+            ])
             #expect(check.output.contains("Response verify OK"), "\(check.output)")
             return check.stdout
         }
@@ -81,12 +85,18 @@ struct AdministrationCoverageTests {
         defer { Task { await serving.stop() } }
         let request = try CAHarness.agentCSR(hostname: "reject-01")
         let outcome = try await serving.runtime.ca.enroll(csrDER: request.der, token: nil, source: "127.0.0.1")
-        guard case .pending = outcome else { Issue.record("expected pending, got \(outcome)"); return }
+        guard case .pending = outcome else {
+            Issue.record("expected pending, got \(outcome)")
+            return
+        }
 
-        let appliance = ProductBinary.path("appliance"), state = harness.state.root.path
+        let appliance = ProductBinary.path("appliance")
+        let state = harness.state.root.path
         let unknown = try await ExternalTool(appliance).runAsync(["agents", "reject", UUID().uuidString.lowercased(), "--state-dir", state])
         #expect(!unknown.succeeded && unknown.stderr.contains("no pending registration"), "\(unknown.output)")
-        let reject = try await ExternalTool(appliance).runAsync(["agents", "reject", request.uuid, "--reason", "not one of ours", "--state-dir", state])
+        let reject = try await ExternalTool(appliance).runAsync([
+            "agents", "reject", request.uuid, "--reason", "not one of ours", "--state-dir", state,
+        ])
         #expect(reject.succeeded, "\(reject.output)")
         let list = try await ExternalTool(appliance).runAsync(["agents", "list", "--state-dir", state])
         try #require(list.succeeded, "\(list.output)")
@@ -94,7 +104,10 @@ struct AdministrationCoverageTests {
 
         // The same agent asking again is told it was rejected, with the administrator's reason.
         let again = try await serving.runtime.ca.enroll(csrDER: request.der, token: nil, source: "127.0.0.1")
-        guard case .rejected(let reason) = again else { Issue.record("a rejected registration must stay rejected, got \(again)"); return }
+        guard case .rejected(let reason) = again else {
+            Issue.record("a rejected registration must stay rejected, got \(again)")
+            return
+        }
         #expect(reason.contains("rejected by an administrator: not one of ours"), "\(reason)")
         let audit = try await ExternalTool(appliance).runAsync(["audit", "verify", "--state-dir", state])
         #expect(audit.succeeded, "\(audit.output)")
@@ -107,7 +120,8 @@ struct AdministrationCoverageTests {
         let serving = try await harness.start()
         defer { Task { await serving.stop() } }
         let agent = try await serving.enroll("expiring-01")
-        let appliance = ProductBinary.path("appliance"), state = harness.state.root.path
+        let appliance = ProductBinary.path("appliance")
+        let state = harness.state.root.path
         let serial = Hex.encode(agent.certificate.serialNumber.bytes)
 
         // Agent certificates are issued for the configured validity (90 days by default):
@@ -123,7 +137,8 @@ struct AdministrationCoverageTests {
             let file = harness.directory.file("crl-\(UUID().uuidString).der")
             #expect(try await serving.download("/crl/intermediate.crl", to: file) == 200)
             let text = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", file, "-noout", "-crlnumber"])
-            let value = text.stdout.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }?
+            let value =
+                text.stdout.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }?
                 .replacingOccurrences(of: "0x", with: "") ?? ""
             return try #require(Int(value, radix: 16), "\(text.output)")
         }

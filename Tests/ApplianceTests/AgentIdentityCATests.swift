@@ -62,20 +62,24 @@ struct AgentIdentityCATests {
         // Issue as an earlier release did: token authorisation, reservation, signature, record.
         let token = try await harness.ca.createToken(hostname: "db-01", caller: CAHarness.admin)
         let legacyCSR = try TestPKI.legacyAgentCSR(hostname: "db-01", uuid: uuid, key: key)
-        let identity = RequestIdentity(hostname: "db-01", agentID: try #require(AgentID(uuid)), spkiSHA256: legacyCSR.publicKey.spkiSHA256Hex,
-                                       csrDER: try PEMCodec.der(legacyCSR))
-        guard case .issue(let authorization) = try await harness.ca.authority.evaluateEnrollment(
-            Registration.EnrollmentRequest(identity: identity, token: token, sourceAddress: nil)) else {
+        let identity = RequestIdentity(
+            hostname: "db-01", agentID: try #require(AgentID(uuid)), spkiSHA256: legacyCSR.publicKey.spkiSHA256Hex,
+            csrDER: try PEMCodec.der(legacyCSR))
+        guard
+            case .issue(let authorization) = try await harness.ca.authority.evaluateEnrollment(
+                Registration.EnrollmentRequest(identity: identity, token: token, sourceAddress: nil))
+        else {
             Issue.record("token enrolment must be authorised")
             return
         }
         let profile = try LegacyAgentProfile(identity: AgentIdentity(hostname: "db-01", uuid: uuid), organization: harness.pki.organization)
         let prepared = try harness.pki.intermediateIssuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
         let serial = CertificateRecord.serialHex(contentBytes: prepared.serialNumber.bytes)
-        let record = CertificateRecord(serial: serial, issuerSKI: try IssuerRoster.ski(harness.pki.intermediate), type: .agent,
-                                       subject: String(describing: prepared.subject), notBefore: prepared.notValidBefore,
-                                       notAfter: prepared.notValidAfter, tbsSHA256: Hex.encode(SHA256.hash(data: prepared.tbsCertificateBytes)),
-                                       reservedAt: harness.pki.clock.now())
+        let record = CertificateRecord(
+            serial: serial, issuerSKI: try IssuerRoster.ski(harness.pki.intermediate), type: .agent,
+            subject: String(describing: prepared.subject), notBefore: prepared.notValidBefore,
+            notAfter: prepared.notValidAfter, tbsSHA256: Hex.encode(SHA256.hash(data: prepared.tbsCertificateBytes)),
+            reservedAt: harness.pki.clock.now())
         _ = try await harness.ca.authority.reserveIssuance(authorization, certificate: record)
         let legacy = try await harness.pki.intermediateIssuer.issue(prepared)
         _ = try await harness.ca.authority.completeIssuance(serial: serial, certificateDER: try PEMCodec.der(legacy))

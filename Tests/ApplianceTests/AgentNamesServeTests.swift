@@ -11,7 +11,8 @@ import Testing
 struct AgentNamesServeTests {
     @Test("attack: the appliance's own names (localhost, 127.0.0.1, server.dns_names) are refused by token binding, with a token and tokenless")
     func ownNamesRefused() async throws {
-        try await ApplianceProcess.with(extraConfiguration: "server:\n  fqdn: localhost\n  dns_names: est.example.test\n  ip_addresses: 127.0.0.1") { app in
+        try await ApplianceProcess.with(extraConfiguration: "server:\n  fqdn: localhost\n  dns_names: est.example.test\n  ip_addresses: 127.0.0.1") {
+            app in
             for name in ["localhost", "LOCALHOST", "EST.example.test"] {
                 let bound = try app.token(hostname: name)
                 #expect(!bound.succeeded, "agents token --hostname \(name) must be refused")
@@ -45,8 +46,9 @@ struct AgentNamesServeTests {
     @Test("attack: DB3.example.org after db3.example.org is refused (token and tokenless); one active agent holds the name")
     func mixedCaseAttack() async throws {
         try await ApplianceProcess.with { app in
-            let first = try app.enrol(csrDER: try ApplianceProcess.agentCSR(hostname: "db3.example.org"),
-                                      token: try app.requireToken(hostname: "db3.example.org"))
+            let first = try app.enrol(
+                csrDER: try ApplianceProcess.agentCSR(hostname: "db3.example.org"),
+                token: try app.requireToken(hostname: "db3.example.org"))
             #expect(first.status == 200, "\(first.body)")
             let attacker = try ApplianceProcess.agentCSR(hostname: "DB3.example.org")
             let withToken = try app.enrol(csrDER: attacker, token: try app.requireToken(hostname: nil))
@@ -57,9 +59,13 @@ struct AgentNamesServeTests {
             let tokenless = try app.enrol(csrDER: attacker, token: nil)
             #expect(tokenless.status == 403 && tokenless.body.contains("belongs to active agent"), "\(tokenless.body)")
             #expect(try app.sql("SELECT hostname, status FROM agents") == "db3.example.org|active\n")
-            #expect(try app.sql("SELECT hostname FROM enrollment_tokens WHERE hostname IS NOT NULL ORDER BY created_at") == "db3.example.org\ndb3.example.org\n")
+            #expect(
+                try app.sql("SELECT hostname FROM enrollment_tokens WHERE hostname IS NOT NULL ORDER BY created_at")
+                    == "db3.example.org\ndb3.example.org\n")
             // The issued certificate names the canonical host in CN and SAN.
-            let printed = try ExternalTool("openssl").run(["x509", "-in", try #require(first.certificate), "-noout", "-subject", "-ext", "subjectAltName"])
+            let printed = try ExternalTool("openssl").run([
+                "x509", "-in", try #require(first.certificate), "-noout", "-subject", "-ext", "subjectAltName",
+            ])
             #expect(printed.stdout.contains("CN = db3.example.org") && printed.stdout.contains("DNS:db3.example.org"), "\(printed.output)")
         }
     }
@@ -71,7 +77,9 @@ struct AgentNamesServeTests {
             // two active agents for one name in two cases, as an earlier release allowed.
             app.serve.stop()
             ProcessReaper.terminate(commandLineContaining: app.stateRoot)
-            let edit = try ExternalTool("sqlite3").run([app.database, """
+            let edit = try ExternalTool("sqlite3").run([
+                app.database,
+                """
                 DROP INDEX agents_active_hostname;
                 DROP INDEX registrations_pending_source;
                 DROP INDEX registrations_open_hostname;
@@ -80,15 +88,19 @@ struct AgentNamesServeTests {
                 DELETE FROM grdb_migrations WHERE identifier = 'v3-hostnames-case-insensitive';
                 INSERT INTO agents VALUES ('00000000-0000-4000-8000-00000000000a', 'DB3.example.org', 'active', 1, NULL);
                 INSERT INTO agents VALUES ('00000000-0000-4000-8000-00000000000b', 'db3.example.org', 'active', 2, NULL);
-                """])
+                """,
+            ])
             try #require(edit.succeeded, "\(edit.output)")
             let second = try app.restart()
             defer { second.stop() }
             for _ in 0..<150 where second.isRunning { usleep(200_000) }
             #expect(!second.isRunning, "serve must refuse to start:\n\(second.output)")
             #expect(second.exitStatus != 0)
-            #expect(second.output.contains("active agents for db3.example.org: 00000000-0000-4000-8000-00000000000a (DB3.example.org), 00000000-0000-4000-8000-00000000000b (db3.example.org)"),
-                    "\(second.output)")
+            #expect(
+                second.output.contains(
+                    "active agents for db3.example.org: 00000000-0000-4000-8000-00000000000a (DB3.example.org), 00000000-0000-4000-8000-00000000000b (db3.example.org)"
+                ),
+                "\(second.output)")
             #expect(second.output.contains("appliance agents revoke"), "\(second.output)")
             // Nothing was changed: the rows keep their spelling for the administrator to decide.
             #expect(try app.sql("SELECT hostname FROM agents ORDER BY id") == "DB3.example.org\ndb3.example.org\n")
@@ -101,12 +113,15 @@ struct AgentNamesServeTests {
             let squatterCSR = try ApplianceProcess.agentCSR(hostname: "web9.example.org")
             let squat = try app.enrol(csrDER: squatterCSR, token: nil)
             #expect(squat.status == 202, "\(squat.status) \(squat.body)")
-            let owner = try app.enrol(csrDER: try ApplianceProcess.agentCSR(hostname: "web9.example.org"),
-                                      token: try app.requireToken(hostname: "WEB9.example.org"))
+            let owner = try app.enrol(
+                csrDER: try ApplianceProcess.agentCSR(hostname: "web9.example.org"),
+                token: try app.requireToken(hostname: "WEB9.example.org"))
             #expect(owner.status == 200, "the token holder must win: \(owner.status) \(owner.body)")
             let poll = try app.enrol(csrDER: squatterCSR, token: nil)
             #expect(poll.status == 403, "\(poll.status) \(poll.body)")
-            #expect(poll.body.contains("was rejected by the appliance: superseded: an enrolment token bound to web9.example.org was presented"), "\(poll.body)")
+            #expect(
+                poll.body.contains("was rejected by the appliance: superseded: an enrolment token bound to web9.example.org was presented"),
+                "\(poll.body)")
             let audit = try app.sql("SELECT actor, action FROM audit_events WHERE action = 'registration.rejected'")
             #expect(audit == "appliance|registration.rejected\n", "\(audit)")
 
@@ -122,7 +137,8 @@ struct AgentNamesServeTests {
             let elsewhere = try app.enrol(csrDER: try ApplianceProcess.agentCSR(hostname: "batch3.example.org"), token: nil, interface: "127.0.0.2")
             #expect(elsewhere.status == 202, "\(elsewhere.status) \(elsewhere.body)")
             // A token enrolment is never counted.
-            let tokened = try app.enrol(csrDER: try ApplianceProcess.agentCSR(hostname: "batch4.example.org"), token: try app.requireToken(hostname: nil))
+            let tokened = try app.enrol(
+                csrDER: try ApplianceProcess.agentCSR(hostname: "batch4.example.org"), token: try app.requireToken(hostname: nil))
             #expect(tokened.status == 200, "\(tokened.body)")
         }
     }
@@ -144,8 +160,9 @@ struct AgentNamesServeTests {
         try await ApplianceProcess.with { app in
             for length in [1, 21, 22, 63, 200, 253] {
                 let hostname = TestHostname.ldh(length: length)
-                let issued = try app.enrol(csrDER: try ApplianceProcess.agentCSR(hostname: hostname), token: try app.requireToken(hostname: hostname),
-                                           name: "len\(length)")
+                let issued = try app.enrol(
+                    csrDER: try ApplianceProcess.agentCSR(hostname: hostname), token: try app.requireToken(hostname: hostname),
+                    name: "len\(length)")
                 let certificate = try #require(issued.certificate, "length \(length): \(issued.status) \(issued.body)")
                 let lint = try ExternalTool(Self.pkilint).run(["lint", "-s", "ERROR", "-f", "JSON", certificate])
                 let report = try JSONSerialization.jsonObject(with: Data(lint.stdout.utf8)) as? [String: Any]
@@ -155,7 +172,10 @@ struct AgentNamesServeTests {
                 for result in results {
                     for finding in result["finding_descriptions"] as? [[String: Any]] ?? [] {
                         let code = finding["code"] as? String ?? "?"
-                        #expect(allowed.contains(code), "length \(length): pkilint \(finding["severity"] ?? "?") \(code) at \(result["node_path"] ?? "?"): \(finding["message"] ?? "")")
+                        #expect(
+                            allowed.contains(code),
+                            "length \(length): pkilint \(finding["severity"] ?? "?") \(code) at \(result["node_path"] ?? "?"): \(finding["message"] ?? "")"
+                        )
                     }
                 }
                 let strict = try ExternalTool("openssl").run([

@@ -11,12 +11,15 @@ struct AgentRenewalWindowTests {
     /// An agent enrolled with the real `agent enroll` and a one-time token; its directory.
     static func enrolledAgent(_ app: ApplianceProcess, hostname: String) async throws -> String {
         let tokenFile = app.directory.file("\(hostname).token")
-        try #require(FileManager.default.createFile(
-            atPath: tokenFile, contents: Data((try app.requireToken(hostname: hostname) + "\n").utf8), attributes: [.posixPermissions: 0o600]))
+        try #require(
+            FileManager.default.createFile(
+                atPath: tokenFile, contents: Data((try app.requireToken(hostname: hostname) + "\n").utf8), attributes: [.posixPermissions: 0o600]))
         let out = app.directory.file("agent-\(hostname)")
         let enrolled = try await ProductBinary.tool("agent").runAsync(
-            ["enroll", "--server", "https://127.0.0.1:\(app.https)", "--pin", try app.intermediatePin(), "--hostname", hostname,
-             "--out", out, "--token-file", tokenFile], timeout: 60)
+            [
+                "enroll", "--server", "https://127.0.0.1:\(app.https)", "--pin", try app.intermediatePin(), "--hostname", hostname,
+                "--out", out, "--token-file", tokenFile,
+            ], timeout: 60)
         try #require(enrolled.succeeded, "agent enroll: \(enrolled.output)")
         return out
     }
@@ -42,20 +45,25 @@ struct AgentRenewalWindowTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test("a 10-day certificate with ca.renew_before_days 3: status says not yet, renew agrees and names when the window opens; a forced renewal the appliance refuses runs no hook")
+    @Test(
+        "a 10-day certificate with ca.renew_before_days 3: status says not yet, renew agrees and names when the window opens; a forced renewal the appliance refuses runs no hook"
+    )
     func windowNotOpen() async throws {
-        try await ApplianceProcess.with(extraConfiguration: """
-            ca:
-              agent_validity_days: 10
-              renew_before_days: 3
-            """) { app in
+        try await ApplianceProcess.with(
+            extraConfiguration: """
+                ca:
+                  agent_validity_days: 10
+                  renew_before_days: 3
+                """
+        ) { app in
             let out = try await Self.enrolledAgent(app, hostname: "window-01")
             let before = try opensslSerial("\(out)/agent.crt")
             let status = try await Self.status(out)
             #expect(!status.renewNow)
             // renewFrom = notAfter − 3 days, as the appliance computes it.
             let notAfter = try ExternalTool("openssl").run(["x509", "-in", "\(out)/agent.crt", "-noout", "-enddate"]).stdout
-            let expiry = try #require(DateFormatter.openssl.date(from: notAfter.dropFirst("notAfter=".count).split(whereSeparator: \.isWhitespace).joined(separator: " ")))
+            let expiry = try #require(
+                DateFormatter.openssl.date(from: notAfter.dropFirst("notAfter=".count).split(whereSeparator: \.isWhitespace).joined(separator: " ")))
             let renewFrom = try #require(ISO8601DateFormatter().date(from: status.renewFrom), "renewFrom: \(status.renewFrom)")
             #expect(abs(expiry.timeIntervalSince(renewFrom) - 3 * 86_400) < 2)
 
@@ -77,19 +85,24 @@ struct AgentRenewalWindowTests {
         }
     }
 
-    @Test("inside the window (renew_before_days = validity): status says renewNow, renew renews, and the --exec hook gets the new pair's paths in its environment")
+    @Test(
+        "inside the window (renew_before_days = validity): status says renewNow, renew renews, and the --exec hook gets the new pair's paths in its environment"
+    )
     func windowOpenRenewsAndRunsHook() async throws {
-        try await ApplianceProcess.with(extraConfiguration: """
-            ca:
-              agent_validity_days: 2
-              renew_before_days: 2
-            """) { app in
+        try await ApplianceProcess.with(
+            extraConfiguration: """
+                ca:
+                  agent_validity_days: 2
+                  renew_before_days: 2
+                """
+        ) { app in
             let out = try await Self.enrolledAgent(app, hostname: "window-02")
             let before = try opensslSerial("\(out)/agent.crt")
             #expect(try await Self.status(out).renewNow)
             let report = app.directory.file("hook.env")
             // The hook reads what it needs from its environment; nothing is interpolated into it.
-            let hook = "printf '%s\\n' \"$AGENT_SERIAL\" \"$AGENT_CERTIFICATE\" \"$AGENT_KEY\" \"$AGENT_CA_CHAIN\" \"$AGENT_HOSTNAME\" \"$AGENT_NOT_AFTER\" > '\(report)'"
+            let hook =
+                "printf '%s\\n' \"$AGENT_SERIAL\" \"$AGENT_CERTIFICATE\" \"$AGENT_KEY\" \"$AGENT_CA_CHAIN\" \"$AGENT_HOSTNAME\" \"$AGENT_NOT_AFTER\" > '\(report)'"
             let renew = try await Self.agent(["renew", "--out", out, "--exec", hook])
             #expect(renew.succeeded, "\(renew.output)")
             #expect(renew.stdout.contains("renewed: serial"))
@@ -105,20 +118,27 @@ struct AgentRenewalWindowTests {
 
             // Such a window makes every agent renew at every check: doctor says so.
             let doctor = try await ProductBinary.tool("appliance").runAsync(
-                ["doctor", "--state-dir", app.stateRoot, "--config", app.directory.file("appliance.yaml"),
-                 "--passphrase-file", app.directory.file("key.passphrase")], timeout: 120)
-            #expect(doctor.stdout.contains("WARNING renewal window: ca.renew_before_days (2) is not below ca.agent_validity_days (2)"),
-                    "\(doctor.output)")
+                [
+                    "doctor", "--state-dir", app.stateRoot, "--config", app.directory.file("appliance.yaml"),
+                    "--passphrase-file", app.directory.file("key.passphrase"),
+                ], timeout: 120)
+            #expect(
+                doctor.stdout.contains("WARNING renewal window: ca.renew_before_days (2) is not below ca.agent_validity_days (2)"),
+                "\(doctor.output)")
         }
     }
 
-    @Test("a failing hook is reported with its exit status and the renewed certificate stays installed; --reload-unit refuses a name that is not a unit")
+    @Test(
+        "a failing hook is reported with its exit status and the renewed certificate stays installed; --reload-unit refuses a name that is not a unit"
+    )
     func failingHookKeepsCertificate() async throws {
-        try await ApplianceProcess.with(extraConfiguration: """
-            ca:
-              agent_validity_days: 2
-              renew_before_days: 2
-            """) { app in
+        try await ApplianceProcess.with(
+            extraConfiguration: """
+                ca:
+                  agent_validity_days: 2
+                  renew_before_days: 2
+                """
+        ) { app in
             let out = try await Self.enrolledAgent(app, hostname: "window-03")
             let before = try opensslSerial("\(out)/agent.crt")
             let renew = try await Self.agent(["renew", "--out", out, "--exec", "exit 3"])
@@ -150,14 +170,17 @@ struct AgentRenewalWindowTests {
 
     @Test("the daemon runs a failed hook again at its next round until it succeeds; the renewed certificate stays installed meanwhile")
     func daemonRetriesFailedHook() async throws {
-        try await ApplianceProcess.with(extraConfiguration: """
-            ca:
-              agent_validity_days: 2
-              renew_before_days: 2
-            """) { app in
+        try await ApplianceProcess.with(
+            extraConfiguration: """
+                ca:
+                  agent_validity_days: 2
+                  renew_before_days: 2
+                """
+        ) { app in
             let out = try await Self.enrolledAgent(app, hostname: "window-04")
             let before = try opensslSerial("\(out)/agent.crt")
-            let marker = app.directory.file("hook-failed-once"), report = app.directory.file("hook-serial")
+            let marker = app.directory.file("hook-failed-once")
+            let report = app.directory.file("hook-serial")
             // Fails the first time (exit 5), succeeds afterwards.
             let hook = "if [ -e '\(marker)' ]; then printf '%s\\n' \"$AGENT_SERIAL\" > '\(report)'; else touch '\(marker)'; exit 5; fi"
             let daemon = try ProductBinary.tool("agent").start(["renew", "--daemon", "--out", out, "--check-interval", "2", "--exec", hook])

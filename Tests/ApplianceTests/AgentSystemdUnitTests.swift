@@ -16,7 +16,8 @@ struct AgentSystemdUnitTests {
     /// The unit's User= and ExecStart= words.
     static func directives() throws -> (user: String, execStart: [String]) {
         let text = try String(contentsOf: unit, encoding: .utf8)
-        var user: String?, execStart: [String]?
+        var user: String?
+        var execStart: [String]?
         for line in text.split(separator: "\n").map(String.init) where !line.hasPrefix("#") {
             if line.hasPrefix("User=") { user = String(line.dropFirst(5)) }
             if line.hasPrefix("ExecStart=") { execStart = line.dropFirst(10).split(separator: " ").map(String.init) }
@@ -24,16 +25,20 @@ struct AgentSystemdUnitTests {
         return (try #require(user, "no User="), try #require(execStart, "no ExecStart="))
     }
 
-    @Test("agent renew --daemon, started as the unit starts it (as its user, its paths), renews when the appliance says and runs the hook with the new pair")
+    @Test(
+        "agent renew --daemon, started as the unit starts it (as its user, its paths), renews when the appliance says and runs the hook with the new pair"
+    )
     func daemonStartsAsTheUnitSays() async throws {
         let unit = try Self.directives()
         #expect(unit.user == "rootkeeper-agent")
         #expect(Array(unit.execStart.prefix(4)) == ["/usr/local/bin/agent", "renew", "--daemon", "--out"])
-        try await ApplianceProcess.with(extraConfiguration: """
-            ca:
-              agent_validity_days: 2
-              renew_before_days: 2
-            """) { app in
+        try await ApplianceProcess.with(
+            extraConfiguration: """
+                ca:
+                  agent_validity_days: 2
+                  renew_before_days: 2
+                """
+        ) { app in
             let out = try await AgentRenewalWindowTests.enrolledAgent(app, hostname: "unit-01")
             let hookDirectory = app.directory.file("hook")
             try FileManager.default.createDirectory(atPath: hookDirectory, withIntermediateDirectories: false)

@@ -44,14 +44,17 @@ struct ApplianceCLITests {
             FileManager.default.createFile(atPath: key, contents: Data("a passphrase\n".utf8), attributes: [.posixPermissions: 0o600])
             let notOwned = try await ExternalTool(binary).runAsync(["serve", "--config", config, "--passphrase-file", key])
             #expect(!notOwned.succeeded)
-            #expect(notOwned.stderr.contains("belongs to uid 0") && notOwned.stderr.contains("chown -R nobody: \(state)"),
-                    "\(notOwned.output)")
+            #expect(
+                notOwned.stderr.contains("belongs to uid 0") && notOwned.stderr.contains("chown -R nobody: \(state)"),
+                "\(notOwned.output)")
         }
         // A backup of a state directory that does not exist fails and leaves no file.
         let passphrase = directory.file("backup.passphrase")
         FileManager.default.createFile(atPath: passphrase, contents: Data("a long enough passphrase\n".utf8), attributes: [.posixPermissions: 0o600])
-        let backup = try await ExternalTool(binary).runAsync(["backup", "create", "--state-dir", directory.file("state"), "--out", directory.file("b"),
-                                                 "--passphrase-file", passphrase])
+        let backup = try await ExternalTool(binary).runAsync([
+            "backup", "create", "--state-dir", directory.file("state"), "--out", directory.file("b"),
+            "--passphrase-file", passphrase,
+        ])
         #expect(!backup.succeeded)
         #expect(backup.stderr.contains("no database at"), "\(backup.output)")
         #expect(!FileManager.default.fileExists(atPath: directory.file("b")))

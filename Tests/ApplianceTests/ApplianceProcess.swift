@@ -39,9 +39,12 @@ final class ApplianceProcess: @unchecked Sendable {
         let config = harness.directory.file("appliance.yaml")
         try LoopbackServe.writeConfiguration(to: config, state: harness.state.root.path, extra: extraConfiguration)
         let passphrase = harness.directory.file("key.passphrase")
-        try #require(FileManager.default.createFile(atPath: passphrase, contents: Data("correct horse battery staple\n".utf8),
-                                                    attributes: [.posixPermissions: 0o600]))
-        let started = try LoopbackServe.start(state: harness.state.root.path, config: config, secret: ["--passphrase-file", passphrase], adminSocket: harness.state.adminSocket)
+        try #require(
+            FileManager.default.createFile(
+                atPath: passphrase, contents: Data("correct horse battery staple\n".utf8),
+                attributes: [.posixPermissions: 0o600]))
+        let started = try LoopbackServe.start(
+            state: harness.state.root.path, config: config, secret: ["--passphrase-file", passphrase], adminSocket: harness.state.adminSocket)
         let serve = started.process
         defer {
             serve.stop()
@@ -57,8 +60,10 @@ final class ApplianceProcess: @unchecked Sendable {
         ProcessReaper.terminate(commandLineContaining: stateRoot)
         if geteuid() == 0 { _ = try ExternalTool("chown").run(["-R", "nobody:", stateRoot]) }
         return try ProductBinary.tool("appliance").start(
-            ["serve", "--state-dir", stateRoot, "--config", directory.file("appliance.yaml"),
-             "--passphrase-file", directory.file("key.passphrase")])
+            [
+                "serve", "--state-dir", stateRoot, "--config", directory.file("appliance.yaml"),
+                "--passphrase-file", directory.file("key.passphrase"),
+            ])
     }
 
     /// `appliance agents token [--hostname NAME]`: the token, or the failed run.
@@ -78,11 +83,16 @@ final class ApplianceProcess: @unchecked Sendable {
     /// POSTs a DER CSR to simpleenroll with curl (the token goes in a header read from stdin, never
     /// argv); `interface` picks the source address. Returns the status and the body (the PEM
     /// certificate when 200).
-    func enrol(csrDER: [UInt8], token: String?, interface: String? = nil, name: String = UUID().uuidString) throws -> (status: Int, body: String, certificate: String?) {
-        let b64 = directory.file("\(name).b64"), reply = directory.file("\(name).reply")
+    func enrol(csrDER: [UInt8], token: String?, interface: String? = nil, name: String = UUID().uuidString) throws -> (
+        status: Int, body: String, certificate: String?
+    ) {
+        let b64 = directory.file("\(name).b64")
+        let reply = directory.file("\(name).reply")
         try Data(csrDER).base64EncodedString(options: .lineLength64Characters).write(toFile: b64, atomically: true, encoding: .utf8)
-        var arguments = ["-sS", "-o", reply, "-w", "%{http_code}", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "-H", "@-",
-                         "--data-binary", "@\(b64)", "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"]
+        var arguments = [
+            "-sS", "-o", reply, "-w", "%{http_code}", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "-H", "@-",
+            "--data-binary", "@\(b64)", "https://127.0.0.1:\(https)/.well-known/est/simpleenroll",
+        ]
         if let interface { arguments = ["--interface", interface] + arguments }
         let headers = token.map { "Authorization: Bearer \($0)\n" } ?? ""
         let result = try ExternalTool("curl").run(arguments, stdin: Data(headers.utf8))
@@ -92,7 +102,9 @@ final class ApplianceProcess: @unchecked Sendable {
         let certificate = directory.file("\(name).crt")
         let openssl = try ExternalTool("openssl")
         _ = try openssl.run(["base64", "-d", "-in", reply, "-out", directory.file("\(name).p7")])
-        let printed = try openssl.run(["pkcs7", "-inform", "DER", "-in", directory.file("\(name).p7"), "-print_certs", "-out", directory.file("\(name).all")])
+        let printed = try openssl.run([
+            "pkcs7", "-inform", "DER", "-in", directory.file("\(name).p7"), "-print_certs", "-out", directory.file("\(name).all"),
+        ])
         try #require(printed.succeeded, "\(printed.output)")
         // The first certificate of the reply is the agent's.
         let all = String(decoding: FileManager.default.contents(atPath: directory.file("\(name).all")) ?? Data(), as: UTF8.self)
@@ -110,9 +122,12 @@ final class ApplianceProcess: @unchecked Sendable {
     /// The agent's `--pin` for the intermediate, computed with openssl (`sha256/` + base64 of the
     /// SPKI's SHA-256).
     func intermediatePin() throws -> String {
-        let pin = try ExternalTool("sh").run(["-c", """
+        let pin = try ExternalTool("sh").run([
+            "-c",
+            """
             openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64 -A
-            """, "sh", harness.state.path("ca", "intermediate-ca.crt")])
+            """, "sh", harness.state.path("ca", "intermediate-ca.crt"),
+        ])
         try #require(pin.succeeded, "\(pin.output)")
         return "sha256/" + pin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

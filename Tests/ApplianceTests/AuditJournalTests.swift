@@ -3,8 +3,8 @@ import CAStore
 import Foundation
 import Logging
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 @Suite("The audit journal mirrors the store's hash chain in audit/audit.jsonl")
 struct AuditJournalTests {
@@ -16,10 +16,12 @@ struct AuditJournalTests {
         let path = directory.file("audit.jsonl")
         let journal = AuditJournal(store: store, path: path, logger: Logger(label: "test"))
         for action in ["agent.approve", "certificate.issue", "certificate.revoke"] {
-            _ = try await store.append(AuditEntry(time: Date(timeIntervalSince1970: 1_790_000_000), actor: "admin:uid=0", action: action, subject: "web-01"))
+            _ = try await store.append(
+                AuditEntry(time: Date(timeIntervalSince1970: 1_790_000_000), actor: "admin:uid=0", action: action, subject: "web-01"))
         }
         #expect(try await journal.sync(after: 0) == 3)
-        _ = try await store.append(AuditEntry(time: Date(timeIntervalSince1970: 1_790_000_001), actor: "system", action: "crl.publish", subject: "intermediate"))
+        _ = try await store.append(
+            AuditEntry(time: Date(timeIntervalSince1970: 1_790_000_001), actor: "system", action: "crl.publish", subject: "intermediate"))
         #expect(try await journal.sync(after: 3) == 4)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.split(separator: "\n").count == 4)
@@ -57,8 +59,10 @@ struct AuditJournalTests {
         }
         let journalStarted = FileManager.default.fileExists(atPath: path)
         try await Task.sleep(for: .milliseconds(100))
-        guard case .issued(let certificate, _) = try await ca.enroll(
-            csrDER: try CAHarness.agentCSR(hostname: "audit-1").der, token: token, source: "127.0.0.1") else {
+        guard
+            case .issued(let certificate, _) = try await ca.enroll(
+                csrDER: try CAHarness.agentCSR(hostname: "audit-1").der, token: token, source: "127.0.0.1")
+        else {
             Issue.record("enrolment was not issued")
             running.cancel()
             return

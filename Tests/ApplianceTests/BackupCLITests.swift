@@ -1,7 +1,7 @@
 import ApplianceKit
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `appliance backup` through the real binary: what an operator types and sees, passphrase
 /// handling, and a full disk while writing.
@@ -13,8 +13,10 @@ struct BackupCLITests {
         defer { fixture.remove() }
         let appliance = try ProductBinary.tool("appliance")
         let archive = fixture.work.file("cli.rkbackup")
-        let created = try appliance.run(["backup", "create", "--state-dir", fixture.state.root.path, "--out", archive,
-                                         "--passphrase-file", fixture.passphraseFile])
+        let created = try appliance.run([
+            "backup", "create", "--state-dir", fixture.state.root.path, "--out", archive,
+            "--passphrase-file", fixture.passphraseFile,
+        ])
         #expect(created.succeeded, "\(created.output)")
         #expect(created.stdout.contains("backup written to \(archive)"))
 
@@ -26,7 +28,8 @@ struct BackupCLITests {
         #expect(verified.stdout.contains("ca/private/intermediate-ca.key"))
 
         // The passphrase through a file descriptor (here: stdin, fd 0) works too.
-        let viaFD = try appliance.run(["backup", "verify", "--file", archive, "--passphrase-fd", "0"], stdin: Data((BackupFixture.passphrase + "\n").utf8))
+        let viaFD = try appliance.run(
+            ["backup", "verify", "--file", archive, "--passphrase-fd", "0"], stdin: Data((BackupFixture.passphrase + "\n").utf8))
         #expect(viaFD.succeeded, "\(viaFD.output)")
 
         let wrong = try appliance.run(["backup", "verify", "--file", archive, "--passphrase-fd", "0"], stdin: Data("not the passphrase\n".utf8))
@@ -48,8 +51,10 @@ struct BackupCLITests {
 
         // A passphrase file others can read is refused before anything happens.
         chmod(fixture.passphraseFile, 0o644)
-        let loose = try appliance.run(["backup", "create", "--state-dir", fixture.state.root.path, "--out", fixture.work.file("loose.rkbackup"),
-                                       "--passphrase-file", fixture.passphraseFile])
+        let loose = try appliance.run([
+            "backup", "create", "--state-dir", fixture.state.root.path, "--out", fixture.work.file("loose.rkbackup"),
+            "--passphrase-file", fixture.passphraseFile,
+        ])
         #expect(!loose.succeeded && loose.stderr.contains("0600"), "\(loose.output)")
         #expect(!FileManager.default.fileExists(atPath: fixture.work.file("loose.rkbackup")))
     }
@@ -77,9 +82,11 @@ struct BackupCLITests {
             echo "restore-left:[$(ls -A "$1")]"
             """
         let unshare = try ExternalTool("unshare")
-        let result = try unshare.run(["-m", "--propagation", "private", "bash", "-c", script, "backup-full",
-                                      mountPoint, ProductBinary.path("appliance"), fixture.state.root.path, fixture.passphraseFile,
-                                      fixture.work.file("full-test.rkbackup")])
+        let result = try unshare.run([
+            "-m", "--propagation", "private", "bash", "-c", script, "backup-full",
+            mountPoint, ProductBinary.path("appliance"), fixture.state.root.path, fixture.passphraseFile,
+            fixture.work.file("full-test.rkbackup"),
+        ])
         #expect(result.succeeded, "\(result.output)")
         #expect(result.stdout.contains("exit=1"), "backup create should fail on a full disk: \(result.output)")
         #expect(result.stderr.contains("No space left on device"), "\(result.output)")

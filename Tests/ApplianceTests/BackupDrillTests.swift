@@ -1,7 +1,7 @@
 import ApplianceKit
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The restore drill with the real binaries only: `appliance demo` builds a PKI and serves; a
 /// backup is taken while it serves; the demo is stopped; the backup is restored into an empty
@@ -14,8 +14,11 @@ struct BackupDrillTests {
         let work = try TemporaryDirectory("backup-drill")
         defer { work.remove() }
         chmod(work.path, 0o755)  // the appliance drops to nobody when run as root
-        let dir = work.file("demo"), restored = work.file("restored")
-        let appliance = try ProductBinary.tool("appliance"), openssl = try ExternalTool("openssl"), curl = try ExternalTool("curl")
+        let dir = work.file("demo")
+        let restored = work.file("restored")
+        let appliance = try ProductBinary.tool("appliance")
+        let openssl = try ExternalTool("openssl")
+        let curl = try ExternalTool("curl")
         let demo = try appliance.start(["demo", "--dir", dir])
         defer {
             demo.stop()
@@ -25,14 +28,18 @@ struct BackupDrillTests {
         let http = try #require(demo.output.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\/metrics/)?.1).description
 
         // What the serving appliance says before the backup.
-        let originalCRL = try Self.crlNumber(curl: curl, openssl: openssl, url: "http://127.0.0.1:\(http)/crl/intermediate.crl", to: work.file("original.crl"))
+        let originalCRL = try Self.crlNumber(
+            curl: curl, openssl: openssl, url: "http://127.0.0.1:\(http)/crl/intermediate.crl", to: work.file("original.crl"))
         let passphrase = work.file("backup.passphrase")
-        FileManager.default.createFile(atPath: passphrase, contents: Data("drill passphrase \(UUID().uuidString)\n".utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(
+            atPath: passphrase, contents: Data("drill passphrase \(UUID().uuidString)\n".utf8), attributes: [.posixPermissions: 0o600])
 
         // Backup while serving, then verify.
         let archive = work.file("rootkeeper.rkbackup")
-        let created = try appliance.run(["backup", "create", "--state-dir", "\(dir)/state", "--config", "\(dir)/appliance.yaml",
-                                         "--out", archive, "--passphrase-file", passphrase])
+        let created = try appliance.run([
+            "backup", "create", "--state-dir", "\(dir)/state", "--config", "\(dir)/appliance.yaml",
+            "--out", archive, "--passphrase-file", passphrase,
+        ])
         try #require(created.succeeded, "\(created.output)")
         let verified = try appliance.run(["backup", "verify", "--file", archive, "--passphrase-file", passphrase])
         #expect(verified.succeeded && verified.stdout.contains("backup OK"), "\(verified.output)")
@@ -43,8 +50,10 @@ struct BackupDrillTests {
         demo.stop()
         ProcessReaper.terminate(commandLineContaining: "\(dir)/state")
 
-        let restoredRun = try appliance.run(["backup", "restore", "--file", archive, "--state-dir", restored, "--passphrase-file", passphrase,
-                                             "--config-out", work.file("restored-from-backup.yaml"), "--owner", "nobody"])
+        let restoredRun = try appliance.run([
+            "backup", "restore", "--file", archive, "--state-dir", restored, "--passphrase-file", passphrase,
+            "--config-out", work.file("restored-from-backup.yaml"), "--owner", "nobody",
+        ])
         try #require(restoredRun.succeeded, "\(restoredRun.output)")
         let archivedConfig = try String(contentsOfFile: work.file("restored-from-backup.yaml"), encoding: .utf8)
         #expect(archivedConfig.contains("state_directory: \(dir)/state"), "the archived configuration is the demo's")
@@ -52,17 +61,19 @@ struct BackupDrillTests {
         // Serve the restored state on ports the OS chooses (the configuration now names the restored directory).
         let config = work.file("restored.yaml")
         try """
-            state_directory: \(restored)
-            https:
-              address: 127.0.0.1
-              port: 0
-            http:
-              address: 127.0.0.1
-              port: 0
-            user: nobody
+        state_directory: \(restored)
+        https:
+          address: 127.0.0.1
+          port: 0
+        http:
+          address: 127.0.0.1
+          port: 0
+        user: nobody
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        let serve = try appliance.start(["serve", "--state-dir", restored, "--config", config, "--passphrase-file", "\(dir)/secrets/intermediate.passphrase"])
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try appliance.start([
+            "serve", "--state-dir", restored, "--config", config, "--passphrase-file", "\(dir)/secrets/intermediate.passphrase",
+        ])
         defer { serve.stop(signal: SIGTERM) }
         let bound = try #require(serve.listeningPorts(), "the restored appliance did not listen:\n\(serve.output)")
         let ports = (bound.https, bound.http)
@@ -74,14 +85,20 @@ struct BackupDrillTests {
         try #require(healthy, "the restored appliance did not serve:\n\(serve.output)")
 
         // OCSP through openssl: web-01 still revoked, db-01 still good.
-        let chain = "\(restored)/ca/ca-chain.crt", issuer = "\(restored)/ca/intermediate-ca.crt"
-        let revoked = try openssl.run(["ocsp", "-issuer", issuer, "-cert", "\(dir)/agents/web-01/agent.crt", "-url", "http://127.0.0.1:\(ports.1)/ocsp", "-CAfile", chain])
+        let chain = "\(restored)/ca/ca-chain.crt"
+        let issuer = "\(restored)/ca/intermediate-ca.crt"
+        let revoked = try openssl.run([
+            "ocsp", "-issuer", issuer, "-cert", "\(dir)/agents/web-01/agent.crt", "-url", "http://127.0.0.1:\(ports.1)/ocsp", "-CAfile", chain,
+        ])
         #expect(revoked.output.contains("Response verify OK") && revoked.stdout.contains(": revoked"), "\(revoked.output)")
-        let good = try openssl.run(["ocsp", "-issuer", issuer, "-cert", "\(dir)/agents/db-01/agent.crt", "-url", "http://127.0.0.1:\(ports.1)/ocsp", "-CAfile", chain])
+        let good = try openssl.run([
+            "ocsp", "-issuer", issuer, "-cert", "\(dir)/agents/db-01/agent.crt", "-url", "http://127.0.0.1:\(ports.1)/ocsp", "-CAfile", chain,
+        ])
         #expect(good.output.contains("Response verify OK") && good.stdout.contains(": good"), "\(good.output)")
 
         // The CRL served from the restored state is numbered at least as high as before.
-        let restoredCRL = try Self.crlNumber(curl: curl, openssl: openssl, url: "http://127.0.0.1:\(ports.1)/crl/intermediate.crl", to: work.file("restored.crl"))
+        let restoredCRL = try Self.crlNumber(
+            curl: curl, openssl: openssl, url: "http://127.0.0.1:\(ports.1)/crl/intermediate.crl", to: work.file("restored.crl"))
         #expect(restoredCRL >= originalCRL, "CRL number went back from \(originalCRL) to \(restoredCRL)")
         let serial = try openssl.run(["x509", "-in", "\(dir)/agents/web-01/agent.crt", "-noout", "-serial"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")

@@ -31,7 +31,9 @@ struct BackupFixture {
         let settings = CASettings(
             organization: pki.organization, crlURL: "http://ca.example.test/crl/intermediate.crl",
             ocspURL: "http://ca.example.test/ocsp", caIssuersURL: "http://ca.example.test/ca/chain.pem", retryAfterSeconds: 30)
-        let ca = try IntermediateCA(authority: authority, store: store, issuer: pki.intermediateIssuer, root: pki.root, settings: settings, crlPublication: NoCRLPublication())
+        let ca = try IntermediateCA(
+            authority: authority, store: store, issuer: pki.intermediateIssuer, root: pki.root, settings: settings, crlPublication: NoCRLPublication()
+        )
         var serials: [String] = []
         for hostname in ["web-01", "db-01"] {
             let token = try await ca.createToken(hostname: hostname, caller: CAHarness.admin)
@@ -45,16 +47,19 @@ struct BackupFixture {
         try PEMCodec.pem(pki.root).write(toFile: state.rootCertificate, atomically: true, encoding: .utf8)
         try PEMCodec.pem(pki.intermediate).write(toFile: state.intermediateCertificate, atomically: true, encoding: .utf8)
         try PEMCodec.pemChain([pki.intermediate, pki.root]).write(toFile: state.caChain, atomically: true, encoding: .utf8)
-        let key = try EncryptedPrivateKey.encrypt(pki.intermediateKey, passphrase: Array("intermediate key passphrase".utf8), random: SystemRandomSource())
+        let key = try EncryptedPrivateKey.encrypt(
+            pki.intermediateKey, passphrase: Array("intermediate key passphrase".utf8), random: SystemRandomSource())
         FileManager.default.createFile(atPath: state.intermediateKey, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
         let now = pki.clock.now()
         let tbs = try TBSCertList(issuerCertificate: pki.intermediate, thisUpdate: now, nextUpdate: now + 86_400, crlNumber: CRLNumber(crlNumber))
         let crl = try await CRLSigner(issuerCertificate: pki.intermediate, privateKey: pki.intermediateKey).sign(tbs, previousCRLNumber: nil)
-        FileManager.default.createFile(atPath: state.path("crl", "intermediate.crl"), contents: Data(crl.derEncoded), attributes: [.posixPermissions: 0o644])
+        FileManager.default.createFile(
+            atPath: state.path("crl", "intermediate.crl"), contents: Data(crl.derEncoded), attributes: [.posixPermissions: 0o644])
         let server = try await pki.issueServer(fqdn: "ca.example.test")
         try PEMCodec.pem(server.certificate).write(toFile: state.serverCertificate, atomically: true, encoding: .utf8)
         try PEMCodec.pemChain([server.certificate, pki.intermediate]).write(toFile: state.serverChain, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: state.serverKey, contents: Data(try server.privateKey.serializeAsPEM().pemString.utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(
+            atPath: state.serverKey, contents: Data(try server.privateKey.serializeAsPEM().pemString.utf8), attributes: [.posixPermissions: 0o600])
         let audit = "{\"seq\":1,\"event\":\"issue\"}\n" + String(repeating: "{\"seq\":0,\"event\":\"padding\"}\n", count: auditPadding / 28 + 1)
         FileManager.default.createFile(atPath: state.path("audit", "audit.jsonl"), contents: Data(audit.utf8), attributes: [.posixPermissions: 0o600])
 

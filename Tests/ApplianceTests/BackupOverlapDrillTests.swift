@@ -1,9 +1,10 @@
-@testable import ApplianceKit
 import Crypto
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
+
+@testable import ApplianceKit
 
 /// Issue #12 part 4: a backup taken during an intermediate renewal overlap holds everything
 /// `serve` needs — the retiring issuer's certificate and key included — so after a restore the
@@ -19,7 +20,8 @@ struct BackupOverlapDrillTests {
         -> (oldGood: AgentFiles, oldRevoked: AgentFiles, newGood: AgentFiles, oldPEM: String, newPEM: String, oldID: String, newID: String)
     {
         let first = try await h.start()
-        let oldGood: AgentFiles, oldRevoked: AgentFiles
+        let oldGood: AgentFiles
+        let oldRevoked: AgentFiles
         do {
             oldGood = try await first.enroll("old-good")
             oldRevoked = try await first.enroll("old-revoked")
@@ -44,8 +46,10 @@ struct BackupOverlapDrillTests {
             throw error
         }
         await second.stop()
-        return (oldGood, oldRevoked, newGood, try h.write(old, "old-intermediate.pem"), try h.write(new, "new-intermediate.pem"),
-                try IssuerRoster.ski(old), try IssuerRoster.ski(new))
+        return (
+            oldGood, oldRevoked, newGood, try h.write(old, "old-intermediate.pem"), try h.write(new, "new-intermediate.pem"),
+            try IssuerRoster.ski(old), try IssuerRoster.ski(new)
+        )
     }
 
     static func passphraseFile(_ h: RenewalHarness) -> String {
@@ -54,7 +58,9 @@ struct BackupOverlapDrillTests {
         return path
     }
 
-    @Test("restored during an overlap: old-issuer agents keep mTLS (curl), each issuer's CRL and OCSP answer (openssl ocsp, verify -crl_check), one CRL series per issuer")
+    @Test(
+        "restored during an overlap: old-issuer agents keep mTLS (curl), each issuer's CRL and OCSP answer (openssl ocsp, verify -crl_check), one CRL series per issuer"
+    )
     func drillDuringOverlap() async throws {
         let h = try await RenewalHarness.make()
         defer {
@@ -62,9 +68,13 @@ struct BackupOverlapDrillTests {
             h.remove()
         }
         let s = try await Self.overlapState(h)
-        let root = h.directory.file("root.pem"), appliance = ProductBinary.path("appliance")
-        let archive = h.directory.file("overlap.rkbackup"), passphrase = Self.passphraseFile(h)
-        let created = try await ExternalTool(appliance).runAsync(["backup", "create", "--state-dir", h.state.root.path, "--out", archive, "--passphrase-file", passphrase])
+        let root = h.directory.file("root.pem")
+        let appliance = ProductBinary.path("appliance")
+        let archive = h.directory.file("overlap.rkbackup")
+        let passphrase = Self.passphraseFile(h)
+        let created = try await ExternalTool(appliance).runAsync([
+            "backup", "create", "--state-dir", h.state.root.path, "--out", archive, "--passphrase-file", passphrase,
+        ])
         try #require(created.succeeded, "\(created.output)")
         #expect(created.stdout.contains("ca/issuers/\(s.oldID)/intermediate-ca.crt"), "\(created.stdout)")
         #expect(created.stdout.contains("ca/issuers/\(s.oldID)/private/intermediate-ca.key"), "\(created.stdout)")
@@ -72,15 +82,18 @@ struct BackupOverlapDrillTests {
         // The original goes away: the restore stands alone.
         let restored = h.directory.file("restored")
         try FileManager.default.moveItem(atPath: h.state.root.path, toPath: h.directory.file("original-state"))
-        let restore = try await ExternalTool(appliance).runAsync(["backup", "restore", "--file", archive, "--state-dir", restored, "--passphrase-file", passphrase,
-                                                     "--owner", geteuid() == 0 ? "nobody" : NSUserName()])
+        let restore = try await ExternalTool(appliance).runAsync([
+            "backup", "restore", "--file", archive, "--state-dir", restored, "--passphrase-file", passphrase,
+            "--owner", geteuid() == 0 ? "nobody" : NSUserName(),
+        ])
         try #require(restore.succeeded, "\(restore.output)")
         let keyDirectory = "\(restored)/ca/issuers/\(s.oldID)/private"
         #expect(try StateDirectory.mode(of: keyDirectory) == 0o700)
         #expect(try StateDirectory.mode(of: keyDirectory + "/intermediate-ca.key") == 0o600)
 
-        let serve = try ServeProcess(state: restored, work: h.directory, passphrase: "correct horse battery staple",
-                                     extraConfiguration: "  renew_before_days: 90\n")
+        let serve = try ServeProcess(
+            state: restored, work: h.directory, passphrase: "correct horse battery staple",
+            extraConfiguration: "  renew_before_days: 90\n")
         defer { serve.stop() }
 
         // mTLS with curl: the old issuer's good agent passes, its revoked one does not.
@@ -90,23 +103,31 @@ struct BackupOverlapDrillTests {
                 "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
                 "--cert", agent.cert, "--key", agent.key, "\(serve.httpsURL)/api/v1/agent/status",
             ])
-            #expect(status.stdout == expected && (expected == "200" || status.stderr.contains("alert certificate unknown")),
-                    "\(agent.hostname): \(status.output)\n\(serve.process.output)")
+            #expect(
+                status.stdout == expected && (expected == "200" || status.stderr.contains("alert certificate unknown")),
+                "\(agent.hostname): \(status.output)\n\(serve.process.output)")
         }
 
         // Each issuer's CRL at its own URL, signed by it; openssl verify -crl_check agrees with it.
         for (id, issuerPEM, good, revoked) in [(s.oldID, s.oldPEM, s.oldGood, Optional(s.oldRevoked)), (s.newID, s.newPEM, s.newGood, nil)] {
-            let der = h.directory.file("\(id).crl"), pem = h.directory.file("\(id).crl.pem")
-            let fetched = try await ExternalTool("curl").runAsync(["-sS", "-f", "--max-time", "20", "-o", der, "\(serve.httpURL)/crl/issuer/\(id).crl"])
+            let der = h.directory.file("\(id).crl")
+            let pem = h.directory.file("\(id).crl.pem")
+            let fetched = try await ExternalTool("curl").runAsync([
+                "-sS", "-f", "--max-time", "20", "-o", der, "\(serve.httpURL)/crl/issuer/\(id).crl",
+            ])
             try #require(fetched.succeeded, "CRL of \(id): \(fetched.output)")
             let crl = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-CAfile", issuerPEM, "-noout", "-crlnumber"])
             #expect(crl.output.contains("verify OK"), "\(crl.output)")
             _ = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-out", pem])
-            let accepted = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert])
+            let accepted = try await ExternalTool("openssl").runAsync([
+                "verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert,
+            ])
             #expect(accepted.succeeded, "\(accepted.output)")
             var answers = [(good.cert, "good")]
             if let revoked {
-                let refused = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert])
+                let refused = try await ExternalTool("openssl").runAsync([
+                    "verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert,
+                ])
                 #expect(!refused.succeeded && refused.output.contains("certificate revoked"), "\(refused.output)")
                 answers.append((revoked.cert, "revoked"))
             }
@@ -126,12 +147,15 @@ struct BackupOverlapDrillTests {
         #expect(!metrics.contains("issuer=\"intermediate\""), "\(metrics)")
     }
 
-    @Test("an archive lacking a retiring issuer the database names is refused by verify and restore (nothing written), and backup create refuses such a state")
+    @Test(
+        "an archive lacking a retiring issuer the database names is refused by verify and restore (nothing written), and backup create refuses such a state"
+    )
     func archiveLackingIssuerRefused() async throws {
         let h = try await RenewalHarness.make()
         defer { h.remove() }
         let s = try await Self.overlapState(h)
-        let appliance = ProductBinary.path("appliance"), passphrase = Self.passphraseFile(h)
+        let appliance = ProductBinary.path("appliance")
+        let passphrase = Self.passphraseFile(h)
 
         // What `backup create` wrote before this fix: everything but ca/issuers/.
         let scratch = try BackupScratch()
@@ -143,14 +167,19 @@ struct BackupOverlapDrillTests {
             format: 1, createdAt: Date(timeIntervalSince1970: 1_800_000_000), sourceStateDirectory: h.state.root.path, intermediateKey: "file",
             files: kept.map { .init(path: $0.path, size: $0.contents.count, sha256: Hex.encode(SHA256.hash(data: $0.contents))) })
         let old = h.directory.file("without-issuer.rkbackup")
-        try BackupWriter(kdf: .minimum).write(payload: try BackupManifest.payload(manifest: manifest, contents: kept.map(\.contents)),
-                                 key: .passphrase(SecretBytes(utf8: Self.backupPassphrase)), to: old)
+        try BackupWriter(kdf: .minimum).write(
+            payload: try BackupManifest.payload(manifest: manifest, contents: kept.map(\.contents)),
+            key: .passphrase(SecretBytes(utf8: Self.backupPassphrase)), to: old)
 
         let verify = try await ExternalTool(appliance).runAsync(["backup", "verify", "--file", old, "--passphrase-file", passphrase])
         #expect(!verify.succeeded)
-        #expect(verify.stderr.contains("names issuer(s) \(s.oldID)") && verify.stderr.contains("ca/issuers/\(s.oldID)/intermediate-ca.crt"), "\(verify.output)")
+        #expect(
+            verify.stderr.contains("names issuer(s) \(s.oldID)") && verify.stderr.contains("ca/issuers/\(s.oldID)/intermediate-ca.crt"),
+            "\(verify.output)")
         let target = h.directory.file("restored")
-        let restore = try await ExternalTool(appliance).runAsync(["backup", "restore", "--file", old, "--state-dir", target, "--passphrase-file", passphrase])
+        let restore = try await ExternalTool(appliance).runAsync([
+            "backup", "restore", "--file", old, "--state-dir", target, "--passphrase-file", passphrase,
+        ])
         #expect(!restore.succeeded)
         #expect(restore.stderr.contains("names issuer(s) \(s.oldID)"), "\(restore.output)")
         let left = FileManager.default.fileExists(atPath: target) ? try FileManager.default.contentsOfDirectory(atPath: target) : []
@@ -158,8 +187,10 @@ struct BackupOverlapDrillTests {
 
         // A state whose retiring issuer directory went missing cannot be backed up either.
         try FileManager.default.moveItem(atPath: h.state.issuerDirectory(s.oldID), toPath: h.directory.file("moved-issuer"))
-        let create = try await ExternalTool(appliance).runAsync(["backup", "create", "--state-dir", h.state.root.path, "--out", h.directory.file("b2"),
-                                                    "--passphrase-file", passphrase])
+        let create = try await ExternalTool(appliance).runAsync([
+            "backup", "create", "--state-dir", h.state.root.path, "--out", h.directory.file("b2"),
+            "--passphrase-file", passphrase,
+        ])
         #expect(!create.succeeded && create.stderr.contains("names issuer(s) \(s.oldID)"), "\(create.output)")
         #expect(!FileManager.default.fileExists(atPath: h.directory.file("b2")))
     }

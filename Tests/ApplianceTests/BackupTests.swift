@@ -3,8 +3,8 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 /// `appliance backup` (issue 6, docs/commands.md#appliance-backup): an encrypted, authenticated archive of the state that
 /// restores into a working state directory, and that is refused — with nothing written — when it
@@ -34,8 +34,10 @@ struct BackupTests {
         let target = fixture.work.file("restored")
         let restored = try BackupRestorer().restore(file: archive, passphrase: fixture.passphrase, stateDirectory: target)
         #expect(restored == created)
-        for relative in ["ca/root-ca.crt", "ca/intermediate-ca.crt", "ca/ca-chain.crt", "ca/private/intermediate-ca.key",
-                         "crl/intermediate.crl", "server/server.crt", "server/server-chain.crt", "audit/audit.jsonl"] {
+        for relative in [
+            "ca/root-ca.crt", "ca/intermediate-ca.crt", "ca/ca-chain.crt", "ca/private/intermediate-ca.key",
+            "crl/intermediate.crl", "server/server.crt", "server/server-chain.crt", "audit/audit.jsonl",
+        ] {
             #expect(fixture.bytes(relative, in: target) == fixture.bytes(relative), "\(relative) differs after restore")
         }
         #expect(fixture.bytes("server/private/server.key", in: target) == nil)
@@ -47,7 +49,8 @@ struct BackupTests {
 
         // A restored state that has not been served yet can itself be backed up again.
         let second = try BackupWriter(kdf: .minimum).create(
-            state: StateDirectory(path: target), configurationFile: nil, passphrase: fixture.passphrase, destination: fixture.work.file("second.rkbackup"))
+            state: StateDirectory(path: target), configurationFile: nil, passphrase: fixture.passphrase,
+            destination: fixture.work.file("second.rkbackup"))
         #expect(second.certificateCount == created.certificateCount)
         #expect(second.intermediateCRLNumber == created.intermediateCRLNumber)
 
@@ -70,8 +73,9 @@ struct BackupTests {
         let writer = Task {
             var index = 0
             while !counter.stopped {
-                try await store.insertToken(EnrollmentToken(
-                    tokenSHA256: String(format: "%064d", index), hostname: "load-\(index)", created: now, expires: now + 3600, createdBy: "test"))
+                try await store.insertToken(
+                    EnrollmentToken(
+                        tokenSHA256: String(format: "%064d", index), hostname: "load-\(index)", created: now, expires: now + 3600, createdBy: "test"))
                 index += 1
                 counter.set(index)
             }
@@ -110,7 +114,9 @@ struct BackupTests {
         let refused = #expect(throws: ApplianceError.self) {
             try BackupRestorer().restore(file: archive, passphrase: wrong, stateDirectory: target)
         }
-        #expect(refused?.code == error.code && refused?.reason == error.reason, "the restore must refuse for the reader's reason: \(String(describing: refused))")
+        #expect(
+            refused?.code == error.code && refused?.reason == error.reason,
+            "the restore must refuse for the reader's reason: \(String(describing: refused))")
         #expect(!FileManager.default.fileExists(atPath: target), "a refused restore created \(target)")
     }
 
@@ -168,13 +174,16 @@ struct BackupTests {
         let damaged = fixture.work.file("damaged.rkbackup")
         try Data(bytes).write(to: URL(fileURLWithPath: damaged))
         let error = try #require(throws: ApplianceError.self) { try BackupReader().read(file: damaged, passphrase: fixture.passphrase) }
-        #expect(error.code == .malformedRequest && error.reason.hasPrefix("backup rejected: ") && error.reason.contains(damage.expectedReason),
-                "\(damage): \(error)")
+        #expect(
+            error.code == .malformedRequest && error.reason.hasPrefix("backup rejected: ") && error.reason.contains(damage.expectedReason),
+            "\(damage): \(error)")
         let target = fixture.work.file("restored")
         let refused = #expect(throws: ApplianceError.self) {
             try BackupRestorer().restore(file: damaged, passphrase: fixture.passphrase, stateDirectory: target)
         }
-        #expect(refused?.code == error.code && refused?.reason == error.reason, "the restore must refuse for the reader's reason: \(String(describing: refused))")
+        #expect(
+            refused?.code == error.code && refused?.reason == error.reason,
+            "the restore must refuse for the reader's reason: \(String(describing: refused))")
         #expect(!FileManager.default.fileExists(atPath: target), "a refused restore created \(target)")
     }
 
@@ -199,8 +208,9 @@ struct BackupTests {
         #expect(FileManager.default.fileExists(atPath: "\(empty)/db/rootkeeper.sqlite"))
     }
 
-    @Test("a crafted header with absurd scrypt parameters or chunk size is refused before any key is derived",
-          arguments: [(40, 8, 1), (20, 16, 1), (14, 255, 1), (14, 8, 200), (0, 8, 1), (14, 0, 1)])
+    @Test(
+        "a crafted header with absurd scrypt parameters or chunk size is refused before any key is derived",
+        arguments: [(40, 8, 1), (20, 16, 1), (14, 255, 1), (14, 8, 200), (0, 8, 1), (14, 0, 1)])
     func absurdKDF(logN: Int, r: Int, p: Int) async throws {
         let fixture = try await BackupFixture.make()
         defer { fixture.remove() }
@@ -215,7 +225,9 @@ struct BackupTests {
         #expect(error.reason.contains("refusing the archive's KDF parameters"), "\(error)")
 
         var chunk = bytes
-        chunk[11] = 14; chunk[12] = 8; chunk[13] = 1
+        chunk[11] = 14
+        chunk[12] = 8
+        chunk[13] = 1
         chunk.replaceSubrange(16..<20, with: [0xFF, 0xFF, 0xFF, 0xFF])
         try Data(chunk).write(to: URL(fileURLWithPath: crafted))
         let chunkError = try #require(throws: ApplianceError.self) { try BackupReader().read(file: crafted, passphrase: fixture.passphrase) }
@@ -229,13 +241,16 @@ struct BackupTests {
         let existing = fixture.work.file("state.rkbackup")
         FileManager.default.createFile(atPath: existing, contents: Data("precious".utf8))
         let overwrite = #expect(throws: ApplianceError.self) { _ = try fixture.backup() }
-        #expect(overwrite?.code == .unavailable && overwrite?.reason.hasSuffix("state.rkbackup already exists; refusing to overwrite a backup") == true, "\(String(describing: overwrite))")
+        #expect(
+            overwrite?.code == .unavailable && overwrite?.reason.hasSuffix("state.rkbackup already exists; refusing to overwrite a backup") == true,
+            "\(String(describing: overwrite))")
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "precious")
 
         // A short passphrase is refused before anything is written.
         let short = fixture.work.file("short.rkbackup")
         let error = try #require(throws: ApplianceError.self) {
-            try BackupWriter(kdf: .minimum).create(state: fixture.state, configurationFile: nil, passphrase: SecretBytes(utf8: "short"), destination: short)
+            try BackupWriter(kdf: .minimum).create(
+                state: fixture.state, configurationFile: nil, passphrase: SecretBytes(utf8: "short"), destination: short)
         }
         #expect(error.reason.contains("at least 12 characters"), "\(error)")
         #expect(!FileManager.default.fileExists(atPath: short))

@@ -22,7 +22,9 @@ struct CAConcurrencyTests {
         let certificates = try await withThrowingTaskGroup(of: Certificate?.self) { group in
             for request in requests {
                 group.addTask {
-                    if case .issued(let certificate, _) = try await ca.enroll(csrDER: request.csrDER, token: request.token, source: request.source) { return certificate }
+                    if case .issued(let certificate, _) = try await ca.enroll(csrDER: request.csrDER, token: request.token, source: request.source) {
+                        return certificate
+                    }
                     return nil
                 }
             }

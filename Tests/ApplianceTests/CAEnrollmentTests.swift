@@ -44,7 +44,8 @@ struct CAEnrollmentTests {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
         let request = try CAHarness.agentCSR(hostname: "db-1")
-        guard case .pending(let registrationID, let retryAfter) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.7") else {
+        guard case .pending(let registrationID, let retryAfter) = try await harness.ca.enroll(csrDER: request.der, token: nil, source: "10.0.0.7")
+        else {
             Issue.record("expected pending")
             return
         }
@@ -102,8 +103,9 @@ struct CAEnrollmentTests {
             return
         }
         let key = try KeyAlgorithm.p256.generatePrivateKey()
-        let csr = try CertificateSigningRequest(version: .v1, subject: DistinguishedName { CommonName("not-an-agent") },
-                                                privateKey: key, attributes: CertificateSigningRequest.Attributes())
+        let csr = try CertificateSigningRequest(
+            version: .v1, subject: DistinguishedName { CommonName("not-an-agent") },
+            privateKey: key, attributes: CertificateSigningRequest.Attributes())
         guard case .rejected(let reason) = try await harness.ca.enroll(csrDER: try PEMCodec.der(csr), token: nil, source: "x") else {
             Issue.record("a non-agent subject must be refused")
             return

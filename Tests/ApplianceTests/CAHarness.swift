@@ -38,7 +38,9 @@ struct CAHarness {
     }
 
     /// A new agent key and its DER CSR.
-    static func agentCSR(hostname: String, uuid: String = UUID().uuidString.lowercased()) throws -> (key: Certificate.PrivateKey, der: [UInt8], uuid: String) {
+    static func agentCSR(hostname: String, uuid: String = UUID().uuidString.lowercased()) throws -> (
+        key: Certificate.PrivateKey, der: [UInt8], uuid: String
+    ) {
         let key = try KeyAlgorithm.p256.generatePrivateKey()
         let csr = try TestPKI.agentCSR(hostname: hostname, uuid: uuid, key: key)
         return (key, try PEMCodec.der(csr), uuid)
@@ -71,4 +73,3 @@ struct CAHarness {
 
     func remove() { directory.remove() }
 }
-

@@ -34,7 +34,8 @@ struct CALifecycleTests {
         #expect(second.serialNumber != first.serialNumber)
         #expect(harness.metrics.registry.value("rootkeeper_certificates_renewed_total") == 1)
 
-        let oldSerial = IntermediateCA.serialHex(first), newSerial = IntermediateCA.serialHex(second)
+        let oldSerial = IntermediateCA.serialHex(first)
+        let newSerial = IntermediateCA.serialHex(second)
         #expect(try await harness.store.certificate(serial: oldSerial)?.status == .superseded)
         let renewed = try await harness.store.certificate(serial: newSerial)
         #expect(renewed?.predecessorSerial == oldSerial)
@@ -71,7 +72,9 @@ struct CALifecycleTests {
         let unknownReason = await #expect(throws: ApplianceError.self) {
             _ = try await harness.ca.revokeCertificate(serial: IntermediateCA.serialHex(certificate), reason: "made-up", caller: CAHarness.admin)
         }
-        #expect(unknownReason?.code == .malformedRequest && unknownReason?.reason.hasPrefix("unknown revocation reason 'made-up'") == true, "\(String(describing: unknownReason))")
+        #expect(
+            unknownReason?.code == .malformedRequest && unknownReason?.reason.hasPrefix("unknown revocation reason 'made-up'") == true,
+            "\(String(describing: unknownReason))")
     }
 
     @Test("admin lists print one line per entry starting with the agent ID or serial, and every action is audited with the caller")
@@ -80,8 +83,10 @@ struct CALifecycleTests {
         defer { harness.remove() }
         let (a, uuidA) = try await harness.enrollWithToken(hostname: "node-a")
         let (b, uuidB) = try await harness.enrollWithToken(hostname: "node-b")
-        guard case .pending(let pendingID, _) = try await harness.ca.enroll(
-            csrDER: try CAHarness.agentCSR(hostname: "node-c").der, token: nil, source: "10.1.1.1") else {
+        guard
+            case .pending(let pendingID, _) = try await harness.ca.enroll(
+                csrDER: try CAHarness.agentCSR(hostname: "node-c").der, token: nil, source: "10.1.1.1")
+        else {
             Issue.record("expected pending")
             return
         }

@@ -38,11 +38,12 @@ struct RevocationHarness {
         let leaf = try await pki.issueServer(fqdn: "\(name).example.test")
         let certificate = leaf.certificate
         let serial = PKICore.Hex.encode(certificate.serialNumber.bytes)
-        try await store.reserveIssuance(CertificateRecord(
-            serial: serial, issuerSKI: issuerSKI, type: .server, subject: certificate.subject.description,
-            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
-            tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: Array(certificate.tbsCertificateBytes))),
-            reservedAt: pki.clock.now()))
+        try await store.reserveIssuance(
+            CertificateRecord(
+                serial: serial, issuerSKI: issuerSKI, type: .server, subject: certificate.subject.description,
+                notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter,
+                tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: Array(certificate.tbsCertificateBytes))),
+                reservedAt: pki.clock.now()))
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
         try await store.recordIssued(serial: serial, certificateDER: serializer.serializedBytes, at: pki.clock.now())
@@ -52,8 +53,10 @@ struct RevocationHarness {
     /// Revokes in the store only (the coordinator/publisher is told separately by the test).
     @discardableResult
     func revokeInStore(_ leaf: TestPKI.Leaf, reason: Registration.RevocationReason = .keyCompromise) async throws -> RevocationRecord {
-        try await store.revoke(RevocationRecord(
-            serial: Self.serialHex(leaf), issuerSKI: issuerSKI, revokedAt: pki.clock.now(), reason: reason)).record
+        try await store.revoke(
+            RevocationRecord(
+                serial: Self.serialHex(leaf), issuerSKI: issuerSKI, revokedAt: pki.clock.now(), reason: reason)
+        ).record
     }
 
     static func serialHex(_ leaf: TestPKI.Leaf) -> String { PKICore.Hex.encode(leaf.certificate.serialNumber.bytes) }
@@ -89,4 +92,3 @@ struct RevocationHarness {
 
     func remove() { directory.remove() }
 }
-

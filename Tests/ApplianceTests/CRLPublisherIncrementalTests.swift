@@ -83,8 +83,9 @@ struct CRLPublisherIncrementalTests {
         try await h.revokeInStore(late)
         await publisher.revocationOccurred()
         await publisher.waitUntilIdle()
-        #expect(try await Self.served(publisher, h).entries.map(\.serialNumber).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
-            == [early, late].map(\.certificate.serialNumber).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+        #expect(
+            try await Self.served(publisher, h).entries.map(\.serialNumber).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+                == [early, late].map(\.certificate.serialNumber).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
 
         clock.set(early.certificate.notValidAfter.addingTimeInterval(3600))
         await publisher.revocationOccurred()

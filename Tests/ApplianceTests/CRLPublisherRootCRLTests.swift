@@ -39,19 +39,25 @@ struct CRLPublisherRootCRLTests {
         let onDisk = try [UInt8](Data(contentsOf: URL(fileURLWithPath: h.state.path("crl", "root.crl"))))
         #expect(served == onDisk)
         let openssl = try ExternalTool("openssl")
-        let check = try openssl.run(["crl", "-inform", "DER", "-in", h.state.path("crl", "root.crl"), "-CAfile", h.directory.file("root.pem"), "-noout"])
+        let check = try openssl.run([
+            "crl", "-inform", "DER", "-in", h.state.path("crl", "root.crl"), "-CAfile", h.directory.file("root.pem"), "-noout",
+        ])
         #expect(check.output.contains("verify OK"), "\(check.output)")
 
         let four = try await Self.writeBundle(h, number: 4, name: "crl-4")
         let older = await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: four) }
-        #expect(older?.code == .forbidden && older?.reason.hasPrefix("root CRL 4 is older than the installed root CRL 5") == true, "\(String(describing: older))")
+        #expect(
+            older?.code == .forbidden && older?.reason.hasPrefix("root CRL 4 is older than the installed root CRL 5") == true,
+            "\(String(describing: older))")
 
         // Another root with the very same subject name: its CRL must not verify against ours.
         let impostor = try await TestPKI.make(organization: h.pki.organization)
         #expect(impostor.root.subject == h.pki.root.subject)
         let forged = try await Self.writeBundle(h, number: 9, name: "crl-forged", root: impostor.root, key: impostor.rootKey)
         let foreign = await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: forged) }
-        #expect(foreign?.code == .invalidSignature && foreign?.reason.hasPrefix("CRL signature does not verify") == true, "\(String(describing: foreign))")
+        #expect(
+            foreign?.code == .invalidSignature && foreign?.reason.hasPrefix("CRL signature does not verify") == true, "\(String(describing: foreign))"
+        )
 
         let tampered = try await Self.writeBundle(h, number: 7, name: "crl-tampered")
         let crlPath = tampered + "/root.crl"
@@ -59,7 +65,9 @@ struct CRLPublisherRootCRLTests {
         bytes[bytes.count - 1] ^= 0x01
         try Data(bytes).write(to: URL(fileURLWithPath: crlPath))
         let altered = await #expect(throws: PKIError.self) { try await publisher.installRootCRL(from: tampered) }
-        #expect(altered?.code == .bundleIntegrity && altered?.reason == "'root.crl' does not match its SHA-256 in MANIFEST", "\(String(describing: altered))")
+        #expect(
+            altered?.code == .bundleIntegrity && altered?.reason == "'root.crl' does not match its SHA-256 in MANIFEST",
+            "\(String(describing: altered))")
 
         #expect(try await publisher.currentCRL(issuer: .root) == served)
         let six = try await Self.writeBundle(h, number: 6, name: "crl-6")
@@ -98,7 +106,9 @@ struct CRLPublisherRootCRLTests {
         try ProductBinary.tool("appliance").run(["crl", "install-root", "--state-dir", h.state.root.path, "--from", bundle])
     }
 
-    @Test("`crl install-root` refuses an equal number with other content, a lower number and a CRL that drops a revoked serial; the identical CRL re-installs")
+    @Test(
+        "`crl install-root` refuses an equal number with other content, a lower number and a CRL that drops a revoked serial; the identical CRL re-installs"
+    )
     func installRootSuccession() async throws {
         let h = try await RevocationHarness.make()
         defer { h.remove() }
@@ -154,10 +164,16 @@ struct CRLPublisherRootCRLTests {
         let served = try await publisher.currentCRL(issuer: .root)
         let equal = try await Self.writeBundle(h, number: 2, name: "crl-2-empty", thisUpdateOffset: 60)
         let sameNumber = await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: equal) }
-        #expect(sameNumber?.code == .forbidden && sameNumber?.reason.hasPrefix("root CRL 2 has the number of the installed root CRL but different content") == true, "\(String(describing: sameNumber))")
+        #expect(
+            sameNumber?.code == .forbidden
+                && sameNumber?.reason.hasPrefix("root CRL 2 has the number of the installed root CRL but different content") == true,
+            "\(String(describing: sameNumber))")
         let dropped = try await Self.writeBundle(h, number: 3, name: "crl-3-empty")
         let lapsed = await #expect(throws: ApplianceError.self) { try await publisher.installRootCRL(from: dropped) }
-        #expect(lapsed?.code == .forbidden && lapsed?.reason.contains("which the installed root CRL 2 lists as revoked: a revocation never lapses") == true, "\(String(describing: lapsed))")
+        #expect(
+            lapsed?.code == .forbidden
+                && lapsed?.reason.contains("which the installed root CRL 2 lists as revoked: a revocation never lapses") == true,
+            "\(String(describing: lapsed))")
         #expect(try await publisher.currentCRL(issuer: .root) == served)
     }
 }

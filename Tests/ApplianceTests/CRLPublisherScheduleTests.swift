@@ -1,9 +1,10 @@
-@testable import ApplianceKit
 import Foundation
 import PKICore
 import TestSupport
 import Testing
 import X509
+
+@testable import ApplianceKit
 
 /// Threat model T11 (CRL lapses): the scheduled refresh and the retry after a failed publication,
 /// driven by an injected clock and checked from outside — `openssl crl` on the published file and
@@ -15,7 +16,9 @@ struct CRLPublisherScheduleTests {
         try CRLPublisher.Configuration(validity: 3600, refreshFraction: 0.5, retryInterval: retry, pollInterval: poll)
     }
 
-    @Test("the tick regenerates the CRL once half its validity has passed and not a second before; openssl reads the new thisUpdate, nextUpdate and number")
+    @Test(
+        "the tick regenerates the CRL once half its validity has passed and not a second before; openssl reads the new thisUpdate, nextUpdate and number"
+    )
     func tickRefreshesAtHalfLife() async throws {
         let h = try await RevocationHarness.make()
         defer { h.remove() }
@@ -73,7 +76,9 @@ struct CRLPublisherScheduleTests {
         _ = await service.result
     }
 
-    @Test("an unwritable crl/ degrades /health with the reason and shortens the wake to the retry interval; the next tick after repair publishes and /health recovers")
+    @Test(
+        "an unwritable crl/ degrades /health with the reason and shortens the wake to the retry interval; the next tick after repair publishes and /health recovers"
+    )
     func failedPublicationIsRetriedAndHealthRecovers() async throws {
         let h = try await RevocationHarness.make()
         defer { h.remove() }
@@ -91,7 +96,8 @@ struct CRLPublisherScheduleTests {
 
             // Break crl/: a regular file where the directory was (root ignores permission bits, so
             // chmod would not do). Every write under crl/ now fails with ENOTDIR.
-            let crlDirectory = h.state.path("crl"), away = h.state.path("crl.away")
+            let crlDirectory = h.state.path("crl")
+            let away = h.state.path("crl.away")
             try FileManager.default.moveItem(atPath: crlDirectory, toPath: away)
             try Data("not a directory".utf8).write(to: URL(fileURLWithPath: crlDirectory))
 
@@ -172,7 +178,7 @@ struct PublishedCRL: Equatable {
             fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
         guard let numberText = fields["crlNumber"], let number = Int(numberText.replacingOccurrences(of: "0x", with: ""), radix: 16),
-              let last = fields["lastUpdate"].flatMap(opensslDate), let next = fields["nextUpdate"].flatMap(opensslDate)
+            let last = fields["lastUpdate"].flatMap(opensslDate), let next = fields["nextUpdate"].flatMap(opensslDate)
         else { throw TestFailure("unexpected openssl crl output: \(result.stdout)") }
         return PublishedCRL(der: der, number: number, thisUpdate: last, nextUpdate: next)
     }

@@ -7,7 +7,9 @@ import X509
 
 @Suite("CRL publisher as a service")
 struct CRLPublisherServiceTests {
-    @Test("after a crash between the store update and the CRL write, starting the service publishes a fresh CRL with a higher number listing the revocation")
+    @Test(
+        "after a crash between the store update and the CRL write, starting the service publishes a fresh CRL with a higher number listing the revocation"
+    )
     func startRepairsAMissedPublication() async throws {
         let h = try await RevocationHarness.make()
         defer { h.remove() }

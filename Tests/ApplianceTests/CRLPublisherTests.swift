@@ -144,7 +144,8 @@ struct CRLPublisherTests {
         try FileManager.default.moveItem(atPath: crlDirectory, toPath: crlDirectory + ".saved")
         try Data("not a directory".utf8).write(to: URL(fileURLWithPath: crlDirectory))
         let failed = await #expect(throws: ApplianceError.self) { try await publisher.publishNow() }
-        #expect(failed?.code == .unavailable && failed?.reason.hasPrefix("intermediate CRL publication failed (CRL 1 stays served)") == true
+        #expect(
+            failed?.code == .unavailable && failed?.reason.hasPrefix("intermediate CRL publication failed (CRL 1 stays served)") == true
                 && failed?.reason.contains("Not a directory") == true, "\(String(describing: failed))")
         #expect(try await publisher.currentCRL(issuer: .intermediate) == good)
         guard case .degraded(let reason) = await publisher.health else {

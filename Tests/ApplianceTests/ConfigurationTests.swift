@@ -14,13 +14,15 @@ struct ConfigurationTests {
         try configuration.validate()
     }
 
-    @Test("YAML values are applied and an unknown or misspelt key is an error naming its path", arguments: [
-        ("https:\n  prot: 9443\n", "https.prot"),
-        ("limits:\n  max_body: 3\n", "limits.max_body"),
-        ("tls:\n  cert: x\n", "tls"),
-        ("https:\n  port: [1, 2]\n", "https.port"),
-        ("https:\n  port: eighty\n", "https.port"),
-    ])
+    @Test(
+        "YAML values are applied and an unknown or misspelt key is an error naming its path",
+        arguments: [
+            ("https:\n  prot: 9443\n", "https.prot"),
+            ("limits:\n  max_body: 3\n", "limits.max_body"),
+            ("tls:\n  cert: x\n", "tls"),
+            ("https:\n  port: [1, 2]\n", "https.port"),
+            ("https:\n  port: eighty\n", "https.port"),
+        ])
     func strictYAML(yaml: String, path: String) throws {
         let error = #expect(throws: ApplianceError.self) { try ApplianceConfiguration.load(yaml: yaml) }
         #expect(error?.code == .invalidConfiguration)
@@ -45,16 +47,20 @@ struct ConfigurationTests {
             try ApplianceConfiguration().applyingEnvironment(["ROOTKEEPER_HTTPS_PROT": "10443"])
         }
         #expect(misspelt?.code == .invalidConfiguration)
-        #expect(misspelt?.reason == "ROOTKEEPER_HTTPS_PROT is set but is not a configuration variable (did you mean "
-            + "ROOTKEEPER_HTTPS_PORT?); unset it or correct its name (every key and its variable is listed in docs/configuration.md)",
+        #expect(
+            misspelt?.reason == "ROOTKEEPER_HTTPS_PROT is set but is not a configuration variable (did you mean "
+                + "ROOTKEEPER_HTTPS_PORT?); unset it or correct its name (every key and its variable is listed in docs/configuration.md)",
             "\(String(describing: misspelt))")
         let unrelated = #expect(throws: ApplianceError.self) {
             try ApplianceConfiguration().applyingEnvironment(["ROOTKEEPER_SOMETHING_ELSE_ENTIRELY": "1"])
         }
-        #expect(unrelated?.reason.hasPrefix("ROOTKEEPER_SOMETHING_ELSE_ENTIRELY is set but is not a configuration variable;") == true,
-                "\(String(describing: unrelated))")
+        #expect(
+            unrelated?.reason.hasPrefix("ROOTKEEPER_SOMETHING_ELSE_ENTIRELY is set but is not a configuration variable;") == true,
+            "\(String(describing: unrelated))")
         // The test harness's own variables and other tools' settings pass.
-        let fine = try ApplianceConfiguration().applyingEnvironment(["ROOTKEEPER_TEST_TOKEN_REMOVED": "/tmp/x", "ROOTKEEPER_BIN_DIR": "/x", "HOME": "/root"])
+        let fine = try ApplianceConfiguration().applyingEnvironment([
+            "ROOTKEEPER_TEST_TOKEN_REMOVED": "/tmp/x", "ROOTKEEPER_BIN_DIR": "/x", "HOME": "/root",
+        ])
         #expect(fine.https.port == ApplianceConfiguration().https.port)
     }
 

@@ -49,8 +49,10 @@ struct ESTContentTypeTests {
             try Data(try ApplianceProcess.agentCSR(hostname: "media-02")).base64EncodedString().write(toFile: csr, atomically: true, encoding: .utf8)
             let reply = app.directory.file("renew.reply")
             let result = try ExternalTool("curl").run(
-                ["-sS", "-o", reply, "-w", "%{http_code}", "--cacert", app.chain, "--cert", "\(out)/agent.crt", "--key", "\(out)/agent.key",
-                 "-H", "Content-Type: text/plain", "--data-binary", "@\(csr)", "https://127.0.0.1:\(app.https)/.well-known/est/simplereenroll"])
+                [
+                    "-sS", "-o", reply, "-w", "%{http_code}", "--cacert", app.chain, "--cert", "\(out)/agent.crt", "--key", "\(out)/agent.key",
+                    "-H", "Content-Type: text/plain", "--data-binary", "@\(csr)", "https://127.0.0.1:\(app.https)/.well-known/est/simplereenroll",
+                ])
             #expect(result.stdout == "415", "\(result.output)")
             #expect((try? String(contentsOfFile: reply, encoding: .utf8))?.contains("Content-Type text/plain is not application/pkcs10") == true)
             #expect(try app.sql("SELECT COUNT(*) FROM certificates WHERE type = 'agent'").trimmingCharacters(in: .whitespacesAndNewlines) == "1")

@@ -44,7 +44,9 @@ struct ESTEnrollmentTests {
             let printed = try await Curl.shell("openssl base64 -d -in \(body) | openssl pkcs7 -inform DER -print_certs -text")
             #expect(printed.succeeded, "\(printed.output)")
             // The agent profile's names (docs/identity.md): CN is the hostname, the UUID is in the SAN.
-            #expect(printed.stdout.contains("Subject: O=Rootkeeper Test, OU=agents, CN=web01") && printed.stdout.contains("URI:urn:uuid:\(uuid)"), "\(printed.stdout)")
+            #expect(
+                printed.stdout.contains("Subject: O=Rootkeeper Test, OU=agents, CN=web01") && printed.stdout.contains("URI:urn:uuid:\(uuid)"),
+                "\(printed.stdout)")
         }
     }
 
@@ -53,11 +55,16 @@ struct ESTEnrollmentTests {
         try await RunningAppliance.with { app in
             let url = "\(app.httpsURL)/.well-known/est/simpleenroll"
             let one = try await opensslCSR(in: app.directory, name: "one", commonName: "agent-db01-\(UUID().uuidString.lowercased())")
-            let bearer = try await Curl.run(["--cacert", app.chainFile, "-H", "Authorization: Bearer good-token", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(one.b64)", url])
+            let bearer = try await Curl.run([
+                "--cacert", app.chainFile, "-H", "Authorization: Bearer good-token", "-H", "Content-Type: application/pkcs10", "--data-binary",
+                "@\(one.b64)", url,
+            ])
             #expect(bearer.status == 200)
             // The token was one-time: using it again is refused by the RA, and the reason reaches the client.
             let two = try await opensslCSR(in: app.directory, name: "two", commonName: "agent-db02-\(UUID().uuidString.lowercased())")
-            let reused = try await Curl.run(["--cacert", app.chainFile, "-u", "agent:good-token", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(two.b64)", url])
+            let reused = try await Curl.run([
+                "--cacert", app.chainFile, "-u", "agent:good-token", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(two.b64)", url,
+            ])
             #expect(reused.status == 403)
             #expect(reused.body.contains("unknown or used token"))
         }
@@ -72,11 +79,15 @@ struct ESTEnrollmentTests {
             let tooLarge = try await Curl.run(["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(big)", url])
             #expect(tooLarge.status == 413)
 
-            let garbage = try await Curl.run(["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "this is *not* base64!", url])
+            let garbage = try await Curl.run([
+                "--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "this is *not* base64!", url,
+            ])
             #expect(garbage.status == 400)
             #expect(garbage.body.contains("not valid base64"))
 
-            let notCSR = try await Curl.run(["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "aGVsbG8gd29ybGQ=", url])
+            let notCSR = try await Curl.run([
+                "--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "aGVsbG8gd29ybGQ=", url,
+            ])
             #expect(notCSR.status == 400)
             #expect(notCSR.body.contains("PKCS#10"))
         }

@@ -54,8 +54,9 @@ struct EventStreamTests {
                 trust: ClientTrust(root: pki.root, intermediates: [pki.intermediate], clock: pki.clock),
                 revocation: cache, registry: cache, clock: pki.clock)
             try await publisher.publishNow()
-            return Wired(harness: harness, state: state, ca: ca, metrics: metrics, recorder: recorder, cache: cache,
-                         authenticator: authenticator, ocsp: ocsp, publisher: publisher)
+            return Wired(
+                harness: harness, state: state, ca: ca, metrics: metrics, recorder: recorder, cache: cache,
+                authenticator: authenticator, ocsp: ocsp, publisher: publisher)
         }
 
         func enrol(_ hostname: String) async throws -> (certificate: Certificate, uuid: String) {
@@ -77,8 +78,9 @@ struct EventStreamTests {
 
         /// The OCSP responder's answer for `certificate` (cached answers included).
         func ocspStatus(_ certificate: Certificate) async throws -> String {
-            let request = TestDER.request(hashes: try OCSPIssuerHashes(issuer: harness.pki.intermediate),
-                                          serials: [Array(certificate.serialNumber.bytes)])
+            let request = TestDER.request(
+                hashes: try OCSPIssuerHashes(issuer: harness.pki.intermediate),
+                serials: [Array(certificate.serialNumber.bytes)])
             let response = try OCSPResponse(derEncoded: try await ocsp.respond(toRequest: request))
             switch try #require(response.basicResponse?.responses.first?.status) {
             case .good: return "good"
@@ -160,15 +162,19 @@ struct EventStreamTests {
             let csr = try CAHarness.agentCSR(hostname: hostname)
             guard let agentID = AgentID(csr.uuid) else { throw TestFailure("bad uuid") }
             let identity = RequestIdentity(hostname: hostname, agentID: agentID, spkiSHA256: "\(n)", csrDER: csr.der)
-            guard case .issue(let authorization) = try await wired.ca.authority.evaluateEnrollment(
-                Registration.EnrollmentRequest(identity: identity, token: token, sourceAddress: nil)) else {
+            guard
+                case .issue(let authorization) = try await wired.ca.authority.evaluateEnrollment(
+                    Registration.EnrollmentRequest(identity: identity, token: token, sourceAddress: nil))
+            else {
                 throw TestFailure("expected an authorisation for \(hostname)")
             }
             let serial = "7e0\(n)" + PKICore.Hex.encode(SystemRandomSource().bytes(8))
             let now = wired.harness.pki.clock.now()
-            _ = try await wired.ca.authority.reserveIssuance(authorization, certificate: CertificateRecord(
-                serial: serial, issuerSKI: wired.ca.issuerSKI, type: .agent, subject: "CN=agent-\(hostname)-\(csr.uuid)",
-                notBefore: now, notAfter: now + 86_400, tbsSHA256: String(repeating: "0", count: 64), reservedAt: now))
+            _ = try await wired.ca.authority.reserveIssuance(
+                authorization,
+                certificate: CertificateRecord(
+                    serial: serial, issuerSKI: wired.ca.issuerSKI, type: .agent, subject: "CN=agent-\(hostname)-\(csr.uuid)",
+                    notBefore: now, notAfter: now + 86_400, tbsSHA256: String(repeating: "0", count: 64), reservedAt: now))
             serials.append(serial)
         }
         // A released reservation is revoked without a reason code (counted as unspecified).
@@ -203,7 +209,7 @@ struct EventStreamTests {
         }
         _ = try await wired.ca.approveAgent(id: registration, caller: CAHarness.admin)
         guard case .issued(let approved, _) = try await wired.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.4"),
-              case .issued(let again, _) = try await wired.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.4")
+            case .issued(let again, _) = try await wired.ca.enroll(csrDER: request.der, token: nil, source: "192.0.2.4")
         else {
             Issue.record("the approved registration must be issued, and the same certificate returned again")
             return
@@ -216,7 +222,8 @@ struct EventStreamTests {
         // Renewal: once as issued, once as renewed.
         wired.harness.pki.clock.set(approved.notValidAfter.addingTimeInterval(-10 * 86_400))
         let renewal = try CAHarness.agentCSR(hostname: "w-4", uuid: request.uuid)
-        guard case .issued(let renewed, _) = try await wired.ca.reenroll(csrDER: renewal.der, client: try wired.harness.authenticated(approved)) else {
+        guard case .issued(let renewed, _) = try await wired.ca.reenroll(csrDER: renewal.der, client: try wired.harness.authenticated(approved))
+        else {
             Issue.record("renewal inside the window must be issued")
             return
         }

@@ -23,7 +23,10 @@ struct HTTPListenerTests {
             let health = try await Curl.run(["\(app.httpURL)/health"])
             #expect(health.body == "ok\n")
             let metrics = try await Curl.run(["\(app.httpURL)/metrics"])
-            for name in ["rootkeeper_certificates_issued_total", "rootkeeper_certificate_validation_duration_seconds", "rootkeeper_ocsp_responses_total", "rootkeeper_crl_age_seconds"] {
+            for name in [
+                "rootkeeper_certificates_issued_total", "rootkeeper_certificate_validation_duration_seconds", "rootkeeper_ocsp_responses_total",
+                "rootkeeper_crl_age_seconds",
+            ] {
                 #expect(metrics.body.contains("# TYPE \(name)"), "missing \(name)")
             }
         }

@@ -1,11 +1,12 @@
-@testable import ApplianceKit
 import Crypto
 import Foundation
-@testable import PKICore
 import SwiftASN1
-import Testing
 import TestSupport
+import Testing
 import X509
+
+@testable import ApplianceKit
+@testable import PKICore
 
 /// Issue #16: the hostile-client matrix against the real `appliance serve` (``ServeProcess``,
 /// real TLS on loopback, curl and openssl s_client as the clients). Every hostile case is refused,
@@ -45,8 +46,9 @@ struct HostileClientMatrixTests {
                     let keyFile = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Self.keyPath(h.state, intermediate))))
                     let key = try EncryptedPrivateKey.decrypt(keyFile, passphrase: Array("correct horse battery staple".utf8))
                     let genuineCertificate = try PEMCodec.certificate(from: Array(try Data(contentsOf: URL(fileURLWithPath: genuine.cert))))
-                    return Matrix(harness: h, serve: serve, root: root, intermediate: intermediate, intermediateKey: key,
-                                  genuine: genuine, genuineCertificate: genuineCertificate)
+                    return Matrix(
+                        harness: h, serve: serve, root: root, intermediate: intermediate, intermediateKey: key,
+                        genuine: genuine, genuineCertificate: genuineCertificate)
                 } catch {
                     serve.stop()
                     throw error
@@ -70,7 +72,8 @@ struct HostileClientMatrixTests {
 
         /// Writes `certificate` (and more PEM after it) and `key` as files; returns their paths.
         func write(_ name: String, _ certificates: [Certificate], key: Certificate.PrivateKey) throws -> (cert: String, key: String) {
-            let cert = work.file("\(name).crt"), keyFile = work.file("\(name).key")
+            let cert = work.file("\(name).crt")
+            let keyFile = work.file("\(name).key")
             try certificates.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n").write(toFile: cert, atomically: true, encoding: .utf8)
             try key.serializeAsPEM().pemString.write(toFile: keyFile, atomically: true, encoding: .utf8)
             return (cert, keyFile)
@@ -86,7 +89,8 @@ struct HostileClientMatrixTests {
             extensions: Certificate.Extensions? = nil,
             issuer: Certificate? = nil, issuerKey: Certificate.PrivateKey? = nil
         ) throws -> Certificate {
-            let issuer = issuer ?? intermediate, signer = issuerKey ?? intermediateKey
+            let issuer = issuer ?? intermediate
+            let signer = issuerKey ?? intermediateKey
             return try Certificate(
                 version: .v3, serialNumber: serial, publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
                 issuer: issuer.subject, subject: subject ?? genuineCertificate.subject,
@@ -114,10 +118,11 @@ struct HostileClientMatrixTests {
 
         /// curl to the agent status route with a client certificate: (HTTP status, curl exit code, output).
         func present(_ files: (cert: String, key: String)) async throws -> (status: Int, exit: Int32, output: String) {
-            let result = try await ExternalTool("curl").runAsync([
-                "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
-                "--cert", files.cert, "--key", files.key, statusURL,
-            ], timeout: 30)
+            let result = try await ExternalTool("curl").runAsync(
+                [
+                    "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
+                    "--cert", files.cert, "--key", files.key, statusURL,
+                ], timeout: 30)
             return (Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, result.status, result.output)
         }
     }
@@ -151,12 +156,17 @@ struct HostileClientMatrixTests {
         // A chain of 100: a leaf under 99 CAs, the top one signed by the real intermediate.
         var chain: [Certificate] = []
         var chainKeys: [Certificate.PrivateKey] = []
-        var issuer = m.intermediate, issuerKey = m.intermediateKey
+        var issuer = m.intermediate
+        var issuerKey = m.intermediateKey
         for depth in 0..<99 {
             let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-            let ca = try m.forge(key: key, subject: try DistinguishedName { CommonName("hostile chain \(depth)") },
-                                 extensions: try Certificate.Extensions { Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil)); Critical(KeyUsage(keyCertSign: true)) },
-                                 issuer: issuer, issuerKey: issuerKey)
+            let ca = try m.forge(
+                key: key, subject: try DistinguishedName { CommonName("hostile chain \(depth)") },
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    Critical(KeyUsage(keyCertSign: true))
+                },
+                issuer: issuer, issuerKey: issuerKey)
             chain.insert(ca, at: 0)
             chainKeys.insert(key, at: 0)
             (issuer, issuerKey) = (ca, key)
@@ -174,41 +184,95 @@ struct HostileClientMatrixTests {
         let otherKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
         typealias Case = (name: String, files: (cert: String, key: String), reason: String, logged: String)
         let cases: [Case] = [
-            ("expired", try m.write("expired", [m.forge(key: otherKey, notBefore: Date() - 10 * 86_400, notAfter: Date() - 86_400)], key: otherKey),
-             "untrusted_chain", "TLS client certificate refused"),
-            ("not yet valid", try m.write("future", [m.forge(key: otherKey, notBefore: Date() + 86_400, notAfter: Date() + 10 * 86_400)], key: otherKey),
-             "untrusted_chain", "TLS client certificate refused"),
-            ("serverAuth only", try m.write("server-auth", [m.forge(key: otherKey, extensions: m.extensions(adding: [try Certificate.Extension(try ExtendedKeyUsage([.serverAuth]), critical: false)]))], key: otherKey),
-             "unknown_certificate", "revoked or unknown"),
-            ("no EKU", try m.write("no-eku", [m.forge(key: otherKey, extensions: m.extensions(removing: [.X509ExtensionID.extendedKeyUsage]))], key: otherKey),
-             "unknown_certificate", "revoked or unknown"),
-            ("CA:TRUE", try m.write("ca-true", [m.forge(key: otherKey, extensions: m.extensions(adding: [try Certificate.Extension(BasicConstraints.isCertificateAuthority(maxPathLength: 0), critical: true)]))], key: otherKey),
-             "unknown_certificate", "revoked or unknown"),
-            ("same subject, other key", try m.write("same-subject", [m.forge(key: otherKey)], key: otherKey),
-             "unknown_certificate", "revoked or unknown"),
-            ("same serial, other key", try m.write("same-serial", [m.forge(key: otherKey, serial: m.genuineCertificate.serialNumber)], key: otherKey),
-             "unknown_certificate", "revoked or unknown"),
-            ("same serial and key, re-signed", try m.write("re-signed", [m.forge(key: genuineKey, serial: m.genuineCertificate.serialNumber, notAfter: m.genuineCertificate.notValidAfter + 86_400)], key: genuineKey),
-             "unknown_certificate", "revoked or unknown"),
+            (
+                "expired",
+                try m.write("expired", [m.forge(key: otherKey, notBefore: Date() - 10 * 86_400, notAfter: Date() - 86_400)], key: otherKey),
+                "untrusted_chain", "TLS client certificate refused"
+            ),
+            (
+                "not yet valid",
+                try m.write("future", [m.forge(key: otherKey, notBefore: Date() + 86_400, notAfter: Date() + 10 * 86_400)], key: otherKey),
+                "untrusted_chain", "TLS client certificate refused"
+            ),
+            (
+                "serverAuth only",
+                try m.write(
+                    "server-auth",
+                    [
+                        m.forge(
+                            key: otherKey,
+                            extensions: m.extensions(adding: [try Certificate.Extension(try ExtendedKeyUsage([.serverAuth]), critical: false)]))
+                    ], key: otherKey),
+                "unknown_certificate", "revoked or unknown"
+            ),
+            (
+                "no EKU",
+                try m.write(
+                    "no-eku", [m.forge(key: otherKey, extensions: m.extensions(removing: [.X509ExtensionID.extendedKeyUsage]))], key: otherKey),
+                "unknown_certificate", "revoked or unknown"
+            ),
+            (
+                "CA:TRUE",
+                try m.write(
+                    "ca-true",
+                    [
+                        m.forge(
+                            key: otherKey,
+                            extensions: m.extensions(adding: [
+                                try Certificate.Extension(BasicConstraints.isCertificateAuthority(maxPathLength: 0), critical: true)
+                            ]))
+                    ], key: otherKey),
+                "unknown_certificate", "revoked or unknown"
+            ),
+            (
+                "same subject, other key", try m.write("same-subject", [m.forge(key: otherKey)], key: otherKey),
+                "unknown_certificate", "revoked or unknown"
+            ),
+            (
+                "same serial, other key",
+                try m.write("same-serial", [m.forge(key: otherKey, serial: m.genuineCertificate.serialNumber)], key: otherKey),
+                "unknown_certificate", "revoked or unknown"
+            ),
+            (
+                "same serial and key, re-signed",
+                try m.write(
+                    "re-signed",
+                    [m.forge(key: genuineKey, serial: m.genuineCertificate.serialNumber, notAfter: m.genuineCertificate.notValidAfter + 86_400)],
+                    key: genuineKey),
+                "unknown_certificate", "revoked or unknown"
+            ),
             ("revoked", revokedAgent, "revoked", "revoked or unknown"),
-            ("the intermediate itself", try m.write("intermediate", [m.intermediate], key: m.intermediateKey),
-             "wrong_usage", "key usage does not allow signing"),
+            (
+                "the intermediate itself", try m.write("intermediate", [m.intermediate], key: m.intermediateKey),
+                "wrong_usage", "key usage does not allow signing"
+            ),
             ("self-signed", try m.write("self-signed", [selfSigned], key: selfKey), "untrusted_chain", "TLS client certificate refused"),
-            ("another CA's", try m.write("foreign", [foreign.certificate, other.intermediate], key: foreignKey), "untrusted_chain", "TLS client certificate refused"),
-            ("a chain of 100 certificates", try m.write("chain-100", [chainLeaf] + chain, key: chainLeafKey), "untrusted_chain", "TLS client certificate refused"),
+            (
+                "another CA's", try m.write("foreign", [foreign.certificate, other.intermediate], key: foreignKey), "untrusted_chain",
+                "TLS client certificate refused"
+            ),
+            (
+                "a chain of 100 certificates", try m.write("chain-100", [chainLeaf] + chain, key: chainLeafKey), "untrusted_chain",
+                "TLS client certificate refused"
+            ),
         ]
 
         let loop = Self.genuineLoop(m)
         for hostile in cases {
-            let before = try await m.failures(hostile.reason), totalBefore = try await m.allFailures()
+            let before = try await m.failures(hostile.reason)
+            let totalBefore = try await m.allFailures()
             let result = try await m.present(hostile.files)
             // Refused in the handshake: no HTTP status at all (curl 35/56), never a 200.
             #expect(result.status == 0 && [35, 56].contains(result.exit), "\(hostile.name): \(result.output)")
-            let after = try await m.failures(hostile.reason), totalAfter = try await m.allFailures()
+            let after = try await m.failures(hostile.reason)
+            let totalAfter = try await m.allFailures()
             #expect(totalAfter == totalBefore + 1, "\(hostile.name): counted \(totalAfter - totalBefore) times")
             if !hostile.reason.isEmpty { #expect(after == before + 1, "\(hostile.name): \(hostile.reason) went \(before) → \(after)") }
         }
-        let statuses = await { loop.cancel(); return await loop.value }()
+        let statuses = await {
+            loop.cancel()
+            return await loop.value
+        }()
         #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
         let log = m.serve.process.output
         for hostile in cases { #expect(log.contains(hostile.logged), "\(hostile.name): no '\(hostile.logged)' in the log") }
@@ -222,20 +286,23 @@ struct HostileClientMatrixTests {
         let file = m.work.file("est-body-\(UUID().uuidString)")
         try Data(body).write(to: URL(fileURLWithPath: file))
         let out = m.work.file("est-out-\(UUID().uuidString)")
-        let result = try await ExternalTool("curl").runAsync([
-            "-sS", "--max-time", "20", "--cacert", m.root, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10",
-            "--data-binary", "@\(file)", "-o", out, "-w", "%{http_code}", "\(m.serve.httpsURL)/.well-known/est/\(route)",
-        ], timeout: 30)
+        let result = try await ExternalTool("curl").runAsync(
+            [
+                "-sS", "--max-time", "20", "--cacert", m.root, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10",
+                "--data-binary", "@\(file)", "-o", out, "-w", "%{http_code}", "\(m.serve.httpsURL)/.well-known/est/\(route)",
+            ], timeout: 30)
         return (Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
     }
 
     /// An openssl key (`genpkey` arguments) and the base64 DER CSR for it naming the agent `hostname`.
     static func opensslCSR(_ m: Matrix, _ name: String, keyArguments: [String], hostname: String) async throws -> [UInt8] {
-        let key = m.work.file("\(name).key"), der = m.work.file("\(name).csr.der")
+        let key = m.work.file("\(name).key")
+        let der = m.work.file("\(name).csr.der")
         let generate = try await ExternalTool("openssl").runAsync(["genpkey"] + keyArguments + ["-out", key])
         guard generate.succeeded else { throw TestFailure("genpkey \(keyArguments): \(generate.output)") }
         let request = try await ExternalTool("openssl").runAsync([
-            "req", "-new", "-key", key, "-subj", "/CN=\(hostname)", "-addext", "subjectAltName=DNS:\(hostname),URI:urn:uuid:\(UUID().uuidString.lowercased())",
+            "req", "-new", "-key", key, "-subj", "/CN=\(hostname)", "-addext",
+            "subjectAltName=DNS:\(hostname),URI:urn:uuid:\(UUID().uuidString.lowercased())",
             "-outform", "DER", "-out", der,
         ])
         guard request.succeeded else { throw TestFailure("req \(name): \(request.output)") }
@@ -250,14 +317,17 @@ struct HostileClientMatrixTests {
         defer { m.stop() }
         let token = try await m.serve.admin(["agents", "token", "--hostname", "est-01"])
         let value = try #require(token.stdout.split(whereSeparator: \.isWhitespace).last.map(String.init), "\(token.output)")
-        let good = try await Self.opensslCSR(m, "good", keyArguments: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], hostname: "est-01")
+        let good = try await Self.opensslCSR(
+            m, "good", keyArguments: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], hostname: "est-01")
         var wrongSignature = good
         wrongSignature[wrongSignature.count - 8] ^= 0x01  // inside the signature BIT STRING
         // 1 000 requested extensions (private OIDs), built with openssl's config syntax.
         let config = m.work.file("many.cnf")
-        try ("[req]\ndistinguished_name = dn\nreq_extensions = ext\n[dn]\n[ext]\nsubjectAltName = DNS:est-01\n"
-             + (1...1000).map { "1.3.6.1.4.1.55555.\($0) = ASN1:NULL\n" }.joined()).write(toFile: config, atomically: true, encoding: .utf8)
-        let manyKey = m.work.file("many.key"), manyDER = m.work.file("many.csr.der")
+        try
+            ("[req]\ndistinguished_name = dn\nreq_extensions = ext\n[dn]\n[ext]\nsubjectAltName = DNS:est-01\n"
+            + (1...1000).map { "1.3.6.1.4.1.55555.\($0) = ASN1:NULL\n" }.joined()).write(toFile: config, atomically: true, encoding: .utf8)
+        let manyKey = m.work.file("many.key")
+        let manyDER = m.work.file("many.csr.der")
         let many = try await ExternalTool("openssl").runAsync([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", manyKey,
             "-config", config, "-subj", "/CN=est-01", "-outform", "DER", "-out", manyDER,
@@ -270,10 +340,29 @@ struct HostileClientMatrixTests {
             ("truncated DER", Self.base64(Array(good.prefix(good.count / 2))), "not a DER PKCS#10"),
             // Refused by size before it is parsed (limits.max_csr_bytes): 413.
             ("1 000 extensions", Self.base64(try [UInt8](Data(contentsOf: URL(fileURLWithPath: manyDER)))), "exceeds"),
-            ("RSA-1024", Self.base64(try await Self.opensslCSR(m, "rsa1024", keyArguments: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], hostname: "est-01")), "RSA"),
-            ("RSA e=3", Self.base64(try await Self.opensslCSR(m, "rsa-e3", keyArguments: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3"], hostname: "est-01")), "exponent"),
-            ("P-521", Self.base64(try await Self.opensslCSR(m, "p521", keyArguments: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"], hostname: "est-01")), "not supported"),
-            ("Ed25519", Self.base64(try await Self.opensslCSR(m, "ed25519", keyArguments: ["-algorithm", "ED25519"], hostname: "est-01")), "not supported"),
+            (
+                "RSA-1024",
+                Self.base64(
+                    try await Self.opensslCSR(
+                        m, "rsa1024", keyArguments: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"], hostname: "est-01")), "RSA"
+            ),
+            (
+                "RSA e=3",
+                Self.base64(
+                    try await Self.opensslCSR(
+                        m, "rsa-e3", keyArguments: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3"],
+                        hostname: "est-01")), "exponent"
+            ),
+            (
+                "P-521",
+                Self.base64(
+                    try await Self.opensslCSR(
+                        m, "p521", keyArguments: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"], hostname: "est-01")), "not supported"
+            ),
+            (
+                "Ed25519", Self.base64(try await Self.opensslCSR(m, "ed25519", keyArguments: ["-algorithm", "ED25519"], hostname: "est-01")),
+                "not supported"
+            ),
             ("wrong signature", Self.base64(wrongSignature), "signature"),
         ]
         let loop = Self.genuineLoop(m)
@@ -282,14 +371,19 @@ struct HostileClientMatrixTests {
             #expect((400..<500).contains(answer.status), "\(hostile.name): \(answer.status) \(answer.body)")
             #expect(answer.body.localizedCaseInsensitiveContains(hostile.reason), "\(hostile.name): \(answer.body)")
         }
-        let statuses = await { loop.cancel(); return await loop.value }()
+        let statuses = await {
+            loop.cancel()
+            return await loop.value
+        }()
         #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
         // Nothing was lost: the token still enrols a good CSR.
         let enrolled = try await Self.est(m, "simpleenroll", body: Self.base64(good), token: value)
         #expect(enrolled.status == 200, "\(enrolled.body)")
     }
 
-    @Test("hostile OCSP requests to the real responder: unknown issuer is unauthorized, 100 CertIDs and a 1 KB nonce are malformedRequest, SHA-1 and SHA-256 CertIDs are answered")
+    @Test(
+        "hostile OCSP requests to the real responder: unknown issuer is unauthorized, 100 CertIDs and a 1 KB nonce are malformedRequest, SHA-1 and SHA-256 CertIDs are answered"
+    )
     func ocspRequests() async throws {
         let m = try await Matrix.start()
         defer { m.stop() }
@@ -305,7 +399,8 @@ struct HostileClientMatrixTests {
             return CompactDER.wrap(tag: 0x30, CompactDER.wrap(tag: 0x30, tbs))
         }
         func post(_ body: [UInt8]) async throws -> OCSPResponse {
-            let file = m.work.file("ocsp-\(UUID().uuidString).der"), out = file + ".resp"
+            let file = m.work.file("ocsp-\(UUID().uuidString).der")
+            let out = file + ".resp"
             try Data(body).write(to: URL(fileURLWithPath: file))
             let result = try await ExternalTool("curl").runAsync([
                 "-sS", "--max-time", "20", "-H", "Content-Type: application/ocsp-request", "--data-binary", "@\(file)", "-o", out,
@@ -325,27 +420,38 @@ struct HostileClientMatrixTests {
             let answered = try await post(request([try hashes.certID(serialNumber: .init(bytes: serial), hashAlgorithm: algorithm)]))
             #expect(answered.basicResponse?.responses.first?.status == .good, "\(algorithm)")
         }
-        let statuses = await { loop.cancel(); return await loop.value }()
+        let statuses = await {
+            loop.cancel()
+            return await loop.value
+        }()
         #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
         let metrics = try await m.serve.metrics()
         #expect(metrics.contains("rootkeeper_ocsp_responses_total{status=\"unauthorized\"} 1"), "\(metrics)")
         #expect(metrics.contains("rootkeeper_ocsp_responses_total{status=\"malformedRequest\"} 2"), "\(metrics)")
     }
 
-    @Test("garbage, SSLv2/SSLv3/TLS 1.0/1.1 hellos, a 1 MB certificate, HTTP smuggling and 10 000 headers are refused; the genuine agent is served meanwhile")
+    @Test(
+        "garbage, SSLv2/SSLv3/TLS 1.0/1.1 hellos, a 1 MB certificate, HTTP smuggling and 10 000 headers are refused; the genuine agent is served meanwhile"
+    )
     func protocolAbuse() async throws {
         let m = try await Matrix.start()
         defer { m.stop() }
         let loop = Self.genuineLoop(m)
-        let https = m.serve.https, http = m.serve.http
+        let https = m.serve.https
+        let http = m.serve.http
 
         // Raw bytes instead of a ClientHello: garbage, an SSLv2-format hello and an SSLv3 hello record.
-        let sslv2: [UInt8] = [0x80, 0x2E, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10] + [0x07, 0x00, 0xC0, 0x05, 0x00, 0x80, 0x03, 0x00, 0x80,
-                              0x01, 0x00, 0x80, 0x06, 0x00, 0x40, 0x04, 0x00, 0x80, 0x02, 0x00, 0x80, 0x00, 0x00, 0x04] + Array(repeating: 0x11, count: 16)
+        let sslv2: [UInt8] =
+            [0x80, 0x2E, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10] + [
+                0x07, 0x00, 0xC0, 0x05, 0x00, 0x80, 0x03, 0x00, 0x80,
+                0x01, 0x00, 0x80, 0x06, 0x00, 0x40, 0x04, 0x00, 0x80, 0x02, 0x00, 0x80, 0x00, 0x00, 0x04,
+            ] + Array(repeating: 0x11, count: 16)
         let sslv3Body: [UInt8] = [0x03, 0x00] + Array(repeating: 0x22, count: 32) + [0x00, 0x00, 0x02, 0x00, 0x2F, 0x01, 0x00]
         let sslv3: [UInt8] = [0x16, 0x03, 0x00, 0x00, UInt8(sslv3Body.count + 4), 0x01, 0x00, 0x00, UInt8(sslv3Body.count)] + sslv3Body
-        for (name, bytes) in [("garbage", Array("\u{00}\u{FF}GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + Array(repeating: 0xAB, count: 4096)),
-                              ("SSLv2 hello", sslv2), ("SSLv3 hello", sslv3)] {
+        for (name, bytes) in [
+            ("garbage", Array("\u{00}\u{FF}GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8) + Array(repeating: 0xAB, count: 4096)),
+            ("SSLv2 hello", sslv2), ("SSLv3 hello", sslv3),
+        ] {
             let answer = try await onOwnThread { () -> RawTCPConnection.ReadResult in
                 let connection = try RawTCPConnection(port: https)
                 defer { connection.close() }
@@ -357,7 +463,8 @@ struct HostileClientMatrixTests {
             #expect(answer == .closed, "\(name): \(answer)")
         }
         for version in ["-tls1", "-tls1_1"] {
-            let hello = try await ExternalTool("openssl").runAsync(["s_client", "-connect", "127.0.0.1:\(https)", version, "-cipher", "DEFAULT:@SECLEVEL=0", "-CAfile", m.root], stdin: Data())
+            let hello = try await ExternalTool("openssl").runAsync(
+                ["s_client", "-connect", "127.0.0.1:\(https)", version, "-cipher", "DEFAULT:@SECLEVEL=0", "-CAfile", m.root], stdin: Data())
             #expect(!hello.succeeded && (hello.output.contains("Cipher is (NONE)") || hello.output.contains("alert")), "\(version): \(hello.output)")
         }
 
@@ -369,7 +476,8 @@ struct HostileClientMatrixTests {
         #expect(bigResult.status == 0 && bigResult.exit != 0, "1 MB certificate: \(bigResult.output)")
 
         // HTTP on the plain listener: smuggling (Content-Length with Transfer-Encoding), 10 000 headers.
-        let smuggle = "POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        let smuggle =
+            "POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         let headers = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (0..<10_000).map { "X-H\($0): v\r\n" }.joined() + "\r\n"
         for (name, request) in [("smuggling", smuggle), ("10 000 headers", headers)] {
             let reply = try await onOwnThread { () -> String in
@@ -388,7 +496,9 @@ struct HostileClientMatrixTests {
         let (pipelined, old) = try await onOwnThread { () -> (String, (String, Bool)) in
             let connection = try RawTCPConnection(port: http)
             defer { connection.close() }
-            _ = connection.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\nGET /ca/chain.pem HTTP/1.1\r\nHost: a\r\n\r\nGET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            _ = connection.send(
+                "GET /health HTTP/1.1\r\nHost: a\r\n\r\nGET /ca/chain.pem HTTP/1.1\r\nHost: a\r\n\r\nGET /health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+            )
             let first = String(decoding: connection.readToEnd(silenceLimit: 5).bytes, as: UTF8.self)
             let http10 = try RawTCPConnection(port: http)
             defer { http10.close() }
@@ -400,7 +510,10 @@ struct HostileClientMatrixTests {
         #expect(pipelined.contains("BEGIN CERTIFICATE"), "the middle request was answered")
         #expect(old.0.components(separatedBy: "HTTP/1.").count - 1 == 1, "HTTP/1.0 without Host: \(old.0.prefix(300)) closed: \(old.1)")
 
-        let statuses = await { loop.cancel(); return await loop.value }()
+        let statuses = await {
+            loop.cancel()
+            return await loop.value
+        }()
         #expect(!statuses.isEmpty && statuses.allSatisfy { $0 == 200 }, "genuine agent: \(statuses)")
         let health = try await Curl.run(["\(m.serve.httpURL)/health"])
         #expect(health.status == 200, "\(health.body)")

@@ -49,12 +49,19 @@ struct InputLimitsTests {
             try #require(made.succeeded, "\(made.output)")
             let format = ["-o", "/dev/null", "-w", "%{http_code} %{size_upload}"]
             let est = Task {
-                try await ExternalTool("curl").runAsync(["-sS", "--max-time", "60", "--cacert", app.chainFile, "-H", "Expect:", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(big)"]
-                    + format + ["\(app.httpsURL)/.well-known/est/simpleenroll"], timeout: 90)
+                try await ExternalTool("curl").runAsync(
+                    [
+                        "-sS", "--max-time", "60", "--cacert", app.chainFile, "-H", "Expect:", "-H", "Content-Type: application/pkcs10",
+                        "--data-binary", "@\(big)",
+                    ]
+                        + format + ["\(app.httpsURL)/.well-known/est/simpleenroll"], timeout: 90)
             }
             let ocsp = Task {
-                try await ExternalTool("curl").runAsync(["-sS", "--max-time", "60", "-H", "Content-Type: application/ocsp-request", "-H", "Expect:",
-                                            "--data-binary", "@\(big)"] + format + ["\(app.httpURL)/ocsp"], timeout: 90)
+                try await ExternalTool("curl").runAsync(
+                    [
+                        "-sS", "--max-time", "60", "-H", "Content-Type: application/ocsp-request", "-H", "Expect:",
+                        "--data-binary", "@\(big)",
+                    ] + format + ["\(app.httpURL)/ocsp"], timeout: 90)
             }
             let enrolled = try await enrol(app, name: "during-big-body")
             #expect(enrolled.status == 200, "a normal enrolment must succeed next to the 10 MB bodies: \(enrolled.raw.output)")
@@ -73,7 +80,8 @@ struct InputLimitsTests {
     @Test("an OCSP request over limits.max_ocsp_request_bytes gets 413 and one under it is answered")
     func ocspRequestLimit() async throws {
         try await RunningAppliance.with(configure: { $0.limits.maxOCSPRequestBytes = 1024 }) { app in
-            let over = app.directory.file("over.bin"), under = app.directory.file("under.bin")
+            let over = app.directory.file("over.bin")
+            let under = app.directory.file("under.bin")
             try Data(repeating: 0x30, count: 1025).write(to: URL(fileURLWithPath: over))
             try Data(repeating: 0x30, count: 1000).write(to: URL(fileURLWithPath: under))
             let refused = try await Curl.run(["-H", "Content-Type: application/ocsp-request", "--data-binary", "@\(over)", "\(app.httpURL)/ocsp"])
@@ -134,12 +142,22 @@ struct InputLimitsTests {
 
     @Test("with max_connections = 2 a third connection waits until one closes, then is served")
     func connectionCap() async throws {
-        try await RunningAppliance.with(configure: { $0.limits.maxConnections = 2; $0.limits.idleTimeoutSeconds = 60 }) { app in
+        try await RunningAppliance.with(configure: {
+            $0.limits.maxConnections = 2
+            $0.limits.idleTimeoutSeconds = 60
+        }) { app in
             let port = app.httpPort
-            let outcome = try await onOwnThread { () -> (whileFull: RawTCPConnection.ReadResult, afterClose: String, holdersServed: [String],
-                                                         holderWhileFull: String) in
-                let first = try RawTCPConnection(port: port), second = try RawTCPConnection(port: port)
-                defer { first.close(); second.close() }
+            let outcome = try await onOwnThread {
+                () -> (
+                    whileFull: RawTCPConnection.ReadResult, afterClose: String, holdersServed: [String],
+                    holderWhileFull: String
+                ) in
+                let first = try RawTCPConnection(port: port)
+                let second = try RawTCPConnection(port: port)
+                defer {
+                    first.close()
+                    second.close()
+                }
                 // Both are served (so both are accepted and counted) and stay open (keep-alive).
                 var served: [String] = []
                 for connection in [first, second] { connection.send("GET /health HTTP/1.1\r\nHost: a\r\n\r\n") }
@@ -157,9 +175,12 @@ struct InputLimitsTests {
                 let after = third.readToEnd(silenceLimit: 15)
                 return (whileFull, String(decoding: after.bytes, as: UTF8.self), served, holderWhileFull)
             }
-            #expect(outcome.holdersServed.allSatisfy { $0.contains("HTTP/1.1 200") }, "the first two connections must be served: \(outcome.holdersServed)")
-            #expect(outcome.holderWhileFull.contains("HTTP/1.1 200"),
-                    "a held connection must still be served while the third waits: \(outcome.holderWhileFull)")
+            #expect(
+                outcome.holdersServed.allSatisfy { $0.contains("HTTP/1.1 200") }, "the first two connections must be served: \(outcome.holdersServed)"
+            )
+            #expect(
+                outcome.holderWhileFull.contains("HTTP/1.1 200"),
+                "a held connection must still be served while the third waits: \(outcome.holderWhileFull)")
             #expect(outcome.whileFull == .nothing, "the third connection was answered while two were open: \(outcome.whileFull)")
             #expect(outcome.afterClose.hasPrefix("HTTP/1.1 200"), "the waiting connection was not served after one closed: \(outcome.afterClose)")
         }
@@ -170,8 +191,10 @@ struct InputLimitsTests {
 func enrol(_ app: RunningAppliance, name: String, extra: [String] = []) async throws -> CurlResult {
     let token = try await app.ca.createToken(hostname: name, caller: AdminCaller(uid: 0, pid: 0))
     let csr = try await opensslCSR(in: app.directory, name: name, commonName: "agent-\(name)-\(UUID().uuidString.lowercased())")
-    return try await Curl.run(extra + [
-        "--cacert", app.chainFile, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr.b64)",
-        "\(app.httpsURL)/.well-known/est/simpleenroll",
-    ])
+    return try await Curl.run(
+        extra + [
+            "--cacert", app.chainFile, "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10", "--data-binary",
+            "@\(csr.b64)",
+            "\(app.httpsURL)/.well-known/est/simpleenroll",
+        ])
 }

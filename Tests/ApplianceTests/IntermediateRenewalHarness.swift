@@ -20,7 +20,8 @@ struct RenewalHarness {
         let setup = try await SetupHarness.make()
         _ = try await setup.initialize()
         try await setup.ceremony(csrBundle: setup.media + "/intermediate-csr", out: setup.media + "/intermediate-cert")
-        _ = try ApplianceSetup.install(stateDirectory: setup.state, from: setup.media + "/intermediate-cert", rootFingerprint: try setup.rootFingerprint)
+        _ = try ApplianceSetup.install(
+            stateDirectory: setup.state, from: setup.media + "/intermediate-cert", rootFingerprint: try setup.rootFingerprint)
         try setup.pki.root.serializeAsPEM().pemString.write(toFile: setup.directory.file("root.pem"), atomically: true, encoding: .utf8)
         return RenewalHarness(setup: setup)
     }
@@ -96,7 +97,8 @@ struct ServingAppliance {
         let request = try CAHarness.agentCSR(hostname: hostname)
         let outcome = try await runtime.ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")
         guard case .issued(let certificate, _) = outcome else { throw TestFailure("expected issued, got \(outcome)") }
-        let cert = directory.file("\(hostname).crt"), key = directory.file("\(hostname).key")
+        let cert = directory.file("\(hostname).crt")
+        let key = directory.file("\(hostname).key")
         try certificate.serializeAsPEM().pemString.write(toFile: cert, atomically: true, encoding: .utf8)
         try request.key.serializeAsPEM().pemString.write(toFile: key, atomically: true, encoding: .utf8)
         return AgentFiles(hostname: hostname, uuid: request.uuid, certificate: certificate, cert: cert, key: key)

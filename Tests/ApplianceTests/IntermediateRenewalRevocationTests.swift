@@ -1,8 +1,8 @@
 import ApplianceKit
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 /// CRLs and OCSP for both issuers during a renewal overlap, checked with openssl.
@@ -14,7 +14,9 @@ struct IntermediateRenewalRevocationTests {
         defer { h.remove() }
         let root = h.directory.file("root.pem")
         let first = try await h.start()
-        let oldRevoked: AgentFiles, oldGood: AgentFiles, oldCRLNumber: CRLNumber
+        let oldRevoked: AgentFiles
+        let oldGood: AgentFiles
+        let oldCRLNumber: CRLNumber
         do {
             oldRevoked = try await first.enroll("db-01")
             oldGood = try await first.enroll("app-01")
@@ -28,8 +30,10 @@ struct IntermediateRenewalRevocationTests {
         let old = try IntermediateKeyLoader.loadCertificates(h.state).intermediate
         _ = try await h.renew("renewal")
         let new = try IntermediateKeyLoader.loadCertificates(h.state).intermediate
-        let oldPEM = try h.write(old, "old-intermediate.pem"), newPEM = try h.write(new, "new-intermediate.pem")
-        let oldID = try IssuerRoster.ski(old), newID = try IssuerRoster.ski(new)
+        let oldPEM = try h.write(old, "old-intermediate.pem")
+        let newPEM = try h.write(new, "new-intermediate.pem")
+        let oldID = try IssuerRoster.ski(old)
+        let newID = try IssuerRoster.ski(new)
 
         let serving = try await h.start()
         do {
@@ -47,14 +51,21 @@ struct IntermediateRenewalRevocationTests {
             for (id, issuerPEM, revoked, good, label) in [
                 (oldID, oldPEM, oldRevoked, oldGood, "old"), (newID, newPEM, newRevoked, newGood, "new"),
             ] {
-                let der = h.directory.file("\(label).crl"), pem = h.directory.file("\(label).crl.pem")
+                let der = h.directory.file("\(label).crl")
+                let pem = h.directory.file("\(label).crl.pem")
                 #expect(try await serving.download("/crl/issuer/\(id).crl", to: der) == 200)
-                let crl = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-CAfile", issuerPEM, "-noout", "-crlnumber"])
+                let crl = try await ExternalTool("openssl").runAsync([
+                    "crl", "-inform", "DER", "-in", der, "-CAfile", issuerPEM, "-noout", "-crlnumber",
+                ])
                 #expect(crl.output.contains("verify OK"), "\(label) CRL: \(crl.output)")
                 _ = try await ExternalTool("openssl").runAsync(["crl", "-inform", "DER", "-in", der, "-out", pem])
-                let refused = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert])
+                let refused = try await ExternalTool("openssl").runAsync([
+                    "verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, revoked.cert,
+                ])
                 #expect(!refused.succeeded && refused.output.contains("certificate revoked"), "\(label): \(refused.output)")
-                let accepted = try await ExternalTool("openssl").runAsync(["verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert])
+                let accepted = try await ExternalTool("openssl").runAsync([
+                    "verify", "-crl_check", "-CAfile", root, "-untrusted", issuerPEM, "-CRLfile", pem, good.cert,
+                ])
                 #expect(accepted.succeeded, "\(label): \(accepted.output)")
 
                 // OCSP (RFC 6960), CertID matched against each issuer, signed by its own delegated responder.

@@ -4,8 +4,8 @@ import Foundation
 import PKICore
 import Registration
 import SecureFiles
-import Testing
 import TestSupport
+import Testing
 import X509
 
 @Suite("Intermediate renewal with overlap", .serialized)
@@ -30,7 +30,8 @@ struct IntermediateRenewalTests {
         }
         let old = try #require(try IntermediateKeyLoader.loadCertificates(h.state).previous.first)
         let new = try IntermediateKeyLoader.loadCertificates(h.state).intermediate
-        let oldPEM = try h.write(old, "old-intermediate.pem"), newPEM = try h.write(new, "new-intermediate.pem")
+        let oldPEM = try h.write(old, "old-intermediate.pem")
+        let newPEM = try h.write(new, "new-intermediate.pem")
 
         let serving = try await h.start()
         do {
@@ -39,7 +40,8 @@ struct IntermediateRenewalTests {
 
             // cacerts (RFC 7030 §4.1) and /ca/chain.pem both carry the new and the old intermediate.
             let cacerts = try await Curl.shell(
-                "curl -sS --max-time 20 --cacert '\(root)' \(serving.httpsURL)/.well-known/est/cacerts | openssl base64 -d | openssl pkcs7 -inform DER -print_certs")
+                "curl -sS --max-time 20 --cacert '\(root)' \(serving.httpsURL)/.well-known/est/cacerts | openssl base64 -d | openssl pkcs7 -inform DER -print_certs"
+            )
             #expect(cacerts.succeeded, "\(cacerts.output)")
             let served = try PEMCodec.certificates(fromPEM: cacerts.stdout)
             #expect(Set(served) == Set([new, old, h.setup.pki.root]))
@@ -86,24 +88,30 @@ struct IntermediateRenewalTests {
         let otherKeyRefusal = #expect(throws: ApplianceError.self) {
             try ApplianceSetup.install(stateDirectory: h.state, from: h.setup.media + "/foreign-cert", rootFingerprint: try h.setup.rootFingerprint)
         }
-        #expect(otherKeyRefusal?.code == .forbidden && otherKeyRefusal?.reason.hasPrefix("the certificate is for another key") == true, "\(String(describing: otherKeyRefusal))")
+        #expect(
+            otherKeyRefusal?.code == .forbidden && otherKeyRefusal?.reason.hasPrefix("the certificate is for another key") == true,
+            "\(String(describing: otherKeyRefusal))")
 
         let otherPKI = try await TestPKI.make()
         try await h.setup.ceremony(csrBundle: foreign, out: h.setup.media + "/other-root-cert", root: otherPKI.root, rootKey: otherPKI.rootKey)
         let unpinned = #expect(throws: ApplianceError.self) {
-            try ApplianceSetup.install(stateDirectory: h.state, from: h.setup.media + "/other-root-cert", rootFingerprint: try h.setup.rootFingerprint)
+            try ApplianceSetup.install(
+                stateDirectory: h.state, from: h.setup.media + "/other-root-cert", rootFingerprint: try h.setup.rootFingerprint)
         }
         // The refusal never shows the bundle's (foreign) root: a shown value is a copied value.
         let foreignRoot = try ApplianceSetup.fingerprint(otherPKI.root)
-        #expect(unpinned?.code == .forbidden && unpinned?.reason.hasPrefix("the bundle's root certificate does not match the expected") == true
-                    && unpinned?.reason.contains(foreignRoot) == false,
-                "\(String(describing: unpinned))")
+        #expect(
+            unpinned?.code == .forbidden && unpinned?.reason.hasPrefix("the bundle's root certificate does not match the expected") == true
+                && unpinned?.reason.contains(foreignRoot) == false,
+            "\(String(describing: unpinned))")
         // Pinning the other root does not help: the pending key is still ours, the chain is not.
         let otherRoot = #expect(throws: ApplianceError.self) {
             try ApplianceSetup.install(
                 stateDirectory: h.state, from: h.setup.media + "/other-root-cert", rootFingerprint: try ApplianceSetup.fingerprint(otherPKI.root))
         }
-        #expect(otherRoot?.code == .forbidden && otherRoot?.reason.hasSuffix("a renewal cannot change the root") == true, "\(String(describing: otherRoot))")
+        #expect(
+            otherRoot?.code == .forbidden && otherRoot?.reason.hasSuffix("a renewal cannot change the root") == true,
+            "\(String(describing: otherRoot))")
         #expect(try SecureFile.read(h.state.intermediateCertificate) == before)
         #expect(!FileManager.default.fileExists(atPath: h.state.issuersDirectory))
     }
@@ -117,7 +125,10 @@ struct IntermediateRenewalTests {
             _ = try await ApplianceSetup.intermediateCSR(
                 stateDirectory: h.state, configuration: SetupHarness.request, keyBackend: .file(passphrase: wrong), out: h.setup.media + "/wrong")
         }
-        #expect(wrongPassphrase?.code == .forbidden && wrongPassphrase?.reason.hasPrefix("the passphrase does not unlock the current intermediate key") == true, "\(String(describing: wrongPassphrase))")
+        #expect(
+            wrongPassphrase?.code == .forbidden
+                && wrongPassphrase?.reason.hasPrefix("the passphrase does not unlock the current intermediate key") == true,
+            "\(String(describing: wrongPassphrase))")
         #expect(!FileManager.default.fileExists(atPath: h.setup.media + "/wrong"))
         #expect(!FileManager.default.fileExists(atPath: h.state.path("ca", "private", "intermediate-ca.pending.key")))
 
@@ -135,7 +146,9 @@ struct IntermediateRenewalTests {
 
         chmod(h.state.issuerKey(id), 0o644)
         let exposed = #expect(throws: ApplianceError.self) { try h.state.checkPermissions() }
-        #expect(exposed?.code == .unsafeStateDirectory && exposed?.reason.contains("/private/intermediate-ca.key has mode 0644") == true, "\(String(describing: exposed))")
+        #expect(
+            exposed?.code == .unsafeStateDirectory && exposed?.reason.contains("/private/intermediate-ca.key has mode 0644") == true,
+            "\(String(describing: exposed))")
     }
 
     func mode(_ path: String) throws -> Int {

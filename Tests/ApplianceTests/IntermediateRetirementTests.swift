@@ -3,8 +3,8 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
-import Testing
 import TestSupport
+import Testing
 import X509
 
 /// Retirement of the old intermediate once its last certificate has expired (injected clock).

@@ -10,7 +10,8 @@ import Testing
 struct InventoryGaugesTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func issue(_ store: InMemoryStore, serial: String, type: CertificateRecord.CertificateType = .agent, endsInDays days: Double) async throws {
+    static func issue(_ store: InMemoryStore, serial: String, type: CertificateRecord.CertificateType = .agent, endsInDays days: Double) async throws
+    {
         let record = CertificateRecord(
             serial: serial, issuerSKI: "ab", type: type, subject: "CN=\(serial)", notBefore: now - 86_400,
             notAfter: now + days * 86_400, tbsSHA256: serial, reservedAt: now - 86_400)

@@ -36,19 +36,24 @@ struct IssuanceFaultTests {
             #expect(after.code == "200", "the same agent with the same token must enrol once the token is back: \(after.code) \(after.body)")
             if let certificate = after.certificate {
                 #expect(try opensslPairMatches(key: request.key, certificate: certificate))
-                let verify = try ExternalTool("openssl").run(["verify", "-CAfile", harness.state.path("ca", "root-ca.crt"),
-                                                              "-untrusted", harness.state.path("ca", "intermediate-ca.crt"), certificate])
+                let verify = try ExternalTool("openssl").run([
+                    "verify", "-CAfile", harness.state.path("ca", "root-ca.crt"),
+                    "-untrusted", harness.state.path("ca", "intermediate-ca.crt"), certificate,
+                ])
                 #expect(verify.succeeded, "\(verify.output)")
             }
             // Now it is spent: a certificate was issued with it.
             let other = try OpenSSLAgentRequest(hostname: "pulled", in: appliance.work, name: "replay")
             let replay = try other.post(to: appliance, token: secret, name: "replay")
-            #expect(replay.code == "403" && replay.body.contains("enrolment token was already used"),
-                    "the replay must be refused because the token is spent: \(replay.code) \(replay.body)")
+            #expect(
+                replay.code == "403" && replay.body.contains("enrolment token was already used"),
+                "the replay must be refused because the token is spent: \(replay.code) \(replay.body)")
         }
     }
 
-    @Test("serve killed (SIGKILL) while the token hangs in C_Sign after the reservation: after a restart the renewal and the approved enrolment both work")
+    @Test(
+        "serve killed (SIGKILL) while the token hangs in C_Sign after the reservation: after a restart the renewal and the approved enrolment both work"
+    )
     func killedBetweenReservationAndSignature() async throws {
         let harness = try await SetupHarness.make()
         defer { harness.remove() }
@@ -67,7 +72,9 @@ struct IssuanceFaultTests {
             // The token stops answering inside C_Sign: the request has reserved its serial (and, for
             // the approved registration, closed it) when serve is killed. One request at a time: a
             // signature hung in the token holds the signing path.
-            func killWhileSigning(_ what: String, _ send: @escaping @Sendable () throws -> (code: String, certificate: String?, body: String)) async throws {
+            func killWhileSigning(_ what: String, _ send: @escaping @Sendable () throws -> (code: String, certificate: String?, body: String))
+                async throws
+            {
                 try appliance.module.holdSignatures()
                 let hung = Task.detached { try send() }
                 for _ in 0..<150 where try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") != "1" { usleep(200_000) }
@@ -80,8 +87,9 @@ struct IssuanceFaultTests {
                 // process died holding the request, and no status (error or success) was sent.
                 #expect(answer.code == "000", "nothing was signed, nothing may be returned: \(answer.code) \(answer.body)")
                 try appliance.restart()
-                #expect(try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "0",
-                        "the reservation of the killed process must be resolved before serving")
+                #expect(
+                    try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "0",
+                    "the reservation of the killed process must be resolved before serving")
             }
 
             try await killWhileSigning("renewal") {

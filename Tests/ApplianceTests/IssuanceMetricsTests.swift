@@ -1,19 +1,22 @@
 import ApplianceKit
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue #12 part 8: an issuance is counted once, where the CA signs, not again by the HTTP layer.
 @Suite("Issuance metrics against the real serve (curl EST, /metrics)", .serialized)
 struct IssuanceMetricsTests {
-    @Test("after N EST enrolments rootkeeper_certificates_issued_total{certificate_type=agent} rises by exactly N; a renewal counts once as issued and once as renewed")
+    @Test(
+        "after N EST enrolments rootkeeper_certificates_issued_total{certificate_type=agent} rises by exactly N; a renewal counts once as issued and once as renewed"
+    )
     func countedOnce() async throws {
         let (h, serve, _) = try await RevocationReasonTests.served()
         defer {
             serve.stop()
             h.remove()
         }
-        let root = h.directory.file("root.pem"), series = "rootkeeper_certificates_issued_total{certificate_type=\"agent\"}"
+        let root = h.directory.file("root.pem")
+        let series = "rootkeeper_certificates_issued_total{certificate_type=\"agent\"}"
         let before = try await serve.metric(series) ?? 0
         let enrolments = 3
         for index in 0..<enrolments { _ = try await serve.enrollWithCurl("counted-\(index)", in: h.directory, root: root) }

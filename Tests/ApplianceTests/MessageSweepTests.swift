@@ -63,53 +63,90 @@ struct MessageSweepTests {
 
         let mistakes = [
             // appliance
-            Mistake(tool: "appliance", arguments: ["agents", "list", "--state-dir", empty],
-                    mentions: ["cannot reach the running appliance at \(empty)/admin.sock", "No such file or directory", "appliance serve"]),
-            Mistake(tool: "appliance", arguments: ["certs", "list", "--state-dir", missing],
-                    mentions: ["cannot reach the running appliance", "appliance serve"]),
-            Mistake(tool: "appliance", arguments: ["audit", "verify", "--state-dir", empty],
-                    mentions: ["no audit journal at \(empty)/audit/audit.jsonl", "--state-dir"]),
+            Mistake(
+                tool: "appliance", arguments: ["agents", "list", "--state-dir", empty],
+                mentions: ["cannot reach the running appliance at \(empty)/admin.sock", "No such file or directory", "appliance serve"]),
+            Mistake(
+                tool: "appliance", arguments: ["certs", "list", "--state-dir", missing],
+                mentions: ["cannot reach the running appliance", "appliance serve"]),
+            Mistake(
+                tool: "appliance", arguments: ["audit", "verify", "--state-dir", empty],
+                mentions: ["no audit journal at \(empty)/audit/audit.jsonl", "--state-dir"]),
             Mistake(tool: "appliance", arguments: ["audit", "list", "--state-dir", empty], mentions: ["no audit journal", "--state-dir"]),
-            Mistake(tool: "appliance", arguments: ["serve", "--config", missing, "--passphrase-file", open],
-                    mentions: [missing, "No such file or directory"]),
-            Mistake(tool: "appliance", arguments: ["serve", "--config", config, "--passphrase-file", open],
-                    mentions: [open, "mode 0644", "chmod 600"]),
-            Mistake(tool: "appliance", arguments: ["serve", "--config", config, "--passphrase-file", missing],
-                    mentions: ["cannot read \(missing)", "No such file or directory", "check the path"]),
+            Mistake(
+                tool: "appliance", arguments: ["serve", "--config", missing, "--passphrase-file", open],
+                mentions: [missing, "No such file or directory"]),
+            Mistake(
+                tool: "appliance", arguments: ["serve", "--config", config, "--passphrase-file", open],
+                mentions: [open, "mode 0644", "chmod 600"]),
+            Mistake(
+                tool: "appliance", arguments: ["serve", "--config", config, "--passphrase-file", missing],
+                mentions: ["cannot read \(missing)", "No such file or directory", "check the path"]),
             Mistake(tool: "appliance", arguments: ["certs", "expiring", "--days", "0", "--state-dir", empty], mentions: ["--days must be 1–3650"]),
             Mistake(tool: "appliance", arguments: ["agents", "list", "--formt", "json", "--state-dir", empty], mentions: ["--formt", "--format"]),
             Mistake(tool: "appliance", arguments: ["agents", "list", "--format", "yaml", "--state-dir", empty], mentions: ["yaml", "text", "json"]),
-            Mistake(tool: "appliance", arguments: ["agents", "revoke", "0f", "--reason", "holiday", "--state-dir", empty],
-                    mentions: ["holiday", "keyCompromise"]),
-            Mistake(tool: "appliance", arguments: ["serve", "--config", config, "--passphrase-file", open], environment: ["ROOTKEEPER_HTTPS_PRT": "8443"],
-                    mentions: ["ROOTKEEPER_HTTPS_PRT"]),
-            Mistake(tool: "appliance", arguments: ["intermediate", "install", "--state-dir", empty, "--from", missing,
-                                                   "--root-fingerprint", String(repeating: "a", count: 64)],
-                    mentions: ["cannot list bundle directory \(missing): No such file or directory", "MANIFEST"]),
-            Mistake(tool: "appliance", arguments: ["backup", "verify", "--file", missing, "--passphrase-file", missing],
-                    mentions: ["cannot read \(missing)", "check the path"]),
+            Mistake(
+                tool: "appliance", arguments: ["agents", "revoke", "0f", "--reason", "holiday", "--state-dir", empty],
+                mentions: ["holiday", "keyCompromise"]),
+            Mistake(
+                tool: "appliance", arguments: ["serve", "--config", config, "--passphrase-file", open], environment: ["ROOTKEEPER_HTTPS_PRT": "8443"],
+                mentions: ["ROOTKEEPER_HTTPS_PRT"]),
+            Mistake(
+                tool: "appliance",
+                arguments: [
+                    "intermediate", "install", "--state-dir", empty, "--from", missing,
+                    "--root-fingerprint", String(repeating: "a", count: 64),
+                ],
+                mentions: ["cannot list bundle directory \(missing): No such file or directory", "MANIFEST"]),
+            Mistake(
+                tool: "appliance", arguments: ["backup", "verify", "--file", missing, "--passphrase-file", missing],
+                mentions: ["cannot read \(missing)", "check the path"]),
             // agent
-            Mistake(tool: "agent", arguments: ["status", "--out", empty],
-                    mentions: ["\(empty) holds no enrolled agent", "No such file or directory", "agent enroll"]),
+            Mistake(
+                tool: "agent", arguments: ["status", "--out", empty],
+                mentions: ["\(empty) holds no enrolled agent", "No such file or directory", "agent enroll"]),
             Mistake(tool: "agent", arguments: ["renew", "--out", missing], mentions: ["holds no enrolled agent", "agent enroll"]),
-            Mistake(tool: "agent", arguments: ["enroll", "--server", "127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01", "--out", agentsOut],
-                    mentions: ["missing https://", "https://127.0.0.1:8443"]),
-            Mistake(tool: "agent", arguments: ["enroll", "--server", "http://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01", "--out", agentsOut],
-                    mentions: ["http://", "https:// only"]),
-            Mistake(tool: "agent", arguments: ["enroll", "--server", "https://127.0.0.1:\(closed.port)", "--pin", Self.pin, "--hostname", "web-01",
-                                               "--out", agentsOut, "--max-wait", "1"],
-                    mentions: ["cannot connect to the appliance at 127.0.0.1:\(closed.port)", "Connection refused", "appliance serve"]),
-            Mistake(tool: "agent", arguments: ["enroll", "--server", "https://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01",
-                                               "--out", agentsOut, "--token-file", missing],
-                    mentions: ["cannot read \(missing)", "No such file or directory", "check the path"]),
-            Mistake(tool: "agent", arguments: ["enroll", "--server", "https://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01",
-                                               "--out", agentsOut, "--token-file", open],
-                    mentions: [open, "chmod 600"]),
-            Mistake(tool: "agent", arguments: ["enroll", "--server", "https://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01",
-                                               "--out", agentsOut, "--token", "abc"],
-                    mentions: ["--token-file", "--token-prompt"]),
-            Mistake(tool: "agent", arguments: ["renew", "--out", empty, "--reload-unit", "nginx; reboot"], mentions: ["not a systemd unit name", "nginx.service"]),
-            Mistake(tool: "agent", arguments: ["renew", "--out", empty, "--daemon", "--check-interval", "0"], mentions: ["--check-interval must be at least 1"]),
+            Mistake(
+                tool: "agent", arguments: ["enroll", "--server", "127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01", "--out", agentsOut],
+                mentions: ["missing https://", "https://127.0.0.1:8443"]),
+            Mistake(
+                tool: "agent",
+                arguments: ["enroll", "--server", "http://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01", "--out", agentsOut],
+                mentions: ["http://", "https:// only"]),
+            Mistake(
+                tool: "agent",
+                arguments: [
+                    "enroll", "--server", "https://127.0.0.1:\(closed.port)", "--pin", Self.pin, "--hostname", "web-01",
+                    "--out", agentsOut, "--max-wait", "1",
+                ],
+                mentions: ["cannot connect to the appliance at 127.0.0.1:\(closed.port)", "Connection refused", "appliance serve"]),
+            Mistake(
+                tool: "agent",
+                arguments: [
+                    "enroll", "--server", "https://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01",
+                    "--out", agentsOut, "--token-file", missing,
+                ],
+                mentions: ["cannot read \(missing)", "No such file or directory", "check the path"]),
+            Mistake(
+                tool: "agent",
+                arguments: [
+                    "enroll", "--server", "https://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01",
+                    "--out", agentsOut, "--token-file", open,
+                ],
+                mentions: [open, "chmod 600"]),
+            Mistake(
+                tool: "agent",
+                arguments: [
+                    "enroll", "--server", "https://127.0.0.1:8443", "--pin", Self.pin, "--hostname", "web-01",
+                    "--out", agentsOut, "--token", "abc",
+                ],
+                mentions: ["--token-file", "--token-prompt"]),
+            Mistake(
+                tool: "agent", arguments: ["renew", "--out", empty, "--reload-unit", "nginx; reboot"],
+                mentions: ["not a systemd unit name", "nginx.service"]),
+            Mistake(
+                tool: "agent", arguments: ["renew", "--out", empty, "--daemon", "--check-interval", "0"],
+                mentions: ["--check-interval must be at least 1"]),
             Mistake(tool: "agent", arguments: ["renew", "--out", empty, "--daemon", "--force"], mentions: ["--force", "--daemon"]),
             Mistake(tool: "agent", arguments: ["renw"], mentions: ["renw", "agent --help"]),
         ]
@@ -121,18 +158,28 @@ struct MessageSweepTests {
     func servingMistakes() async throws {
         try await ApplianceProcess.with { app in
             let wrongToken = app.directory.file("wrong.token")
-            try #require(FileManager.default.createFile(atPath: wrongToken, contents: Data("not-a-token\n".utf8), attributes: [.posixPermissions: 0o600]))
+            try #require(
+                FileManager.default.createFile(atPath: wrongToken, contents: Data("not-a-token\n".utf8), attributes: [.posixPermissions: 0o600]))
             let url = "https://127.0.0.1:\(app.https)"
             let pin = try app.intermediatePin()
             let mistakes = [
-                Mistake(tool: "agent", arguments: ["enroll", "--server", url, "--pin", pin, "--hostname", "sweep-01", "--out",
-                                                   app.directory.file("sweep-01"), "--token-file", wrongToken],
-                        mentions: ["the appliance refused the enrolment (HTTP 403)", "token", "appliance agents token --hostname sweep-01"]),
-                Mistake(tool: "agent", arguments: ["enroll", "--server", url, "--pin", Self.pin, "--hostname", "sweep-02", "--out",
-                                                   app.directory.file("sweep-02"), "--token-file", wrongToken],
-                        mentions: ["refusing 127.0.0.1", "pin", "nothing was sent"]),
-                Mistake(tool: "appliance", arguments: ["agents", "approve", "3f0c6a52-0000-4000-8000-000000000000", "--state-dir", app.stateRoot],
-                        mentions: ["no pending registration 3f0c6a52-0000-4000-8000-000000000000"]),
+                Mistake(
+                    tool: "agent",
+                    arguments: [
+                        "enroll", "--server", url, "--pin", pin, "--hostname", "sweep-01", "--out",
+                        app.directory.file("sweep-01"), "--token-file", wrongToken,
+                    ],
+                    mentions: ["the appliance refused the enrolment (HTTP 403)", "token", "appliance agents token --hostname sweep-01"]),
+                Mistake(
+                    tool: "agent",
+                    arguments: [
+                        "enroll", "--server", url, "--pin", Self.pin, "--hostname", "sweep-02", "--out",
+                        app.directory.file("sweep-02"), "--token-file", wrongToken,
+                    ],
+                    mentions: ["refusing 127.0.0.1", "pin", "nothing was sent"]),
+                Mistake(
+                    tool: "appliance", arguments: ["agents", "approve", "3f0c6a52-0000-4000-8000-000000000000", "--state-dir", app.stateRoot],
+                    mentions: ["no pending registration 3f0c6a52-0000-4000-8000-000000000000"]),
                 Mistake(tool: "appliance", arguments: ["certs", "show", "zz", "--state-dir", app.stateRoot], mentions: ["zz"]),
             ]
             for mistake in mistakes { try await Self.check(mistake) }

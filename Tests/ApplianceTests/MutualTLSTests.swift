@@ -26,7 +26,8 @@ struct MutualTLSTests {
         try await RunningAppliance.with { app in
             let foreign = try await TestPKI.make(rootAlgorithm: .p256)
             let credentials = try await foreign.agentCredentials(hostname: "intruder")
-            let cert = app.directory.file("foreign.crt"), key = app.directory.file("foreign.key")
+            let cert = app.directory.file("foreign.crt")
+            let key = app.directory.file("foreign.key")
             try credentials.certificate.pem.write(toFile: cert, atomically: true, encoding: .utf8)
             try credentials.keyPEM.write(toFile: key, atomically: true, encoding: .utf8)
             let result = try await Curl.run(["--cacert", app.chainFile, "--cert", cert, "--key", key, "\(app.httpsURL)/api/v1/agent/status"])
@@ -59,7 +60,8 @@ struct MutualTLSTests {
             let revokedBefore = try await Self.validationFailures(app, reason: "revoked")
             let fresh = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, url])
             #expect(fresh.status == 0 && fresh.raw.status == 56 && fresh.raw.stderr.contains("alert certificate unknown"), "\(fresh.raw.output)")
-            #expect(try await Self.validationFailures(app, reason: "revoked") == revokedBefore + 1, "the handshake must fail because of the revocation")
+            #expect(
+                try await Self.validationFailures(app, reason: "revoked") == revokedBefore + 1, "the handshake must fail because of the revocation")
         }
     }
 
@@ -76,7 +78,10 @@ struct MutualTLSTests {
             defer { client.stop(signal: SIGKILL) }
             var registered = false
             for _ in 0..<100 {
-                if app.connections.openConnections(serial: serial) == 1 { registered = true; break }
+                if app.connections.openConnections(serial: serial) == 1 {
+                    registered = true
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(50))
             }
             try #require(registered, "the handshake did not register the connection: \(client.output)")
@@ -86,7 +91,10 @@ struct MutualTLSTests {
             await app.coordinator.revocationOccurred(serials: [serial])
             var closed = false
             for _ in 0..<20 {  // 1 s
-                if !client.isRunning { closed = true; break }
+                if !client.isRunning {
+                    closed = true
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(closed, "the connection was still open a second after the revocation: \(client.output)")
@@ -97,16 +105,19 @@ struct MutualTLSTests {
     @Test("TLS 1.1 and CBC cipher suites are refused while TLS 1.2 with ECDHE-GCM works")
     func protocolPolicy() async throws {
         try await RunningAppliance.with { app in
-                        let target = "127.0.0.1:\(app.httpsPort)"
+            let target = "127.0.0.1:\(app.httpsPort)"
             // SECLEVEL=0 lets the *client* offer TLS 1.1, so a refusal comes from our server.
-            let old = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", app.chainFile], stdin: Data())
+            let old = try await ExternalTool("openssl").runAsync(
+                ["s_client", "-connect", target, "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", app.chainFile], stdin: Data())
             #expect(!old.succeeded)
             #expect(old.output.contains("alert protocol version"), "\(old.output)")
             #expect(old.output.contains("Cipher is (NONE)"))
-            let cbc = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-CAfile", app.chainFile], stdin: Data())
+            let cbc = try await ExternalTool("openssl").runAsync(
+                ["s_client", "-connect", target, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", "-CAfile", app.chainFile], stdin: Data())
             #expect(!cbc.succeeded)
             #expect(cbc.output.contains("alert handshake failure") && cbc.output.contains("Cipher is (NONE)"), "\(cbc.output)")
-            let good = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_2", "-CAfile", app.chainFile], stdin: Data())
+            let good = try await ExternalTool("openssl").runAsync(
+                ["s_client", "-connect", target, "-tls1_2", "-CAfile", app.chainFile], stdin: Data())
             #expect(good.succeeded, "\(good.output)")
             #expect(good.output.contains("ECDHE-ECDSA-AES"))
             #expect(good.output.contains("GCM") || good.output.contains("CHACHA20"))
@@ -117,7 +128,7 @@ struct MutualTLSTests {
     @Test("after rotation a new handshake is served the new server certificate without a restart")
     func serverCertificateRotation() async throws {
         try await RunningAppliance.with { app in
-                        let target = "127.0.0.1:\(app.httpsPort)"
+            let target = "127.0.0.1:\(app.httpsPort)"
             let before = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-CAfile", app.chainFile], stdin: Data())
             #expect(before.output.contains("appliance-one.test"))
             let next = try await app.pki.serverCredentials(commonName: "appliance-two.test")
@@ -139,12 +150,20 @@ struct MutualTLSTests {
             }
             let url = "\(app.httpsURL)/.well-known/est/simplereenroll"
             let same = try await opensslCSR(in: app.directory, name: "renew", commonName: identity.commonName)
-            let renewed = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(same.b64)", url])
+            let renewed = try await Curl.run([
+                "--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10", "--data-binary",
+                "@\(same.b64)", url,
+            ])
             #expect(renewed.status == 200, "\(renewed.body)")
             let other = try await opensslCSR(in: app.directory, name: "other", commonName: "agent-web04-\(UUID().uuidString.lowercased())")
-            let stolen = try await Curl.run(["--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(other.b64)", url])
+            let stolen = try await Curl.run([
+                "--cacert", app.chainFile, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10", "--data-binary",
+                "@\(other.b64)", url,
+            ])
             #expect(stolen.status == 403)
-            let anonymous = try await Curl.run(["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(same.b64)", url])
+            let anonymous = try await Curl.run([
+                "--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(same.b64)", url,
+            ])
             #expect(anonymous.status == 401)
         }
     }

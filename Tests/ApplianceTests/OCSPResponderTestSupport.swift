@@ -56,7 +56,10 @@ final class FlakyStore: RevocationStore, Registration.CertificateStore, Sendable
 
     func check() throws { if let error = failure.withLockedValue({ $0 }) { throw error } }
 
-    func revoke(_ record: RevocationRecord) async throws -> RevocationResult { try check(); return try await base.revoke(record) }
+    func revoke(_ record: RevocationRecord) async throws -> RevocationResult {
+        try check()
+        return try await base.revoke(record)
+    }
     func revocationStatus(serial: String) async throws -> Registration.RevocationStatus {
         try check()
         return try await base.revocationStatus(serial: serial)
@@ -65,24 +68,54 @@ final class FlakyStore: RevocationStore, Registration.CertificateStore, Sendable
         try check()
         return try await base.revocations(issuerSKI: issuerSKI, afterSerial: afterSerial, limit: limit)
     }
-    func revocationCount(issuerSKI: String) async throws -> Int { try check(); return try await base.revocationCount(issuerSKI: issuerSKI) }
-    func reserveIssuance(_ record: CertificateRecord) async throws { try check(); try await base.reserveIssuance(record) }
+    func revocationCount(issuerSKI: String) async throws -> Int {
+        try check()
+        return try await base.revocationCount(issuerSKI: issuerSKI)
+    }
+    func reserveIssuance(_ record: CertificateRecord) async throws {
+        try check()
+        try await base.reserveIssuance(record)
+    }
     func recordIssued(serial: String, certificateDER: [UInt8], at: Date) async throws {
         try check()
         try await base.recordIssued(serial: serial, certificateDER: certificateDER, at: at)
     }
-    func certificate(serial: String) async throws -> CertificateRecord? { try check(); return try await base.certificate(serial: serial) }
-    func certificates(agent: AgentID) async throws -> [CertificateRecord] { try check(); return try await base.certificates(agent: agent) }
-    func lineage(serial: String) async throws -> [CertificateRecord] { try check(); return try await base.lineage(serial: serial) }
-    func certificates(type: CertificateRecord.CertificateType?) async throws -> [CertificateRecord] { try check(); return try await base.certificates(type: type) }
+    func certificate(serial: String) async throws -> CertificateRecord? {
+        try check()
+        return try await base.certificate(serial: serial)
+    }
+    func certificates(agent: AgentID) async throws -> [CertificateRecord] {
+        try check()
+        return try await base.certificates(agent: agent)
+    }
+    func lineage(serial: String) async throws -> [CertificateRecord] {
+        try check()
+        return try await base.lineage(serial: serial)
+    }
+    func certificates(type: CertificateRecord.CertificateType?) async throws -> [CertificateRecord] {
+        try check()
+        return try await base.certificates(type: type)
+    }
     func expiring(withinDays days: Int, now: Date) async throws -> [CertificateRecord] {
         try check()
         return try await base.expiring(withinDays: days, now: now)
     }
-    func reservations(olderThan: Date) async throws -> [CertificateRecord] { try check(); return try await base.reservations(olderThan: olderThan) }
-    func superseded(before cutoff: Date) async throws -> [CertificateRecord] { try check(); return try await base.superseded(before: cutoff) }
-    func counts() async throws -> [CertificateCount] { try check(); return try await base.counts() }
-    func activeCounts(at now: Date) async throws -> [CertificateRecord.CertificateType: Int] { try check(); return try await base.activeCounts(at: now) }
+    func reservations(olderThan: Date) async throws -> [CertificateRecord] {
+        try check()
+        return try await base.reservations(olderThan: olderThan)
+    }
+    func superseded(before cutoff: Date) async throws -> [CertificateRecord] {
+        try check()
+        return try await base.superseded(before: cutoff)
+    }
+    func counts() async throws -> [CertificateCount] {
+        try check()
+        return try await base.counts()
+    }
+    func activeCounts(at now: Date) async throws -> [CertificateRecord.CertificateType: Int] {
+        try check()
+        return try await base.activeCounts(at: now)
+    }
 }
 
 /// Minimal DER for hand-built OCSP requests (e.g. one with 10 000 CertIDs, which no tool makes).
@@ -94,7 +127,10 @@ enum TestDER {
         } else {
             var bytes: [UInt8] = []
             var n = content.count
-            while n > 0 { bytes.insert(UInt8(n & 0xFF), at: 0); n >>= 8 }
+            while n > 0 {
+                bytes.insert(UInt8(n & 0xFF), at: 0)
+                n >>= 8
+            }
             length = [0x80 | UInt8(bytes.count)] + bytes
         }
         return [tag] + length + content

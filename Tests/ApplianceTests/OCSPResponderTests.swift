@@ -34,7 +34,9 @@ struct OCSPResponderTests {
                     let response = try await responder.respond(toRequest: request)
                     let result = try client.check(response: response, serialHex: serial, name: name)
                     #expect(result.output.contains("Response verify OK"), "\(name): \(result.output)")
-                    #expect(result.stdout.contains("0x\(serial): \(status)") || result.stdout.lowercased().contains(": \(status)"), "\(name): \(result.stdout)")
+                    #expect(
+                        result.stdout.contains("0x\(serial): \(status)") || result.stdout.lowercased().contains(": \(status)"),
+                        "\(name): \(result.stdout)")
                     #expect(result.stdout.contains(detail), "\(name): \(result.stdout)")
                     let decoded = try #require(try OCSPResponse(derEncoded: response).basicResponse)
                     #expect(decoded.responses.first?.certID.hashAlgorithm == (sha256 ? .sha256 : .sha1))

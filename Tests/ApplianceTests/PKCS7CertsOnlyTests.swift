@@ -28,7 +28,8 @@ struct PKCS7CertsOnlyTests {
         let pki = try await TestPKI.make(rootAlgorithm: .p256)
         let directory = try TemporaryDirectory("pkcs7")
         defer { directory.remove() }
-        let pem = directory.file("chain.pem"), out = directory.file("out.p7")
+        let pem = directory.file("chain.pem")
+        let out = directory.file("out.p7")
         try pki.chainPEM.write(toFile: pem, atomically: true, encoding: .utf8)
         let made = try await ExternalTool("openssl").runAsync(["crl2pkcs7", "-nocrl", "-certfile", pem, "-outform", "DER", "-out", out])
         #expect(made.succeeded, "\(made.output)")
@@ -37,9 +38,11 @@ struct PKCS7CertsOnlyTests {
         #expect(decoded.certificates.contains(pki.root))
     }
 
-    @Test("garbage and non-certs-only input is refused with a malformedInput error", arguments: [
-        [UInt8](), [0x30, 0x03, 0x02, 0x01, 0x01], [UInt8]("hello".utf8),
-    ])
+    @Test(
+        "garbage and non-certs-only input is refused with a malformedInput error",
+        arguments: [
+            [UInt8](), [0x30, 0x03, 0x02, 0x01, 0x01], [UInt8]("hello".utf8),
+        ])
     func refusesGarbage(bytes: [UInt8]) {
         let error = #expect(throws: PKIError.self) { try PKCS7CertsOnly(derEncoded: bytes) }
         #expect(error?.code == .malformedInput)

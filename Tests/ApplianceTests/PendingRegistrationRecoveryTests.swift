@@ -31,14 +31,17 @@ struct PendingRegistrationRecoveryTests {
             let config = harness.directory.file("appliance.yaml")
             // Retry-After 1 s keeps the waits short; the per-agent rate limit is off because the
             // test re-runs one agent more often per minute than a real one would.
-            try LoopbackServe.writeConfiguration(to: config, state: harness.state.root.path, extra: """
-                enrollment:
-                  retry_after_seconds: 1
-                limits:
-                  enrollments_per_minute_per_agent: 0
-                """)
+            try LoopbackServe.writeConfiguration(
+                to: config, state: harness.state.root.path,
+                extra: """
+                    enrollment:
+                      retry_after_seconds: 1
+                    limits:
+                      enrollments_per_minute_per_agent: 0
+                    """)
             let passphrase = harness.directory.file("key.passphrase")
-            _ = FileManager.default.createFile(atPath: passphrase, contents: Data("correct horse battery staple\n".utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: passphrase, contents: Data("correct horse battery staple\n".utf8), attributes: [.posixPermissions: 0o600])
             let started: LoopbackServe.Started
             do {
                 started = try LoopbackServe.start(state: harness.state.root.path, config: config, secret: ["--passphrase-file", passphrase])
@@ -120,8 +123,10 @@ struct PendingRegistrationRecoveryTests {
         let certificateKey = try openssl.run(["x509", "-in", "\(out)/agent.crt", "-noout", "-pubkey"]).stdout
         let savedPublicKey = try openssl.run(["pkey", "-in", "\(out)/agent.key", "-pubout"]).stdout
         #expect(!certificateKey.isEmpty && certificateKey == savedPublicKey)
-        let verify = try openssl.run(["verify", "-CAfile", app.harness.state.path("ca", "root-ca.crt"),
-                                      "-untrusted", app.harness.state.path("ca", "intermediate-ca.crt"), "\(out)/agent.crt"])
+        let verify = try openssl.run([
+            "verify", "-CAfile", app.harness.state.path("ca", "root-ca.crt"),
+            "-untrusted", app.harness.state.path("ca", "intermediate-ca.crt"), "\(out)/agent.crt",
+        ])
         #expect(verify.succeeded, "\(verify.output)")
         let status = try await ProductBinary.tool("agent").runAsync(["status", "--out", out])
         #expect(status.succeeded && status.stdout.contains("\"hostname\":\"pend-01\""), "\(status.output)")

@@ -22,8 +22,9 @@ struct PostgreSQLServeTests {
 
     /// `serve` on `state` with the appliance's configuration file rewritten to `configuration`, healthy.
     static func serve(_ app: ApplianceProcess, state: String, config: String) throws -> LoopbackServe.Started {
-        try LoopbackServe.start(state: state, config: config, secret: ["--passphrase-file", app.directory.file("key.passphrase")],
-                                adminSocket: state + "/admin.sock")
+        try LoopbackServe.start(
+            state: state, config: config, secret: ["--passphrase-file", app.directory.file("key.passphrase")],
+            adminSocket: state + "/admin.sock")
     }
 
     /// The serial (lower-case hex) of a PEM certificate, read by openssl.
@@ -41,7 +42,9 @@ struct PostgreSQLServeTests {
         return result.output
     }
 
-    @Test("store migrate copies a serving node's SQLite store into PostgreSQL, verified, refuses a non-empty target, and the node carries on with an unbroken audit chain")
+    @Test(
+        "store migrate copies a serving node's SQLite store into PostgreSQL, verified, refuses a non-empty target, and the node carries on with an unbroken audit chain"
+    )
     func migrateThenServe() async throws {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "migrate")
@@ -55,7 +58,9 @@ struct PostgreSQLServeTests {
                 certificates.append(try #require(enrolled.certificate))
             }
             let revoked = try Self.serial(certificates[1])
-            let revoke = try ProductBinary.tool("appliance").run(["certs", "revoke", revoked, "--reason", "keyCompromise", "--state-dir", app.stateRoot])
+            let revoke = try ProductBinary.tool("appliance").run([
+                "certs", "revoke", revoked, "--reason", "keyCompromise", "--state-dir", app.stateRoot,
+            ])
             #expect(revoke.succeeded, "\(revoke.output)")
             app.serve.stop()
             ProcessReaper.terminate(commandLineContaining: app.stateRoot)
@@ -88,11 +93,16 @@ struct PostgreSQLServeTests {
             try FileManager.default.moveItem(atPath: app.database, toPath: app.database + ".pre-migration")
             if geteuid() == 0 { _ = try ExternalTool("chown").run(["-R", "nobody:", app.stateRoot]) }
             let node = try Self.serve(app, state: app.stateRoot, config: config)
-            defer { node.process.stop(); ProcessReaper.terminate(commandLineContaining: app.stateRoot) }
+            defer {
+                node.process.stop()
+                ProcessReaper.terminate(commandLineContaining: app.stateRoot)
+            }
             let status = try Self.ocsp(app, http: node.http, certificate: certificates[1])
             #expect(status.contains(": revoked") && status.contains("Response verify OK"), "\(status)")
             #expect(try Self.ocsp(app, http: node.http, certificate: certificates[0]).contains(": good"))
-            let token = try ProductBinary.tool("appliance").run(["agents", "token", "--hostname", "pg-after.example.org", "--state-dir", app.stateRoot])
+            let token = try ProductBinary.tool("appliance").run([
+                "agents", "token", "--hostname", "pg-after.example.org", "--state-dir", app.stateRoot,
+            ])
             let tokenText = try #require(token.stdout.split(whereSeparator: \.isWhitespace).last.map(String.init), "\(token.output)")
             let after = try app.enrolOn(https: node.https, csrDER: try ApplianceProcess.agentCSR(hostname: "pg-after.example.org"), token: tokenText)
             #expect(after.status == 200, "\(after.body)")
@@ -101,7 +111,10 @@ struct PostgreSQLServeTests {
             for _ in 0..<50 {
                 verified = try ProductBinary.tool("appliance").run(["audit", "verify", "--state-dir", app.stateRoot])
                 if verified?.succeeded == true, let events = Int(try cluster.psql("SELECT max(seq) FROM audit_events", database: database)),
-                   verified?.stdout.contains("\(events) events") == true { break }
+                    verified?.stdout.contains("\(events) events") == true
+                {
+                    break
+                }
                 usleep(100_000)
             }
             #expect(verified?.succeeded == true, "\(verified?.output ?? "")")
@@ -114,11 +127,14 @@ struct PostgreSQLServeTests {
         let fetched = try ExternalTool("curl").run(["-sS", "-f", "-o", file, "http://127.0.0.1:\(http)/crl/intermediate.crl"])
         guard fetched.succeeded else { return "fetch failed: \(fetched.output)" }
         let verified = try ExternalTool("openssl").run([
-            "crl", "-inform", "DER", "-in", file, "-noout", "-text", "-CAfile", app.harness.state.path("ca", "intermediate-ca.crt")])
+            "crl", "-inform", "DER", "-in", file, "-noout", "-text", "-CAfile", app.harness.state.path("ca", "intermediate-ca.crt"),
+        ])
         return verified.output
     }
 
-    @Test("two serve processes on one PostgreSQL database (B's host list starts with a dead host): A's token enrols on B, a token raced on both yields one certificate, a revocation on B is seen by A's OCSP within 1 s and both CRLs list it (openssl)")
+    @Test(
+        "two serve processes on one PostgreSQL database (B's host list starts with a dead host): A's token enrols on B, a token raced on both yields one certificate, a revocation on B is seen by A's OCSP within 1 s and both CRLs list it (openssl)"
+    )
     func twoNodes() async throws {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "twonodes")
@@ -133,10 +149,15 @@ struct PostgreSQLServeTests {
             let configB = app.directory.file("appliance-b.yaml")
             // B's host list starts with a host where nothing listens: tried first, skipped.
             let dead = try PostgreSQLCluster.freePort()
-            try LoopbackServe.writeConfiguration(to: configB, state: stateB, extra: Self.storeYAML(
-                cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"]))
+            try LoopbackServe.writeConfiguration(
+                to: configB, state: stateB,
+                extra: Self.storeYAML(
+                    cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"]))
             let b = try Self.serve(app, state: stateB, config: configB)
-            defer { b.process.stop(); ProcessReaper.terminate(commandLineContaining: stateB) }
+            defer {
+                b.process.stop()
+                ProcessReaper.terminate(commandLineContaining: stateB)
+            }
 
             // A's token, B's enrolment.
             let token = try app.requireToken(hostname: "two-nodes.example.org")
@@ -189,10 +210,13 @@ extension ApplianceProcess {
     /// ``enrol(csrDER:token:interface:name:)`` against another node's HTTPS port.
     func enrolOn(https port: Int, csrDER: [UInt8], token: String?) throws -> (status: Int, body: String, certificate: String?) {
         let name = UUID().uuidString
-        let b64 = directory.file("\(name).b64"), reply = directory.file("\(name).reply")
+        let b64 = directory.file("\(name).b64")
+        let reply = directory.file("\(name).reply")
         try Data(csrDER).base64EncodedString(options: .lineLength64Characters).write(toFile: b64, atomically: true, encoding: .utf8)
-        let arguments = ["-sS", "-o", reply, "-w", "%{http_code}", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "-H", "@-",
-                         "--data-binary", "@\(b64)", "https://127.0.0.1:\(port)/.well-known/est/simpleenroll"]
+        let arguments = [
+            "-sS", "-o", reply, "-w", "%{http_code}", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "-H", "@-",
+            "--data-binary", "@\(b64)", "https://127.0.0.1:\(port)/.well-known/est/simpleenroll",
+        ]
         let headers = token.map { "Authorization: Bearer \($0)\n" } ?? ""
         let result = try ExternalTool("curl").run(arguments, stdin: Data(headers.utf8))
         let status = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -201,11 +225,14 @@ extension ApplianceProcess {
         let openssl = try ExternalTool("openssl")
         _ = try openssl.run(["base64", "-d", "-in", reply, "-out", directory.file("\(name).p7")])
         let certificate = directory.file("\(name).crt")
-        let printed = try openssl.run(["pkcs7", "-inform", "DER", "-in", directory.file("\(name).p7"), "-print_certs", "-out", directory.file("\(name).all")])
+        let printed = try openssl.run([
+            "pkcs7", "-inform", "DER", "-in", directory.file("\(name).p7"), "-print_certs", "-out", directory.file("\(name).all"),
+        ])
         guard printed.succeeded else { return (status, printed.output, nil) }
         let all = String(decoding: FileManager.default.contents(atPath: directory.file("\(name).all")) ?? Data(), as: UTF8.self)
         guard let first = all.components(separatedBy: "-----END CERTIFICATE-----").first,
-              let start = first.range(of: "-----BEGIN CERTIFICATE-----") else { return (status, all, nil) }
+            let start = first.range(of: "-----BEGIN CERTIFICATE-----")
+        else { return (status, all, nil) }
         try (String(first[start.lowerBound...]) + "-----END CERTIFICATE-----\n").write(toFile: certificate, atomically: true, encoding: .utf8)
         return (status, body, certificate)
     }

@@ -18,7 +18,9 @@ struct RateLimitTests {
             // Three requests use up 127.0.0.1's burst (they need not be valid: the source limit
             // is checked before the body is read).
             for attempt in 1...3 {
-                let answer = try await Curl.run(["--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "not a csr", url])
+                let answer = try await Curl.run([
+                    "--cacert", app.chainFile, "-H", "Content-Type: application/pkcs10", "--data-binary", "not a csr", url,
+                ])
                 #expect(answer.status == 400, "attempt \(attempt): \(answer.raw.output)")
             }
             let limited = try await enrol(app, name: "looping")
@@ -46,9 +48,13 @@ struct RateLimitTests {
             func renew(_ hostname: String, _ files: (cert: String, key: String, certificate: Certificate)) async throws -> CurlResult {
                 let identity = try #require(AgentSubject(certificate: files.certificate))
                 let csr = try await opensslCSR(in: app.directory, name: "\(hostname)-\(UUID().uuidString)", commonName: identity.commonName)
-                return try await Curl.run(["--cacert", app.chainFile, "--cert", files.cert, "--key", files.key, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr.b64)", url])
+                return try await Curl.run([
+                    "--cacert", app.chainFile, "--cert", files.cert, "--key", files.key, "-H", "Content-Type: application/pkcs10", "--data-binary",
+                    "@\(csr.b64)", url,
+                ])
             }
-            let looping = try await app.agentFiles(hostname: "loop01"), calm = try await app.agentFiles(hostname: "calm01")
+            let looping = try await app.agentFiles(hostname: "loop01")
+            let calm = try await app.agentFiles(hostname: "calm01")
             #expect(try await renew("loop01", looping).status == 200)
             #expect(try await renew("loop01", looping).status == 200)
             let limited = try await renew("loop01", looping)
@@ -100,7 +106,9 @@ struct RateLimitTests {
         try configuration.validate()
         configuration.limits.enrollmentsPerMinutePerSource = -1
         let negative = #expect(throws: ApplianceError.self) { try configuration.validate() }
-        #expect(negative?.code == .invalidConfiguration && negative?.reason.hasPrefix("limits.enrollments_per_minute_per_source:") == true, "\(String(describing: negative))")
+        #expect(
+            negative?.code == .invalidConfiguration && negative?.reason.hasPrefix("limits.enrollments_per_minute_per_source:") == true,
+            "\(String(describing: negative))")
         do {
             try configuration.validate()
         } catch let error as ApplianceError {
@@ -109,6 +117,8 @@ struct RateLimitTests {
         configuration.limits.enrollmentsPerMinutePerSource = 10
         configuration.limits.maxOCSPRequestBytes = 10 * 1024 * 1024
         let oversized = #expect(throws: ApplianceError.self) { try configuration.validate() }
-        #expect(oversized?.code == .invalidConfiguration && oversized?.reason.hasPrefix("limits.max_ocsp_request_bytes:") == true, "\(String(describing: oversized))")
+        #expect(
+            oversized?.code == .invalidConfiguration && oversized?.reason.hasPrefix("limits.max_ocsp_request_bytes:") == true,
+            "\(String(describing: oversized))")
     }
 }

@@ -11,13 +11,15 @@ import Testing
 struct RealCAESTTests {
     /// POSTs a base64 CSR to an EST endpoint with curl (`extra` adds auth or a client certificate).
     static func post(_ app: ServingAppliance, _ path: String, csr: String, root: String, _ extra: [String] = []) async throws -> CurlResult {
-        try await Curl.run(["--cacert", root, "-H", "Content-Type: application/pkcs10"] + extra
-            + ["--data-binary", "@\(csr)", "\(app.httpsURL)/.well-known/est/\(path)"])
+        try await Curl.run(
+            ["--cacert", root, "-H", "Content-Type: application/pkcs10"] + extra
+                + ["--data-binary", "@\(csr)", "\(app.httpsURL)/.well-known/est/\(path)"])
     }
 
     /// Decodes an EST certs-only body with openssl and verifies the certificate against the chain.
     static func issuedCertificate(_ response: CurlResult, _ h: RenewalHarness, name: String) async throws -> String {
-        let body = h.directory.file("\(name).p7.b64"), pem = h.directory.file("\(name).pem")
+        let body = h.directory.file("\(name).p7.b64")
+        let pem = h.directory.file("\(name).pem")
         try response.body.write(toFile: body, atomically: true, encoding: .utf8)
         let decoded = try await Curl.shell("openssl base64 -d -in '\(body)' | openssl pkcs7 -inform DER -print_certs -out '\(pem)'")
         guard decoded.succeeded else { throw TestFailure("cannot decode the EST response: \(decoded.output)") }
@@ -37,7 +39,9 @@ struct RealCAESTTests {
         let serial = try await ExternalTool("openssl").runAsync(["x509", "-in", pem, "-noout", "-serial"]).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
         let database = h.state.path("db", "rootkeeper.sqlite")
-        let row = try await ExternalTool("sqlite3").runAsync([database, "SELECT status FROM certificates WHERE ltrim(lower(serial), '0') = ltrim('\(serial)', '0');"])
+        let row = try await ExternalTool("sqlite3").runAsync([
+            database, "SELECT status FROM certificates WHERE ltrim(lower(serial), '0') = ltrim('\(serial)', '0');",
+        ])
         return row.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -91,7 +95,9 @@ struct RealCAESTTests {
             #expect(replayed.status == 403, "\(replayed.raw.output)")
             #expect(replayed.body.contains("enrolment token was already used"), "\(replayed.body)")
             #expect(!replayed.body.contains(token), "the token is echoed back")
-            let count = try await ExternalTool("sqlite3").runAsync([h.state.path("db", "rootkeeper.sqlite"), "SELECT count(*) FROM certificates WHERE type = 'agent';"])
+            let count = try await ExternalTool("sqlite3").runAsync([
+                h.state.path("db", "rootkeeper.sqlite"), "SELECT count(*) FROM certificates WHERE type = 'agent';",
+            ])
             #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(count.output)")
         } catch {
             await app.stop()
@@ -161,9 +167,12 @@ struct RealCAESTTests {
 
     /// The `sha256/…` pin of the installed intermediate's SPKI, computed with openssl.
     static func intermediatePin(_ h: RenewalHarness) async throws -> String {
-        let pin = try await ExternalTool("sh").runAsync(["-c", """
+        let pin = try await ExternalTool("sh").runAsync([
+            "-c",
+            """
             openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64 -A
-            """, "sh", Self.intermediatePath(h)])
+            """, "sh", Self.intermediatePath(h),
+        ])
         guard pin.succeeded else { throw TestFailure("cannot compute the pin: \(pin.output)") }
         return "sha256/" + pin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -238,7 +247,9 @@ struct RealCAESTTests {
             #expect(!refused.succeeded)
             #expect(refused.output.contains("nothing was sent"), "\(refused.output)")
             let database = h.state.path("db", "rootkeeper.sqlite")
-            let unused = try await ExternalTool("sqlite3").runAsync([database, "SELECT count(*) FROM enrollment_tokens WHERE consumed_at IS NULL; SELECT count(*) FROM certificates WHERE type = 'agent';"])
+            let unused = try await ExternalTool("sqlite3").runAsync([
+                database, "SELECT count(*) FROM enrollment_tokens WHERE consumed_at IS NULL; SELECT count(*) FROM certificates WHERE type = 'agent';",
+            ])
             #expect(unused.stdout == "1\n0\n", "the token must stay unused and nothing be issued: \(unused.output)")
 
             let enrolled = try await Self.agent([

@@ -57,15 +57,19 @@ struct RenewRevokeRaceTests {
             }
             // Whatever was handed out is revoked too (it was issued before the revocation committed).
             for (uuid, certificate) in handedOut {
-                #expect(try await ca.revocationStatus(of: certificate) == .revoked(reason: "keyCompromise"),
-                        "a renewal of \(uuid) handed out a certificate that is not revoked")
+                #expect(
+                    try await ca.revocationStatus(of: certificate) == .revoked(reason: "keyCompromise"),
+                    "a renewal of \(uuid) handed out a certificate that is not revoked")
             }
         }
         // Independently of our code: sqlite3 finds no unrevoked certificate of a revoked agent.
-        let sqlite = try ExternalTool("sqlite3").run(["-readonly", harness.directory.file("rootkeeper.sqlite"), """
+        let sqlite = try ExternalTool("sqlite3").run([
+            "-readonly", harness.directory.file("rootkeeper.sqlite"),
+            """
             SELECT COUNT(*) FROM certificates c JOIN agents a ON a.id = c.agent_id
             WHERE a.status = 'revoked' AND (c.status <> 'revoked' OR c.serial NOT IN (SELECT serial FROM revocations))
-            """])
+            """,
+        ])
         #expect(sqlite.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(sqlite.output)")
     }
 }

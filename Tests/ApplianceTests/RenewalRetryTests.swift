@@ -20,9 +20,11 @@ struct RenewalRetryTests {
         chmod("\(dir)/agent.key", 0o600)
         try FileManager.default.copyItem(atPath: certificate, toPath: "\(dir)/agent.crt")
         try FileManager.default.copyItem(atPath: appliance.chain, toPath: "\(dir)/ca-chain.crt")
-        let pin = try ExternalTool("sh").run(["-c",
+        let pin = try ExternalTool("sh").run([
+            "-c",
             "openssl x509 -in \"$1\" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64 -A",
-            "sh", appliance.harness.state.path("ca", "intermediate-ca.crt")]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            "sh", appliance.harness.state.path("ca", "intermediate-ca.crt"),
+        ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let state: [String: String] = ["server": server, "pin": "sha256/\(pin)", "hostname": hostname, "agentID": request.uuid]
         try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: "\(dir)/agent-state.json"))
         chmod("\(dir)/agent-state.json", 0o600)
@@ -51,13 +53,16 @@ struct RenewalRetryTests {
             let agent = try Self.agentDirectory(appliance, hostname: "lossy", server: "https://127.0.0.1:\(proxy.port)")
             let old = try opensslSerial("\(agent.dir)/agent.crt")
             let successorIssued: @Sendable () -> Bool = {
-                (try? appliance.sql("SELECT COUNT(*) FROM certificates WHERE agent_id = '\(agent.uuid)' AND status = 'issued' AND predecessor_serial IS NOT NULL")) == "1"
+                (try? appliance.sql(
+                    "SELECT COUNT(*) FROM certificates WHERE agent_id = '\(agent.uuid)' AND status = 'issued' AND predecessor_serial IS NOT NULL"))
+                    == "1"
             }
             proxy.dropResponses(when: successorIssued)
             let lost = try Self.renew(agent.dir)
             #expect(!lost.succeeded, "the first renewal's answer was dropped: \(lost.output)")
             #expect(proxy.dropped >= 1)
-            let successor = try appliance.sql("SELECT serial FROM certificates WHERE agent_id = '\(agent.uuid)' AND predecessor_serial IS NOT NULL AND status = 'issued'")
+            let successor = try appliance.sql(
+                "SELECT serial FROM certificates WHERE agent_id = '\(agent.uuid)' AND predecessor_serial IS NOT NULL AND status = 'issued'")
             #expect(!successor.isEmpty, "the appliance committed the successor before the answer was lost")
             #expect(Self.same(try opensslSerial("\(agent.dir)/agent.crt"), old), "nothing was installed without an answer")
             #expect(try opensslPairMatches(key: "\(agent.dir)/agent.key", certificate: "\(agent.dir)/agent.crt"))
@@ -76,7 +81,8 @@ struct RenewalRetryTests {
         }
     }
 
-    @Test("the agent killed (SIGKILL) at each of its renames during a renewal always leaves a matching key and certificate, and the next run finishes")
+    @Test(
+        "the agent killed (SIGKILL) at each of its renames during a renewal always leaves a matching key and certificate, and the next run finishes")
     func killedBetweenWrites() async throws {
         let harness = try await SetupHarness.make()
         defer { harness.remove() }
@@ -89,13 +95,15 @@ struct RenewalRetryTests {
             for step in ["pending.key", "agent.key", "agent.crt", "current"] {
                 hold.reset()
                 let before = try opensslSerial("\(agent.dir)/agent.crt")
-                let running = try ProductBinary.tool("agent").start(["renew", "--out", agent.dir, "--force"],
-                                                                    environment: hold.environment(holdAt: step))
+                let running = try ProductBinary.tool("agent").start(
+                    ["renew", "--out", agent.dir, "--force"],
+                    environment: hold.environment(holdAt: step))
                 for _ in 0..<300 where !hold.reached && running.isRunning { usleep(50_000) }
                 try #require(hold.reached, "the agent never reached its rename onto \(step): \(running.output)")
                 running.stop(signal: SIGKILL, timeout: 10)
-                #expect(try opensslPairMatches(key: "\(agent.dir)/agent.key", certificate: "\(agent.dir)/agent.crt"),
-                        "killed at \(step): agent.key and agent.crt do not match")
+                #expect(
+                    try opensslPairMatches(key: "\(agent.dir)/agent.key", certificate: "\(agent.dir)/agent.crt"),
+                    "killed at \(step): agent.key and agent.crt do not match")
                 #expect(Self.same(try opensslSerial("\(agent.dir)/agent.crt"), before), "killed at \(step): the old pair is still current")
 
                 let next = try Self.renew(agent.dir)
@@ -103,7 +111,9 @@ struct RenewalRetryTests {
                 #expect(try opensslPairMatches(key: "\(agent.dir)/agent.key", certificate: "\(agent.dir)/agent.crt"))
                 let installed = try opensslSerial("\(agent.dir)/agent.crt")
                 #expect(!Self.same(installed, before))
-                #expect(try appliance.sql("SELECT status FROM certificates WHERE serial LIKE '%\(installed.lowercased().drop { $0 == "0" })'") == "issued")
+                #expect(
+                    try appliance.sql("SELECT status FROM certificates WHERE serial LIKE '%\(installed.lowercased().drop { $0 == "0" })'") == "issued"
+                )
             }
             // A kill after the appliance issued (every step but the first) was recovered by re-delivery, not a second issuance.
             #expect(try appliance.sql("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.redelivered'") == "3")

@@ -1,7 +1,7 @@
 import ApplianceKit
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue #12 part 5 (resumed sessions) and issue #19: a revocation made with the admin CLI
 /// against the real `appliance serve` closes the certificate's idle mTLS connections — the one
@@ -9,7 +9,9 @@ import TestSupport
 /// for which the server never ran certificate verification — within a bounded poll.
 @Suite("Revoked certificate: idle connections closed, resumed sessions too (real serve, openssl s_client)", .serialized)
 struct ResumedSessionRevocationTests {
-    @Test("appliance certs revoke closes an idle fresh connection and an idle resumed (-sess_in) connection of that certificate within 3 s; another agent's stays open")
+    @Test(
+        "appliance certs revoke closes an idle fresh connection and an idle resumed (-sess_in) connection of that certificate within 3 s; another agent's stays open"
+    )
     func resumedSessionClosed() async throws {
         let (h, serve, _) = try await RevocationReasonTests.served()
         defer {
@@ -17,20 +19,25 @@ struct ResumedSessionRevocationTests {
             serve.stop()
             h.remove()
         }
-        let root = h.directory.file("root.pem"), openssl = try ExternalTool("openssl")
+        let root = h.directory.file("root.pem")
+        let openssl = try ExternalTool("openssl")
         let revoked = try await serve.enrollWithCurl("idle-01", in: h.directory, root: root)
         let bystander = try await serve.enrollWithCurl("idle-02", in: h.directory, root: root)
         let session = h.directory.file("idle-01.session")
 
         func connect(_ agent: (cert: String, key: String), _ extra: [String]) throws -> ExternalTool.Running {
             // -ign_eof: stdin is /dev/null, the connection stays open and idle until the server closes it.
-            try openssl.start(["s_client", "-connect", "127.0.0.1:\(serve.https)", "-tls1_3", "-CAfile", root,
-                               "-cert", agent.cert, "-key", agent.key, "-ign_eof"] + extra)
+            try openssl.start(
+                [
+                    "s_client", "-connect", "127.0.0.1:\(serve.https)", "-tls1_3", "-CAfile", root,
+                    "-cert", agent.cert, "-key", agent.key, "-ign_eof",
+                ] + extra)
         }
         // One request on a full handshake: the server's TLS 1.3 session ticket travels with its
         // answer and s_client writes the session to `session`.
         let ticket = try await Curl.shell(
-            "(printf 'GET /api/v1/agent/status HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'; sleep 2) | openssl s_client -connect 127.0.0.1:\(serve.https) -tls1_3 -CAfile '\(root)' -cert '\(revoked.cert)' -key '\(revoked.key)' -sess_out '\(session)'")
+            "(printf 'GET /api/v1/agent/status HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'; sleep 2) | openssl s_client -connect 127.0.0.1:\(serve.https) -tls1_3 -CAfile '\(root)' -cert '\(revoked.cert)' -key '\(revoked.key)' -sess_out '\(session)'"
+        )
         try #require(FileManager.default.fileExists(atPath: session), "no session ticket: \(ticket.output)")
         // An idle connection of the same certificate set up by a full handshake.
         let fresh = try connect(revoked, [])

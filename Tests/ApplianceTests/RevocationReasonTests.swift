@@ -1,8 +1,8 @@
 import ApplianceKit
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 
 /// Issue #12 part 6: one typed word must not stop revocation publishing. Against the real
 /// `appliance serve`, its admin CLI, sqlite3, curl and openssl.
@@ -13,8 +13,9 @@ struct RevocationReasonTests {
         let h = try await RenewalHarness.make()
         do {
             // Fresh 90-day agent certificates are inside the renewal window at once.
-            let serve = try ServeProcess(state: h.state.root.path, work: h.directory, passphrase: "correct horse battery staple",
-                                         extraConfiguration: "  renew_before_days: 90\n")
+            let serve = try ServeProcess(
+                state: h.state.root.path, work: h.directory, passphrase: "correct horse battery staple",
+                extraConfiguration: "  renew_before_days: 90\n")
             let id = try IssuerRoster.ski(try IntermediateKeyLoader.loadCertificates(h.state).intermediate)
             return (h, serve, id)
         } catch {
@@ -23,7 +24,9 @@ struct RevocationReasonTests {
         }
     }
 
-    @Test("certs revoke --reason removeFromCRL / certificateHold is refused with a clear message by the CLI and by the appliance; the help lists only accepted reasons; nothing is revoked and CRLs keep publishing")
+    @Test(
+        "certs revoke --reason removeFromCRL / certificateHold is refused with a clear message by the CLI and by the appliance; the help lists only accepted reasons; nothing is revoked and CRLs keep publishing"
+    )
     func refusedReasons() async throws {
         let (h, serve, _) = try await Self.served()
         defer {
@@ -48,7 +51,9 @@ struct RevocationReasonTests {
         #expect(!agentRevoke.ok && (agentRevoke.error ?? "").contains("certificateHold is refused"), "\(agentRevoke)")
 
         let help = try await ExternalTool(ProductBinary.path("appliance")).runAsync(["certs", "revoke", "--help"])
-        #expect(help.stdout.contains("keyCompromise") && !help.stdout.contains("removeFromCRL") && !help.stdout.contains("certificateHold"), "\(help.output)")
+        #expect(
+            help.stdout.contains("keyCompromise") && !help.stdout.contains("removeFromCRL") && !help.stdout.contains("certificateHold"),
+            "\(help.output)")
 
         // Nothing was recorded: still good, and a real revocation still works and publishes.
         let show = try await serve.admin(["certs", "show", serial])
@@ -61,7 +66,9 @@ struct RevocationReasonTests {
         #expect(health.status == 200 && health.body == "ok\n", "\(health.body)")
     }
 
-    @Test("a store row with reason removeFromCRL (written with sqlite3) does not stop the CRL: it is published (openssl crl), still lists that certificate, and the row is reported in /health, /metrics and the log")
+    @Test(
+        "a store row with reason removeFromCRL (written with sqlite3) does not stop the CRL: it is published (openssl crl), still lists that certificate, and the row is reported in /health, /metrics and the log"
+    )
     func badStoredReasonIsReportedNotBlocking() async throws {
         let (h, serve, id) = try await Self.served()
         defer {
@@ -71,7 +78,8 @@ struct RevocationReasonTests {
         let root = h.directory.file("root.pem")
         let tampered = try await serve.enrollWithCurl("web-01", in: h.directory, root: root)
         let other = try await serve.enrollWithCurl("web-02", in: h.directory, root: root)
-        let tamperedSerial = try ServeProcess.serial(of: tampered.cert), otherSerial = try ServeProcess.serial(of: other.cert)
+        let tamperedSerial = try ServeProcess.serial(of: tampered.cert)
+        let otherSerial = try ServeProcess.serial(of: other.cert)
         for serial in [tamperedSerial, otherSerial] {
             let revoke = try await serve.admin(["certs", "revoke", serial, "--reason", "keyCompromise"])
             try #require(revoke.succeeded, "\(revoke.output)")
@@ -79,7 +87,8 @@ struct RevocationReasonTests {
         // What an older appliance accepted (or a hand edit): reason code 8, removeFromCRL.
         let database = h.state.path("db", "rootkeeper.sqlite")
         let sql = "UPDATE revocations SET reason = 8 WHERE serial = '\(tamperedSerial)'; SELECT changes();"
-        let update = geteuid() == 0
+        let update =
+            geteuid() == 0
             ? try await ExternalTool("runuser").runAsync(["-u", "nobody", "--", "sqlite3", "-cmd", ".timeout 5000", database, sql])
             : try await ExternalTool("sqlite3").runAsync(["-cmd", ".timeout 5000", database, sql])
         try #require(update.succeeded && update.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(update.output)")
@@ -97,8 +106,10 @@ struct RevocationReasonTests {
         #expect(text.stdout.contains("Key Compromise"), "the other entry keeps its reason")
         #expect(!text.stdout.contains("Remove From CRL"), "\(text.stdout)")
         // The certificate stays refused over mTLS.
-        let mtls = try await ExternalTool("curl").runAsync(["-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
-                                              "--cert", tampered.cert, "--key", tampered.key, "\(serve.httpsURL)/api/v1/agent/status"])
+        let mtls = try await ExternalTool("curl").runAsync([
+            "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
+            "--cert", tampered.cert, "--key", tampered.key, "\(serve.httpsURL)/api/v1/agent/status",
+        ])
         #expect(mtls.stdout == "000" && mtls.stderr.contains("alert certificate unknown"), "refused in the handshake: \(mtls.output)")
 
         // Reported: /health names the serial (and still answers 200: the CRL is current), the

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Issue 19: "RLIMIT_CORE=0 is checked nowhere". `appliance serve` run as an unprivileged user,
 /// waiting for its key passphrase on a descriptor: from that point its core-file limit is 0 and
@@ -24,7 +25,9 @@ struct ServeProcessProtectionTests {
             asNobody + [ProductBinary.path("appliance"), "serve", "--state-dir", directory.file("state"), "--passphrase-fd", "0"], stdin: fifo)
         defer { serve.stop(signal: SIGKILL) }
         // It blocks reading the passphrase; the protection is applied before that read.
-        try #require(ProcessExposure.waitForZeroCoreLimit(pid: serve.pid), "serve never set RLIMIT_CORE to 0: \(ProcessExposure.coreFileLimit(pid: serve.pid).map { "\($0)" } ?? "?") \(serve.output)")
+        try #require(
+            ProcessExposure.waitForZeroCoreLimit(pid: serve.pid),
+            "serve never set RLIMIT_CORE to 0: \(ProcessExposure.coreFileLimit(pid: serve.pid).map { "\($0)" } ?? "?") \(serve.output)")
         #expect(serve.isRunning, "serve exited: \(serve.output)")
         let attack = try ProcessExposure.readEnviron(pid: serve.pid)
         #expect(!attack.succeeded && attack.stderr.contains("Permission denied"), "nobody read serve's environment: \(attack.output)")

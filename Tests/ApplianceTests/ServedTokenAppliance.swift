@@ -40,22 +40,27 @@ final class ServedTokenAppliance: @unchecked Sendable {
         let config = harness.directory.file("appliance.yaml")
         let pinFile = harness.directory.file("token.pin")
         #expect(FileManager.default.createFile(atPath: pinFile, contents: Data((token.userPIN + "\n").utf8), attributes: [.posixPermissions: 0o600]))
-        try LoopbackServe.writeConfiguration(to: config, state: harness.state.root.path, extra: """
-            pkcs11:
-              module: \(module.path)
-              token: \(token.label)
-            ca:
-              agent_validity_days: 20
-              renew_before_days: 30
-            """, ownedByService: [token.directory.path])
+        try LoopbackServe.writeConfiguration(
+            to: config, state: harness.state.root.path,
+            extra: """
+                pkcs11:
+                  module: \(module.path)
+                  token: \(token.label)
+                ca:
+                  agent_validity_days: 20
+                  renew_before_days: 30
+                """, ownedByService: [token.directory.path])
         chmod(token.directory.path, 0o755)
         let started = try Self.launch(state: harness.state.root.path, token: token, module: module, config: config, pinFile: pinFile)
-        return ServedTokenAppliance(harness: harness, token: token, module: module, https: started.https, http: started.http,
-                                    config: config, pinFile: pinFile, serve: started.process)
+        return ServedTokenAppliance(
+            harness: harness, token: token, module: module, https: started.https, http: started.http,
+            config: config, pinFile: pinFile, serve: started.process)
     }
 
-    private init(harness: SetupHarness, token: SoftHSMToken, module: RemovableTokenModule, https: Int, http: Int, config: String,
-                 pinFile: String, serve: ExternalTool.Running) {
+    private init(
+        harness: SetupHarness, token: SoftHSMToken, module: RemovableTokenModule, https: Int, http: Int, config: String,
+        pinFile: String, serve: ExternalTool.Running
+    ) {
         self.harness = harness
         self.token = token
         self.module = module
@@ -69,8 +74,9 @@ final class ServedTokenAppliance: @unchecked Sendable {
     private static func launch(
         state: String, token: SoftHSMToken, module: RemovableTokenModule, config: String, pinFile: String
     ) throws -> LoopbackServe.Started {
-        try LoopbackServe.start(state: state, config: config, secret: ["--pin-source", "file:\(pinFile)"],
-                                environment: token.environment.merging(module.environment) { $1 })
+        try LoopbackServe.start(
+            state: state, config: config, secret: ["--pin-source", "file:\(pinFile)"],
+            environment: token.environment.merging(module.environment) { $1 })
     }
 
     /// SIGKILL: no shutdown code runs (a power cut, the OOM killer, `kill -9`).
@@ -142,19 +148,25 @@ struct OpenSSLAgentRequest {
         key = work.file("\(name).key")
         csrBase64 = work.file("\(name).b64")
         let openssl = try ExternalTool("openssl")
-        let made = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
-                                    "-subj", "/CN=agent-\(hostname)-\(uuid)", "-outform", "DER", "-out", work.file("\(name).csr")])
+        let made = try openssl.run([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+            "-subj", "/CN=agent-\(hostname)-\(uuid)", "-outform", "DER", "-out", work.file("\(name).csr"),
+        ])
         try #require(made.succeeded, "\(made.output)")
         try openssl.run(["base64", "-in", work.file("\(name).csr")]).stdout.write(toFile: csrBase64, atomically: true, encoding: .utf8)
     }
 
     /// POSTs the CSR to `route` (curl), with a bearer token or a client certificate; returns the
     /// HTTP status and, on 200, the certificate as a PEM file.
-    func post(to appliance: ServedTokenAppliance, route: String = "simpleenroll", token: String? = nil,
-              clientCertificate: (cert: String, key: String)? = nil, name: String) throws -> (code: String, certificate: String?, body: String) {
+    func post(
+        to appliance: ServedTokenAppliance, route: String = "simpleenroll", token: String? = nil,
+        clientCertificate: (cert: String, key: String)? = nil, name: String
+    ) throws -> (code: String, certificate: String?, body: String) {
         let work = appliance.work
-        var arguments = ["-sS", "--max-time", "60", "-o", work.file("\(name).reply"), "-w", "%{http_code}", "--cacert", appliance.chain,
-                         "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csrBase64)"]
+        var arguments = [
+            "-sS", "--max-time", "60", "-o", work.file("\(name).reply"), "-w", "%{http_code}", "--cacert", appliance.chain,
+            "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csrBase64)",
+        ]
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
         if let clientCertificate { arguments += ["--cert", clientCertificate.cert, "--key", clientCertificate.key] }
         let reply = try ExternalTool("curl").run(arguments + ["\(appliance.httpsURL)/.well-known/est/\(route)"])

@@ -19,26 +19,33 @@ struct SetupHarness {
         let directory = try TemporaryDirectory("rootkeeper-setup")
         let media = directory.file("media")
         try FileManager.default.createDirectory(atPath: media, withIntermediateDirectories: true)
-        return SetupHarness(directory: directory, state: StateDirectory(path: directory.file("state")), media: media,
-                            pki: try await TestPKI.make())
+        return SetupHarness(
+            directory: directory, state: StateDirectory(path: directory.file("state")), media: media,
+            pki: try await TestPKI.make())
     }
 
     func initialize() async throws -> ApplianceSetup.CSRResult {
-        try await ApplianceSetup.initialize(stateDirectory: state, configuration: Self.request, keyBackend: .file(passphrase: passphrase), media: media)
+        try await ApplianceSetup.initialize(
+            stateDirectory: state, configuration: Self.request, keyBackend: .file(passphrase: passphrase), media: media)
     }
 
     /// Signs the CSR in `csrBundle` with `rootKey` under `root` (the ceremony), writing `out`.
-    func ceremony(csrBundle: String, out: String, root: Certificate? = nil, rootKey: Certificate.PrivateKey? = nil,
-                  overrideKey: Certificate.PublicKey? = nil) async throws {
+    func ceremony(
+        csrBundle: String, out: String, root: Certificate? = nil, rootKey: Certificate.PrivateKey? = nil,
+        overrideKey: Certificate.PublicKey? = nil
+    ) async throws {
         let bundle = try BundleDirectory.read(from: csrBundle)
         let csr = try CSRDecoder.decode(requireBytes(bundle.file(ApplianceSetup.csrFileName)))
         let root = root ?? pki.root
-        let signer = try CertificateIssuer(issuerCertificate: root, privateKey: rootKey ?? pki.rootKey, clock: pki.clock, random: SystemRandomSource())
+        let signer = try CertificateIssuer(
+            issuerCertificate: root, privateKey: rootKey ?? pki.rootKey, clock: pki.clock, random: SystemRandomSource())
         let profile = try IntermediateCAProfile(subject: csr.subject)
         let certificate = try await signer.issue(signer.prepare(profile: profile, subjectPublicKey: overrideKey ?? csr.publicKey))
         let output = try MediaBundle(
-            payload: ["intermediate-ca.crt": Array(try PEMCodec.pem(certificate).utf8),
-                      "ca-chain.crt": Array(try PEMCodec.pemChain([certificate, root]).utf8)],
+            payload: [
+                "intermediate-ca.crt": Array(try PEMCodec.pem(certificate).utf8),
+                "ca-chain.crt": Array(try PEMCodec.pemChain([certificate, root]).utf8),
+            ],
             summary: "test ceremony output\n")
         try BundleDirectory.write(output, to: out)
     }

@@ -33,8 +33,9 @@ struct SetupPKCS11Tests {
             let key = try IntermediateKeyLoader.loadPKCS11Key(location, pin: SecretBytes(utf8: token.userPIN), certificate: installed.intermediate)
             #expect(key.publicKey == installed.intermediate.publicKey)
             let store = try SQLiteStore(path: harness.directory.file("ca.sqlite"))
-            let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"),
-                                         events: .unobserved, crlPublication: NoCRLPublication())
+            let ca = try IntermediateCA.load(
+                state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"),
+                events: .unobserved, crlPublication: NoCRLPublication())
             let agentToken = try await ca.createToken(hostname: "hsm-agent", caller: CAHarness.admin)
             let outcome = try await ca.enroll(csrDER: try CAHarness.agentCSR(hostname: "hsm-agent").der, token: agentToken, source: "t")
             guard case .issued(let certificate, _) = outcome else {
@@ -58,13 +59,15 @@ struct RenewalPKCS11Tests {
             let first = try await ApplianceSetup.initialize(
                 stateDirectory: harness.state, configuration: SetupHarness.request, keyBackend: backend, media: harness.media)
             try await harness.ceremony(csrBundle: first.bundlePath, out: harness.directory.file("cert-1"))
-            let old = try ApplianceSetup.install(stateDirectory: harness.state, from: harness.directory.file("cert-1"), rootFingerprint: try harness.rootFingerprint)
+            let old = try ApplianceSetup.install(
+                stateDirectory: harness.state, from: harness.directory.file("cert-1"), rootFingerprint: try harness.rootFingerprint)
 
             let renewal = try await ApplianceSetup.intermediateCSR(
                 stateDirectory: harness.state, configuration: SetupHarness.request, keyBackend: backend, out: harness.directory.file("csr-2"))
             #expect(renewal.spkiSHA256 != first.spkiSHA256)
             try await harness.ceremony(csrBundle: renewal.bundlePath, out: harness.directory.file("cert-2"))
-            let new = try ApplianceSetup.install(stateDirectory: harness.state, from: harness.directory.file("cert-2"), rootFingerprint: try harness.rootFingerprint)
+            let new = try ApplianceSetup.install(
+                stateDirectory: harness.state, from: harness.directory.file("cert-2"), rootFingerprint: try harness.rootFingerprint)
             #expect(new.retiring == [old.intermediate])
             let id = try IssuerRoster.ski(old.intermediate)
             #expect(FileManager.default.fileExists(atPath: harness.state.issuerCertificate(id)))

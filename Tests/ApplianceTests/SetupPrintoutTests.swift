@@ -23,7 +23,8 @@ struct SetupPrintoutTests {
         let der = harness.directory.file("spki.der")
         let pub = try ExternalTool("openssl").run(["req", "-in", csr, "-pubkey", "-noout", "-out", harness.directory.file("pub.pem")])
         #expect(pub.succeeded, "\(pub.output)")
-        #expect(try ExternalTool("openssl").run(["pkey", "-pubin", "-in", harness.directory.file("pub.pem"), "-outform", "DER", "-out", der]).succeeded)
+        #expect(
+            try ExternalTool("openssl").run(["pkey", "-pubin", "-in", harness.directory.file("pub.pem"), "-outform", "DER", "-out", der]).succeeded)
         let digest = try ExternalTool("sha256sum").run([der]).stdout.prefix(64)
         #expect(text.contains("SPKI SHA-256: \(digest)\n"), "\(text)")
 

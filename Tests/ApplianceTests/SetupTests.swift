@@ -37,7 +37,9 @@ struct SetupTests {
         #expect(pub.succeeded, "openssl pkey: \(pub.output)")
 
         let again = await #expect(throws: ApplianceError.self) { _ = try await harness.initialize() }
-        #expect(again?.code == .unsafeStateDirectory && again?.reason.contains("this appliance is already initialised") == true, "\(String(describing: again))")
+        #expect(
+            again?.code == .unsafeStateDirectory && again?.reason.contains("this appliance is already initialised") == true,
+            "\(String(describing: again))")
     }
 
     @Test("install refuses a wrong root fingerprint, a certificate for another key and a tampered bundle; accepts the right one")
@@ -70,8 +72,9 @@ struct SetupTests {
         let altered = #expect(throws: ApplianceError.self) {
             _ = try ApplianceSetup.install(stateDirectory: harness.state, from: tampered, rootFingerprint: try harness.rootFingerprint)
         }
-        #expect(altered?.code == .malformedRequest && altered?.reason.hasSuffix("is refused: 'SUMMARY' does not match its SHA-256 in MANIFEST") == true,
-                "\(String(describing: altered))")
+        #expect(
+            altered?.code == .malformedRequest && altered?.reason.hasSuffix("is refused: 'SUMMARY' does not match its SHA-256 in MANIFEST") == true,
+            "\(String(describing: altered))")
         #expect(!FileManager.default.fileExists(atPath: harness.state.intermediateCertificate))
 
         let installed = try ApplianceSetup.install(stateDirectory: harness.state, from: good, rootFingerprint: try harness.rootFingerprint)
@@ -85,13 +88,16 @@ struct SetupTests {
         let key = try IntermediateKeyLoader.loadFileKey(at: harness.state.intermediateKey, passphrase: harness.passphrase)
         #expect(key.publicKey == installed.intermediate.publicKey)
         let store = try SQLiteStore(path: harness.directory.file("ca.sqlite"))
-        let ca = try IntermediateCA.load(state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"),
-                                         events: .unobserved, crlPublication: NoCRLPublication())
+        let ca = try IntermediateCA.load(
+            state: harness.state, privateKey: key, store: store, settings: CASettings(organization: "Rootkeeper Test"),
+            events: .unobserved, crlPublication: NoCRLPublication())
         #expect(try await ca.caCertificates() == [installed.intermediate, harness.pki.root])
         let wrongPassphrase = #expect(throws: ApplianceError.self) {
             _ = try IntermediateKeyLoader.loadFileKey(at: harness.state.intermediateKey, passphrase: SecretBytes(utf8: "wrong passphrase"))
         }
-        #expect(wrongPassphrase?.code == .forbidden && wrongPassphrase?.reason.hasSuffix("the passphrase is wrong or the key file is damaged") == true, "\(String(describing: wrongPassphrase))")
+        #expect(
+            wrongPassphrase?.code == .forbidden && wrongPassphrase?.reason.hasSuffix("the passphrase is wrong or the key file is damaged") == true,
+            "\(String(describing: wrongPassphrase))")
     }
 
     @Test("a key file readable by group or other is refused, naming the file and its mode")
@@ -134,8 +140,9 @@ struct SetupTests {
         let newKey = try IntermediateKeyLoader.loadFileKey(at: harness.state.intermediateKey, passphrase: harness.passphrase)
         #expect(newKey.publicKey == second.intermediate.publicKey)
         let store = try SQLiteStore(path: harness.directory.file("ca.sqlite"))
-        let ca = try IntermediateCA.load(state: harness.state, privateKey: newKey, store: store, settings: CASettings(organization: "Rootkeeper Test"),
-                                         events: .unobserved, crlPublication: NoCRLPublication())
+        let ca = try IntermediateCA.load(
+            state: harness.state, privateKey: newKey, store: store, settings: CASettings(organization: "Rootkeeper Test"),
+            events: .unobserved, crlPublication: NoCRLPublication())
         #expect(try await ca.caCertificates() == [second.intermediate, installed.intermediate, harness.pki.root])
     }
 

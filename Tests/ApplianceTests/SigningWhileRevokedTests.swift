@@ -50,7 +50,9 @@ struct SigningWhileRevokedTests {
         func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws -> Certificate.Signature {
             try Certificate.PrivateKey(key).sign(bytes: bytes, signatureAlgorithm: signatureAlgorithm)
         }
-        func signAsynchronously(bytes: some DataProtocol & Sendable, signatureAlgorithm: Certificate.SignatureAlgorithm) async throws -> Certificate.Signature {
+        func signAsynchronously(bytes: some DataProtocol & Sendable, signatureAlgorithm: Certificate.SignatureAlgorithm) async throws
+            -> Certificate.Signature
+        {
             await gate.pass()
             return try Certificate.PrivateKey(key).sign(bytes: bytes, signatureAlgorithm: signatureAlgorithm)
         }
@@ -73,14 +75,18 @@ struct SigningWhileRevokedTests {
         let key = P256.Signing.PrivateKey()
         let profile = try IntermediateCAProfile(
             subject: SubjectName.intermediate(name: "Gated", organization: pki.organization, unit: "PKI", country: "US"))
-        let intermediate = try await pki.rootIssuer.issue(pki.rootIssuer.prepare(profile: profile, subjectPublicKey: Certificate.PublicKey(key.publicKey)))
-        let issuer = try CertificateIssuer(issuerCertificate: intermediate, privateKey: Certificate.PrivateKey(GatedKey(key: key, gate: gate)),
-                                           clock: pki.clock, random: SystemRandomSource())
+        let intermediate = try await pki.rootIssuer.issue(
+            pki.rootIssuer.prepare(profile: profile, subjectPublicKey: Certificate.PublicKey(key.publicKey)))
+        let issuer = try CertificateIssuer(
+            issuerCertificate: intermediate, privateKey: Certificate.PrivateKey(GatedKey(key: key, gate: gate)),
+            clock: pki.clock, random: SystemRandomSource())
         return try harness.ca(announcingTo: [RevokedSerialCollector(told: told)], issuer: issuer)
     }
 
     /// Starts `body` with the gate closed and waits until its serial is reserved and its signature held.
-    static func holdSignature(_ harness: CAHarness, gate: Gate, _ body: @escaping @Sendable () async throws -> EnrollmentOutcome) async throws -> (Task<EnrollmentOutcome, any Error>, CertificateRecord) {
+    static func holdSignature(_ harness: CAHarness, gate: Gate, _ body: @escaping @Sendable () async throws -> EnrollmentOutcome) async throws -> (
+        Task<EnrollmentOutcome, any Error>, CertificateRecord
+    ) {
         gate.close()
         let task = Task { try await body() }
         for _ in 0..<500 where gate.waiting == 0 { try await Task.sleep(for: .milliseconds(10)) }
@@ -90,11 +96,14 @@ struct SigningWhileRevokedTests {
         return (task, reserved[0])
     }
 
-    @Test("an agent revoked while its renewal is being signed: the certificate is recorded revoked, refused to the client, and the revocation services are told")
+    @Test(
+        "an agent revoked while its renewal is being signed: the certificate is recorded revoked, refused to the client, and the revocation services are told"
+    )
     func revokedWhileSigning() async throws {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
-        let gate = Gate(), told = NIOLockedValueBox<[String]>([])
+        let gate = Gate()
+        let told = NIOLockedValueBox<[String]>([])
         let ca = try await Self.gatedCA(harness, gate: gate, told: told)
         let token = try await ca.createToken(hostname: "late-1", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "late-1")
@@ -126,7 +135,8 @@ struct SigningWhileRevokedTests {
     func signedAfterRelease() async throws {
         let harness = try await CAHarness.make()
         defer { harness.remove() }
-        let gate = Gate(), told = NIOLockedValueBox<[String]>([])
+        let gate = Gate()
+        let told = NIOLockedValueBox<[String]>([])
         let ca = try await Self.gatedCA(harness, gate: gate, told: told)
         let token = try await ca.createToken(hostname: "slow-1", caller: CAHarness.admin)
         let request = try CAHarness.agentCSR(hostname: "slow-1")
@@ -144,7 +154,9 @@ struct SigningWhileRevokedTests {
         #expect(told.withLockedValue { $0 }.contains(reserved.serial))
         // The token came back with the release: the same agent, same CSR, enrols.
         guard case .issued(let certificate, _) = try await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1") else {
-            Issue.record("the same agent must enrol with the token the release gave back: \(String(describing: try? await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")))")
+            Issue.record(
+                "the same agent must enrol with the token the release gave back: \(String(describing: try? await ca.enroll(csrDER: request.der, token: token, source: "127.0.0.1")))"
+            )
             return
         }
         #expect(try await ca.revocationStatus(of: certificate) == .good)

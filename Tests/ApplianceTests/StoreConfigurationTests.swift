@@ -1,7 +1,7 @@
 import ApplianceKit
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The `store:` section (docs/configuration.md#store): SQLite by default, PostgreSQL with hosts,
 /// database, user, a password only from a private file or descriptor, and a pinned CA.
@@ -28,26 +28,33 @@ struct StoreConfigurationTests {
         #expect(try overridden.postgreSQLConfiguration().hosts.map(\.description) == ["10.0.0.5:6432", "10.0.0.6:5432"])
     }
 
-    @Test("each misconfiguration is refused naming the key and what to do", arguments: [
-        ("store:\n  kind: mysql\n", "store.kind", "must be sqlite or postgresql"),
-        ("store:\n  kind: postgresql\n  database: d\n  user: u\n", "store.hosts", "needs at least one host"),
-        ("store:\n  kind: postgresql\n  hosts: [h]\n  user: u\n", "store.database", "needs a database name"),
-        ("store:\n  kind: postgresql\n  hosts: [h]\n  database: d\n", "store.user", "needs a user"),
-        ("store:\n  kind: postgresql\n  hosts: [\"h:99999\"]\n  database: d\n  user: u\n", "store.hosts", "port must be 1…65535"),
-        ("store:\n  kind: postgresql\n  hosts: [\"::1:5432\"]\n  database: d\n  user: u\n", "store.hosts", "[address]:port"),
-        ("store:\n  kind: postgresql\n  hosts: [h]\n  database: d\n  user: u\n  password_file: pw.txt\n", "store.password_file", "absolute path or fd:N"),
-        ("store:\n  kind: postgresql\n  hosts: [h]\n  database: d\n  user: u\n  tls_ca: ca.pem\n", "store.tls_ca", "absolute path"),
-        ("store:\n  hosts: [h]\n", "store.hosts", "only used with store.kind: postgresql"),
-        ("store:\n  password: hunter2\n", "store.password", "unknown key"),
-        ("store:\n  kind: [sqlite]\n", "store.kind", "expected a single value"),
-    ])
+    @Test(
+        "each misconfiguration is refused naming the key and what to do",
+        arguments: [
+            ("store:\n  kind: mysql\n", "store.kind", "must be sqlite or postgresql"),
+            ("store:\n  kind: postgresql\n  database: d\n  user: u\n", "store.hosts", "needs at least one host"),
+            ("store:\n  kind: postgresql\n  hosts: [h]\n  user: u\n", "store.database", "needs a database name"),
+            ("store:\n  kind: postgresql\n  hosts: [h]\n  database: d\n", "store.user", "needs a user"),
+            ("store:\n  kind: postgresql\n  hosts: [\"h:99999\"]\n  database: d\n  user: u\n", "store.hosts", "port must be 1…65535"),
+            ("store:\n  kind: postgresql\n  hosts: [\"::1:5432\"]\n  database: d\n  user: u\n", "store.hosts", "[address]:port"),
+            (
+                "store:\n  kind: postgresql\n  hosts: [h]\n  database: d\n  user: u\n  password_file: pw.txt\n", "store.password_file",
+                "absolute path or fd:N"
+            ),
+            ("store:\n  kind: postgresql\n  hosts: [h]\n  database: d\n  user: u\n  tls_ca: ca.pem\n", "store.tls_ca", "absolute path"),
+            ("store:\n  hosts: [h]\n", "store.hosts", "only used with store.kind: postgresql"),
+            ("store:\n  password: hunter2\n", "store.password", "unknown key"),
+            ("store:\n  kind: [sqlite]\n", "store.kind", "expected a single value"),
+        ])
     func refused(yaml: String, key: String, message: String) throws {
         let error = #expect(throws: ApplianceError.self) { try ApplianceConfiguration.load(yaml: yaml).validate() }
         #expect(error?.reason.hasPrefix(key + ":") == true, "\(String(describing: error))")
         #expect(error?.reason.contains(message) == true, "\(String(describing: error))")
     }
 
-    @Test("the password comes from a 0600 file (newline dropped) or a descriptor; a file others can read, an empty one or a missing one is refused without showing it")
+    @Test(
+        "the password comes from a 0600 file (newline dropped) or a descriptor; a file others can read, an empty one or a missing one is refused without showing it"
+    )
     func passwordSources() throws {
         let directory = try TemporaryDirectory("store-config")
         defer { directory.remove() }

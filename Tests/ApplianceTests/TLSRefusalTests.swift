@@ -13,7 +13,8 @@ struct TLSRefusalTests {
         try await RunningAppliance.with { app in
             let target = "127.0.0.1:\(app.httpsPort)"
             for cipher in ["AES128-GCM-SHA256", "AES256-GCM-SHA384"] {
-                let rsa = try await ExternalTool("openssl").runAsync(["s_client", "-connect", target, "-tls1_2", "-cipher", cipher, "-CAfile", app.chainFile], stdin: Data())
+                let rsa = try await ExternalTool("openssl").runAsync(
+                    ["s_client", "-connect", target, "-tls1_2", "-cipher", cipher, "-CAfile", app.chainFile], stdin: Data())
                 #expect(!rsa.succeeded, "\(cipher) was accepted: \(rsa.output)")
                 #expect(rsa.output.contains("Cipher is (NONE)") || rsa.output.contains("handshake failure"), "\(rsa.output)")
             }

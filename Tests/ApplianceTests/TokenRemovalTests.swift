@@ -27,8 +27,10 @@ struct TokenRemovalTests {
                 return (reply.code, reply.certificate ?? "")
             }
             func verifies(_ certificate: String) throws -> Bool {
-                try ExternalTool("openssl").run(["verify", "-CAfile", harness.state.path("ca", "root-ca.crt"),
-                                                 "-untrusted", harness.state.path("ca", "intermediate-ca.crt"), certificate]).succeeded
+                try ExternalTool("openssl").run([
+                    "verify", "-CAfile", harness.state.path("ca", "root-ca.crt"),
+                    "-untrusted", harness.state.path("ca", "intermediate-ca.crt"), certificate,
+                ]).succeeded
             }
 
             // Token in: a certificate signed on the token.
@@ -41,8 +43,9 @@ struct TokenRemovalTests {
             try waitFor("/health did not report the missing token") { try get("/health").code == "503" }
             let health = try get("/health").body
             #expect(health.contains("token is unavailable"), "\(health)")
-            #expect(health.contains("CKR_TOKEN_NOT_PRESENT") || health.contains("no tokens are present"),
-                    "the reason should say the token is gone: \(health)")
+            #expect(
+                health.contains("CKR_TOKEN_NOT_PRESENT") || health.contains("no tokens are present"),
+                "the reason should say the token is gone: \(health)")
             #expect(try get("/metrics").body.contains("rootkeeper_hsm_up 0"))
             let during = try enrol("during")
             #expect(during.code == "503", "issuance without the token must fail closed, got \(during.code)")
@@ -51,8 +54,9 @@ struct TokenRemovalTests {
             let listing = try ProductBinary.tool("appliance").run(["certs", "list", "--state-dir", harness.state.root.path])
             try #require(listing.succeeded, "certs list failed: \(listing.output)")
             let listed = listing.stdout
-            #expect(listed.split(separator: "\n").contains { $0.contains("CN=before,") && $0.contains(" issued ") },
-                    "the certificate issued before the removal is not listed:\n\(listed)")
+            #expect(
+                listed.split(separator: "\n").contains { $0.contains("CN=before,") && $0.contains(" issued ") },
+                "the certificate issued before the removal is not listed:\n\(listed)")
             let issuedDuring = listed.split(separator: "\n").filter { $0.contains("CN=during,") && $0.contains(" issued ") }
             #expect(issuedDuring.isEmpty, "a certificate was issued without the token:\n\(listed)")
 

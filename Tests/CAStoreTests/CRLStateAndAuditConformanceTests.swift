@@ -13,8 +13,10 @@ struct CRLStateAndAuditConformanceTests {
         let store = fixture.store
         let clock = FixedClock(Sample.t0)
         let first = try await store.allocateCRLNumber(issuerSKI: "ica")
-        try await store.recordPublication(CRLPublication(issuerSKI: "ica", number: first.number, thisUpdate: clock.now(),
-                                                         nextUpdate: clock.now() + Sample.day, entries: 0, sizeBytes: 500))
+        try await store.recordPublication(
+            CRLPublication(
+                issuerSKI: "ica", number: first.number, thisUpdate: clock.now(),
+                nextUpdate: clock.now() + Sample.day, entries: 0, sizeBytes: 500))
         clock.advance(by: -3_600)  // the clock steps back an hour
         let second = try await store.allocateCRLNumber(issuerSKI: "ica")
         #expect(second.number > first.number)
@@ -23,15 +25,21 @@ struct CRLStateAndAuditConformanceTests {
         #expect(try await store.allocateCRLNumber(issuerSKI: "ica").number > second.number)
 
         let neverAllocated = await storeError {
-            try await store.recordPublication(CRLPublication(issuerSKI: "ica", number: 99, thisUpdate: Sample.t0,
-                                                             nextUpdate: Sample.t0, entries: 0, sizeBytes: 0))
+            try await store.recordPublication(
+                CRLPublication(
+                    issuerSKI: "ica", number: 99, thisUpdate: Sample.t0,
+                    nextUpdate: Sample.t0, entries: 0, sizeBytes: 0))
         }
         #expect(neverAllocated?.code == .invalidArgument)
-        try await store.recordPublication(CRLPublication(issuerSKI: "ica", number: second.number, thisUpdate: Sample.t0 + 10,
-                                                         nextUpdate: Sample.t0 + Sample.day, entries: 3, sizeBytes: 700))
+        try await store.recordPublication(
+            CRLPublication(
+                issuerSKI: "ica", number: second.number, thisUpdate: Sample.t0 + 10,
+                nextUpdate: Sample.t0 + Sample.day, entries: 3, sizeBytes: 700))
         // A slow publisher finishing an older CRL does not roll the record back.
-        try await store.recordPublication(CRLPublication(issuerSKI: "ica", number: first.number, thisUpdate: Sample.t0 + 20,
-                                                         nextUpdate: Sample.t0 + Sample.day, entries: 0, sizeBytes: 1))
+        try await store.recordPublication(
+            CRLPublication(
+                issuerSKI: "ica", number: first.number, thisUpdate: Sample.t0 + 20,
+                nextUpdate: Sample.t0 + Sample.day, entries: 0, sizeBytes: 1))
         let last = try #require(try await store.lastPublication(issuerSKI: "ica"))
         #expect(last.number == second.number)
         #expect(last.entries == 3)
@@ -44,8 +52,10 @@ struct CRLStateAndAuditConformanceTests {
         defer { fixture.remove() }
         let store = fixture.store
         for n in 1...5 {
-            let event = try await store.append(AuditEntry(time: Sample.t0 + Double(n), actor: "admin", action: "test.event",
-                                                          subject: "s\(n)", details: ["n": String(n), "z": "last"]))
+            let event = try await store.append(
+                AuditEntry(
+                    time: Sample.t0 + Double(n), actor: "admin", action: "test.event",
+                    subject: "s\(n)", details: ["n": String(n), "z": "last"]))
             #expect(event.seq == Int64(n))
         }
         guard case .intact(let count, let head) = try await store.verifyAuditChain() else {

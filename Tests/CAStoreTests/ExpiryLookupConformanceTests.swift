@@ -7,8 +7,9 @@ import Testing
 /// `certificate(serial:)` for every serial, across more than one SQL statement's worth of serials.
 @Suite("Expiry lookup conformance")
 struct ExpiryLookupConformanceTests {
-    @Test("the batched notAfter lookup answers every known serial like certificate(serial:) and omits unknown ones",
-          arguments: StoreKind.allCases)
+    @Test(
+        "the batched notAfter lookup answers every known serial like certificate(serial:) and omits unknown ones",
+        arguments: StoreKind.allCases)
     func batchedLookupMatchesSingleLookups(kind: StoreKind) async throws {
         let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }

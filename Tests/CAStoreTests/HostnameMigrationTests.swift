@@ -1,9 +1,10 @@
-@testable import CAStore
 import Foundation
 import GRDB
 import Registration
-import Testing
 import TestSupport
+import Testing
+
+@testable import CAStore
 
 /// The v3 migration (issue #11): host names become case-insensitive. A database file written by
 /// the previous schema, with mixed-case rows put in by the sqlite3 tool, is lower-cased at open —
@@ -39,10 +40,13 @@ struct HostnameMigrationTests {
         #expect(try SQLiteShell.run(path, "SELECT hostname FROM enrollment_tokens") == "api.example.org")
         #expect(try await store.openRegistration(hostname: "WEB1.example.org")?.hostname == "web1.example.org")
         // The database refuses a second active agent or open registration in another case, whoever writes.
-        let agent = try ExternalTool("sqlite3").run([path, "INSERT INTO agents VALUES ('00000000-0000-4000-8000-000000000003', 'Db3.example.ORG', 'active', 3, NULL);"])
+        let agent = try ExternalTool("sqlite3").run([
+            path, "INSERT INTO agents VALUES ('00000000-0000-4000-8000-000000000003', 'Db3.example.ORG', 'active', 3, NULL);",
+        ])
         #expect(!agent.succeeded && agent.stderr.contains("UNIQUE constraint failed"), "\(agent.output)")
-        let registration = PendingRegistration(id: UUID(), hostname: "WEB1.example.org", agentID: AgentID(UUID()), csrDER: [0], spkiSHA256: "bb",
-                                               sourceAddress: nil, created: Date())
+        let registration = PendingRegistration(
+            id: UUID(), hostname: "WEB1.example.org", agentID: AgentID(UUID()), csrDER: [0], spkiSHA256: "bb",
+            sourceAddress: nil, created: Date())
         let error = await #expect(throws: StoreError.self) { _ = try await store.perform([.insertRegistration(registration)]) }
         #expect(error?.code == .conflict)
     }
@@ -53,22 +57,32 @@ struct HostnameMigrationTests {
         defer { directory.remove() }
         let path = directory.file("rootkeeper.sqlite")
         try Self.v2Database(at: path)
-        try SQLiteShell.run(path, Self.rows + """
-            INSERT INTO agents VALUES ('00000000-0000-4000-8000-000000000004', 'db3.example.org', 'active', 4, NULL);
-            INSERT INTO registrations (id, hostname, agent_id, csr, spki_sha256, source_address, status, created_at)
-                VALUES ('10000000-0000-4000-8000-000000000002', 'web1.example.org', '00000000-0000-4000-8000-000000000008', x'00', 'ab', '10.0.0.2', 'pending', 2);
-            """)
+        try SQLiteShell.run(
+            path,
+            Self.rows + """
+                INSERT INTO agents VALUES ('00000000-0000-4000-8000-000000000004', 'db3.example.org', 'active', 4, NULL);
+                INSERT INTO registrations (id, hostname, agent_id, csr, spki_sha256, source_address, status, created_at)
+                    VALUES ('10000000-0000-4000-8000-000000000002', 'web1.example.org', '00000000-0000-4000-8000-000000000008', x'00', 'ab', '10.0.0.2', 'pending', 2);
+                """)
         let error = #expect(throws: StoreError.self) { _ = try SQLiteStore(path: path) }
         #expect(error?.code == .conflict)
         let reason = error?.reason ?? ""
-        #expect(reason.contains("active agents for db3.example.org: 00000000-0000-4000-8000-000000000001 (DB3.Example.org), 00000000-0000-4000-8000-000000000004 (db3.example.org)"), "\(reason)")
-        #expect(reason.contains("open registrations for web1.example.org: 10000000-0000-4000-8000-000000000001 (Web1.EXAMPLE.org), 10000000-0000-4000-8000-000000000002 (web1.example.org)"), "\(reason)")
+        #expect(
+            reason.contains(
+                "active agents for db3.example.org: 00000000-0000-4000-8000-000000000001 (DB3.Example.org), 00000000-0000-4000-8000-000000000004 (db3.example.org)"
+            ), "\(reason)")
+        #expect(
+            reason.contains(
+                "open registrations for web1.example.org: 10000000-0000-4000-8000-000000000001 (Web1.EXAMPLE.org), 10000000-0000-4000-8000-000000000002 (web1.example.org)"
+            ), "\(reason)")
         #expect(reason.contains("appliance agents revoke"), "\(reason)")
         // Nothing was changed: still v2, names as they were.
         #expect(try SQLiteShell.run(path, "SELECT identifier FROM grdb_migrations") == "v1-initial\nv2-revocation-sequence")
         #expect(try SQLiteShell.run(path, "SELECT hostname FROM agents WHERE id LIKE '%1'") == "DB3.Example.org")
 
-        try SQLiteShell.run(path, """
+        try SQLiteShell.run(
+            path,
+            """
             UPDATE agents SET status = 'revoked', revoked_at = 5 WHERE id = '00000000-0000-4000-8000-000000000004';
             UPDATE registrations SET status = 'rejected' WHERE id = '10000000-0000-4000-8000-000000000002';
             """)

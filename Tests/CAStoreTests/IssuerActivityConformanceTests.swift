@@ -18,8 +18,9 @@ struct IssuerActivityConformanceTests {
         try await fixture.store.reserveIssuance(Sample.certificate("e1", notAfter: Sample.t0 + 30 * Sample.day))
         try await fixture.store.reserveIssuance(Sample.certificate("e2", notAfter: Sample.t0 + 90 * Sample.day))
         try await fixture.store.recordIssued(serial: "e2", certificateDER: [0x30, 0x00], at: Sample.t0)
-        _ = try await fixture.store.revoke(RevocationRecord(
-            serial: "e2", issuerSKI: Sample.issuer, revokedAt: Sample.t0, reason: .keyCompromise))
+        _ = try await fixture.store.revoke(
+            RevocationRecord(
+                serial: "e2", issuerSKI: Sample.issuer, revokedAt: Sample.t0, reason: .keyCompromise))
         try await fixture.store.reserveIssuance(Sample.certificate("e3", notAfter: Sample.t0 + 400 * Sample.day, type: .ocspSigner))
         try await fixture.store.reserveIssuance(Sample.certificate("e4", issuer: other, notAfter: Sample.t0 + 900 * Sample.day))
 

@@ -1,8 +1,8 @@
 import CAStore
 import Foundation
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 /// What only a shared store must show: several appliance nodes (here, several `PostgreSQLStore`
 /// pools on one database, as two `appliance serve` processes have) writing at the same moment.
@@ -21,7 +21,11 @@ struct PostgreSQLStoreTests {
     @Test("one token presented on two nodes at once yields exactly one reservation")
     func tokenRaceAcrossNodes() async throws {
         let (a, b, cluster, database) = try await Self.twoNodes()
-        defer { a.close(); b.close(); cluster.dropDatabase(database) }
+        defer {
+            a.close()
+            b.close()
+            cluster.dropDatabase(database)
+        }
         for round in 0..<10 {
             let text = "race-\(round)"
             try await a.insertToken(Sample.token(text))
@@ -59,7 +63,11 @@ struct PostgreSQLStoreTests {
     @Test("revocations on two nodes at once: unique, commit-ordered sequence numbers; CRL numbers unique and increasing; one audit chain")
     func revocationsAndCRLNumbersAcrossNodes() async throws {
         let (a, b, cluster, database) = try await Self.twoNodes()
-        defer { a.close(); b.close(); cluster.dropDatabase(database) }
+        defer {
+            a.close()
+            b.close()
+            cluster.dropDatabase(database)
+        }
         let count = 40
         _ = try await a.perform((0..<count).map { .reserveCertificate(Sample.certificate(Sample.serial($0))) })
         // A reader that follows the sequence while revocations commit: it must never skip one
@@ -116,8 +124,9 @@ struct PostgreSQLStoreTests {
         defer { cluster.dropDatabase(database) }
         let first = try await PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
         first.close()
-        #expect(try cluster.psql("SELECT string_agg(identifier, ',' ORDER BY identifier) FROM rootkeeper_migrations", database: database)
-            == "v1-initial")
+        #expect(
+            try cluster.psql("SELECT string_agg(identifier, ',' ORDER BY identifier) FROM rootkeeper_migrations", database: database)
+                == "v1-initial")
         let again = try await PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
         again.close()
         try cluster.psql("INSERT INTO rootkeeper_migrations (identifier) VALUES ('v99-from-the-future')", database: database)
@@ -163,7 +172,9 @@ struct PostgreSQLStoreTests {
 
 @Suite("PostgreSQL store: losing the primary", .serialized)
 struct PostgreSQLFailoverTests {
-    @Test("primary killed (-9 equivalent: immediate stop), standby promoted: the store says it has no writable host meanwhile, then moves to it on its own and nothing committed is lost")
+    @Test(
+        "primary killed (-9 equivalent: immediate stop), standby promoted: the store says it has no writable host meanwhile, then moves to it on its own and nothing committed is lost"
+    )
     func promotedStandby() async throws {
         let primary = try PostgreSQLCluster.start()
         defer { primary.stop(mode: "immediate", remove: true) }

@@ -15,8 +15,9 @@ struct ReservationOperationConformanceTests {
         let store = fixture.store
         let agent = Sample.agent(1)
         let token = Sample.token("t-release", hostname: agent.hostname)
-        let registration = PendingRegistration(id: UUID(), hostname: "host2.example", agentID: Sample.agentID(2), csrDER: [1],
-                                               spkiSHA256: "aa", sourceAddress: nil, created: Sample.t0)
+        let registration = PendingRegistration(
+            id: UUID(), hostname: "host2.example", agentID: Sample.agentID(2), csrDER: [1],
+            spkiSHA256: "aa", sourceAddress: nil, created: Sample.t0)
         _ = try await store.perform([
             .insertToken(token), .insertRegistration(registration),
             .decideRegistration(id: registration.id, to: .approved, by: "admin", reason: nil, at: Sample.t0),
@@ -35,17 +36,26 @@ struct ReservationOperationConformanceTests {
         #expect(try await store.openRegistration(hostname: "host2.example") == nil)
 
         let first = try await store.perform([.releaseReservation(serial: "d1", at: Sample.t0 + 5)])
-        guard case .released(let d1) = first.first else { Issue.record("expected a release result"); return }
+        guard case .released(let d1) = first.first else {
+            Issue.record("expected a release result")
+            return
+        }
         #expect(d1.restoredToken == token.tokenSHA256)
         #expect(d1.reopenedRegistration == nil)
         #expect(d1.revocation.newlyRevoked)
         #expect(try await store.token(sha256: token.tokenSHA256)?.consumedAt == nil)
         #expect(try await store.token(sha256: token.tokenSHA256)?.reservedSerial == nil)
         #expect(try await store.certificate(serial: "d1")?.status == .revoked)
-        guard case .revoked = try await store.revocationStatus(serial: "d1") else { Issue.record("d1 must be revoked"); return }
+        guard case .revoked = try await store.revocationStatus(serial: "d1") else {
+            Issue.record("d1 must be revoked")
+            return
+        }
 
         let second = try await store.perform([.releaseReservation(serial: "d2", at: Sample.t0 + 5)])
-        guard case .released(let d2) = second.first else { Issue.record("expected a release result"); return }
+        guard case .released(let d2) = second.first else {
+            Issue.record("expected a release result")
+            return
+        }
         #expect(d2.restoredToken == nil)
         #expect(d2.reopenedRegistration == registration.id)
         #expect(try await store.openRegistration(hostname: "host2.example")?.id == registration.id)
@@ -53,7 +63,10 @@ struct ReservationOperationConformanceTests {
         // The token is usable again, and is now bound to no reservation: a second release gives nothing back.
         _ = try await store.consumeToken(sha256: token.tokenSHA256, hostname: agent.hostname, at: Sample.t0 + 6)
         let again = try await store.perform([.releaseReservation(serial: "d1", at: Sample.t0 + 7)])
-        guard case .released(let repeated) = again.first else { Issue.record("expected a release result"); return }
+        guard case .released(let repeated) = again.first else {
+            Issue.record("expected a release result")
+            return
+        }
         #expect(repeated.restoredToken == nil)
         #expect(!repeated.revocation.newlyRevoked)
         #expect(try await store.token(sha256: token.tokenSHA256)?.consumedAt != nil)
@@ -82,7 +95,9 @@ struct ReservationOperationConformanceTests {
         #expect(unknown?.code == .notFound)
     }
 
-    @Test("completion supersedes the predecessor, or — for a revoked agent — records, revokes and leaves the predecessor alone", arguments: StoreKind.allCases)
+    @Test(
+        "completion supersedes the predecessor, or — for a revoked agent — records, revokes and leaves the predecessor alone",
+        arguments: StoreKind.allCases)
     func completion(kind: StoreKind) async throws {
         let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
@@ -93,8 +108,13 @@ struct ReservationOperationConformanceTests {
             .recordIssued(serial: "f1", certificateDER: [1], at: Sample.t0),
             .reserveCertificate(Sample.certificate("f2", agent: agent.id, predecessor: "f1")),
         ])
-        let done = try await store.perform([.completeReservation(serial: "f2", certificateDER: [2], at: Sample.t0 + 1, reasonIfRevoked: .privilegeWithdrawn)])
-        guard case .completed(let f2, nil) = done.first else { Issue.record("f2 must complete unrevoked: \(done)"); return }
+        let done = try await store.perform([
+            .completeReservation(serial: "f2", certificateDER: [2], at: Sample.t0 + 1, reasonIfRevoked: .privilegeWithdrawn)
+        ])
+        guard case .completed(let f2, nil) = done.first else {
+            Issue.record("f2 must complete unrevoked: \(done)")
+            return
+        }
         #expect(f2.status == .issued)
         #expect(try await store.certificate(serial: "f1")?.status == .superseded)
 
@@ -102,8 +122,13 @@ struct ReservationOperationConformanceTests {
         // line), then the signature is recorded: the decision is made at commit.
         _ = try await store.perform([.reserveCertificate(Sample.certificate("f3", agent: agent.id, predecessor: "f2"))])
         _ = try await store.perform([.revokeAgent(agent.id, at: Sample.t0 + 2)])
-        let late = try await store.perform([.completeReservation(serial: "f3", certificateDER: [3], at: Sample.t0 + 3, reasonIfRevoked: .privilegeWithdrawn)])
-        guard case .completed(let f3, let revocation?) = late.first else { Issue.record("f3 must be revoked: \(late)"); return }
+        let late = try await store.perform([
+            .completeReservation(serial: "f3", certificateDER: [3], at: Sample.t0 + 3, reasonIfRevoked: .privilegeWithdrawn)
+        ])
+        guard case .completed(let f3, let revocation?) = late.first else {
+            Issue.record("f3 must be revoked: \(late)")
+            return
+        }
         #expect(f3.status == .revoked)
         #expect(f3.certificateDER == [3])
         #expect(revocation.record.reason == .privilegeWithdrawn)
@@ -124,7 +149,10 @@ struct ReservationOperationConformanceTests {
             .reserveCertificate(Sample.certificate("h1", agent: Sample.agentID(2))),
         ])
         let results = try await store.perform([.revokeAgentLine(agent.id, at: Sample.t0 + 1, reason: .keyCompromise)])
-        guard case .revokedLine(let line) = results.first else { Issue.record("expected the revoked line"); return }
+        guard case .revokedLine(let line) = results.first else {
+            Issue.record("expected the revoked line")
+            return
+        }
         #expect(Set(line.map(\.record.serial)) == ["g1", "g2"])
         #expect(line.allSatisfy { $0.newlyRevoked && $0.record.reason == .keyCompromise })
         #expect(try await store.agent(agent.id)?.status == .revoked)

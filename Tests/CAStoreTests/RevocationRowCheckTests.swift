@@ -1,23 +1,26 @@
 import CAStore
 import Foundation
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 /// A revocation row whose reason code RFC 5280 §5.3.1 does not define (7, or above 10) used to make
 /// the row reader throw and stop that issuer's CRL. Both SQL stores refuse such a row when it is
 /// written, also by hand with the database's own tool, and a row already there is named with the fix.
 @Suite("Revocation rows the CRL cannot carry are refused when written")
 struct RevocationRowCheckTests {
-    @Test("attack: sqlite3 / psql inserting reason 7, 11 or -1 is refused; good rows still go in",
-          arguments: [StoreKind.sqliteFile, .postgresql])
+    @Test(
+        "attack: sqlite3 / psql inserting reason 7, 11 or -1 is refused; good rows still go in",
+        arguments: [StoreKind.sqliteFile, .postgresql])
     func refusedAtWrite(kind: StoreKind) async throws {
         let fixture = try await StoreFixture(kind)
         defer { fixture.remove() }
         for serial in ["0a01", "0a02", "0a03", "0a04"] { try await fixture.store.reserveIssuance(Sample.certificate(serial)) }
         for (serial, reason) in [("0a01", "7"), ("0a02", "11"), ("0a03", "-1")] {
             let refused = #expect(throws: (any Error).self) {
-                try fixture.tamper("INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, seq) VALUES ('\(serial)', '\(Sample.issuer)', 0, \(reason), 100)")
+                try fixture.tamper(
+                    "INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, seq) VALUES ('\(serial)', '\(Sample.issuer)', 0, \(reason), 100)"
+                )
             }
             let message = "\(refused.map { "\($0)" } ?? "")"
             #expect(message.contains("revocation refused") || message.contains("revocations_reason_defined"), "\(message)")
@@ -35,7 +38,8 @@ struct RevocationRowCheckTests {
         let fixture = try await StoreFixture(.sqliteFile)
         defer { fixture.remove() }
         try await fixture.store.reserveIssuance(Sample.certificate("0b01"))
-        try fixture.tamper("""
+        try fixture.tamper(
+            """
             DROP TRIGGER revocations_valid_insert;
             INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, seq) VALUES ('0b01', '\(Sample.issuer)', 0, 7, 1);
             """)

@@ -1,8 +1,8 @@
 import CAStore
 import Foundation
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Revocation store conformance: revocations numbered in commit order")
 struct RevocationSequenceConformanceTests {
@@ -18,7 +18,8 @@ struct RevocationSequenceConformanceTests {
         for n in 0..<5 {
             let issuer = n == 2 ? "other" : Sample.issuer
             operations.append(.reserveCertificate(Sample.certificate(Sample.serial(n), issuer: issuer)))
-            operations.append(.revoke(RevocationRecord(serial: Sample.serial(n), issuerSKI: issuer, revokedAt: Sample.t0 + Double(n), reason: .keyCompromise)))
+            operations.append(
+                .revoke(RevocationRecord(serial: Sample.serial(n), issuerSKI: issuer, revokedAt: Sample.t0 + Double(n), reason: .keyCompromise)))
         }
         _ = try await store.perform(operations)
         let all = try await store.revocations(issuerSKI: Sample.issuer, afterSequence: 0, limit: 100)
@@ -62,7 +63,9 @@ struct RevocationSequenceMigrationTests {
             }
         }
         // Back to the v1 schema: no seq column, the migration not yet applied.
-        try SQLiteShell.run(path, """
+        try SQLiteShell.run(
+            path,
+            """
             DROP INDEX revocations_seq; DROP INDEX revocations_issuer_seq; ALTER TABLE revocations DROP COLUMN seq;
             DELETE FROM grdb_migrations WHERE identifier = 'v2-revocation-sequence';
             """)

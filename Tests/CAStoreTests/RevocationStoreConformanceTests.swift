@@ -19,11 +19,15 @@ struct RevocationStoreConformanceTests {
         }
         #expect(record.serial == "r1")
 
-        let first = try await store.revoke(RevocationRecord(serial: "r1", issuerSKI: Sample.issuer, revokedAt: Sample.t0 + 5,
-                                                             reason: .keyCompromise, invalidityDate: Sample.t0 + 1))
+        let first = try await store.revoke(
+            RevocationRecord(
+                serial: "r1", issuerSKI: Sample.issuer, revokedAt: Sample.t0 + 5,
+                reason: .keyCompromise, invalidityDate: Sample.t0 + 1))
         #expect(first.newlyRevoked)
-        let again = try await store.revoke(RevocationRecord(serial: "r1", issuerSKI: Sample.issuer, revokedAt: Sample.t0 + 9,
-                                                             reason: .superseded))
+        let again = try await store.revoke(
+            RevocationRecord(
+                serial: "r1", issuerSKI: Sample.issuer, revokedAt: Sample.t0 + 9,
+                reason: .superseded))
         #expect(!again.newlyRevoked)
         #expect(again.record == first.record)
         #expect(try await store.revocationStatus(serial: "r1") == .revoked(first.record))
@@ -48,8 +52,11 @@ struct RevocationStoreConformanceTests {
         operations.reserveCapacity(2 * count + 20)
         for n in 0..<count {
             operations.append(.reserveCertificate(Sample.certificate(Sample.serial(n))))
-            operations.append(.revoke(RevocationRecord(serial: Sample.serial(n), issuerSKI: Sample.issuer,
-                                                       revokedAt: Sample.t0 + Double(n), reason: n % 3 == 0 ? nil : .keyCompromise)))
+            operations.append(
+                .revoke(
+                    RevocationRecord(
+                        serial: Sample.serial(n), issuerSKI: Sample.issuer,
+                        revokedAt: Sample.t0 + Double(n), reason: n % 3 == 0 ? nil : .keyCompromise)))
         }
         for n in count..<(count + 10) {  // another issuer's revocations must not appear
             operations.append(.reserveCertificate(Sample.certificate(Sample.serial(n), issuer: "other")))

@@ -1,9 +1,10 @@
-@testable import CAStore
 import Foundation
 import GRDB
 import Registration
-import Testing
 import TestSupport
+import Testing
+
+@testable import CAStore
 
 @Suite("SQLite store specifics")
 struct SQLiteStoreTests {
@@ -21,7 +22,8 @@ struct SQLiteStoreTests {
         #expect(try SQLiteShell.run(path, "PRAGMA journal_mode;") == "wal")
         let schema = try SQLiteShell.run(path, ".schema certificates")
         #expect(schema.contains("serial TEXT PRIMARY KEY NOT NULL"))
-        #expect(try SQLiteShell.run(path, "SELECT identifier FROM grdb_migrations;")
+        #expect(
+            try SQLiteShell.run(path, "SELECT identifier FROM grdb_migrations;")
                 == "v1-initial\nv2-revocation-sequence\nv3-hostnames-case-insensitive\nv4-token-reservation\nv5-revocation-row-checks")
     }
 

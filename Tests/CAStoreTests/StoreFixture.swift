@@ -1,8 +1,8 @@
 import CAStore
 import Foundation
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 /// The stores the conformance suite runs against (docs/conventions.md#store-conformance).
 /// `postgresql` runs against a real server: the throwaway cluster of this test process
@@ -45,8 +45,9 @@ struct StoreFixture {
 
     /// How the store reaches `database` on `cluster` (trust authentication on loopback).
     static func configuration(_ cluster: PostgreSQLCluster, database: String, maximumConnections: Int = 8) -> PostgreSQLStore.Configuration {
-        PostgreSQLStore.Configuration(hosts: [.init(host: cluster.host, port: cluster.port)], database: database,
-                                      user: cluster.user, maximumConnections: maximumConnections)
+        PostgreSQLStore.Configuration(
+            hosts: [.init(host: cluster.host, port: cluster.port)], database: database,
+            user: cluster.user, maximumConnections: maximumConnections)
     }
 
     /// Edits the store's rows behind its back with an independent tool (sqlite3 or psql).
@@ -85,16 +86,20 @@ enum Sample {
 
     static func serial(_ n: Int) -> String { String(format: "7f%014x", n) }
 
-    static func certificate(_ serial: String, agent: AgentID? = nil, predecessor: String? = nil, issuer: String = issuer,
-                            notAfter: Date = t0 + 90 * day, type: CertificateRecord.CertificateType = .agent) -> CertificateRecord {
-        CertificateRecord(serial: serial, issuerSKI: issuer, type: type, subject: "CN=agent-test", notBefore: t0,
-                          notAfter: notAfter, agentID: agent, predecessorSerial: predecessor,
-                          tbsSHA256: String(repeating: "ab", count: 32), reservedAt: t0)
+    static func certificate(
+        _ serial: String, agent: AgentID? = nil, predecessor: String? = nil, issuer: String = issuer,
+        notAfter: Date = t0 + 90 * day, type: CertificateRecord.CertificateType = .agent
+    ) -> CertificateRecord {
+        CertificateRecord(
+            serial: serial, issuerSKI: issuer, type: type, subject: "CN=agent-test", notBefore: t0,
+            notAfter: notAfter, agentID: agent, predecessorSerial: predecessor,
+            tbsSHA256: String(repeating: "ab", count: 32), reservedAt: t0)
     }
 
     static func token(_ text: String, hostname: String? = nil, expires: Date = t0 + day) -> EnrollmentToken {
-        EnrollmentToken(tokenSHA256: EnrollmentToken.digest(of: text), hostname: hostname, created: t0, expires: expires,
-                        createdBy: "admin")
+        EnrollmentToken(
+            tokenSHA256: EnrollmentToken.digest(of: text), hostname: hostname, created: t0, expires: expires,
+            createdBy: "admin")
     }
 }
 

@@ -42,7 +42,8 @@ struct TokenStoreConformanceTests {
         try await fixture.store.insertToken(Sample.token("s3cret-token-value"))
         #expect(try await fixture.store.token(sha256: "s3cret-token-value") == nil)
         if kind == .sqliteFile {
-            let bytes = try Data(contentsOf: URL(fileURLWithPath: fixture.databasePath))
+            let bytes =
+                try Data(contentsOf: URL(fileURLWithPath: fixture.databasePath))
                 + ((try? Data(contentsOf: URL(fileURLWithPath: fixture.databasePath + "-wal"))) ?? Data())
             #expect(bytes.range(of: Data("s3cret-token-value".utf8)) == nil)
             #expect(bytes.range(of: Data(EnrollmentToken.digest(of: "s3cret-token-value").utf8)) != nil)

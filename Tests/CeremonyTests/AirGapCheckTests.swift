@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import CeremonyKit
 
 struct FakeProbe: SystemProbe {
@@ -34,23 +35,29 @@ struct AirGapCheckTests {
             let report = check.run()
             #expect(!report.isAirGapped)
             let refusal = #expect(throws: CeremonyError.self) { try check.enforce(report, rehearsal: false) }
-            #expect(refusal?.code == .airGap && refusal?.reason.hasPrefix("this machine is not air-gapped (") == true, "\(String(describing: refusal))")
+            #expect(
+                refusal?.code == .airGap && refusal?.reason.hasPrefix("this machine is not air-gapped (") == true, "\(String(describing: refusal))")
             try check.enforce(report, rehearsal: true)
         }
     }
 
     @Test("an interface that is up without carrier, or any radio, refuses a live ceremony; a rehearsal only reports it")
     func radiosAndNoCarrier() throws {
-        let check = AirGapCheck(probe: FakeProbe(
-            up: [NetworkInterface(name: "lo", isUp: true, isLoopback: true), NetworkInterface(name: "eth1", isUp: true, isLoopback: false, hasCarrier: false)],
-            wireless: ["phy0"], bluetooth: ["hci0"]))
+        let check = AirGapCheck(
+            probe: FakeProbe(
+                up: [
+                    NetworkInterface(name: "lo", isUp: true, isLoopback: true),
+                    NetworkInterface(name: "eth1", isUp: true, isLoopback: false, hasCarrier: false),
+                ],
+                wireless: ["phy0"], bluetooth: ["hci0"]))
         let report = check.run()
         #expect(!report.isAirGapped)
-        #expect(report.findings.map(\.description) == [
-            "REFUSE: network interface eth1 is up (no carrier yet)",
-            "REFUSE: wireless device phy0 is present; remove it or blacklist its driver",
-            "REFUSE: bluetooth controller hci0 is present; remove it or blacklist its driver",
-        ])
+        #expect(
+            report.findings.map(\.description) == [
+                "REFUSE: network interface eth1 is up (no carrier yet)",
+                "REFUSE: wireless device phy0 is present; remove it or blacklist its driver",
+                "REFUSE: bluetooth controller hci0 is present; remove it or blacklist its driver",
+            ])
         #expect {
             try check.enforce(report, rehearsal: false)
         } throws: { error in
@@ -71,12 +78,13 @@ struct AirGapCheckTests {
         try FileManager.default.createDirectory(atPath: tree.file("sys/class/ieee80211/phy0"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: tree.file("sys/class/bluetooth/hci0"), withIntermediateDirectories: true)
         try """
-            Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE
-             face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22
-            wlan0: 0000   70.  -40.  -256        0      0      0      0      0        0
+        Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE
+         face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22
+        wlan0: 0000   70.  -40.  -256        0      0      0      0      0        0
 
-            """.write(toFile: tree.file("proc/net/wireless"), atomically: true, encoding: .utf8)
-        try "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+        """.write(toFile: tree.file("proc/net/wireless"), atomically: true, encoding: .utf8)
+        try
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
             .write(toFile: tree.file("proc/net/route"), atomically: true, encoding: .utf8)
         #expect(probe.wirelessDevices() == ["phy0", "wlan0"])
         #expect(probe.bluetoothDevices() == ["hci0"])
@@ -100,8 +108,10 @@ struct AirGapNamespaceTests {
     @Test("loopback only passes; a dummy interface up refuses; the same interface down passes")
     func interfaces() throws {
         let clean = try preflight(after: "true")
-        #expect(clean.succeeded && clean.stdout.contains("air gap: no interface up, no default route, no radio") && clean.stdout.contains("preflight: OK"),
-                "\(clean.output)")
+        #expect(
+            clean.succeeded && clean.stdout.contains("air gap: no interface up, no default route, no radio")
+                && clean.stdout.contains("preflight: OK"),
+            "\(clean.output)")
         let loopback = try preflight(after: "ip link set lo up")
         #expect(loopback.succeeded, "\(loopback.output)")
         // A dummy interface where the kernel has the module; otherwise one end of a veth pair.

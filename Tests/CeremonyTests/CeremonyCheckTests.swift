@@ -2,8 +2,8 @@ import CeremonyKit
 import Foundation
 import PKICore
 import SecureFiles
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 18, "plans an officer can check before the token is touched": `ceremony check` (and
 /// `run --dry-run`) validates everything `run` would — plan, environment, media, CSR bundle,
@@ -30,8 +30,10 @@ struct CeremonyCheckTests {
         environment: [String: String] = ["SOFTHSM2_CONF": "/nonexistent/softhsm2.conf"], extra: [String] = [], command: [String] = ["check"]
     ) throws -> ExternalTool.Result {
         try h.ceremony.run(
-            command + [plan, "--media", h.media, "--module", module, "--token", h.token.label, "--pin-source", "file:\(h.pinFile)",
-                       "--operator", "Test Officer"] + extra,
+            command + [
+                plan, "--media", h.media, "--module", module, "--token", h.token.label, "--pin-source", "file:\(h.pinFile)",
+                "--operator", "Test Officer",
+            ] + extra,
             environment: environment)
     }
 
@@ -52,7 +54,8 @@ struct CeremonyCheckTests {
         let h = try CeremonyHarness()
         defer { h.remove() }
         let plan = try Self.write(h, h.rootPlan(), "root.yaml")
-        let media = try Self.snapshot(h.media), token = try h.tokenFiles()
+        let media = try Self.snapshot(h.media)
+        let token = try h.tokenFiles()
         // A module path that does not exist, and the real module with a configuration that does not
         // exist (C_Initialize would fail, as ModuleInitializationFailureTests shows): both pass.
         for module in ["/nonexistent/libpkcs11.so", SoftHSMToken.modulePath] {
@@ -92,8 +95,9 @@ struct CeremonyCheckTests {
         let day = ISO8601DateFormatter.string(from: soon, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
         let dated = h.rootPlan().replacingOccurrences(of: "  validity-years: 20", with: "  not-after: \"\(day)\"")
         let datedResult = try Self.check(h, try Self.write(h, dated, "dated.yaml"))
-        #expect(!datedResult.succeeded && datedResult.stderr.contains("a root CA lives 5–30 years") && datedResult.stderr.contains("not \(day)"),
-                "\(datedResult.output)")
+        #expect(
+            !datedResult.succeeded && datedResult.stderr.contains("a root CA lives 5–30 years") && datedResult.stderr.contains("not \(day)"),
+            "\(datedResult.output)")
         // Both forms at once is ambiguous.
         let both = h.rootPlan().replacingOccurrences(of: "  validity-years: 20", with: "  validity-years: 20\n  not-after: \"2046-12-06\"")
         let bothResult = try Self.check(h, try Self.write(h, both, "both.yaml"))
@@ -109,13 +113,17 @@ struct CeremonyCheckTests {
         ] {
             let text = h.rootPlan().replacingOccurrences(of: "country: GB", with: "country: \(country)")
             let result = try Self.check(h, try Self.write(h, text, "c.yaml"))
-            #expect(!result.succeeded && result.stderr.contains("root.subject.country") && result.stderr.contains(message), "\(country): \(result.output)")
+            #expect(
+                !result.succeeded && result.stderr.contains("root.subject.country") && result.stderr.contains(message), "\(country): \(result.output)"
+            )
         }
         let germany = h.rootPlan().replacingOccurrences(of: "country: GB", with: "country: DE")
         #expect(try Self.check(h, try Self.write(h, germany, "de.yaml")).succeeded)
     }
 
-    @Test("an intermediate plan is checked against the media (root, CSR bundle, CSR key) without the token; a swapped CSR is named by the expected value only")
+    @Test(
+        "an intermediate plan is checked against the media (root, CSR bundle, CSR key) without the token; a swapped CSR is named by the expected value only"
+    )
     func intermediatePlan() throws {
         let h = try CeremonyHarness()
         defer { h.remove() }
@@ -132,8 +140,10 @@ struct CeremonyCheckTests {
         let root = try PEMCodec.certificate(from: try SecureFile.read("\(h.media)/root/root-ca.der"))
         let identifiers = try CertificateIdentifiers(root)
         let planText = try String(contentsOfFile: plan, encoding: .utf8)
-        for form in [Hex.encode(identifiers.certificateSHA256), identifiers.agentPin,
-                     Self.colons(Hex.encode(identifiers.spkiSHA256)).uppercased()] {
+        for form in [
+            Hex.encode(identifiers.certificateSHA256), identifiers.agentPin,
+            Self.colons(Hex.encode(identifiers.spkiSHA256)).uppercased(),
+        ] {
             let pinned = planText.replacingOccurrences(of: "spki-sha256: \"\(Hex.encode(identifiers.spkiSHA256))\"", with: "spki-sha256: \"\(form)\"")
             #expect(pinned != planText)
             let result = try Self.check(h, try Self.write(h, pinned, "form.yaml"))
@@ -142,7 +152,8 @@ struct CeremonyCheckTests {
 
         // A CSR on the media that is not the printed one: refused naming the plan's value only.
         let other = try h.writeCSRBundle(directory: "other-csr")
-        let swapped = try Self.write(h, planText.replacingOccurrences(of: "csr-bundle: intermediate-csr", with: "csr-bundle: other-csr"), "swapped.yaml")
+        let swapped = try Self.write(
+            h, planText.replacingOccurrences(of: "csr-bundle: intermediate-csr", with: "csr-bundle: other-csr"), "swapped.yaml")
         let refused = try Self.check(h, swapped)
         #expect(!refused.succeeded && refused.stderr.contains("does not match the expected SPKI SHA-256 \(spki)"), "\(refused.output)")
         #expect(!refused.output.lowercased().contains(other), "the refusal shows the swapped CSR's key hash: \(refused.output)")
@@ -154,14 +165,19 @@ struct CeremonyCheckTests {
         try csr.write(to: URL(fileURLWithPath: csrPath))
         let before = try Self.snapshot(h.media)
         let tampered = try Self.check(h, plan)
-        #expect(!tampered.succeeded && tampered.stderr.contains("the CSR bundle") && tampered.stderr.contains("intermediate.csr"), "\(tampered.output)")
+        #expect(
+            !tampered.succeeded && tampered.stderr.contains("the CSR bundle") && tampered.stderr.contains("intermediate.csr"), "\(tampered.output)")
         #expect(try Self.snapshot(h.media) == before)
     }
 
     @Test("attack: media whose root differs from the plan's — check, run and recover refuse without showing the media root in any form")
     func mediaWithAnotherRoot() throws {
-        let genuine = try CeremonyHarness(), forged = try CeremonyHarness()
-        defer { genuine.remove(); forged.remove() }
+        let genuine = try CeremonyHarness()
+        let forged = try CeremonyHarness()
+        defer {
+            genuine.remove()
+            forged.remove()
+        }
         #expect(try genuine.runPlan(genuine.rootPlan(), named: "root.yaml").succeeded)
         #expect(try forged.runPlan(forged.rootPlan(), named: "root.yaml").succeeded)
         // The officer's plan pins the genuine root (from the paper log); the media is the forger's.
@@ -171,22 +187,28 @@ struct CeremonyCheckTests {
         let genuineRoot = try CertificateIdentifiers(try PEMCodec.certificate(from: try SecureFile.read("\(genuine.media)/root/root-ca.der")))
         let forgedRoot = try CertificateIdentifiers(try PEMCodec.certificate(from: try SecureFile.read("\(forged.media)/root/root-ca.der")))
         // Every way the forged root could be written down: hex either case, with colons, the pin.
-        let leaks = [forgedRoot.certificateSHA256, forgedRoot.spkiSHA256].flatMap { digest -> [String] in
-            let hex = Hex.encode(digest)
-            return [hex, Self.colons(hex), String(hex.prefix(16)), Data(digest).base64EncodedString()]
-        } + [forgedRoot.agentPin]
+        let leaks =
+            [forgedRoot.certificateSHA256, forgedRoot.spkiSHA256].flatMap { digest -> [String] in
+                let hex = Hex.encode(digest)
+                return [hex, Self.colons(hex), String(hex.prefix(16)), Data(digest).base64EncodedString()]
+            } + [forgedRoot.agentPin]
 
         let checked = try Self.check(forged, path)
         let run = try forged.runPlan(plan, named: "i.yaml", answers: ["yes", "x"])
         let recover = try forged.run(
-            ["recover", "--media", forged.media, "--module", SoftHSMToken.modulePath, "--token", forged.token.label,
-             "--pin-source", "file:\(forged.pinFile)", "--root-spki", genuineRoot.agentPin], stdin: "yes\n")
+            [
+                "recover", "--media", forged.media, "--module", SoftHSMToken.modulePath, "--token", forged.token.label,
+                "--pin-source", "file:\(forged.pinFile)", "--root-spki", genuineRoot.agentPin,
+            ], stdin: "yes\n")
         for (name, result) in [("check", checked), ("run", run), ("recover", recover)] {
             #expect(!result.succeeded, "\(name): \(result.output)")
             #expect(result.stderr.contains("does not match the expected"), "\(name): \(result.output)")
             // The expected value is named, with where it came from.
-            #expect(result.stderr.contains(name == "recover" ? genuineRoot.agentPin : Hex.encode(genuineRoot.spkiSHA256)), "\(name): \(result.output)")
-            #expect(result.stderr.contains(name == "recover" ? "from --root-spki" : "from the plan's intermediate.root-key.spki-sha256"), "\(name): \(result.output)")
+            #expect(
+                result.stderr.contains(name == "recover" ? genuineRoot.agentPin : Hex.encode(genuineRoot.spkiSHA256)), "\(name): \(result.output)")
+            #expect(
+                result.stderr.contains(name == "recover" ? "from --root-spki" : "from the plan's intermediate.root-key.spki-sha256"),
+                "\(name): \(result.output)")
             for leak in leaks {
                 #expect(!result.output.lowercased().contains(leak.lowercased()), "\(name) shows the media's root as \(leak): \(result.output)")
             }

@@ -1,8 +1,8 @@
 import CeremonyKit
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 11 part 5: the intermediate ceremony signs only a CSR whose key matches the whole SPKI
 /// SHA-256 in the plan, and only after the officer typed at least 128 bits of it as PGP words from
@@ -26,8 +26,10 @@ struct CeremonyConfirmationTests {
         // The production template has a placeholder that must be replaced from the printout…
         let template = try harness.plan("intermediate", rehearsal: false)
         #expect(template.contains("rehearsal: false") && template.contains("expected-spki-sha256: \"REPLACE\""), "\(template)")
-        let placeholder = try harness.runPlan(template, named: "placeholder.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)], offline: true)
-        #expect(!placeholder.succeeded && placeholder.stderr.contains("intermediate.expected-spki-sha256 must be 64 hex digits"), "\(placeholder.output)")
+        let placeholder = try harness.runPlan(
+            template, named: "placeholder.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)], offline: true)
+        #expect(
+            !placeholder.succeeded && placeholder.stderr.contains("intermediate.expected-spki-sha256 must be 64 hex digits"), "\(placeholder.output)")
         // …and a plan that simply leaves the key out is refused too.
         let without = template.replacingOccurrences(of: "expected-spki-sha256: \"REPLACE\"", with: "")
         let transcriptBefore = try String(contentsOfFile: "\(harness.media)/transcript.jsonl", encoding: .utf8)
@@ -56,25 +58,37 @@ struct CeremonyConfirmationTests {
         for (answer, reason) in [
             (CeremonyHarness.printoutWords(otherSPKI), "the typed words do not match the CSR's key"),
             // One word changed at the end: all 16 count.
-            ((expected.split(separator: " ").dropLast() + [CeremonyHarness.printoutWords(otherSPKI).split(separator: " ")[15]]).joined(separator: " "),
-             "the typed words do not match the CSR's key"),
+            (
+                (expected.split(separator: " ").dropLast() + [CeremonyHarness.printoutWords(otherSPKI).split(separator: " ")[15]]).joined(
+                    separator: " "),
+                "the typed words do not match the CSR's key"
+            ),
             // Two neighbours swapped: each word list has its own column, so the tool says where.
-            ({ var words = expected.split(separator: " ").map(String.init); words.swapAt(2, 3); return words.joined(separator: " ") }(),
-             "word 3"),
+            (
+                {
+                    var words = expected.split(separator: " ").map(String.init)
+                    words.swapAt(2, 3)
+                    return words.joined(separator: " ")
+                }(),
+                "word 3"
+            ),
             // Only 8 words (64 bits).
             (expected.split(separator: " ").prefix(8).joined(separator: " "), "at least 16 are needed"),
         ] {
             let result = try harness.runPlan(plan, named: "i.yaml", answers: ["yes", answer], offline: true)
             #expect(!result.succeeded, "\(answer): \(result.output)")
-            #expect(result.stderr.contains("not confirmed") && result.stderr.contains(reason) && result.stderr.contains("nothing was signed"),
-                    "\(answer): \(result.output)")
+            #expect(
+                result.stderr.contains("not confirmed") && result.stderr.contains(reason) && result.stderr.contains("nothing was signed"),
+                "\(answer): \(result.output)")
             // The words were never on the screen, before or after the refusal.
             #expect(!result.output.contains(expected.split(separator: " ").prefix(4).joined(separator: " ")), "\(result.output)")
         }
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(harness.media)/root-db/root-db.json")) == database)
         let after = try harness.tokenFiles()
-        #expect(after.count > 2 && after == token, "the token's objects changed although nothing was signed: \(after.keys.filter { after[$0] != token[$0] })")
+        #expect(
+            after.count > 2 && after == token,
+            "the token's objects changed although nothing was signed: \(after.keys.filter { after[$0] != token[$0] })")
         let transcript = try harness.run(["verify-transcript", harness.media])
         #expect(transcript.succeeded && !transcript.stdout.contains("intermediate.signed"), "\(transcript.output)")
         #expect(transcript.stdout.contains("ceremony.aborted"))
@@ -101,11 +115,13 @@ struct CeremonyConfirmationTests {
         let plan = try harness.plan("intermediate", rehearsal: false, expectedSPKI: spki)
         let words = CeremonyHarness.printoutWords(spki)
         // Typed in capitals with extra spaces, as a person might.
-        let signed = try harness.runPlan(plan, named: "i.yaml", answers: ["yes", "  " + words.uppercased().replacingOccurrences(of: " ", with: "   ")], offline: true)
+        let signed = try harness.runPlan(
+            plan, named: "i.yaml", answers: ["yes", "  " + words.uppercased().replacingOccurrences(of: " ", with: "   ")], offline: true)
         #expect(signed.succeeded, "\(signed.output)")
         let beforePrompt = signed.stdout.components(separatedBy: "Type PGP words 1-16").first ?? ""
         #expect(signed.stdout.contains("Type PGP words 1-16"))
-        #expect(!beforePrompt.contains(spki) && !beforePrompt.contains(words.split(separator: " ").prefix(2).joined(separator: " ")), "\(beforePrompt)")
+        #expect(
+            !beforePrompt.contains(spki) && !beforePrompt.contains(words.split(separator: " ").prefix(2).joined(separator: " ")), "\(beforePrompt)")
         #expect(signed.stdout.contains("confirmed (16 PGP words typed from the printout)"))
         let verify = try harness.openssl.run([
             "verify", "-x509_strict", "-CAfile", "\(harness.media)/root/root-ca.crt", "\(harness.media)/intermediate-cert/intermediate-ca.crt",

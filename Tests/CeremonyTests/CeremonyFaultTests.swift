@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 3, "bad input and faults": each is refused with a clear message and loses nothing.
 @Suite("Ceremony faults are refused clearly and lose nothing")

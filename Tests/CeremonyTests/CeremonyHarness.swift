@@ -1,5 +1,5 @@
-import Foundation
 import CeremonyKit
+import Foundation
 import PKICore
 import SecureFiles
 import TestSupport
@@ -57,8 +57,11 @@ struct CeremonyHarness {
         if paperLog, !planText.contains("ceremony: root"), let words = paperLogWords(), !typed.isEmpty {
             typed.insert(words, at: 1)
         }
-        let arguments = ["run", path, "--media", media, "--module", SoftHSMToken.modulePath, "--token", token.label,
-                         "--pin-source", pinSource ?? "file:\(pinFile)", "--operator", "Test Officer"] + extra
+        let arguments =
+            [
+                "run", path, "--media", media, "--module", SoftHSMToken.modulePath, "--token", token.label,
+                "--pin-source", pinSource ?? "file:\(pinFile)", "--operator", "Test Officer",
+            ] + extra
         let stdin = typed.map { $0 + "\n" }.joined()
         guard offline else { return try run(arguments, stdin: stdin) }
         return try ExternalTool("unshare").run(
@@ -81,8 +84,9 @@ struct CeremonyHarness {
     /// The template for `kind`, filled from the media's root database as `ceremony template --media`
     /// does: a rehearsal plan unless `rehearsal` is false; `expectedSPKI` as from the printout.
     func plan(_ kind: String, rehearsal: Bool = true, expectedSPKI: String? = nil) throws -> String {
-        let result = try run(["template", kind, "--media", media] + (rehearsal ? ["--rehearsal"] : [])
-            + (expectedSPKI.map { ["--expected-spki-sha256", $0] } ?? []))
+        let result = try run(
+            ["template", kind, "--media", media] + (rehearsal ? ["--rehearsal"] : [])
+                + (expectedSPKI.map { ["--expected-spki-sha256", $0] } ?? []))
         guard result.succeeded else { throw TestFailure("template failed: \(result.output)") }
         return result.stdout
     }
@@ -102,7 +106,8 @@ struct CeremonyHarness {
             let path = "\(root)/\(relative)"
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                  !relative.hasSuffix("/token.object") else { continue }
+                !relative.hasSuffix("/token.object")
+            else { continue }
             result[relative] = try Data(contentsOf: URL(fileURLWithPath: path))
         }
         return result

@@ -1,7 +1,8 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
+
 @testable import CeremonyKit
 
 /// The read-only ceremony commands officers rely on to compare what is on the media with what
@@ -19,7 +20,8 @@ struct CeremonyInspectionCommandsTests {
 
     /// SHA-256 of the DER SubjectPublicKeyInfo openssl extracts from `command` (`x509` or `req`).
     static func spkiSHA256(_ h: CeremonyHarness, _ command: String, _ path: String) throws -> String {
-        let pem = h.work.file("\(UUID().uuidString).spki.pem"), der = pem + ".der"
+        let pem = h.work.file("\(UUID().uuidString).spki.pem")
+        let der = pem + ".der"
         let extracted = try h.openssl.run([command, "-in", path, "-noout", "-pubkey", "-out", pem])
         guard extracted.succeeded else { throw TestFailure("openssl \(command) -pubkey: \(extracted.output)") }
         let converted = try h.openssl.run(["pkey", "-pubin", "-in", pem, "-outform", "DER", "-out", der])
@@ -38,7 +40,9 @@ struct CeremonyInspectionCommandsTests {
     func inspectCertificate() throws {
         let h = try CeremonyHarness()
         defer { h.remove() }
-        let key = h.work.file("ca.key"), pem = h.work.file("ca.pem"), der = h.work.file("ca.der")
+        let key = h.work.file("ca.key")
+        let pem = h.work.file("ca.pem")
+        let der = h.work.file("ca.der")
         let made = try h.openssl.run([
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", key,
             "-subj", "/O=Inspect Test/CN=Inspect Test Root", "-days", "30", "-out", pem,
@@ -57,7 +61,8 @@ struct CeremonyInspectionCommandsTests {
                 $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "").lowercased()
             } ?? ""
         }
-        let skiHex = try keyIdentifier("subjectKeyIdentifier"), akiHex = try keyIdentifier("authorityKeyIdentifier")
+        let skiHex = try keyIdentifier("subjectKeyIdentifier")
+        let akiHex = try keyIdentifier("authorityKeyIdentifier")
         #expect(skiHex == "0d0a000102030405060708090a0b0c0d0e0f1011", "openssl printed another SKI")
         #expect(akiHex.count == 40, "openssl printed no AKI")
 
@@ -82,7 +87,9 @@ struct CeremonyInspectionCommandsTests {
             #expect(out.contains("  extension:           2.5.29.14: SubjectKeyIdentifier(\(skiHex))\n"), "the SKI \(skiHex) is not printed:\n\(out)")
             #expect(out.contains("  extension:           2.5.29.35: AuthorityKeyIdentifier(keyID \(akiHex))\n"), "\(out)")
             // Every octet of the serial: an even number of hex digits, as the DER INTEGER holds them.
-            #expect(printedSerial.count % 2 == 0 && printedSerial.allSatisfy(\.isHexDigit) && printedSerial == printedSerial.lowercased(), "\(printedSerial)")
+            #expect(
+                printedSerial.count % 2 == 0 && printedSerial.allSatisfy(\.isHexDigit) && printedSerial == printedSerial.lowercased(),
+                "\(printedSerial)")
             #expect(Self.field("subject", in: out)?.contains("Inspect Test Root") == true, "\(out)")
         }
     }
@@ -91,7 +98,8 @@ struct CeremonyInspectionCommandsTests {
     func inspectCSR() throws {
         let h = try CeremonyHarness()
         defer { h.remove() }
-        let key = h.work.file("csr.key"), csr = h.work.file("csr.pem")
+        let key = h.work.file("csr.key")
+        let csr = h.work.file("csr.pem")
         let made = try h.openssl.run([
             "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
             "-subj", "/O=Inspect Test/CN=Inspect Test Intermediate", "-out", csr,
@@ -114,16 +122,24 @@ struct CeremonyInspectionCommandsTests {
         try FileManager.default.createDirectory(atPath: ca, withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: "\(ca)/index.txt", contents: Data())
         try "2a\n".write(toFile: "\(ca)/crlnumber", atomically: true, encoding: .utf8)
-        try ("[ca]\ndefault_ca = d\n[d]\ndatabase = \(ca)/index.txt\ncrlnumber = \(ca)/crlnumber\ndefault_md = sha256\ndefault_crl_days = 7\n"
+        try
+            ("[ca]\ndefault_ca = d\n[d]\ndatabase = \(ca)/index.txt\ncrlnumber = \(ca)/crlnumber\ndefault_md = sha256\ndefault_crl_days = 7\n"
             // RFC 5280 §5.2.1: conforming CRL issuers MUST include the authorityKeyIdentifier.
             + "crl_extensions = crl_ext\n[crl_ext]\nauthorityKeyIdentifier = keyid:always\n")
             .write(toFile: "\(ca)/ca.cnf", atomically: true, encoding: .utf8)
-        let key = "\(ca)/ca.key", cert = "\(ca)/ca.pem", leaf = "\(ca)/leaf.pem", leafKey = "\(ca)/leaf.key"
+        let key = "\(ca)/ca.key"
+        let cert = "\(ca)/ca.pem"
+        let leaf = "\(ca)/leaf.pem"
+        let leafKey = "\(ca)/leaf.key"
         for arguments in [
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", "/CN=CRL Test CA",
-             "-days", "30", "-out", cert, "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", leafKey, "-subj", "/CN=revoked leaf",
-             "-days", "30", "-set_serial", "0x1234abcd", "-out", leaf],
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", "/CN=CRL Test CA",
+                "-days", "30", "-out", cert, "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", leafKey, "-subj", "/CN=revoked leaf",
+                "-days", "30", "-set_serial", "0x1234abcd", "-out", leaf,
+            ],
             ["ca", "-config", "\(ca)/ca.cnf", "-keyfile", key, "-cert", cert, "-revoke", leaf, "-crl_reason", "keyCompromise"],
             ["ca", "-config", "\(ca)/ca.cnf", "-keyfile", key, "-cert", cert, "-gencrl", "-out", "\(ca)/crl.pem"],
             ["crl", "-in", "\(ca)/crl.pem", "-outform", "DER", "-out", "\(ca)/crl.der"],
@@ -200,15 +216,16 @@ struct CeremonyInspectionCommandsTests {
         for target in [h.media, path] {
             let verified = try h.run(["verify-transcript", target])
             #expect(verified.succeeded, "\(verified.output)")
-            #expect(verified.stdout == """
-                1\t\(time[0])\tofficer: A. Officer\tceremony.start
-                2\t\(time[1])\twitness: B. Witness\tkey.generated
-                3\t\(time[2])\tofficer: A. Officer\tceremony.end
-                transcript OK: 3 entries
-                head: \(grouped)
-                words: \(Transcript.announce(head: head).words)
+            #expect(
+                verified.stdout == """
+                    1\t\(time[0])\tofficer: A. Officer\tceremony.start
+                    2\t\(time[1])\twitness: B. Witness\tkey.generated
+                    3\t\(time[2])\tofficer: A. Officer\tceremony.end
+                    transcript OK: 3 entries
+                    head: \(grouped)
+                    words: \(Transcript.announce(head: head).words)
 
-                """, "\(verified.stdout)")
+                    """, "\(verified.stdout)")
         }
     }
 

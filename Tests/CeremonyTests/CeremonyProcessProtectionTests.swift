@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Issue 11 part 5 / issue 19: a running `ceremony run` (which will hold the token PIN) has no
 /// core file limit and is not dumpable, so even a process of its own user cannot read its memory
@@ -43,8 +44,10 @@ struct CeremonyProcessProtectionTests {
         let ceremony = try setpriv.start(
             // `prompt`: a PIN file of the test's user would be refused by the check `run` starts
             // with (not owned by nobody), and the clock is refused before any PIN is asked for.
-            asNobody + [ProductBinary.path("ceremony"), "run", plan, "--media", harness.media, "--token", harness.token.label,
-                        "--pin-source", "prompt"],
+            asNobody + [
+                ProductBinary.path("ceremony"), "run", plan, "--media", harness.media, "--token", harness.token.label,
+                "--pin-source", "prompt",
+            ],
             environment: harness.token.environment, stdin: fifo)
         defer { ceremony.stop(signal: SIGKILL) }
         try #require(ceremony.waitForOutput("The clock reads", timeout: 30), "ceremony did not reach its prompt: \(ceremony.output)")

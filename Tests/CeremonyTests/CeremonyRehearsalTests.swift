@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 3, "what must be shown": root → CSR bundle → intermediate → CRL on a fresh SoftHSM token,
 /// checked by openssl and pkcs11-tool, with a transcript that verifies and then fails when edited.
@@ -30,13 +30,17 @@ struct CeremonyRehearsalTests {
         #expect(privateKeyBlock.contains("sensitive"))
         #expect(privateKeyBlock.contains("never extractable"))
         let read = try pkcs11Tool.run(
-            ["--module", SoftHSMToken.modulePath, "--token-label", harness.token.label, "--login", "--pin", harness.token.userPIN,
-             "--read-object", "--type", "privkey", "--label", "root-2026", "--output-file", harness.work.file("stolen.der")],
+            [
+                "--module", SoftHSMToken.modulePath, "--token-label", harness.token.label, "--login", "--pin", harness.token.userPIN,
+                "--read-object", "--type", "privkey", "--label", "root-2026", "--output-file", harness.work.file("stolen.der"),
+            ],
             environment: harness.token.environment)
         // pkcs11-tool refuses to export private key values at all; what matters is that no key
         // material came out of the token.
         #expect(!read.succeeded || read.stderr.contains("not (yet) supported"), "\(read.output)")
-        #expect(!FileManager.default.fileExists(atPath: harness.work.file("stolen.der")) || (try? Data(contentsOf: URL(fileURLWithPath: harness.work.file("stolen.der"))))?.isEmpty == true)
+        #expect(
+            !FileManager.default.fileExists(atPath: harness.work.file("stolen.der"))
+                || (try? Data(contentsOf: URL(fileURLWithPath: harness.work.file("stolen.der"))))?.isEmpty == true)
 
         let spki = try harness.writeCSRBundle()
         let intermediatePlan = try harness.plan("intermediate")
@@ -56,7 +60,9 @@ struct CeremonyRehearsalTests {
             of: "  revoke: []", with: "  revoke:\n    - serial: \"\(serial)\"\n      reason: keyCompromise")
         let crl = try harness.runPlan(crlPlan, named: "crl.yaml")
         #expect(crl.succeeded, "\(crl.output)")
-        let crlCheck = try harness.openssl.run(["crl", "-inform", "DER", "-in", "\(harness.media)/crl/root.crl", "-CAfile", rootPEM, "-noout", "-text"])
+        let crlCheck = try harness.openssl.run([
+            "crl", "-inform", "DER", "-in", "\(harness.media)/crl/root.crl", "-CAfile", rootPEM, "-noout", "-text",
+        ])
         #expect(crlCheck.output.contains("verify OK"), "\(crlCheck.output)")
         #expect(crlCheck.stdout.contains("Serial Number: \(serial)"))
         #expect(crlCheck.stdout.contains("Key Compromise"))
@@ -69,7 +75,9 @@ struct CeremonyRehearsalTests {
         // A second CRL carries the revocation forward with a higher number, in a new directory.
         let second = try harness.runPlan(try harness.plan("crl"), named: "crl2.yaml")
         #expect(second.succeeded, "\(second.output)")
-        let secondText = try harness.openssl.run(["crl", "-inform", "DER", "-in", "\(harness.media)/crl-2/root.crl", "-CAfile", rootPEM, "-noout", "-text"])
+        let secondText = try harness.openssl.run([
+            "crl", "-inform", "DER", "-in", "\(harness.media)/crl-2/root.crl", "-CAfile", rootPEM, "-noout", "-text",
+        ])
         #expect(secondText.output.contains("verify OK") && secondText.stdout.contains("Serial Number: \(serial)"))
         #expect(secondText.stdout.contains("X509v3 CRL Number: \n                2"))
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A PKCS#11 module whose C_Initialize fails (here SoftHSM pointed at a token directory that does
 /// not exist) is an error the officer can read, not a crash: the wrapper once finalised the module

@@ -1,6 +1,7 @@
 import Foundation
 import SmartCard
 import Testing
+
 @testable import CeremonyKit
 
 /// A reader whose card arrives after a number of polls, as an officer's hand would.
@@ -58,7 +59,9 @@ struct OfficerCardTests {
     func unknownReader() async {
         let card = OfficerCard(reader: "Nope", monitor: ScriptedReader(name: "Virtual PCD 00 00", insertAfterPolls: 0), console: RecordingConsole())
         let error = await #expect(throws: CeremonyError.self) { try await card.waitUntilInserted() }
-        #expect(error?.code == .token && error?.reason == "card reader \"Nope\" not found; readers present: Virtual PCD 00 00", "\(String(describing: error))")
+        #expect(
+            error?.code == .token && error?.reason == "card reader \"Nope\" not found; readers present: Virtual PCD 00 00",
+            "\(String(describing: error))")
     }
 
     @Test("no card within the timeout stops the ceremony with a clear error")

@@ -1,7 +1,8 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
+
 @testable import CeremonyKit
 
 @Suite("PINs come only from a prompt, a descriptor or a private file")

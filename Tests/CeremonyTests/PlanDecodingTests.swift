@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import CeremonyKit
 
 @Suite("Ceremony plans are decoded strictly")
@@ -30,14 +31,16 @@ struct PlanDecodingTests {
         #expect(plan.root?.subject.country == "GB")
     }
 
-    @Test("errors name the key path", arguments: [
-        (Self.rootPlan.replacingOccurrences(of: "validity-years", with: "validty-years"), "root.validty-years"),
-        (Self.rootPlan.replacingOccurrences(of: "    unit: PKI", with: "    unit: PKI\n    colour: blue"), "root.subject.colour"),
-        (Self.rootPlan.replacingOccurrences(of: "validity-years: 20", with: "validity-years: twenty"), "root.validity-years"),
-        (Self.rootPlan.replacingOccurrences(of: "    label: root-2026\n", with: ""), "root.key.label"),
-        (Self.rootPlan.replacingOccurrences(of: "validity-years: 20", with: "validity-years: 99"), "root.validity-years"),
-        (Self.rootPlan.replacingOccurrences(of: "algorithm: rsa4096", with: "algorithm: rsa1024"), "root.key.algorithm"),
-    ])
+    @Test(
+        "errors name the key path",
+        arguments: [
+            (Self.rootPlan.replacingOccurrences(of: "validity-years", with: "validty-years"), "root.validty-years"),
+            (Self.rootPlan.replacingOccurrences(of: "    unit: PKI", with: "    unit: PKI\n    colour: blue"), "root.subject.colour"),
+            (Self.rootPlan.replacingOccurrences(of: "validity-years: 20", with: "validity-years: twenty"), "root.validity-years"),
+            (Self.rootPlan.replacingOccurrences(of: "    label: root-2026\n", with: ""), "root.key.label"),
+            (Self.rootPlan.replacingOccurrences(of: "validity-years: 20", with: "validity-years: 99"), "root.validity-years"),
+            (Self.rootPlan.replacingOccurrences(of: "algorithm: rsa4096", with: "algorithm: rsa1024"), "root.key.algorithm"),
+        ])
     func errorsNameKeyPath(text: String, path: String) {
         #expect {
             _ = try CeremonyPlan.load(text: text)
@@ -83,7 +86,8 @@ struct PlanDecodingTests {
 
     @Test("the environment accepts only prompt, fd:N or file:/path as PIN source")
     func environmentPinSource() throws {
-        let env = try CeremonyEnvironment.load(text: "module: /usr/lib/softhsm/libsofthsm2.so\ntoken: root-ca\npin-source: fd:3\noperator: A. Officer\n")
+        let env = try CeremonyEnvironment.load(
+            text: "module: /usr/lib/softhsm/libsofthsm2.so\ntoken: root-ca\npin-source: fd:3\noperator: A. Officer\n")
         #expect(env.pinSource == "fd:3")
         #expect {
             _ = try CeremonyEnvironment.load(text: "pin-source: 123456\n")

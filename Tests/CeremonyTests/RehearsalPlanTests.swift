@@ -1,8 +1,8 @@
 import CeremonyKit
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 11 part 5: `rehearsal` belongs to the reviewed, hashed plan; the token records whether
 /// its root is a production or rehearsal root, and the two never mix. Against the real `ceremony`
@@ -15,7 +15,10 @@ struct RehearsalPlanTests {
         for kind in ["root", "intermediate", "crl"] {
             let production = try ceremony.run(["template", kind])
             #expect(production.succeeded && production.stdout.contains("\nrehearsal: false\n"), "\(production.output)")
-            #expect(try CeremonyPlan.load(text: production.stdout.replacingOccurrences(of: "\"REPLACE\"", with: "\"\(String(repeating: "ab", count: 32))\"")).isRehearsal == false)
+            #expect(
+                try CeremonyPlan.load(
+                    text: production.stdout.replacingOccurrences(of: "\"REPLACE\"", with: "\"\(String(repeating: "ab", count: 32))\"")
+                ).isRehearsal == false)
             let rehearsal = try ceremony.run(["template", kind, "--rehearsal"])
             #expect(rehearsal.succeeded && rehearsal.stdout.contains("\nrehearsal: true\n"), "\(rehearsal.output)")
         }
@@ -38,7 +41,8 @@ struct RehearsalPlanTests {
         // at the marker's own entry only.
         let marker = objects.stdout.components(separatedBy: "Data object").first { $0.contains("'rootkeeper-root-kind'") } ?? ""
         #expect(marker.contains("flags:") && marker.contains("private") && !marker.contains("modifiable"), "\(objects.output)")
-        let value = try pkcs11Tool.run(login + ["--read-object", "--type", "data", "--label", "rootkeeper-root-kind"], environment: harness.token.environment)
+        let value = try pkcs11Tool.run(
+            login + ["--read-object", "--type", "data", "--label", "rootkeeper-root-kind"], environment: harness.token.environment)
         #expect(value.stdout == "production", "\(value.output)")
 
         let crlDirectory = "\(harness.media)/crl"
@@ -46,7 +50,9 @@ struct RehearsalPlanTests {
         for (kind, answers) in [("crl", ["yes"]), ("intermediate", ["yes", CeremonyHarness.printoutWords(spki)])] {
             let result = try harness.runPlan(try harness.plan(kind, rehearsal: true), named: "\(kind).yaml", answers: answers)
             #expect(!result.succeeded, "\(result.output)")
-            #expect(result.stderr.contains("this token holds a PRODUCTION root") && result.stderr.contains("rehearsal plan is refused"), "\(result.output)")
+            #expect(
+                result.stderr.contains("this token holds a PRODUCTION root") && result.stderr.contains("rehearsal plan is refused"),
+                "\(result.output)")
         }
         #expect(!FileManager.default.fileExists(atPath: crlDirectory))
         #expect(!FileManager.default.fileExists(atPath: "\(harness.media)/intermediate-cert"))
@@ -74,8 +80,10 @@ struct RehearsalPlanTests {
         defer { harness.remove() }
         // A key made outside the ceremony (as an older root would have been), with no marker.
         let keygen = try ExternalTool("pkcs11-tool").run(
-            ["--module", SoftHSMToken.modulePath, "--token-label", harness.token.label, "--login", "--pin", harness.token.userPIN,
-             "--keypairgen", "--key-type", "EC:secp384r1", "--label", "old-root", "--id", "09"],
+            [
+                "--module", SoftHSMToken.modulePath, "--token-label", harness.token.label, "--login", "--pin", harness.token.userPIN,
+                "--keypairgen", "--key-type", "EC:secp384r1", "--label", "old-root", "--id", "09",
+            ],
             environment: harness.token.environment)
         try #require(keygen.succeeded, "\(keygen.output)")
         let result = try harness.runPlan(harness.rootPlan(), named: "root.yaml")

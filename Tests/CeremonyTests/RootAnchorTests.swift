@@ -1,8 +1,8 @@
 import CeremonyKit
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 11 part 2: the root database's integrity rests on the token's private anchor and the
 /// witnesses' paper log, not on the (unkeyed, deletable) transcript. Every attack below is run
@@ -53,8 +53,12 @@ struct RootAnchorTests {
     /// The anchor's value as pkcs11-tool (OpenSC, an independent reader) reads it, logged in.
     static func anchorValue(_ harness: CeremonyHarness) throws -> String {
         let out = harness.work.file("anchor-\(UUID().uuidString).json")
-        let read = try pkcs11Tool(harness, ["--login", "--pin", harness.token.userPIN, "--read-object", "--type", "data",
-                                            "--label", RootAnchor.label, "--output-file", out])
+        let read = try pkcs11Tool(
+            harness,
+            [
+                "--login", "--pin", harness.token.userPIN, "--read-object", "--type", "data",
+                "--label", RootAnchor.label, "--output-file", out,
+            ])
         guard read.succeeded else { throw TestFailure("pkcs11-tool --read-object: \(read.output)") }
         return try String(contentsOfFile: out, encoding: .utf8)
     }
@@ -74,14 +78,18 @@ struct RootAnchorTests {
 
     /// Runs the CRL plan once more and checks nothing was signed: no crl-2 (or crl-3) appeared and
     /// the anchor on the token is what it was.
-    static func expectRefusedUnsigned(_ setup: Revoked, paperLog: [String]? = nil, because reason: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectRefusedUnsigned(
+        _ setup: Revoked, paperLog: [String]? = nil, because reason: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let anchorBefore = try anchorValue(setup.harness)
         let crlDirectoriesBefore = try crlDirectories(setup.harness)
         let answers = paperLog.map { ["yes"] + $0 } ?? ["yes"]
         let result = try setup.harness.runPlan(setup.crlPlan, named: "crl-again.yaml", answers: answers, paperLog: paperLog == nil)
         #expect(!result.succeeded, "\(result.output)", sourceLocation: sourceLocation)
         #expect(result.stderr.contains(reason), "expected '\(reason)' in: \(result.output)", sourceLocation: sourceLocation)
-        #expect(result.stderr.contains("nothing was signed") || result.stderr.contains("ceremony recover"), "\(result.output)", sourceLocation: sourceLocation)
+        #expect(
+            result.stderr.contains("nothing was signed") || result.stderr.contains("ceremony recover"), "\(result.output)",
+            sourceLocation: sourceLocation)
         #expect(!result.stdout.contains("root CRL number"), sourceLocation: sourceLocation)
         #expect(try crlDirectories(setup.harness) == crlDirectoriesBefore, sourceLocation: sourceLocation)
         #expect(try anchorValue(setup.harness) == anchorBefore, sourceLocation: sourceLocation)
@@ -89,14 +97,17 @@ struct RootAnchorTests {
 
     /// What an insider with the PIN can do with pkcs11-tool: replace the anchor by an old value.
     static func restoreAnchor(_ value: String, on harness: CeremonyHarness) throws {
-        let deleted = try pkcs11Tool(harness, ["--login", "--pin", harness.token.userPIN, "--delete-object", "--type", "data", "--label", RootAnchor.label])
+        let deleted = try pkcs11Tool(
+            harness, ["--login", "--pin", harness.token.userPIN, "--delete-object", "--type", "data", "--label", RootAnchor.label])
         guard deleted.succeeded else { throw TestFailure("pkcs11-tool --delete-object: \(deleted.output)") }
         let file = harness.work.file("old-anchor-\(UUID().uuidString).json")
         try value.write(toFile: file, atomically: true, encoding: .utf8)
-        let written = try pkcs11Tool(harness, [
-            "--login", "--pin", harness.token.userPIN, "--write-object", file, "--type", "data", "--label", RootAnchor.label,
-            "--application-label", RootAnchor.application, "--private",
-        ])
+        let written = try pkcs11Tool(
+            harness,
+            [
+                "--login", "--pin", harness.token.userPIN, "--write-object", file, "--type", "data", "--label", RootAnchor.label,
+                "--application-label", RootAnchor.application, "--private",
+            ])
         guard written.succeeded else { throw TestFailure("pkcs11-tool --write-object: \(written.output)") }
     }
 
@@ -127,8 +138,9 @@ struct RootAnchorTests {
         // A consistent new chain: it records the edited database's hash as the last output.
         let forged = try Transcript(path: setup.transcriptPath, clock: SystemClock())
         let database = try RootDatabase.decode(Data(contentsOf: URL(fileURLWithPath: setup.databasePath)))
-        try forged.append(actor: .init(role: "tool", name: "ceremony"), event: "crl.signed",
-                          outputs: ["root-db/root-db.json": try database.sha256()])
+        try forged.append(
+            actor: .init(role: "tool", name: "ceremony"), event: "crl.signed",
+            outputs: ["root-db/root-db.json": try database.sha256()])
         // The officer types the forged head (no paper log check): the token still refuses.
         let forgedWords = Transcript.announce(head: forged.head).words
         try Self.expectRefusedUnsigned(setup, paperLog: [forgedWords], because: "it was cut")
@@ -166,17 +178,21 @@ struct RootAnchorTests {
         try Self.expectRefusedUnsigned(setup, paperLog: [words], because: "the media holds root CRL number 2")
     }
 
-    @Test("an insider who rolls everything back to before the intermediate ceremony is refused: the intermediate on the media is newer than the database")
+    @Test(
+        "an insider who rolls everything back to before the intermediate ceremony is refused: the intermediate on the media is newer than the database"
+    )
     func databaseOlderThanIssuedCertificate() throws {
         let harness = try CeremonyHarness()
         defer { harness.remove() }
         #expect(try harness.runPlan(harness.rootPlan(), named: "root.yaml").succeeded)
         let anchorAfterRoot = try Self.anchorValue(harness)
-        let databasePath = "\(harness.media)/root-db/root-db.json", transcriptPath = "\(harness.media)/transcript.jsonl"
+        let databasePath = "\(harness.media)/root-db/root-db.json"
+        let transcriptPath = "\(harness.media)/transcript.jsonl"
         let databaseAfterRoot = try Data(contentsOf: URL(fileURLWithPath: databasePath))
         let transcriptAfterRoot = try Data(contentsOf: URL(fileURLWithPath: transcriptPath))
         let spki = try harness.writeCSRBundle()
-        #expect(try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)]).succeeded)
+        #expect(
+            try harness.runPlan(try harness.plan("intermediate"), named: "i.yaml", answers: ["yes", CeremonyHarness.printoutWords(spki)]).succeeded)
 
         try Self.restoreAnchor(anchorAfterRoot, on: harness)
         try databaseAfterRoot.write(to: URL(fileURLWithPath: databasePath))
@@ -214,8 +230,9 @@ struct RootAnchorTests {
         let setup = try Self.revokedIntermediate()
         defer { setup.harness.remove() }
         let before = try Data(contentsOf: URL(fileURLWithPath: setup.transcriptPath))
-        try Self.expectRefusedUnsigned(setup, paperLog: ["aardvark adroitness aardvark adroitness aardvark adroitness aardvark adroitness"],
-                                       because: "which is not the head typed from the paper log")
+        try Self.expectRefusedUnsigned(
+            setup, paperLog: ["aardvark adroitness aardvark adroitness aardvark adroitness aardvark adroitness"],
+            because: "which is not the head typed from the paper log")
         #expect(try Data(contentsOf: URL(fileURLWithPath: setup.transcriptPath)) == before)
     }
 
@@ -253,8 +270,10 @@ struct RootAnchorTests {
         try FileManager.default.removeItem(atPath: "\(harness.media)/crl-2")
         func recover(_ typed: String) throws -> ExternalTool.Result {
             try harness.run(
-                ["recover", "--media", harness.media, "--module", SoftHSMToken.modulePath, "--token", harness.token.label,
-                 "--pin-source", "file:\(harness.pinFile)", "--operator", "Test Officer", "--root-spki", setup.rootSPKI],
+                [
+                    "recover", "--media", harness.media, "--module", SoftHSMToken.modulePath, "--token", harness.token.label,
+                    "--pin-source", "file:\(harness.pinFile)", "--operator", "Test Officer", "--root-spki", setup.rootSPKI,
+                ],
                 stdin: "yes\n\(typed)\n")
         }
         let missing = try recover("1")

@@ -1,5 +1,6 @@
 import PKICore
 import Testing
+
 @testable import CeremonyKit
 
 /// The paper-log check at the start of a ceremony: what counts as typing the previous head.

@@ -1,7 +1,8 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
+
 @testable import CeremonyKit
 
 @Suite("The transcript is a hash chain that names its first broken entry")
@@ -73,8 +74,12 @@ struct TranscriptTests {
         lines.remove(at: 1)
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let verifying = #expect(throws: CeremonyError.self) { try Transcript.verify(path: path) }
-        #expect(verifying?.code == .transcript && verifying?.reason == "line 2 is broken: sequence number 3, expected 2", "\(String(describing: verifying))")
+        #expect(
+            verifying?.code == .transcript && verifying?.reason == "line 2 is broken: sequence number 3, expected 2",
+            "\(String(describing: verifying))")
         let reopening = #expect(throws: CeremonyError.self) { _ = try Transcript(path: path, clock: SystemClock()) }
-        #expect(reopening?.code == .transcript && reopening?.reason == "line 2 is broken: sequence number 3, expected 2", "\(String(describing: reopening))")
+        #expect(
+            reopening?.code == .transcript && reopening?.reason == "line 2 is broken: sequence number 3, expected 2",
+            "\(String(describing: reopening))")
     }
 }

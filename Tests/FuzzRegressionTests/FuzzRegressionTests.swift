@@ -38,7 +38,11 @@ struct FuzzRegressionTests {
             // A seed its parser refuses would start the fuzzer outside the format.
             for (index, input) in inputs.enumerated() { #expect(target.run(input), "\(target.name) seed-\(index) is refused") }
             // A truncated seed is refused, not trapped on.
-            for input in inputs where input.count > 1 { #expect(!target.run(Array(input.prefix(input.count / 2))) || ["pkcs11-uri", "yaml", "bundle"].contains(target.name), "\(target.name): half a seed accepted") }
+            for input in inputs where input.count > 1 {
+                #expect(
+                    !target.run(Array(input.prefix(input.count / 2))) || ["pkcs11-uri", "yaml", "bundle"].contains(target.name),
+                    "\(target.name): half a seed accepted")
+            }
         }
         #expect(Set(seeds.keys) == Set(FuzzTarget.all.map(\.name)), "seeds for targets that do not exist")
     }

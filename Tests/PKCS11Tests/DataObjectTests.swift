@@ -1,8 +1,9 @@
 import Foundation
 import PKICore
-@testable import PKCS11
 import TestSupport
 import Testing
+
+@testable import PKCS11
 
 /// Private data objects (CKO_DATA) against the real SoftHSM2 module: created with the explicit
 /// template, found only when private and only after login, updated in place, and refused when a
@@ -32,7 +33,8 @@ struct DataObjectTests {
 
             // CKA_VALUE is read-only once created (the token says so); replace stages, destroys, relabels.
             let readOnly = #expect(throws: PKCS11Error.self) {
-                try session.functions.setAttributes(session: session.handle, object: try #require(found.first).handle, template: [.bytes(CKA.value, [2])])
+                try session.functions.setAttributes(
+                    session: session.handle, object: try #require(found.first).handle, template: [.bytes(CKA.value, [2])])
             }
             #expect(readOnly?.returnValueName == "CKR_ATTRIBUTE_READ_ONLY")
             try session.replaceDataObject(label: "anchor", application: "rootkeeper test", value: Array("two".utf8))
@@ -50,7 +52,8 @@ struct DataObjectTests {
             // A public object with the same label (planted without the PIN) is never mistaken for ours.
             let planted = token.directory.file("planted")
             try Data("forged".utf8).write(to: URL(fileURLWithPath: planted))
-            let plant = try Self.pkcs11Tool(token, ["--login", "--pin", token.userPIN, "--write-object", planted, "--type", "data", "--label", "anchor"])
+            let plant = try Self.pkcs11Tool(
+                token, ["--login", "--pin", token.userPIN, "--write-object", planted, "--type", "data", "--label", "anchor"])
             #expect(plant.succeeded, "\(plant.output)")
             #expect(try session.dataObjects(label: "anchor").map(\.value) == [Array("two".utf8)])
         }
@@ -86,7 +89,9 @@ struct DataObjectTests {
             let refused = #expect(throws: PKCS11Error.self) {
                 try session.createDataObject(label: "other", application: "rootkeeper test", value: [1])
             }
-            #expect(refused?.returnValueName == "CKR_USER_NOT_LOGGED_IN" || refused?.returnValueName == "CKR_TEMPLATE_INCONSISTENT", "\(String(describing: refused))")
+            #expect(
+                refused?.returnValueName == "CKR_USER_NOT_LOGGED_IN" || refused?.returnValueName == "CKR_TEMPLATE_INCONSISTENT",
+                "\(String(describing: refused))")
         }
     }
 }

@@ -26,8 +26,13 @@ final class FakePKCS11Functions: PKCS11Functions, @unchecked Sendable {
         return info
     }
     func mechanismList(slot: UInt) throws -> [UInt] { mechanisms.keys.sorted() }
-    func mechanismInfo(slot: UInt, mechanism: UInt) throws -> RawMechanismInfo { mechanisms[mechanism] ?? RawMechanismInfo(minKeySize: 0, maxKeySize: 0, flags: 0) }
-    func openSession(slot: UInt) throws -> UInt { calls.append("C_OpenSession"); return 1 }
+    func mechanismInfo(slot: UInt, mechanism: UInt) throws -> RawMechanismInfo {
+        mechanisms[mechanism] ?? RawMechanismInfo(minKeySize: 0, maxKeySize: 0, flags: 0)
+    }
+    func openSession(slot: UInt) throws -> UInt {
+        calls.append("C_OpenSession")
+        return 1
+    }
     func closeSession(_ session: UInt) throws { calls.append("C_CloseSession") }
     func login(session: UInt, pin: SecretBytes) throws {
         loginCalls += 1
@@ -35,18 +40,26 @@ final class FakePKCS11Functions: PKCS11Functions, @unchecked Sendable {
         try PKCS11Error.check(loginResult, "C_Login")
     }
     func logout(session: UInt) throws { calls.append("C_Logout") }
-    func generateKeyPair(session: UInt, mechanism: UInt, publicTemplate: [Attribute], privateTemplate: [Attribute]) throws -> (publicKey: UInt, privateKey: UInt) {
+    func generateKeyPair(session: UInt, mechanism: UInt, publicTemplate: [Attribute], privateTemplate: [Attribute]) throws -> (
+        publicKey: UInt, privateKey: UInt
+    ) {
         calls.append("C_GenerateKeyPair")
         generatedTemplates = (publicTemplate, privateTemplate)
         return (1, 2)
     }
-    func findObjects(session: UInt, template: [Attribute]) throws -> [UInt] { calls.append("C_FindObjects"); return existingObjects }
+    func findObjects(session: UInt, template: [Attribute]) throws -> [UInt] {
+        calls.append("C_FindObjects")
+        return existingObjects
+    }
     func attributes(session: UInt, object: UInt, types: [UInt]) throws -> [UInt: [UInt8]] {
         calls.append("C_GetAttributeValue")
         if let values = objectAttributes[object] { return values.filter { types.contains($0.key) } }
         return object == 2 ? privateKeyAttributes.filter { types.contains($0.key) } : [:]
     }
-    func sign(session: UInt, mechanism: UInt, key: UInt, data: [UInt8]) throws -> [UInt8] { calls.append("C_Sign"); return [] }
+    func sign(session: UInt, mechanism: UInt, key: UInt, data: [UInt8]) throws -> [UInt8] {
+        calls.append("C_Sign")
+        return []
+    }
     func createObject(session: UInt, template: [Attribute]) throws -> UInt {
         calls.append("C_CreateObject")
         createdTemplates.append(template)

@@ -1,8 +1,8 @@
 import Foundation
 import PKCS11
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 /// `PKCS11KeyConnection` against SoftHSM behind ``RemovableTokenModule``, a real PKCS#11 module

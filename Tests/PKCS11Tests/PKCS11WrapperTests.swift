@@ -30,8 +30,9 @@ struct PKCS11WrapperTests {
         #expect(publicValue(CKA.encrypt) == [0] && publicValue(CKA.wrap) == [0])
         #expect(publicValue(CKA.publicExponent) == [1, 0, 1])
         #expect(publicValue(CKA.modulusBits) == withUnsafeBytes(of: UInt(4096)) { Array($0) })
-        #expect(KeyPairTemplate.publicKey(.p384, label: "r", id: [1]).first { $0.type == CKA.ecParams }?.value
-            == [0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22])
+        #expect(
+            KeyPairTemplate.publicKey(.p384, label: "r", id: [1]).first { $0.type == CKA.ecParams }?.value
+                == [0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22])
     }
 
     @Test("the data object template pins class, token, private and modifiable; a token that makes it public is refused")

@@ -28,7 +28,9 @@ struct SigningEncodingTests {
         #expect(try PublicKeyDecoder.ec(curve: .p384, point: wrapped) == .init(key))
         #expect(try PublicKeyDecoder.ec(curve: .p384, point: point) == .init(key))
         let error = #expect(throws: PKCS11Error.self) { try PublicKeyDecoder.ec(curve: .p384, point: Array(point.prefix(50))) }
-        #expect(error?.code == .malformedResponse && error?.reason.hasPrefix("CKA_EC_POINT is neither an uncompressed point") == true, "\(String(describing: error))")
+        #expect(
+            error?.code == .malformedResponse && error?.reason.hasPrefix("CKA_EC_POINT is neither an uncompressed point") == true,
+            "\(String(describing: error))")
     }
 
     @Test("a PIN in SecretBytes never prints and compares in full")

@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
 import PKICore
-@testable import PKCS11
 import SwiftASN1
 import TestSupport
 import Testing
 import X509
+
+@testable import PKCS11
 
 /// Against the real SoftHSM2 module. Each test takes the process-wide SoftHSM lock (see
 /// `SoftHSMToken.withExclusiveToken`) and releases every module reference before returning.
@@ -17,8 +18,9 @@ struct SoftHSMIntegrationTests {
         try ExternalTool("pkcs11-tool").run(["--module", module, "--token-label", token.label] + arguments, environment: token.environment)
     }
 
-    @Test("generated root keys are sensitive, never extractable, local, and sign certificates openssl accepts",
-          arguments: [PKCS11KeySpec.rsa4096, .p384])
+    @Test(
+        "generated root keys are sensitive, never extractable, local, and sign certificates openssl accepts",
+        arguments: [PKCS11KeySpec.rsa4096, .p384])
     func generateAndSign(spec: PKCS11KeySpec) async throws {
         try await SoftHSMToken.withExclusiveToken(label: "root-ca") { token in
             let module = try PKCS11Module(path: Self.module)
@@ -37,7 +39,8 @@ struct SoftHSMIntegrationTests {
             let listing = try Self.pkcs11Tool(token, ["--login", "--pin", token.userPIN, "--list-objects"])
             #expect(listing.succeeded, "\(listing.output)")
             // The private key's lines: from its header up to the next object (pkcs11-tool 0.23 format).
-            let privateBlock = (listing.stdout.components(separatedBy: "Private Key Object").dropFirst().first ?? "")
+            let privateBlock =
+                (listing.stdout.components(separatedBy: "Private Key Object").dropFirst().first ?? "")
                 .components(separatedBy: "Public Key Object").first ?? ""
             #expect(privateBlock.contains("Access:     sensitive, always sensitive, never extractable, local"), "\(listing.stdout)")
             #expect(privateBlock.contains("Usage:      sign"), "\(listing.stdout)")
@@ -47,8 +50,9 @@ struct SoftHSMIntegrationTests {
             let secret: UInt = spec == .p384 ? 0x11 : 0x123  // CKA_VALUE / CKA_PRIVATE_EXPONENT
             let reading = try IndependentAttributeReader.read(attribute: secret, ofPrivateKey: "root-key", on: token, module: Self.module)
             #expect(reading.key == IndependentAttributeReader.ckrAttributeSensitive, "the private key must not be readable: \(reading.key)")
-            #expect(reading.control == IndependentAttributeReader.ckrOK + " " + IndependentAttributeReader.controlValueHex,
-                    "the reader could not read an extractable key either, so its refusal proves nothing: \(reading.control)")
+            #expect(
+                reading.control == IndependentAttributeReader.ckrOK + " " + IndependentAttributeReader.controlValueHex,
+                "the reader could not read an extractable key either, so its refusal proves nothing: \(reading.control)")
             // And the token itself refuses the secret components (CKR_ATTRIBUTE_SENSITIVE).
             let secretAttributes: [UInt] = [0x11, 0x123, 0x124, 0x125]  // CKA_VALUE, _PRIVATE_EXPONENT, _PRIME_1, _PRIME_2
             let revealed = try module.functions.attributes(
@@ -56,7 +60,10 @@ struct SoftHSMIntegrationTests {
             #expect(revealed.isEmpty, "the token revealed \(revealed.keys)")
 
             // A self-signed certificate, signed synchronously and asynchronously, verifies with openssl.
-            let name = try DistinguishedName { CommonName("Test Root CA"); OrganizationName("Rootkeeper") }
+            let name = try DistinguishedName {
+                CommonName("Test Root CA")
+                OrganizationName("Rootkeeper")
+            }
             let now = Date()
             let extensions = try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
@@ -113,8 +120,9 @@ struct SoftHSMIntegrationTests {
             #expect(error?.code == .tokenNotFound)
             #expect(error?.reason.contains("present-token") == true)
             #expect(try module.token(.serial(token.serial)).label == "present-token")
-            #expect(try module.token(.uri(PKCS11URI(parsing: "pkcs11:token=present-token;serial=\(token.serial)"))).slot
-                == (try module.token(.label("present-token")).slot))
+            #expect(
+                try module.token(.uri(PKCS11URI(parsing: "pkcs11:token=present-token;serial=\(token.serial)"))).slot
+                    == (try module.token(.label("present-token")).slot))
         }
     }
 
@@ -147,7 +155,8 @@ struct SoftHSMIntegrationTests {
                 // The found key signs in a way the public key accepts.
                 let message = Array("pinned".utf8)
                 let signature = try found.signSynchronously(bytes: message, signatureAlgorithm: found.defaultSignatureAlgorithm)
-                #expect(pair.publicKey.isValidSignature(signature.rawRepresentation, for: message, signatureAlgorithm: found.defaultSignatureAlgorithm))
+                #expect(
+                    pair.publicKey.isValidSignature(signature.rawRepresentation, for: message, signatureAlgorithm: found.defaultSignatureAlgorithm))
             }
             let foreign = Certificate.PublicKey(P256.Signing.PrivateKey().publicKey)
             let error = #expect(throws: PKCS11Error.self) {

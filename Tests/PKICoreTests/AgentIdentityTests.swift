@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 /// docs/identity.md: the agent identity is read from the SAN, canonical lower case, and the CN is
@@ -14,10 +14,15 @@ struct AgentIdentityTests {
     func canonicalHostnames() throws {
         #expect(NameSyntax.canonicalHostname("DB3.Example.ORG") == "db3.example.org")
         #expect(try AgentIdentity(hostname: "Web-01.Fleet.Example.COM", uuid: Self.uuid).hostname == "web-01.fleet.example.com")
-        for bad in ["", "-a", "a-", "a..b", "a_b", "a b", "127.0.0.1", "10.1.2.300", String(repeating: "a", count: 64), TestHostname.ldh(length: 253) + "a", "ä.example"] {
+        for bad in [
+            "", "-a", "a-", "a..b", "a_b", "a b", "127.0.0.1", "10.1.2.300", String(repeating: "a", count: 64), TestHostname.ldh(length: 253) + "a",
+            "ä.example",
+        ] {
             #expect(NameSyntax.canonicalHostname(bad) == nil, "\(bad)")
             let error = #expect(throws: PKIError.self) { _ = try AgentIdentity(hostname: bad, uuid: Self.uuid) }
-            #expect(error?.code == .invalidParameter && error?.reason.hasPrefix("'\(bad)' is not a valid host name") == true, "\(bad): \(String(describing: error))")
+            #expect(
+                error?.code == .invalidParameter && error?.reason.hasPrefix("'\(bad)' is not a valid host name") == true,
+                "\(bad): \(String(describing: error))")
         }
         for length in [1, 21, 22, 63, 64, 65, 200, 253] {
             #expect(NameSyntax.isValidHostname(TestHostname.ldh(length: length)), "length \(length)")
@@ -45,15 +50,21 @@ struct AgentIdentityTests {
             let identity = try AgentIdentity(subject: subject, subjectAlternativeNames: sans)
             #expect(identity.hostname == "db3.example.org" && identity.uuid == Self.uuid, "CN \(cn ?? "none")")
         }
-        for (cn, why) in [("other.example.org", "does not name the subjectAltName's agent"),
-                          ("agent-db3.example.org-7c9e6679-7425-40de-944b-e07fc1f90ae7", "does not name the subjectAltName's agent")] {
+        for (cn, why) in [
+            ("other.example.org", "does not name the subjectAltName's agent"),
+            ("agent-db3.example.org-7c9e6679-7425-40de-944b-e07fc1f90ae7", "does not name the subjectAltName's agent"),
+        ] {
             let error = #expect(throws: PKIError.self) {
                 _ = try AgentIdentity(subject: try DistinguishedName { CommonName(cn) }, subjectAlternativeNames: sans)
             }
             #expect(error?.reason.contains(why) == true, "\(error?.reason ?? "")")
         }
         let two = #expect(throws: PKIError.self) {
-            _ = try AgentIdentity(subject: DistinguishedName(), subjectAlternativeNames: SubjectAlternativeNames([.dnsName("a.example"), .dnsName("b.example"), .uniformResourceIdentifier("urn:uuid:\(Self.uuid)")]))
+            _ = try AgentIdentity(
+                subject: DistinguishedName(),
+                subjectAlternativeNames: SubjectAlternativeNames([
+                    .dnsName("a.example"), .dnsName("b.example"), .uniformResourceIdentifier("urn:uuid:\(Self.uuid)"),
+                ]))
         }
         #expect(two?.reason.contains("exactly one DNS name") == true)
         let none = #expect(throws: PKIError.self) { _ = try AgentIdentity(subject: DistinguishedName(), subjectAlternativeNames: nil) }

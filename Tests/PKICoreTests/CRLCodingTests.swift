@@ -10,10 +10,11 @@ struct CRLCodingTests {
         let pki = try RevocationTestPKI(kind)
         var entries: [RevokedCertificate] = []
         for (index, reason) in RevocationReason.allCases.filter({ $0 != .unspecified && $0 != .removeFromCRL }).enumerated() {
-            entries.append(try RevokedCertificate(
-                serialNumber: Certificate.SerialNumber(bytes: [0x80 | UInt8(index)] + Array(repeating: UInt8(index), count: 19)),
-                revocationDate: pki.now - Double(index) * 3600.5, reason: reason,
-                invalidityDate: index.isMultiple(of: 2) ? pki.now - 86_400 : nil))
+            entries.append(
+                try RevokedCertificate(
+                    serialNumber: Certificate.SerialNumber(bytes: [0x80 | UInt8(index)] + Array(repeating: UInt8(index), count: 19)),
+                    revocationDate: pki.now - Double(index) * 3600.5, reason: reason,
+                    invalidityDate: index.isMultiple(of: 2) ? pki.now - 86_400 : nil))
         }
         entries.append(try RevokedCertificate(serialNumber: Certificate.SerialNumber(bytes: [0x01]), revocationDate: pki.now))
         let tbs = try pki.tbs(entries: entries, number: 99, idp: IssuingDistributionPoint(uri: "http://x.test/a.crl", onlyContainsCACerts: true))
@@ -44,8 +45,9 @@ struct CRLCodingTests {
     func streamingEqualsArray() async throws {
         let pki = try RevocationTestPKI()
         let entries = try (1...500).map {
-            try RevokedCertificate(serialNumber: Certificate.SerialNumber(UInt64($0) << 40 | 0xABCD),
-                                   revocationDate: pki.now - Double($0), reason: $0 % 3 == 0 ? .superseded : nil)
+            try RevokedCertificate(
+                serialNumber: Certificate.SerialNumber(UInt64($0) << 40 | 0xABCD),
+                revocationDate: pki.now - Double($0), reason: $0 % 3 == 0 ? .superseded : nil)
         }
         let signer = try CRLSigner(issuerCertificate: pki.ca, privateKey: pki.caKey)
         let streamed = try await signer.sign(pki.tbs(entries: []), additionalEntries: entries.lazy.map { $0 }, previousCRLNumber: nil)
@@ -68,7 +70,8 @@ struct CRLCodingTests {
         #expect(tampered.tbsCertList.revokedCertificates.first?.reason == .caCompromise)
         #expect(!tampered.isSignatureValid(for: pki.ca))
         let forged = #expect(throws: PKIError.self) { try tampered.verifySignature(issuer: pki.ca) }
-        #expect(forged?.code == .invalidSignature && forged?.reason.contains("CRL signature does not verify") == true, "\(String(describing: forged))")
+        #expect(
+            forged?.code == .invalidSignature && forged?.reason.contains("CRL signature does not verify") == true, "\(String(describing: forged))")
         // And a CRL never verifies against another CA.
         let other = try RevocationTestPKI()
         #expect(!(try CertificateRevocationList(derEncoded: signed.derEncoded)).isSignatureValid(for: other.ca))
@@ -101,12 +104,19 @@ struct CRLCodingTests {
             pki.tbs(entries: [RevokedCertificate(serialNumber: pki.leaf.serialNumber, revocationDate: pki.now)]), previousCRLNumber: nil)
         for length in [0, 1, 2, 10, signed.derEncoded.count / 2, signed.derEncoded.count - 1] {
             let truncated = #expect(throws: PKIError.self) { try CertificateRevocationList(derEncoded: Array(signed.derEncoded.prefix(length))) }
-            #expect(truncated?.code == .malformedInput && truncated?.reason.hasPrefix("CertificateList: ") == true, "\(length) bytes: \(String(describing: truncated))")
+            #expect(
+                truncated?.code == .malformedInput && truncated?.reason.hasPrefix("CertificateList: ") == true,
+                "\(length) bytes: \(String(describing: truncated))")
         }
         let trailing = #expect(throws: PKIError.self) { try CertificateRevocationList(derEncoded: signed.derEncoded + [0]) }
-        #expect(trailing?.code == .malformedInput && trailing?.reason == "CertificateList: unexpected trailing data", "\(String(describing: trailing))")
-        let wrongPEM = #expect(throws: PKIError.self) { try CertificateRevocationList(pemEncoded: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----") }
-        #expect(wrongPEM?.code == .malformedInput && wrongPEM?.reason == "CRL PEM: expected X509 CRL, found CERTIFICATE", "\(String(describing: wrongPEM))")
+        #expect(
+            trailing?.code == .malformedInput && trailing?.reason == "CertificateList: unexpected trailing data", "\(String(describing: trailing))")
+        let wrongPEM = #expect(throws: PKIError.self) {
+            try CertificateRevocationList(pemEncoded: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+        }
+        #expect(
+            wrongPEM?.code == .malformedInput && wrongPEM?.reason == "CRL PEM: expected X509 CRL, found CERTIFICATE",
+            "\(String(describing: wrongPEM))")
     }
 
     @Test("CRL numbers are bounded to 20 octets, ordered and incremented with carry")

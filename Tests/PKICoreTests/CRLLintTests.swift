@@ -48,7 +48,8 @@ struct CRLLintTests {
         #expect(error.reason.contains("crl_next_update_after_this_update"))
     }
 
-    @Test("explicit unspecified and removeFromCRL reasons fail crl_acceptable_reason_codes", arguments: [RevocationReason.unspecified, .removeFromCRL])
+    @Test(
+        "explicit unspecified and removeFromCRL reasons fail crl_acceptable_reason_codes", arguments: [RevocationReason.unspecified, .removeFromCRL])
     func reasonCodes(reason: RevocationReason) async throws {
         let tbs = try pki.tbs(entries: [entry([0x01]), entry([0x02], reason: reason)])
         let error = try await lintError(tbs)
@@ -84,24 +85,29 @@ struct CRLLintTests {
         let streamedError = await #expect(throws: PKIError.self) {
             _ = try await signer.sign(pki.tbs(entries: []), additionalEntries: streamed, previousCRLNumber: nil)
         }
-        #expect(streamedError?.code == .lintFailure && streamedError?.reason.contains("crl_entries_unique_serials") == true && streamedError?.reason.contains("serial 55 is listed more than once") == true,
-                "\(String(describing: streamedError))")
+        #expect(
+            streamedError?.code == .lintFailure && streamedError?.reason.contains("crl_entries_unique_serials") == true
+                && streamedError?.reason.contains("serial 55 is listed more than once") == true,
+            "\(String(describing: streamedError))")
         // Serials that only differ by length are different certificates.
         _ = try await signer.sign(pki.tbs(entries: [entry([0x01]), entry([0x01, 0x00]), entry([0x00, 0x01, 0x00, 0x00])]), previousCRLNumber: nil)
     }
 
     @Test("every lint rule the signer runs has a failing case above")
     func ruleList() {
-        #expect(Set(CRLSigner.lintRuleNames) == [
-            "crl_number_increases", "crl_next_update_after_this_update", "crl_acceptable_reason_codes",
-            "crl_aki_matches_issuer_ski", "crl_issuer_name_matches", "crl_entries_unique_serials",
-        ])
+        #expect(
+            Set(CRLSigner.lintRuleNames) == [
+                "crl_number_increases", "crl_next_update_after_this_update", "crl_acceptable_reason_codes",
+                "crl_aki_matches_issuer_ski", "crl_issuer_name_matches", "crl_entries_unique_serials",
+            ])
     }
 
     @Test("a signer refuses a key that does not belong to the issuer certificate")
     func wrongKey() throws {
         let other = try RevocationTestPKI()
         let mismatch = #expect(throws: PKIError.self) { try CRLSigner(issuerCertificate: pki.ca, privateKey: other.caKey) }
-        #expect(mismatch?.code == .invalidParameter && mismatch?.reason == "the CRL signing key does not match the issuer certificate", "\(String(describing: mismatch))")
+        #expect(
+            mismatch?.code == .invalidParameter && mismatch?.reason == "the CRL signing key does not match the issuer certificate",
+            "\(String(describing: mismatch))")
     }
 }

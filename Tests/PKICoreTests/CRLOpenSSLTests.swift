@@ -10,10 +10,12 @@ struct CRLOpenSSLTests {
     func opensslVerifiesCRL(kind: RevocationTestPKI.KeyKind) async throws {
         let pki = try RevocationTestPKI(kind)
         let entries = [
-            try RevokedCertificate(serialNumber: pki.leaf.serialNumber, revocationDate: pki.now - 600, reason: .keyCompromise,
-                                   invalidityDate: pki.now - 7200),
-            try RevokedCertificate(serialNumber: Certificate.SerialNumber(bytes: [0x7F, 0xEE, 0x01]), revocationDate: pki.now - 60,
-                                   reason: .superseded),
+            try RevokedCertificate(
+                serialNumber: pki.leaf.serialNumber, revocationDate: pki.now - 600, reason: .keyCompromise,
+                invalidityDate: pki.now - 7200),
+            try RevokedCertificate(
+                serialNumber: Certificate.SerialNumber(bytes: [0x7F, 0xEE, 0x01]), revocationDate: pki.now - 60,
+                reason: .superseded),
             try RevokedCertificate(serialNumber: Certificate.SerialNumber(bytes: [0x80, 0x01]), revocationDate: pki.now - 30),
         ]
         let idp = try IssuingDistributionPoint(uri: "http://ca.example.test/crl/intermediate.crl", onlyContainsUserCerts: true)

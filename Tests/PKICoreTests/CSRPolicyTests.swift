@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import PKICore
 import SwiftASN1
-import Testing
 import TestSupport
+import Testing
 import X509
 import _CryptoExtras
 
@@ -11,7 +11,9 @@ import _CryptoExtras
 struct CSRPolicyTests {
     static let uuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
 
-    func agentCSR(cn: String = "agent-web-1-\(uuid)", key: Certificate.PrivateKey? = nil, extensions: Certificate.Extensions? = nil) throws -> CertificateSigningRequest {
+    func agentCSR(cn: String = "agent-web-1-\(uuid)", key: Certificate.PrivateKey? = nil, extensions: Certificate.Extensions? = nil) throws
+        -> CertificateSigningRequest
+    {
         let key = try key ?? KeyAlgorithm.p256.generatePrivateKey()
         var attributes = CertificateSigningRequest.Attributes()
         if let extensions { attributes.insert(try CertificateSigningRequest.Attribute(ExtensionRequest(extensions: extensions))) }
@@ -52,10 +54,12 @@ struct CSRPolicyTests {
         #expect(reason.contains("RSA-1024") || reason.contains("1024 bits"), "\(reason)")
     }
 
-    @Test("Subjects that are not agent-{hostname}-{uuid} are rejected with the reason", arguments: [
-        "web-1", "agent-web_1-3f2504e0-4f89-41d3-9a0c-0305e82c3301", "agent-web-1-3F2504E0-4F89-41D3-9A0C-0305E82C3301",
-        "agent-web-1-not-a-uuid-at-all-0000000000000000", "agent--3f2504e0-4f89-41d3-9a0c-0305e82c3301",
-    ])
+    @Test(
+        "Subjects that are not agent-{hostname}-{uuid} are rejected with the reason",
+        arguments: [
+            "web-1", "agent-web_1-3f2504e0-4f89-41d3-9a0c-0305e82c3301", "agent-web-1-3F2504E0-4F89-41D3-9A0C-0305E82C3301",
+            "agent-web-1-not-a-uuid-at-all-0000000000000000", "agent--3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+        ])
     func rejectsWrongSubject(cn: String) throws {
         let decision = try CSRPolicy(purpose: .agent()).evaluate(PEMCodec.der(agentCSR(cn: cn)))
         let reason = try #require(decision.rejectionReason, "accepted \(cn)")
@@ -95,11 +99,12 @@ struct CSRPolicyTests {
     @Test("Truncated DER, garbage and oversized input throw malformed with a reason", arguments: [0, 1, 2])
     func malformedInput(kind: Int) throws {
         let der = try PEMCodec.der(agentCSR())
-        let input: [UInt8] = switch kind {
-        case 0: Array(der.prefix(der.count / 2))
-        case 1: Array("hello, this is not a CSR".utf8)
-        default: [UInt8](repeating: 0x30, count: CSRDecoder.maximumSize + 1)
-        }
+        let input: [UInt8] =
+            switch kind {
+            case 0: Array(der.prefix(der.count / 2))
+            case 1: Array("hello, this is not a CSR".utf8)
+            default: [UInt8](repeating: 0x30, count: CSRDecoder.maximumSize + 1)
+            }
         #expect {
             _ = try CSRPolicy(purpose: .agent()).evaluate(input)
         } throws: { error in

@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import PKICore
 import SwiftASN1
-import Testing
 import TestSupport
+import Testing
 import X509
 
 @Suite("Issuing with a CustomPrivateKey (the HSM road)")
@@ -16,7 +16,8 @@ struct CustomKeyIssuanceTests {
         let hsmLike = Certificate.PrivateKey(OffPoolP256Key(key: software, counter: counter))
         let issuer = try CertificateIssuer(issuerCertificate: pki.intermediate, privateKey: hsmLike, clock: pki.clock, random: pki.random)
         let key = try KeyAlgorithm.p256.generatePrivateKey()
-        let profile = try AgentLeafProfile(identity: AgentIdentity(hostname: "hsm-host", uuid: "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"), organization: "O")
+        let profile = try AgentLeafProfile(
+            identity: AgentIdentity(hostname: "hsm-host", uuid: "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"), organization: "O")
         let certificate = try await issuer.issue(issuer.prepare(profile: profile, subjectPublicKey: key.publicKey))
         #expect(counter.asyncCalls == 1)
         #expect(counter.syncCalls == 0)
@@ -47,7 +48,9 @@ struct OffPoolP256Key: CustomPrivateKey {
         return try Certificate.PrivateKey(key).sign(bytes: bytes, signatureAlgorithm: signatureAlgorithm)
     }
 
-    func signAsynchronously(bytes: some DataProtocol & Sendable, signatureAlgorithm: Certificate.SignatureAlgorithm) async throws -> Certificate.Signature {
+    func signAsynchronously(bytes: some DataProtocol & Sendable, signatureAlgorithm: Certificate.SignatureAlgorithm) async throws
+        -> Certificate.Signature
+    {
         counter.recordAsync()
         let data = Array(bytes)
         let key = key

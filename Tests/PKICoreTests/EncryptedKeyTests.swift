@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 @Suite("Encrypted PKCS#8 private keys")
@@ -25,14 +25,18 @@ struct EncryptedKeyTests {
         #expect(try PEMCodec.publicKey(from: Array(pub.stdout.utf8)) == key.publicKey)
     }
 
-    @Test("We read keys openssl encrypted with -scrypt and with PBKDF2 (-v2 aes-256-cbc)", arguments: [["-scrypt"], ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA256"]])
+    @Test(
+        "We read keys openssl encrypted with -scrypt and with PBKDF2 (-v2 aes-256-cbc)",
+        arguments: [["-scrypt"], ["-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA256"]])
     func weReadOpenSSLs(options: [String]) throws {
         let directory = try TemporaryDirectory("enckey")
         defer { directory.remove() }
         let openssl = try OpenSSL.tool()
         try Data(Self.passphrase).write(to: URL(fileURLWithPath: directory.file("pass")))
-        #expect(try openssl.run(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", directory.file("plain.pem")]).succeeded)
-        let encrypted = try openssl.run(["pkcs8", "-topk8", "-in", directory.file("plain.pem"), "-passout", "file:\(directory.file("pass"))"] + options)
+        #expect(
+            try openssl.run(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", directory.file("plain.pem")]).succeeded)
+        let encrypted = try openssl.run(
+            ["pkcs8", "-topk8", "-in", directory.file("plain.pem"), "-passout", "file:\(directory.file("pass"))"] + options)
         #expect(encrypted.succeeded, "\(encrypted.output)")
         let key = try EncryptedPrivateKey.decrypt(Array(encrypted.stdout.utf8), passphrase: Self.passphrase)
         let pub = try openssl.run(["pkey", "-in", directory.file("plain.pem"), "-pubout"])

@@ -1,9 +1,10 @@
 import Crypto
 import Foundation
-@testable import PKICore
 import SwiftASN1
 import Testing
 import X509
+
+@testable import PKICore
 
 /// Issue #16: an encrypted PKCS#8 key file whose PBES2 parameters ask scrypt for 4 GiB and
 /// minutes of work (N = 2^20, r = 32, p = 16 — inside the old bounds) is refused before any key
@@ -21,9 +22,11 @@ struct HostileKeyFileTests {
         return Array(PEMDocument(type: EncryptedPrivateKey.pemLabel, derBytes: serializer.serializedBytes).pemString.utf8)
     }
 
-    @Test("scrypt parameters needing 4 GiB or p = 16 are refused at once, naming the cost; the accepted maximum still derives", arguments: [
-        (1 << 20, 32, 16), (1 << 20, 32, 1), (1 << 20, 8, 1), (1 << 14, 8, 16),
-    ])
+    @Test(
+        "scrypt parameters needing 4 GiB or p = 16 are refused at once, naming the cost; the accepted maximum still derives",
+        arguments: [
+            (1 << 20, 32, 16), (1 << 20, 32, 1), (1 << 20, 8, 1), (1 << 14, 8, 16),
+        ])
     func costBomb(n: Int, r: Int, p: Int) throws {
         let file = try Self.keyFile(n: n, r: r, p: p)
         let started = ContinuousClock.now

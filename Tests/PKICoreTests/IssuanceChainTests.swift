@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 @Suite("Issuing a root → intermediate → leaf chain")
@@ -120,6 +120,8 @@ struct IssuanceChainTests {
         let mismatch = #expect(throws: PKIError.self) {
             try CertificateIssuer(issuerCertificate: pki.intermediate, privateKey: other, clock: pki.clock, random: pki.random)
         }
-        #expect(mismatch?.code == .invalidParameter && mismatch?.reason == "the issuer private key does not belong to the issuer certificate", "\(String(describing: mismatch))")
+        #expect(
+            mismatch?.code == .invalidParameter && mismatch?.reason == "the issuer private key does not belong to the issuer certificate",
+            "\(String(describing: mismatch))")
     }
 }

@@ -28,9 +28,11 @@ struct KeyConfirmationTests {
 
     static let spki = (0..<32).map { UInt8(($0 * 37 + 11) % 256) }
 
-    @Test("16 to 32 matching words confirm; fewer, more, wrong ones or hex refuse", arguments: [
-        (16, true), (17, true), (32, true), (15, false), (8, false),
-    ])
+    @Test(
+        "16 to 32 matching words confirm; fewer, more, wrong ones or hex refuse",
+        arguments: [
+            (16, true), (17, true), (32, true), (15, false), (8, false),
+        ])
     func lengths(count: Int, confirmed: Bool) {
         let key = KeyConfirmation(spkiSHA256: Self.spki)
         let typed = key.words.prefix(count).joined(separator: " ")

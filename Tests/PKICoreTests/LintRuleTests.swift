@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import PKICore
 import SwiftASN1
-import Testing
 import TestSupport
+import Testing
 import X509
 import _CryptoExtras
 
@@ -60,7 +60,8 @@ struct LintRuleTests {
     @Test("e_path_length_constraint: an intermediate with pathLen 5")
     func pathLengthFive() async throws {
         let pki = try await TestPKI.make()
-        var profile = TamperedProfile(try IntermediateCAProfile(subject: SubjectName.intermediate(name: "X", organization: "O", unit: nil, country: nil)))
+        var profile = TamperedProfile(
+            try IntermediateCAProfile(subject: SubjectName.intermediate(name: "X", organization: "O", unit: nil, country: nil)))
         profile.editExtensions = { extensions in
             _ = extensions.update(try Certificate.Extension(BasicConstraints.isCertificateAuthority(maxPathLength: 5), critical: true))
         }
@@ -80,7 +81,8 @@ struct LintRuleTests {
         let pki = try await TestPKI.make()
         var profile = TamperedProfile(try agentProfile())
         profile.editExtensions = { extensions in
-            _ = extensions.update(try Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: [UInt8](repeating: 7, count: 20)[...]), critical: false))
+            _ = extensions.update(
+                try Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: [UInt8](repeating: 7, count: 20)[...]), critical: false))
         }
         try expectLintFailure("e_authority_key_identifier_matches_issuer", issuer: pki.intermediateIssuer, profile: profile)
     }
@@ -100,7 +102,9 @@ struct LintRuleTests {
         func next() throws -> Certificate.SerialNumber { Certificate.SerialNumber(bytes: bytes) }
     }
 
-    @Test("e_serial_number_form: a zero serial, a 21-octet serial, a 20-octet one that needs a sign octet", arguments: [[0], [UInt8](repeating: 0x11, count: 21), [0x80] + [UInt8](repeating: 1, count: 19)])
+    @Test(
+        "e_serial_number_form: a zero serial, a 21-octet serial, a 20-octet one that needs a sign octet",
+        arguments: [[0], [UInt8](repeating: 0x11, count: 21), [0x80] + [UInt8](repeating: 1, count: 19)])
     func badSerial(bytes: [UInt8]) async throws {
         let pki = try await TestPKI.make()
         let issuer = try CertificateIssuer(
@@ -113,7 +117,8 @@ struct LintRuleTests {
     func weakRSAKey() async throws {
         let pki = try await TestPKI.make()
         let weak = try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024))
-        try expectLintFailure("e_rsa_key_strength", issuer: pki.intermediateIssuer, profile: agentProfile(), key: Certificate.PublicKey(weak.publicKey))
+        try expectLintFailure(
+            "e_rsa_key_strength", issuer: pki.intermediateIssuer, profile: agentProfile(), key: Certificate.PublicKey(weak.publicKey))
     }
 
     @Test("e_rsa_key_strength: an RSA-2048 subject key with e=3")
@@ -128,7 +133,8 @@ struct LintRuleTests {
         let pem = try String(contentsOfFile: directory.file("k.pem"), encoding: .utf8)
         let key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
         let pki = try await TestPKI.make()
-        try expectLintFailure("e_rsa_key_strength", issuer: pki.intermediateIssuer, profile: agentProfile(), key: Certificate.PublicKey(key.publicKey))
+        try expectLintFailure(
+            "e_rsa_key_strength", issuer: pki.intermediateIssuer, profile: agentProfile(), key: Certificate.PublicKey(key.publicKey))
     }
 
     @Test("e_ec_named_curve: a P-521 subject key")
@@ -151,7 +157,8 @@ struct LintRuleTests {
     @Test("e_ca_subject_non_empty: an intermediate with an empty subject")
     func emptyCASubject() async throws {
         let pki = try await TestPKI.make()
-        var profile = TamperedProfile(try IntermediateCAProfile(subject: SubjectName.intermediate(name: "X", organization: "O", unit: nil, country: nil)))
+        var profile = TamperedProfile(
+            try IntermediateCAProfile(subject: SubjectName.intermediate(name: "X", organization: "O", unit: nil, country: nil)))
         profile.subjectOverride = DistinguishedName()
         try expectLintFailure("e_ca_subject_non_empty", issuer: pki.rootIssuer, profile: profile)
     }
@@ -176,30 +183,104 @@ struct LintRuleTests {
 
     /// Subjects that break one RFC 5280 Appendix A.1 upper bound each.
     static let overLongSubjects: [(String, @Sendable () throws -> DistinguishedName)] = [
-        ("CN of 65", { try DistinguishedName { OrganizationName("O"); CommonName(String(repeating: "c", count: 65)) } }),
-        ("O of 65", { try DistinguishedName { OrganizationName(String(repeating: "o", count: 65)); CommonName("x") } }),
-        ("OU of 65", { try DistinguishedName { OrganizationName("O"); OrganizationalUnitName(String(repeating: "u", count: 65)) } }),
-        ("L of 129", { try DistinguishedName { LocalityName(String(repeating: "l", count: 129)); OrganizationName("O") } }),
-        ("ST of 129", { try DistinguishedName { StateOrProvinceName(String(repeating: "s", count: 129)); OrganizationName("O") } }),
-        ("C of 3", { try DistinguishedName { CountryName("USA"); OrganizationName("O") } }),
-        ("C as UTF8String", {
-            DistinguishedName([RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.countryName, utf8String: "US")),
-                               RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O"))])
-        }),
-        ("serialNumber of 65", {
-            DistinguishedName([RelativeDistinguishedName(try RelativeDistinguishedName.Attribute(type: [2, 5, 4, 5], printableString: String(repeating: "1", count: 65))),
-                               RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O"))])
-        }),
-        ("emailAddress of 256", {
-            DistinguishedName([RelativeDistinguishedName(try RelativeDistinguishedName.Attribute(
-                type: .RDNAttributeType.emailAddress, ia5String: String(repeating: "e", count: 244) + "@example.org")),
-                RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O"))])
-        }),
-        ("empty CN", { try DistinguishedName { OrganizationName("O"); CommonName("") } }),
+        (
+            "CN of 65",
+            {
+                try DistinguishedName {
+                    OrganizationName("O")
+                    CommonName(String(repeating: "c", count: 65))
+                }
+            }
+        ),
+        (
+            "O of 65",
+            {
+                try DistinguishedName {
+                    OrganizationName(String(repeating: "o", count: 65))
+                    CommonName("x")
+                }
+            }
+        ),
+        (
+            "OU of 65",
+            {
+                try DistinguishedName {
+                    OrganizationName("O")
+                    OrganizationalUnitName(String(repeating: "u", count: 65))
+                }
+            }
+        ),
+        (
+            "L of 129",
+            {
+                try DistinguishedName {
+                    LocalityName(String(repeating: "l", count: 129))
+                    OrganizationName("O")
+                }
+            }
+        ),
+        (
+            "ST of 129",
+            {
+                try DistinguishedName {
+                    StateOrProvinceName(String(repeating: "s", count: 129))
+                    OrganizationName("O")
+                }
+            }
+        ),
+        (
+            "C of 3",
+            {
+                try DistinguishedName {
+                    CountryName("USA")
+                    OrganizationName("O")
+                }
+            }
+        ),
+        (
+            "C as UTF8String",
+            {
+                DistinguishedName([
+                    RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.countryName, utf8String: "US")),
+                    RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O")),
+                ])
+            }
+        ),
+        (
+            "serialNumber of 65",
+            {
+                DistinguishedName([
+                    RelativeDistinguishedName(
+                        try RelativeDistinguishedName.Attribute(type: [2, 5, 4, 5], printableString: String(repeating: "1", count: 65))),
+                    RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O")),
+                ])
+            }
+        ),
+        (
+            "emailAddress of 256",
+            {
+                DistinguishedName([
+                    RelativeDistinguishedName(
+                        try RelativeDistinguishedName.Attribute(
+                            type: .RDNAttributeType.emailAddress, ia5String: String(repeating: "e", count: 244) + "@example.org")),
+                    RelativeDistinguishedName(RelativeDistinguishedName.Attribute(type: .RDNAttributeType.organizationName, utf8String: "O")),
+                ])
+            }
+        ),
+        (
+            "empty CN",
+            {
+                try DistinguishedName {
+                    OrganizationName("O")
+                    CommonName("")
+                }
+            }
+        ),
     ]
 
-    @Test("e_subject_attribute_upper_bounds: an over-long attribute stops a leaf and a CA certificate",
-          arguments: overLongSubjects.indices)
+    @Test(
+        "e_subject_attribute_upper_bounds: an over-long attribute stops a leaf and a CA certificate",
+        arguments: overLongSubjects.indices)
     func subjectUpperBounds(index: Int) async throws {
         let (label, subject) = Self.overLongSubjects[index]
         let pki = try await TestPKI.make()
@@ -235,8 +316,11 @@ struct LintRuleTests {
             _ = try SubjectName.intermediate(name: String(repeating: "n", count: 60), organization: "O", unit: nil, country: nil)
         }
         #expect(error?.reason.contains("is 76 characters; at most 64 are allowed (RFC 5280 ub-common-name)") == true, "\(error?.reason ?? "")")
-        let rootError = #expect(throws: PKIError.self) { _ = try SubjectName.root(name: String(repeating: "r", count: 60), organization: "O", unit: nil, country: nil) }
-        #expect(rootError?.reason.contains("is 68 characters; at most 64 are allowed (RFC 5280 ub-common-name)") == true, "\(rootError?.reason ?? "")")
+        let rootError = #expect(throws: PKIError.self) {
+            _ = try SubjectName.root(name: String(repeating: "r", count: 60), organization: "O", unit: nil, country: nil)
+        }
+        #expect(
+            rootError?.reason.contains("is 68 characters; at most 64 are allowed (RFC 5280 ub-common-name)") == true, "\(rootError?.reason ?? "")")
     }
 }
 

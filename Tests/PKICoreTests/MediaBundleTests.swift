@@ -1,15 +1,17 @@
 import Foundation
 import PKICore
 import SecureFiles
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Media bundles")
 struct MediaBundleTests {
     func sampleBundle() throws -> MediaBundle {
         try MediaBundle(
-            payload: ["intermediate.csr": Array("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n".utf8),
-                      "notes.txt": Array("hello\n".utf8)],
+            payload: [
+                "intermediate.csr": Array("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n".utf8),
+                "notes.txt": Array("hello\n".utf8),
+            ],
             summary: "Intermediate CSR for the 2026 ceremony\n")
     }
 
@@ -33,7 +35,9 @@ struct MediaBundleTests {
         let path = directory.file("b")
         try BundleDirectory.write(sampleBundle(), to: path)
         let overwrite = #expect(throws: SecureFileError.self) { try BundleDirectory.write(sampleBundle(), to: path) }
-        #expect(overwrite?.code == .alreadyExists && overwrite?.reason.contains("refusing to overwrite a bundle") == true, "\(String(describing: overwrite))")
+        #expect(
+            overwrite?.code == .alreadyExists && overwrite?.reason.contains("refusing to overwrite a bundle") == true,
+            "\(String(describing: overwrite))")
     }
 
     enum Damage: String, CaseIterable { case flippedByte, extraFile, missingFile, unlistedManifestEntry }

@@ -58,7 +58,9 @@ struct OCSPRequestTests {
             #expect(try OCSPRequest(getPathSegment: base64) == post)
             #expect(try OCSPRequest(getPathSegment: url) == post)
             let badPercent = #expect(throws: PKIError.self) { try OCSPRequest(getPathSegment: "%%%") }
-            #expect(badPercent?.code == .malformedInput && badPercent?.reason == "OCSP GET path: invalid percent-encoding", "\(String(describing: badPercent))")
+            #expect(
+                badPercent?.code == .malformedInput && badPercent?.reason == "OCSP GET path: invalid percent-encoding",
+                "\(String(describing: badPercent))")
             let empty = #expect(throws: PKIError.self) { try OCSPRequest(getPathSegment: "") }
             #expect(empty?.code == .malformedInput && empty?.reason == "OCSP GET path is not base64", "\(String(describing: empty))")
         }
@@ -103,7 +105,9 @@ struct OCSPRequestTests {
 enum OCSPRequestBuilder {
     static func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
         var out = [tag]
-        if content.count < 0x80 { out.append(UInt8(content.count)) } else if content.count < 0x100 {
+        if content.count < 0x80 {
+            out.append(UInt8(content.count))
+        } else if content.count < 0x100 {
             out += [0x81, UInt8(content.count)]
         } else {
             out += [0x82, UInt8(content.count >> 8), UInt8(content.count & 0xFF)]
@@ -116,7 +120,8 @@ enum OCSPRequestBuilder {
     static func request(_ ids: [OCSPCertID], hashOID: [UInt8]? = nil, nonce: [UInt8]? = nil) -> [UInt8] {
         let requests = ids.flatMap { id -> [UInt8] in
             let serial = id.serialNumber.bytes.first.map { $0 & 0x80 != 0 } == true ? [0] + id.serialNumber.bytes : Array(id.serialNumber.bytes)
-            let certID = tlv(0x30,
+            let certID = tlv(
+                0x30,
                 tlv(0x30, (hashOID ?? sha1OID) + [0x05, 0x00]) + tlv(0x04, id.issuerNameHash) + tlv(0x04, id.issuerKeyHash)
                     + tlv(0x02, serial))
             return tlv(0x30, certID)

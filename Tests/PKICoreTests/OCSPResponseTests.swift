@@ -40,8 +40,10 @@ struct OCSPResponseTests {
         let attime = String(Int(RevocationTestPKI.fixedNow.timeIntervalSince1970))
         // Status per certificate: -cert makes openssl build its own request, so no nonce here.
         let check = try openssl.run(
-            ["ocsp", "-respin", dir.file("resp.der"), "-issuer", dir.file("ca.pem"), "-CAfile", dir.file("ca.pem"),
-             "-resp_text", "-no_nonce", "-attime", attime] + (hash == .sha256 ? ["-sha256"] : [])
+            [
+                "ocsp", "-respin", dir.file("resp.der"), "-issuer", dir.file("ca.pem"), "-CAfile", dir.file("ca.pem"),
+                "-resp_text", "-no_nonce", "-attime", attime,
+            ] + (hash == .sha256 ? ["-sha256"] : [])
                 + certificates.indices.flatMap { ["-cert", dir.file("c\($0).pem")] })
         // Nonce echo: compare with the request that was actually sent.
         let nonceCheck = try openssl.run([
@@ -96,7 +98,8 @@ struct OCSPResponseTests {
             #expect(!check.output.contains("WARNING: no nonce"))
             #expect(response.basicResponse?.nonce?.bytes.count == 16)
 
-            let (_, _, wrong) = try await answer(pki, dir, signer: signer, certificates: [pki.leaf], statuses: [.good], nonce: true, tamperNonce: true)
+            let (_, _, wrong) = try await answer(
+                pki, dir, signer: signer, certificates: [pki.leaf], statuses: [.good], nonce: true, tamperNonce: true)
             #expect(wrong.output.contains("Nonce Verify error"), "\(wrong.output)")
         }
     }
@@ -123,9 +126,11 @@ struct OCSPResponseTests {
         }
     }
 
-    @Test("unsigned statuses encode as bare OCSPResponse and openssl reads them", arguments: [
-        OCSPResponseStatus.malformedRequest, .internalError, .tryLater, .unauthorized,
-    ])
+    @Test(
+        "unsigned statuses encode as bare OCSPResponse and openssl reads them",
+        arguments: [
+            OCSPResponseStatus.malformedRequest, .internalError, .tryLater, .unauthorized,
+        ])
     func unsignedStatuses(status: OCSPResponseStatus) async throws {
         let der = try OCSPResponseSigner.unsignedResponse(status)
         let decoded = try OCSPResponse(derEncoded: der)
@@ -134,12 +139,15 @@ struct OCSPResponseTests {
         try await withTemporaryDirectory { dir in
             try RevocationTestPKI.write(der, to: dir.file("resp.der"))
             let text = try ExternalTool("openssl").run(["ocsp", "-respin", dir.file("resp.der"), "-resp_text", "-noverify"])
-            let expected = ["malformedRequest": "malformedrequest", "internalError": "internalerror", "tryLater": "trylater",
-                            "unauthorized": "unauthorized"][String(describing: status)]!
+            let expected = [
+                "malformedRequest": "malformedrequest", "internalError": "internalerror", "tryLater": "trylater",
+                "unauthorized": "unauthorized",
+            ][String(describing: status)]!
             #expect(text.output.contains("Responder Error: \(expected) (\(status.rawValue))"), "\(text.output)")
         }
         let unsigned = #expect(throws: PKIError.self) { try OCSPResponseSigner.unsignedResponse(.successful) }
-        #expect(unsigned?.code == .invalidParameter && unsigned?.reason == "a successful OCSP response must be signed", "\(String(describing: unsigned))")
+        #expect(
+            unsigned?.code == .invalidParameter && unsigned?.reason == "a successful OCSP response must be signed", "\(String(describing: unsigned))")
     }
 
     @Test("our decoder round-trips what the signer produced, times to whole seconds")
@@ -158,10 +166,14 @@ struct OCSPResponseTests {
         #expect(decoded.nonce == nonce)
         #expect(decoded.isSignatureValid(signer: pki.ca))
         let emptyNonce = #expect(throws: PKIError.self) { try OCSPNonce([]) }
-        #expect(emptyNonce?.code == .invalidParameter && emptyNonce?.reason.hasPrefix("OCSP nonce must be 1 to 32 octets") == true, "\(String(describing: emptyNonce))")
+        #expect(
+            emptyNonce?.code == .invalidParameter && emptyNonce?.reason.hasPrefix("OCSP nonce must be 1 to 32 octets") == true,
+            "\(String(describing: emptyNonce))")
         let backwards = #expect(throws: PKIError.self) {
             try OCSPSingleResponse(certID: single.certID, status: .good, thisUpdate: pki.now, nextUpdate: pki.now)
         }
-        #expect(backwards?.code == .invalidParameter && backwards?.reason == "OCSP nextUpdate must be after thisUpdate", "\(String(describing: backwards))")
+        #expect(
+            backwards?.code == .invalidParameter && backwards?.reason == "OCSP nextUpdate must be after thisUpdate",
+            "\(String(describing: backwards))")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 @Suite("PEM and DER encoding")

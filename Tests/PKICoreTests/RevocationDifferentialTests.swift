@@ -25,7 +25,8 @@ struct RevocationDifferentialTests {
                 let context = "seed \(random.seed), sample \(sample)"
                 let entries = try random.crlEntries(count: sample == 0 ? 0 : random.int(1...40), around: pki.now)
                 let number = random.uint64()
-                let idp = random.bool() ? try IssuingDistributionPoint(uri: "http://ca.example.test/crl/\(sample).crl", onlyContainsUserCerts: true) : nil
+                let idp =
+                    random.bool() ? try IssuingDistributionPoint(uri: "http://ca.example.test/crl/\(sample).crl", onlyContainsUserCerts: true) : nil
                 let thisUpdate = random.date(around: pki.now)
                 let tbs = try TBSCertList(
                     issuerCertificate: pki.ca, thisUpdate: thisUpdate, nextUpdate: thisUpdate + Double(random.int(3600...(400 * 86_400))),
@@ -67,11 +68,12 @@ struct RevocationDifferentialTests {
                 var singles: [OCSPSingleResponse] = []
                 for _ in 0..<random.int(1...8) {
                     let certID = try hashes.certID(serialNumber: random.serial(), hashAlgorithm: random.bool() ? .sha1 : .sha256)
-                    let status: OCSPCertStatus = switch random.int(0...2) {
-                    case 0: .good
-                    case 1: .revoked(time: random.date(around: pki.now), reason: random.reason())
-                    default: .unknown
-                    }
+                    let status: OCSPCertStatus =
+                        switch random.int(0...2) {
+                        case 0: .good
+                        case 1: .revoked(time: random.date(around: pki.now), reason: random.reason())
+                        default: .unknown
+                        }
                     let thisUpdate = random.date(around: pki.now)
                     let nextUpdate = random.bool() ? thisUpdate + Double(random.int(60...(7 * 86_400))) : nil
                     singles.append(try OCSPSingleResponse(certID: certID, status: status, thisUpdate: thisUpdate, nextUpdate: nextUpdate))
@@ -89,7 +91,10 @@ struct RevocationDifferentialTests {
 
                 try RevocationTestPKI.write(der, to: dir.file("r.der"))
                 let attime = String(Int(RevocationTestPKI.fixedNow.timeIntervalSince1970))
-                let verify = try openssl.run(["ocsp", "-respin", dir.file("r.der"), "-CAfile", dir.file("ca.pem"), "-verify_other", dir.file("ca.pem"), "-attime", attime, "-no_nonce"])
+                let verify = try openssl.run([
+                    "ocsp", "-respin", dir.file("r.der"), "-CAfile", dir.file("ca.pem"), "-verify_other", dir.file("ca.pem"), "-attime", attime,
+                    "-no_nonce",
+                ])
                 #expect(verify.output.contains("Response verify OK"), "\(context): \(verify.output)")
                 let text = try openssl.run(["ocsp", "-respin", dir.file("r.der"), "-resp_text", "-noverify"])
                 #expect(text.succeeded, "\(context): \(text.output)")
@@ -155,9 +160,10 @@ struct SampleGenerator {
             let serial = self.serial()
             guard seen.insert(Array(serial.bytes)).inserted else { continue }
             let date = self.date(around: now)
-            entries.append(try RevokedCertificate(
-                serialNumber: serial, revocationDate: date, reason: reason(),
-                invalidityDate: int(0...3) == 0 ? date - Double(int(1...86_400)) : nil))
+            entries.append(
+                try RevokedCertificate(
+                    serialNumber: serial, revocationDate: date, reason: reason(),
+                    invalidityDate: int(0...3) == 0 ? date - Double(int(1...86_400)) : nil))
         }
         return entries
     }

@@ -53,7 +53,10 @@ struct RevocationTestPKI {
             try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(bytes: serial), publicKey: key.publicKey,
                 notValidBefore: now - 3600, notValidAfter: now + 90 * 86_400, issuer: caName,
-                subject: try DistinguishedName { OrganizationName("Rootkeeper Tests"); CommonName(cn) },
+                subject: try DistinguishedName {
+                    OrganizationName("Rootkeeper Tests")
+                    CommonName(cn)
+                },
                 signatureAlgorithm: kind == .p256 ? .ecdsaWithSHA256 : .sha256WithRSAEncryption,
                 extensions: try Certificate.Extensions {
                     Critical(BasicConstraints.notCertificateAuthority)
@@ -64,8 +67,12 @@ struct RevocationTestPKI {
                 },
                 issuerPrivateKey: caKey)
         }
-        leaf = try issue("leaf-revoked", serial: [0x4A, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77], key: Certificate.PrivateKey(P256.Signing.PrivateKey()), eku: .clientAuth)
-        otherLeaf = try issue("leaf-good", serial: [0x5B, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07], key: Certificate.PrivateKey(P256.Signing.PrivateKey()), eku: .clientAuth)
+        leaf = try issue(
+            "leaf-revoked", serial: [0x4A, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77], key: Certificate.PrivateKey(P256.Signing.PrivateKey()),
+            eku: .clientAuth)
+        otherLeaf = try issue(
+            "leaf-good", serial: [0x5B, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07], key: Certificate.PrivateKey(P256.Signing.PrivateKey()),
+            eku: .clientAuth)
         ocspSignerKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
         ocspSigner = try issue("ocsp-signer", serial: [0x6C, 0x99], key: ocspSignerKey, eku: .ocspSigning)
     }

@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 /// Issue 18: the root's lifetime in calendar years with an injected clock, ISO 3166-1 country
@@ -11,19 +11,22 @@ import X509
 struct RootIdentityTests {
     static func utc(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
 
-    @Test("20 calendar years from 2026-12-06 end on 2046-12-06, not 2046-12-01; 29 February ends on 28 February in a common year", arguments: [
-        ("2026-12-06T09:30:00Z", 20, "2046-12-06T09:30:00Z"),
-        ("2028-02-29T12:00:00Z", 5, "2033-02-28T12:00:00Z"),
-        ("2028-02-29T12:00:00Z", 20, "2048-02-29T12:00:00Z"),
-        ("2026-01-31T00:00:00Z", 30, "2056-01-31T00:00:00Z"),
-    ])
+    @Test(
+        "20 calendar years from 2026-12-06 end on 2046-12-06, not 2046-12-01; 29 February ends on 28 February in a common year",
+        arguments: [
+            ("2026-12-06T09:30:00Z", 20, "2046-12-06T09:30:00Z"),
+            ("2028-02-29T12:00:00Z", 5, "2033-02-28T12:00:00Z"),
+            ("2028-02-29T12:00:00Z", 20, "2048-02-29T12:00:00Z"),
+            ("2026-01-31T00:00:00Z", 30, "2056-01-31T00:00:00Z"),
+        ])
     func calendarYears(start: String, years: Int, end: String) throws {
         #expect(RootValidity.years(years).notAfter(signedAt: Self.utc(start)) == Self.utc(end))
         // Through the profile and the issuer, with the injected clock: the certificate says so too.
         let clock = FixedClock(Self.utc(start))
         let profile = try RootCAProfile(
             subject: SubjectName.root(name: "Calendar", organization: "Test", unit: nil, country: "GB"), validity: .years(years), now: clock.now())
-        let period = try profile.validity(now: clock.now(), issuer: IssuerSummary(name: profile.subject, keyIdentifier: nil, notValidBefore: nil, notValidAfter: nil))
+        let period = try profile.validity(
+            now: clock.now(), issuer: IssuerSummary(name: profile.subject, keyIdentifier: nil, notValidBefore: nil, notValidAfter: nil))
         #expect(period.notAfter == Self.utc(end))
         #expect(period.notBefore == Self.utc(start).addingTimeInterval(-300))
         // 365-day years would have ended earlier (the bug this replaces).
@@ -45,7 +48,10 @@ struct RootIdentityTests {
     @Test("country codes are the assigned ISO 3166-1 alpha-2 codes; UK is refused with GB")
     func countries() {
         for good in ["GB", "DE", "US", "FR", "JP", "AX", "SS"] { #expect(throws: Never.self) { try CountryCode(good) } }
-        for (bad, hint) in [("UK", "did you mean 'GB'"), ("EL", "did you mean 'GR'"), ("gb", "write 'GB'"), ("ZZ", "not an assigned"), ("G", "two upper-case"), ("GBR", "two upper-case")] {
+        for (bad, hint) in [
+            ("UK", "did you mean 'GB'"), ("EL", "did you mean 'GR'"), ("gb", "write 'GB'"), ("ZZ", "not an assigned"), ("G", "two upper-case"),
+            ("GBR", "two upper-case"),
+        ] {
             #expect { try CountryCode(bad) } throws: { ($0 as? PKIError)?.reason.contains(hint) == true }
         }
         #expect(throws: PKIError.self) { try SubjectName.root(name: "A", organization: "B", unit: nil, country: "UK") }
@@ -80,6 +86,8 @@ struct RootIdentityTests {
         let message = expected.mismatch("the intermediate")
         let other = try CertificateIdentifiers(pki.intermediate)
         #expect(message.contains(spkiHex) && message.contains("from the paper log"))
-        #expect(!message.contains(Hex.encode(other.spkiSHA256)) && !message.contains(Hex.encode(other.certificateSHA256)) && !message.contains(other.agentPin))
+        #expect(
+            !message.contains(Hex.encode(other.spkiSHA256)) && !message.contains(Hex.encode(other.certificateSHA256))
+                && !message.contains(other.agentPin))
     }
 }

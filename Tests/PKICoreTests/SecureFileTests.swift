@@ -1,7 +1,7 @@
 import Foundation
 import SecureFiles
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Secure file operations")
 struct SecureFileTests {
@@ -45,7 +45,9 @@ struct SecureFileTests {
         try SecureFile.createPrivateDirectory(path)  // existing and private: fine
         try FileManager.default.setAttributes([.posixPermissions: 0o750], ofItemAtPath: path)
         let loosened = #expect(throws: SecureFileError.self) { try SecureFile.createPrivateDirectory(path) }
-        #expect(loosened?.code == .insecurePermissions && loosened?.reason.contains("accessible by group or others (mode 750)") == true, "\(String(describing: loosened))")
+        #expect(
+            loosened?.code == .insecurePermissions && loosened?.reason.contains("accessible by group or others (mode 750)") == true,
+            "\(String(describing: loosened))")
     }
 
     @Test("A private file readable by group or others, or a symlink, is refused", arguments: [0o600, 0o640, 0o604, 0o400])
@@ -59,7 +61,9 @@ struct SecureFileTests {
             try SecureFile.checkPrivateFile(path)
         } else {
             let exposed = #expect(throws: SecureFileError.self) { try SecureFile.checkPrivateFile(path) }
-            #expect(exposed?.code == .insecurePermissions && exposed?.reason.contains("(mode \(String(permissions, radix: 8)), must be 0600)") == true, "\(String(describing: exposed))")
+            #expect(
+                exposed?.code == .insecurePermissions && exposed?.reason.contains("(mode \(String(permissions, radix: 8)), must be 0600)") == true,
+                "\(String(describing: exposed))")
         }
         try FileManager.default.createSymbolicLink(atPath: directory.file("link"), withDestinationPath: path)
         let link = #expect(throws: SecureFileError.self) { try SecureFile.checkPrivateFile(directory.file("link")) }

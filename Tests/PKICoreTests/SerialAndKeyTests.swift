@@ -1,7 +1,7 @@
 import Foundation
 import PKICore
-import Testing
 import TestSupport
+import Testing
 import X509
 
 @Suite("Serial numbers and key fingerprints")
@@ -15,7 +15,8 @@ struct SerialAndKeyTests {
             let profile = try RootCAProfile(subject: SubjectName.root(name: "Seeded", organization: "O", unit: nil, country: nil))
             return try (0..<2).map { _ in try issuer.prepare(profile: profile, subjectPublicKey: key.publicKey).tbsCertificateBytes }
         }
-        let first = try issueTwo(), second = try issueTwo()
+        let first = try issueTwo()
+        let second = try issueTwo()
         #expect(first == second)
         #expect(first[0] != first[1])  // consecutive serials differ
     }
@@ -39,7 +40,8 @@ struct SerialAndKeyTests {
     @Test("A random source that only yields zeros is refused rather than producing serial 0")
     func zeroRandomRefused() {
         let error = #expect(throws: PKIError.self) { try SerialNumberGenerator(random: ZeroRandom()).next() }
-        #expect(error?.code == .invalidParameter && error?.reason == "random source produced only zero serial numbers", "\(String(describing: error))")
+        #expect(
+            error?.code == .invalidParameter && error?.reason == "random source produced only zero serial numbers", "\(String(describing: error))")
     }
 
     @Test("The SPKI pin equals the one openssl computes", arguments: [KeyAlgorithm.p256, .p384, .rsa2048])
@@ -49,9 +51,10 @@ struct SerialAndKeyTests {
         #expect(reread.spkiPin == key.publicKey.spkiPin)
         #expect(key.publicKey.keyAlgorithm == algorithm)
         #expect(key.publicKey.spkiPin.hasPrefix("sha256/"))
-        let pipeline = try ExternalTool("sh").run([
-            "-c", "openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64",
-        ], stdin: Data(try PEMCodec.pem(key.publicKey).utf8))
+        let pipeline = try ExternalTool("sh").run(
+            [
+                "-c", "openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64",
+            ], stdin: Data(try PEMCodec.pem(key.publicKey).utf8))
         #expect("sha256/" + pipeline.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == key.publicKey.spkiPin)
     }
 }

@@ -2,8 +2,8 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 /// The RA's one event stream (docs/architecture.md#event-stream): every path that issues,
 /// decides or revokes announces it once, after its unit of work committed. Each test drives one
@@ -12,15 +12,17 @@ import TestSupport
 @Suite("RA event stream")
 struct AuthorityEventTests {
     func reserve(_ h: RAHarness, _ authorization: IssuanceAuthorization, serial: String) async throws {
-        let draft = CertificateRecord(serial: serial, issuerSKI: RAHarness.issuer, type: .agent, subject: "CN=x",
-                                      notBefore: h.clock.now(), notAfter: h.clock.now() + 90 * RAHarness.day,
-                                      tbsSHA256: EnrollmentToken.digest(of: serial), reservedAt: h.clock.now())
+        let draft = CertificateRecord(
+            serial: serial, issuerSKI: RAHarness.issuer, type: .agent, subject: "CN=x",
+            notBefore: h.clock.now(), notAfter: h.clock.now() + 90 * RAHarness.day,
+            tbsSHA256: EnrollmentToken.digest(of: serial), reservedAt: h.clock.now())
         _ = try await h.ra.reserveIssuance(authorization, certificate: draft)
     }
 
     func renewal(_ h: RAHarness, of first: CertificateRecord) async throws -> IssuanceAuthorization {
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1)) else {
+        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
+        else {
             throw TestFailure("renewal not allowed")
         }
         return authorization
@@ -53,8 +55,11 @@ struct AuthorityEventTests {
     func decisions(backend: Backend) async throws {
         let h = try RAHarness(backend)
         defer { h.remove() }
-        guard case .pending(let one) = try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("db1", agent: 3), token: nil, sourceAddress: nil)),
-              case .pending(let two) = try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("db2", agent: 4), token: nil, sourceAddress: nil))
+        guard
+            case .pending(let one) = try await h.ra.evaluateEnrollment(
+                EnrollmentRequest(identity: h.identity("db1", agent: 3), token: nil, sourceAddress: nil)),
+            case .pending(let two) = try await h.ra.evaluateEnrollment(
+                EnrollmentRequest(identity: h.identity("db2", agent: 4), token: nil, sourceAddress: nil))
         else {
             Issue.record("expected pending registrations")
             return
@@ -65,7 +70,9 @@ struct AuthorityEventTests {
         #expect(h.events.all == [.registrationDecided(id: one.id, status: .approved), .registrationDecided(id: two.id, status: .rejected)])
     }
 
-    @Test("every path that revokes announces the serials it revoked: certificate, agent line, superseded policy, released and reaped reservations, signed-while-revoked", arguments: Backend.allCases)
+    @Test(
+        "every path that revokes announces the serials it revoked: certificate, agent line, superseded policy, released and reaped reservations, signed-while-revoked",
+        arguments: Backend.allCases)
     func everyRevocationPath(backend: Backend) async throws {
         let h = try RAHarness(backend)
         defer { h.remove() }
@@ -85,14 +92,18 @@ struct AuthorityEventTests {
         h.clock.advance(by: 60 * RAHarness.day)  // into the renewed certificate's renewal window
 
         // a reservation released after a failed signature, and one reaped as stale
-        guard case .issue(let again) = try await h.ra.evaluateRenewal(presentedSerial: renewed.serial, request: h.identity("web1", agent: 1, key: "k2")) else {
+        guard
+            case .issue(let again) = try await h.ra.evaluateRenewal(presentedSerial: renewed.serial, request: h.identity("web1", agent: 1, key: "k2"))
+        else {
             Issue.record("expected a renewal authorisation")
             return
         }
         try await reserve(h, again, serial: "0b01")
         _ = try await h.ra.releaseReservation(serial: "0b01", cause: "CKR_DEVICE_REMOVED")
         #expect(h.events.revokedSerials.suffix(1) == ["0b01"])
-        guard case .issue(let retry) = try await h.ra.evaluateRenewal(presentedSerial: renewed.serial, request: h.identity("web1", agent: 1, key: "k2")) else {
+        guard
+            case .issue(let retry) = try await h.ra.evaluateRenewal(presentedSerial: renewed.serial, request: h.identity("web1", agent: 1, key: "k2"))
+        else {
             Issue.record("the released renewal must be retryable")
             return
         }
@@ -102,7 +113,9 @@ struct AuthorityEventTests {
         #expect(h.events.revokedSerials.suffix(1) == ["0b02"])
 
         // agents revoke: the whole line, announced with the agent
-        guard case .issue(let late) = try await h.ra.evaluateRenewal(presentedSerial: renewed.serial, request: h.identity("web1", agent: 1, key: "k3")) else {
+        guard
+            case .issue(let late) = try await h.ra.evaluateRenewal(presentedSerial: renewed.serial, request: h.identity("web1", agent: 1, key: "k3"))
+        else {
             Issue.record("expected a renewal authorisation")
             return
         }
@@ -129,8 +142,10 @@ struct AuthorityEventTests {
         let h = try RAHarness(backend)
         defer { h.remove() }
         let token = try await h.ra.createToken(hostname: "web5", by: "admin")
-        guard case .issue(let authorization) = try await h.ra.evaluateEnrollment(
-            EnrollmentRequest(identity: h.identity("web5", agent: 5), token: token, sourceAddress: nil)) else {
+        guard
+            case .issue(let authorization) = try await h.ra.evaluateEnrollment(
+                EnrollmentRequest(identity: h.identity("web5", agent: 5), token: token, sourceAddress: nil))
+        else {
             Issue.record("expected issuance")
             return
         }

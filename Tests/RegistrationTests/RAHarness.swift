@@ -2,8 +2,8 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 /// Stores the RA tests run against: the same decisions must come out of every backend.
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -40,18 +40,20 @@ struct RAHarness {
     /// A request as the CSR parser would report it; `key` stands for a distinct key pair.
     func identity(_ hostname: String, agent n: Int, key: String = "k1") -> RequestIdentity {
         let id = AgentID(UUID(uuidString: String(format: "00000000-0000-4000-8000-%012d", n))!)
-        return RequestIdentity(hostname: hostname, agentID: id, spkiSHA256: EnrollmentToken.digest(of: "\(key)-\(n)"),
-                               csrDER: Array("csr-\(hostname)-\(n)-\(key)".utf8))
+        return RequestIdentity(
+            hostname: hostname, agentID: id, spkiSHA256: EnrollmentToken.digest(of: "\(key)-\(n)"),
+            csrDER: Array("csr-\(hostname)-\(n)-\(key)".utf8))
     }
 
     /// Does what the CA does with an authorisation: reserve (persisted intent), "sign", record.
     func issue(_ authorization: IssuanceAuthorization, validity: TimeInterval = 90 * RAHarness.day) async throws -> CertificateRecord {
         let now = clock.now()
         let serial = CertificateRecord.serialHex(contentBytes: [0x01] + random.bytes(8))
-        let draft = CertificateRecord(serial: serial, issuerSKI: RAHarness.issuer, type: .agent,
-                                      subject: "CN=agent-\(authorization.identity.hostname)-\(authorization.identity.agentID)",
-                                      notBefore: now, notAfter: now + validity, tbsSHA256: EnrollmentToken.digest(of: serial),
-                                      reservedAt: now)
+        let draft = CertificateRecord(
+            serial: serial, issuerSKI: RAHarness.issuer, type: .agent,
+            subject: "CN=agent-\(authorization.identity.hostname)-\(authorization.identity.agentID)",
+            notBefore: now, notAfter: now + validity, tbsSHA256: EnrollmentToken.digest(of: serial),
+            reservedAt: now)
         let reserved = try await ra.reserveIssuance(authorization, certificate: draft)
         #expect(try await store.certificate(serial: reserved.serial)?.status == .reserved)
         switch try await ra.completeIssuance(serial: serial, certificateDER: [0x30] + random.bytes(16)) {
@@ -63,10 +65,11 @@ struct RAHarness {
     /// Enrols an agent with a fresh token and returns its first certificate.
     func enrol(_ hostname: String, agent n: Int) async throws -> CertificateRecord {
         let token = try await ra.createToken(hostname: hostname, by: "admin")
-        let decision = try await ra.evaluateEnrollment(EnrollmentRequest(identity: identity(hostname, agent: n), token: token,
-                                                                         sourceAddress: "192.0.2.10"))
+        let decision = try await ra.evaluateEnrollment(
+            EnrollmentRequest(
+                identity: identity(hostname, agent: n), token: token,
+                sourceAddress: "192.0.2.10"))
         guard case .issue(let authorization) = decision else { throw TestFailure("token enrolment not issued: \(decision)") }
         return try await issue(authorization)
     }
 }
-

@@ -8,8 +8,9 @@ import Testing
 /// administrator's release frees it, on every store.
 @Suite("RA registration release")
 struct RegistrationReleaseTests {
-    @Test("releasing a pending or approved-but-unissued registration frees its hostname for another key and a token; audited",
-          arguments: Backend.allCases, [false, true])
+    @Test(
+        "releasing a pending or approved-but-unissued registration frees its hostname for another key and a token; audited",
+        arguments: Backend.allCases, [false, true])
     func releaseFreesHostname(backend: Backend, approveFirst: Bool) async throws {
         let h = try RAHarness(backend)
         defer { h.remove() }
@@ -56,7 +57,10 @@ struct RegistrationReleaseTests {
         }
         #expect(unknown?.code == .notFound)
         let events = try await h.store.auditEvents(afterSeq: 0, limit: 100)
-        #expect(events.contains { $0.action == "registration.released" && $0.subject == registration.id.uuidString.lowercased()
-            && $0.actor == "admin:uid=0" })
+        #expect(
+            events.contains {
+                $0.action == "registration.released" && $0.subject == registration.id.uuidString.lowercased()
+                    && $0.actor == "admin:uid=0"
+            })
     }
 }

@@ -49,7 +49,8 @@ struct RenewalDecisionTests {
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1)) else {
+        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
+        else {
             Issue.record("expected renewal")
             return
         }
@@ -93,7 +94,8 @@ struct RenewalDecisionTests {
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1)) else {
+        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
+        else {
             Issue.record("expected renewal")
             return
         }

@@ -2,8 +2,8 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 12 part 2: a reservation whose signature never came (token pulled, request cancelled,
 /// process killed) gives back what it consumed, so the same agent can try again.
@@ -12,9 +12,10 @@ struct ReservationReleaseTests {
     /// Reserves like the CA does and returns the draft's serial, without completing it.
     func reserve(_ h: RAHarness, _ authorization: IssuanceAuthorization) async throws -> String {
         let serial = CertificateRecord.serialHex(contentBytes: [0x02] + h.random.bytes(8))
-        let draft = CertificateRecord(serial: serial, issuerSKI: RAHarness.issuer, type: .agent, subject: "CN=x",
-                                      notBefore: h.clock.now(), notAfter: h.clock.now() + 90 * RAHarness.day,
-                                      tbsSHA256: EnrollmentToken.digest(of: serial), reservedAt: h.clock.now())
+        let draft = CertificateRecord(
+            serial: serial, issuerSKI: RAHarness.issuer, type: .agent, subject: "CN=x",
+            notBefore: h.clock.now(), notAfter: h.clock.now() + 90 * RAHarness.day,
+            tbsSHA256: EnrollmentToken.digest(of: serial), reservedAt: h.clock.now())
         _ = try await h.ra.reserveIssuance(authorization, certificate: draft)
         return serial
     }
@@ -44,7 +45,8 @@ struct ReservationReleaseTests {
         let issued = try await h.issue(again)
         #expect(issued.status == .issued)
         // Now the token is spent for good: a certificate was issued.
-        #expect(try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("web1", agent: 2), token: token, sourceAddress: nil))
+        #expect(
+            try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("web1", agent: 2), token: token, sourceAddress: nil))
                 == .refused(.invalidToken("enrolment token was already used")))
         let actions = try await h.store.auditEvents(afterSeq: 0, limit: 100).map(\.action)
         #expect(actions.contains("certificate.reservation.released"))
@@ -106,7 +108,10 @@ struct ReservationReleaseTests {
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1, key: "k2")) else {
+        guard
+            case .issue(let authorization) = try await h.ra.evaluateRenewal(
+                presentedSerial: first.serial, request: h.identity("web1", agent: 1, key: "k2"))
+        else {
             Issue.record("expected renewal")
             return
         }
@@ -136,8 +141,10 @@ struct ReservationReleaseTests {
 
     func tokenAuthorization(_ h: RAHarness, _ hostname: String, agent n: Int) async throws -> IssuanceAuthorization {
         let token = try await h.ra.createToken(hostname: hostname, by: "admin")
-        guard case .issue(let authorization) = try await h.ra.evaluateEnrollment(
-            EnrollmentRequest(identity: h.identity(hostname, agent: n), token: token, sourceAddress: nil)) else {
+        guard
+            case .issue(let authorization) = try await h.ra.evaluateEnrollment(
+                EnrollmentRequest(identity: h.identity(hostname, agent: n), token: token, sourceAddress: nil))
+        else {
             throw TestFailure("token enrolment not issued")
         }
         return authorization

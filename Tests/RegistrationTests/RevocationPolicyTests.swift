@@ -10,7 +10,8 @@ struct RevocationPolicyTests {
     func renewedOnce(_ h: RAHarness) async throws -> (CertificateRecord, CertificateRecord) {
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1)) else {
+        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
+        else {
             throw TestFailure("renewal not allowed")
         }
         return (first, try await h.issue(authorization))
@@ -82,13 +83,15 @@ struct RevocationPolicyTests {
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1)) else {
+        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
+        else {
             Issue.record("expected renewal")
             return
         }
-        let draft = CertificateRecord(serial: "01abcdef", issuerSKI: RAHarness.issuer, type: .agent, subject: "CN=x",
-                                      notBefore: h.clock.now(), notAfter: h.clock.now() + 90 * RAHarness.day,
-                                      tbsSHA256: "00", reservedAt: h.clock.now())
+        let draft = CertificateRecord(
+            serial: "01abcdef", issuerSKI: RAHarness.issuer, type: .agent, subject: "CN=x",
+            notBefore: h.clock.now(), notAfter: h.clock.now() + 90 * RAHarness.day,
+            tbsSHA256: "00", reservedAt: h.clock.now())
         _ = try await h.ra.reserveIssuance(authorization, certificate: draft)
         _ = try await h.ra.revokeAgent(authorization.identity.agentID, reason: .keyCompromise, by: "alice")
         // Recorded, revoked in the same transaction, and not handed out.

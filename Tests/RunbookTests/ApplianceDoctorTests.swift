@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 18: `appliance doctor` finds, before `serve` starts, what would stop it or what it would
 /// serve wrongly, each problem on a line with its fix, and exits non-zero.
@@ -17,8 +17,10 @@ struct ApplianceDoctorTests {
         defer { appliance.remove() }
         let result = try doctor(appliance)
         #expect(result.status == 0, "\(result.output)")
-        for check in ["configuration", "state directory", "permissions", "certificates", "intermediate certificate", "key", "store",
-                      "HTTPS port", "HTTP port", "root CRL", "intermediate CRL"] {
+        for check in [
+            "configuration", "state directory", "permissions", "certificates", "intermediate certificate", "key", "store",
+            "HTTPS port", "HTTP port", "root CRL", "intermediate CRL",
+        ] {
             #expect(result.stdout.contains("ok \(check):"), "no 'ok \(check)' in:\n\(result.output)")
         }
         #expect(!result.stdout.contains("PROBLEM"))
@@ -40,8 +42,9 @@ struct ApplianceDoctorTests {
         chmod(appliance.state + "/ca/private", 0o755)
         let directoryResult = try doctor(appliance)
         #expect(directoryResult.status == 1)
-        #expect(directoryResult.stdout.contains("PROBLEM permissions: private key directory \(appliance.state)/ca/private has mode 0755"),
-                "\(directoryResult.output)")
+        #expect(
+            directoryResult.stdout.contains("PROBLEM permissions: private key directory \(appliance.state)/ca/private has mode 0755"),
+            "\(directoryResult.output)")
         chmod(appliance.state + "/ca/private", 0o700)
 
         let wrong = appliance.work.file("etc/wrong.passphrase")
@@ -69,8 +72,9 @@ struct ApplianceDoctorTests {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
-        let expiry = try #require(formatter.date(from: text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "  ", with: " ")),
-                                  "cannot parse \(text)")
+        let expiry = try #require(
+            formatter.date(from: text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "  ", with: " ")),
+            "cannot parse \(text)")
         let later = ISO8601DateFormatter().string(from: expiry.addingTimeInterval(3600))
         let expired = try doctor(appliance, extra: ["--at", later])
         #expect(expired.status == 1)
@@ -93,13 +97,15 @@ struct ApplianceDoctorTests {
         // Another process holds a port (bound to port 0 and read back, so nothing races for it),
         // and the configuration names that port through the documented environment override.
         let listener = try ExternalTool("python3").start([
-            "-c", "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); print('listening', s.getsockname()[1], flush=True); time.sleep(60)",
+            "-c",
+            "import socket, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); print('listening', s.getsockname()[1], flush=True); time.sleep(60)",
         ])
         defer { listener.stop() }
         #expect(listener.waitForOutput("listening ", timeout: 10))
         let held = try #require(listener.output.firstMatch(of: /listening (\d+)/).flatMap { Int($0.1) }, "\(listener.output)")
-        let busy = try appliance.appliance(["doctor", "--config", appliance.config, "--passphrase-file", appliance.passphraseFile],
-                                           environment: ["ROOTKEEPER_HTTP_PORT": String(held)])
+        let busy = try appliance.appliance(
+            ["doctor", "--config", appliance.config, "--passphrase-file", appliance.passphraseFile],
+            environment: ["ROOTKEEPER_HTTP_PORT": String(held)])
         #expect(busy.status == 1)
         #expect(busy.stdout.contains("PROBLEM HTTP port: cannot bind 127.0.0.1:\(held): Address already in use"), "\(busy.output)")
 

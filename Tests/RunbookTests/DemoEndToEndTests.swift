@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The README's first command end to end (issues 4 and 6): `appliance demo` builds the PKI with
 /// the real binaries and leaves a serving appliance; then curl and openssl alone — no code of
@@ -25,27 +25,41 @@ struct DemoEndToEndTests {
         let output = demo.output
         let https = try #require(output.firstMatch(of: /https:\/\/127\.0\.0\.1:(\d+)/)?.1).description
         let http = try #require(output.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)\/metrics/)?.1).description
-        let curl = try ExternalTool("curl"), openssl = try ExternalTool("openssl")
+        let curl = try ExternalTool("curl")
+        let openssl = try ExternalTool("openssl")
         let chain = "\(dir)/state/ca/ca-chain.crt"
 
         // The demo's agents: db-01 (token, renewed) works over mTLS; web-01 (revoked) does not.
-        let status = try curl.run(["-sS", "--cacert", chain, "--cert", "\(dir)/agents/db-01/agent.crt", "--key", "\(dir)/agents/db-01/agent.key",
-                                   "https://127.0.0.1:\(https)/api/v1/agent/status"])
+        let status = try curl.run([
+            "-sS", "--cacert", chain, "--cert", "\(dir)/agents/db-01/agent.crt", "--key", "\(dir)/agents/db-01/agent.key",
+            "https://127.0.0.1:\(https)/api/v1/agent/status",
+        ])
         #expect(status.succeeded && status.stdout.contains("\"hostname\":\"db-01\""), "\(status.output)")
-        let revoked = try curl.run(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain, "--cert", "\(dir)/agents/web-01/agent.crt",
-                                    "--key", "\(dir)/agents/web-01/agent.key", "https://127.0.0.1:\(https)/api/v1/agent/status"])
+        let revoked = try curl.run([
+            "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain, "--cert", "\(dir)/agents/web-01/agent.crt",
+            "--key", "\(dir)/agents/web-01/agent.key", "https://127.0.0.1:\(https)/api/v1/agent/status",
+        ])
         #expect(!revoked.succeeded || revoked.stdout == "403", "a revoked certificate must be refused: \(revoked.output)")
-        let noCert = try curl.run(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain, "https://127.0.0.1:\(https)/api/v1/agent/status"])
+        let noCert = try curl.run([
+            "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain, "https://127.0.0.1:\(https)/api/v1/agent/status",
+        ])
         #expect(noCert.stdout == "401", "\(noCert.output)")
-        #expect(try openssl.run(["verify", "-CAfile", "\(dir)/state/ca/root-ca.crt", "-untrusted", "\(dir)/state/ca/intermediate-ca.crt",
-                                 "\(dir)/agents/db-01/agent.crt"]).succeeded)
+        #expect(
+            try openssl.run([
+                "verify", "-CAfile", "\(dir)/state/ca/root-ca.crt", "-untrusted", "\(dir)/state/ca/intermediate-ca.crt",
+                "\(dir)/agents/db-01/agent.crt",
+            ]).succeeded)
 
         // OCSP through openssl: revoked for web-01, good for db-01, within a second of the demo's revoke.
-        let ocspRevoked = try openssl.run(["ocsp", "-issuer", "\(dir)/state/ca/intermediate-ca.crt", "-cert", "\(dir)/agents/web-01/agent.crt",
-                                           "-url", "http://127.0.0.1:\(http)/ocsp", "-CAfile", chain])
+        let ocspRevoked = try openssl.run([
+            "ocsp", "-issuer", "\(dir)/state/ca/intermediate-ca.crt", "-cert", "\(dir)/agents/web-01/agent.crt",
+            "-url", "http://127.0.0.1:\(http)/ocsp", "-CAfile", chain,
+        ])
         #expect(ocspRevoked.output.contains("Response verify OK") && ocspRevoked.stdout.contains(": revoked"), "\(ocspRevoked.output)")
-        let ocspGood = try openssl.run(["ocsp", "-issuer", "\(dir)/state/ca/intermediate-ca.crt", "-cert", "\(dir)/agents/db-01/agent.crt",
-                                        "-url", "http://127.0.0.1:\(http)/ocsp", "-CAfile", chain])
+        let ocspGood = try openssl.run([
+            "ocsp", "-issuer", "\(dir)/state/ca/intermediate-ca.crt", "-cert", "\(dir)/agents/db-01/agent.crt",
+            "-url", "http://127.0.0.1:\(http)/ocsp", "-CAfile", chain,
+        ])
         #expect(ocspGood.stdout.contains(": good"), "\(ocspGood.output)")
 
         // The CRL served over HTTP lists web-01's serial, and openssl verify -crl_check rejects it.
@@ -60,8 +74,10 @@ struct DemoEndToEndTests {
         }
         #expect(crlText.contains("Serial Number: \(serial)"), "CRL:\n\(crlText)")
         _ = try openssl.run(["crl", "-inform", "DER", "-in", work.file("intermediate.crl"), "-out", work.file("crl.pem")])
-        let crlCheck = try openssl.run(["verify", "-crl_check", "-CRLfile", work.file("crl.pem"), "-CAfile", "\(dir)/state/ca/root-ca.crt",
-                                        "-untrusted", "\(dir)/state/ca/intermediate-ca.crt", "\(dir)/agents/web-01/agent.crt"])
+        let crlCheck = try openssl.run([
+            "verify", "-crl_check", "-CRLfile", work.file("crl.pem"), "-CAfile", "\(dir)/state/ca/root-ca.crt",
+            "-untrusted", "\(dir)/state/ca/intermediate-ca.crt", "\(dir)/agents/web-01/agent.crt",
+        ])
         #expect(crlCheck.output.contains("certificate revoked"), "\(crlCheck.output)")
 
         // EST with curl + openssl only: a one-time token, a CSR from openssl, the PKCS#7 reply.
@@ -69,32 +85,43 @@ struct DemoEndToEndTests {
         let tokenOutput = try appliance.run(["agents", "token", "--hostname", "curl-01", "--state-dir", "\(dir)/state"])
         let token = try #require(tokenOutput.stdout.split(whereSeparator: \.isWhitespace).last).description
         let uuid = UUID().uuidString.lowercased()
-        _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("curl.key"),
-                             "-subj", "/CN=agent-curl-01-\(uuid)", "-outform", "DER", "-out", work.file("curl.csr")])
+        _ = try openssl.run([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("curl.key"),
+            "-subj", "/CN=agent-curl-01-\(uuid)", "-outform", "DER", "-out", work.file("curl.csr"),
+        ])
         let csrBase64 = try openssl.run(["base64", "-in", work.file("curl.csr")]).stdout
         try csrBase64.write(toFile: work.file("curl.b64"), atomically: true, encoding: .utf8)
-        let enrolled = try curl.run(["-sS", "-w", "\n%{http_code}", "--cacert", chain, "-H", "Authorization: Bearer \(token)",
-                                     "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("curl.b64"))",
-                                     "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
+        let enrolled = try curl.run([
+            "-sS", "-w", "\n%{http_code}", "--cacert", chain, "-H", "Authorization: Bearer \(token)",
+            "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("curl.b64"))",
+            "https://127.0.0.1:\(https)/.well-known/est/simpleenroll",
+        ])
         #expect(enrolled.stdout.hasSuffix("200"), "\(enrolled.output)")
         let body = enrolled.stdout.components(separatedBy: "\n").dropLast().joined(separator: "\n")
         try body.write(toFile: work.file("reply.b64"), atomically: true, encoding: .utf8)
         _ = try openssl.run(["base64", "-d", "-in", work.file("reply.b64"), "-out", work.file("reply.p7")])
         let certs = try openssl.run(["pkcs7", "-inform", "DER", "-in", work.file("reply.p7"), "-print_certs", "-out", work.file("curl.crt")])
         #expect(certs.succeeded, "\(certs.output)")
-        let verified = try openssl.run(["verify", "-CAfile", "\(dir)/state/ca/root-ca.crt", "-untrusted", "\(dir)/state/ca/intermediate-ca.crt", work.file("curl.crt")])
+        let verified = try openssl.run([
+            "verify", "-CAfile", "\(dir)/state/ca/root-ca.crt", "-untrusted", "\(dir)/state/ca/intermediate-ca.crt", work.file("curl.crt"),
+        ])
         #expect(verified.succeeded, "\(verified.output)")
         // A replayed token with another key is refused (the same request again would only get the
         // same certificate back, for a short window: docs/reservations.md).
-        _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("replay.key"),
-                             "-subj", "/CN=agent-curl-01-\(uuid)", "-outform", "DER", "-out", work.file("replay.csr")])
+        _ = try openssl.run([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("replay.key"),
+            "-subj", "/CN=agent-curl-01-\(uuid)", "-outform", "DER", "-out", work.file("replay.csr"),
+        ])
         try openssl.run(["base64", "-in", work.file("replay.csr")]).stdout.write(toFile: work.file("replay.b64"), atomically: true, encoding: .utf8)
         // Same headers as the first request: only the spent token may be the reason for the refusal.
-        let replay = try curl.run(["-sS", "-w", "\n%{http_code}", "--cacert", chain, "-H", "Authorization: Bearer \(token)",
-                                   "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("replay.b64"))",
-                                   "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
-        #expect(replay.stdout.hasSuffix("\n403") && replay.stdout.contains("enrolment token refused: enrolment token was already used"),
-                "a replayed token must be refused because it is spent: \(replay.output)")
+        let replay = try curl.run([
+            "-sS", "-w", "\n%{http_code}", "--cacert", chain, "-H", "Authorization: Bearer \(token)",
+            "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("replay.b64"))",
+            "https://127.0.0.1:\(https)/.well-known/est/simpleenroll",
+        ])
+        #expect(
+            replay.stdout.hasSuffix("\n403") && replay.stdout.contains("enrolment token refused: enrolment token was already used"),
+            "a replayed token must be refused because it is spent: \(replay.output)")
 
         // The appliance runs as an unprivileged, undumpable process (issue 7).
         let statusFiles = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }
@@ -113,16 +140,21 @@ struct DemoEndToEndTests {
         // EST without a token, curl only: 202 + Retry-After while pending, approval by the
         // administrator, then the same request returns the certificate (RFC 7030 §4.2.3).
         let pendingUUID = UUID().uuidString.lowercased()
-        _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("pending.key"),
-                             "-subj", "/CN=agent-pending-01-\(pendingUUID)", "-outform", "DER", "-out", work.file("pending.csr")])
+        _ = try openssl.run([
+            "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("pending.key"),
+            "-subj", "/CN=agent-pending-01-\(pendingUUID)", "-outform", "DER", "-out", work.file("pending.csr"),
+        ])
         try openssl.run(["base64", "-in", work.file("pending.csr")]).stdout.write(toFile: work.file("pending.b64"), atomically: true, encoding: .utf8)
-        let estPending = ["-sS", "-i", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("pending.b64"))",
-                          "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"]
+        let estPending = [
+            "-sS", "-i", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(work.file("pending.b64"))",
+            "https://127.0.0.1:\(https)/.well-known/est/simpleenroll",
+        ]
         let first = try curl.run(estPending)
         #expect(first.stdout.hasPrefix("HTTP/1.1 202") && first.stdout.lowercased().contains("retry-after:"), "\(first.output)")
         let pendingList = try appliance.run(["agents", "list", "--state-dir", "\(dir)/state"]).stdout
-        let registration = try #require(pendingList.split(separator: "\n").first { $0.contains("pending-01") && $0.contains("pending") }?
-            .split(separator: " ").first.map(String.init), "no pending registration listed:\n\(pendingList)")
+        let registration = try #require(
+            pendingList.split(separator: "\n").first { $0.contains("pending-01") && $0.contains("pending") }?
+                .split(separator: " ").first.map(String.init), "no pending registration listed:\n\(pendingList)")
         #expect(try appliance.run(["agents", "approve", registration, "--state-dir", "\(dir)/state"]).succeeded)
         let second = try curl.run(estPending)
         #expect(second.stdout.hasPrefix("HTTP/1.1 200"), "\(second.output)")
@@ -157,7 +189,8 @@ struct DemoEndToEndTests {
             inOutputs: ["demo output": demo.output, "restarted serve output": burst.serveOutput],
             filesUnder: ["\(dir)/state"])
         #expect(leaks.isEmpty, "secrets leaked: \(leaks)")
-        #expect(SecretLeakScan.scannedFiles(under: "\(dir)/state").contains { $0.hasSuffix("audit/audit.jsonl") }, "the audit journal was not scanned")
+        #expect(
+            SecretLeakScan.scannedFiles(under: "\(dir)/state").contains { $0.hasSuffix("audit/audit.jsonl") }, "the audit journal was not scanned")
     }
 
     /// Ends any `appliance serve` of `stateDirectory` left running (it runs as another user, so it is
@@ -167,24 +200,32 @@ struct DemoEndToEndTests {
     }
 
     /// Returns the enrolment tokens it used and what the restarted `serve` printed.
-    static func killDuringBurst(dir: String, work: TemporaryDirectory, https: String, chain: String) throws -> (tokens: [String], serveOutput: String) {
-        let appliance = try ProductBinary.tool("appliance"), openssl = try ExternalTool("openssl"), curl = try ExternalTool("curl")
+    static func killDuringBurst(dir: String, work: TemporaryDirectory, https: String, chain: String) throws -> (tokens: [String], serveOutput: String)
+    {
+        let appliance = try ProductBinary.tool("appliance")
+        let openssl = try ExternalTool("openssl")
+        let curl = try ExternalTool("curl")
         let count = 24
         var requests: [[String]] = []
         var bodies: [String] = []
         var tokens: [String] = []
         for index in 0..<count {
-            let token = try appliance.run(["agents", "token", "--hostname", "burst-\(index)", "--state-dir", "\(dir)/state"])
+            let token =
+                try appliance.run(["agents", "token", "--hostname", "burst-\(index)", "--state-dir", "\(dir)/state"])
                 .stdout.split(whereSeparator: \.isWhitespace).last.map(String.init) ?? ""
             tokens.append(token)
             let csr = work.file("burst-\(index).csr")
-            _ = try openssl.run(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("burst-\(index).key"),
-                                 "-subj", "/CN=agent-burst-\(index)-\(UUID().uuidString.lowercased())", "-outform", "DER", "-out", csr])
+            _ = try openssl.run([
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", work.file("burst-\(index).key"),
+                "-subj", "/CN=agent-burst-\(index)-\(UUID().uuidString.lowercased())", "-outform", "DER", "-out", csr,
+            ])
             try openssl.run(["base64", "-in", csr]).stdout.write(toFile: csr + ".b64", atomically: true, encoding: .utf8)
             bodies.append(work.file("burst-\(index).reply"))
-            requests.append(["-sS", "--max-time", "20", "-o", bodies[index], "-w", "%{http_code}", "--cacert", chain,
-                             "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr).b64",
-                             "https://127.0.0.1:\(https)/.well-known/est/simpleenroll"])
+            requests.append([
+                "-sS", "--max-time", "20", "-o", bodies[index], "-w", "%{http_code}", "--cacert", chain,
+                "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/pkcs10", "--data-binary", "@\(csr).b64",
+                "https://127.0.0.1:\(https)/.well-known/est/simpleenroll",
+            ])
         }
         // First half: wait until one has its certificate; second half: start them and kill -9 the
         // appliance at once, so the kill lands while enrolments are in flight.
@@ -201,8 +242,10 @@ struct DemoEndToEndTests {
         print("kill -9 burst: \(succeeded.count) of \(count) enrolments answered 200 before the appliance was killed")
 
         // Restart on the same state and check every certificate a client got.
-        let restarted = try appliance.start(["serve", "--state-dir", "\(dir)/state", "--config", "\(dir)/appliance.yaml",
-                                             "--passphrase-file", "\(dir)/secrets/intermediate.passphrase"])
+        let restarted = try appliance.start([
+            "serve", "--state-dir", "\(dir)/state", "--config", "\(dir)/appliance.yaml",
+            "--passphrase-file", "\(dir)/secrets/intermediate.passphrase",
+        ])
         defer {
             restarted.stop(signal: SIGTERM)
             killServers(stateDirectory: "\(dir)/state")
@@ -211,7 +254,9 @@ struct DemoEndToEndTests {
         let ports = try #require(restarted.listeningPorts(), "the appliance did not come back after kill -9: \(restarted.output)")
         var listening = false
         for _ in 0..<100 {
-            if (try? curl.run(["-sS", "-o", "/dev/null", "--cacert", chain, "https://127.0.0.1:\(ports.https)/.well-known/est/cacerts"]))?.succeeded == true {
+            if (try? curl.run(["-sS", "-o", "/dev/null", "--cacert", chain, "https://127.0.0.1:\(ports.https)/.well-known/est/cacerts"]))?.succeeded
+                == true
+            {
                 listening = true
                 break
             }
@@ -225,7 +270,9 @@ struct DemoEndToEndTests {
             let hex = try openssl.run(["x509", "-in", bodies[index] + ".pem", "-noout", "-serial"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "").lowercased()
             let shown = try appliance.run(["certs", "show", hex, "--state-dir", "\(dir)/state"])
-            #expect(shown.succeeded && shown.stdout.contains("issued"), "certificate \(hex) returned to a client is not issued in the database: \(shown.output)")
+            #expect(
+                shown.succeeded && shown.stdout.contains("issued"),
+                "certificate \(hex) returned to a client is not issued in the database: \(shown.output)")
         }
         return (tokens, restarted.output)
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// An appliance state ready to serve, made the way Runbooks/appliance-install.md makes one (a
 /// rehearsal root ceremony on SoftHSM, `appliance init`, the intermediate ceremony, install of the
@@ -52,10 +52,12 @@ struct RehearsalAppliance {
             appliance crl install-root --state-dir "$WORK/state" --from "$MEDIA/crl" >/dev/null
             chown -R nobody "$WORK/state"
             """
-        let result = try ExternalTool("bash").run(["-c", script], environment: [
-            "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
-            "WORK": work.path, "RUNBOOKS": RunbookExecutionTests.runbooksDirectory.path,
-        ], timeout: 300)
+        let result = try ExternalTool("bash").run(
+            ["-c", script],
+            environment: [
+                "PATH": binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                "WORK": work.path, "RUNBOOKS": RunbookExecutionTests.runbooksDirectory.path,
+            ], timeout: 300)
         guard result.succeeded else {
             work.remove()
             throw TestFailure("the rehearsal appliance could not be built (\(result.status)):\n\(result.output)")

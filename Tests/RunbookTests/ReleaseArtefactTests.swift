@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 18: the release artefacts of scripts/release.sh run where no Swift toolchain is: the
 /// ceremony machine's live image. scripts/test.sh builds them and passes their directory in
@@ -15,7 +15,8 @@ struct ReleaseArtefactTests {
             ProcessInfo.processInfo.environment["ROOTKEEPER_RELEASE_DIR"],
             "ROOTKEEPER_RELEASE_DIR is not set: run the tests with scripts/test.sh, which builds the release with scripts/release.sh")
         for product in products {
-            try #require(FileManager.default.isExecutableFile(atPath: directory + "/" + product), "no \(product) in \(directory): run scripts/release.sh")
+            try #require(
+                FileManager.default.isExecutableFile(atPath: directory + "/" + product), "no \(product) in \(directory): run scripts/release.sh")
         }
         return directory
     }
@@ -33,7 +34,8 @@ struct ReleaseArtefactTests {
             #expect(bytes.range(of: Data(Self.repository.path.utf8)) == nil, "\(product) contains the build path \(Self.repository.path)")
             let ldd = try ExternalTool("ldd").run([directory + "/" + product])
             #expect(ldd.succeeded, "\(ldd.output)")
-            #expect(!ldd.output.contains("/opt/swift") && !ldd.output.contains("libswift") && !ldd.output.contains("libFoundation")
+            #expect(
+                !ldd.output.contains("/opt/swift") && !ldd.output.contains("libswift") && !ldd.output.contains("libFoundation")
                     && !ldd.output.contains("not found"), "\(product) links:\n\(ldd.output)")
             // Every library it still needs beyond the C library is named in the ceremony machine runbook.
             for line in ldd.stdout.split(separator: "\n") {
@@ -48,14 +50,16 @@ struct ReleaseArtefactTests {
     @Test("--version of each release binary names the version, the commit of this checkout and the build date")
     func versions() throws {
         let directory = try Self.releaseDirectory()
-        let head = try ExternalTool("git").run(["-C", Self.repository.path, "rev-parse", "HEAD"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let head = try ExternalTool("git").run(["-C", Self.repository.path, "rev-parse", "HEAD"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         for product in Self.products {
             let result = try ExternalTool(directory + "/" + product).run(["--version"])
             #expect(result.succeeded, "\(result.output)")
             let lines = result.stdout.split(separator: "\n").map(String.init)
             #expect(lines.count == 3, "\(result.stdout)")
             #expect(lines.first?.hasPrefix("\(product) ") == true && lines.first != "\(product) dev", "\(result.stdout)")
-            #expect(lines.dropFirst().first?.hasPrefix("commit: \(head)") == true, "stale release (rebuild with scripts/release.sh): \(result.stdout)")
+            #expect(
+                lines.dropFirst().first?.hasPrefix("commit: \(head)") == true, "stale release (rebuild with scripts/release.sh): \(result.stdout)")
             #expect(lines.last?.range(of: #"^built: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil, "\(result.stdout)")
         }
         // A developer build says so instead of pretending to be a release.
@@ -97,7 +101,8 @@ struct ReleaseArtefactTests {
         #expect(result.succeeded, "\(result.output)")
         #expect(result.stdout.contains("toolchain hidden\n"), "\(result.output)")
         // The hiding is real: the toolchain-linked developer build cannot even load.
-        #expect(result.stdout.contains("developer build failed: ") && result.stdout.contains("error while loading shared libraries"), "\(result.output)")
+        #expect(
+            result.stdout.contains("developer build failed: ") && result.stdout.contains("error while loading shared libraries"), "\(result.output)")
         #expect(result.stdout.contains("OVERVIEW: Run scripted root CA key ceremonies"), "\(result.output)")
         #expect(result.stdout.contains("root-ca.crt"), "\(result.output)")
         #expect(result.stdout.contains("transcript OK: "), "\(result.output)")

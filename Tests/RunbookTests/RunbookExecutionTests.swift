@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Every runbook's executable steps run in order against the real binaries, a SoftHSM token,
 /// temporary media and (where the runbook needs one) a real appliance on loopback, so a runbook
@@ -32,10 +32,12 @@ struct RunbookExecutionTests {
     @Test("every runbook is either executed or explicitly prose; none drops out unnoticed")
     func everyRunbookIsPinned() throws {
         let all = Set(try FileManager.default.contentsOfDirectory(atPath: Self.runbooksDirectory.path).filter { $0.hasSuffix(".md") })
-        #expect(Set(Self.executableRunbooks) == Self.pinnedExecutable,
-                "executable runbooks changed: \(Set(Self.executableRunbooks).symmetricDifference(Self.pinnedExecutable).sorted())")
-        #expect(all == Self.pinnedExecutable.union(Self.pinnedProse),
-                "unclassified or missing runbooks: \(all.symmetricDifference(Self.pinnedExecutable.union(Self.pinnedProse)).sorted())")
+        #expect(
+            Set(Self.executableRunbooks) == Self.pinnedExecutable,
+            "executable runbooks changed: \(Set(Self.executableRunbooks).symmetricDifference(Self.pinnedExecutable).sorted())")
+        #expect(
+            all == Self.pinnedExecutable.union(Self.pinnedProse),
+            "unclassified or missing runbooks: \(all.symmetricDifference(Self.pinnedExecutable.union(Self.pinnedProse)).sorted())")
     }
 
     @Test("runbook steps succeed and show what the runbook says", arguments: executableRunbooks)
@@ -73,7 +75,8 @@ struct RunbookExecutionTests {
             for line in step.expected {
                 // stdout and stderr separately: a stdout without a final newline must not glue its last
                 // line to stderr's first.
-                let matched = RunbookScript.expectation(line, matchesLineIn: result.stdout)
+                let matched =
+                    RunbookScript.expectation(line, matchesLineIn: result.stdout)
                     || RunbookScript.expectation(line, matchesLineIn: result.stderr)
                 #expect(matched, "\(name):\(step.line): expected a whole line '\(line)' in:\n\(result.output)")
             }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// docs/quick-start.md#shell-completion: every binary prints a bash completion script (from
 /// swift-argument-parser) that bash parses and that registers the tool's completion function.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 18: `--state-dir` was silently ignored whenever `--config` was given, so
 /// `appliance init --state-dir X --config c.yaml` wrote a key into /var/lib/rootkeeper. Now the

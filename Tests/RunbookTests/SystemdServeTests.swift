@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 18: the shipped unit starts. `serve` is started exactly as
 /// Runbooks/systemd/rootkeeper-appliance.service starts it: its ExecStart, as its User=, with the
@@ -16,7 +16,9 @@ struct SystemdServeTests {
         var credentials: [(id: String, path: String)]
 
         init(text: String) throws {
-            var user: String?, execStart: [String]?, credentials: [(id: String, path: String)] = []
+            var user: String?
+            var execStart: [String]?
+            var credentials: [(id: String, path: String)] = []
             for line in text.split(separator: "\n").map(String.init) where !line.hasPrefix("#") {
                 if line.hasPrefix("User=") { user = String(line.dropFirst(5)) }
                 if line.hasPrefix("ExecStart=") { execStart = line.dropFirst(10).split(separator: " ").map(String.init) }
@@ -71,8 +73,9 @@ struct SystemdServeTests {
             paths[argument] ?? argument.replacingOccurrences(of: "${CREDENTIALS_DIRECTORY}", with: credentials)
         }
         for argument in command {
-            #expect(!argument.contains("/etc/rootkeeper") && !argument.contains("/var/lib/rootkeeper") && !argument.contains("$"),
-                    "unit argument not mapped for the rehearsal: \(argument)")
+            #expect(
+                !argument.contains("/etc/rootkeeper") && !argument.contains("/var/lib/rootkeeper") && !argument.contains("$"),
+                "unit argument not mapped for the rehearsal: \(argument)")
         }
         return command
     }
@@ -99,7 +102,8 @@ struct SystemdServeTests {
         #expect(try ExternalTool("stat").run(["-c", "%a %U", appliance.passphraseFile]).stdout == "600 root\n")
         _ = try ExternalTool("chown").run(["-R", Self.serviceUser, appliance.state])
         let credentials = try Self.credentialsDirectory(
-            in: appliance.work, unit: unit, sources: ["/etc/rootkeeper/intermediate.passphrase": appliance.passphraseFile], readers: [Self.serviceUser])
+            in: appliance.work, unit: unit, sources: ["/etc/rootkeeper/intermediate.passphrase": appliance.passphraseFile],
+            readers: [Self.serviceUser])
         let command = try Self.command(unit, appliance: appliance, credentials: credentials)
 
         let serve = try Self.start(command, environment: ["CREDENTIALS_DIRECTORY": credentials])
@@ -118,8 +122,10 @@ struct SystemdServeTests {
         defer { appliance.remove() }
         _ = try ExternalTool("chown").run(["-R", Self.serviceUser, appliance.state])
         let serve = try Self.start(
-            [appliance.binDirectory + "/appliance", "serve", "--state-dir", appliance.state, "--config", appliance.config,
-             "--passphrase-file", appliance.passphraseFile], environment: [:])
+            [
+                appliance.binDirectory + "/appliance", "serve", "--state-dir", appliance.state, "--config", appliance.config,
+                "--passphrase-file", appliance.passphraseFile,
+            ], environment: [:])
         defer { serve.stop() }
         #expect(serve.waitForOutput("intermediate.passphrase", timeout: 30), "output:\n\(serve.output)")
         #expect(serve.output.contains("is not owned by the current user") || serve.output.contains("Permission denied"), "output:\n\(serve.output)")
@@ -137,7 +143,8 @@ struct SystemdServeTests {
         let credentials = try Self.credentialsDirectory(
             in: appliance.work, unit: unit, sources: ["/etc/rootkeeper/intermediate.passphrase": appliance.passphraseFile],
             readers: [Self.serviceUser, "daemon"])
-        let serve = try Self.start(try Self.command(unit, appliance: appliance, credentials: credentials), environment: ["CREDENTIALS_DIRECTORY": credentials])
+        let serve = try Self.start(
+            try Self.command(unit, appliance: appliance, credentials: credentials), environment: ["CREDENTIALS_DIRECTORY": credentials])
         defer { serve.stop() }
         #expect(serve.waitForOutput("is readable by another user or group", timeout: 30), "output:\n\(serve.output)")
         #expect(serve.output.contains("intermediate.passphrase"))

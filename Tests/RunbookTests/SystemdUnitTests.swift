@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 7: the shipped systemd unit uses the sandboxing systemd offers, rated by systemd itself.
 @Suite("The appliance's systemd unit is sandboxed")
@@ -25,8 +25,10 @@ struct SystemdUnitTests {
     @Test("the unit runs as an unprivileged user with no capabilities, no core dumps and a 077 umask")
     func essentials() throws {
         let text = try String(contentsOf: Self.unit, encoding: .utf8)
-        for directive in ["User=rootkeeper", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n", "ProtectSystem=strict",
-                          "ReadWritePaths=/var/lib/rootkeeper", "LimitCORE=0", "UMask=0077", "MemoryDenyWriteExecute=yes"] {
+        for directive in [
+            "User=rootkeeper", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n", "ProtectSystem=strict",
+            "ReadWritePaths=/var/lib/rootkeeper", "LimitCORE=0", "UMask=0077", "MemoryDenyWriteExecute=yes",
+        ] {
             #expect(text.contains(directive), "missing \(directive)")
         }
         #expect(!text.contains("--passphrase "), "a passphrase must never be on the command line")

@@ -36,7 +36,9 @@ struct CardPresenceTests {
         try await FakeCardReader(initial: Self.card, then: [Self.empty]).waitForRemoval(reader: Self.reader, timeout: .seconds(5))
         let stays = FakeCardReader(initial: Self.card, then: [Self.card])
         let stillThere = await #expect(throws: SmartCardError.self) { try await stays.waitForRemoval(reader: Self.reader, timeout: .seconds(1)) }
-        #expect(stillThere?.code == .timedOut && stillThere?.reason.contains("waiting for the card to be removed") == true, "\(String(describing: stillThere))")
+        #expect(
+            stillThere?.code == .timedOut && stillThere?.reason.contains("waiting for the card to be removed") == true,
+            "\(String(describing: stillThere))")
     }
 
     @Test("an unknown reader is reported, not waited on")

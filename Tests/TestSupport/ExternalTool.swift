@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs an independent command-line tool (openssl, pkcs11-tool, curl, softhsm2-util …) the way a
 /// person would, so tests can check our output with something that is not our own parser.
@@ -29,7 +30,6 @@ public struct ExternalTool: Sendable {
         public let name: String
         public var description: String { "\(name) is not installed (install it with scripts/install-deps.sh)" }
     }
-
 
     /// Absolute path of the executable.
     public let path: String
@@ -134,8 +134,8 @@ public struct ExternalTool: Sendable {
         /// that cannot race another test for a port chosen in advance.
         public func listeningPorts(timeout: TimeInterval = 60) -> (https: Int, http: Int)? {
             guard waitForOutput("listening: https://", timeout: timeout),
-                  let match = output.firstMatch(of: /listening: https:\/\/\S+:(\d+) http:\/\/\S+:(\d+)/),
-                  let https = Int(match.1), let http = Int(match.2)
+                let match = output.firstMatch(of: /listening: https:\/\/\S+:(\d+) http:\/\/\S+:(\d+)/),
+                let https = Int(match.1), let http = Int(match.2)
             else { return nil }
             return (https, http)
         }

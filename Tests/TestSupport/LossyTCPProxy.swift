@@ -91,7 +91,10 @@ public final class LossyTCPProxy: @unchecked Sendable {
             shutdown(upstream, Int32(SHUT_RDWR))
         }
         func pumpFinished() {
-            let both = lock.withLock { finished += 1; return finished == 2 }
+            let both = lock.withLock {
+                finished += 1
+                return finished == 2
+            }
             if both {
                 close(client)
                 close(upstream)

@@ -63,11 +63,12 @@ public final class PostgreSQLCluster: Sendable {
             .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/initdb") }
             .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
         guard let version = versions.last else {
-            throw Unavailable(description: """
-                PostgreSQL server binaries (initdb, pg_ctl) are not installed under \(root)/<version>/bin: the PostgreSQL \
-                store tests need a real server. Install them with scripts/install-deps.sh (package postgresql), or set \
-                ROOTKEEPER_TEST_POSTGRES_URL=postgres://user@host:port/database to use a running server
-                """)
+            throw Unavailable(
+                description: """
+                    PostgreSQL server binaries (initdb, pg_ctl) are not installed under \(root)/<version>/bin: the PostgreSQL \
+                    store tests need a real server. Install them with scripts/install-deps.sh (package postgresql), or set \
+                    ROOTKEEPER_TEST_POSTGRES_URL=postgres://user@host:port/database to use a running server
+                    """)
         }
         return "\(root)/\(version)/bin"
     }
@@ -77,9 +78,10 @@ public final class PostgreSQLCluster: Sendable {
             throw Unavailable(description: "ROOTKEEPER_TEST_POSTGRES_URL \(text) is not postgres://user@host:port/database")
         }
         let database = url.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        return PostgreSQLCluster(host: host, port: url.port ?? 5432, user: url.user ?? "postgres",
-                                 adminDatabase: database.isEmpty ? "postgres" : database, dataDirectory: nil, directory: nil,
-                                 binDirectory: try? binDirectory())
+        return PostgreSQLCluster(
+            host: host, port: url.port ?? 5432, user: url.user ?? "postgres",
+            adminDatabase: database.isEmpty ? "postgres" : database, dataDirectory: nil, directory: nil,
+            binDirectory: try? binDirectory())
     }
 
     /// Arguments that run `tool` as the `postgres` user when this process is root.
@@ -121,15 +123,18 @@ public final class PostgreSQLCluster: Sendable {
         let initdb = try ExternalTool(asServerUser("\(bin)/initdb")[0]).run(
             Array(asServerUser("\(bin)/initdb").dropFirst()) + ["-D", data, "-U", "rootkeeper", "--auth=trust", "--no-sync"], timeout: 120)
         guard initdb.succeeded else { throw Unavailable(description: "initdb failed: \(initdb.output)") }
-        var settings = ["listen_addresses = '127.0.0.1'", "unix_socket_directories = '\(directory.path)'", "fsync = on",
-                        "max_connections = 200"]
+        var settings = [
+            "listen_addresses = '127.0.0.1'", "unix_socket_directories = '\(directory.path)'", "fsync = on",
+            "max_connections = 200",
+        ]
         settings += configure
         let conf = data + "/postgresql.conf"
         try appendLines(settings, to: conf)
         if !hba.isEmpty { try appendLines(hba, to: data + "/pg_hba.conf") }
         let port = try freePort()
-        let cluster = PostgreSQLCluster(host: "127.0.0.1", port: port, user: "rootkeeper", adminDatabase: "postgres",
-                                        dataDirectory: data, directory: directory.path, binDirectory: bin)
+        let cluster = PostgreSQLCluster(
+            host: "127.0.0.1", port: port, user: "rootkeeper", adminDatabase: "postgres",
+            dataDirectory: data, directory: directory.path, binDirectory: bin)
         try cluster.startServer()
         try cluster.stopWhenProcessExits()
         return cluster
@@ -158,12 +163,15 @@ public final class PostgreSQLCluster: Sendable {
         }
         let command = asServerUser("\(bin)/pg_basebackup")
         let backup = try ExternalTool(command[0]).run(
-            Array(command.dropFirst()) + ["-h", primary.host, "-p", "\(primary.port)", "-U", primary.user, "-D", data, "-R", "-X", "stream",
-                                         "--checkpoint=fast"], timeout: 180)
+            Array(command.dropFirst()) + [
+                "-h", primary.host, "-p", "\(primary.port)", "-U", primary.user, "-D", data, "-R", "-X", "stream",
+                "--checkpoint=fast",
+            ], timeout: 180)
         guard backup.succeeded else { throw Unavailable(description: "pg_basebackup failed: \(backup.output)") }
         try appendLines(["unix_socket_directories = '\(directory.path)'", "hot_standby = on"], to: data + "/postgresql.conf")
-        let standby = PostgreSQLCluster(host: "127.0.0.1", port: try freePort(), user: primary.user, adminDatabase: "postgres",
-                                        dataDirectory: data, directory: directory.path, binDirectory: bin)
+        let standby = PostgreSQLCluster(
+            host: "127.0.0.1", port: try freePort(), user: primary.user, adminDatabase: "postgres",
+            dataDirectory: data, directory: directory.path, binDirectory: bin)
         try standby.startServer()
         try standby.stopWhenProcessExits()
         return standby
@@ -212,8 +220,11 @@ public final class PostgreSQLCluster: Sendable {
     @discardableResult
     public func psql(_ sql: String, database: String? = nil) throws -> String {
         let tool = try binDirectory.map { try ExternalTool("\($0)/psql") } ?? ExternalTool("psql")
-        let result = try tool.run(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", "\(port)", "-U", user,
-                                   "-d", database ?? adminDatabase, "-c", sql], timeout: 120)
+        let result = try tool.run(
+            [
+                "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", "\(port)", "-U", user,
+                "-d", database ?? adminDatabase, "-c", sql,
+            ], timeout: 120)
         guard result.succeeded else { throw Unavailable(description: "psql failed on \(sql.prefix(200)): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

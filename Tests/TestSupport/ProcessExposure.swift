@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What another process can learn about a running one: its core-file limit, and whether a
 /// process of a given user can read its `/proc/<pid>/environ` (the same ptrace access check that
@@ -14,7 +15,8 @@ public enum ProcessExposure {
     /// The "Max core file size" line of `/proc/<pid>/limits`, split into soft and hard limits.
     public static func coreFileLimit(pid: pid_t) -> (soft: String, hard: String)? {
         guard let limits = try? String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8),
-              let line = limits.split(separator: "\n").first(where: { $0.hasPrefix("Max core file size") }) else { return nil }
+            let line = limits.split(separator: "\n").first(where: { $0.hasPrefix("Max core file size") })
+        else { return nil }
         let fields = line.dropFirst("Max core file size".count).split(separator: " ", omittingEmptySubsequences: true)
         guard fields.count >= 2 else { return nil }
         return (String(fields[0]), String(fields[1]))

@@ -29,27 +29,27 @@ public struct RenameHold: Sendable {
     public func reset() { try? FileManager.default.removeItem(atPath: reachedFile) }
 
     static let source = #"""
-/* Test-only LD_PRELOAD: hold at the rename onto a path named by ROOTKEEPER_TEST_HOLD_RENAME. */
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+        /* Test-only LD_PRELOAD: hold at the rename onto a path named by ROOTKEEPER_TEST_HOLD_RENAME. */
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
 
-int rename(const char *from, const char *to) {
-    static int (*real)(const char *, const char *);
-    if (real == NULL) real = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
-    const char *hold = getenv("ROOTKEEPER_TEST_HOLD_RENAME");
-    const char *base = strrchr(to, '/');
-    base = base ? base + 1 : to;
-    if (hold != NULL && strcmp(base, hold) == 0) {
-        const char *reached = getenv("ROOTKEEPER_TEST_HOLD_REACHED");
-        FILE *file = reached ? fopen(reached, "a") : NULL;
-        if (file != NULL) { fprintf(file, "%s -> %s\n", from, to); fclose(file); }
-        for (;;) pause();
-    }
-    return real(from, to);
-}
-"""#
+        int rename(const char *from, const char *to) {
+            static int (*real)(const char *, const char *);
+            if (real == NULL) real = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+            const char *hold = getenv("ROOTKEEPER_TEST_HOLD_RENAME");
+            const char *base = strrchr(to, '/');
+            base = base ? base + 1 : to;
+            if (hold != NULL && strcmp(base, hold) == 0) {
+                const char *reached = getenv("ROOTKEEPER_TEST_HOLD_REACHED");
+                FILE *file = reached ? fopen(reached, "a") : NULL;
+                if (file != NULL) { fprintf(file, "%s -> %s\n", from, to); fclose(file); }
+                for (;;) pause();
+            }
+            return real(from, to);
+        }
+        """#
 }

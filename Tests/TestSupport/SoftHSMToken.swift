@@ -105,7 +105,10 @@ public actor AsyncLock {
     public init() {}
 
     public func acquire() async {
-        guard busy else { busy = true; return }
+        guard busy else {
+            busy = true
+            return
+        }
         await withCheckedContinuation { waiters.append($0) }
     }
 

@@ -3,7 +3,8 @@ public enum TestHostname {
     /// A host name of exactly `length` characters: labels of at most 63 letters (alternating
     /// `h`/`k` so no two labels are equal), never an empty label, never an all-numeric last label.
     public static func ldh(length: Int) -> String {
-        var labels: [String] = [], remaining = length
+        var labels: [String] = []
+        var remaining = length
         while remaining > 0 {
             // 64 left would make a 63-character label and an empty one: take 62 and leave 1.
             let size = min(63, remaining == 64 ? 62 : remaining)

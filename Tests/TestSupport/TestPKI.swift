@@ -64,7 +64,7 @@ public struct TestPKI: Sendable {
         return try CertificateSigningRequest(
             version: .v1, subject: identity.requestSubject(), privateKey: key,
             attributes: CertificateSigningRequest.Attributes([
-                .init(ExtensionRequest(extensions: try Certificate.Extensions { SubjectAlternativeNames(identity.subjectAlternativeNames) })),
+                .init(ExtensionRequest(extensions: try Certificate.Extensions { SubjectAlternativeNames(identity.subjectAlternativeNames) }))
             ]))
     }
 
@@ -92,7 +92,9 @@ public struct TestPKI: Sendable {
     }
 
     /// Issues a server certificate for `fqdn` (plus `dnsNames` and IPv4/IPv6 `ipAddresses`).
-    public func issueServer(fqdn: String, dnsNames: [String] = [], ipAddresses: [[UInt8]] = [[127, 0, 0, 1]], algorithm: KeyAlgorithm = .p256) async throws -> Leaf {
+    public func issueServer(fqdn: String, dnsNames: [String] = [], ipAddresses: [[UInt8]] = [[127, 0, 0, 1]], algorithm: KeyAlgorithm = .p256)
+        async throws -> Leaf
+    {
         let key = try algorithm.generatePrivateKey()
         let profile = try ServerLeafProfile(fqdn: fqdn, organization: organization, dnsNames: dnsNames, ipAddresses: ipAddresses)
         let certificate = try await intermediateIssuer.issue(intermediateIssuer.prepare(profile: profile, subjectPublicKey: key.publicKey))

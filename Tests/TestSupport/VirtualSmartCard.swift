@@ -81,10 +81,11 @@ public final class VirtualSmartCard: @unchecked Sendable {
     static func spawn(_ executable: String, _ arguments: [String], environment: [String: String]?) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-            executable,
-        ] + arguments
+        process.arguments =
+            [
+                "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
+                executable,
+            ] + arguments
         if let environment { process.environment = environment }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

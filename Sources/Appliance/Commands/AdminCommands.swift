@@ -170,7 +170,9 @@ struct AuditCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The journal's events, oldest first: one line each, or --format json.",
-            discussion: "Reads audit/audit.jsonl offline (no running appliance needed). Example:\n  appliance audit list --last 20 --format json --state-dir /var/lib/rootkeeper")
+            discussion:
+                "Reads audit/audit.jsonl offline (no running appliance needed). Example:\n  appliance audit list --last 20 --format json --state-dir /var/lib/rootkeeper"
+        )
         @OptionGroup var state: StateOptions
         @OptionGroup var output: FormatOption
         @Option(help: "Only the last N events.") var last: Int?

@@ -31,7 +31,9 @@ struct BackupCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try loadConfiguration(config, state: state)
-            guard passphrase.identity == nil else { throw CommandFailure("--identity opens archives (verify, restore); to create one for a key pair use --recipient PUB.pem") }
+            guard passphrase.identity == nil else {
+                throw CommandFailure("--identity opens archives (verify, restore); to create one for a key pair use --recipient PUB.pem")
+            }
             let key: BackupKeyMaterial
             if let recipient {
                 guard passphrase.passphraseFile == nil, passphrase.passphraseFD == nil else {

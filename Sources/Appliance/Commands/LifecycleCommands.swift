@@ -73,11 +73,14 @@ struct IntermediateCommand: AsyncParsableCommand {
                 """)
         @OptionGroup var state: StateOptions
         @Option(help: "Directory holding the ceremony's output bundle (intermediate-cert).") var from: String
-        @Option(name: .customLong("root-fingerprint"), help: "The root from the root ceremony's paper log: its certificate SHA-256, SPKI SHA-256 (hex) or agent pin (sha256/BASE64).")
+        @Option(
+            name: .customLong("root-fingerprint"),
+            help: "The root from the root ceremony's paper log: its certificate SHA-256, SPKI SHA-256 (hex) or agent pin (sha256/BASE64).")
         var rootFingerprint: String
 
         func run() async throws {
-            let installed = try ApplianceSetup.install(stateDirectory: StateDirectory(path: state.stateDirectory), from: from, rootFingerprint: rootFingerprint)
+            let installed = try ApplianceSetup.install(
+                stateDirectory: StateDirectory(path: state.stateDirectory), from: from, rootFingerprint: rootFingerprint)
             print("installed intermediate \(installed.intermediate.subject), valid until \(installed.intermediate.notValidAfter)")
             print("root: \(installed.root.subject)")
             for retiring in installed.retiring {
@@ -112,7 +115,8 @@ struct ServeCommand: AsyncParsableCommand {
         try ProcessHardening.checkStateOwner(configuration.stateDirectory, serving: account?.uid ?? geteuid(), user: configuration.user)
         if let account {
             guard configuration.https.port >= 1024 || configuration.https.port == 0,
-                  configuration.http.port >= 1024 || configuration.http.port == 0 else {
+                configuration.http.port >= 1024 || configuration.http.port == 0
+            else {
                 throw CommandFailure("ports below 1024 need CAP_NET_BIND_SERVICE (systemd AmbientCapabilities=); refusing to keep root for them")
             }
             logger.notice("dropping privileges", metadata: ["user": "\(configuration.user ?? "")", "uid": "\(account.uid)"])
@@ -127,8 +131,9 @@ struct ServeCommand: AsyncParsableCommand {
         let addresses = runtime.application.addresses
         Task {
             let ports = await addresses.waitUntilListening()
-            print("listening: https://\(Self.host(configuration.https.address)):\(ports.https) "
-                + "http://\(Self.host(configuration.http.address)):\(ports.http)")
+            print(
+                "listening: https://\(Self.host(configuration.https.address)):\(ports.https) "
+                    + "http://\(Self.host(configuration.http.address)):\(ports.http)")
             fflush(nil)
         }
         try await runtime.application.run(gracefulShutdownSignals: [.sigterm, .sigint])
@@ -202,7 +207,13 @@ struct DemoCommand: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: dir).standardizedFileURL.path
         let server: Process
         do {
-            server = try DemoRunner(directory: directory, binDirectory: executable, log: { print($0); fflush(nil) }).run()
+            server = try DemoRunner(
+                directory: directory, binDirectory: executable,
+                log: {
+                    print($0)
+                    fflush(nil)
+                }
+            ).run()
         } catch {
             FileHandle.standardError.write(Data("demo: \(error)\n".utf8))
             throw ExitCode.failure
@@ -245,7 +256,11 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             configuration = try loadConfiguration(config, state: state)
         } catch {
-            print(DoctorFinding("configuration", .problem, PeopleMessage.failure(for: error)?.description ?? "\(error)", fix: "correct it (every key is documented in docs/configuration.md)").line)
+            print(
+                DoctorFinding(
+                    "configuration", .problem, PeopleMessage.failure(for: error)?.description ?? "\(error)",
+                    fix: "correct it (every key is documented in docs/configuration.md)"
+                ).line)
             throw ExitCode.failure
         }
         // serve started as root runs as the configured user; started as anyone else, as itself.
@@ -253,7 +268,11 @@ struct DoctorCommand: AsyncParsableCommand {
         do {
             account = try ProcessHardening.checkUser(configuredUser: configuration.user)
         } catch {
-            print(DoctorFinding("user", .problem, PeopleMessage.failure(for: error)?.description ?? "\(error)", fix: "set `user:` to an unprivileged account that owns the state directory").line)
+            print(
+                DoctorFinding(
+                    "user", .problem, PeopleMessage.failure(for: error)?.description ?? "\(error)",
+                    fix: "set `user:` to an unprivileged account that owns the state directory"
+                ).line)
             throw ExitCode.failure
         }
         // Read as serve reads it (a prompt by default); a failure is reported as the key check's problem.

@@ -2,12 +2,13 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Serves `DIR/admin.sock` (mode 0600, owner only) as a ServiceLifecycle `Service`.
@@ -73,7 +74,8 @@ public final class AdminSocketServer: Service, Sendable {
         }
         guard info.st_mode & 0o777 == 0o600, info.st_uid == geteuid() else {
             throw ApplianceError.unavailable(
-                "\(path) must be mode 0600 and owned by uid \(geteuid()); it is mode \(String(info.st_mode & 0o777, radix: 8)) owned by uid \(info.st_uid)")
+                "\(path) must be mode 0600 and owned by uid \(geteuid()); it is mode \(String(info.st_mode & 0o777, radix: 8)) owned by uid \(info.st_uid)"
+            )
         }
     }
 
@@ -95,7 +97,10 @@ public final class AdminSocketServer: Service, Sendable {
                     self.acceptLoop(fd)
                     close(fd)
                     unlink(self.path)
-                    finished.withLockedValue { $0?.resume(); $0 = nil }
+                    finished.withLockedValue {
+                        $0?.resume()
+                        $0 = nil
+                    }
                 }
                 thread.start()
             }
@@ -128,7 +133,8 @@ public final class AdminSocketServer: Service, Sendable {
             // does not discard the refusal with a reset.
             let line = try UnixSocket.readLine(connection, limit: Self.maxMessageBytes)
             guard Self.mayAdminister(caller) else {
-                logger.warning("admin connection refused: caller is not the service user", metadata: ["uid": "\(caller.uid)", "pid": "\(caller.pid)"])
+                logger.warning(
+                    "admin connection refused: caller is not the service user", metadata: ["uid": "\(caller.uid)", "pid": "\(caller.pid)"])
                 throw ApplianceError.forbidden("uid \(caller.uid) may not administer this appliance")
             }
             let request = try JSONDecoder().decode(AdminRequest.self, from: Data(line))

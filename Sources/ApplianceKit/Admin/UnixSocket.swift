@@ -1,10 +1,11 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Thin POSIX helpers for the admin Unix domain socket. Kept tiny and internal; everything
@@ -29,9 +30,9 @@ enum UnixSocket {
 
     static func streamSocket() -> Int32 {
         #if canImport(Glibc)
-        return socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            return socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
-        return socket(AF_UNIX, SOCK_STREAM, 0)
+            return socket(AF_UNIX, SOCK_STREAM, 0)
         #endif
     }
 
@@ -75,14 +76,15 @@ enum UnixSocket {
     /// The connecting process's credentials (Linux SO_PEERCRED; `struct ucred` layout).
     static func peerCredentials(_ fd: Int32) -> AdminCaller? {
         #if os(Linux)
-        var credentials = (pid: Int32(0), uid: UInt32(0), gid: UInt32(0))
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
-        return AdminCaller(uid: credentials.uid, pid: credentials.pid)
+            var credentials = (pid: Int32(0), uid: UInt32(0), gid: UInt32(0))
+            var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+            guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
+            return AdminCaller(uid: credentials.uid, pid: credentials.pid)
         #else
-        var uid = uid_t(0), gid = gid_t(0)
-        guard getpeereid(fd, &uid, &gid) == 0 else { return nil }
-        return AdminCaller(uid: uid, pid: 0)
+            var uid = uid_t(0)
+            var gid = gid_t(0)
+            guard getpeereid(fd, &uid, &gid) == 0 else { return nil }
+            return AdminCaller(uid: uid, pid: 0)
         #endif
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import PKICore
+import ServiceLifecycle
 import X509
 
 /// The implementations the network layer calls; the lead wires the real ones (PKICore issuance,
@@ -49,6 +50,5 @@ public struct ApplianceServices: Sendable {
     }
 }
 
-import ServiceLifecycle
 /// `ServiceLifecycle.Service`, re-exported under an unambiguous name for this module's API.
 public typealias ServiceLifecycleService = ServiceLifecycle.Service

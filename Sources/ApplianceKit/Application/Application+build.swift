@@ -39,8 +39,10 @@ public func buildApplication(
     try configuration.validate()
     let addresses = BoundAddresses()
     let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [IncompleteRequestCloser(
-            maxBodyBytes: max(configuration.limits.maxESTBodyBytes, configuration.limits.maxOCSPRequestBytes))],
+        additionalChannelHandlers: [
+            IncompleteRequestCloser(
+                maxBodyBytes: max(configuration.limits.maxESTBodyBytes, configuration.limits.maxOCSPRequestBytes))
+        ],
         idleTimeout: .milliseconds(Int64(configuration.limits.idleTimeoutSeconds * 1000)),
         httpDecoderConfiguration: .init(
             maxHeaderFieldSize: configuration.limits.maxHeaderBytes,

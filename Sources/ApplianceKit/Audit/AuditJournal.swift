@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import Registration
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `audit/audit.jsonl` (docs/files.md#audit-journal): the store's hash-chained audit events, one canonical JSON
 /// object per line, appended and fsynced as they are recorded.
@@ -121,7 +122,9 @@ public struct AuditJournal: Service, AuthorityEventSubscriber {
     /// Replays the journal at `path` and checks every line (form, sequence, chain, hash).
     public static func verify(path: String) throws -> AuditVerification {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ApplianceError.notFound("no audit journal at \(path); give the state directory with --state-dir (the appliance writes audit/audit.jsonl there once it has served)")
+            throw ApplianceError.notFound(
+                "no audit journal at \(path); give the state directory with --state-dir (the appliance writes audit/audit.jsonl there once it has served)"
+            )
         }
         var events: [AuditEvent] = []
         for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {

@@ -20,8 +20,10 @@ public struct AuditRecord: Sendable {
     /// The record for `--format json`: seq, time, actor, action, subject, details, hash, prevHash.
     public var jsonObject: [String: Any] {
         let details = (try? JSONSerialization.jsonObject(with: Data(event.detailsJSON.utf8))) ?? event.detailsJSON
-        return ["seq": Int(event.seq), "time": time, "actor": actor, "action": action, "subject": subject, "details": details,
-                "hash": event.hash, "prevHash": event.prevHash]
+        return [
+            "seq": Int(event.seq), "time": time, "actor": actor, "action": action, "subject": subject, "details": details,
+            "hash": event.hash, "prevHash": event.prevHash,
+        ]
     }
 }
 
@@ -30,14 +32,16 @@ extension AuditJournal {
     /// `appliance audit verify` to find out more).
     public static func records(path: String) throws -> [AuditRecord] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ApplianceError.notFound("""
+            throw ApplianceError.notFound(
+                """
                 no audit journal at \(path); give the state directory with --state-dir (the appliance writes \
                 audit/audit.jsonl there once it has served)
                 """)
         }
         return try data.split(separator: UInt8(ascii: "\n")).enumerated().map { index, line in
             guard let event = try? JSONDecoder().decode(AuditEvent.self, from: Data(line)) else {
-                throw ApplianceError.malformed("line \(index + 1) of \(path) is not an audit event; run `appliance audit verify` to check the journal")
+                throw ApplianceError.malformed(
+                    "line \(index + 1) of \(path) is not an audit event; run `appliance audit verify` to check the journal")
             }
             return AuditRecord(event: event)
         }

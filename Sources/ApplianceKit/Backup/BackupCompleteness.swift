@@ -22,22 +22,26 @@ enum BackupCompleteness {
         for path in files.keys.sorted() {
             let components = path.split(separator: "/").map(String.init)
             guard components.count == 4, components[0] == "ca", ["issuers", "retired"].contains(components[1]),
-                  components[3] == "intermediate-ca.crt" else { continue }
+                components[3] == "intermediate-ca.crt"
+            else { continue }
             let ski = try IssuerRoster.ski(try certificate(files, path))
             guard ski == components[2] else {
                 throw ApplianceError.backupRejected("\(path) holds the intermediate with SKI \(ski), not \(components[2])")
             }
             if components[1] == "issuers", manifest.intermediateKey == "file",
-               files[StateDirectory.issuerKeyComponents(ski).joined(separator: "/")] == nil {
+                files[StateDirectory.issuerKeyComponents(ski).joined(separator: "/")] == nil
+            {
                 throw ApplianceError.backupRejected(
-                    "the retiring intermediate \(ski) has no key in the archive (\(StateDirectory.issuerKeyComponents(ski).joined(separator: "/"))); it could not sign its CRL or OCSP answers after a restore. Take the backup again with a current appliance")
+                    "the retiring intermediate \(ski) has no key in the archive (\(StateDirectory.issuerKeyComponents(ski).joined(separator: "/"))); it could not sign its CRL or OCSP answers after a restore. Take the backup again with a current appliance"
+                )
             }
             present[ski] = path
         }
         let missing = referenced.subtracting(present.keys).sorted()
         guard missing.isEmpty else {
             throw ApplianceError.backupRejected(
-                "the database names issuer(s) \(missing.joined(separator: ", ")) whose certificate the archive does not hold (expected \(missing.map { StateDirectory.issuerCertificateComponents($0).joined(separator: "/") }.joined(separator: ", "))); their agents could not authenticate and their CRL and OCSP would disappear after a restore. Take the backup again with a current appliance")
+                "the database names issuer(s) \(missing.joined(separator: ", ")) whose certificate the archive does not hold (expected \(missing.map { StateDirectory.issuerCertificateComponents($0).joined(separator: "/") }.joined(separator: ", "))); their agents could not authenticate and their CRL and OCSP would disappear after a restore. Take the backup again with a current appliance"
+            )
         }
     }
 

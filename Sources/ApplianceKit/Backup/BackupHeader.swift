@@ -43,7 +43,8 @@ public struct BackupHeader: Sendable, Hashable {
 
     public init(kdf: BackupKDFParameters?, chunkSize: Int = BackupHeader.defaultChunkSize, salt: [UInt8], noncePrefix: [UInt8]) throws {
         guard Self.chunkSizeRange.contains(chunkSize) else {
-            throw ApplianceError.backupRejected("chunk size \(chunkSize) is outside \(Self.chunkSizeRange.lowerBound)–\(Self.chunkSizeRange.upperBound) bytes")
+            throw ApplianceError.backupRejected(
+                "chunk size \(chunkSize) is outside \(Self.chunkSizeRange.lowerBound)–\(Self.chunkSizeRange.upperBound) bytes")
         }
         guard salt.count == 32, noncePrefix.count == 7 else { throw ApplianceError.backupRejected("salt must be 32 bytes and nonce prefix 7 bytes") }
         self.kdf = kdf
@@ -69,10 +70,13 @@ public struct BackupHeader: Sendable, Hashable {
     /// Parses and bounds-checks a header; every refusal says which field is wrong.
     public init(parsing bytes: [UInt8]) throws {
         guard bytes.count >= Self.size else {
-            throw ApplianceError.backupRejected("the file is \(bytes.count) bytes, shorter than a backup header (\(Self.size)); it is truncated or not a backup")
+            throw ApplianceError.backupRejected(
+                "the file is \(bytes.count) bytes, shorter than a backup header (\(Self.size)); it is truncated or not a backup")
         }
         guard Array(bytes[0..<8]) == Self.magic else { throw ApplianceError.backupRejected("not a Rootkeeper backup (bad magic)") }
-        guard bytes[8] == Self.version else { throw ApplianceError.backupRejected("unsupported backup format version \(bytes[8]) (this build reads version \(Self.version))") }
+        guard bytes[8] == Self.version else {
+            throw ApplianceError.backupRejected("unsupported backup format version \(bytes[8]) (this build reads version \(Self.version))")
+        }
         guard bytes[9] == Self.aeadAESGCM else { throw ApplianceError.backupRejected("unsupported AEAD identifier \(bytes[9])") }
         guard bytes[10] == Self.kdfScrypt || bytes[10] == Self.kdfX25519 else {
             throw ApplianceError.backupRejected("unsupported KDF identifier \(bytes[10])")

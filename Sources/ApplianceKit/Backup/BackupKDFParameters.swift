@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import PKICore
 import _CryptoExtras
 
@@ -36,13 +36,21 @@ public struct BackupKDFParameters: Sendable, Hashable {
     /// Bounds-checked parameters; the error names the offending value and the accepted range.
     public static func validated(logN: Int, r: Int, p: Int) throws -> BackupKDFParameters {
         guard logNRange.contains(logN) else {
-            throw ApplianceError.backupRejected("scrypt log2(N) = \(logN) is outside \(logNRange.lowerBound)–\(logNRange.upperBound); refusing the archive's KDF parameters")
+            throw ApplianceError.backupRejected(
+                "scrypt log2(N) = \(logN) is outside \(logNRange.lowerBound)–\(logNRange.upperBound); refusing the archive's KDF parameters")
         }
-        guard rRange.contains(r) else { throw ApplianceError.backupRejected("scrypt r = \(r) is outside \(rRange.lowerBound)–\(rRange.upperBound); refusing the archive's KDF parameters") }
-        guard pRange.contains(p) else { throw ApplianceError.backupRejected("scrypt p = \(p) is outside \(pRange.lowerBound)–\(pRange.upperBound); refusing the archive's KDF parameters") }
+        guard rRange.contains(r) else {
+            throw ApplianceError.backupRejected(
+                "scrypt r = \(r) is outside \(rRange.lowerBound)–\(rRange.upperBound); refusing the archive's KDF parameters")
+        }
+        guard pRange.contains(p) else {
+            throw ApplianceError.backupRejected(
+                "scrypt p = \(p) is outside \(pRange.lowerBound)–\(pRange.upperBound); refusing the archive's KDF parameters")
+        }
         let memory = 128 * r << logN
         guard memory <= maximumMemory else {
-            throw ApplianceError.backupRejected("scrypt would need \(memory >> 20) MiB (more than \(maximumMemory >> 20) MiB); refusing the archive's KDF parameters")
+            throw ApplianceError.backupRejected(
+                "scrypt would need \(memory >> 20) MiB (more than \(maximumMemory >> 20) MiB); refusing the archive's KDF parameters")
         }
         return BackupKDFParameters(unchecked: logN, r, p)
     }

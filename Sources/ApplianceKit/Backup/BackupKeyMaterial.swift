@@ -29,8 +29,11 @@ public enum BackupKeyMaterial: Sendable {
     public static func recipient(pemFile path: String) throws -> BackupKeyMaterial {
         let der = try pemDER(path, label: "PUBLIC KEY")
         guard der.count == spkiPrefix.count + 32, Array(der.prefix(spkiPrefix.count)) == spkiPrefix,
-              let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: der.suffix(32)) else {
-            throw ApplianceError.unavailable("\(path) is not an X25519 public key (make one with: openssl genpkey -algorithm X25519 -out backup.key && openssl pkey -in backup.key -pubout -out backup.pub)")
+            let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: der.suffix(32))
+        else {
+            throw ApplianceError.unavailable(
+                "\(path) is not an X25519 public key (make one with: openssl genpkey -algorithm X25519 -out backup.key && openssl pkey -in backup.key -pubout -out backup.pub)"
+            )
         }
         return .recipient(key)
     }
@@ -41,7 +44,8 @@ public enum BackupKeyMaterial: Sendable {
         var der = try pemDER(path, label: "PRIVATE KEY")
         defer { for index in der.indices { der[index] = 0 } }
         guard der.count == pkcs8Prefix.count + 32, Array(der.prefix(pkcs8Prefix.count)) == pkcs8Prefix,
-              let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: der.suffix(32)) else {
+            let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: der.suffix(32))
+        else {
             throw ApplianceError.unavailable("\(path) is not an unencrypted X25519 private key (PEM PRIVATE KEY)")
         }
         return .identity(key)
@@ -82,14 +86,17 @@ public enum BackupKeyMaterial: Sendable {
             }
             return try Self.agree(identity, ephemeral, ephemeralPublic: header.salt)
         case (_, .some):
-            throw ApplianceError.backupRejected("this archive is protected by a passphrase; give --passphrase-file, --passphrase-fd or answer the prompt")
+            throw ApplianceError.backupRejected(
+                "this archive is protected by a passphrase; give --passphrase-file, --passphrase-fd or answer the prompt")
         case (_, .none):
             throw ApplianceError.backupRejected("this archive is encrypted to a recipient key; give its private key with --identity")
         }
     }
 
-    private static func agree(_ privateKey: Curve25519.KeyAgreement.PrivateKey, _ publicKey: Curve25519.KeyAgreement.PublicKey,
-                              ephemeralPublic: [UInt8]) throws -> SymmetricKey {
+    private static func agree(
+        _ privateKey: Curve25519.KeyAgreement.PrivateKey, _ publicKey: Curve25519.KeyAgreement.PublicKey,
+        ephemeralPublic: [UInt8]
+    ) throws -> SymmetricKey {
         let recipientPublic: [UInt8]
         // Both sides bind the recipient's public key: the writer knows it directly, the reader
         // derives it from its private key.

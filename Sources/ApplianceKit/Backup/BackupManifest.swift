@@ -61,7 +61,9 @@ public struct BackupManifest: Codable, Sendable, Hashable {
     static func parse(payload: [UInt8]) throws -> (BackupManifest, [String: [UInt8]]) {
         guard payload.count >= 4 else { throw ApplianceError.backupRejected("payload too short for a manifest") }
         let length = payload[0..<4].reduce(0) { $0 << 8 | Int($1) }
-        guard length <= maximumManifestSize, 4 + length <= payload.count else { throw ApplianceError.backupRejected("manifest length \(length) is out of range") }
+        guard length <= maximumManifestSize, 4 + length <= payload.count else {
+            throw ApplianceError.backupRejected("manifest length \(length) is out of range")
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         let manifest: BackupManifest

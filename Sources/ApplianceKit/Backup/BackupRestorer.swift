@@ -17,15 +17,19 @@ public struct BackupRestorer: Sendable {
     ///     nil leaves it out (the summary says whether the archive has one).
     ///   - owner: uid/gid to hand every restored path to (the service account `serve` drops to);
     ///     nil keeps the current user.
-    public func restore(file: String, passphrase: SecretBytes, stateDirectory: String, configurationOut: String? = nil,
-                        owner: (uid: uid_t, gid: gid_t)? = nil) throws -> BackupSummary {
+    public func restore(
+        file: String, passphrase: SecretBytes, stateDirectory: String, configurationOut: String? = nil,
+        owner: (uid: uid_t, gid: gid_t)? = nil
+    ) throws -> BackupSummary {
         try restore(file: file, key: .passphrase(passphrase), stateDirectory: stateDirectory, configurationOut: configurationOut, owner: owner)
     }
 
     /// As ``restore(file:passphrase:stateDirectory:configurationOut:owner:)`` with a passphrase or
     /// a recipient's private key.
-    public func restore(file: String, key: BackupKeyMaterial, stateDirectory: String, configurationOut: String? = nil,
-                        owner: (uid: uid_t, gid: gid_t)? = nil) throws -> BackupSummary {
+    public func restore(
+        file: String, key: BackupKeyMaterial, stateDirectory: String, configurationOut: String? = nil,
+        owner: (uid: uid_t, gid: gid_t)? = nil
+    ) throws -> BackupSummary {
         try Self.checkEmpty(stateDirectory)
         if let configurationOut, FileManager.default.fileExists(atPath: configurationOut) {
             throw ApplianceError.unavailable("\(configurationOut) already exists; refusing to overwrite it with the archived configuration")
@@ -69,7 +73,8 @@ public struct BackupRestorer: Sendable {
         let entries = try FileManager.default.contentsOfDirectory(atPath: directory)
         guard entries.isEmpty else {
             throw ApplianceError.stateDirectory(
-                "refusing to restore into \(directory): it is not empty (\(counted(entries.count, "entry", plural: "entries")), e.g. \(entries.sorted()[0])); restore into a new or empty directory")
+                "refusing to restore into \(directory): it is not empty (\(counted(entries.count, "entry", plural: "entries")), e.g. \(entries.sorted()[0])); restore into a new or empty directory"
+            )
         }
     }
 

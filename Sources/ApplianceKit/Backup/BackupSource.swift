@@ -32,7 +32,8 @@ struct BackupSource {
             let bytes = try SecureFile.read(state.root.appendingPathComponent(file.relativePath).path, maximumSize: BackupManifest.maximumPayloadSize)
             if file.kind == .privateKey {
                 guard String(decoding: bytes.prefix(64), as: UTF8.self).hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----") else {
-                    throw ApplianceError.stateDirectory("\(state.root.appendingPathComponent(file.relativePath).path) is not an encrypted PKCS#8 key; refusing to put it in a backup")
+                    throw ApplianceError.stateDirectory(
+                        "\(state.root.appendingPathComponent(file.relativePath).path) is not an encrypted PKCS#8 key; refusing to put it in a backup")
                 }
                 if file.relativePath == "ca/private/intermediate-ca.key" { collected.fileBackedKey = true }
             }

@@ -27,7 +27,8 @@ struct BackupStream {
     func nonce(index: Int, final: Bool) throws -> AES.GCM.Nonce {
         guard index >= 0, index <= Int(UInt32.max) else { throw ApplianceError.backupRejected("more than 2^32 chunks") }
         let counter = UInt32(index)
-        let bytes = header.noncePrefix + [UInt8(counter >> 24), UInt8((counter >> 16) & 0xff), UInt8((counter >> 8) & 0xff), UInt8(counter & 0xff)]
+        let bytes =
+            header.noncePrefix + [UInt8(counter >> 24), UInt8((counter >> 16) & 0xff), UInt8((counter >> 8) & 0xff), UInt8(counter & 0xff)]
             + [final ? 1 : 0]
         return try AES.GCM.Nonce(data: bytes)
     }
@@ -41,7 +42,9 @@ struct BackupStream {
     /// Opens chunk `index`; throws ``ApplianceError/backupRejected(_:)`` naming the chunk when the
     /// tag does not verify (wrong passphrase for chunk 0, alteration or truncation otherwise).
     func open(_ record: ArraySlice<UInt8>, index: Int, final: Bool, chunkCount: Int) throws -> [UInt8] {
-        guard record.count >= Self.tagSize else { throw ApplianceError.backupRejected("chunk \(index) is shorter than its tag; the file is truncated") }
+        guard record.count >= Self.tagSize else {
+            throw ApplianceError.backupRejected("chunk \(index) is shorter than its tag; the file is truncated")
+        }
         do {
             let box = try AES.GCM.SealedBox(
                 nonce: nonce(index: index, final: final), ciphertext: record.dropLast(Self.tagSize), tag: record.suffix(Self.tagSize))
@@ -49,7 +52,8 @@ struct BackupStream {
         } catch {
             if index == 0 {
                 throw ApplianceError.backupRejected(
-                    "the archive does not decrypt: the passphrase is wrong (or, for a recipient archive, the --identity key), or the header or first chunk was altered")
+                    "the archive does not decrypt: the passphrase is wrong (or, for a recipient archive, the --identity key), or the header or first chunk was altered"
+                )
             }
             throw ApplianceError.backupRejected(
                 "chunk \(index + 1) of \(chunkCount) failed authentication: the file was altered, truncated or damaged")

@@ -47,13 +47,15 @@ public struct BackupSummary: Sendable, Hashable {
     /// Lines for people (`backup create|verify|restore` print them).
     public var lines: [String] {
         var lines = files.map { "  \($0.path)  \($0.size) bytes  sha256 \($0.sha256)" }
-        lines.insert("created \(ISO8601DateFormatter().string(from: createdAt)) from \(sourceStateDirectory); \(counted(files.count, "file")):", at: 0)
+        lines.insert(
+            "created \(ISO8601DateFormatter().string(from: createdAt)) from \(sourceStateDirectory); \(counted(files.count, "file")):", at: 0)
         lines.append("certificates in database: \(certificateCount)")
         lines.append("intermediate CRL number: \(intermediateCRLNumber.map { "\($0)" } ?? "none")")
         lines.append("root CRL number: \(rootCRLNumber.map { "\($0)" } ?? "none")")
-        lines.append(includesIntermediateKey
-            ? "intermediate key: encrypted PKCS#8 file included (its own passphrase is still needed to serve)"
-            : "intermediate key: not included (PKCS#11 token or not yet created)")
+        lines.append(
+            includesIntermediateKey
+                ? "intermediate key: encrypted PKCS#8 file included (its own passphrase is still needed to serve)"
+                : "intermediate key: not included (PKCS#11 token or not yet created)")
         lines.append("configuration: \(includesConfiguration ? "included" : "not included")")
         return lines
     }

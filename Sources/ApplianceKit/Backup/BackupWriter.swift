@@ -17,8 +17,10 @@ public struct BackupWriter: Sendable {
     public let clock: any PKIClock
     public static let minimumPassphraseLength = 12
 
-    public init(kdf: BackupKDFParameters = .standard, chunkSize: Int = BackupHeader.defaultChunkSize,
-                random: any RandomSource = SystemRandomSource(), clock: any PKIClock = SystemClock()) {
+    public init(
+        kdf: BackupKDFParameters = .standard, chunkSize: Int = BackupHeader.defaultChunkSize,
+        random: any RandomSource = SystemRandomSource(), clock: any PKIClock = SystemClock()
+    ) {
         self.kdf = kdf
         self.chunkSize = chunkSize
         self.random = random
@@ -63,7 +65,8 @@ public struct BackupWriter: Sendable {
         let header = try BackupHeader(kdf: sealing.kdf, chunkSize: chunkSize, salt: sealing.salt, noncePrefix: random.bytes(7))
         let stream = BackupStream(key: sealing.key, header: header)
         let directory = (destination as NSString).deletingLastPathComponent.isEmpty ? "." : (destination as NSString).deletingLastPathComponent
-        let temporary = (directory as NSString).appendingPathComponent(".\((destination as NSString).lastPathComponent).tmp-\(Hex.encode(random.bytes(6)))")
+        let temporary = (directory as NSString).appendingPathComponent(
+            ".\((destination as NSString).lastPathComponent).tmp-\(Hex.encode(random.bytes(6)))")
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.ioError("create", temporary) }
         var closed = false

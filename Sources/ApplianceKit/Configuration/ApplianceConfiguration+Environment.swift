@@ -3,7 +3,8 @@ extension ApplianceConfiguration {
     /// own (`ROOTKEEPER_TEST_…`, read by test fixtures), the test runner's binary and release
     /// directories, and the build identity `scripts/release.sh` passes to the compiler.
     static let nonConfigurationVariables: [String] = [
-        "ROOTKEEPER_BIN_DIR", "ROOTKEEPER_RELEASE_DIR", "ROOTKEEPER_VERSION", "ROOTKEEPER_RELEASE_VERSION", "ROOTKEEPER_COMMIT", "ROOTKEEPER_BUILD_DATE",
+        "ROOTKEEPER_BIN_DIR", "ROOTKEEPER_RELEASE_DIR", "ROOTKEEPER_VERSION", "ROOTKEEPER_RELEASE_VERSION", "ROOTKEEPER_COMMIT",
+        "ROOTKEEPER_BUILD_DATE",
     ]
     static let testVariablePrefix = "ROOTKEEPER_TEST_"
 

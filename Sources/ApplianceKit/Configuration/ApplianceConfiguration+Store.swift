@@ -37,8 +37,10 @@ extension ApplianceConfiguration {
             }
             config.store.kind = kind
         },
-        ConfigurationKey(path: "store.hosts", summary: "PostgreSQL host[:port] list, tried in order (comma-separated in the environment)",
-                         acceptsList: true) { config, text in
+        ConfigurationKey(
+            path: "store.hosts", summary: "PostgreSQL host[:port] list, tried in order (comma-separated in the environment)",
+            acceptsList: true
+        ) { config, text in
             config.store.hosts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         },
         .string("store.database", "PostgreSQL database") { $0.store.database = $1 },
@@ -52,9 +54,11 @@ extension ApplianceConfiguration {
     func validateStore() throws {
         switch store.kind {
         case .sqlite:
-            for (key, set) in [("store.hosts", !store.hosts.isEmpty), ("store.database", !store.database.isEmpty),
-                               ("store.user", !store.user.isEmpty), ("store.password_file", !store.passwordFile.isEmpty),
-                               ("store.tls_ca", !store.tlsCA.isEmpty)] where set {
+            for (key, set) in [
+                ("store.hosts", !store.hosts.isEmpty), ("store.database", !store.database.isEmpty),
+                ("store.user", !store.user.isEmpty), ("store.password_file", !store.passwordFile.isEmpty),
+                ("store.tls_ca", !store.tlsCA.isEmpty),
+            ] where set {
                 throw ApplianceError.configuration(key, "is only used with store.kind: postgresql (the store is sqlite); remove it or set store.kind")
             }
         case .postgresql:
@@ -78,7 +82,8 @@ extension ApplianceConfiguration {
 
     /// `host`, `host:port`, `[v6]` or `[v6]:port`.
     static func parseHost(_ text: String) throws -> PostgreSQLStore.Configuration.Host {
-        var host = text, portText: Substring?
+        var host = text
+        var portText: Substring?
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
                 throw ApplianceError.configuration("store.hosts", "\"\(text)\": an IPv6 address needs a closing ]")
@@ -139,8 +144,10 @@ extension ApplianceConfiguration {
                 throw ApplianceError.configuration("store.password_file", "\(source) is not a regular file")
             }
             guard info.st_mode & 0o077 == 0 else {
-                throw ApplianceError.configuration("store.password_file", String(
-                    format: "%@ is mode %o: others can read the password; chmod 600 it", source, Int(info.st_mode & 0o777)))
+                throw ApplianceError.configuration(
+                    "store.password_file",
+                    String(
+                        format: "%@ is mode %o: others can read the password; chmod 600 it", source, Int(info.st_mode & 0o777)))
             }
             guard let contents = FileManager.default.contents(atPath: source) else {
                 throw ApplianceError.configuration("store.password_file", "cannot read \(source)")

@@ -28,7 +28,9 @@ extension ApplianceConfiguration {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             let reason = fd < 0 ? String(cString: strerror(errno)) : "not a readable file"
             if fd >= 0 { close(fd) }
-            throw ApplianceError.configuration("--config", """
+            throw ApplianceError.configuration(
+                "--config",
+                """
                 cannot read the configuration file \(path): \(reason); give the path of the YAML configuration \
                 (docs/configuration.md), readable by this user, or leave --config out for the defaults
                 """)

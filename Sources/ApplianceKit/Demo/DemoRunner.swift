@@ -35,15 +35,22 @@ public struct DemoRunner: Sendable {
             while ancestor != "/" && !ancestor.isEmpty {
                 var info = stat()
                 if stat(ancestor, &info) == 0, info.st_mode & 0o001 == 0 {
-                    throw DemoShell.Failure(description: "\(ancestor) is not searchable by others (mode \(String(info.st_mode & 0o777, radix: 8))); the demo's appliance runs as nobody — choose a directory under /tmp")
+                    throw DemoShell.Failure(
+                        description:
+                            "\(ancestor) is not searchable by others (mode \(String(info.st_mode & 0o777, radix: 8))); the demo's appliance runs as nobody — choose a directory under /tmp"
+                    )
                 }
                 ancestor = (ancestor as NSString).deletingLastPathComponent
             }
         }
-        for (name, mode) in [("", 0o755), ("secrets", 0o700), ("softhsm", 0o700), ("softhsm/tokens", 0o700), ("media", 0o755), ("agents", 0o700), ("plans", 0o755)] {
+        for (name, mode) in [
+            ("", 0o755), ("secrets", 0o700), ("softhsm", 0o700), ("softhsm/tokens", 0o700), ("media", 0o755), ("agents", 0o700), ("plans", 0o755),
+        ] {
             try FileManager.default.createDirectory(atPath: path(name), withIntermediateDirectories: true, attributes: [.posixPermissions: mode])
         }
-        let pin = Self.randomSecret(), soPIN = Self.randomSecret(), passphrase = Self.randomSecret()
+        let pin = Self.randomSecret()
+        let soPIN = Self.randomSecret()
+        let passphrase = Self.randomSecret()
         try writeSecret(pin, to: "secrets/token.pin")
         try writeSecret(passphrase, to: "secrets/intermediate.passphrase")
         try "directories.tokendir = \(path("softhsm/tokens"))\nobjectstore.backend = file\nlog.level = ERROR\n"
@@ -57,55 +64,66 @@ public struct DemoRunner: Sendable {
             shown: "softhsm2-util --init-token --free --label demo-root --pin <from secrets/token.pin> --so-pin <random>")
         log("  SoftHSM token \"demo-root\" initialised in \(path("softhsm"))")
         try """
-            module: /usr/lib/softhsm/libsofthsm2.so
-            token: demo-root
-            pin-source: file:\(path("secrets/token.pin"))
-            operator: Demo Officer
-            rehearsal: true
+        module: /usr/lib/softhsm/libsofthsm2.so
+        token: demo-root
+        pin-source: file:\(path("secrets/token.pin"))
+        operator: Demo Officer
+        rehearsal: true
 
-            """.write(toFile: path("plans/env.yaml"), atomically: true, encoding: .utf8)
+        """.write(toFile: path("plans/env.yaml"), atomically: true, encoding: .utf8)
         try shell.run("ceremony", ["template", "root", "--rehearsal"], quiet: true)
             .write(toFile: path("plans/root.yaml"), atomically: true, encoding: .utf8)
         // Each later ceremony starts with the officer typing the transcript head the last one
         // announced (the paper log); the demo carries it from one run's output to the next.
-        var paperLog = Self.transcriptHeadWords(in: try shell.run(
-            "ceremony", ["run", path("plans/root.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n"))
+        var paperLog = Self.transcriptHeadWords(
+            in: try shell.run(
+                "ceremony", ["run", path("plans/root.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n"))
 
         section("2. Appliance: state directory, intermediate key (encrypted file) and CSR bundle")
         try """
-            state_directory: \(path("state"))
-            https:
-              address: 127.0.0.1
-              port: 0
-            http:
-              address: 127.0.0.1
-              port: 0
-            enrollment:
-              retry_after_seconds: 1
-            ca:
-              # The demo opens the renewal window at once so step 7 can show a renewal (default: 30 days).
-              renew_before_days: 90
-            \(geteuid() == 0 ? "user: nobody" : "")
+        state_directory: \(path("state"))
+        https:
+          address: 127.0.0.1
+          port: 0
+        http:
+          address: 127.0.0.1
+          port: 0
+        enrollment:
+          retry_after_seconds: 1
+        ca:
+          # The demo opens the renewal window at once so step 7 can show a renewal (default: 30 days).
+          renew_before_days: 90
+        \(geteuid() == 0 ? "user: nobody" : "")
 
-            """.write(toFile: path("appliance.yaml"), atomically: true, encoding: .utf8)
+        """.write(toFile: path("appliance.yaml"), atomically: true, encoding: .utf8)
         let passphraseFile = path("secrets/intermediate.passphrase")
-        try shell.run("appliance", ["init", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--media", path("media"), "--passphrase-file", passphraseFile])
+        try shell.run(
+            "appliance",
+            ["init", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--media", path("media"), "--passphrase-file", passphraseFile])
 
         section("3. Intermediate ceremony: the root signs the appliance's CSR")
         let csrSPKI = try Self.csrSPKI(bundle: path("media/intermediate-csr/intermediate.csr"))
         try shell.run("ceremony", ["template", "intermediate", "--rehearsal", "--media", path("media")], quiet: true)
             .write(toFile: path("plans/intermediate.yaml"), atomically: true, encoding: .utf8)
-        paperLog = Self.transcriptHeadWords(in: try shell.run(
-            "ceremony", ["run", path("plans/intermediate.yaml"), "--media", path("media"), "--env", path("plans/env.yaml"), "--yes-i-have-checked", csrSPKI],
-            stdin: "yes\n\(paperLog)\n"))
+        paperLog = Self.transcriptHeadWords(
+            in: try shell.run(
+                "ceremony",
+                ["run", path("plans/intermediate.yaml"), "--media", path("media"), "--env", path("plans/env.yaml"), "--yes-i-have-checked", csrSPKI],
+                stdin: "yes\n\(paperLog)\n"))
         try shell.run("ceremony", ["template", "crl", "--rehearsal", "--media", path("media")], quiet: true)
             .write(toFile: path("plans/crl.yaml"), atomically: true, encoding: .utf8)
-        try shell.run("ceremony", ["run", path("plans/crl.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n\(paperLog)\n")
+        try shell.run(
+            "ceremony", ["run", path("plans/crl.yaml"), "--media", path("media"), "--env", path("plans/env.yaml")], stdin: "yes\n\(paperLog)\n")
 
         section("4. Install the intermediate and the root CRL, then serve on loopback")
         let rootDER = try Data(contentsOf: URL(fileURLWithPath: path("media/root/root-ca.der")))
         let rootFingerprint = Array(SHA256.hash(data: rootDER)).hexString
-        try shell.run("appliance", ["intermediate", "install", "--state-dir", path("state"), "--from", path("media/intermediate-cert"), "--root-fingerprint", rootFingerprint])
+        try shell.run(
+            "appliance",
+            [
+                "intermediate", "install", "--state-dir", path("state"), "--from", path("media/intermediate-cert"), "--root-fingerprint",
+                rootFingerprint,
+            ])
         try shell.run("appliance", ["crl", "install-root", "--state-dir", path("state"), "--from", path("media/crl")])
         if geteuid() == 0 {
             // `serve` refuses to run as root: it drops to `nobody`, which must own the state.
@@ -114,8 +132,9 @@ public struct DemoRunner: Sendable {
         }
         log("$ appliance serve --state-dir \(path("state")) --config \(path("appliance.yaml")) --passphrase-file \(passphraseFile) &")
         // serve's log goes to a file: a pipe nobody reads would fill up and stall the server.
-        let server = try shell.start("appliance", ["serve", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--passphrase-file", passphraseFile],
-                                     output: path("serve.log"))
+        let server = try shell.start(
+            "appliance", ["serve", "--state-dir", path("state"), "--config", path("appliance.yaml"), "--passphrase-file", passphraseFile],
+            output: path("serve.log"))
         let ports = try waitForListening(log: path("serve.log"), process: server)
         log("  serving on https://127.0.0.1:\(ports.https) and http://127.0.0.1:\(ports.http) (ports chosen by the OS); log: \(path("serve.log"))")
         // Agents pin the root key: unlike an intermediate pin, it survives intermediate renewals.
@@ -139,8 +158,12 @@ public struct DemoRunner: Sendable {
         // The token reaches the agent through a 0600 file, never argv (where `ps` would show it).
         try writeSecret(token, to: "secrets/db-01.token")
         log("  (one-time token created by `appliance agents token`, kept in secrets/db-01.token, mode 0600)")
-        try shell.run("agent", ["enroll", "--server", url, "--pin", pinText, "--hostname", "db-01",
-                                "--token-file", path("secrets/db-01.token"), "--out", path("agents/db-01")])
+        try shell.run(
+            "agent",
+            [
+                "enroll", "--server", url, "--pin", pinText, "--hostname", "db-01",
+                "--token-file", path("secrets/db-01.token"), "--out", path("agents/db-01"),
+            ])
 
         section("7. Renewal over mutual TLS, then revocation")
         try shell.run("agent", ["renew", "--out", path("agents/db-01"), "--force"])
@@ -151,7 +174,8 @@ public struct DemoRunner: Sendable {
         try shell.run("appliance", ["certs", "list", "--state-dir", path("state")])
 
         section("Done. Everything is under \(directory)")
-        log("""
+        log(
+            """
               media/            ceremony media: root/, intermediate-csr/, intermediate-cert/, crl/, transcript.jsonl
               state/            appliance state (ca/, server/, crl/, db/rootkeeper.sqlite, audit/)
               agents/<name>/    agent.crt, agent.key (0600), ca-chain.crt
@@ -209,7 +233,8 @@ public struct DemoRunner: Sendable {
         for _ in 0..<300 {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if let match = text.firstMatch(of: /listening: https:\/\/\S+:(\d+) http:\/\/\S+:(\d+)/),
-               let https = Int(match.1), let http = Int(match.2) {
+                let https = Int(match.1), let http = Int(match.2)
+            {
                 return (https, http)
             }
             guard process.isRunning else { throw DemoShell.Failure(description: "appliance serve stopped:\n\(text)") }
@@ -222,7 +247,8 @@ public struct DemoRunner: Sendable {
         for _ in 0..<100 {
             let list = try shell.run("appliance", ["agents", "list", "--state-dir", path("state")], quiet: true, echo: false)
             if let line = list.split(separator: "\n").first(where: { $0.contains(hostname) && $0.contains("pending") }),
-               let id = line.split(separator: " ").first {
+                let id = line.split(separator: " ").first
+            {
                 log("$ appliance agents list --state-dir \(path("state"))")
                 log("  \(line)")
                 return String(id)

@@ -48,7 +48,8 @@ struct DemoShell: Sendable {
         process.environment = env
         if let file {
             guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]),
-                  let handle = FileHandle(forWritingAtPath: file) else {
+                let handle = FileHandle(forWritingAtPath: file)
+            else {
                 throw Failure(description: "cannot create \(file)")
             }
             process.standardOutput = handle

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CAStore
 import Foundation
 import PKICore
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `appliance doctor`: the checks `serve` makes at start-up and `/health` reports while it runs,
 /// available before starting, each failure named with its fix. It changes nothing: the key is
@@ -38,10 +39,11 @@ public struct ApplianceDoctor: Sendable {
         var findings = [DoctorFinding("configuration", .ok, "valid (state directory \(configuration.stateDirectory))")]
         if configuration.ca.renewBeforeDays >= configuration.ca.agentValidityDays {
             // Every agent is inside its window from issuance: the daemons renew at every check.
-            findings.append(DoctorFinding(
-                "renewal window", .warning,
-                "ca.renew_before_days (\(configuration.ca.renewBeforeDays)) is not below ca.agent_validity_days (\(configuration.ca.agentValidityDays)): agents are due from the moment they are issued and renew at every check",
-                fix: "set ca.renew_before_days to about a third of ca.agent_validity_days"))
+            findings.append(
+                DoctorFinding(
+                    "renewal window", .warning,
+                    "ca.renew_before_days (\(configuration.ca.renewBeforeDays)) is not below ca.agent_validity_days (\(configuration.ca.agentValidityDays)): agents are due from the moment they are issued and renew at every check",
+                    fix: "set ca.renew_before_days to about a third of ca.agent_validity_days"))
         }
         findings += checkStateDirectory()
         guard !findings.contains(where: { $0.check == "state directory" && $0.status == .problem }) else { return findings }
@@ -49,25 +51,36 @@ public struct ApplianceDoctor: Sendable {
         let certificates: (intermediate: Certificate, root: Certificate, previous: [Certificate])
         do {
             certificates = try IntermediateKeyLoader.loadCertificates(state)
-            findings.append(DoctorFinding("certificates", .ok, "intermediate \(certificates.intermediate.subject), root \(certificates.root.subject)"))
+            findings.append(
+                DoctorFinding("certificates", .ok, "intermediate \(certificates.intermediate.subject), root \(certificates.root.subject)"))
         } catch {
-            findings.append(DoctorFinding(
-                "certificates", .problem, "\(error)",
-                fix: "install the ceremony's output: appliance intermediate install --from <media>/intermediate-cert --root-fingerprint <SHA-256>"))
+            findings.append(
+                DoctorFinding(
+                    "certificates", .problem, "\(error)",
+                    fix: "install the ceremony's output: appliance intermediate install --from <media>/intermediate-cert --root-fingerprint <SHA-256>"
+                ))
             return findings + [checkStore()] + checkPorts()
         }
-        findings.append(checkExpiry("intermediate certificate", certificates.intermediate.notValidAfter,
-                                    fix: "renew the intermediate (Runbooks/intermediate-renewal.md)"))
-        findings.append(checkExpiry("root certificate", certificates.root.notValidAfter,
-                                    fix: "plan a new root and migrate the agents (Runbooks/root-ceremony.md)"))
+        findings.append(
+            checkExpiry(
+                "intermediate certificate", certificates.intermediate.notValidAfter,
+                fix: "renew the intermediate (Runbooks/intermediate-renewal.md)"))
+        findings.append(
+            checkExpiry(
+                "root certificate", certificates.root.notValidAfter,
+                fix: "plan a new root and migrate the agents (Runbooks/root-ceremony.md)"))
         findings.append(checkKey(certificates.intermediate, retiring: certificates.previous))
         findings.append(checkStore())
         findings += checkPorts()
-        findings.append(checkCRL("root CRL", path: state.path("crl", "root.crl"), issuer: certificates.root, warning: rootCRLWarning,
-                                 fix: "hold the root CRL ceremony (Runbooks/root-crl-reissue.md), then appliance crl install-root --from <media>/crl"))
-        findings.append(checkCRL("intermediate CRL", path: state.path("crl", "intermediate.crl"), issuer: certificates.intermediate,
-                                 warning: 0, missingIsOK: true,
-                                 fix: "start appliance serve: it publishes a fresh CRL at start and before nextUpdate"))
+        findings.append(
+            checkCRL(
+                "root CRL", path: state.path("crl", "root.crl"), issuer: certificates.root, warning: rootCRLWarning,
+                fix: "hold the root CRL ceremony (Runbooks/root-crl-reissue.md), then appliance crl install-root --from <media>/crl"))
+        findings.append(
+            checkCRL(
+                "intermediate CRL", path: state.path("crl", "intermediate.crl"), issuer: certificates.intermediate,
+                warning: 0, missingIsOK: true,
+                fix: "start appliance serve: it publishes a fresh CRL at start and before nextUpdate"))
         return findings
     }
 
@@ -76,15 +89,19 @@ public struct ApplianceDoctor: Sendable {
     func checkStateDirectory() -> [DoctorFinding] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: state.root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return [DoctorFinding(
-                "state directory", .problem, "\(state.root.path) does not exist",
-                fix: "create it with appliance init --state-dir \(state.root.path) (or correct state_directory)")]
+            return [
+                DoctorFinding(
+                    "state directory", .problem, "\(state.root.path) does not exist",
+                    fix: "create it with appliance init --state-dir \(state.root.path) (or correct state_directory)")
+            ]
         }
         do {
             try ProcessHardening.checkStateOwner(state.root.path, serving: servingUID, user: configuration.user)
         } catch {
             let reason = (error as? ApplianceError)?.reason ?? "\(error)"
-            return [DoctorFinding("state directory", .problem, reason, fix: "chown -R \(configuration.user ?? String(servingUID)): \(state.root.path)")]
+            return [
+                DoctorFinding("state directory", .problem, reason, fix: "chown -R \(configuration.user ?? String(servingUID)): \(state.root.path)")
+            ]
         }
         return [DoctorFinding("state directory", .ok, "\(state.root.path) belongs to uid \(servingUID)")]
     }
@@ -117,14 +134,16 @@ public struct ApplianceDoctor: Sendable {
         } catch {
             return DoctorFinding(
                 "key", .problem, "cannot read the \(usesToken ? "PIN" : "passphrase"): \(error)",
-                fix: usesToken ? "give --pin-source as serve gets it" : "give --passphrase-file (0600, owned by the user running doctor) as serve gets it")
+                fix: usesToken
+                    ? "give --pin-source as serve gets it" : "give --passphrase-file (0600, owned by the user running doctor) as serve gets it")
         }
         do {
             let token = usesToken ? PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token) : nil
             let keys = try IntermediateKeyLoader.loadIssuerKeys(state, current: intermediate, retiring: retiring, secret: secret, token: token)
             guard keys.current.publicKey == intermediate.publicKey else {
-                return DoctorFinding("key", .problem, "\(what) does not hold the key of the installed intermediate certificate",
-                                     fix: "restore the key that signed the CSR, or run a new intermediate ceremony")
+                return DoctorFinding(
+                    "key", .problem, "\(what) does not hold the key of the installed intermediate certificate",
+                    fix: "restore the key that signed the CSR, or run a new intermediate ceremony")
             }
         } catch {
             return DoctorFinding(

@@ -26,11 +26,12 @@ public struct DoctorFinding: Sendable, Equatable {
 
     /// The line printed: `ok <check>: <message>` or `PROBLEM <check>: <message> (fix: <fix>)`.
     public var line: String {
-        let label = switch status {
-        case .ok: "ok"
-        case .warning: "WARNING"
-        case .problem: "PROBLEM"
-        }
+        let label =
+            switch status {
+            case .ok: "ok"
+            case .warning: "WARNING"
+            case .problem: "PROBLEM"
+            }
         return "\(label) \(check): \(message)" + (fix.map { " (fix: \($0))" } ?? "")
     }
 }

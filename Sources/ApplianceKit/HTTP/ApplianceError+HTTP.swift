@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import PKICore
 
 /// The only place HTTP status codes are assigned to domain failures (docs/conventions.md#http-status-codes).
 extension ApplianceError: HTTPResponseError {
@@ -48,8 +49,6 @@ extension EnrollmentOutcome {
     }
 }
 
-import PKICore
-
 /// Response builders for EST bodies.
 enum ESTResponse {
     static func certsOnly(_ base64: String) -> Response {
@@ -71,4 +70,3 @@ enum ESTResponse {
         Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
-

@@ -63,14 +63,15 @@ enum ESTRequestParsing {
         guard let header = request.headers[.authorization] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2 else { throw ApplianceError.malformed("Authorization header is not 'Basic …' or 'Bearer …'") }
-        let scheme = parts[0].lowercased(), value = parts[1].trimmingCharacters(in: .whitespaces)
+        let scheme = parts[0].lowercased()
+        let value = parts[1].trimmingCharacters(in: .whitespaces)
         switch scheme {
         case "bearer":
             guard !value.isEmpty else { throw ApplianceError.malformed("Bearer token is empty") }
             return value
         case "basic":
             guard let data = Data(base64Encoded: value), let decoded = String(data: data, encoding: .utf8),
-                  let colon = decoded.firstIndex(of: ":")
+                let colon = decoded.firstIndex(of: ":")
             else { throw ApplianceError.malformed("HTTP Basic credentials are not base64 'user:password'") }
             let password = String(decoded[decoded.index(after: colon)...])
             guard !password.isEmpty else { throw ApplianceError.malformed("HTTP Basic password (the enrolment token) is empty") }

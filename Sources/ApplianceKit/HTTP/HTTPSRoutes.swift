@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -19,7 +20,9 @@ struct HTTPSRoutes: Sendable {
         router.post("/.well-known/est/simpleenroll") { request, context in try await self.enroll(request, context) }
         // Routes for enrolled agents only: authenticated per request before the handler runs.
         let agents = AgentRoutes(router: router, authenticate: { context in try await self.authenticate(context) })
-        agents.post("/.well-known/est/simplereenroll", precheck: { context in try self.limited { try self.rateLimits.checkSource(context.sourceAddress) } }) {
+        agents.post(
+            "/.well-known/est/simplereenroll", precheck: { context in try self.limited { try self.rateLimits.checkSource(context.sourceAddress) } }
+        ) {
             request, context in try await self.reenroll(request, context)
         }
         agents.get("/api/v1/agent/status") { _, context in try await self.status(context) }
@@ -140,5 +143,3 @@ struct HTTPSRoutes: Sendable {
         }
     }
 }
-
-import Foundation

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import PKICore
 import SecureFiles
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What `appliance serve` does to its own process before it touches a key (issue 7): no core
 /// dumps and no tracing (``ProcessProtection``, shared with `ceremony`), a 077 umask for everything it writes, and no
@@ -29,7 +30,8 @@ public enum ProcessHardening {
         guard geteuid() == 0 else { return nil }
         guard let name = configuredUser, !name.isEmpty else {
             throw ApplianceError.hardening(
-                "refusing to serve as root: set `user:` in the configuration (an unprivileged account that owns the state directory), or start as that user")
+                "refusing to serve as root: set `user:` in the configuration (an unprivileged account that owns the state directory), or start as that user"
+            )
         }
         guard let entry = getpwnam(name) else { throw ApplianceError.hardening("user '\(name)' does not exist") }
         guard entry.pointee.pw_uid != 0 else { throw ApplianceError.hardening("user '\(name)' is root; choose an unprivileged account") }
@@ -74,14 +76,23 @@ public enum ProcessHardening {
         let secretFlags: Set<String> = ["--passphrase-file", "--passphrase-fd", "--pin-source"]
         while index < arguments.count {
             let argument = arguments[index]
-            if secretFlags.contains(argument) { index += 2; continue }
-            if secretFlags.contains(where: { argument.hasPrefix($0 + "=") }) { index += 1; continue }
+            if secretFlags.contains(argument) {
+                index += 2
+                continue
+            }
+            if secretFlags.contains(where: { argument.hasPrefix($0 + "=") }) {
+                index += 1
+                continue
+            }
             kept.append(argument)
             index += 1
         }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let command = ["/usr/bin/setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups",
-                       "--inh-caps=-all", "--", executable] + kept + secretOption(fds[0])
+        let command =
+            [
+                "/usr/bin/setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups",
+                "--inh-caps=-all", "--", executable,
+            ] + kept + secretOption(fds[0])
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         execv(command[0], argv)
         throw ApplianceError.hardening("cannot exec \(command[0]) to drop privileges: \(String(cString: strerror(errno)))")

@@ -23,13 +23,14 @@ public struct EnrollmentRateLimits: Sendable {
     }
 
     /// No limits at all (routes that never enrol).
-    public static let unlimited = EnrollmentRateLimits(limits: {
-        var limits = ApplianceConfiguration.Limits()
-        limits.enrollmentsPerMinutePerSource = 0
-        limits.enrollmentsPerMinutePerAgent = 0
-        limits.renewalsPerHourPerAgent = 0
-        return limits
-    }())
+    public static let unlimited = EnrollmentRateLimits(
+        limits: {
+            var limits = ApplianceConfiguration.Limits()
+            limits.enrollmentsPerMinutePerSource = 0
+            limits.enrollmentsPerMinutePerAgent = 0
+            limits.renewalsPerHourPerAgent = 0
+            return limits
+        }())
 
     /// Throws ``RateLimitExceeded`` when `address` is over its limit.
     func checkSource(_ address: String) throws {

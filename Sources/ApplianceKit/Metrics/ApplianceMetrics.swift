@@ -18,14 +18,20 @@ public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
             ("rootkeeper_certificates_expiring_soon", .gauge, "Active certificates expiring within days_until_expiry."),
             ("rootkeeper_registrations_pending", .gauge, "Enrolments waiting for administrator approval."),
             ("rootkeeper_certificate_validation_failures_total", .counter, "Client certificate refusals, by reason."),
-            ("rootkeeper_requests_rate_limited_total", .counter,
-             "EST requests answered 429, by the limit that refused them (source, agent, renewal)."),
+            (
+                "rootkeeper_requests_rate_limited_total", .counter,
+                "EST requests answered 429, by the limit that refused them (source, agent, renewal)."
+            ),
             ("rootkeeper_crl_age_seconds", .gauge, "Age of the current CRL, by issuer (intermediates by lower-case hex SKI, the root as root)."),
-            ("rootkeeper_crl_next_update_seconds", .gauge,
-             "Seconds until the current CRL's nextUpdate (negative once it has lapsed), by issuer."),
+            (
+                "rootkeeper_crl_next_update_seconds", .gauge,
+                "Seconds until the current CRL's nextUpdate (negative once it has lapsed), by issuer."
+            ),
             ("rootkeeper_crl_entries", .gauge, "Entries in the current CRL, by issuer."),
-            ("rootkeeper_crl_entries_reason_omitted", .gauge,
-             "Entries of the current CRL listed without their stored reason, which a full CRL cannot carry (removeFromCRL, certificateHold), by issuer."),
+            (
+                "rootkeeper_crl_entries_reason_omitted", .gauge,
+                "Entries of the current CRL listed without their stored reason, which a full CRL cannot carry (removeFromCRL, certificateHold), by issuer."
+            ),
             ("rootkeeper_crl_size_bytes", .gauge, "Size of the current CRL, by issuer."),
             ("rootkeeper_ocsp_responses_total", .counter, "OCSP responses, by status."),
             ("rootkeeper_hsm_up", .gauge, "1 when the signing key's token answers."),
@@ -55,8 +61,9 @@ public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
     /// Counts the revocations that took effect now (not re-revocations), by RFC 5280 reason.
     func revoked(_ results: [RevocationResult]) {
         for result in results where result.newlyRevoked {
-            registry.increment("rootkeeper_certificates_revoked_total",
-                               labels: ["revocation_reason": result.record.reason?.name ?? "unspecified"])
+            registry.increment(
+                "rootkeeper_certificates_revoked_total",
+                labels: ["revocation_reason": result.record.reason?.name ?? "unspecified"])
         }
     }
 

@@ -21,8 +21,10 @@ public struct InventoryGauges: Service {
     let logger: Logger
     let interval: Duration
 
-    public init(store: any CertificateStore & RegistrationStore, metrics: ApplianceMetrics, clock: any PKIClock,
-                logger: Logger, interval: Duration = .seconds(30)) {
+    public init(
+        store: any CertificateStore & RegistrationStore, metrics: ApplianceMetrics, clock: any PKIClock,
+        logger: Logger, interval: Duration = .seconds(30)
+    ) {
         self.store = store
         self.metrics = metrics
         self.clock = clock
@@ -35,14 +37,16 @@ public struct InventoryGauges: Service {
         let now = clock.now()
         let active = try await store.activeCounts(at: now)
         for type in CertificateRecord.CertificateType.allCases {
-            metrics.registry.set("rootkeeper_certificates_active", labels: ["certificate_type": type.rawValue],
-                                 to: Double(active[type] ?? 0))
+            metrics.registry.set(
+                "rootkeeper_certificates_active", labels: ["certificate_type": type.rawValue],
+                to: Double(active[type] ?? 0))
         }
         let soon = try await store.expiring(withinDays: Self.horizons.max() ?? 30, now: now)
         for days in Self.horizons {
             let limit = now.addingTimeInterval(Double(days) * 86_400)
-            metrics.registry.set("rootkeeper_certificates_expiring_soon", labels: ["days_until_expiry": String(days)],
-                                 to: Double(soon.filter { $0.notAfter <= limit }.count))
+            metrics.registry.set(
+                "rootkeeper_certificates_expiring_soon", labels: ["days_until_expiry": String(days)],
+                to: Double(soon.filter { $0.notAfter <= limit }.count))
         }
         let pending = try await store.registrations(status: .pending)
         metrics.registry.set("rootkeeper_registrations_pending", to: Double(pending.count))

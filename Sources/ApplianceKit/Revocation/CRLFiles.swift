@@ -75,7 +75,7 @@ struct CRLFiles {
         let current = currentPath(name)
         var info = stat()
         guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) == bytes.count,
-              Self.file(current, holds: bytes)
+            Self.file(current, holds: bytes)
         else { return false }
         guard link(current, history) == 0 else { return false }
         let directory = open(state.crlHistoryDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

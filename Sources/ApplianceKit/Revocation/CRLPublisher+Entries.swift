@@ -84,9 +84,11 @@ extension CRLPublisher {
     func publishableEntry(_ record: RevocationRecord, omitted: inout [String: RevocationReason]) throws -> RevokedCertificate {
         guard let reason = record.reason, !reason.isAcceptedForRevocation else { return try Self.entry(record) }
         if omitted[record.serial] == nil {
-            logger.error("revocation listed on the CRL without its reason: the stored reason cannot appear on a full CRL", metadata: [
-                "issuer": "\(issuerSKI)", "serial": "\(record.serial)", "stored_reason": "\(reason.name)",
-            ])
+            logger.error(
+                "revocation listed on the CRL without its reason: the stored reason cannot appear on a full CRL",
+                metadata: [
+                    "issuer": "\(issuerSKI)", "serial": "\(record.serial)", "stored_reason": "\(reason.name)",
+                ])
         }
         omitted[record.serial] = reason
         var listed = record

@@ -33,8 +33,9 @@ extension CRLPublisher {
         let signed = try await signer.sign(tbs, entries: entries, previousCRLNumber: previousNumber)
         let built = ContinuousClock.now
 
-        try CRLFiles(state: state).install(signed.derEncoded, number: signed.crlNumber, as: fileName,
-                                           replacing: served[.intermediate].map { ($0.der, $0.number) })
+        try CRLFiles(state: state).install(
+            signed.derEncoded, number: signed.crlNumber, as: fileName,
+            replacing: served[.intermediate].map { ($0.der, $0.number) })
         let crl = ServedCRL(
             der: signed.derEncoded, number: signed.crlNumber, thisUpdate: signed.thisUpdate,
             nextUpdate: signed.nextUpdate, entries: signed.entryCount)
@@ -43,15 +44,18 @@ extension CRLPublisher {
         failure = nil
         metrics.registry.set("rootkeeper_crl_publication_failing", labels: ["issuer": metricLabel], to: 0)
         updateGauges(.intermediate, crl)
-        try await store.recordPublication(CRLPublication(
-            issuerSKI: issuerSKI, number: allocation.number, thisUpdate: signed.thisUpdate, nextUpdate: signed.nextUpdate,
-            entries: signed.entryCount, sizeBytes: signed.derEncoded.count))
-        logger.info("published intermediate CRL", metadata: [
-            "issuer": "\(metricLabel)",
-            "number": "\(signed.crlNumber)", "entries": "\(signed.entryCount)", "bytes": "\(signed.derEncoded.count)",
-            "mode": "\(incremental ? "incremental" : "full")",
-            "ms": "read \(Self.ms(read - started)), sign \(Self.ms(built - read)), write \(Self.ms(written - built))",
-        ])
+        try await store.recordPublication(
+            CRLPublication(
+                issuerSKI: issuerSKI, number: allocation.number, thisUpdate: signed.thisUpdate, nextUpdate: signed.nextUpdate,
+                entries: signed.entryCount, sizeBytes: signed.derEncoded.count))
+        logger.info(
+            "published intermediate CRL",
+            metadata: [
+                "issuer": "\(metricLabel)",
+                "number": "\(signed.crlNumber)", "entries": "\(signed.entryCount)", "bytes": "\(signed.derEncoded.count)",
+                "mode": "\(incremental ? "incremental" : "full")",
+                "ms": "read \(Self.ms(read - started)), sign \(Self.ms(built - read)), write \(Self.ms(written - built))",
+            ])
     }
 
     static func ms(_ duration: Duration) -> Int { Int(duration.seconds * 1000) }

@@ -62,7 +62,8 @@ extension CRLPublisher {
     /// only reason an entry may lawfully leave a CRL (§5.3.1), and the root never uses it.
     static func checkSuccession(of crl: CertificateRevocationList, after installed: CertificateRevocationList) throws {
         if crl.derEncoded == installed.derEncoded { return }
-        let number = crl.tbsCertList.crlNumber, installedNumber = installed.tbsCertList.crlNumber
+        let number = crl.tbsCertList.crlNumber
+        let installedNumber = installed.tbsCertList.crlNumber
         if number < installedNumber {
             throw ApplianceError.forbidden(
                 "root CRL \(number) is older than the installed root CRL \(installedNumber) (RFC 5280 §5.2.3); nothing was installed")
@@ -90,8 +91,9 @@ extension CRLPublisher {
         let files = CRLFiles(state: state)
         let current = try files.current(.root).map { try CertificateRevocationList(derEncoded: $0) }
         let (der, crl) = try validateRootCRL(bundleDirectory: bundleDirectory, root: root, installed: current, now: now)
-        try files.install(der, number: crl.tbsCertList.crlNumber, as: .root,
-                          replacing: current.map { ($0.derEncoded, $0.tbsCertList.crlNumber) })
+        try files.install(
+            der, number: crl.tbsCertList.crlNumber, as: .root,
+            replacing: current.map { ($0.derEncoded, $0.tbsCertList.crlNumber) })
         // Run as root by an administrator while the appliance (the state directory's owner) may be
         // serving: hand the new files to that owner so the service can replace them later.
         try files.matchOwnerOfStateDirectory(.root, number: current?.tbsCertList.crlNumber)
@@ -119,17 +121,20 @@ extension CRLPublisher {
                 do {
                     try Self.checkSuccession(of: crl, after: try CertificateRevocationList(derEncoded: current.der))
                 } catch {
-                    logger.error("crl/root.crl on disk may not replace the served root CRL; keeping the served one",
-                                 metadata: ["on_disk": "\(tbs.crlNumber)", "served": "\(current.number)", "reason": "\(error)"])
+                    logger.error(
+                        "crl/root.crl on disk may not replace the served root CRL; keeping the served one",
+                        metadata: ["on_disk": "\(tbs.crlNumber)", "served": "\(current.number)", "reason": "\(error)"])
                     return
                 }
             }
-            let installed = ServedCRL(der: der, number: tbs.crlNumber, thisUpdate: tbs.thisUpdate, nextUpdate: tbs.nextUpdate,
-                                      entries: tbs.revokedCertificates.count)
+            let installed = ServedCRL(
+                der: der, number: tbs.crlNumber, thisUpdate: tbs.thisUpdate, nextUpdate: tbs.nextUpdate,
+                entries: tbs.revokedCertificates.count)
             served[.root] = installed
             updateGauges(.root, installed)
-            logger.info("serving the root CRL installed by `appliance crl install-root`",
-                        metadata: ["number": "\(tbs.crlNumber)", "entries": "\(installed.entries)"])
+            logger.info(
+                "serving the root CRL installed by `appliance crl install-root`",
+                metadata: ["number": "\(tbs.crlNumber)", "entries": "\(installed.entries)"])
         } catch {
             logger.error("crl/root.crl on disk is not a valid root CRL; keeping the served one", metadata: ["reason": "\(error)"])
         }

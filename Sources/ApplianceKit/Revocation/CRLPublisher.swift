@@ -163,7 +163,10 @@ public actor CRLPublisher: RevocationPublisher, Service {
         guard omittedReasons.isEmpty else {
             let serials = omittedReasons.keys.sorted()
             let shown = serials.prefix(5).map { "\($0) (\(omittedReasons[$0]?.name ?? "?"))" }.joined(separator: ", ")
-            return .attention(reason: "issuer \(issuerSKI): \(serials.count) revocation(s) listed on the CRL without their stored reason, which a full CRL cannot carry: \(shown)\(serials.count > 5 ? ", …" : "")")
+            return .attention(
+                reason:
+                    "issuer \(issuerSKI): \(serials.count) revocation(s) listed on the CRL without their stored reason, which a full CRL cannot carry: \(shown)\(serials.count > 5 ? ", …" : "")"
+            )
         }
         return .healthy
     }
@@ -310,12 +313,14 @@ public actor CRLPublisher: RevocationPublisher, Service {
     func updateAgeGauges() {
         let now = clock.now()
         for (issuer, crl) in served where !(retired && issuer == .intermediate) {
-            metrics.registry.set("rootkeeper_crl_age_seconds", labels: ["issuer": label(issuer)],
-                                 to: max(0, now.timeIntervalSince(crl.thisUpdate)))
+            metrics.registry.set(
+                "rootkeeper_crl_age_seconds", labels: ["issuer": label(issuer)],
+                to: max(0, now.timeIntervalSince(crl.thisUpdate)))
             // The root CRL is issued at ceremonies months apart: its age says nothing, the time
             // left before relying parties reject it does (alert RootkeeperRootCRLExpiring).
-            metrics.registry.set("rootkeeper_crl_next_update_seconds", labels: ["issuer": label(issuer)],
-                                 to: crl.nextUpdate.timeIntervalSince(now))
+            metrics.registry.set(
+                "rootkeeper_crl_next_update_seconds", labels: ["issuer": label(issuer)],
+                to: crl.nextUpdate.timeIntervalSince(now))
         }
     }
 

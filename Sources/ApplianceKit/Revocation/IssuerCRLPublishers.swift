@@ -52,9 +52,10 @@ public final class IssuerCRLPublishers: RevocationPublisher, CRLPublishing {
         for publisher in all {
             try await publisher.publishNow()
             let number = await publisher.servedCRLNumber(.intermediate).map { "\($0)" } ?? "?"
-            lines.append(publisher.role == .current
-                ? "intermediate CRL \(number) published"
-                : "retiring issuer \(publisher.issuerID) CRL \(number) published")
+            lines.append(
+                publisher.role == .current
+                    ? "intermediate CRL \(number) published"
+                    : "retiring issuer \(publisher.issuerID) CRL \(number) published")
         }
         return lines.joined(separator: "\n")
     }

@@ -26,8 +26,9 @@ extension OCSPResponder {
             for certID in request.certIDs { singles.append(try await singleResponse(certID, now: now)) }
         } catch let error as StoreError {
             logger.error("OCSP status lookup failed", metadata: ["reason": "\(error)"])
-            return try unsuccessful(error.code == .unavailable ? .tryLater : .internalError,
-                                    label: error.code == .unavailable ? "tryLater" : "internalError")
+            return try unsuccessful(
+                error.code == .unavailable ? .tryLater : .internalError,
+                label: error.code == .unavailable ? "tryLater" : "internalError")
         } catch {
             logger.error("OCSP status lookup failed", metadata: ["reason": "\(error)"])
             return try unsuccessful(.internalError, label: "internalError")

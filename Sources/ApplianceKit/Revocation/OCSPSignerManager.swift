@@ -59,17 +59,20 @@ actor OCSPSignerManager {
         let token = try issuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
         let serial = PKICore.Hex.encode(token.serialNumber.bytes)
         let now = clock.now()
-        try await store.reserveIssuance(CertificateRecord(
-            serial: serial, issuerSKI: issuerSKI, type: .ocspSigner, subject: token.subject.description,
-            notBefore: token.notValidBefore, notAfter: token.notValidAfter,
-            tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: now))
+        try await store.reserveIssuance(
+            CertificateRecord(
+                serial: serial, issuerSKI: issuerSKI, type: .ocspSigner, subject: token.subject.description,
+                notBefore: token.notValidBefore, notAfter: token.notValidAfter,
+                tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: now))
         let certificate = try await issuer.issue(token)
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
         try await store.recordIssued(serial: serial, certificateDER: serializer.serializedBytes, at: clock.now())
-        logger.info("issued OCSP responder certificate", metadata: [
-            "serial": "\(serial)", "notAfter": "\(certificate.notValidAfter)",
-        ])
+        logger.info(
+            "issued OCSP responder certificate",
+            metadata: [
+                "serial": "\(serial)", "notAfter": "\(certificate.notValidAfter)",
+            ])
         return try OCSPResponseSigner(responderCertificate: certificate, privateKey: key, includeResponderCertificate: true)
     }
 }

@@ -56,7 +56,8 @@ public struct ApplianceRuntime: Sendable {
             before: clock.now(), logger: logger)
 
         // 3. Keys of the current and the remaining retiring issuers.
-        let token = configuration.pkcs11.token.isEmpty
+        let token =
+            configuration.pkcs11.token.isEmpty
             ? nil : PKCS11KeyLocation(modulePath: configuration.pkcs11.module, token: configuration.pkcs11.token)
         let keys = try IntermediateKeyLoader.loadIssuerKeys(
             state, current: certificates.intermediate, retiring: roster.retiring, secret: secret, token: token)
@@ -109,7 +110,8 @@ public struct ApplianceRuntime: Sendable {
             agentValidity: TimeInterval(configuration.ca.agentValidityDays) * 86_400,
             // Each certificate points at its own issuer's CRL, which stays at this URL after a
             // renewal (`/crl/intermediate.crl` always names the current issuer's).
-            crlURL: base + "/crl/issuer/\(try IssuerRoster.ski(certificates.intermediate)).crl", ocspURL: base + "/ocsp", caIssuersURL: base + "/ca/chain.pem",
+            crlURL: base + "/crl/issuer/\(try IssuerRoster.ski(certificates.intermediate)).crl", ocspURL: base + "/ocsp",
+            caIssuersURL: base + "/ca/chain.pem",
             retryAfterSeconds: configuration.enrollment.retryAfterSeconds)
         let supersededAfter = configuration.ca.revokeSupersededAfterHours
         // The appliance's own names are never issued to an agent: those of this configuration,
@@ -147,8 +149,9 @@ public struct ApplianceRuntime: Sendable {
         // Several nodes on one database: revocations committed by the others take effect here too.
         var sharedStoreServices: [any ServiceLifecycleService] = []
         if configuration.store.kind == .postgresql {
-            sharedStoreServices.append(SharedStoreRevocationFollower(
-                store: store, issuers: try roster.all.map(IssuerRoster.ski), coordinator: coordinator, metrics: metrics, logger: logger))
+            sharedStoreServices.append(
+                SharedStoreRevocationFollower(
+                    store: store, issuers: try roster.all.map(IssuerRoster.ski), coordinator: coordinator, metrics: metrics, logger: logger))
         }
         let services = ApplianceServices(
             certificateAuthority: ca,

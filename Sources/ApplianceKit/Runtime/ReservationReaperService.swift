@@ -39,11 +39,13 @@ struct ReservationReaperService: Service {
         let released = try await authority.reapStaleReservations(reservedBefore: cutoff, by: "system:reservation-reaper")
         guard !released.isEmpty else { return }
         for item in released {
-            logger.notice("released a stale certificate reservation", metadata: [
-                "serial": "\(item.certificate.serial)",
-                "token_restored": "\(item.restoredToken != nil)",
-                "registration_reopened": "\(item.reopenedRegistration?.uuidString.lowercased() ?? "-")",
-            ])
+            logger.notice(
+                "released a stale certificate reservation",
+                metadata: [
+                    "serial": "\(item.certificate.serial)",
+                    "token_restored": "\(item.restoredToken != nil)",
+                    "registration_reopened": "\(item.reopenedRegistration?.uuidString.lowercased() ?? "-")",
+                ])
         }
     }
 }

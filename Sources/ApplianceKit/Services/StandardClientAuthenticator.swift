@@ -36,7 +36,9 @@ public struct StandardClientAuthenticator: ClientAuthenticator {
             return .forbidden(reason: "client certificate lacks the clientAuth extended key usage", metricReason: "wrong_usage")
         }
         guard let identity = AgentSubject(certificate: certificate) else {
-            return .forbidden(reason: "client certificate does not name an agent (subjectAltName DNS:{hostname} and URI:urn:uuid:{uuid})", metricReason: "subject_format")
+            return .forbidden(
+                reason: "client certificate does not name an agent (subjectAltName DNS:{hostname} and URI:urn:uuid:{uuid})",
+                metricReason: "subject_format")
         }
         switch try await revocation.revocationStatus(of: certificate) {
         case .good:
@@ -50,7 +52,9 @@ public struct StandardClientAuthenticator: ClientAuthenticator {
             return .forbidden(reason: "agent \(identity.uuid) is not registered", metricReason: "unregistered")
         }
         guard registered.hostname == identity.hostname else {
-            return .forbidden(reason: "certificate hostname \(identity.hostname) does not match registered \(registered.hostname)", metricReason: "identity_mismatch")
+            return .forbidden(
+                reason: "certificate hostname \(identity.hostname) does not match registered \(registered.hostname)",
+                metricReason: "identity_mismatch")
         }
         return .authenticated(AuthenticatedAgent(certificate: certificate, identity: identity))
     }

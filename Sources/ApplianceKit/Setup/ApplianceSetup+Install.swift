@@ -52,7 +52,8 @@ extension ApplianceSetup {
             let installedRoot = try PEMCodec.certificate(from: SecureFile.read(state.rootCertificate))
             guard installedRoot == root else {
                 throw ApplianceError.forbidden(
-                    "the bundle chains to another root than the installed one (certificate SHA-256 \(try fingerprint(installedRoot)), ca/root-ca.crt); a renewal cannot change the root")
+                    "the bundle chains to another root than the installed one (certificate SHA-256 \(try fingerprint(installedRoot)), ca/root-ca.crt); a renewal cannot change the root"
+                )
             }
         }
 
@@ -62,7 +63,8 @@ extension ApplianceSetup {
         let csr = try CSRDecoder.decode(SecureFile.read(pendingCSR(state)))
         guard csr.publicKey == intermediate.publicKey else {
             throw ApplianceError.forbidden(
-                "the certificate is for another key than our pending key (SPKI SHA-256 \(csr.publicKey.spkiSHA256Hex)): the ceremony signed another CSR; nothing was installed")
+                "the certificate is for another key than our pending key (SPKI SHA-256 \(csr.publicKey.spkiSHA256Hex)): the ceremony signed another CSR; nothing was installed"
+            )
         }
 
         // Activate: keep what is replaced as a retiring issuer, then write the new files atomically.

@@ -47,8 +47,9 @@ public enum ApplianceSetup {
         where FileManager.default.fileExists(atPath: existing) {
             throw ApplianceError.stateDirectory("\(existing) exists: this appliance is already initialised (use `intermediate csr` to renew)")
         }
-        return try await generate(state: state, request: request, keyBackend: keyBackend, keyPath: state.intermediateKey,
-                                  out: (media as NSString).appendingPathComponent(csrBundleName), clock: clock, random: random)
+        return try await generate(
+            state: state, request: request, keyBackend: keyBackend, keyPath: state.intermediateKey,
+            out: (media as NSString).appendingPathComponent(csrBundleName), clock: clock, random: random)
     }
 
     /// Renewal: a new key (pending until install; the current key keeps signing) and its CSR
@@ -67,11 +68,13 @@ public enum ApplianceSetup {
             do {
                 _ = try IntermediateKeyLoader.loadFileKey(at: state.intermediateKey, passphrase: passphrase)
             } catch {
-                throw ApplianceError.forbidden("the passphrase does not unlock the current intermediate key; the renewal key must use the same passphrase (\(error))")
+                throw ApplianceError.forbidden(
+                    "the passphrase does not unlock the current intermediate key; the renewal key must use the same passphrase (\(error))")
             }
         }
-        return try await generate(state: state, request: request, keyBackend: keyBackend, keyPath: pendingKey(state), out: out,
-                                  clock: clock, random: random)
+        return try await generate(
+            state: state, request: request, keyBackend: keyBackend, keyPath: pendingKey(state), out: out,
+            clock: clock, random: random)
     }
 
     static func pendingCSR(_ state: StateDirectory) -> String { state.path("ca", "intermediate-ca.pending.csr") }
@@ -84,7 +87,8 @@ public enum ApplianceSetup {
         guard !FileManager.default.fileExists(atPath: out) else {
             throw ApplianceError.stateDirectory("\(out) already exists; outputs are never overwritten")
         }
-        let subject = try SubjectName.intermediate(name: request.commonName, organization: request.organization, unit: request.unit, country: request.country)
+        let subject = try SubjectName.intermediate(
+            name: request.commonName, organization: request.organization, unit: request.unit, country: request.country)
         let key: Certificate.PrivateKey
         var label: String?
         var session: PKCS11Session?
@@ -117,14 +121,16 @@ public enum ApplianceSetup {
         }
         let csrPEM = Array(try PEMCodec.pem(csr).utf8)
         let spki = key.publicKey.spkiSHA256Hex
-        let bundle = try MediaBundle(payload: [csrFileName: csrPEM], summary: """
-            Rootkeeper intermediate CA certificate request
-            subject: \(subject)
-            key: \(request.algorithm)\(label.map { " (PKCS#11 token key \($0))" } ?? " (encrypted file)")
-            SPKI SHA-256: \(spki)
-            created: \(ISO8601DateFormatter().string(from: clock.now()))
+        let bundle = try MediaBundle(
+            payload: [csrFileName: csrPEM],
+            summary: """
+                Rootkeeper intermediate CA certificate request
+                subject: \(subject)
+                key: \(request.algorithm)\(label.map { " (PKCS#11 token key \($0))" } ?? " (encrypted file)")
+                SPKI SHA-256: \(spki)
+                created: \(ISO8601DateFormatter().string(from: clock.now()))
 
-            """)
+                """)
         try SecureFile.writeExclusive(csrPEM, to: pendingCSR(state), mode: 0o644)
         try BundleDirectory.write(bundle, to: out)
         let printout = KeyConfirmation(spkiSHA256: key.publicKey.spkiSHA256).printout(subject: "\(subject)")

@@ -52,8 +52,10 @@ extension StateDirectory {
         return found.sorted { $0.relativePath < $1.relativePath }
     }
 
-    private func walk(_ remaining: ArraySlice<StateFilePattern.Component>, prefix: [String], pattern: StateFilePattern,
-                      into found: inout [StateFile]) throws {
+    private func walk(
+        _ remaining: ArraySlice<StateFilePattern.Component>, prefix: [String], pattern: StateFilePattern,
+        into found: inout [StateFile]
+    ) throws {
         guard let component = remaining.first else { return }
         let rest = remaining.dropFirst()
         let directory = path(prefix)

@@ -22,8 +22,10 @@ public struct SharedStoreRevocationFollower: Service {
     let metrics: ApplianceMetrics?
     let logger: Logger
 
-    public init(store: any RevocationStore, issuers: [String], coordinator: RevocationCoordinator,
-                interval: Duration = .milliseconds(250), metrics: ApplianceMetrics? = nil, logger: Logger) {
+    public init(
+        store: any RevocationStore, issuers: [String], coordinator: RevocationCoordinator,
+        interval: Duration = .milliseconds(250), metrics: ApplianceMetrics? = nil, logger: Logger
+    ) {
         self.metrics = metrics
         metrics?.registry.declare(
             "rootkeeper_store_writable", kind: .gauge,

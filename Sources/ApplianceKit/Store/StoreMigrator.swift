@@ -16,7 +16,8 @@ public enum StoreMigrator {
         async throws -> [String]
     {
         guard configuration.store.kind == .postgresql else {
-            throw ApplianceError.configuration("store.kind", "the configuration's store is sqlite; set store.kind: postgresql (and its hosts, database, user) to name the target")
+            throw ApplianceError.configuration(
+                "store.kind", "the configuration's store is sqlite; set store.kind: postgresql (and its hosts, database, user) to name the target")
         }
         let state = StateDirectory(path: configuration.stateDirectory)
         let path = state.path("db", "rootkeeper.sqlite")
@@ -28,10 +29,13 @@ public enum StoreMigrator {
         let target = try await PostgreSQLStore(configuration: settings, logger: logger)
         defer { target.close() }
         let summary = try await SQLiteToPostgreSQLMigration.run(from: source, to: target)
-        let event = try await target.append(AuditEntry(
-            time: clock.now(), actor: "system", action: "store.migrated", subject: settings.description,
-            details: ["from": path, "certificates": String(summary.counts["certificates"] ?? 0),
-                      "certificate_digest": summary.certificateDigest, "previous_head": summary.auditHead]))
+        let event = try await target.append(
+            AuditEntry(
+                time: clock.now(), actor: "system", action: "store.migrated", subject: settings.description,
+                details: [
+                    "from": path, "certificates": String(summary.counts["certificates"] ?? 0),
+                    "certificate_digest": summary.certificateDigest, "previous_head": summary.auditHead,
+                ]))
         var lines = ["migrated \(path) into \(settings.description)"]
         for (table, count) in summary.counts.sorted(by: { $0.key < $1.key }) { lines.append("  \(table): \(count) rows") }
         lines.append("certificate digest (SHA-256 over every certificate row, equal on both sides): \(summary.certificateDigest)")

@@ -21,8 +21,9 @@ public final class ClientTrust: Sendable {
 
     /// - Parameter cacheCapacity: how many validated client chains to remember (0 disables the cache).
     public init(root: Certificate, intermediates: [Certificate], clock: any PKIClock = SystemClock(), cacheCapacity: Int = 65_536) {
-        self.state = NIOLockedValueBox(State(
-            root: root, intermediates: intermediates, verified: VerifiedChainCache(capacity: cacheCapacity)))
+        self.state = NIOLockedValueBox(
+            State(
+                root: root, intermediates: intermediates, verified: VerifiedChainCache(capacity: cacheCapacity)))
         self.clock = clock
         self.cacheEnabled = cacheCapacity > 0
     }

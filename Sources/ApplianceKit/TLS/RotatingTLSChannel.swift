@@ -1,10 +1,9 @@
-import PKICore
 import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
-
+import PKICore
 import X509
 
 /// A Hummingbird child channel that wraps HTTP/1 in TLS using the holder's *current* context for
@@ -22,9 +21,11 @@ struct RotatingTLSChannel<BaseChannel: ServerChildChannel>: ServerChildChannel {
         let verifier = self.verifier
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandlers(
-                NIOSSLServerHandler(context: context, customVerificationCallback: { certificates, promise in
-                    verifier.verify(certificates, promise: promise, channel: channel)
-                }),
+                NIOSSLServerHandler(
+                    context: context,
+                    customVerificationCallback: { certificates, promise in
+                        verifier.verify(certificates, promise: promise, channel: channel)
+                    }),
                 ResumedSessionRegistrar(verifier: verifier)
             )
         }.flatMap {
@@ -114,14 +115,18 @@ struct HandshakeVerifier: Sendable {
             case .good:
                 return true
             case .revoked(let reason):
-                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)", "reason": "revoked (\(reason))"])
+                logger.notice(
+                    "TLS client certificate refused: revoked or unknown",
+                    metadata: ["serial": "\(leaf.serialNumber)", "reason": "revoked (\(reason))"])
                 metrics.validationFailure(reason: "revoked")
                 return false
             case .unknown:
                 // Chains to our root but is not the certificate the store recorded for its serial
                 // (forged with the intermediate key, re-signed, or never issued): counted apart from
                 // revocations, under the same reason the request-time check uses.
-                logger.notice("TLS client certificate refused: revoked or unknown", metadata: ["serial": "\(leaf.serialNumber)", "reason": "not known to this CA"])
+                logger.notice(
+                    "TLS client certificate refused: revoked or unknown",
+                    metadata: ["serial": "\(leaf.serialNumber)", "reason": "not known to this CA"])
                 metrics.validationFailure(reason: "unknown_certificate")
                 return false
             }
@@ -170,7 +175,8 @@ final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHand
         if case NIOSSLError.handshakeFailed(let underlying) = error {
             let text = "\(underlying)"
             if text.contains("KEY_USAGE_BIT_INCORRECT") {
-                verifier.logger.notice("TLS client certificate refused", metadata: ["reason": "key usage does not allow signing the handshake (\(text))"])
+                verifier.logger.notice(
+                    "TLS client certificate refused", metadata: ["reason": "key usage does not allow signing the handshake (\(text))"])
                 verifier.metrics.validationFailure(reason: "wrong_usage")
             }
         }

@@ -51,8 +51,9 @@ public struct SigningTokenMonitor: Service {
                         logger.notice("the intermediate key's token is back; signing resumed")
                         for publisher in crlPublishers.all { await publisher.signingResumed() }
                     case .unavailable(let reason):
-                        logger.error("the intermediate key's token is unavailable; signing is refused until it returns",
-                                     metadata: ["reason": "\(reason)"])
+                        logger.error(
+                            "the intermediate key's token is unavailable; signing is refused until it returns",
+                            metadata: ["reason": "\(reason)"])
                     }
                     last = now
                 }

@@ -9,8 +9,10 @@ extension IntermediateCA: AdministrationService {
 
     /// Records a read-only admin action; writes are audited by the RA in their own unit of work.
     func auditRead(_ action: String, subject: String, caller: AdminCaller) async throws {
-        _ = try await store.append(AuditEntry(time: clock.now(), actor: Self.actor(caller), action: action, subject: subject,
-                                              details: ["pid": String(caller.pid)]))
+        _ = try await store.append(
+            AuditEntry(
+                time: clock.now(), actor: Self.actor(caller), action: action, subject: subject,
+                details: ["pid": String(caller.pid)]))
     }
 
     public func listAgents(caller: AdminCaller) async throws -> [AdminEntry] {
@@ -20,25 +22,33 @@ extension IntermediateCA: AdministrationService {
         for registration in try await store.registrations(status: .pending).sorted(by: { $0.created < $1.created }) {
             // Expired but not yet met by a request (which closes it): shown as such, not approvable.
             let state = authority.policy.pendingExpired(created: registration.created, at: now) ? "expired" : "pending"
-            entries.append(AdminEntry(
-                id: registration.id.uuidString.lowercased(),
-                summary: "\(state) \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")",
-                fields: Self.fields(registration, status: state)))
+            entries.append(
+                AdminEntry(
+                    id: registration.id.uuidString.lowercased(),
+                    summary:
+                        "\(state) \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) source=\(registration.sourceAddress ?? "-")",
+                    fields: Self.fields(registration, status: state)))
         }
         // Approved but never fetched: still holds its hostname until the agent returns or it is released.
         for registration in try await store.registrations(status: .approved).filter(\.isOpen).sorted(by: { $0.created < $1.created }) {
-            entries.append(AdminEntry(
-                id: registration.id.uuidString.lowercased(),
-                summary: "approved \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) (not yet fetched by the agent)",
-                fields: Self.fields(registration, status: "approved")))
+            entries.append(
+                AdminEntry(
+                    id: registration.id.uuidString.lowercased(),
+                    summary:
+                        "approved \(registration.hostname) agent=\(registration.agentID) spki=\(registration.spkiSHA256.prefix(16)) (not yet fetched by the agent)",
+                    fields: Self.fields(registration, status: "approved")))
         }
         for agent in try await store.agents(status: nil).sorted(by: { $0.id < $1.id }) {
-            var fields = [AdminField(name: "kind", value: "agent"), AdminField(name: "status", value: agent.status.rawValue),
-                          AdminField(name: "hostname", value: agent.hostname), AdminField(name: "agentID", value: agent.id.description),
-                          AdminField(name: "created", value: Self.time(agent.created))]
+            var fields = [
+                AdminField(name: "kind", value: "agent"), AdminField(name: "status", value: agent.status.rawValue),
+                AdminField(name: "hostname", value: agent.hostname), AdminField(name: "agentID", value: agent.id.description),
+                AdminField(name: "created", value: Self.time(agent.created)),
+            ]
             if let revokedAt = agent.revokedAt { fields.append(AdminField(name: "revoked", value: Self.time(revokedAt))) }
-            entries.append(AdminEntry(id: agent.id.description, summary: "\(agent.status.rawValue) \(agent.hostname) created=\(Self.time(agent.created))",
-                                      fields: fields))
+            entries.append(
+                AdminEntry(
+                    id: agent.id.description, summary: "\(agent.status.rawValue) \(agent.hostname) created=\(Self.time(agent.created))",
+                    fields: fields))
         }
         return entries
     }
@@ -46,13 +56,15 @@ extension IntermediateCA: AdministrationService {
     public func showAgent(id: String, caller: AdminCaller) async throws -> [AdminField] {
         try await auditRead("admin.agents.show", subject: id, caller: caller)
         if let registration = try await registration(matching: id, pendingOnly: false) {
-            var fields = [AdminField(name: "registration", value: registration.id.uuidString.lowercased()),
-                          AdminField(name: "status", value: registration.status.rawValue),
-                          AdminField(name: "hostname", value: registration.hostname),
-                          AdminField(name: "agent", value: registration.agentID.description),
-                          AdminField(name: "spki-sha256", value: registration.spkiSHA256),
-                          AdminField(name: "source", value: registration.sourceAddress ?? "-"),
-                          AdminField(name: "created", value: Self.time(registration.created))]
+            var fields = [
+                AdminField(name: "registration", value: registration.id.uuidString.lowercased()),
+                AdminField(name: "status", value: registration.status.rawValue),
+                AdminField(name: "hostname", value: registration.hostname),
+                AdminField(name: "agent", value: registration.agentID.description),
+                AdminField(name: "spki-sha256", value: registration.spkiSHA256),
+                AdminField(name: "source", value: registration.sourceAddress ?? "-"),
+                AdminField(name: "created", value: Self.time(registration.created)),
+            ]
             if let reason = registration.reason { fields.append(AdminField(name: "reason", value: reason)) }
             if let serial = registration.issuedSerial { fields.append(AdminField(name: "issued", value: serial)) }
             if let agentID = AgentID(id), agentID == registration.agentID, try await store.agent(agentID) != nil {
@@ -66,8 +78,10 @@ extension IntermediateCA: AdministrationService {
 
     func agentFields(_ agentID: AgentID) async throws -> [AdminField] {
         guard let agent = try await store.agent(agentID) else { throw ApplianceError.notFound("no agent \(agentID)") }
-        var fields = [AdminField(name: "agent", value: agent.id.description), AdminField(name: "hostname", value: agent.hostname),
-                      AdminField(name: "status", value: agent.status.rawValue), AdminField(name: "created", value: Self.time(agent.created))]
+        var fields = [
+            AdminField(name: "agent", value: agent.id.description), AdminField(name: "hostname", value: agent.hostname),
+            AdminField(name: "status", value: agent.status.rawValue), AdminField(name: "created", value: Self.time(agent.created)),
+        ]
         if let revokedAt = agent.revokedAt { fields.append(AdminField(name: "revoked", value: Self.time(revokedAt))) }
         for record in try await store.certificates(agent: agentID) {
             fields.append(AdminField(name: "certificate", value: "\(record.serial) \(record.status.rawValue) notAfter=\(Self.time(record.notAfter))"))
@@ -115,12 +129,14 @@ extension IntermediateCA: AdministrationService {
         let serial = serial.lowercased()
         try await auditRead("admin.certs.show", subject: serial, caller: caller)
         guard let record = try await store.certificate(serial: serial) else { throw ApplianceError.notFound("no certificate \(serial)") }
-        var fields = [AdminField(name: "serial", value: record.serial), AdminField(name: "type", value: record.type.rawValue),
-                      AdminField(name: "subject", value: record.subject), AdminField(name: "status", value: record.status.rawValue),
-                      AdminField(name: "notBefore", value: Self.time(record.notBefore)), AdminField(name: "notAfter", value: Self.time(record.notAfter)),
-                      AdminField(name: "agent", value: record.agentID?.description ?? "-"),
-                      AdminField(name: "predecessor", value: record.predecessorSerial ?? "-"),
-                      AdminField(name: "tbs-sha256", value: record.tbsSHA256)]
+        var fields = [
+            AdminField(name: "serial", value: record.serial), AdminField(name: "type", value: record.type.rawValue),
+            AdminField(name: "subject", value: record.subject), AdminField(name: "status", value: record.status.rawValue),
+            AdminField(name: "notBefore", value: Self.time(record.notBefore)), AdminField(name: "notAfter", value: Self.time(record.notAfter)),
+            AdminField(name: "agent", value: record.agentID?.description ?? "-"),
+            AdminField(name: "predecessor", value: record.predecessorSerial ?? "-"),
+            AdminField(name: "tbs-sha256", value: record.tbsSHA256),
+        ]
         if case .revoked(let revocation) = try await store.revocationStatus(serial: serial) {
             fields.append(AdminField(name: "revoked", value: "\(Self.time(revocation.revokedAt)) reason=\(revocation.reason?.name ?? "none")"))
         }
@@ -160,19 +176,24 @@ extension IntermediateCA: AdministrationService {
     }
 
     static func entry(_ record: CertificateRecord) -> AdminEntry {
-        AdminEntry(id: record.serial, summary: "\(record.status.rawValue) \(record.type.rawValue) \(record.subject) notAfter=\(time(record.notAfter))",
-                   fields: [AdminField(name: "serial", value: record.serial), AdminField(name: "status", value: record.status.rawValue),
-                            AdminField(name: "type", value: record.type.rawValue), AdminField(name: "subject", value: record.subject),
-                            AdminField(name: "notBefore", value: time(record.notBefore)), AdminField(name: "notAfter", value: time(record.notAfter)),
-                            AdminField(name: "agentID", value: record.agentID?.description ?? "")])
+        AdminEntry(
+            id: record.serial, summary: "\(record.status.rawValue) \(record.type.rawValue) \(record.subject) notAfter=\(time(record.notAfter))",
+            fields: [
+                AdminField(name: "serial", value: record.serial), AdminField(name: "status", value: record.status.rawValue),
+                AdminField(name: "type", value: record.type.rawValue), AdminField(name: "subject", value: record.subject),
+                AdminField(name: "notBefore", value: time(record.notBefore)), AdminField(name: "notAfter", value: time(record.notAfter)),
+                AdminField(name: "agentID", value: record.agentID?.description ?? ""),
+            ])
     }
 
     /// The `--format json` fields of an open registration in `agents list`.
     static func fields(_ registration: PendingRegistration, status: String) -> [AdminField] {
-        [AdminField(name: "kind", value: "registration"), AdminField(name: "status", value: status),
-         AdminField(name: "hostname", value: registration.hostname), AdminField(name: "agentID", value: registration.agentID.description),
-         AdminField(name: "spkiSHA256", value: registration.spkiSHA256), AdminField(name: "source", value: registration.sourceAddress ?? ""),
-         AdminField(name: "created", value: time(registration.created))]
+        [
+            AdminField(name: "kind", value: "registration"), AdminField(name: "status", value: status),
+            AdminField(name: "hostname", value: registration.hostname), AdminField(name: "agentID", value: registration.agentID.description),
+            AdminField(name: "spkiSHA256", value: registration.spkiSHA256), AdminField(name: "source", value: registration.sourceAddress ?? ""),
+            AdminField(name: "created", value: time(registration.created)),
+        ]
     }
 
     static func time(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }

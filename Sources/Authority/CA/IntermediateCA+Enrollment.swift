@@ -37,7 +37,8 @@ extension IntermediateCA: CertificateAuthorityService {
             return .issued(certificate: try Certificate(derEncoded: der), chain: chain)
         case .rejected(let registration):
             let by = registration.decidedBy == RegistrationAuthority.systemActor ? "the appliance" : "an administrator"
-            return .rejected(reason: "registration \(registration.id.uuidString.lowercased()) was rejected by \(by): \(registration.reason ?? "no reason given")")
+            return .rejected(
+                reason: "registration \(registration.id.uuidString.lowercased()) was rejected by \(by): \(registration.reason ?? "no reason given")")
         case .refused(let refusal):
             return .rejected(reason: Self.describe(refusal))
         }
@@ -119,7 +120,10 @@ extension IntermediateCA: CertificateAuthorityService {
             // work, and the agent gets a refusal, never the certificate.
             // Either the agent was revoked, or the signature took so long that the reservation was
             // released (then the agent may simply ask again).
-            return .rejected(reason: "the certificate for agent \(authorization.identity.agentID) was revoked while it was being signed (agent revoked, or signing outlasted its reservation)")
+            return .rejected(
+                reason:
+                    "the certificate for agent \(authorization.identity.agentID) was revoked while it was being signed (agent revoked, or signing outlasted its reservation)"
+            )
         }
     }
 

@@ -15,7 +15,8 @@ extension IntermediateCA {
             open = found
         } else {
             throw ApplianceError.notFound(
-                "no open registration \(id) (pending, or approved and not yet fetched); `appliance agents list` shows them — an enrolled agent is revoked with `appliance agents revoke` instead")
+                "no open registration \(id) (pending, or approved and not yet fetched); `appliance agents list` shows them — an enrolled agent is revoked with `appliance agents revoke` instead"
+            )
         }
         let released = try await mapStoreErrors {
             try await authority.release(registrationID: open.id, by: Self.actor(caller), reason: reason)

@@ -46,9 +46,11 @@ extension IntermediateCA {
             return "hostname \(name) is one of this appliance's own names (its server certificate or listeners); an agent cannot be issued it"
         case .invalidHostname(let reason): return reason
         case .tooManyPending(let source, let limit):
-            return "too many pending registrations from \(source) (limit \(limit)); ask an administrator to approve or reject them, or enrol with a token"
+            return
+                "too many pending registrations from \(source) (limit \(limit)); ask an administrator to approve or reject them, or enrol with a token"
         case .registrationExpired(let registration):
-            return "registration \(registration.id.uuidString.lowercased()) for \(registration.hostname) expired before it was approved; the agent must enrol again"
+            return
+                "registration \(registration.id.uuidString.lowercased()) for \(registration.hostname) expired before it was approved; the agent must enrol again"
         }
     }
 

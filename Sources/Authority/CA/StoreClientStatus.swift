@@ -25,7 +25,7 @@ public struct StoreClientStatus: RevocationChecking, AgentRegistry {
         case .notRevoked(let record):
             let presented = try PEMCodec.der(certificate)
             guard record.status == .issued || record.status == .superseded,
-                  let stored = record.certificateDER, stored == presented
+                let stored = record.certificateDER, stored == presented
             else { return .unknown }
             return .good
         }

@@ -23,7 +23,8 @@ extension InMemoryStore.State {
                 // One active agent per host name, compared case-insensitively (the SQL stores'
                 // `agents_active_hostname` index).
                 let name = NameSyntax.asciiLowercased(agent.hostname)
-                if agent.status == .active, agents.values.contains(where: { $0.status == .active && NameSyntax.asciiLowercased($0.hostname) == name }) {
+                if agent.status == .active, agents.values.contains(where: { $0.status == .active && NameSyntax.asciiLowercased($0.hostname) == name })
+                {
                     throw StoreError.conflict("an active agent for \(agent.hostname) exists")
                 }
                 agents[agent.id] = agent
@@ -76,12 +77,15 @@ extension InMemoryStore.State {
             }
             var reopened: UUID?
             if let registration = registrations.values.first(where: { $0.issuedSerial == serial && $0.status == .approved }),
-               !registrations.values.contains(where: { $0.hostname == registration.hostname && $0.isOpen }) {
+                !registrations.values.contains(where: { $0.hostname == registration.hostname && $0.isOpen })
+            {
                 registrations[registration.id]?.issuedSerial = nil
                 reopened = registration.id
             }
-            return .released(ReleasedReservation(certificate: record, revocation: revocation, restoredToken: token,
-                                                 reopenedRegistration: reopened))
+            return .released(
+                ReleasedReservation(
+                    certificate: record, revocation: revocation, restoredToken: token,
+                    reopenedRegistration: reopened))
         case .revokeAgentLine(let id, let now, let reason):
             guard var agent = agents[id] else { throw StoreError.notFound("agent \(id) is not known") }
             if agent.status != .revoked {
@@ -90,9 +94,10 @@ extension InMemoryStore.State {
                 agents[id] = agent
             }
             let line = certificates.values.filter { $0.agentID == id }.sorted { ($0.reservedAt, $0.serial) < ($1.reservedAt, $1.serial) }
-            return .revokedLine(try line.map {
-                try revoke(RevocationRecord(serial: $0.serial, issuerSKI: $0.issuerSKI, revokedAt: now, reason: reason))
-            })
+            return .revokedLine(
+                try line.map {
+                    try revoke(RevocationRecord(serial: $0.serial, issuerSKI: $0.issuerSKI, revokedAt: now, reason: reason))
+                })
         case .supersede(let serial, let now):
             guard var record = certificates[serial] else { throw StoreError.notFound("certificate \(serial) is not known") }
             if record.status == .issued {
@@ -103,9 +108,11 @@ extension InMemoryStore.State {
         case .insertRegistration(let registration):
             guard registrations[registration.id] == nil else { throw StoreError.conflict("registration id exists") }
             // Host names compare case-insensitively (RFC 4343 §3), as in the SQL stores' index.
-            if registration.isOpen, registrations.values.contains(where: {
-                NameSyntax.asciiLowercased($0.hostname) == NameSyntax.asciiLowercased(registration.hostname) && $0.isOpen
-            }) {
+            if registration.isOpen,
+                registrations.values.contains(where: {
+                    NameSyntax.asciiLowercased($0.hostname) == NameSyntax.asciiLowercased(registration.hostname) && $0.isOpen
+                })
+            {
                 throw StoreError.conflict("an open registration for \(registration.hostname) exists")
             }
             registrations[registration.id] = registration

@@ -134,11 +134,13 @@ public actor InMemoryStore: RegistrationDataStore {
         return .unknown
     }
     public func revocations(issuerSKI: String, afterSerial: String?, limit: Int) -> [RevocationRecord] {
-        let sorted = sortedRevocations[issuerSKI] ?? {
-            let built = state.revocations.values.filter { $0.issuerSKI == issuerSKI }.sorted { $0.serial < $1.serial }
-            sortedRevocations[issuerSKI] = built
-            return built
-        }()
+        let sorted =
+            sortedRevocations[issuerSKI]
+            ?? {
+                let built = state.revocations.values.filter { $0.issuerSKI == issuerSKI }.sorted { $0.serial < $1.serial }
+                sortedRevocations[issuerSKI] = built
+                return built
+            }()
         // Binary search for the first serial after the cursor.
         var low = 0
         var high = sorted.count

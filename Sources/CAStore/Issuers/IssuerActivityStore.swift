@@ -19,9 +19,11 @@ extension SQLiteStore: IssuerActivityStore {
         let excluded = excluding.map(\.rawValue).sorted()
         return try await read("latest expiry of issuer \(issuerSKI)") { db in
             let placeholders = excluded.isEmpty ? "''" : excluded.map { _ in "?" }.joined(separator: ", ")
-            let seconds = try Double.fetchOne(db, sql: """
-                SELECT MAX(not_after) FROM certificates WHERE issuer_ski = ? AND type NOT IN (\(placeholders))
-                """, arguments: StatementArguments([issuerSKI] + excluded))
+            let seconds = try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT MAX(not_after) FROM certificates WHERE issuer_ski = ? AND type NOT IN (\(placeholders))
+                    """, arguments: StatementArguments([issuerSKI] + excluded))
             return seconds.map { Date(timeIntervalSince1970: $0) }
         }
     }

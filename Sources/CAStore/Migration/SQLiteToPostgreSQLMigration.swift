@@ -33,31 +33,49 @@ public enum SQLiteToPostgreSQLMigration {
     /// SQLite order that keeps references valid (predecessors before successors).
     static let tables: [(name: String, order: String, columns: [(String, Kind)])] = [
         ("agents", "rowid", [("id", .text), ("hostname", .text), ("status", .text), ("created_at", .double), ("revoked_at", .double)]),
-        ("registrations", "rowid", [
-            ("id", .text), ("hostname", .text), ("agent_id", .text), ("csr", .blob), ("spki_sha256", .text), ("source_address", .text),
-            ("status", .text), ("reason", .text), ("decided_by", .text), ("created_at", .double), ("decided_at", .double),
-            ("issued_serial", .text),
-        ]),
-        ("enrollment_tokens", "rowid", [
-            ("token_sha256", .text), ("hostname", .text), ("created_at", .double), ("expires_at", .double), ("consumed_at", .double),
-            ("created_by", .text), ("reserved_serial", .text),
-        ]),
-        ("certificates", "rowid", [
-            ("serial", .text), ("issuer_ski", .text), ("type", .text), ("subject", .text), ("not_before", .double), ("not_after", .double),
-            ("status", .text), ("agent_id", .text), ("predecessor_serial", .text), ("tbs_sha256", .text), ("der", .blob),
-            ("reserved_at", .double), ("issued_at", .double), ("superseded_at", .double),
-        ]),
-        ("revocations", "seq", [
-            ("serial", .text), ("issuer_ski", .text), ("revoked_at", .double), ("reason", .int), ("invalidity_date", .double), ("seq", .int),
-        ]),
-        ("crl_state", "issuer_ski", [
-            ("issuer_ski", .text), ("next_number", .int), ("last_number", .int), ("last_this_update", .double),
-            ("last_next_update", .double), ("last_entries", .int), ("last_size_bytes", .int),
-        ]),
-        ("audit_events", "seq", [
-            ("seq", .int), ("time_ms", .int), ("actor", .text), ("action", .text), ("subject", .text), ("details", .text),
-            ("prev_hash", .text), ("hash", .text),
-        ]),
+        (
+            "registrations", "rowid",
+            [
+                ("id", .text), ("hostname", .text), ("agent_id", .text), ("csr", .blob), ("spki_sha256", .text), ("source_address", .text),
+                ("status", .text), ("reason", .text), ("decided_by", .text), ("created_at", .double), ("decided_at", .double),
+                ("issued_serial", .text),
+            ]
+        ),
+        (
+            "enrollment_tokens", "rowid",
+            [
+                ("token_sha256", .text), ("hostname", .text), ("created_at", .double), ("expires_at", .double), ("consumed_at", .double),
+                ("created_by", .text), ("reserved_serial", .text),
+            ]
+        ),
+        (
+            "certificates", "rowid",
+            [
+                ("serial", .text), ("issuer_ski", .text), ("type", .text), ("subject", .text), ("not_before", .double), ("not_after", .double),
+                ("status", .text), ("agent_id", .text), ("predecessor_serial", .text), ("tbs_sha256", .text), ("der", .blob),
+                ("reserved_at", .double), ("issued_at", .double), ("superseded_at", .double),
+            ]
+        ),
+        (
+            "revocations", "seq",
+            [
+                ("serial", .text), ("issuer_ski", .text), ("revoked_at", .double), ("reason", .int), ("invalidity_date", .double), ("seq", .int),
+            ]
+        ),
+        (
+            "crl_state", "issuer_ski",
+            [
+                ("issuer_ski", .text), ("next_number", .int), ("last_number", .int), ("last_this_update", .double),
+                ("last_next_update", .double), ("last_entries", .int), ("last_size_bytes", .int),
+            ]
+        ),
+        (
+            "audit_events", "seq",
+            [
+                ("seq", .int), ("time_ms", .int), ("actor", .text), ("action", .text), ("subject", .text), ("details", .text),
+                ("prev_hash", .text), ("hash", .text),
+            ]
+        ),
     ]
 
     /// Copies `source` into `target`. Throws `conflict` when the target holds any row, `corrupt`
@@ -81,7 +99,9 @@ public enum SQLiteToPostgreSQLMigration {
         // Independent checks, through each store's own reads.
         let targetCounts = try await counts(target)
         guard targetCounts == sourceCounts else {
-            throw StoreError.corrupt("row counts differ after the copy: SQLite \(sourceCounts.sorted { $0.key < $1.key }), PostgreSQL \(targetCounts.sorted { $0.key < $1.key })")
+            throw StoreError.corrupt(
+                "row counts differ after the copy: SQLite \(sourceCounts.sorted { $0.key < $1.key }), PostgreSQL \(targetCounts.sorted { $0.key < $1.key })"
+            )
         }
         let sourceDigests = try await certificateDigests(source)
         let targetDigests = try await certificateDigests(target)
@@ -90,18 +110,22 @@ public enum SQLiteToPostgreSQLMigration {
             throw StoreError.corrupt("certificate rows differ after the copy: \(differing.prefix(10).joined(separator: ", "))")
         }
         guard case .intact(let targetEvents, let targetHead) = try await target.verifyAuditChain(),
-              targetEvents == sourceEvents, targetHead == sourceHead else {
+            targetEvents == sourceEvents, targetHead == sourceHead
+        else {
             throw StoreError.corrupt("the audit chain on PostgreSQL does not continue the SQLite chain")
         }
         var all = SHA256()
         for digest in sourceDigests.sorted(by: { $0.key < $1.key }) { all.update(data: Data("\(digest.key)=\(digest.value)\n".utf8)) }
-        return Summary(counts: sourceCounts, certificateDigest: all.finalize().map { String(format: "%02x", $0) }.joined(),
-                       auditEvents: sourceEvents, auditHead: sourceHead)
+        return Summary(
+            counts: sourceCounts, certificateDigest: all.finalize().map { String(format: "%02x", $0) }.joined(),
+            auditEvents: sourceEvents, auditHead: sourceHead)
     }
 
     /// Rows of one table, read from SQLite in one read transaction and inserted one by one.
-    static func copy(_ table: (name: String, order: String, columns: [(String, Kind)]), from source: SQLiteStore,
-                     into session: PostgreSQLSession) async throws {
+    static func copy(
+        _ table: (name: String, order: String, columns: [(String, Kind)]), from source: SQLiteStore,
+        into session: PostgreSQLSession
+    ) async throws {
         let names = table.columns.map(\.0)
         let rows: [[DatabaseValue]] = try await source.read("reading \(table.name)") { db in
             try Row.fetchAll(db, sql: "SELECT \(names.joined(separator: ", ")) FROM \(table.name) ORDER BY \(table.order)")

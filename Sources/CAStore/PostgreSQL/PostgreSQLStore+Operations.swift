@@ -16,7 +16,8 @@ extension PostgreSQLStore {
     /// The advisory locks a unit needs, taken before any row lock and always in the same order,
     /// so no two units can wait for each other's locks in a cycle.
     static func locks(for operations: [StoreOperation]) -> [AdvisoryLock] {
-        var revokes = false, audits = false
+        var revokes = false
+        var audits = false
         for operation in operations {
             switch operation {
             case .revoke, .revokeAgentLine, .completeReservation, .releaseReservation: revokes = true
@@ -39,7 +40,8 @@ extension PostgreSQLStore {
             var token = try decodeToken(row)
             if let reason = token.unusableReason(hostname: hostname, at: now) { throw StoreError.tokenUnavailable(reason) }
             // Guarded: single use even if the row lock were not there.
-            let changed = try await s.execute("""
+            let changed = try await s.execute(
+                """
                 UPDATE enrollment_tokens SET consumed_at = \(now.timeIntervalSince1970), reserved_serial = \(serial)
                 WHERE token_sha256 = \(digest) AND consumed_at IS NULL RETURNING 1
                 """)
@@ -48,14 +50,16 @@ extension PostgreSQLStore {
             token.reservedSerial = serial
             return .consumed(token)
         case .insertToken(let token):
-            try await s.execute("""
+            try await s.execute(
+                """
                 INSERT INTO enrollment_tokens (token_sha256, hostname, created_at, expires_at, consumed_at, created_by)
                 VALUES (\(token.tokenSHA256), \(token.hostname), \(token.created.timeIntervalSince1970),
                         \(token.expires.timeIntervalSince1970), \(token.consumedAt?.timeIntervalSince1970), \(token.createdBy))
                 """)
         case .ensureAgent(let agent):
             // Insert unless present (another node may insert the same agent now), then check it under lock.
-            try await s.execute("""
+            try await s.execute(
+                """
                 INSERT INTO agents (id, hostname, status, created_at, revoked_at)
                 VALUES (\(agent.id.description), \(agent.hostname), \(agent.status.rawValue), \(agent.created.timeIntervalSince1970),
                         \(agent.revokedAt?.timeIntervalSince1970))
@@ -67,7 +71,8 @@ extension PostgreSQLStore {
             guard existing.status == .active else { throw StoreError.invalidState("agent \(agent.id) is revoked") }
         case .revokeAgent(let id, let now):
             guard try await fetchAgent(s, id, forUpdate: true) != nil else { throw StoreError.notFound("agent \(id) is not known") }
-            try await s.execute("""
+            try await s.execute(
+                """
                 UPDATE agents SET status = 'revoked', revoked_at = \(now.timeIntervalSince1970)
                 WHERE id = \(id.description) AND status <> 'revoked'
                 """)
@@ -81,14 +86,16 @@ extension PostgreSQLStore {
                 guard try await fetchCertificate(s, predecessor, forUpdate: true) != nil else {
                     throw StoreError.notFound("predecessor \(predecessor) is not known")
                 }
-                let live = try await s.row("""
+                let live = try await s.row(
+                    """
                     SELECT 1 FROM certificates WHERE predecessor_serial = \(predecessor) AND status <> 'revoked' LIMIT 1
                     """)
                 if live != nil { throw StoreError.conflict("certificate \(predecessor) already has a successor") }
             }
             // The serial check is the primary key itself (one round trip; a concurrent reservation
             // of the same serial on another node waits for this one, then finds it).
-            let inserted = try await s.execute("""
+            let inserted = try await s.execute(
+                """
                 INSERT INTO certificates (serial, issuer_ski, type, subject, not_before, not_after, status, agent_id,
                     predecessor_serial, tbs_sha256, der, reserved_at, issued_at, superseded_at)
                 VALUES (\(record.serial), \(record.issuerSKI), \(record.type.rawValue), \(record.subject),
@@ -110,7 +117,8 @@ extension PostgreSQLStore {
             guard try await fetchCertificate(s, serial, forUpdate: true) != nil else {
                 throw StoreError.notFound("certificate \(serial) is not known")
             }
-            try await s.execute("""
+            try await s.execute(
+                """
                 UPDATE certificates SET status = 'superseded', superseded_at = \(now.timeIntervalSince1970)
                 WHERE serial = \(serial) AND status = 'issued'
                 """)
@@ -119,7 +127,8 @@ extension PostgreSQLStore {
                 throw StoreError.conflict("an open registration for \(r.hostname) exists")
             }
             // A registration opened concurrently on another node trips registrations_open_hostname (23505 → conflict).
-            try await s.execute("""
+            try await s.execute(
+                """
                 INSERT INTO registrations (id, hostname, agent_id, csr, spki_sha256, source_address, status, reason,
                     decided_by, created_at, decided_at, issued_serial)
                 VALUES (\(r.id.uuidString.lowercased()), \(r.hostname), \(r.agentID.description), \(ByteBuffer(bytes: r.csrDER)),
@@ -131,7 +140,8 @@ extension PostgreSQLStore {
                 throw StoreError.notFound("registration \(id) is not known")
             }
             guard registration.status == .pending else { throw StoreError.invalidState("registration \(id) is \(registration.status)") }
-            try await s.execute("""
+            try await s.execute(
+                """
                 UPDATE registrations SET status = \(status.rawValue), decided_by = \(actor), reason = \(reason),
                     decided_at = \(now.timeIntervalSince1970)
                 WHERE id = \(id.uuidString.lowercased()) AND status = 'pending'
@@ -151,7 +161,8 @@ extension PostgreSQLStore {
             guard registration.isOpen else {
                 throw StoreError.invalidState("registration \(id) is \(registration.status) and holds no hostname")
             }
-            try await s.execute("""
+            try await s.execute(
+                """
                 UPDATE registrations SET status = 'rejected', decided_by = \(actor), reason = \(reason), decided_at = \(now.timeIntervalSince1970)
                 WHERE id = \(id.uuidString.lowercased()) AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
                 """)
@@ -160,9 +171,11 @@ extension PostgreSQLStore {
         case .audit(let entry):
             // Under the audit advisory lock (taken at BEGIN): no other node extends this head now.
             let last = try await s.row("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-            let event = try AuditEvent.chained(entry, previousSeq: try last?.int64("seq") ?? 0,
-                                               prevHash: try last?.text("hash") ?? AuditEvent.genesisHash)
-            try await s.execute("""
+            let event = try AuditEvent.chained(
+                entry, previousSeq: try last?.int64("seq") ?? 0,
+                prevHash: try last?.text("hash") ?? AuditEvent.genesisHash)
+            try await s.execute(
+                """
                 INSERT INTO audit_events (seq, time_ms, actor, action, subject, details, prev_hash, hash)
                 VALUES (\(event.seq), \(event.timeMilliseconds), \(event.actor), \(event.action), \(event.subject),
                         \(event.detailsJSON), \(event.prevHash), \(event.hash))
@@ -176,17 +189,21 @@ extension PostgreSQLStore {
     /// advisory lock); idempotent per serial.
     static func revoke(_ s: PostgreSQLSession, _ revocation: RevocationRecord) async throws -> RevocationResult {
         // One read: the certificate (locked) and its revocation, if any.
-        guard let row = try await s.row("""
-            SELECT c.issuer_ski AS certificate_issuer, r.serial IS NOT NULL AS is_revoked, r.serial, r.issuer_ski, r.revoked_at,
-                   r.reason, r.invalidity_date
-            FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial WHERE c.serial = \(revocation.serial) FOR UPDATE OF c
-            """) else { throw StoreError.notFound("certificate \(revocation.serial) is not known") }
+        guard
+            let row = try await s.row(
+                """
+                SELECT c.issuer_ski AS certificate_issuer, r.serial IS NOT NULL AS is_revoked, r.serial, r.issuer_ski, r.revoked_at,
+                       r.reason, r.invalidity_date
+                FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial WHERE c.serial = \(revocation.serial) FOR UPDATE OF c
+                """)
+        else { throw StoreError.notFound("certificate \(revocation.serial) is not known") }
         if try row.bool("is_revoked") { return RevocationResult(record: try decodeRevocation(row), newlyRevoked: false) }
         var stored = revocation
         stored.issuerSKI = try row.text("certificate_issuer")
         // seq: one past the highest, under the advisory lock held to COMMIT — numbers increase in
         // commit order across nodes (the unique constraint rejects any collision).
-        try await s.execute("""
+        try await s.execute(
+            """
             WITH inserted AS (
                 INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date, seq)
                 VALUES (\(stored.serial), \(stored.issuerSKI), \(stored.revokedAt.timeIntervalSince1970),
@@ -205,7 +222,8 @@ extension PostgreSQLStore {
         guard record.status == .reserved || (record.status == .revoked && record.certificateDER == nil) else {
             throw StoreError.invalidState("serial \(serial) is \(record.status), not reserved")
         }
-        try await s.execute("""
+        try await s.execute(
+            """
             UPDATE certificates SET der = \(ByteBuffer(bytes: der)), issued_at = \(now.timeIntervalSince1970),
                 status = CASE status WHEN 'reserved' THEN 'issued' ELSE status END
             WHERE serial = \(serial)
@@ -213,8 +231,10 @@ extension PostgreSQLStore {
     }
 
     /// Records the signature and decides, in this transaction, whether it may be handed out.
-    static func completeReservation(_ s: PostgreSQLSession, serial: String, der: [UInt8], at now: Date,
-                                    reason: RevocationReason?) async throws -> StoreOperationResult {
+    static func completeReservation(
+        _ s: PostgreSQLSession, serial: String, der: [UInt8], at now: Date,
+        reason: RevocationReason?
+    ) async throws -> StoreOperationResult {
         try await recordIssued(s, serial: serial, der: der, at: now)
         guard let record = try await fetchCertificate(s, serial) else { throw StoreError.notFound("serial \(serial) vanished") }
         var agentRevoked = false
@@ -226,7 +246,8 @@ extension PostgreSQLStore {
         }
         guard agentRevoked || record.status == .revoked else {
             if let predecessor = record.predecessorSerial {
-                try await s.execute("""
+                try await s.execute(
+                    """
                     UPDATE certificates SET status = 'superseded', superseded_at = \(now.timeIntervalSince1970)
                     WHERE serial = \(predecessor) AND status = 'issued'
                     """)
@@ -262,14 +283,17 @@ extension PostgreSQLStore {
                 reopened = registration.id
             }
         }
-        return .released(ReleasedReservation(certificate: record, revocation: revocation, restoredToken: token,
-                                             reopenedRegistration: reopened))
+        return .released(
+            ReleasedReservation(
+                certificate: record, revocation: revocation, restoredToken: token,
+                reopenedRegistration: reopened))
     }
 
     /// Revokes the agent and the line read under the agent's row lock.
     static func revokeAgentLine(_ s: PostgreSQLSession, _ id: AgentID, at now: Date, reason: RevocationReason?) async throws -> StoreOperationResult {
         guard try await fetchAgent(s, id, forUpdate: true) != nil else { throw StoreError.notFound("agent \(id) is not known") }
-        try await s.execute("""
+        try await s.execute(
+            """
             UPDATE agents SET status = 'revoked', revoked_at = \(now.timeIntervalSince1970)
             WHERE id = \(id.description) AND status <> 'revoked'
             """)
@@ -277,8 +301,12 @@ extension PostgreSQLStore {
             .map(decodeCertificate)
         var results: [RevocationResult] = []
         for certificate in line {
-            results.append(try await revoke(s, RevocationRecord(serial: certificate.serial, issuerSKI: certificate.issuerSKI,
-                                                                revokedAt: now, reason: reason)))
+            results.append(
+                try await revoke(
+                    s,
+                    RevocationRecord(
+                        serial: certificate.serial, issuerSKI: certificate.issuerSKI,
+                        revokedAt: now, reason: reason)))
         }
         return .revokedLine(results)
     }

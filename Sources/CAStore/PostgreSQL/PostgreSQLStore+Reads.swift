@@ -31,24 +31,30 @@ extension PostgreSQLStore {
     }
     public func latestRegistration(hostname: String, agentID: AgentID) async throws -> PendingRegistration? {
         try await read("latest registration") {
-            try await $0.row("""
+            try await $0.row(
+                """
                 SELECT * FROM registrations WHERE hostname = \(hostname) AND agent_id = \(agentID.description)
                 ORDER BY created_at DESC, id DESC LIMIT 1
-                """).map(Self.decodeRegistration)
+                """
+            ).map(Self.decodeRegistration)
         }
     }
     public func pendingRegistrations(sourceAddress: String) async throws -> [PendingRegistration] {
         try await read("pending registrations by source") {
-            try await $0.rows("""
+            try await $0.rows(
+                """
                 SELECT * FROM registrations WHERE source_address = \(sourceAddress) AND status = 'pending' ORDER BY created_at
-                """).map(Self.decodeRegistration)
+                """
+            ).map(Self.decodeRegistration)
         }
     }
     public func registrations(status: PendingRegistration.Status?) async throws -> [PendingRegistration] {
         try await read("registrations") {
-            try await $0.rows("""
+            try await $0.rows(
+                """
                 SELECT * FROM registrations WHERE \(status?.rawValue)::text IS NULL OR status = \(status?.rawValue) ORDER BY created_at
-                """).map(Self.decodeRegistration)
+                """
+            ).map(Self.decodeRegistration)
         }
     }
 
@@ -80,9 +86,11 @@ extension PostgreSQLStore {
     }
     public func certificates(type: CertificateRecord.CertificateType?) async throws -> [CertificateRecord] {
         try await read("certificates by type") {
-            try await $0.rows("""
+            try await $0.rows(
+                """
                 SELECT * FROM certificates WHERE \(type?.rawValue)::text IS NULL OR type = \(type?.rawValue) ORDER BY reserved_at, serial
-                """).map(Self.decodeCertificate)
+                """
+            ).map(Self.decodeCertificate)
         }
     }
     public func lineage(serial: String) async throws -> [CertificateRecord] {
@@ -111,45 +119,55 @@ extension PostgreSQLStore {
         }
     }
     public func expiring(withinDays days: Int, now: Date) async throws -> [CertificateRecord] {
-        let from = now.timeIntervalSince1970, to = now.timeIntervalSince1970 + Double(days) * 86_400
+        let from = now.timeIntervalSince1970
+        let to = now.timeIntervalSince1970 + Double(days) * 86_400
         return try await read("expiring certificates") {
-            try await $0.rows("""
+            try await $0.rows(
+                """
                 SELECT * FROM certificates WHERE status = 'issued' AND not_after >= \(from) AND not_after <= \(to)
                 ORDER BY not_after, serial
-                """).map(Self.decodeCertificate)
+                """
+            ).map(Self.decodeCertificate)
         }
     }
     public func reservations(olderThan cutoff: Date) async throws -> [CertificateRecord] {
         try await read("reservations") {
-            try await $0.rows("""
+            try await $0.rows(
+                """
                 SELECT * FROM certificates WHERE status = 'reserved' AND reserved_at < \(cutoff.timeIntervalSince1970) ORDER BY serial
-                """).map(Self.decodeCertificate)
+                """
+            ).map(Self.decodeCertificate)
         }
     }
     public func superseded(before cutoff: Date) async throws -> [CertificateRecord] {
         try await read("superseded certificates") {
-            try await $0.rows("""
+            try await $0.rows(
+                """
                 SELECT * FROM certificates c WHERE status = 'superseded' AND superseded_at <= \(cutoff.timeIntervalSince1970)
                 AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = c.serial) ORDER BY serial
-                """).map(Self.decodeCertificate)
+                """
+            ).map(Self.decodeCertificate)
         }
     }
     public func counts() async throws -> [CertificateCount] {
         try await read("certificate counts") {
             try await $0.rows("SELECT type, status, COUNT(*) AS n FROM certificates GROUP BY type, status ORDER BY type, status")
                 .map { row in
-                    CertificateCount(type: try Self.required(CertificateRecord.CertificateType(rawValue: try row.text("type")), "type"),
-                                     status: try Self.required(CertificateRecord.Status(rawValue: try row.text("status")), "status"),
-                                     count: Int(try row.int64("n")))
+                    CertificateCount(
+                        type: try Self.required(CertificateRecord.CertificateType(rawValue: try row.text("type")), "type"),
+                        status: try Self.required(CertificateRecord.Status(rawValue: try row.text("status")), "status"),
+                        count: Int(try row.int64("n")))
                 }
         }
     }
     public func activeCounts(at now: Date) async throws -> [CertificateRecord.CertificateType: Int] {
         try await read("active certificate counts") {
             var counts: [CertificateRecord.CertificateType: Int] = [:]
-            for row in try await $0.rows("""
+            for row in try await $0.rows(
+                """
                 SELECT type, COUNT(*) AS n FROM certificates WHERE status = 'issued' AND not_after > \(now.timeIntervalSince1970) GROUP BY type
-                """) {
+                """)
+            {
                 counts[try Self.required(CertificateRecord.CertificateType(rawValue: try row.text("type")), "type")] = Int(try row.int64("n"))
             }
             return counts

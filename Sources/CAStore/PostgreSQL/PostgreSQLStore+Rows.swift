@@ -43,9 +43,10 @@ extension PostgreSQLStore {
     }
 
     static func decodeAgent(_ row: PostgresRandomAccessRow) throws -> Agent {
-        Agent(id: try required(AgentID(try row.text("id")), "agent id"), hostname: try row.text("hostname"),
-              status: try required(Agent.Status(rawValue: try row.text("status")), "agent status"),
-              created: try row.requiredDate("created_at"), revokedAt: try row.date("revoked_at"))
+        Agent(
+            id: try required(AgentID(try row.text("id")), "agent id"), hostname: try row.text("hostname"),
+            status: try required(Agent.Status(rawValue: try row.text("status")), "agent status"),
+            created: try row.requiredDate("created_at"), revokedAt: try row.date("revoked_at"))
     }
 
     static func decodeRegistration(_ row: PostgresRandomAccessRow) throws -> PendingRegistration {
@@ -61,10 +62,11 @@ extension PostgreSQLStore {
     }
 
     static func decodeToken(_ row: PostgresRandomAccessRow) throws -> EnrollmentToken {
-        EnrollmentToken(tokenSHA256: try row.text("token_sha256"), hostname: try row.optionalText("hostname"),
-                        created: try row.requiredDate("created_at"), expires: try row.requiredDate("expires_at"),
-                        consumedAt: try row.date("consumed_at"), createdBy: try row.text("created_by"),
-                        reservedSerial: try row.optionalText("reserved_serial"))
+        EnrollmentToken(
+            tokenSHA256: try row.text("token_sha256"), hostname: try row.optionalText("hostname"),
+            created: try row.requiredDate("created_at"), expires: try row.requiredDate("expires_at"),
+            consumedAt: try row.date("consumed_at"), createdBy: try row.text("created_by"),
+            reservedSerial: try row.optionalText("reserved_serial"))
     }
 
     static func decodeCertificate(_ row: PostgresRandomAccessRow) throws -> CertificateRecord {
@@ -87,19 +89,22 @@ extension PostgreSQLStore {
         if let code = try row.optionalInt64("reason") {
             reason = try required(RevocationReason(code: Int(code)), "revocation reason \(code)")
         }
-        return RevocationRecord(serial: try row.text("serial"), issuerSKI: try issuerSKI ?? row.text("issuer_ski"),
-                                revokedAt: try row.requiredDate("revoked_at"), reason: reason,
-                                invalidityDate: try row.date("invalidity_date"))
+        return RevocationRecord(
+            serial: try row.text("serial"), issuerSKI: try issuerSKI ?? row.text("issuer_ski"),
+            revokedAt: try row.requiredDate("revoked_at"), reason: reason,
+            invalidityDate: try row.date("invalidity_date"))
     }
 
     static func decodeAuditEvent(_ row: PostgresRandomAccessRow) throws -> AuditEvent {
-        AuditEvent(seq: try row.int64("seq"), timeMilliseconds: try row.int64("time_ms"), actor: try row.text("actor"),
-                   action: try row.text("action"), subject: try row.text("subject"), detailsJSON: try row.text("details"),
-                   prevHash: try row.text("prev_hash"), hash: try row.text("hash"))
+        AuditEvent(
+            seq: try row.int64("seq"), timeMilliseconds: try row.int64("time_ms"), actor: try row.text("actor"),
+            action: try row.text("action"), subject: try row.text("subject"), detailsJSON: try row.text("details"),
+            prevHash: try row.text("prev_hash"), hash: try row.text("hash"))
     }
 
     static func fetchAgent(_ s: PostgreSQLSession, _ id: AgentID, forUpdate: Bool = false) async throws -> Agent? {
-        let query: PostgresQuery = forUpdate
+        let query: PostgresQuery =
+            forUpdate
             ? "SELECT * FROM agents WHERE id = \(id.description) FOR UPDATE"
             : "SELECT * FROM agents WHERE id = \(id.description)"
         return try await s.row(query).map(decodeAgent)
@@ -108,7 +113,8 @@ extension PostgreSQLStore {
         try await s.row("SELECT * FROM enrollment_tokens WHERE token_sha256 = \(digest)").map(decodeToken)
     }
     static func fetchCertificate(_ s: PostgreSQLSession, _ serial: String, forUpdate: Bool = false) async throws -> CertificateRecord? {
-        let query: PostgresQuery = forUpdate
+        let query: PostgresQuery =
+            forUpdate
             ? "SELECT * FROM certificates WHERE serial = \(serial) FOR UPDATE"
             : "SELECT * FROM certificates WHERE serial = \(serial)"
         return try await s.row(query).map(decodeCertificate)
@@ -118,15 +124,18 @@ extension PostgreSQLStore {
     }
     static func fetchRegistration(_ s: PostgreSQLSession, _ id: UUID, forUpdate: Bool = false) async throws -> PendingRegistration? {
         let key = id.uuidString.lowercased()
-        let query: PostgresQuery = forUpdate
+        let query: PostgresQuery =
+            forUpdate
             ? "SELECT * FROM registrations WHERE id = \(key) FOR UPDATE"
             : "SELECT * FROM registrations WHERE id = \(key)"
         return try await s.row(query).map(decodeRegistration)
     }
     static func fetchOpenRegistration(_ s: PostgreSQLSession, _ hostname: String) async throws -> PendingRegistration? {
-        try await s.row("""
+        try await s.row(
+            """
             SELECT * FROM registrations
             WHERE lower(hostname) = lower(\(hostname)) AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
-            """).map(decodeRegistration)
+            """
+        ).map(decodeRegistration)
     }
 }

@@ -85,8 +85,10 @@ extension PostgreSQLStore {
                 Task {
                     try? await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
                     guard !leased.isSet else { return }
-                    outcome.resume(.failure(StoreError.unavailable(
-                        "no connection to \(host) within \(timeout) s (server down, failing over, or every connection busy)")))
+                    outcome.resume(
+                        .failure(
+                            StoreError.unavailable(
+                                "no connection to \(host) within \(timeout) s (server down, failing over, or every connection busy)")))
                     work.cancel()
                 }
             }
@@ -98,8 +100,10 @@ extension PostgreSQLStore {
     /// Runs `body` in one transaction (`BEGIN` … `COMMIT`, `ROLLBACK` on any error). A
     /// serialisation failure or deadlock (40001, 40P01) is retried once: the whole body runs again
     /// on fresh reads; a second one is `unavailable`.
-    func transaction<T: Sendable>(_ what: String, readOnly: Bool = false, locks: [AdvisoryLock] = [],
-                                  _ body: @escaping @Sendable (PostgreSQLSession) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(
+        _ what: String, readOnly: Bool = false, locks: [AdvisoryLock] = [],
+        _ body: @escaping @Sendable (PostgreSQLSession) async throws -> T
+    ) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1

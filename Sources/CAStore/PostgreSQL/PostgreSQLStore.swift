@@ -48,8 +48,10 @@ public final class PostgreSQLStore: RegistrationDataStore {
         public var maximumConnections: Int
         public var connectTimeout: TimeInterval
 
-        public init(hosts: [Host], database: String, user: String, password: String? = nil, tlsCAFile: String? = nil,
-                    maximumConnections: Int = 16, connectTimeout: TimeInterval = 5) {
+        public init(
+            hosts: [Host], database: String, user: String, password: String? = nil, tlsCAFile: String? = nil,
+            maximumConnections: Int = 16, connectTimeout: TimeInterval = 5
+        ) {
             self.hosts = hosts
             self.database = database
             self.user = user
@@ -105,8 +107,10 @@ public final class PostgreSQLStore: RegistrationDataStore {
     public func close() { connection.close() }
 
     /// A running pool to `host`.
-    static func pool(_ configuration: Configuration, host: Configuration.Host, tls: PostgresClient.Configuration.TLS,
-                     logger: Logger) -> ConnectionBox.Pool {
+    static func pool(
+        _ configuration: Configuration, host: Configuration.Host, tls: PostgresClient.Configuration.TLS,
+        logger: Logger
+    ) -> ConnectionBox.Pool {
         var options = PostgresClient.Configuration.Options()
         options.maximumConnections = max(1, configuration.maximumConnections)
         options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
@@ -175,8 +179,10 @@ public final class PostgreSQLStore: RegistrationDataStore {
 
     /// Probes each host in order with one connection: the first that answers and is not in
     /// recovery (a primary) wins. Reasons for the others are kept for the error.
-    static func firstWritableHost(_ configuration: Configuration, tls: PostgresClient.Configuration.TLS,
-                                  logger: Logger) async throws -> Configuration.Host {
+    static func firstWritableHost(
+        _ configuration: Configuration, tls: PostgresClient.Configuration.TLS,
+        logger: Logger
+    ) async throws -> Configuration.Host {
         var failures: [String] = []
         for (index, host) in configuration.hosts.enumerated() {
             var connection = PostgresConnection.Configuration(
@@ -196,7 +202,9 @@ public final class PostgreSQLStore: RegistrationDataStore {
                 failures.append("\(host): \(Self.describe(error))")
             }
         }
-        throw StoreError(.unavailable, """
+        throw StoreError(
+            .unavailable,
+            """
             no writable PostgreSQL host for database \(configuration.database) as \(configuration.user) — \
             \(failures.joined(separator: "; ")). Check that the server runs, the host list in `store.hosts`, and the credentials
             """)

@@ -12,8 +12,10 @@ extension SQLiteStore {
     }
     public func agents(status: Agent.Status?) async throws -> [Agent] {
         try await read("agents") {
-            try Row.fetchAll($0, sql: "SELECT * FROM agents WHERE ? IS NULL OR status = ? ORDER BY id",
-                             arguments: [status?.rawValue, status?.rawValue]).map(Self.decodeAgent)
+            try Row.fetchAll(
+                $0, sql: "SELECT * FROM agents WHERE ? IS NULL OR status = ? ORDER BY id",
+                arguments: [status?.rawValue, status?.rawValue]
+            ).map(Self.decodeAgent)
         }
     }
 
@@ -26,21 +28,28 @@ extension SQLiteStore {
     }
     public func latestRegistration(hostname: String, agentID: AgentID) async throws -> PendingRegistration? {
         try await read("latest registration") {
-            try Row.fetchOne($0, sql: """
-                SELECT * FROM registrations WHERE hostname = ? AND agent_id = ? ORDER BY created_at DESC, id DESC LIMIT 1
-                """, arguments: [hostname, agentID.description]).map(Self.decodeRegistration)
+            try Row.fetchOne(
+                $0,
+                sql: """
+                    SELECT * FROM registrations WHERE hostname = ? AND agent_id = ? ORDER BY created_at DESC, id DESC LIMIT 1
+                    """, arguments: [hostname, agentID.description]
+            ).map(Self.decodeRegistration)
         }
     }
     public func pendingRegistrations(sourceAddress: String) async throws -> [PendingRegistration] {
         try await read("pending registrations by source") {
-            try Row.fetchAll($0, sql: "SELECT * FROM registrations WHERE source_address = ? AND status = 'pending' ORDER BY created_at",
-                             arguments: [sourceAddress]).map(Self.decodeRegistration)
+            try Row.fetchAll(
+                $0, sql: "SELECT * FROM registrations WHERE source_address = ? AND status = 'pending' ORDER BY created_at",
+                arguments: [sourceAddress]
+            ).map(Self.decodeRegistration)
         }
     }
     public func registrations(status: PendingRegistration.Status?) async throws -> [PendingRegistration] {
         try await read("registrations") {
-            try Row.fetchAll($0, sql: "SELECT * FROM registrations WHERE ? IS NULL OR status = ? ORDER BY created_at",
-                             arguments: [status?.rawValue, status?.rawValue]).map(Self.decodeRegistration)
+            try Row.fetchAll(
+                $0, sql: "SELECT * FROM registrations WHERE ? IS NULL OR status = ? ORDER BY created_at",
+                arguments: [status?.rawValue, status?.rawValue]
+            ).map(Self.decodeRegistration)
         }
     }
 
@@ -64,15 +73,19 @@ extension SQLiteStore {
     }
     public func certificates(agent: AgentID) async throws -> [CertificateRecord] {
         try await read("certificates by agent") {
-            try Row.fetchAll($0, sql: "SELECT * FROM certificates WHERE agent_id = ? ORDER BY reserved_at, serial",
-                             arguments: [agent.description]).map(Self.decodeCertificate)
+            try Row.fetchAll(
+                $0, sql: "SELECT * FROM certificates WHERE agent_id = ? ORDER BY reserved_at, serial",
+                arguments: [agent.description]
+            ).map(Self.decodeCertificate)
         }
     }
     public func certificates(type: CertificateRecord.CertificateType?) async throws -> [CertificateRecord] {
         try await read("certificates by type") {
             if let type {
-                return try Row.fetchAll($0, sql: "SELECT * FROM certificates WHERE type = ? ORDER BY reserved_at, serial",
-                                        arguments: [type.rawValue]).map(Self.decodeCertificate)
+                return try Row.fetchAll(
+                    $0, sql: "SELECT * FROM certificates WHERE type = ? ORDER BY reserved_at, serial",
+                    arguments: [type.rawValue]
+                ).map(Self.decodeCertificate)
             }
             return try Row.fetchAll($0, sql: "SELECT * FROM certificates ORDER BY reserved_at, serial").map(Self.decodeCertificate)
         }
@@ -90,8 +103,10 @@ extension SQLiteStore {
             }
             var frontier = [start.serial]
             while let current = frontier.popLast() {
-                let successors = try Row.fetchAll(db, sql: "SELECT * FROM certificates WHERE predecessor_serial = ? ORDER BY serial",
-                                                  arguments: [current]).map(Self.decodeCertificate)
+                let successors = try Row.fetchAll(
+                    db, sql: "SELECT * FROM certificates WHERE predecessor_serial = ? ORDER BY serial",
+                    arguments: [current]
+                ).map(Self.decodeCertificate)
                 for successor in successors where !seen.contains(successor.serial) {
                     line.append(successor)
                     seen.insert(successor.serial)
@@ -103,41 +118,53 @@ extension SQLiteStore {
     }
     public func expiring(withinDays days: Int, now: Date) async throws -> [CertificateRecord] {
         try await read("expiring certificates") {
-            try Row.fetchAll($0, sql: """
-                SELECT * FROM certificates WHERE status = 'issued' AND not_after >= ? AND not_after <= ? ORDER BY not_after, serial
-                """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970 + Double(days) * 86_400]).map(Self.decodeCertificate)
+            try Row.fetchAll(
+                $0,
+                sql: """
+                    SELECT * FROM certificates WHERE status = 'issued' AND not_after >= ? AND not_after <= ? ORDER BY not_after, serial
+                    """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970 + Double(days) * 86_400]
+            ).map(Self.decodeCertificate)
         }
     }
     public func reservations(olderThan cutoff: Date) async throws -> [CertificateRecord] {
         try await read("reservations") {
-            try Row.fetchAll($0, sql: "SELECT * FROM certificates WHERE status = 'reserved' AND reserved_at < ? ORDER BY serial",
-                             arguments: [cutoff.timeIntervalSince1970]).map(Self.decodeCertificate)
+            try Row.fetchAll(
+                $0, sql: "SELECT * FROM certificates WHERE status = 'reserved' AND reserved_at < ? ORDER BY serial",
+                arguments: [cutoff.timeIntervalSince1970]
+            ).map(Self.decodeCertificate)
         }
     }
     public func superseded(before cutoff: Date) async throws -> [CertificateRecord] {
         try await read("superseded certificates") {
-            try Row.fetchAll($0, sql: """
-                SELECT * FROM certificates WHERE status = 'superseded' AND superseded_at <= ?
-                AND serial NOT IN (SELECT serial FROM revocations) ORDER BY serial
-                """, arguments: [cutoff.timeIntervalSince1970]).map(Self.decodeCertificate)
+            try Row.fetchAll(
+                $0,
+                sql: """
+                    SELECT * FROM certificates WHERE status = 'superseded' AND superseded_at <= ?
+                    AND serial NOT IN (SELECT serial FROM revocations) ORDER BY serial
+                    """, arguments: [cutoff.timeIntervalSince1970]
+            ).map(Self.decodeCertificate)
         }
     }
     public func counts() async throws -> [CertificateCount] {
         try await read("certificate counts") {
             try Row.fetchAll($0, sql: "SELECT type, status, COUNT(*) AS n FROM certificates GROUP BY type, status ORDER BY type, status")
                 .map { row in
-                    CertificateCount(type: try Self.required(CertificateRecord.CertificateType(rawValue: row["type"]), "type"),
-                                     status: try Self.required(CertificateRecord.Status(rawValue: row["status"]), "status"),
-                                     count: row["n"])
+                    CertificateCount(
+                        type: try Self.required(CertificateRecord.CertificateType(rawValue: row["type"]), "type"),
+                        status: try Self.required(CertificateRecord.Status(rawValue: row["status"]), "status"),
+                        count: row["n"])
                 }
         }
     }
     public func activeCounts(at now: Date) async throws -> [CertificateRecord.CertificateType: Int] {
         try await read("active certificate counts") {
             var counts: [CertificateRecord.CertificateType: Int] = [:]
-            for row in try Row.fetchAll($0, sql: """
-                SELECT type, COUNT(*) AS n FROM certificates WHERE status = 'issued' AND not_after > ? GROUP BY type
-                """, arguments: [now.timeIntervalSince1970]) {
+            for row in try Row.fetchAll(
+                $0,
+                sql: """
+                    SELECT type, COUNT(*) AS n FROM certificates WHERE status = 'issued' AND not_after > ? GROUP BY type
+                    """, arguments: [now.timeIntervalSince1970])
+            {
                 counts[try Self.required(CertificateRecord.CertificateType(rawValue: row["type"]), "type")] = row["n"]
             }
             return counts

@@ -14,9 +14,10 @@ extension SQLiteStore {
     }
 
     static func decodeAgent(_ row: Row) throws -> Agent {
-        Agent(id: try required(AgentID(row["id"] as String), "agent id"), hostname: row["hostname"],
-              status: try required(Agent.Status(rawValue: row["status"]), "agent status"),
-              created: try required(date(row, "created_at"), "agent created_at"), revokedAt: date(row, "revoked_at"))
+        Agent(
+            id: try required(AgentID(row["id"] as String), "agent id"), hostname: row["hostname"],
+            status: try required(Agent.Status(rawValue: row["status"]), "agent status"),
+            created: try required(date(row, "created_at"), "agent created_at"), revokedAt: date(row, "revoked_at"))
     }
 
     static func decodeRegistration(_ row: Row) throws -> PendingRegistration {
@@ -31,10 +32,11 @@ extension SQLiteStore {
     }
 
     static func decodeToken(_ row: Row) throws -> EnrollmentToken {
-        EnrollmentToken(tokenSHA256: row["token_sha256"], hostname: row["hostname"],
-                        created: try required(date(row, "created_at"), "token created_at"),
-                        expires: try required(date(row, "expires_at"), "token expires_at"),
-                        consumedAt: date(row, "consumed_at"), createdBy: row["created_by"], reservedSerial: row["reserved_serial"])
+        EnrollmentToken(
+            tokenSHA256: row["token_sha256"], hostname: row["hostname"],
+            created: try required(date(row, "created_at"), "token created_at"),
+            expires: try required(date(row, "expires_at"), "token expires_at"),
+            consumedAt: date(row, "consumed_at"), createdBy: row["created_by"], reservedSerial: row["reserved_serial"])
     }
 
     static func decodeCertificate(_ row: Row) throws -> CertificateRecord {
@@ -57,21 +59,24 @@ extension SQLiteStore {
         if let code = row["reason"] as Int? {
             guard let known = RevocationReason(code: code) else {
                 let serial: String = row["serial"]
-                throw StoreError.corrupt("""
+                throw StoreError.corrupt(
+                    """
                     revocation of serial \(serial) has reason code \(code), which RFC 5280 §5.3.1 does not define; \
                     set it to a defined one or none (sqlite3 <state>/db/rootkeeper.sqlite "UPDATE revocations SET reason = NULL WHERE serial = '\(serial)'")
                     """)
             }
             reason = known
         }
-        return RevocationRecord(serial: row["serial"], issuerSKI: issuerSKI ?? row["issuer_ski"],
-                                revokedAt: try required(date(row, "revoked_at"), "revoked_at"), reason: reason,
-                                invalidityDate: date(row, "invalidity_date"))
+        return RevocationRecord(
+            serial: row["serial"], issuerSKI: issuerSKI ?? row["issuer_ski"],
+            revokedAt: try required(date(row, "revoked_at"), "revoked_at"), reason: reason,
+            invalidityDate: date(row, "invalidity_date"))
     }
 
     static func decodeAuditEvent(_ row: Row) -> AuditEvent {
-        AuditEvent(seq: row["seq"], timeMilliseconds: row["time_ms"], actor: row["actor"], action: row["action"],
-                   subject: row["subject"], detailsJSON: row["details"], prevHash: row["prev_hash"], hash: row["hash"])
+        AuditEvent(
+            seq: row["seq"], timeMilliseconds: row["time_ms"], actor: row["actor"], action: row["action"],
+            subject: row["subject"], detailsJSON: row["details"], prevHash: row["prev_hash"], hash: row["hash"])
     }
 
     static func fetchAgent(_ db: Database, _ id: AgentID) throws -> Agent? {
@@ -90,10 +95,13 @@ extension SQLiteStore {
         try fetchRow(db, sql: "SELECT * FROM registrations WHERE id = ?", arguments: [id.uuidString.lowercased()]).map(decodeRegistration)
     }
     static func fetchOpenRegistration(_ db: Database, _ hostname: String) throws -> PendingRegistration? {
-        try fetchRow(db, sql: """
-            SELECT * FROM registrations
-            WHERE hostname = ? COLLATE NOCASE AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
-            """, arguments: [hostname]).map(decodeRegistration)
+        try fetchRow(
+            db,
+            sql: """
+                SELECT * FROM registrations
+                WHERE hostname = ? COLLATE NOCASE AND (status = 'pending' OR (status = 'approved' AND issued_serial IS NULL))
+                """, arguments: [hostname]
+        ).map(decodeRegistration)
     }
 }
 

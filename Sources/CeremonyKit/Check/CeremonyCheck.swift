@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Crypto
 import Foundation
 import PKCS11
 import PKICore
 import SecureFiles
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `ceremony check PLAN --env ENV` (and `run --dry-run`): everything `run` validates before the
 /// token is opened (docs/ceremony.md#check), so officers can check a plan the day before.
@@ -135,7 +136,8 @@ public struct CeremonyCheck: Sendable {
         let databaseStore = RootDatabaseStore(media: media)
         guard !databaseStore.exists else { throw CeremonyError.media("\(databaseStore.path) already exists; a root ceremony needs fresh media") }
         let profile = try RootCeremony.profile(for: root, now: clock.now())
-        let period = try profile.validity(now: clock.now(), issuer: IssuerSummary(name: profile.subject, keyIdentifier: nil, notValidBefore: nil, notValidAfter: nil))
+        let period = try profile.validity(
+            now: clock.now(), issuer: IssuerSummary(name: profile.subject, keyIdentifier: nil, notValidBefore: nil, notValidAfter: nil))
         return [
             "root: subject \(profile.subject), key \(root.key.algorithm ?? "rsa4096") \"\(root.key.label)\" (ID \(root.key.id))",
             "  validity if signed now: \(Self.day(period.notBefore)) – \(Self.day(period.notAfter)) (UTC)",
@@ -156,7 +158,8 @@ public struct CeremonyCheck: Sendable {
             bundle = try BundleDirectory.read(from: mediaPath(csrBundleName))
         } catch {
             throw CeremonyError.media(
-                "the CSR bundle \(mediaPath(csrBundleName)) is refused: \(ErrorText.of(error)); ask the appliance operator for a new bundle (`appliance intermediate csr`)")
+                "the CSR bundle \(mediaPath(csrBundleName)) is refused: \(ErrorText.of(error)); ask the appliance operator for a new bundle (`appliance intermediate csr`)"
+            )
         }
         guard let csrBytes = bundle.file(IntermediateCeremony.csrFile) else {
             throw CeremonyError.media("the CSR bundle \(mediaPath(csrBundleName)) has no \(IntermediateCeremony.csrFile)")
@@ -195,9 +198,12 @@ public struct CeremonyCheck: Sendable {
         for entry in plan.revoke ?? [] {
             guard let issued = database.issued(serial: entry.serial) else {
                 throw CeremonyError.refused(
-                    "crl.revoke: serial \(entry.serial) was never issued by this root; nothing is revoked: copy the serial from `ceremony inspect` of the intermediate certificate")
+                    "crl.revoke: serial \(entry.serial) was never issued by this root; nothing is revoked: copy the serial from `ceremony inspect` of the intermediate certificate"
+                )
             }
-            lines.append("  revoke \(issued.subject) (serial \(issued.serial)): \(entry.reason)\(database.isRevoked(serial: entry.serial) ? " (already revoked: carried forward)" : "")")
+            lines.append(
+                "  revoke \(issued.subject) (serial \(issued.serial)): \(entry.reason)\(database.isRevoked(serial: entry.serial) ? " (already revoked: carried forward)" : "")"
+            )
         }
         lines.append("CRL: number \(database.nextCRLNumber), next update in \(plan.nextUpdateDays ?? 180) days")
         return lines

@@ -27,8 +27,10 @@ public struct CeremonyEnvironment: Codable, Sendable, Equatable {
         case cardReader = "card-reader"
     }
 
-    public init(module: String? = nil, token: String? = nil, pinSource: String? = nil,
-                operator: String? = nil, rehearsal: Bool? = nil, cardReader: String? = nil) {
+    public init(
+        module: String? = nil, token: String? = nil, pinSource: String? = nil,
+        operator: String? = nil, rehearsal: Bool? = nil, cardReader: String? = nil
+    ) {
         self.module = module
         self.token = token
         self.pinSource = pinSource

@@ -24,7 +24,8 @@ public struct PINSource: Sendable, Equatable, CustomStringConvertible {
         do {
             try source.checkWithoutReading()
         } catch {
-            throw CeremonyError.pin("pin-source \(source): \(ErrorText.of(error)); fix the file or the environment's pin-source (prompt, fd:N, file:/path)")
+            throw CeremonyError.pin(
+                "pin-source \(source): \(ErrorText.of(error)); fix the file or the environment's pin-source (prompt, fd:N, file:/path)")
         }
     }
 

@@ -35,7 +35,8 @@ public enum Inspector {
     static func describe(bytes: [UInt8], name: String) throws -> [String] {
         let text = String(decoding: bytes, as: UTF8.self)
         if text.contains("-----BEGIN CERTIFICATE REQUEST-----") || (try? CSRDecoder.decode(bytes)) != nil,
-           let csr = try? CSRDecoder.decode(bytes) {
+            let csr = try? CSRDecoder.decode(bytes)
+        {
             return describe(csr: csr, name: name)
         }
         if text.contains("-----BEGIN X509 CRL-----") {

@@ -1,5 +1,5 @@
-import PKICore
 import Foundation
+import PKICore
 
 extension CeremonyPlan {
     /// Keys that look like secrets. A plan is a reviewed, hashed, archived document: a PIN in it
@@ -24,7 +24,9 @@ extension CeremonyPlan {
             guard let colon = content.firstIndex(of: ":") else { continue }
             let key = content[..<colon].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "-\"' "))
             let lower = key.lowercased()
-            if secretKeyFragments.contains(where: { lower == $0 || lower.hasPrefix($0 + "-") || lower.hasSuffix("-" + $0) || lower.hasSuffix("_" + $0) }) {
+            if secretKeyFragments.contains(where: {
+                lower == $0 || lower.hasPrefix($0 + "-") || lower.hasSuffix("-" + $0) || lower.hasSuffix("_" + $0)
+            }) {
                 return key
             }
         }

@@ -23,10 +23,12 @@ public enum PlanTemplate {
     ) -> String {
         let label = rootKey?.label ?? "root-ca-2026"
         let spki = rootKey?.spkiSHA256 ?? String(repeating: "0", count: 64)
-        let spkiComment = rootKey == nil
+        let spkiComment =
+            rootKey == nil
             ? "# REPLACE: the root's SPKI SHA-256 from the paper log of the root ceremony (its certificate SHA-256 or agent pin also do)\n    "
             : "# read from the media's root database; compare with the value written down at the root ceremony\n    "
-        let rehearsalLine = rehearsal
+        let rehearsalLine =
+            rehearsal
             ? "# A REHEARSAL: relaxes the air-gap refusal and is refused on a token holding a production root.\nrehearsal: true"
             : "# A production ceremony (`ceremony template --rehearsal` makes a rehearsal plan).\nrehearsal: false"
         let expected: String

@@ -33,7 +33,8 @@ public enum StrictYAML {
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
         if let unknown = unknownKeyPath(in: node, comparedWith: encoded, path: []) {
             throw CeremonyError.plan(
-                "\(document): unknown key '\(unknown)': misspelt, or not a key of this document (the keys are in docs/ceremony.md; `ceremony template` prints a plan with every key)")
+                "\(document): unknown key '\(unknown)': misspelt, or not a key of this document (the keys are in docs/ceremony.md; `ceremony template` prints a plan with every key)"
+            )
         }
         return value
     }

@@ -28,9 +28,10 @@ public struct AirGapCheck: Sendable {
         var findings: [Finding] = []
         do {
             for interface in try probe.interfaces() where interface.isUp && !interface.isLoopback {
-                findings.append(Finding(
-                    blocking: true,
-                    message: "network interface \(interface.name) is up\(interface.hasCarrier ? "" : " (no carrier yet)")"))
+                findings.append(
+                    Finding(
+                        blocking: true,
+                        message: "network interface \(interface.name) is up\(interface.hasCarrier ? "" : " (no carrier yet)")"))
             }
         } catch {
             findings.append(Finding(blocking: true, message: "cannot list network interfaces: \(ErrorText.of(error))"))

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Everything `ceremony preflight` checks before officers start (docs/ceremony.md#air-gap-preflight, issue 7): the air
 /// gap, the clock (shown for people to confirm against a trusted watch), the token and the media.

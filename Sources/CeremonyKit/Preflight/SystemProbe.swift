@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What the air-gap preflight needs to know about the machine, behind a protocol so the decision
 /// logic can be tested with any machine state (docs/conventions.md#c-behind-a-protocol).

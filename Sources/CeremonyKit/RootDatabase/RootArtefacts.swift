@@ -52,7 +52,8 @@ struct RootArtefacts {
                     let text = String(decoding: bytes, as: UTF8.self)
                     for certificate in (try? PEMCodec.certificates(fromPEM: text)) ?? [] {
                         guard certificate != root, certificate.issuer == root.subject,
-                              root.publicKey.isValidSignature(certificate.signature, for: certificate) else { continue }
+                            root.publicKey.isValidSignature(certificate.signature, for: certificate)
+                        else { continue }
                         let found1 = FoundCertificate(path: path, certificate: certificate)
                         guard seenSerials.insert(found1.serialHex).inserted else { continue }
                         found.certificates.append(found1)

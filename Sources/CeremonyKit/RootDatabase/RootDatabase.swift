@@ -1,6 +1,6 @@
-import PKICore
 import Crypto
 import Foundation
+import PKICore
 
 /// The root CA's own record on the media (`<media>/root-db/root-db.json`, docs/ceremony.md#root-database): which
 /// intermediates it signed, which it revoked, the last CRL number and when the next CRL is due.

@@ -15,7 +15,8 @@ struct RootDatabaseCheck {
     let media: String
     let anchor: RootAnchor
 
-    static let recoverHint = "if the database is lost, rebuild it with witnesses: `ceremony recover` (Runbooks/root-crl-reissue.md, \"Recovering the root database\")"
+    static let recoverHint =
+        "if the database is lost, rebuild it with witnesses: `ceremony recover` (Runbooks/root-crl-reissue.md, \"Recovering the root database\")"
 
     /// Returns the database, checked.
     func run(transcript: Transcript.State, root: Certificate?) throws -> RootDatabase {
@@ -37,7 +38,8 @@ struct RootDatabaseCheck {
         guard database.root.spkiSHA256 == anchor.rootSPKISHA256 else {
             throw CeremonyError.rootDatabase(
                 "the root database on the media belongs to another root key than the token's anchor (root SPKI SHA-256 \(anchor.rootSPKISHA256)): "
-                    + "wrong token or wrong media; compare the paper log's root SPKI SHA-256 with the token's and use the media of that root. Nothing was signed")
+                    + "wrong token or wrong media; compare the paper log's root SPKI SHA-256 with the token's and use the media of that root. Nothing was signed"
+            )
         }
         guard (database.lastCRLNumber ?? 0) == anchor.lastCRLNumber else {
             throw CeremonyError.rootDatabase(
@@ -64,7 +66,8 @@ struct RootDatabaseCheck {
         guard entry.hash == anchor.transcriptHead else {
             throw CeremonyError.transcript(
                 "entry \(anchor.transcriptEntries) of the transcript on the media has hash \(Self.words(entry.hash)), but \(anchored): "
-                    + "the transcript was rewritten. Stop, treat it as an incident, and restore the media from a copy whose head matches the paper log; nothing was signed")
+                    + "the transcript was rewritten. Stop, treat it as an incident, and restore the media from a copy whose head matches the paper log; nothing was signed"
+            )
         }
     }
 

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Crypto
 import Foundation
 import PKICore
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `ceremony recover`: rebuilds a lost or refused root database from what the root signed
 /// (docs/root-database.md, Runbooks/root-crl-reissue.md "Recovering the root database").
@@ -25,7 +26,10 @@ public struct RootDatabaseRecovery: Sendable {
     public var console: any CeremonyConsole
     public var clock: any PKIClock
 
-    public init(media: String, environment: CeremonyEnvironment, rootSPKISHA256: String, console: any CeremonyConsole = StandardConsole(), clock: any PKIClock = SystemClock()) {
+    public init(
+        media: String, environment: CeremonyEnvironment, rootSPKISHA256: String, console: any CeremonyConsole = StandardConsole(),
+        clock: any PKIClock = SystemClock()
+    ) {
         self.media = media
         self.environment = environment
         self.rootSPKISHA256 = rootSPKISHA256
@@ -85,7 +89,9 @@ public struct RootDatabaseRecovery: Sendable {
         console.show("=== root database to rebuild ===")
         console.show("root:              \(root.subject) (key \(rootSPKISHA256), in token as \"\(keyLabel)\")")
         if let newest {
-            console.show("newest root CRL:   number \(newest.number), \(newest.crl.tbsCertList.revokedCertificates.count) entries, this update \(newest.crl.tbsCertList.thisUpdate) (\(newest.path))")
+            console.show(
+                "newest root CRL:   number \(newest.number), \(newest.crl.tbsCertList.revokedCertificates.count) entries, this update \(newest.crl.tbsCertList.thisUpdate) (\(newest.path))"
+            )
         } else {
             console.show("newest root CRL:   none on the media")
         }
@@ -128,7 +134,9 @@ public struct RootDatabaseRecovery: Sendable {
             try transcript.append(
                 actor: tool, event: "database.recovered", outputs: [RootCeremony.rootDatabaseOutput: try database.sha256()],
                 token: token.identity,
-                details: ["last-crl-number": String(newestNumber), "revoked": String(database.revoked.count), "issued": String(database.issued.count)])
+                details: [
+                    "last-crl-number": String(newestNumber), "revoked": String(database.revoked.count), "issued": String(database.issued.count),
+                ])
             try transcript.append(actor: officer, event: "ceremony.end", details: ["outputs": RootCeremony.rootDatabaseOutput])
             try anchors.write(try RootAnchor.current(media: media, transcript: transcript, at: clock.now()))
         } catch {
@@ -147,15 +155,17 @@ public struct RootDatabaseRecovery: Sendable {
     /// The database as the root's signed artefacts describe it.
     func rebuild(root: Certificate, keyLabel: String, artefacts: RootArtefacts) throws -> RootDatabase {
         let rootDER = try PEMCodec.der(root)
-        var database = RootDatabase(root: RootDatabase.Root(
-            subject: "\(root.subject)", keyLabel: keyLabel, spkiSHA256: rootSPKISHA256,
-            certificateSHA256: Array(SHA256.hash(data: rootDER)).hexString, notBefore: root.notValidBefore, notAfter: root.notValidAfter))
+        var database = RootDatabase(
+            root: RootDatabase.Root(
+                subject: "\(root.subject)", keyLabel: keyLabel, spkiSHA256: rootSPKISHA256,
+                certificateSHA256: Array(SHA256.hash(data: rootDER)).hexString, notBefore: root.notValidBefore, notAfter: root.notValidAfter))
         for found in artefacts.certificates {
             let der = try PEMCodec.der(found.certificate)
-            database.issued.append(RootDatabase.Issued(
-                serial: found.serialHex, subject: "\(found.certificate.subject)", spkiSHA256: found.certificate.publicKey.spkiSHA256Hex,
-                certificateSHA256: Array(SHA256.hash(data: der)).hexString, notBefore: found.certificate.notValidBefore,
-                notAfter: found.certificate.notValidAfter, issuedAt: found.certificate.notValidBefore))
+            database.issued.append(
+                RootDatabase.Issued(
+                    serial: found.serialHex, subject: "\(found.certificate.subject)", spkiSHA256: found.certificate.publicKey.spkiSHA256Hex,
+                    certificateSHA256: Array(SHA256.hash(data: der)).hexString, notBefore: found.certificate.notValidBefore,
+                    notAfter: found.certificate.notValidAfter, issuedAt: found.certificate.notValidBefore))
         }
         if let newest = artefacts.newestCRL {
             let tbs = newest.crl.tbsCertList

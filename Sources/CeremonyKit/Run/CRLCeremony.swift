@@ -27,7 +27,9 @@ struct CRLCeremony {
                 throw CeremonyError.refused("serial \(entry.serial) was never issued by this root; nothing is revoked")
             }
             guard let reason = RevocationReason(name: entry.reason) else {
-                throw CeremonyError.plan("crl.revoke: '\(entry.reason)' is not an RFC 5280 reason name (keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise)")
+                throw CeremonyError.plan(
+                    "crl.revoke: '\(entry.reason)' is not an RFC 5280 reason name (keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise)"
+                )
             }
             if database.isRevoked(serial: entry.serial) {
                 console.show("serial \(issued.serial) is already revoked; carried forward")

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BuildInfo
 import Crypto
 import Foundation
 import PKICore
 import SmartCard
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs one ceremony from a plan (docs/ceremony.md): first the token-free checks of
 /// ``CeremonyCheck`` (what `ceremony check` runs), then shows the plan's hash, checks the air gap and
@@ -132,8 +133,10 @@ public struct CeremonyRunner: Sendable {
                     transcript: try Transcript.verify(path: transcriptPath), root: try? RootArtefacts.rootCertificate(media: media))
                 try transcript.append(
                     actor: tool, event: "anchor.checked", token: token.identity,
-                    details: ["database-sha256": anchor.databaseSHA256, "last-crl-number": String(anchor.lastCRLNumber),
-                              "anchored-head": anchor.transcriptHead, "anchored-entries": String(anchor.transcriptEntries)])
+                    details: [
+                        "database-sha256": anchor.databaseSHA256, "last-crl-number": String(anchor.lastCRLNumber),
+                        "anchored-head": anchor.transcriptHead, "anchored-entries": String(anchor.transcriptEntries),
+                    ])
                 console.show("root database and transcript match the token's anchor (last root CRL \(anchor.lastCRLNumber))")
             }
             let context = CeremonyContext(

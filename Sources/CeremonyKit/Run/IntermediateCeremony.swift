@@ -79,7 +79,8 @@ struct IntermediateCeremony {
         }
         console.show("the profile puts in: basicConstraints CA:TRUE pathLen 0 (critical); keyUsage keyCertSign, cRLSign (critical);")
         console.show("                     SKI, AKI = root SKI\(plan.crlURL.map { "; CRL DP \($0)" } ?? "")")
-        console.show("validity:          \(token.notValidBefore) – \(token.notValidAfter) (never beyond the root's \(root.certificate.notValidAfter))")
+        console.show(
+            "validity:          \(token.notValidBefore) – \(token.notValidAfter) (never beyond the root's \(root.certificate.notValidAfter))")
         console.show("serial:            \(token.serialNumber.hex)")
         let confirmation = try confirm(spki: review.spkiSHA256Hex)
         let words = PGPWordList.words(for: Hex.decode(review.spkiSHA256Hex) ?? [])
@@ -112,10 +113,11 @@ struct IntermediateCeremony {
                 """)
         try BundleDirectory.write(output, to: outputPath)
 
-        database.issued.append(RootDatabase.Issued(
-            serial: Array(certificate.serialNumber.bytes).hexString, subject: "\(certificate.subject)",
-            spkiSHA256: review.spkiSHA256Hex, certificateSHA256: Array(SHA256.hash(data: der)).hexString,
-            notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, issuedAt: context.clock.now()))
+        database.issued.append(
+            RootDatabase.Issued(
+                serial: Array(certificate.serialNumber.bytes).hexString, subject: "\(certificate.subject)",
+                spkiSHA256: review.spkiSHA256Hex, certificateSHA256: Array(SHA256.hash(data: der)).hexString,
+                notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter, issuedAt: context.clock.now()))
         try databaseStore.save(database)
 
         var outputs = context.hashes(of: output, in: outputName)
@@ -147,7 +149,8 @@ struct IntermediateCeremony {
         guard identity.matchesKey(spkiSHA256: csrKeySPKISHA256) else {
             throw CeremonyError.refused(
                 identity.mismatch("the key of the CSR on the media (\(plan.csrBundle ?? "intermediate-csr"))", keyOnly: true)
-                    + "; nothing was signed: the bundle on the media is not the one the appliance operator printed. Ask for a new bundle and printout")
+                    + "; nothing was signed: the bundle on the media is not the one the appliance operator printed. Ask for a new bundle and printout"
+            )
         }
     }
 
@@ -170,7 +173,8 @@ struct IntermediateCeremony {
         }
         let key = KeyConfirmation(spkiSHA256: Hex.decode(spki) ?? [])
         let answer = context.console.ask(
-            "Type PGP words 1-\(KeyConfirmation.minimumTypedWords) of the CSR key's SPKI SHA-256 from the appliance operator's printout (anything else aborts):")
+            "Type PGP words 1-\(KeyConfirmation.minimumTypedWords) of the CSR key's SPKI SHA-256 from the appliance operator's printout (anything else aborts):"
+        )
         switch key.check(typed: answer ?? "") {
         case .confirmed(let count):
             return "\(count) PGP words typed from the printout"
@@ -179,4 +183,3 @@ struct IntermediateCeremony {
         }
     }
 }
-

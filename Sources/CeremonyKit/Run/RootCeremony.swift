@@ -43,7 +43,8 @@ struct RootCeremony {
         // would leave two roots answering to one anchor.
         if let anchor = context.anchor {
             throw CeremonyError.refused(
-                "the token already holds a root anchor (\(RootAnchor.label), root key \(anchor.rootSPKISHA256)): a root ceremony needs a token that holds no root yet")
+                "the token already holds a root anchor (\(RootAnchor.label), root key \(anchor.rootSPKISHA256)): a root ceremony needs a token that holds no root yet"
+            )
         }
 
         let spec: PKCS11KeySpec = plan.key.algorithm == "p384" ? .p384 : .rsa4096
@@ -53,7 +54,8 @@ struct RootCeremony {
         do {
             pair = try context.token.session.generateKeyPair(spec, label: plan.key.label, id: keyID)
         } catch {
-            let hint = (error as? PKCS11Error)?.code == .objectExists
+            let hint =
+                (error as? PKCS11Error)?.code == .objectExists
                 ? ": choose another root.key.label and root.key.id in the plan (the witnesses review it again), or use an empty token"
                 : ""
             throw CeremonyError(.token, "key generation refused: \(ErrorText.of(error))\(hint)")
@@ -104,10 +106,11 @@ struct RootCeremony {
                 """)
         try BundleDirectory.write(bundle, to: bundlePath)
 
-        let database = RootDatabase(root: RootDatabase.Root(
-            subject: "\(certificate.subject)", keyLabel: plan.key.label, spkiSHA256: spkiHex,
-            certificateSHA256: Array(SHA256.hash(data: der)).hexString, notBefore: certificate.notValidBefore,
-            notAfter: certificate.notValidAfter))
+        let database = RootDatabase(
+            root: RootDatabase.Root(
+                subject: "\(certificate.subject)", keyLabel: plan.key.label, spkiSHA256: spkiHex,
+                certificateSHA256: Array(SHA256.hash(data: der)).hexString, notBefore: certificate.notValidBefore,
+                notAfter: certificate.notValidAfter))
         try databaseStore.create(database)
 
         var outputs = context.hashes(of: bundle, in: Self.bundleDirectory)

@@ -36,9 +36,11 @@ public enum RootKindMarker {
         }
         if let kind = found.first {
             guard kind == wanted else {
-                throw CeremonyError.refused(rehearsal
-                    ? "this token holds a PRODUCTION root (\(label) = production): a rehearsal plan is refused on it; rehearse on a rehearsal token"
-                    : "this token holds a REHEARSAL root (\(label) = rehearsal): a production plan is refused on it; use the production root token")
+                throw CeremonyError.refused(
+                    rehearsal
+                        ? "this token holds a PRODUCTION root (\(label) = production): a rehearsal plan is refused on it; rehearse on a rehearsal token"
+                        : "this token holds a REHEARSAL root (\(label) = rehearsal): a production plan is refused on it; use the production root token"
+                )
             }
             return kind
         }

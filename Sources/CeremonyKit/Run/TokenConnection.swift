@@ -32,7 +32,9 @@ struct TokenConnection {
             token = try module.token(selector)
         } catch {
             throw CeremonyError(
-                .token, "\(ErrorText.of(error)); check the token label or serial with `ceremony devices --module \(environment.modulePath)` and that the card or HSM is connected")
+                .token,
+                "\(ErrorText.of(error)); check the token label or serial with `ceremony devices --module \(environment.modulePath)` and that the card or HSM is connected"
+            )
         }
         console.show("token: \(token)")
         let source = try PINSource(parsing: environment.pinSource ?? "prompt")
@@ -42,7 +44,8 @@ struct TokenConnection {
             let session = try module.openSession(selector, pin: pin)
             return TokenConnection(module: module, session: session)
         } catch {
-            throw CeremonyError(.token, "login to token \"\(token.label)\" failed: \(ErrorText.of(error)) (no retry was made; the token counts failed attempts)")
+            throw CeremonyError(
+                .token, "login to token \"\(token.label)\" failed: \(ErrorText.of(error)) (no retry was made; the token counts failed attempts)")
         }
     }
 }

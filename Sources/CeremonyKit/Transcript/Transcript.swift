@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Crypto
 import Foundation
 import PKICore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The hash-chained ceremony record on the media (`transcript.jsonl`, docs/ceremony.md#transcript).
 ///

@@ -1,6 +1,6 @@
-import PKICore
 import Crypto
 import Foundation
+import PKICore
 
 /// One event of a ceremony transcript (docs/ceremony.md#transcript): who did what, when, on which token, with which
 /// inputs and outputs (by SHA-256), chained to the previous entry by hash.

@@ -14,9 +14,10 @@ struct TranscriptHeadConfirmation {
     let console: any CeremonyConsole
 
     func confirm(head: String, entries: Int) throws {
-        let answer = console.ask(
-            "Type the first \(Self.minimumWords) words of the transcript head in the paper log (written at the close of the previous ceremony):"
-        )?.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init) ?? []
+        let answer =
+            console.ask(
+                "Type the first \(Self.minimumWords) words of the transcript head in the paper log (written at the close of the previous ceremony):"
+            )?.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init) ?? []
         guard Self.matches(answer, head: head) else {
             let words = PGPWordList.words(for: Hex.decode(head, typed: true) ?? [])
             throw CeremonyError.transcript(

@@ -41,7 +41,8 @@ extension PKCS11Session {
                 .map { CKA.names[$0.type] ?? "0x\(String($0.type, radix: 16))" }
             guard differing.isEmpty else {
                 throw PKCS11Error.mismatch(
-                    "the data object \"\(label)\" was created but \(differing.joined(separator: ", ")) differ from the template; it was left on the token for inspection")
+                    "the data object \"\(label)\" was created but \(differing.joined(separator: ", ")) differ from the template; it was left on the token for inspection"
+                )
             }
             return PKCS11DataObject(label: label, application: application, value: value, handle: object)
         }

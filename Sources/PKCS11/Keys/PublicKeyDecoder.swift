@@ -7,7 +7,8 @@ enum PublicKeyDecoder {
     /// RSA: builds SubjectPublicKeyInfo { rsaEncryption, RSAPublicKey { n, e } } (RFC 8017
     /// Appendix A.1.1, RFC 5280 §4.1.2.7) from CKA_MODULUS and CKA_PUBLIC_EXPONENT.
     static func rsa(modulus: [UInt8], exponent: [UInt8]) throws -> Certificate.PublicKey {
-        let n = ArraySlice(modulus.drop { $0 == 0 }), e = ArraySlice(exponent.drop { $0 == 0 })
+        let n = ArraySlice(modulus.drop { $0 == 0 })
+        let e = ArraySlice(exponent.drop { $0 == 0 })
         guard !n.isEmpty, !e.isEmpty else { throw PKCS11Error.malformedResponse("the token returned an empty RSA modulus or exponent") }
         var inner = DER.Serializer()
         try inner.appendConstructedNode(identifier: .sequence) { coder in

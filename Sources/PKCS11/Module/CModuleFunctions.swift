@@ -118,7 +118,8 @@ final class CModuleFunctions: PKCS11Functions, @unchecked Sendable {
     func generateKeyPair(
         session: UInt, mechanism: UInt, publicTemplate: [Attribute], privateTemplate: [Attribute]
     ) throws -> (publicKey: UInt, privateKey: UInt) {
-        var publicKey: CK_OBJECT_HANDLE = 0, privateKey: CK_OBJECT_HANDLE = 0
+        var publicKey: CK_OBJECT_HANDLE = 0
+        var privateKey: CK_OBJECT_HANDLE = 0
         let rv = Self.withTemplate(publicTemplate) { pub, pubCount in
             Self.withTemplate(privateTemplate) { priv, privCount in
                 cpkcs11_generate_key_pair(

@@ -116,8 +116,10 @@ public final class PKCS11KeyConnection: @unchecked Sendable {
         try lock.withLock {
             if let key { return key }
             if let loginRefused {
-                throw PKCS11Error(.tokenUnavailable, "the token \(selector) refused the PIN at re-login (\(loginRefused)); "
-                                  + "not retrying, so the token is not locked: check the token and restart the appliance")
+                throw PKCS11Error(
+                    .tokenUnavailable,
+                    "the token \(selector) refused the PIN at re-login (\(loginRefused)); "
+                        + "not retrying, so the token is not locked: check the token and restart the appliance")
             }
             do {
                 let fresh = try Self.connect(module: module, selector: selector, pin: pin, spkiSHA256: spkiSHA256)
@@ -144,8 +146,9 @@ public final class PKCS11KeyConnection: @unchecked Sendable {
     }
 
     private func unavailable(_ error: any Error) -> PKCS11Error {
-        PKCS11Error(.tokenUnavailable,
-                    "the token \(selector) holding the signing key is unavailable (\(Self.describe(error))); nothing was signed")
+        PKCS11Error(
+            .tokenUnavailable,
+            "the token \(selector) holding the signing key is unavailable (\(Self.describe(error))); nothing was signed")
     }
 
     static func connect(module: PKCS11Module, selector: TokenSelector, pin: SecretBytes, spkiSHA256: [UInt8]) throws -> PKCS11PrivateKey {

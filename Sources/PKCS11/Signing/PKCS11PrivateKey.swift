@@ -59,7 +59,8 @@ public struct PKCS11PrivateKey: CustomPrivateKey, @unchecked Sendable {
         bytes: some DataProtocol & Sendable, signatureAlgorithm: Certificate.SignatureAlgorithm
     ) async throws -> Certificate.Signature {
         let (mechanism, input) = try prepare(Array(bytes), signatureAlgorithm)
-        let session = self.session, handle = self.handle
+        let session = self.session
+        let handle = self.handle
         let raw = try await session.performAsync {
             try session.functions.sign(session: session.handle, mechanism: mechanism, key: handle, data: input)
         }

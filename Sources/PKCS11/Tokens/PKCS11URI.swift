@@ -80,7 +80,10 @@ public struct PKCS11URI: Sendable, Hashable, CustomStringConvertible {
         var result: [UInt8] = []
         var iterator = Array(value.utf8).makeIterator()
         while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else { result.append(byte); continue }
+            guard byte == UInt8(ascii: "%") else {
+                result.append(byte)
+                continue
+            }
             guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue) else {
                 throw PKCS11Error.malformedURI("attribute \"\(attribute)\" has a bad percent-escape")
             }
@@ -102,9 +105,12 @@ public struct PKCS11URI: Sendable, Hashable, CustomStringConvertible {
     private static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out = ""
         for byte in bytes {
-            let isUnreserved = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+            let isUnreserved =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
                 || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
-            if isUnreserved { out.unicodeScalars.append(Unicode.Scalar(byte)) } else {
+            if isUnreserved {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
                 out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
             }
         }

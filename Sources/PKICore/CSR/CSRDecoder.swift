@@ -39,7 +39,8 @@ public enum CSRDecoder {
         }
         // CertificationRequest ::= SEQUENCE { certificationRequestInfo SEQUENCE { version, subject, spki, ... }, ... }
         guard case .constructed(let outer) = root.content, let info = outer.first(where: { _ in true }),
-              case .constructed(let infoChildren) = info.content else {
+            case .constructed(let infoChildren) = info.content
+        else {
             throw PKIError.malformed("CSR is not a SEQUENCE containing a CertificationRequestInfo")
         }
         let fields = Array(infoChildren)

@@ -59,7 +59,8 @@ public struct CSRPolicy: Sendable {
         case .agent(let expectedHostname, let expectedUUID):
             // The identity is the SAN's (docs/identity.md); a CN, if any, must agree with it.
             do { identity = try AgentIdentity(requestedBy: csr) } catch let error as PKIError {
-                return .reject(reason: "the CSR does not name an agent (DNS:{hostname} and URI:urn:uuid:{uuid} in its subjectAltName): \(error.reason)")
+                return .reject(
+                    reason: "the CSR does not name an agent (DNS:{hostname} and URI:urn:uuid:{uuid} in its subjectAltName): \(error.reason)")
             } catch {
                 return .reject(reason: "the CSR does not name an agent: \(error)")
             }
@@ -75,8 +76,9 @@ public struct CSRPolicy: Sendable {
         case .intermediateCA:
             if csr.subject.isEmpty { return .reject(reason: "an intermediate CA CSR needs a non-empty subject") }
         }
-        return .accept(CSRReview(
-            csr: csr, keyAlgorithm: algorithm, spkiSHA256Hex: csr.publicKey.spkiSHA256Hex,
-            agentIdentity: identity, requestedExtensions: requested))
+        return .accept(
+            CSRReview(
+                csr: csr, keyAlgorithm: algorithm, spkiSHA256Hex: csr.publicKey.spkiSHA256Hex,
+                agentIdentity: identity, requestedExtensions: requested))
     }
 }

@@ -25,7 +25,8 @@ public enum EncryptedPrivateKey {
             }
             // Work is N·r·p block mixes, so the memory cap with p ≤ 4 also bounds the time.
             guard 128 * r * n <= Self.maximumMemory else {
-                throw PKIError.invalidParameter("scrypt cost N=\(n), r=\(r) would need \((128 * r * n) >> 20) MiB, over the \(Self.maximumMemory >> 20) MiB limit")
+                throw PKIError.invalidParameter(
+                    "scrypt cost N=\(n), r=\(r) would need \((128 * r * n) >> 20) MiB, over the \(Self.maximumMemory >> 20) MiB limit")
             }
             self.n = n
             self.r = r
@@ -42,7 +43,9 @@ public enum EncryptedPrivateKey {
     static let pemLabel = "ENCRYPTED PRIVATE KEY"
 
     /// Encrypts `key` as PEM `ENCRYPTED PRIVATE KEY`. Salt and IV come from `random`.
-    public static func encrypt(_ key: Certificate.PrivateKey, passphrase: [UInt8], random: any RandomSource, cost: ScryptCost = .default) throws -> String {
+    public static func encrypt(_ key: Certificate.PrivateKey, passphrase: [UInt8], random: any RandomSource, cost: ScryptCost = .default) throws
+        -> String
+    {
         guard !passphrase.isEmpty else { throw PKIError.invalidParameter("the passphrase must not be empty") }
         let plaintext = try pkcs8DER(key)
         let parameters = PBES2Parameters(kdf: .scrypt(salt: random.bytes(16), n: cost.n, r: cost.r, p: cost.p), iv: random.bytes(16))
@@ -121,7 +124,8 @@ public enum EncryptedPrivateKey {
             case .scrypt(let salt, let n, let r, let p):
                 return try KDF.Scrypt.deriveKey(from: passphrase, salt: salt, outputByteCount: 32, rounds: n, blockSize: r, parallelism: p)
             case .pbkdf2SHA256(let salt, let iterations):
-                return try KDF.Insecure.PBKDF2.deriveKey(from: passphrase, salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: iterations)  // bounded by checkCost
+                return try KDF.Insecure.PBKDF2.deriveKey(
+                    from: passphrase, salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: iterations)  // bounded by checkCost
             }
         } catch {
             throw PKIError.decryption("key derivation failed")

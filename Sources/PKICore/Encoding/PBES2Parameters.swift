@@ -107,7 +107,9 @@ struct PBES2Parameters: Hashable {
                     guard let nNode = params.next(), let rNode = params.next(), let pNode = params.next() else {
                         throw PKIError.malformed("scrypt parameters incomplete")
                     }
-                    let n = try Int(derEncoded: nNode), r = try Int(derEncoded: rNode), p = try Int(derEncoded: pNode)
+                    let n = try Int(derEncoded: nNode)
+                    let r = try Int(derEncoded: rNode)
+                    let p = try Int(derEncoded: pNode)
                     if let keyLengthNode = params.next(), try Int(derEncoded: keyLengthNode) != 32 {
                         throw PKIError.unsupported("scrypt key length must be 32 for AES-256")
                     }

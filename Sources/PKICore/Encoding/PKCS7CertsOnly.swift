@@ -91,7 +91,7 @@ public struct PKCS7CertsOnly: Sendable, Hashable {
                             }
                         }
                         guard let signerInfos, signerInfos.identifier == .set,
-                              case .constructed(let signers) = signerInfos.content
+                            case .constructed(let signers) = signerInfos.content
                         else { throw PKIError.malformed("SignedData has no signerInfos SET") }
                         var signerIterator = signers.makeIterator()
                         guard signerIterator.next() == nil else {

@@ -22,7 +22,8 @@ enum ThrowawayKeys {
         if let key = lock.withLock({ keys[algorithm] }) { return key }
         // Generate outside the lock so a slow generation does not block other algorithms;
         // a race only wastes one generation.
-        let key = algorithm.isRSA
+        let key =
+            algorithm.isRSA
             ? Certificate.PrivateKey(try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024)))
             : try algorithm.generatePrivateKey()
         return lock.withLock {

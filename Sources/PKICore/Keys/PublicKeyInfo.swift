@@ -32,7 +32,8 @@ public struct PublicKeyInfo: Sendable, Hashable, CustomStringConvertible {
             }
             var children = spkiChildren.makeIterator()
             guard let algorithmNode = children.next(), let keyNode = children.next(),
-                  case .constructed(let algorithmChildren) = algorithmNode.content else {
+                case .constructed(let algorithmChildren) = algorithmNode.content
+            else {
                 throw PKIError.malformed("SubjectPublicKeyInfo is missing its algorithm or key")
             }
             var algorithmIterator = algorithmChildren.makeIterator()

@@ -76,7 +76,8 @@ public struct TrustAnchorIdentity: Sendable, Hashable, CustomStringConvertible {
         if trimmed.lowercased().hasPrefix("sha256/") {
             guard let data = Data(base64Encoded: String(trimmed.dropFirst(7))), data.count == 32 else {
                 throw PKIError.invalidParameter(
-                    "\(source): '\(trimmed)' is not an agent pin: it must be sha256/ followed by the base64 of 32 bytes (44 characters ending in '=')")
+                    "\(source): '\(trimmed)' is not an agent pin: it must be sha256/ followed by the base64 of 32 bytes (44 characters ending in '=')"
+                )
             }
             digest = Array(data)
             form = .agentPin
@@ -109,7 +110,8 @@ public struct TrustAnchorIdentity: Sendable, Hashable, CustomStringConvertible {
     public func match(_ certificate: Certificate) -> Match? {
         if candidates.contains(.spkiSHA256), certificate.publicKey.spkiSHA256 == digest { return .spkiSHA256 }
         if candidates.contains(.certificateSHA256), let identifiers = try? CertificateIdentifiers(certificate),
-           identifiers.certificateSHA256 == digest {
+            identifiers.certificateSHA256 == digest
+        {
             return .certificateSHA256
         }
         return nil

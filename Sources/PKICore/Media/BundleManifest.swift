@@ -26,7 +26,8 @@ public struct BundleManifest: Sendable, Hashable {
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().enumerated() {
             let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3, parts[1].isEmpty, parts[0].utf8.count == 64,
-                  parts[0].utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+                parts[0].utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+            else {
                 throw PKIError.bundle("MANIFEST line \(index + 1) is not '<sha256 hex>  <filename>'")
             }
             let name = String(parts[2])

@@ -55,7 +55,8 @@ public struct AgentIdentity: Sendable, Hashable, CustomStringConvertible {
     /// The identity named by a subjectAltName: exactly one `dNSName` and exactly one
     /// `urn:uuid:` URI, and nothing else.
     public init(subjectAlternativeNames names: SubjectAlternativeNames) throws {
-        var hostnames: [String] = [], uuids: [String] = []
+        var hostnames: [String] = []
+        var uuids: [String] = []
         for name in names {
             switch name {
             case .dnsName(let dns): hostnames.append(dns)
@@ -91,7 +92,8 @@ public struct AgentIdentity: Sendable, Hashable, CustomStringConvertible {
         }
         let identity = try AgentIdentity(subjectAlternativeNames: names)
         if let commonName = commonNames.first {
-            let agrees = NameSyntax.asciiLowercased(commonName) == identity.hostname
+            let agrees =
+                NameSyntax.asciiLowercased(commonName) == identity.hostname
                 || (try? AgentIdentity(legacyCommonName: commonName)) == identity
             guard agrees else {
                 throw PKIError.policy("common name '\(commonName)' does not name the subjectAltName's agent \(identity)")

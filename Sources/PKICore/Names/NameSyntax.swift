@@ -14,7 +14,8 @@ public enum NameSyntax {
             guard (1...63).contains(octets.count) else { return false }
             guard octets.first != UInt8(ascii: "-"), octets.last != UInt8(ascii: "-") else { return false }
             for octet in octets {
-                let ok = (octet >= 0x30 && octet <= 0x39) || (octet >= 0x41 && octet <= 0x5a)
+                let ok =
+                    (octet >= 0x30 && octet <= 0x39) || (octet >= 0x41 && octet <= 0x5a)
                     || (octet >= 0x61 && octet <= 0x7a) || octet == UInt8(ascii: "-")
                 guard ok else { return false }
             }

@@ -25,7 +25,8 @@ public enum SubjectName {
         guard NameSyntax.isValidHostname(fqdn) else {
             throw PKIError.invalidParameter("'\(fqdn)' is not an RFC 1123 host name")
         }
-        return try build(commonName: fqdn.utf8.count <= AgentIdentity.commonNameUpperBound ? fqdn : nil, organization: organization, unit: unit, country: nil)
+        return try build(
+            commonName: fqdn.utf8.count <= AgentIdentity.commonNameUpperBound ? fqdn : nil, organization: organization, unit: unit, country: nil)
     }
 
     /// `CN=admin-<name>, OU=admins, O=<org>` for administrator client certificates.
@@ -58,7 +59,9 @@ public enum SubjectName {
         // RFC 5280 Appendix A ub-common-name / ub-organizational-unit-name: say so here, with the
         // value, rather than let the linter stop the signature later.
         if let commonName, commonName.unicodeScalars.count > 64 {
-            throw PKIError.invalidParameter("common name '\(commonName)' is \(commonName.unicodeScalars.count) characters; at most 64 are allowed (RFC 5280 ub-common-name): choose a shorter name")
+            throw PKIError.invalidParameter(
+                "common name '\(commonName)' is \(commonName.unicodeScalars.count) characters; at most 64 are allowed (RFC 5280 ub-common-name): choose a shorter name"
+            )
         }
         if let unit, unit.unicodeScalars.count > 64 {
             throw PKIError.invalidParameter("organizational unit '\(unit)' is longer than 64 characters (RFC 5280 ub-organizational-unit-name)")

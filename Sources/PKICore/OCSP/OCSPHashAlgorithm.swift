@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// The hash algorithms accepted in an OCSP CertID (RFC 6960 §4.1.1): SHA-1, which every client
 /// sends by default (RFC 5019 §2.1.1), and SHA-256.
@@ -43,5 +44,3 @@ public enum OCSPHashAlgorithm: String, Hashable, Sendable, CaseIterable {
         }
     }
 }
-
-import Foundation

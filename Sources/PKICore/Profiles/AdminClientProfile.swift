@@ -16,7 +16,9 @@ public struct AdminClientProfile: CertificateProfile {
     public let pointers: RevocationPointers
     public let validityPolicy: ValidityPolicy
 
-    public init(name: String, organization: String, pointers: RevocationPointers = .none, validity: TimeInterval = AdminClientProfile.defaultValidity) throws {
+    public init(name: String, organization: String, pointers: RevocationPointers = .none, validity: TimeInterval = AdminClientProfile.defaultValidity)
+        throws
+    {
         self.subject = try SubjectName.admin(name: name, organization: organization)
         self.adminName = name
         self.pointers = pointers

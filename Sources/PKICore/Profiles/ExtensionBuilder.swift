@@ -16,7 +16,8 @@ struct ExtensionBuilder {
     /// plus keyEncipherment for RSA (RSA key transport in TLS 1.2); EC keys cannot encipher.
     mutating func keyUsage(isCA: Bool, subjectKey: Certificate.PublicKey, digitalSignatureForCA: Bool = false) throws {
         let isRSA = subjectKey.keyAlgorithm?.isRSA ?? false
-        let usage = isCA
+        let usage =
+            isCA
             ? KeyUsage(digitalSignature: digitalSignatureForCA, keyCertSign: true, cRLSign: true)
             : KeyUsage(digitalSignature: true, keyEncipherment: isRSA)
         try extensions.append(Certificate.Extension(usage, critical: true))

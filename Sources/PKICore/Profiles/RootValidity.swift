@@ -46,8 +46,8 @@ public enum RootValidity: Sendable, Hashable {
         case .until(let date):
             let today = calendar.startOfDay(for: now)
             guard let earliest = calendar.date(byAdding: .year, value: Self.allowedYears.lowerBound, to: today),
-                  let latest = calendar.date(byAdding: .year, value: Self.allowedYears.upperBound, to: today),
-                  date >= earliest, calendar.startOfDay(for: date) <= latest
+                let latest = calendar.date(byAdding: .year, value: Self.allowedYears.upperBound, to: today),
+                date >= earliest, calendar.startOfDay(for: date) <= latest
             else {
                 let format = ISO8601DateFormatter()
                 format.formatOptions = [.withFullDate]

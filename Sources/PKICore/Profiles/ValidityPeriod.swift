@@ -32,7 +32,8 @@ public struct ValidityPolicy: Sendable, Hashable {
     public init(duration: TimeInterval, bounds: ClosedRange<TimeInterval>, minimum: TimeInterval? = nil, backdate: TimeInterval = 300) throws {
         guard bounds.contains(duration) else {
             throw PKIError.invalidParameter(
-                "validity of \(Int(duration / Self.day)) days is outside \(Int(bounds.lowerBound / Self.day))–\(Int(bounds.upperBound / Self.day)) days")
+                "validity of \(Int(duration / Self.day)) days is outside \(Int(bounds.lowerBound / Self.day))–\(Int(bounds.upperBound / Self.day)) days"
+            )
         }
         guard (0...3600).contains(backdate) else { throw PKIError.invalidParameter("backdate must be 0–3600 seconds") }
         self.duration = duration
@@ -54,7 +55,8 @@ public struct ValidityPolicy: Sendable, Hashable {
         notAfter = Date(timeIntervalSince1970: notAfter.timeIntervalSince1970.rounded(.down))
         guard notAfter.timeIntervalSince(now) >= minimum else {
             throw PKIError.invalidParameter(
-                "only \(Int(notAfter.timeIntervalSince(now) / Self.day)) days remain before the issuer expires; minimum is \(Int(minimum / Self.day))")
+                "only \(Int(notAfter.timeIntervalSince(now) / Self.day)) days remain before the issuer expires; minimum is \(Int(minimum / Self.day))"
+            )
         }
         return ValidityPeriod(notBefore: notBefore, notAfter: notAfter)
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The cRLNumber extension value (RFC 5280 §5.2.3): a non-negative integer of at most 20
 /// octets that a CRL issuer increases monotonically for each CRL of a scope.
 ///
@@ -15,7 +17,10 @@ public struct CRLNumber: Hashable, Comparable, Sendable, CustomStringConvertible
     public init(_ value: UInt64) {
         var bytes: [UInt8] = []
         var v = value
-        while v > 0 { bytes.insert(UInt8(v & 0xFF), at: 0); v >>= 8 }
+        while v > 0 {
+            bytes.insert(UInt8(v & 0xFF), at: 0)
+            v >>= 8
+        }
         magnitude = bytes
     }
 
@@ -35,7 +40,13 @@ public struct CRLNumber: Hashable, Comparable, Sendable, CustomStringConvertible
         var bytes = magnitude
         var index = bytes.count - 1
         while index >= 0 {
-            if bytes[index] == 0xFF { bytes[index] = 0; index -= 1 } else { bytes[index] += 1; break }
+            if bytes[index] == 0xFF {
+                bytes[index] = 0
+                index -= 1
+            } else {
+                bytes[index] += 1
+                break
+            }
         }
         if index < 0 { bytes.insert(1, at: 0) }
         return try CRLNumber(magnitude: bytes)
@@ -58,5 +69,3 @@ public struct CRLNumber: Hashable, Comparable, Sendable, CustomStringConvertible
         return "0x" + magnitude.map { String(format: "%02X", $0) }.joined()
     }
 }
-
-import Foundation

@@ -86,8 +86,9 @@ public struct CRLSigner: Sendable {
             throw PKIError.signing("CRL signing failed: \(error)")
         }
         let signatureBytes = signature.rawRepresentation
-        guard issuerCertificate.publicKey.isValidSignature(
-            signatureBytes, for: encoder.tbsBytes, signatureAlgorithm: tbs.signatureAlgorithm)
+        guard
+            issuerCertificate.publicKey.isValidSignature(
+                signatureBytes, for: encoder.tbsBytes, signatureAlgorithm: tbs.signatureAlgorithm)
         else {
             throw PKIError.invalidSignature("the CRL signature just produced does not verify with the issuer certificate")
         }

@@ -112,7 +112,9 @@ public struct CertificateRevocationList: Hashable, Sendable {
         let extensions = try wrapper.read(tag: DERTag.sequence, "crlExtensions")
         try wrapper.requireEnd("crlExtensions")
 
-        var aki: [UInt8]?, number: CRLNumber?, idp: IssuingDistributionPoint?
+        var aki: [UInt8]?
+        var number: CRLNumber?
+        var idp: IssuingDistributionPoint?
         var extReader = CompactDERReader(extensions.content)
         while !extReader.isAtEnd {
             let ext = try DERExtension(extReader.read(tag: DERTag.sequence, "CRL extension"))

@@ -74,7 +74,8 @@ public struct IssuingDistributionPoint: Hashable, Sendable {
             }
             return true
         }
-        let user = try flag(1), ca = try flag(2)
+        let user = try flag(1)
+        let ca = try flag(2)
         try reader.requireEnd("issuingDistributionPoint (only URI and user/CA scope are supported)")
         try self.init(uri: String(decoding: uri.content, as: UTF8.self), onlyContainsUserCerts: user, onlyContainsCACerts: ca)
     }

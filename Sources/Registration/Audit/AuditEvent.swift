@@ -1,6 +1,6 @@
-import PKICore
 import Crypto
 import Foundation
+import PKICore
 
 /// What a caller asks to be audited; the log assigns sequence number and hashes.
 public struct AuditEntry: Hashable, Sendable {
@@ -46,8 +46,10 @@ public struct AuditEvent: Hashable, Sendable, Codable {
 
     public var time: Date { Date(timeIntervalSince1970: Double(timeMilliseconds) / 1000) }
 
-    public init(seq: Int64, timeMilliseconds: Int64, actor: String, action: String, subject: String,
-                detailsJSON: String, prevHash: String, hash: String) {
+    public init(
+        seq: Int64, timeMilliseconds: Int64, actor: String, action: String, subject: String,
+        detailsJSON: String, prevHash: String, hash: String
+    ) {
         self.seq = seq
         self.timeMilliseconds = timeMilliseconds
         self.actor = actor
@@ -69,8 +71,9 @@ public struct AuditEvent: Hashable, Sendable, Codable {
             throw StoreError(.invalidArgument, "audit details cannot be encoded: \(error)")
         }
         let millis = Int64((entry.time.timeIntervalSince1970 * 1000).rounded(.down))
-        var event = AuditEvent(seq: previousSeq + 1, timeMilliseconds: millis, actor: entry.actor, action: entry.action,
-                               subject: entry.subject, detailsJSON: json, prevHash: prevHash, hash: "")
+        var event = AuditEvent(
+            seq: previousSeq + 1, timeMilliseconds: millis, actor: entry.actor, action: entry.action,
+            subject: entry.subject, detailsJSON: json, prevHash: prevHash, hash: "")
         event.hash = event.computedHash()
         return event
     }

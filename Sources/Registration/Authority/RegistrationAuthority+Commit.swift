@@ -21,8 +21,10 @@ extension RegistrationAuthority {
 
     /// What a committed unit changed, as events: issuances and decisions in the unit's order,
     /// then one event for the plain revocations of the unit (an agent's line is its own event).
-    static func events(of operations: [StoreOperation], results: [StoreOperationResult],
-                       reservation: CertificateRecord?) -> [AuthorityEvent] {
+    static func events(
+        of operations: [StoreOperation], results: [StoreOperationResult],
+        reservation: CertificateRecord?
+    ) -> [AuthorityEvent] {
         var events: [AuthorityEvent] = []
         var revocations: [RevocationResult] = []
         for (operation, result) in zip(operations, results) {

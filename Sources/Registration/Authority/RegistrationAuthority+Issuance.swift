@@ -34,8 +34,11 @@ extension RegistrationAuthority {
         }
         operations.append(.ensureAgent(Agent(id: identity.agentID, hostname: identity.hostname, created: now)))
         operations.append(.reserveCertificate(record))
-        operations.append(.audit(AuditEntry(time: now, actor: authorization.actor, action: "certificate.reserved",
-                                            subject: record.serial, details: details)))
+        operations.append(
+            .audit(
+                AuditEntry(
+                    time: now, actor: authorization.actor, action: "certificate.reserved",
+                    subject: record.serial, details: details)))
         _ = try await commit(operations)
         return record
     }
@@ -57,17 +60,23 @@ extension RegistrationAuthority {
         }
         let results = try await commit([
             .completeReservation(serial: serial, certificateDER: certificateDER, at: now, reasonIfRevoked: .privilegeWithdrawn),
-            .audit(AuditEntry(time: now, actor: "system", action: "certificate.issued", subject: serial,
-                              details: ["predecessor": reserved.predecessorSerial ?? ""])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: "system", action: "certificate.issued", subject: serial,
+                    details: ["predecessor": reserved.predecessorSerial ?? ""])),
         ])
         guard case .completed(let record, let revocation) = results.first else {
             throw StoreError(.database, "recording serial \(serial) produced no result")
         }
         if let revocation {
             _ = try await commit([
-                .audit(AuditEntry(time: now, actor: "system", action: "certificate.revoked", subject: serial,
-                                  details: ["reason": revocation.record.reason?.name ?? "none",
-                                            "cause": "revoked while being signed; not delivered"])),
+                .audit(
+                    AuditEntry(
+                        time: now, actor: "system", action: "certificate.revoked", subject: serial,
+                        details: [
+                            "reason": revocation.record.reason?.name ?? "none",
+                            "cause": "revoked while being signed; not delivered",
+                        ]))
             ])
             return .revoked(record, revocation)
         }
@@ -82,8 +91,10 @@ extension RegistrationAuthority {
         let now = clock.now()
         let results = try await commit([
             .releaseReservation(serial: serial, at: now),
-            .audit(AuditEntry(time: now, actor: actor, action: "certificate.reservation.released", subject: serial,
-                              details: ["cause": cause])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: actor, action: "certificate.reservation.released", subject: serial,
+                    details: ["cause": cause])),
         ])
         guard case .released(let released) = results.first else {
             throw StoreError(.database, "releasing serial \(serial) produced no result")
@@ -100,8 +111,9 @@ extension RegistrationAuthority {
         var firstError: (any Error)?
         for stale in try await store.reservations(olderThan: cutoff) {
             do {
-                released.append(try await releaseReservation(
-                    serial: stale.serial, cause: "stale reservation from \(stale.reservedAt) never completed", by: actor))
+                released.append(
+                    try await releaseReservation(
+                        serial: stale.serial, cause: "stale reservation from \(stale.reservedAt) never completed", by: actor))
             } catch let error as StoreError where error.code == .invalidState {
                 continue
             } catch {

@@ -11,8 +11,10 @@ extension RegistrationAuthority {
         let text = reason.isEmpty ? "released, its hostname freed" : "released, its hostname freed: \(reason)"
         _ = try await commit([
             .releaseRegistration(id: id, by: actor, reason: text, at: now),
-            .audit(AuditEntry(time: now, actor: actor, action: "registration.released",
-                              subject: id.uuidString.lowercased(), details: ["reason": text])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: actor, action: "registration.released",
+                    subject: id.uuidString.lowercased(), details: ["reason": text])),
         ])
         guard let updated = try await store.registration(id) else { throw StoreError.notFound("registration \(id) vanished") }
         return updated

@@ -33,8 +33,10 @@ extension RegistrationAuthority {
         }
         let renewFrom = current.notAfter - policy.renewBefore
         guard now >= renewFrom else { return .refused(.notYetDue(renewFrom: renewFrom)) }
-        return .issue(IssuanceAuthorization(basis: .renewal(predecessorSerial: current.serial), identity: identity,
-                                            actor: "agent:\(agent.id)"))
+        return .issue(
+            IssuanceAuthorization(
+                basis: .renewal(predecessorSerial: current.serial), identity: identity,
+                actor: "agent:\(agent.id)"))
     }
 
     /// The successor of a superseded, still valid agent certificate, if it was issued for the key
@@ -45,11 +47,14 @@ extension RegistrationAuthority {
         guard case .success(let agent) = try await owner(of: presented, matching: identity) else { return nil }
         let successors = try await store.lineage(serial: presented.serial).filter { $0.predecessorSerial == presented.serial }
         guard let successor = successors.first(where: { $0.status == .issued }), let der = successor.certificateDER,
-              CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256 else { return nil }
+            CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256
+        else { return nil }
         if case .revoked = try await store.revocationStatus(serial: successor.serial) { return nil }
         _ = try await commit([
-            .audit(AuditEntry(time: now, actor: "agent:\(agent.id)", action: "certificate.redelivered", subject: successor.serial,
-                              details: ["predecessor": presented.serial, "spki_sha256": identity.spkiSHA256])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: "agent:\(agent.id)", action: "certificate.redelivered", subject: successor.serial,
+                    details: ["predecessor": presented.serial, "spki_sha256": identity.spkiSHA256]))
         ])
         return .redeliver(successor)
     }
@@ -63,8 +68,10 @@ extension RegistrationAuthority {
         // A name the appliance has since taken for itself is not issued again (issue #11).
         if policy.isReserved(identity.hostname) { return .failure(RefusalError(.reservedName(identity.hostname))) }
         guard identity.agentID == agent.id, identity.hostname == agent.hostname else {
-            return .failure(RefusalError(.identityMismatch(
-                "request names \(identity.hostname)/\(identity.agentID), certificate belongs to \(agent.hostname)/\(agent.id)")))
+            return .failure(
+                RefusalError(
+                    .identityMismatch(
+                        "request names \(identity.hostname)/\(identity.agentID), certificate belongs to \(agent.hostname)/\(agent.id)")))
         }
         return .success(agent)
     }
@@ -81,8 +88,9 @@ extension RegistrationAuthority {
         var renewable = false
         // The same two reads decide renewability: not read again (this route runs on every agent poll).
         if case .renewable = Self.renewability(of: record, revoked: revocation != nil, at: now) { renewable = true }
-        return CertificateStatusReport(certificate: record, revocation: revocation, renewFrom: renewFrom,
-                                       renewNow: renewable && now >= renewFrom)
+        return CertificateStatusReport(
+            certificate: record, revocation: revocation, renewFrom: renewFrom,
+            renewNow: renewable && now >= renewFrom)
     }
 
     /// The renewal rules on an already-read certificate and its revocation status.
@@ -108,4 +116,3 @@ private enum Renewability {
     case renewable(CertificateRecord)
     case refused(Refusal)
 }
-

@@ -2,18 +2,24 @@ import Foundation
 
 extension RegistrationAuthority {
     /// Revokes one certificate (idempotent: a second call returns the first revocation).
-    public func revokeCertificate(serial: String, reason: RevocationReason?, invalidityDate: Date? = nil,
-                                  by actor: String) async throws -> RevocationResult {
+    public func revokeCertificate(
+        serial: String, reason: RevocationReason?, invalidityDate: Date? = nil,
+        by actor: String
+    ) async throws -> RevocationResult {
         try Self.checkRevocationReason(reason)
         let now = clock.now()
         guard let record = try await store.certificate(serial: serial) else {
             throw StoreError.notFound("certificate \(serial) is not known")
         }
         let results = try await commit([
-            .revoke(RevocationRecord(serial: serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: reason,
-                                     invalidityDate: invalidityDate)),
-            .audit(AuditEntry(time: now, actor: actor, action: "certificate.revoked", subject: serial,
-                              details: ["reason": reason?.name ?? "none"])),
+            .revoke(
+                RevocationRecord(
+                    serial: serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: reason,
+                    invalidityDate: invalidityDate)),
+            .audit(
+                AuditEntry(
+                    time: now, actor: actor, action: "certificate.revoked", subject: serial,
+                    details: ["reason": reason?.name ?? "none"])),
         ])
         guard case .revoked(let result) = results.first else { throw StoreError(.database, "revocation produced no result") }
         return result
@@ -29,8 +35,10 @@ extension RegistrationAuthority {
         let now = clock.now()
         let results = try await commit([
             .revokeAgentLine(id, at: now, reason: reason),
-            .audit(AuditEntry(time: now, actor: actor, action: "agent.revoked", subject: id.description,
-                              details: ["reason": reason?.name ?? "none"])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: actor, action: "agent.revoked", subject: id.description,
+                    details: ["reason": reason?.name ?? "none"])),
         ])
         guard case .revokedLine(let line) = results.first else { throw StoreError(.database, "agent revocation produced no result") }
         return line
@@ -59,8 +67,11 @@ extension RegistrationAuthority {
         var operations: [StoreOperation] = []
         for record in due {
             operations.append(.revoke(RevocationRecord(serial: record.serial, issuerSKI: record.issuerSKI, revokedAt: now, reason: .superseded)))
-            operations.append(.audit(AuditEntry(time: now, actor: actor, action: "certificate.revoked", subject: record.serial,
-                                                details: ["reason": RevocationReason.superseded.name, "policy": "revoke-superseded-after"])))
+            operations.append(
+                .audit(
+                    AuditEntry(
+                        time: now, actor: actor, action: "certificate.revoked", subject: record.serial,
+                        details: ["reason": RevocationReason.superseded.name, "policy": "revoke-superseded-after"])))
         }
         return try await commit(operations).compactMap { if case .revoked(let r) = $0 { r } else { nil } }
     }

@@ -24,10 +24,14 @@ extension RegistrationAuthority {
         do {
             _ = try await commit([
                 .decideRegistration(id: registration.id, to: .rejected, by: Self.systemActor, reason: reason, at: now),
-                .audit(AuditEntry(time: now, actor: Self.systemActor, action: "registration.expired",
-                                  subject: registration.id.uuidString.lowercased(),
-                                  details: ["hostname": registration.hostname, "reason": reason,
-                                            "source": registration.sourceAddress ?? ""])),
+                .audit(
+                    AuditEntry(
+                        time: now, actor: Self.systemActor, action: "registration.expired",
+                        subject: registration.id.uuidString.lowercased(),
+                        details: [
+                            "hostname": registration.hostname, "reason": reason,
+                            "source": registration.sourceAddress ?? "",
+                        ])),
             ])
         } catch let error as StoreError where error.code == .invalidState {
             // Decided concurrently (approved, rejected or expired by another request): re-read.
@@ -43,10 +47,14 @@ extension RegistrationAuthority {
         do {
             _ = try await commit([
                 .decideRegistration(id: squatter.id, to: .rejected, by: Self.systemActor, reason: reason, at: now),
-                .audit(AuditEntry(time: now, actor: Self.systemActor, action: "registration.rejected",
-                                  subject: squatter.id.uuidString.lowercased(),
-                                  details: ["hostname": squatter.hostname, "reason": reason, "agent": squatter.agentID.description,
-                                            "source": squatter.sourceAddress ?? "", "token": String(tokenSHA256.prefix(16))])),
+                .audit(
+                    AuditEntry(
+                        time: now, actor: Self.systemActor, action: "registration.rejected",
+                        subject: squatter.id.uuidString.lowercased(),
+                        details: [
+                            "hostname": squatter.hostname, "reason": reason, "agent": squatter.agentID.description,
+                            "source": squatter.sourceAddress ?? "", "token": String(tokenSHA256.prefix(16)),
+                        ])),
             ])
         } catch let error as StoreError where error.code == .invalidState {
             // Decided concurrently: whatever holds the hostname now is the answer.

@@ -21,8 +21,10 @@ public struct RegistrationAuthority: Sendable {
     /// - Parameter events: the subscribers that must follow issuance, decisions and revocations
     ///   (the appliance's revocation coordinator and metrics; ``AuthorityEventStream/unobserved``
     ///   where nothing runs that could go stale).
-    public init(store: any RegistrationAuthorityStore, clock: any PKIClock, random: any RandomSource,
-                policy: RegistrationPolicy = RegistrationPolicy(), events: AuthorityEventStream) {
+    public init(
+        store: any RegistrationAuthorityStore, clock: any PKIClock, random: any RandomSource,
+        policy: RegistrationPolicy = RegistrationPolicy(), events: AuthorityEventStream
+    ) {
         self.store = store
         self.clock = clock
         self.random = random
@@ -49,16 +51,21 @@ public struct RegistrationAuthority: Sendable {
             bound = canonical
         }
         let hostname = bound
-        let token = Self.tokenPrefix + Data(random.bytes(32)).base64EncodedString()
+        let token =
+            Self.tokenPrefix
+            + Data(random.bytes(32)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         let now = clock.now()
-        let record = EnrollmentToken(tokenSHA256: EnrollmentToken.digest(of: token), hostname: hostname, created: now,
-                                     expires: now + policy.tokenLifetime, createdBy: actor)
+        let record = EnrollmentToken(
+            tokenSHA256: EnrollmentToken.digest(of: token), hostname: hostname, created: now,
+            expires: now + policy.tokenLifetime, createdBy: actor)
         _ = try await commit([
             .insertToken(record),
-            .audit(AuditEntry(time: now, actor: actor, action: "token.created", subject: String(record.tokenSHA256.prefix(16)),
-                              details: ["hostname": hostname ?? "*"])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: actor, action: "token.created", subject: String(record.tokenSHA256.prefix(16)),
+                    details: ["hostname": hostname ?? "*"])),
         ])
         return token
     }
@@ -104,7 +111,8 @@ public struct RegistrationAuthority: Sendable {
         // even when another agent has registered the hostname since.
         let open = try await openRegistration(hostname: identity.hostname, at: now)
         if let last = try await store.latestRegistration(hostname: identity.hostname, agentID: identity.agentID),
-           last.matches(identity), !last.isOpen {
+            last.matches(identity), !last.isOpen
+        {
             if last.status == .rejected { return .rejected(last) }
             if let serial = last.issuedSerial, let record = try await store.certificate(serial: serial) {
                 return .alreadyIssued(record)
@@ -131,10 +139,14 @@ public struct RegistrationAuthority: Sendable {
         do {
             _ = try await commit([
                 .insertRegistration(registration),
-                .audit(AuditEntry(time: now, actor: "agent:\(identity.agentID)", action: "registration.pending",
-                                  subject: registration.id.uuidString.lowercased(),
-                                  details: ["hostname": identity.hostname, "spki_sha256": identity.spkiSHA256,
-                                            "source": request.sourceAddress ?? ""])),
+                .audit(
+                    AuditEntry(
+                        time: now, actor: "agent:\(identity.agentID)", action: "registration.pending",
+                        subject: registration.id.uuidString.lowercased(),
+                        details: [
+                            "hostname": identity.hostname, "spki_sha256": identity.spkiSHA256,
+                            "source": request.sourceAddress ?? "",
+                        ])),
             ])
             return .pending(registration)
         } catch let error as StoreError where error.code == .conflict {
@@ -167,8 +179,10 @@ public struct RegistrationAuthority: Sendable {
         }
         _ = try await commit([
             .decideRegistration(id: id, to: status, by: actor, reason: reason, at: now),
-            .audit(AuditEntry(time: now, actor: actor, action: "registration.\(status.rawValue)",
-                              subject: id.uuidString.lowercased(), details: reason.map { ["reason": $0] } ?? [:])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: actor, action: "registration.\(status.rawValue)",
+                    subject: id.uuidString.lowercased(), details: reason.map { ["reason": $0] } ?? [:])),
         ])
         guard let updated = try await store.registration(id) else { throw StoreError.notFound("registration \(id) vanished") }
         return updated
@@ -179,14 +193,17 @@ public struct RegistrationAuthority: Sendable {
     /// (the answer was lost); audited as `certificate.redelivered`. `nil` otherwise.
     private func tokenRedelivery(_ token: EnrollmentToken, to identity: RequestIdentity, at now: Date) async throws -> EnrollmentDecision? {
         guard let consumed = token.consumedAt, now < consumed + policy.tokenRedeliveryWindow, let serial = token.reservedSerial,
-              let record = try await store.certificate(serial: serial), record.agentID == identity.agentID,
-              record.status == .issued, let der = record.certificateDER,
-              CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256 else { return nil }
+            let record = try await store.certificate(serial: serial), record.agentID == identity.agentID,
+            record.status == .issued, let der = record.certificateDER,
+            CertificateKeyDigest.spkiSHA256Hex(certificateDER: der) == identity.spkiSHA256
+        else { return nil }
         if case .revoked = try await store.revocationStatus(serial: serial) { return nil }
         guard let agent = try await store.agent(identity.agentID), agent.status == .active else { return nil }
         _ = try await commit([
-            .audit(AuditEntry(time: now, actor: "agent:\(identity.agentID)", action: "certificate.redelivered", subject: serial,
-                              details: ["basis": "token", "spki_sha256": identity.spkiSHA256])),
+            .audit(
+                AuditEntry(
+                    time: now, actor: "agent:\(identity.agentID)", action: "certificate.redelivered", subject: serial,
+                    details: ["basis": "token", "spki_sha256": identity.spkiSHA256]))
         ])
         return .alreadyIssued(record)
     }

@@ -27,9 +27,11 @@ public struct RegistrationPolicy: Hashable, Sendable {
     /// intermediate for that name.
     public private(set) var reservedNames: Set<String>
 
-    public init(renewBefore: TimeInterval = 30 * 86_400, revokeSupersededAfter: TimeInterval? = 86_400,
-                tokenLifetime: TimeInterval = 86_400, tokenRedeliveryWindow: TimeInterval = 3600,
-                pendingLifetime: TimeInterval = 7 * 86_400, maxPendingPerSource: Int = 20, reservedNames: [String] = []) {
+    public init(
+        renewBefore: TimeInterval = 30 * 86_400, revokeSupersededAfter: TimeInterval? = 86_400,
+        tokenLifetime: TimeInterval = 86_400, tokenRedeliveryWindow: TimeInterval = 3600,
+        pendingLifetime: TimeInterval = 7 * 86_400, maxPendingPerSource: Int = 20, reservedNames: [String] = []
+    ) {
         self.renewBefore = renewBefore
         self.revokeSupersededAfter = revokeSupersededAfter
         self.tokenLifetime = tokenLifetime

@@ -1,5 +1,5 @@
-import PKICore
 import Foundation
+import PKICore
 
 /// One certificate the CA has issued or is about to issue. The row exists *before* signing
 /// (status ``Status-swift.enum/reserved``, docs/conventions.md#signing-path), so a crash never leaves a certificate the

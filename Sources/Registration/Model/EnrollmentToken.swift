@@ -1,6 +1,6 @@
-import PKICore
 import Crypto
 import Foundation
+import PKICore
 
 /// A one-time enrolment token. Only the SHA-256 of the token is stored, so a copy of the database
 /// does not hand out enrolments.
@@ -19,8 +19,10 @@ public struct EnrollmentToken: Hashable, Sendable, Codable {
     /// that reservation is released (the token is then usable again).
     public var reservedSerial: String?
 
-    public init(tokenSHA256: String, hostname: String?, created: Date, expires: Date, consumedAt: Date? = nil, createdBy: String,
-                reservedSerial: String? = nil) {
+    public init(
+        tokenSHA256: String, hostname: String?, created: Date, expires: Date, consumedAt: Date? = nil, createdBy: String,
+        reservedSerial: String? = nil
+    ) {
         self.tokenSHA256 = tokenSHA256
         self.hostname = hostname
         self.created = created

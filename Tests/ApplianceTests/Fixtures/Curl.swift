@@ -36,7 +36,9 @@ enum Curl {
 
 /// Generates an agent key + DER CSR with `openssl req` and writes its base64 to `csr.b64`.
 func opensslCSR(in directory: TemporaryDirectory, name: String, commonName: String) async throws -> (b64: String, key: String) {
-    let key = directory.file("\(name).key"), der = directory.file("\(name).csr.der"), b64 = directory.file("\(name).csr.b64")
+    let key = directory.file("\(name).key")
+    let der = directory.file("\(name).csr.der")
+    let b64 = directory.file("\(name).csr.b64")
     let req = try await ExternalTool("openssl").runAsync([
         "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", key, "-subj", "/CN=\(commonName)", "-outform", "DER", "-out", der,
@@ -46,4 +48,3 @@ func opensslCSR(in directory: TemporaryDirectory, name: String, commonName: Stri
     guard encode.succeeded else { throw TestFailure("openssl base64 failed: \(encode.output)") }
     return (b64, key)
 }
-

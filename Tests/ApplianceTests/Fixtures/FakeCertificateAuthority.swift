@@ -110,7 +110,10 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
         guard let agent = state.withLockedValue({ $0.agents[id] }) else { throw ApplianceError.notFound("no agent \(id)") }
         return [AdminField(name: "id", value: agent.id), AdminField(name: "hostname", value: agent.hostname)]
     }
-    func approveAgent(id: String, caller: AdminCaller) async throws -> String { approve(uuid: id); return "approved \(id)" }
+    func approveAgent(id: String, caller: AdminCaller) async throws -> String {
+        approve(uuid: id)
+        return "approved \(id)"
+    }
     func rejectAgent(id: String, reason: String, caller: AdminCaller) async throws -> String { "rejected \(id)" }
     func revokeAgent(id: String, reason: String, caller: AdminCaller) async throws -> String { "revoked \(id)" }
     func createToken(hostname: String?, caller: AdminCaller) async throws -> String {

@@ -18,16 +18,16 @@ enum LoopbackServe {
     /// As root, `chown -R nobody:` each of `ownedByService` (the state, a token directory).
     static func writeConfiguration(to path: String, state: String, extra: String = "", ownedByService: [String] = []) throws {
         try """
-            state_directory: \(state)
-            https:
-              address: 127.0.0.1
-              port: 0
-            http:
-              address: 127.0.0.1
-              port: 0
-            \(geteuid() == 0 ? "user: nobody" : "")
-            \(extra)
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        state_directory: \(state)
+        https:
+          address: 127.0.0.1
+          port: 0
+        http:
+          address: 127.0.0.1
+          port: 0
+        \(geteuid() == 0 ? "user: nobody" : "")
+        \(extra)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o644)
         guard geteuid() == 0 else { return }
         for owned in [state] + ownedByService {
@@ -43,7 +43,8 @@ enum LoopbackServe {
     static func start(
         state: String, config: String, secret: [String], environment: [String: String] = [:], requireHealthy: Bool = true, adminSocket: String? = nil
     ) throws -> Started {
-        let process = try ProductBinary.tool("appliance").start(["serve", "--state-dir", state, "--config", config] + secret, environment: environment)
+        let process = try ProductBinary.tool("appliance").start(
+            ["serve", "--state-dir", state, "--config", config] + secret, environment: environment)
         guard let ports = process.listeningPorts() else {
             let output = process.output
             process.stop(signal: SIGTERM)

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plain TCP client socket for what curl cannot do on purpose: dribble a request byte by byte,
@@ -36,13 +37,19 @@ final class RawTCPConnection: @unchecked Sendable {
             let bound = withUnsafePointer(to: &local) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard bound == 0 else { Glibc.close(fd); throw TestFailure("bind \(source): \(String(cString: strerror(errno)))") }
+            guard bound == 0 else {
+                Glibc.close(fd)
+                throw TestFailure("bind \(source): \(String(cString: strerror(errno)))")
+            }
         }
         var remote = try Self.address("127.0.0.1", port: port)
         let connected = withUnsafePointer(to: &remote) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { Glibc.close(fd); throw TestFailure("connect: \(String(cString: strerror(errno)))") }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            throw TestFailure("connect: \(String(cString: strerror(errno)))")
+        }
     }
 
     private static func address(_ ip: String, port: Int) throws -> sockaddr_in {

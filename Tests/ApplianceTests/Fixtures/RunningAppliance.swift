@@ -26,9 +26,11 @@ final class RunningAppliance: Sendable {
     var httpsURL: String { "https://127.0.0.1:\(httpsPort)" }
     var httpURL: String { "http://127.0.0.1:\(httpPort)" }
 
-    private init(pki: TestPKI, ca: FakeCertificateAuthority, directory: TemporaryDirectory, state: StateDirectory,
-                 holder: ServerCertificateHolder, ports: (https: Int, http: Int), task: Task<Void, any Error>,
-                 connections: ConnectionRegistry, coordinator: RevocationCoordinator) {
+    private init(
+        pki: TestPKI, ca: FakeCertificateAuthority, directory: TemporaryDirectory, state: StateDirectory,
+        holder: ServerCertificateHolder, ports: (https: Int, http: Int), task: Task<Void, any Error>,
+        connections: ConnectionRegistry, coordinator: RevocationCoordinator
+    ) {
         self.connections = connections
         self.coordinator = coordinator
         self.pki = pki
@@ -91,13 +93,13 @@ final class RunningAppliance: Sendable {
     func agentFiles(hostname: String) async throws -> (cert: String, key: String, certificate: Certificate) {
         let credentials = try await pki.agentCredentials(hostname: hostname)
         ca.register(credentials.certificate)
-        let cert = directory.file("\(hostname).crt"), key = directory.file("\(hostname).key")
+        let cert = directory.file("\(hostname).crt")
+        let key = directory.file("\(hostname).key")
         try credentials.certificate.pem.write(toFile: cert, atomically: true, encoding: .utf8)
         try credentials.keyPEM.write(toFile: key, atomically: true, encoding: .utf8)
         return (cert, key, credentials.certificate)
     }
 }
-
 
 /// Runs `body` and fails if it takes longer than `seconds` (keeps tests bounded).
 func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {

@@ -21,15 +21,18 @@ final class ServeProcess: @unchecked Sendable {
     init(state: String, work: TemporaryDirectory, passphrase: String, name: String = "serve", extraConfiguration: String = "") throws {
         chmod(work.path, 0o755)  // nobody must reach the state directory below it
         self.state = state
-        let config = work.file("\(name).yaml"), secret = work.file("\(name).passphrase")
+        let config = work.file("\(name).yaml")
+        let secret = work.file("\(name).passphrase")
         // The OS chooses the ports, so the URLs in issued certificates cannot name the HTTP port;
         // tests fetch CRLs and OCSP from `httpURL` themselves.
-        try LoopbackServe.writeConfiguration(to: config, state: state, extra: """
-            ca:
-              organization: Rootkeeper Test
-              public_url: http://127.0.0.1
-            \(extraConfiguration)
-            """)
+        try LoopbackServe.writeConfiguration(
+            to: config, state: state,
+            extra: """
+                ca:
+                  organization: Rootkeeper Test
+                  public_url: http://127.0.0.1
+                \(extraConfiguration)
+                """)
         FileManager.default.createFile(atPath: secret, contents: Data("\(passphrase)\n".utf8), attributes: [.posixPermissions: 0o600])
         let started = try LoopbackServe.start(state: state, config: config, secret: ["--passphrase-file", secret], requireHealthy: false)
         (process, https, http) = (started.process, started.https, started.http)
@@ -61,7 +64,8 @@ final class ServeProcess: @unchecked Sendable {
             throw TestFailure("agents token: \(token.output)")
         }
         let csr = try await opensslCSR(in: work, name: hostname, commonName: "agent-\(hostname)-\(UUID().uuidString.lowercased())")
-        let response = work.file("\(hostname).p7.b64"), cert = work.file("\(hostname).crt")
+        let response = work.file("\(hostname).p7.b64")
+        let cert = work.file("\(hostname).crt")
         let post = try await ExternalTool("curl").runAsync([
             "-sS", "--max-time", "20", "--cacert", root, "-H", "Authorization: Bearer \(value)", "-H", "Content-Type: application/pkcs10",
             "--data-binary", "@\(csr.b64)", "-o", response, "-w", "%{http_code}", "\(httpsURL)/.well-known/est/simpleenroll",
@@ -69,7 +73,8 @@ final class ServeProcess: @unchecked Sendable {
         guard post.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200" else {
             throw TestFailure("simpleenroll answered \(post.output): \((try? String(contentsOfFile: response, encoding: .utf8)) ?? "")")
         }
-        let decode = try await Curl.shell("openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs | openssl x509 -out '\(cert)'")
+        let decode = try await Curl.shell(
+            "openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs | openssl x509 -out '\(cert)'")
         guard decode.succeeded else { throw TestFailure("cannot decode the EST response: \(decode.output)") }
         return (cert, csr.key)
     }

@@ -15,7 +15,8 @@ extension TestPKI {
     }
 
     /// An agent certificate (docs/identity.md) and its PEM key.
-    func agentCredentials(hostname: String, uuid: String = UUID().uuidString.lowercased()) async throws -> (certificate: Certificate, keyPEM: String) {
+    func agentCredentials(hostname: String, uuid: String = UUID().uuidString.lowercased()) async throws -> (certificate: Certificate, keyPEM: String)
+    {
         let leaf = try await issueAgent(hostname: hostname, uuid: uuid)
         return (leaf.certificate, try leaf.privateKey.serializeAsPEM().pemString.appending("\n"))
     }

@@ -20,7 +20,8 @@ public struct ExtendedKeyUsageRule: LintRule {
         let actual = Set(usages.map { "\($0)" })
         if usages.contains(.any) { problems.append("anyExtendedKeyUsage is not allowed") }
         if actual != expected {
-            problems.append("extendedKeyUsage is {\(actual.sorted().joined(separator: ", "))}, the profile grants {\(expected.sorted().joined(separator: ", "))}")
+            problems.append(
+                "extendedKeyUsage is {\(actual.sorted().joined(separator: ", "))}, the profile grants {\(expected.sorted().joined(separator: ", "))}")
         }
         return problems
     }

@@ -15,7 +15,9 @@ public struct PathLengthRule: LintRule {
         case .isCertificateAuthority(let pathLength):
             guard context.kind.isCA else { return [] }  // reported by the basic constraints rule
             if pathLength != context.expectedPathLength {
-                return ["pathLenConstraint is \(pathLength.map(String.init) ?? "absent"), the profile sets \(context.expectedPathLength.map(String.init) ?? "none")"]
+                return [
+                    "pathLenConstraint is \(pathLength.map(String.init) ?? "absent"), the profile sets \(context.expectedPathLength.map(String.init) ?? "none")"
+                ]
             }
             return []
         }

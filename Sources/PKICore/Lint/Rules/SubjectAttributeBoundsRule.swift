@@ -66,8 +66,8 @@ public struct SubjectAttributeBoundsRule: LintRule {
     static func measure(_ value: RelativeDistinguishedName.Attribute.Value) -> (ASN1Identifier, Int)? {
         var serializer = DER.Serializer()
         guard (try? serializer.serialize(ASN1Any(value))) != nil,
-              let node = try? DER.parse(serializer.serializedBytes),
-              case .primitive(let content) = node.content
+            let node = try? DER.parse(serializer.serializedBytes),
+            case .primitive(let content) = node.content
         else { return nil }
         switch node.identifier {
         case ASN1UTF8String.defaultIdentifier:

@@ -10,8 +10,12 @@ enum CompactDER {
     @inline(__always)
     static func lengthOfLength(_ length: Int) -> Int {
         if length < 0x80 { return 1 }
-        var n = length, bytes = 0
-        while n > 0 { bytes += 1; n >>= 8 }
+        var n = length
+        var bytes = 0
+        while n > 0 {
+            bytes += 1
+            n >>= 8
+        }
         return 1 + bytes
     }
 
@@ -80,7 +84,10 @@ enum CompactDER {
         func base128(_ value: UInt64) {
             var chunks: [UInt8] = [UInt8(value & 0x7F)]
             var v = value >> 7
-            while v > 0 { chunks.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+            while v > 0 {
+                chunks.append(UInt8(v & 0x7F) | 0x80)
+                v >>= 7
+            }
             content.append(contentsOf: chunks.reversed())
         }
         base128(arcs[0] * 40 + arcs[1])

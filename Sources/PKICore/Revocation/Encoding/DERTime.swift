@@ -43,21 +43,30 @@ enum DERTime {
     private static func append(_ seconds: Int64, generalized: Bool, to out: inout [UInt8]) {
         var days = seconds / 86_400
         var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        if secondOfDay < 0 {
+            secondOfDay += 86_400
+            days -= 1
+        }
         let (year, month, day) = civil(fromDays: days)
         @inline(__always) func two(_ v: Int64) {
             out.append(0x30 &+ UInt8(truncatingIfNeeded: v / 10))
             out.append(0x30 &+ UInt8(truncatingIfNeeded: v % 10))
         }
         if generalized {
-            out.append(DERTag.generalizedTime); out.append(15)
-            two(year / 100); two(year % 100)
+            out.append(DERTag.generalizedTime)
+            out.append(15)
+            two(year / 100)
+            two(year % 100)
         } else {
-            out.append(DERTag.utcTime); out.append(13)
+            out.append(DERTag.utcTime)
+            out.append(13)
             two(year % 100)
         }
-        two(month); two(day)
-        two(secondOfDay / 3600); two(secondOfDay / 60 % 60); two(secondOfDay % 60)
+        two(month)
+        two(day)
+        two(secondOfDay / 3600)
+        two(secondOfDay / 60 % 60)
+        two(secondOfDay % 60)
         out.append(0x5A)  // "Z"
     }
 
@@ -113,7 +122,11 @@ enum DERTime {
             let yy = two()
             year = yy >= 50 ? 1900 + yy : 2000 + yy
         }
-        let month = two(), day = two(), hour = two(), minute = two(), second = two()
+        let month = two()
+        let day = two()
+        let hour = two()
+        let minute = two()
+        let second = two()
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else {
             throw PKIError.malformed("\(what()): time field out of range")
         }

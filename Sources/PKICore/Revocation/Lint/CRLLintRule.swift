@@ -1,3 +1,4 @@
+import Foundation
 import X509
 
 /// What a CRL lint rule may compare against besides the CRL itself.
@@ -72,5 +73,3 @@ extension Certificate.SerialNumber {
     /// Hex for messages.
     var revocationHex: String { bytes.map { String(format: "%02X", $0) }.joined() }
 }
-
-import Foundation
