@@ -23,5 +23,6 @@ public struct SmartCardError: Error, Hashable, Sendable, CustomStringConvertible
         self.reason = reason
     }
 
-    public var description: String { "\(code): \(reason)" }
+    /// The reason alone (people read it); programs look at ``code``.
+    public var description: String { reason }
 }

@@ -34,7 +34,9 @@ public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
         self.reason = reason
     }
 
-    public var description: String { "store \(code): \(reason)" }
+    /// The reason alone: it reaches messages for people, which never show internal code names
+    /// (docs/conventions.md#errors); programs look at ``code``.
+    public var description: String { reason }
 
     /// A copy with the caller's context prefixed.
     public func context(_ context: String) -> StoreError { StoreError(code, "\(context): \(reason)") }
