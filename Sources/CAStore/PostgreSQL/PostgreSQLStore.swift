@@ -187,7 +187,7 @@ public final class PostgreSQLStore: RegistrationDataStore {
         for (index, host) in configuration.hosts.enumerated() {
             var connection = PostgresConnection.Configuration(
                 host: host.host, port: host.port, username: configuration.user, password: configuration.password,
-                database: configuration.database, tls: Self.connectionTLS(tls, configuration))
+                database: configuration.database, tls: try Self.connectionTLS(tls, configuration))
             connection.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
             do {
                 let conn = try await PostgresConnection.connect(configuration: connection, id: index, logger: logger)
@@ -210,9 +210,17 @@ public final class PostgreSQLStore: RegistrationDataStore {
             """)
     }
 
-    static func connectionTLS(_ tls: PostgresClient.Configuration.TLS, _ configuration: Configuration) -> PostgresConnection.Configuration.TLS {
-        guard configuration.tlsCAFile != nil, let pool = try? Self.connectionTLSConfiguration(configuration) else { return .disable }
-        return .require(pool)
+    /// TLS for the probe connection. With `tls_ca` set TLS is required: a context that cannot be
+    /// built fails the probe (fail closed), it never downgrades the connection to plaintext.
+    static func connectionTLS(_ tls: PostgresClient.Configuration.TLS, _ configuration: Configuration) throws
+        -> PostgresConnection.Configuration.TLS
+    {
+        guard let path = configuration.tlsCAFile else { return .disable }
+        do {
+            return .require(try Self.connectionTLSConfiguration(configuration))
+        } catch {
+            throw StoreError(.unavailable, "cannot set up TLS to PostgreSQL with the CA certificate \(path): \(Self.describe(error))")
+        }
     }
 
     static func connectionTLSConfiguration(_ configuration: Configuration) throws -> NIOSSLContext {
