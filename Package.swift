@@ -75,7 +75,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "SecureFiles", dependencies: ["PKICore", "CHardening"], swiftSettings: swiftSettings),
-        .target(name: "SmartCard", dependencies: ["CPCSC"], swiftSettings: swiftSettings),
+        .target(name: "SmartCard", dependencies: ["CPCSC", "PKICore"], swiftSettings: swiftSettings),
         .target(
             name: "Registration",
             dependencies: ["PKICore", .product(name: "Crypto", package: "swift-crypto")],

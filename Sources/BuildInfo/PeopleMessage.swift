@@ -14,7 +14,7 @@ public enum PeopleMessage {
     /// usage errors, `--help`, `--version`, exit codes pass through unchanged).
     public static func failure(for error: any Error) -> Failure? {
         if error is Failure { return nil }
-        // The project's error types (docs/conventions.md#one-error-type-per-module) all carry an
+        // The project's error types (docs/conventions.md#one-error-shape) all carry an
         // opaque `code` for programs and a `reason` for people: print the reason only.
         let children = Mirror(reflecting: error).children
         if children.contains(where: { $0.label == "code" }), let reason = children.first(where: { $0.label == "reason" })?.value as? String {

@@ -2,6 +2,9 @@ import Hummingbird
 import NIOCore
 import PKICore
 
+/// A conditional conformance to `HTTPResponseError` must state the inherited one too.
+extension CodedError: ResponseGenerator where Domain == ApplianceErrorDomain {}
+
 /// The only place HTTP status codes are assigned to domain failures (docs/conventions.md#http-status-codes).
 extension ApplianceError: HTTPResponseError {
     public var status: HTTPResponse.Status {

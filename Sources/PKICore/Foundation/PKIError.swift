@@ -1,64 +1,59 @@
-/// The one error type of `PKICore`.
-///
-/// Modelled on swift-certificates' `CertificateError`: an opaque, growable ``Code`` plus a
-/// human-readable reason. Callers match on ``code``; the reason is for people and logs and must
-/// never contain secrets (PINs, passphrases, key material).
+/// The error domain of `PKICore`, modelled on swift-certificates' `CertificateError`.
 ///
 /// Policy outcomes (a CSR that does not meet policy, a lint rule that fails) are *values* in the
 /// API that produces them; `PKIError` is for "could not evaluate" and for refusing to continue.
-public struct PKIError: Error, Hashable, CustomStringConvertible, Sendable {
-    /// An opaque error category. New codes may be added in any release.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
+public enum PKIErrorDomain: ErrorDomain {}
 
-        /// Bytes that are not valid DER/PEM, or a structure that is not what was expected.
-        public static let malformedInput = Code("malformedInput")
-        /// A signature did not verify.
-        public static let invalidSignature = Code("invalidSignature")
-        /// A request was refused by policy (the reason names the rule).
-        public static let policyViolation = Code("policyViolation")
-        /// A lint rule failed before signing (the reason names the rule).
-        public static let lintFailure = Code("lintFailure")
-        /// Signing failed or produced something other than what was linted.
-        public static let signingFailure = Code("signingFailure")
-        /// A media bundle failed its manifest check.
-        public static let bundleIntegrity = Code("bundleIntegrity")
-        /// An algorithm or key type that Rootkeeper does not support.
-        public static let unsupportedAlgorithm = Code("unsupportedAlgorithm")
-        /// Decryption of protected material failed (wrong passphrase or tampering).
-        public static let decryptionFailure = Code("decryptionFailure")
-        /// A value outside the bounds the caller or profile allows.
-        public static let invalidParameter = Code("invalidParameter")
+/// The one error type of `PKICore` (the shape: ``CodedError``).
+public typealias PKIError = CodedError<PKIErrorDomain>
+
+extension CodedError.Code where Domain == PKIErrorDomain {
+    /// Bytes that are not valid DER/PEM, or a structure that is not what was expected.
+    public static var malformedInput: Self { Self("malformedInput") }
+    /// A signature did not verify.
+    public static var invalidSignature: Self { Self("invalidSignature") }
+    /// A request was refused by policy (the reason names the rule).
+    public static var policyViolation: Self { Self("policyViolation") }
+    /// A lint rule failed before signing (the reason names the rule).
+    public static var lintFailure: Self { Self("lintFailure") }
+    /// Signing failed or produced something other than what was linted.
+    public static var signingFailure: Self { Self("signingFailure") }
+    /// A media bundle failed its manifest check.
+    public static var bundleIntegrity: Self { Self("bundleIntegrity") }
+    /// An algorithm or key type that Rootkeeper does not support.
+    public static var unsupportedAlgorithm: Self { Self("unsupportedAlgorithm") }
+    /// Decryption of protected material failed (wrong passphrase or tampering).
+    public static var decryptionFailure: Self { Self("decryptionFailure") }
+    /// A value outside the bounds the caller or profile allows.
+    public static var invalidParameter: Self { Self("invalidParameter") }
+}
+
+extension CodedError where Domain == PKIErrorDomain {
+    public static func malformed(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.malformedInput, reason, file: file, line: line)
     }
-
-    /// What kind of failure this is.
-    public let code: Code
-    /// A sentence for people and logs. Never contains secrets.
-    public let reason: String
-
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
+    public static func invalidSignature(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.invalidSignature, reason, file: file, line: line)
     }
-
-    /// The reason alone: descriptions end up in messages for people, which never show internal
-    /// code names (issue #18); programs look at ``code``.
-    public var description: String { reason }
-
-    /// Returns a copy of this error with the caller's context prefixed to the reason.
-    public func context(_ context: String) -> PKIError {
-        PKIError(code, "\(context): \(reason)")
+    public static func policy(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.policyViolation, reason, file: file, line: line)
     }
-
-    public static func malformed(_ reason: String) -> PKIError { PKIError(.malformedInput, reason) }
-    public static func invalidSignature(_ reason: String) -> PKIError { PKIError(.invalidSignature, reason) }
-    public static func policy(_ reason: String) -> PKIError { PKIError(.policyViolation, reason) }
-    public static func lint(_ reason: String) -> PKIError { PKIError(.lintFailure, reason) }
-    public static func signing(_ reason: String) -> PKIError { PKIError(.signingFailure, reason) }
-    public static func bundle(_ reason: String) -> PKIError { PKIError(.bundleIntegrity, reason) }
-    public static func unsupported(_ reason: String) -> PKIError { PKIError(.unsupportedAlgorithm, reason) }
-    public static func decryption(_ reason: String) -> PKIError { PKIError(.decryptionFailure, reason) }
-    public static func invalidParameter(_ reason: String) -> PKIError { PKIError(.invalidParameter, reason) }
+    public static func lint(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.lintFailure, reason, file: file, line: line)
+    }
+    public static func signing(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.signingFailure, reason, file: file, line: line)
+    }
+    public static func bundle(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.bundleIntegrity, reason, file: file, line: line)
+    }
+    public static func unsupported(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.unsupportedAlgorithm, reason, file: file, line: line)
+    }
+    public static func decryption(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.decryptionFailure, reason, file: file, line: line)
+    }
+    public static func invalidParameter(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.invalidParameter, reason, file: file, line: line)
+    }
 }

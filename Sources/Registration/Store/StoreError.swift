@@ -1,50 +1,51 @@
+import PKICore
+
 /// The one error type of every store implementation (SQLite, PostgreSQL, in-memory).
 ///
-/// Opaque, growable ``Code`` plus a reason for people and logs (docs/conventions.md#one-error-type-per-module). Stores never swallow an
+/// Opaque, growable ``Code`` plus a reason for people and logs (docs/conventions.md#one-error-shape). Stores never swallow an
 /// error: every failure to read or write reaches the caller as a `StoreError`.
-public struct StoreError: Error, Hashable, CustomStringConvertible, Sendable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
+/// (The shape: ``CodedError``.)
+public typealias StoreError = CodedError<StoreErrorDomain>
 
-        /// The requested row does not exist.
-        public static let notFound = Code("notFound")
-        /// A uniqueness rule would be broken (duplicate serial, second open registration for a hostname).
-        public static let conflict = Code("conflict")
-        /// An enrolment token is unknown, expired, bound elsewhere or already consumed.
-        public static let tokenUnavailable = Code("tokenUnavailable")
-        /// The row is not in the state the operation requires (e.g. approving a non-pending registration).
-        public static let invalidState = Code("invalidState")
-        /// The store cannot be opened or written: read-only file, missing directory, disk full, I/O error.
-        public static let unavailable = Code("unavailable")
-        /// Stored data cannot be decoded (or a schema newer than this program).
-        public static let corrupt = Code("corrupt")
-        /// The caller passed a value the store cannot hold.
-        public static let invalidArgument = Code("invalidArgument")
-        /// Any other database failure.
-        public static let database = Code("database")
+/// The domain of ``StoreError``.
+public enum StoreErrorDomain: ErrorDomain {}
+
+extension CodedError.Code where Domain == StoreErrorDomain {
+    /// The requested row does not exist.
+    public static var notFound: Self { Self("notFound") }
+    /// A uniqueness rule would be broken (duplicate serial, second open registration for a hostname).
+    public static var conflict: Self { Self("conflict") }
+    /// An enrolment token is unknown, expired, bound elsewhere or already consumed.
+    public static var tokenUnavailable: Self { Self("tokenUnavailable") }
+    /// The row is not in the state the operation requires (e.g. approving a non-pending registration).
+    public static var invalidState: Self { Self("invalidState") }
+    /// The store cannot be opened or written: read-only file, missing directory, disk full, I/O error.
+    public static var unavailable: Self { Self("unavailable") }
+    /// Stored data cannot be decoded (or a schema newer than this program).
+    public static var corrupt: Self { Self("corrupt") }
+    /// The caller passed a value the store cannot hold.
+    public static var invalidArgument: Self { Self("invalidArgument") }
+    /// Any other database failure.
+    public static var database: Self { Self("database") }
+}
+
+extension CodedError where Domain == StoreErrorDomain {
+    public static func notFound(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.notFound, reason, file: file, line: line)
     }
-
-    public let code: Code
-    public let reason: String
-
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
+    public static func conflict(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.conflict, reason, file: file, line: line)
     }
-
-    /// The reason alone: it reaches messages for people, which never show internal code names
-    /// (docs/conventions.md#errors); programs look at ``code``.
-    public var description: String { reason }
-
-    /// A copy with the caller's context prefixed.
-    public func context(_ context: String) -> StoreError { StoreError(code, "\(context): \(reason)") }
-
-    public static func notFound(_ reason: String) -> StoreError { StoreError(.notFound, reason) }
-    public static func conflict(_ reason: String) -> StoreError { StoreError(.conflict, reason) }
-    public static func tokenUnavailable(_ reason: String) -> StoreError { StoreError(.tokenUnavailable, reason) }
-    public static func invalidState(_ reason: String) -> StoreError { StoreError(.invalidState, reason) }
-    public static func unavailable(_ reason: String) -> StoreError { StoreError(.unavailable, reason) }
-    public static func corrupt(_ reason: String) -> StoreError { StoreError(.corrupt, reason) }
+    public static func tokenUnavailable(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.tokenUnavailable, reason, file: file, line: line)
+    }
+    public static func invalidState(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.invalidState, reason, file: file, line: line)
+    }
+    public static func unavailable(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.unavailable, reason, file: file, line: line)
+    }
+    public static func corrupt(_ reason: String, file: StaticString = #fileID, line: UInt = #line) -> Self {
+        Self(.corrupt, reason, file: file, line: line)
+    }
 }
