@@ -5,3 +5,9 @@ public protocol StoreWritability: Sendable {
     /// Why no write can succeed now, or nil when the store believes it can write.
     var unwritableReason: String? { get }
 }
+
+/// One local file: a write fails with its own error (disk full, read-only file); there is no
+/// "no primary" state to report ahead of it.
+extension SQLiteStore: StoreWritability {
+    public nonisolated var unwritableReason: String? { nil }
+}

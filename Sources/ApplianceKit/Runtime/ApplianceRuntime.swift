@@ -169,7 +169,7 @@ public struct ApplianceRuntime: Sendable {
             connections: connections,
             health: { [tokenMonitor, store] in
                 // A shared store with no writable host: issuance fails (503) until a primary is back.
-                if let writability = store as? any StoreWritability, let reason = writability.unwritableReason {
+                if let reason = store.unwritableReason {
                     return .degraded(reason: "no writable store: \(reason)")
                 }
                 // A missing signing key outranks a CRL problem: nothing can be signed at all.

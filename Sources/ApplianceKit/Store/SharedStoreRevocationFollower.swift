@@ -15,7 +15,7 @@ import ServiceLifecycle
 /// message delays nothing beyond one interval, because the cursor is a number in the database.
 /// Serials revoked by this node come back too; the coordinator's work is idempotent.
 public struct SharedStoreRevocationFollower: Service {
-    let store: any RevocationStore
+    let store: any RevocationStore & StoreWritability
     let issuers: [String]
     let coordinator: RevocationCoordinator
     let interval: Duration
@@ -23,7 +23,7 @@ public struct SharedStoreRevocationFollower: Service {
     let logger: Logger
 
     public init(
-        store: any RevocationStore, issuers: [String], coordinator: RevocationCoordinator,
+        store: any RevocationStore & StoreWritability, issuers: [String], coordinator: RevocationCoordinator,
         interval: Duration = .milliseconds(250), metrics: ApplianceMetrics? = nil, logger: Logger
     ) {
         self.metrics = metrics
@@ -62,9 +62,7 @@ public struct SharedStoreRevocationFollower: Service {
                 if !failing { logger.error("shared store: cannot follow revocations of other nodes: \(error)") }
                 failing = true
             }
-            if let writability = store as? any StoreWritability {
-                metrics?.registry.set("rootkeeper_store_writable", to: writability.unwritableReason == nil ? 1 : 0)
-            }
+            metrics?.registry.set("rootkeeper_store_writable", to: store.unwritableReason == nil ? 1 : 0)
             try? await Task.sleep(for: interval)
         }
     }
