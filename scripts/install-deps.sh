@@ -14,6 +14,8 @@ tools=(
   "openssl            openssl"
   "curl               curl"
   "sqlite3            sqlite3"
+  "psql               postgresql-client"
+  "pg_dump            postgresql-client"
   "softhsm2-util      softhsm2"
   "pkcs11-tool        opensc"
   "pcscd              pcscd"
@@ -44,7 +46,7 @@ packages=(
   # (vsmartcard-vpcd is the reader driver, vsmartcard-vpicc ships `vicc`, the virtual card itself)
   softhsm2 opensc pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
   # independent verifiers and peers: openssl, curl, nginx, wrk, PostgreSQL, promtool, systemd-analyze
-  openssl curl ca-certificates sqlite3 postgresql nginx-light wrk prometheus procps iproute2 systemd
+  openssl curl ca-certificates sqlite3 postgresql postgresql-client nginx-light wrk prometheus procps iproute2 systemd
   # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 (+venv for
   # pkilint) for runbook rehearsals and independent checks; util-linux for setpriv/unshare/runuser
   gcc libc6-dev python3 python3-venv util-linux coreutils bash

@@ -10,10 +10,6 @@ import Foundation
 /// by `ROOTKEEPER_TEST_POSTGRES_URL` (`postgres://user@host:port/database`) when it is set. Missing
 /// server binaries are an error with what to do, never a skipped test.
 public final class PostgreSQLCluster: Sendable {
-    public struct Unavailable: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public let host: String
     public let port: Int
     /// A superuser that may create databases.
@@ -36,16 +32,16 @@ public final class PostgreSQLCluster: Sendable {
         self.binDirectory = binDirectory
     }
 
-    private static let sharedCluster: Result<PostgreSQLCluster, Unavailable> = {
+    private static let sharedCluster: Result<PostgreSQLCluster, TestFailure> = {
         if let url = ProcessInfo.processInfo.environment["ROOTKEEPER_TEST_POSTGRES_URL"], !url.isEmpty {
-            return Result { try external(url) }.mapError { $0 as? Unavailable ?? Unavailable(description: "\($0)") }
+            return Result { try external(url) }.mapError { $0 as? TestFailure ?? TestFailure("\($0)") }
         }
         do {
             let cluster = try start()
             atexit { PostgreSQLCluster.stopSharedAtExit() }
             return .success(cluster)
         } catch {
-            return .failure(error as? Unavailable ?? Unavailable(description: "cannot start a test PostgreSQL cluster: \(error)"))
+            return .failure(error as? TestFailure ?? TestFailure("cannot start a test PostgreSQL cluster: \(error)"))
         }
     }()
 
@@ -63,19 +59,19 @@ public final class PostgreSQLCluster: Sendable {
             .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/initdb") }
             .sorted { $0.compare($1, options: .numeric) == .orderedAscending }
         guard let version = versions.last else {
-            throw Unavailable(
-                description: """
-                    PostgreSQL server binaries (initdb, pg_ctl) are not installed under \(root)/<version>/bin: the PostgreSQL \
-                    store tests need a real server. Install them with scripts/install-deps.sh (package postgresql), or set \
-                    ROOTKEEPER_TEST_POSTGRES_URL=postgres://user@host:port/database to use a running server
-                    """)
+            throw TestFailure(
+                """
+                PostgreSQL server binaries (initdb, pg_ctl) are not installed under \(root)/<version>/bin: the PostgreSQL \
+                store tests need a real server. Install them with scripts/install-deps.sh (package postgresql), or set \
+                ROOTKEEPER_TEST_POSTGRES_URL=postgres://user@host:port/database to use a running server
+                """)
         }
         return "\(root)/\(version)/bin"
     }
 
     static func external(_ text: String) throws -> PostgreSQLCluster {
         guard let url = URL(string: text), url.scheme == "postgres" || url.scheme == "postgresql", let host = url.host else {
-            throw Unavailable(description: "ROOTKEEPER_TEST_POSTGRES_URL \(text) is not postgres://user@host:port/database")
+            throw TestFailure("ROOTKEEPER_TEST_POSTGRES_URL \(text) is not postgres://user@host:port/database")
         }
         let database = url.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         return PostgreSQLCluster(
@@ -92,7 +88,7 @@ public final class PostgreSQLCluster: Sendable {
     /// A free TCP port on 127.0.0.1 (bound and released; the server binds it right after).
     public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Unavailable(description: "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -104,7 +100,7 @@ public final class PostgreSQLCluster: Sendable {
                 bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        guard bound else { throw Unavailable(description: "bind: \(String(cString: strerror(errno)))") }
+        guard bound else { throw TestFailure("bind: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -117,12 +113,12 @@ public final class PostgreSQLCluster: Sendable {
         if getuid() == 0 {
             _ = chmod(directory.path, 0o700)
             guard chown(directory.path, Self.postgresUID(), Self.postgresGID()) == 0 else {
-                throw Unavailable(description: "cannot give \(directory.path) to the postgres user: \(String(cString: strerror(errno)))")
+                throw TestFailure("cannot give \(directory.path) to the postgres user: \(String(cString: strerror(errno)))")
             }
         }
         let initdb = try ExternalTool(asServerUser("\(bin)/initdb")[0]).run(
             Array(asServerUser("\(bin)/initdb").dropFirst()) + ["-D", data, "-U", "rootkeeper", "--auth=trust", "--no-sync"], timeout: 120)
-        guard initdb.succeeded else { throw Unavailable(description: "initdb failed: \(initdb.output)") }
+        guard initdb.succeeded else { throw TestFailure("initdb failed: \(initdb.output)") }
         var settings = [
             "listen_addresses = '127.0.0.1'", "unix_socket_directories = '\(directory.path)'", "fsync = on",
             "max_connections = 200",
@@ -158,7 +154,7 @@ public final class PostgreSQLCluster: Sendable {
         if getuid() == 0 {
             _ = chmod(directory.path, 0o700)
             guard chown(directory.path, Self.postgresUID(), Self.postgresGID()) == 0 else {
-                throw Unavailable(description: "cannot give \(directory.path) to the postgres user")
+                throw TestFailure("cannot give \(directory.path) to the postgres user")
             }
         }
         let command = asServerUser("\(bin)/pg_basebackup")
@@ -167,7 +163,7 @@ public final class PostgreSQLCluster: Sendable {
                 "-h", primary.host, "-p", "\(primary.port)", "-U", primary.user, "-D", data, "-R", "-X", "stream",
                 "--checkpoint=fast",
             ], timeout: 180)
-        guard backup.succeeded else { throw Unavailable(description: "pg_basebackup failed: \(backup.output)") }
+        guard backup.succeeded else { throw TestFailure("pg_basebackup failed: \(backup.output)") }
         try appendLines(["unix_socket_directories = '\(directory.path)'", "hot_standby = on"], to: data + "/postgresql.conf")
         let standby = PostgreSQLCluster(
             host: "127.0.0.1", port: try freePort(), user: primary.user, adminDatabase: "postgres",
@@ -182,7 +178,7 @@ public final class PostgreSQLCluster: Sendable {
         guard let bin = binDirectory, let data = dataDirectory else { return }
         let command = Self.asServerUser("\(bin)/pg_ctl")
         let result = try ExternalTool(command[0]).run(Array(command.dropFirst()) + ["-D", data, "-w", "promote"], timeout: 60)
-        guard result.succeeded else { throw Unavailable(description: "pg_ctl promote failed: \(result.output)") }
+        guard result.succeeded else { throw TestFailure("pg_ctl promote failed: \(result.output)") }
     }
 
     static func appendLines(_ lines: [String], to path: String) throws {
@@ -203,7 +199,7 @@ public final class PostgreSQLCluster: Sendable {
             Array(command.dropFirst()) + ["-D", data, "-l", directory + "/log", "-w", "-t", "60", "-o", "-p \(port)", "start"], timeout: 90)
         guard result.succeeded else {
             let log = (try? String(contentsOfFile: directory + "/log", encoding: .utf8)) ?? ""
-            throw Unavailable(description: "pg_ctl start failed: \(result.output)\n\(log.suffix(2000))")
+            throw TestFailure("pg_ctl start failed: \(result.output)\n\(log.suffix(2000))")
         }
     }
 
@@ -225,7 +221,7 @@ public final class PostgreSQLCluster: Sendable {
                 "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", "\(port)", "-U", user,
                 "-d", database ?? adminDatabase, "-c", sql,
             ], timeout: 120)
-        guard result.succeeded else { throw Unavailable(description: "psql failed on \(sql.prefix(200)): \(result.stderr)") }
+        guard result.succeeded else { throw TestFailure("psql failed on \(sql.prefix(200)): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -233,7 +229,7 @@ public final class PostgreSQLCluster: Sendable {
     public func dump(database: String) throws -> String {
         let tool = try binDirectory.map { try ExternalTool("\($0)/pg_dump") } ?? ExternalTool("pg_dump")
         let result = try tool.run(["-h", host, "-p", "\(port)", "-U", user, "-d", database], timeout: 120)
-        guard result.succeeded else { throw Unavailable(description: "pg_dump failed: \(result.stderr)") }
+        guard result.succeeded else { throw TestFailure("pg_dump failed: \(result.stderr)") }
         return result.stdout
     }
 
