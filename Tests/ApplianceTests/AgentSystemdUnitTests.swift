@@ -78,15 +78,8 @@ struct AgentSystemdUnitTests {
 
     @Test("systemd-analyze security --offline rates the agent unit's exposure at 2.0 or lower")
     func exposure() throws {
-        let work = try TemporaryDirectory("agent-unit")
-        defer { work.remove() }
-        let copy = work.file("rootkeeper-agent.service")
-        try FileManager.default.copyItem(atPath: Self.unit.path, toPath: copy)
-        let result = try ExternalTool("systemd-analyze").run(["security", "--offline=true", copy])
-        let line = result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }
-        let score = line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Double($0) }
-        let value = try #require(score, "no exposure level in: \(result.output)")
-        #expect(value <= 2.0, "exposure \(value): \(line ?? "")")
+        let (value, line) = try SystemdExposure.level(ofUnit: Self.unit.path)
+        #expect(value <= 2.0, "exposure \(value): \(line)")
         #expect(!(try String(contentsOf: Self.unit, encoding: .utf8)).contains("--token "), "no secret on the command line")
     }
 }
