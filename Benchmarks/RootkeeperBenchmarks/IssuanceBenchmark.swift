@@ -59,7 +59,7 @@ struct IssuanceBenchmark {
                 privateKey: Certificate.PrivateKey(key), attributes: CertificateSigningRequest.Attributes())
             csrs.append(try PEMCodec.der(csr))
         }
-        let policy = CSRPolicy(purpose: .agent())
+        let policy = CSRPolicy(purpose: .agent)
         // Warm the throwaway-key cache outside the timed loop.
         _ = try await issueOne(csrs[0], policy: policy, issuer: issuer, pointers: pointers)
 

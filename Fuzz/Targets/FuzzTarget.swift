@@ -23,7 +23,7 @@ public struct FuzzTarget: Sendable {
         // PKCS#10 from EST and from the media bundle, then the issuance policy (docs/profiles.md#csr-policy).
         FuzzTarget(name: "csr") { bytes in
             let decoded = (try? CSRDecoder.decode(bytes)) != nil
-            _ = try? CSRPolicy(purpose: .agent()).evaluate(bytes)
+            _ = try? CSRPolicy(purpose: .agent).evaluate(bytes)
             _ = try? CSRPolicy(purpose: .intermediateCA).evaluate(bytes)
             return decoded
         },

@@ -44,10 +44,12 @@ struct CALifecycleTests {
 
         // A CSR naming another identity is refused for the authenticated agent.
         let other = try CAHarness.agentCSR(hostname: "app-2", uuid: uuid)
-        guard case .rejected = try await harness.ca.reenroll(csrDER: other.der, client: try harness.authenticated(second)) else {
-            Issue.record("a renewal CSR for another hostname must be refused")
+        guard case .identityMismatch(let mismatch) = try await harness.ca.reenroll(csrDER: other.der, client: try harness.authenticated(second))
+        else {
+            Issue.record("a renewal CSR for another hostname must be refused as an identity mismatch")
             return
         }
+        #expect(mismatch.contains("hostname app-2") && mismatch.contains("app-1"), "\(mismatch)")
     }
 
     @Test("a revoked agent's status is revoked, its certificate fails the revocation check and it is no longer registered")

@@ -23,7 +23,7 @@ struct CSRPolicyTests {
     @Test("A well-formed agent CSR in PEM is accepted with its identity and SPKI hash")
     func acceptsAgentCSR() throws {
         let csr = try agentCSR()
-        let decision = try CSRPolicy(purpose: .agent(expectedHostname: "web-1", expectedUUID: Self.uuid)).evaluate(Array(PEMCodec.pem(csr).utf8))
+        let decision = try CSRPolicy(purpose: .agent).evaluate(Array(PEMCodec.pem(csr).utf8))
         let review = try #require(decision.review, "\(decision.rejectionReason ?? "")")
         #expect(review.agentIdentity?.hostname == "web-1")
         #expect(review.agentIdentity?.uuid == Self.uuid)
@@ -35,7 +35,7 @@ struct CSRPolicyTests {
     func rejectsBadSignature() throws {
         var der = try PEMCodec.der(agentCSR())
         der[der.count - 5] ^= 0x55  // inside the signature BIT STRING
-        let decision = try CSRPolicy(purpose: .agent()).evaluate(der)
+        let decision = try CSRPolicy(purpose: .agent).evaluate(der)
         #expect(decision.rejectionReason?.contains("proof of possession") == true, "\(String(describing: decision.rejectionReason))")
     }
 
@@ -49,7 +49,7 @@ struct CSRPolicyTests {
         ])
         #expect(result.succeeded, "\(result.output)")
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: directory.file("csr.pem"))))
-        let decision = try CSRPolicy(purpose: .agent()).evaluate(bytes)
+        let decision = try CSRPolicy(purpose: .agent).evaluate(bytes)
         let reason = try #require(decision.rejectionReason)
         #expect(reason.contains("RSA-1024") || reason.contains("1024 bits"), "\(reason)")
     }
@@ -61,21 +61,24 @@ struct CSRPolicyTests {
             "agent-web-1-not-a-uuid-at-all-0000000000000000", "agent--3f2504e0-4f89-41d3-9a0c-0305e82c3301",
         ])
     func rejectsWrongSubject(cn: String) throws {
-        let decision = try CSRPolicy(purpose: .agent()).evaluate(PEMCodec.der(agentCSR(cn: cn)))
+        let decision = try CSRPolicy(purpose: .agent).evaluate(PEMCodec.der(agentCSR(cn: cn)))
         let reason = try #require(decision.rejectionReason, "accepted \(cn)")
         #expect(reason.contains(cn) || reason.contains("agent-"), "\(reason)")
     }
 
-    @Test("A CSR for another hostname than the registered one is rejected")
+    @Test("The policy reports the identity a CSR names; whether a renewal may name it is the RA's IdentityMismatch decision")
     func rejectsHostnameMismatch() throws {
-        let decision = try CSRPolicy(purpose: .agent(expectedHostname: "db-9")).evaluate(PEMCodec.der(agentCSR()))
-        #expect(decision.rejectionReason?.contains("db-9") == true)
+        // RenewalDecisionTests shows each mismatch refused by the RA; the policy only reads the name.
+        let decision = try CSRPolicy(purpose: .agent).evaluate(PEMCodec.der(agentCSR(cn: "agent-db-9-\(Self.uuid)")))
+        let review = try #require(decision.review, "\(decision.rejectionReason ?? "")")
+        #expect(review.agentIdentity?.hostname == "db-9")
+        #expect(review.agentIdentity?.uuid == Self.uuid)
     }
 
     @Test("An agent CSR requesting CA:TRUE is rejected")
     func rejectsAgentCARequest() throws {
         let extensions = try Certificate.Extensions { Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 5)) }
-        let decision = try CSRPolicy(purpose: .agent()).evaluate(PEMCodec.der(agentCSR(extensions: extensions)))
+        let decision = try CSRPolicy(purpose: .agent).evaluate(PEMCodec.der(agentCSR(extensions: extensions)))
         #expect(decision.rejectionReason?.contains("CA:TRUE") == true)
     }
 
@@ -106,7 +109,7 @@ struct CSRPolicyTests {
             default: [UInt8](repeating: 0x30, count: CSRDecoder.maximumSize + 1)
             }
         #expect {
-            _ = try CSRPolicy(purpose: .agent()).evaluate(input)
+            _ = try CSRPolicy(purpose: .agent).evaluate(input)
         } throws: { error in
             guard let error = error as? PKIError else { return false }
             return error.code == .malformedInput && !error.reason.isEmpty

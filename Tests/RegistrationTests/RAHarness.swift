@@ -62,6 +62,13 @@ struct RAHarness {
         }
     }
 
+    /// The authorisation of a renewal that must be allowed (fails the test with the decision otherwise).
+    func renewal(of serial: String, _ request: RequestIdentity) async throws -> IssuanceAuthorization {
+        let decision = try await ra.evaluateRenewal(presentedSerial: serial, request: request)
+        guard case .issue(let authorization) = decision else { throw TestFailure("renewal of \(serial) was not allowed: \(decision)") }
+        return authorization
+    }
+
     /// Enrols an agent with a fresh token and returns its first certificate.
     func enrol(_ hostname: String, agent n: Int) async throws -> CertificateRecord {
         let token = try await ra.createToken(hostname: hostname, by: "admin")

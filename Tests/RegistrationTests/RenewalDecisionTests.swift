@@ -19,10 +19,7 @@ struct RenewalDecisionTests {
 
         h.clock.advance(by: 1 * RAHarness.day)
         #expect(try await h.ra.status(presentedSerial: first.serial).renewNow == true)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: request) else {
-            Issue.record("renewal inside the window must be allowed")
-            return
-        }
+        let authorization = try await h.renewal(of: first.serial, request)
         #expect(authorization.basis == .renewal(predecessorSerial: first.serial))
         let second = try await h.issue(authorization)
         #expect(second.predecessorSerial == first.serial)
@@ -49,11 +46,7 @@ struct RenewalDecisionTests {
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
-        else {
-            Issue.record("expected renewal")
-            return
-        }
+        let authorization = try await h.renewal(of: first.serial, h.identity("web1", agent: 1))
         _ = try await h.issue(authorization)
         let superseded = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
         #expect(superseded == .refused(.notRenewable("certificate \(first.serial) was superseded by a renewal")))
@@ -73,18 +66,31 @@ struct RenewalDecisionTests {
         #expect(unknown == .refused(.notRenewable("certificate 00ff is not known")))
     }
 
-    @Test("a CSR naming another hostname or UUID than the certificate's agent is refused", arguments: Backend.allCases)
+    @Test("a CSR naming another hostname or UUID than the certificate's agent is refused, each with its own mismatch", arguments: Backend.allCases)
     func identityMismatch(backend: Backend) async throws {
         let h = try RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        for request in [h.identity("web9", agent: 1), h.identity("web1", agent: 5)] {
+        let own = h.identity("web1", agent: 1).agentID
+        let other = h.identity("web1", agent: 5).agentID
+        let cases: [(RequestIdentity, IdentityMismatch, String, String)] = [
+            (h.identity("web9", agent: 1), .hostname(requested: "web9", certified: "web1"), "hostname", "the CSR names hostname web9"),
+            (h.identity("web1", agent: 5), .agentID(requested: other, certified: own), "agent_id", "the CSR names agent \(other)"),
+            // Another agent altogether is refused as that, whatever hostname it names.
+            (h.identity("web9", agent: 5), .agentID(requested: other, certified: own), "agent_id", "the CSR names agent \(other)"),
+        ]
+        for (request, expected, code, reason) in cases {
             let decision = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: request)
-            guard case .refused(.identityMismatch) = decision else {
-                Issue.record("expected identity mismatch for \(request.hostname)/\(request.agentID), got \(decision)")
-                continue
-            }
+            #expect(decision == .refused(.identityMismatch(expected)), "\(request.hostname)/\(request.agentID)")
+            #expect(expected.code == code)
+            #expect(expected.description.contains(reason), "\(expected)")
+        }
+        // Nothing was reserved or issued for any of them, and the certificate still renews.
+        #expect(try await h.store.certificates(agent: own).map(\.serial) == [first.serial])
+        guard case .issue = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1, key: "k2")) else {
+            Issue.record("the agent's own renewal must still be allowed")
+            return
         }
     }
 
@@ -94,11 +100,7 @@ struct RenewalDecisionTests {
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: h.identity("web1", agent: 1))
-        else {
-            Issue.record("expected renewal")
-            return
-        }
+        let authorization = try await h.renewal(of: first.serial, h.identity("web1", agent: 1))
         _ = try await h.issue(authorization)
         let fork = await #expect(throws: StoreError.self) { _ = try await h.issue(authorization) }
         #expect(fork?.code == .conflict)

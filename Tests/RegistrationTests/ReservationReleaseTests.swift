@@ -83,10 +83,7 @@ struct ReservationReleaseTests {
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
         let identity = h.identity("web1", agent: 1, key: "k2")
-        guard case .issue(let authorization) = try await h.ra.evaluateRenewal(presentedSerial: first.serial, request: identity) else {
-            Issue.record("expected renewal")
-            return
-        }
+        let authorization = try await h.renewal(of: first.serial, identity)
         let failed = try await reserve(h, authorization)
         // The trap without a release: "already has a successor".
         let blocked = await #expect(throws: StoreError.self) { _ = try await reserve(h, authorization) }

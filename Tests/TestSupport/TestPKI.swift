@@ -82,7 +82,7 @@ public struct TestPKI: Sendable {
     ) async throws -> Leaf {
         let key = try algorithm.generatePrivateKey()
         let csr = try Self.agentCSR(hostname: hostname, uuid: uuid, key: key)
-        let decision = try CSRPolicy(purpose: .agent(expectedHostname: hostname)).evaluate(PEMCodec.der(csr))
+        let decision = try CSRPolicy(purpose: .agent).evaluate(PEMCodec.der(csr))
         guard let identity = decision.review?.agentIdentity else {
             throw PKIError.policy(decision.rejectionReason ?? "agent CSR was not accepted")
         }

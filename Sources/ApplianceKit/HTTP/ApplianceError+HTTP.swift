@@ -44,7 +44,7 @@ extension EnrollmentOutcome {
                 status: .accepted,
                 headers: [.retryAfter: String(retryAfter), .contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "registration \(registrationID) is pending approval\n")))
-        case .rejected(let reason):
+        case .rejected(let reason), .identityMismatch(let reason):
             return Response(
                 status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "enrolment rejected: \(reason)\n")))

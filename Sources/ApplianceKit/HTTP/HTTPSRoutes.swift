@@ -63,13 +63,14 @@ struct HTTPSRoutes: Sendable {
         let agent = context.agent
         try limited { try rateLimits.checkRenewal(agent: agent.identity.commonName) }
         let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
-        // RFC 7030 §4.2.2: a renewal keeps the subject; a CSR for another agent is refused here
-        // so one agent's certificate can never renew another's identity.
-        guard ESTRequestParsing.agentIdentity(ofCSR: csr) == agent.identity else {
-            metrics.validationFailure(reason: "reenroll_identity_mismatch")
-            throw ApplianceError.forbidden("the CSR subject does not match the client certificate's agent identity")
-        }
+        // RFC 7030 §4.2.2: a renewal keeps the identity. The RA decides whether the CSR repeats it
+        // (Registration's IdentityMismatch); a refusal is counted here with the other
+        // failures of a presented certificate.
         let outcome = try await call("simplereenroll") { try await services.certificateAuthority.reenroll(csrDER: csr, client: agent) }
+        if case .identityMismatch(let reason) = outcome {
+            metrics.validationFailure(reason: "reenroll_identity_mismatch")
+            logger.notice("renewal for another identity refused (403)", metadata: ["reason": "\(reason)", "agent": "\(agent.identity.uuid)"])
+        }
         return try outcome.response()
     }
 

@@ -15,13 +15,10 @@ extension IntermediateCA: CertificateAuthorityService {
     public func csrAttributes() async throws -> [UInt8]? { nil }
 
     public func enroll(csrDER: [UInt8], token: String?, source: String) async throws -> EnrollmentOutcome {
-        let review: CSRReview
-        switch try Self.evaluate(csrDER: csrDER, policy: CSRPolicy(purpose: .agent())) {
+        let (review, identity): (CSRReview, RequestIdentity)
+        switch try Self.agentRequest(csrDER: csrDER) {
         case .rejected(let reason): return .rejected(reason: reason)
-        case .accepted(let accepted): review = accepted
-        }
-        guard let identity = Self.requestIdentity(review, csrDER: csrDER) else {
-            return .rejected(reason: "the CSR does not name an agent identity")
+        case .accepted(let accepted, let named): (review, identity) = (accepted, named)
         }
         let decision = try await authority.evaluateEnrollment(EnrollmentRequest(identity: identity, token: token, sourceAddress: source))
         switch decision {
@@ -45,15 +42,12 @@ extension IntermediateCA: CertificateAuthorityService {
     }
 
     public func reenroll(csrDER: [UInt8], client: AuthenticatedAgent) async throws -> EnrollmentOutcome {
-        // The identity is the authenticated certificate's: the CSR must repeat hostname and UUID.
-        let policy = CSRPolicy(purpose: .agent(expectedHostname: client.identity.hostname, expectedUUID: client.identity.uuid))
-        let review: CSRReview
-        switch try Self.evaluate(csrDER: csrDER, policy: policy) {
+        // The CSR must repeat the certificate's identity: the RA decides that (``IdentityMismatch``),
+        // against the agent it recorded for the presented certificate.
+        let (review, identity): (CSRReview, RequestIdentity)
+        switch try Self.agentRequest(csrDER: csrDER) {
         case .rejected(let reason): return .rejected(reason: reason)
-        case .accepted(let accepted): review = accepted
-        }
-        guard let identity = Self.requestIdentity(review, csrDER: csrDER) else {
-            return .rejected(reason: "the CSR does not name an agent identity")
+        case .accepted(let accepted, let named): (review, identity) = (accepted, named)
         }
         let decision = try await authority.evaluateRenewal(presentedSerial: Self.serialHex(client.certificate), request: identity)
         switch decision {
@@ -64,6 +58,7 @@ extension IntermediateCA: CertificateAuthorityService {
                 throw ApplianceError.unavailable("certificate \(successor.serial) is recorded without its certificate")
             }
             return .issued(certificate: try Certificate(derEncoded: der), chain: chain)
+        case .refused(.identityMismatch(let mismatch)): return .identityMismatch(reason: mismatch.description)
         case .refused(let refusal): return .rejected(reason: Self.describe(refusal))
         }
     }

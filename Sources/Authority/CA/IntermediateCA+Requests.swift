@@ -4,29 +4,31 @@ import Registration
 import X509
 
 extension IntermediateCA {
-    /// A CSR check's outcome; malformed DER is a policy rejection for the client, not a 503.
-    enum CSRCheck {
-        case accepted(CSRReview)
+    /// An agent CSR after the policy: reviewed, with the RA's view of it, or refused with a reason
+    /// for the client. Malformed DER is a policy rejection for the client, not a 503.
+    enum AgentRequestCheck {
+        case accepted(CSRReview, RequestIdentity)
         case rejected(String)
     }
 
-    static func evaluate(csrDER: [UInt8], policy: CSRPolicy) throws -> CSRCheck {
+    /// The one intake of an agent CSR for `simpleenroll` and `simplereenroll`: the CSR policy
+    /// (docs/profiles.md#csr-policy), then the identity it names as the RA takes it. Whether that
+    /// identity may be issued is the RA's decision, not this check's.
+    static func agentRequest(csrDER: [UInt8]) throws -> AgentRequestCheck {
         let decision: CSRDecision
         do {
-            decision = try policy.evaluate(csrDER)
+            decision = try CSRPolicy(purpose: .agent).evaluate(csrDER)
         } catch let error as PKIError {
             return .rejected("the CSR cannot be decoded: \(error.reason)")
         }
         switch decision {
-        case .accept(let review): return .accepted(review)
         case .reject(let reason): return .rejected(reason)
+        case .accept(let review):
+            guard let name = review.agentIdentity, let agentID = AgentID(name.uuid) else {
+                return .rejected("the CSR does not name an agent identity")
+            }
+            return .accepted(review, RequestIdentity(hostname: name.hostname, agentID: agentID, spkiSHA256: review.spkiSHA256Hex, csrDER: csrDER))
         }
-    }
-
-    /// The RA's view of a reviewed agent CSR.
-    static func requestIdentity(_ review: CSRReview, csrDER: [UInt8]) -> RequestIdentity? {
-        guard let name = review.agentIdentity, let agentID = AgentID(name.uuid) else { return nil }
-        return RequestIdentity(hostname: name.hostname, agentID: agentID, spkiSHA256: review.spkiSHA256Hex, csrDER: csrDER)
     }
 
     /// A refusal as a sentence safe to show to the requesting agent.
@@ -40,7 +42,7 @@ extension IntermediateCA {
         case .alreadyEnrolled(let reason): return reason
         case .agentRevoked(let id): return "agent \(id) has been revoked"
         case .notRenewable(let reason): return reason
-        case .identityMismatch(let reason): return reason
+        case .identityMismatch(let mismatch): return mismatch.description
         case .notYetDue(let renewFrom): return "renewal is not open yet; renew from \(ISO8601DateFormatter().string(from: renewFrom))"
         case .reservedName(let name):
             return "hostname \(name) is one of this appliance's own names (its server certificate or listeners); an agent cannot be issued it"

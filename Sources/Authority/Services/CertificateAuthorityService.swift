@@ -38,6 +38,10 @@ public enum EnrollmentOutcome: Sendable {
     case pending(registrationID: String, retryAfterSeconds: Int)
     /// Refused by policy; `reason` is safe to show to the client.
     case rejected(reason: String)
+    /// A renewal refused because its CSR names another agent or hostname than the client
+    /// certificate (the RA's ``IdentityMismatch``); answered like ``rejected(reason:)`` and
+    /// counted as a validation failure, since a valid certificate asked for a name it does not hold.
+    case identityMismatch(reason: String)
 }
 
 /// The agent's own view of its certificate (`/api/v1/agent/status`).

@@ -6,8 +6,9 @@ import X509
 public struct CSRPolicy: Sendable {
     /// What the CSR is for.
     public enum Purpose: Sendable, Hashable {
-        /// An agent: identity in the SAN (`docs/identity.md`), optionally required to match.
-        case agent(expectedHostname: String? = nil, expectedUUID: String? = nil)
+        /// An agent: identity in the SAN (`docs/identity.md`). Whether that identity is the one a
+        /// renewal may ask for is the registration authority's decision, not the policy's.
+        case agent
         /// An intermediate CA at a root ceremony: non-empty subject.
         case intermediateCA
     }
@@ -56,19 +57,13 @@ public struct CSRPolicy: Sendable {
         }
         var identity: AgentIdentity?
         switch purpose {
-        case .agent(let expectedHostname, let expectedUUID):
+        case .agent:
             // The identity is the SAN's (docs/identity.md); a CN, if any, must agree with it.
             do { identity = try AgentIdentity(requestedBy: csr) } catch let error as PKIError {
                 return .reject(
                     reason: "the CSR does not name an agent (DNS:{hostname} and URI:urn:uuid:{uuid} in its subjectAltName): \(error.reason)")
             } catch {
                 return .reject(reason: "the CSR does not name an agent: \(error)")
-            }
-            if let expectedHostname, identity?.hostname != NameSyntax.asciiLowercased(expectedHostname) {
-                return .reject(reason: "CSR hostname '\(identity?.hostname ?? "")' does not match the registered '\(expectedHostname)'")
-            }
-            if let expectedUUID, identity?.uuid != expectedUUID {
-                return .reject(reason: "CSR UUID '\(identity?.uuid ?? "")' does not match the registered '\(expectedUUID)'")
             }
             if RequestedExtensionReport.requestsCA(csr) {
                 return .reject(reason: "an agent CSR must not request basicConstraints CA:TRUE")

@@ -49,8 +49,8 @@ public enum Refusal: Hashable, Sendable {
     case agentRevoked(AgentID)
     /// The presented certificate cannot be renewed (unknown, superseded, revoked, expired…).
     case notRenewable(String)
-    /// The CSR names a different hostname or UUID than the certificate's agent.
-    case identityMismatch(String)
+    /// The renewal CSR names a different UUID or hostname than the certificate's agent.
+    case identityMismatch(IdentityMismatch)
     /// Renewal is not open yet.
     case notYetDue(renewFrom: Date)
     /// The hostname is one of the appliance's own names (``RegistrationPolicy/reservedNames``).

@@ -59,7 +59,7 @@ extension RegistrationAuthority {
         return .redeliver(successor)
     }
 
-    /// The active agent owning `record`, if the request repeats its hostname and UUID.
+    /// The active agent owning `record`, if the request repeats its UUID and hostname.
     private func owner(of record: CertificateRecord, matching identity: RequestIdentity) async throws -> Result<Agent, RefusalError> {
         guard let agentID = record.agentID, let agent = try await store.agent(agentID) else {
             return .failure(RefusalError(.notRenewable("certificate \(record.serial) belongs to no agent")))
@@ -67,12 +67,9 @@ extension RegistrationAuthority {
         guard agent.status == .active else { return .failure(RefusalError(.agentRevoked(agent.id))) }
         // A name the appliance has since taken for itself is not issued again (issue #11).
         if policy.isReserved(identity.hostname) { return .failure(RefusalError(.reservedName(identity.hostname))) }
-        guard identity.agentID == agent.id, identity.hostname == agent.hostname else {
-            return .failure(
-                RefusalError(
-                    .identityMismatch(
-                        "request names \(identity.hostname)/\(identity.agentID), certificate belongs to \(agent.hostname)/\(agent.id)")))
-        }
+        // The one identity check of a renewal (RFC 7030 §4.2.2): the agent the store records for the
+        // presented certificate, which the client authenticator has matched to the certificate.
+        if let mismatch = IdentityMismatch.between(identity, agent) { return .failure(RefusalError(.identityMismatch(mismatch))) }
         return .success(agent)
     }
 

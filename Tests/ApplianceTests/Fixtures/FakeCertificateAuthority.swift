@@ -62,7 +62,12 @@ final class FakeCertificateAuthority: CertificateAuthorityService, RevocationChe
     }
 
     func reenroll(csrDER: [UInt8], client: AuthenticatedAgent) async throws -> EnrollmentOutcome {
-        try await issue(try CertificateSigningRequest(derEncoded: csrDER), client.identity)
+        let csr = try CertificateSigningRequest(derEncoded: csrDER)
+        // The real CA's contract (the RA's IdentityMismatch): a renewal repeats the certificate's identity.
+        guard Self.identity(csr) == client.identity else {
+            return .identityMismatch(reason: "the CSR names another identity than agent \(client.identity.uuid)")
+        }
+        return try await issue(csr, client.identity)
     }
 
     var statusCalls: Int { state.withLockedValue { $0.statusCalls } }
