@@ -75,8 +75,7 @@ struct AgentNamesServeTests {
         try await ApplianceProcess.with { app in
             // Put the database back to the earlier schema (v2 indexes, no v3 migration) holding
             // two active agents for one name in two cases, as an earlier release allowed.
-            app.serve.stop()
-            ProcessReaper.terminate(commandLineContaining: app.stateRoot)
+            app.stop()
             let edit = try ExternalTool("sqlite3").run([
                 app.database,
                 """
@@ -91,7 +90,7 @@ struct AgentNamesServeTests {
                 """,
             ])
             try #require(edit.succeeded, "\(edit.output)")
-            let second = try app.restart()
+            let second = try app.restartUnwatched()
             defer { second.stop() }
             for _ in 0..<150 where second.isRunning { usleep(200_000) }
             #expect(!second.isRunning, "serve must refuse to start:\n\(second.output)")
@@ -179,8 +178,8 @@ struct AgentNamesServeTests {
                     }
                 }
                 let strict = try ExternalTool("openssl").run([
-                    "verify", "-x509_strict", "-purpose", "sslclient", "-CAfile", app.harness.state.path("ca", "root-ca.crt"),
-                    "-untrusted", app.harness.state.path("ca", "intermediate-ca.crt"), certificate,
+                    "verify", "-x509_strict", "-purpose", "sslclient", "-CAfile", app.state.path("ca", "root-ca.crt"),
+                    "-untrusted", app.state.path("ca", "intermediate-ca.crt"), certificate,
                 ])
                 #expect(strict.succeeded, "length \(length): \(strict.output)")
                 let subject = try ExternalTool("openssl").run(["x509", "-in", certificate, "-noout", "-subject", "-nameopt", "RFC2253"]).stdout

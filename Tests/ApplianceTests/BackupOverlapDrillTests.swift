@@ -91,7 +91,7 @@ struct BackupOverlapDrillTests {
         #expect(try StateDirectory.mode(of: keyDirectory) == 0o700)
         #expect(try StateDirectory.mode(of: keyDirectory + "/intermediate-ca.key") == 0o600)
 
-        let serve = try ServeProcess(
+        let serve = try ApplianceProcess(
             state: restored, work: h.directory, passphrase: "correct horse battery staple",
             extraConfiguration: "  renew_before_days: 90\n")
         defer { serve.stop() }

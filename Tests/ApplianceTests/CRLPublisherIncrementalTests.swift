@@ -14,13 +14,13 @@ import X509
 @Suite("CRL publisher: incremental generation after a revocation")
 struct CRLPublisherIncrementalTests {
     /// The entries of the served CRL, verified with the intermediate.
-    static func served(_ publisher: CRLPublisher, _ h: RevocationHarness) async throws -> (number: CRLNumber, entries: Set<RevokedCertificate>) {
+    static func served(_ publisher: CRLPublisher, _ h: CAHarness) async throws -> (number: CRLNumber, entries: Set<RevokedCertificate>) {
         let crl = try CertificateRevocationList(derEncoded: #require(await publisher.currentCRL(issuer: .intermediate)))
         try crl.verifySignature(issuer: h.pki.intermediate)
         return (crl.tbsCertList.crlNumber, Set(crl.tbsCertList.revokedCertificates))
     }
 
-    func makePublisher(_ h: RevocationHarness, store: WalkCountingStore, clock: any PKIClock) throws -> CRLPublisher {
+    func makePublisher(_ h: CAHarness, store: WalkCountingStore, clock: any PKIClock) throws -> CRLPublisher {
         try CRLPublisher(
             issuerCertificate: h.pki.intermediate, privateKey: h.pki.intermediateKey, rootCertificate: h.pki.root,
             store: store, expiry: h.store, stateDirectory: h.state, configuration: CRLPublisher.Configuration(pageSize: 2),
@@ -29,7 +29,7 @@ struct CRLPublisherIncrementalTests {
 
     @Test("each revocation is listed without a walk of the store, numbers increase, and the entries equal a CRL rebuilt from scratch")
     func incrementalEqualsRebuild() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let counting = WalkCountingStore(h.store)
         let publisher = try makePublisher(h, store: counting, clock: h.pki.clock)
@@ -68,7 +68,7 @@ struct CRLPublisherIncrementalTests {
 
     @Test("an entry whose certificate has expired is pruned by the incremental path while the others stay")
     func incrementalPrunes() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let counting = WalkCountingStore(h.store)
         let clock = FixedClock(h.pki.clock.now())
@@ -97,7 +97,7 @@ struct CRLPublisherIncrementalTests {
 
     @Test("a restart after a revocation the old process never published rebuilds the CRL with it")
     func restartRebuilds() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let first = try h.publisher()
         let listed = try await h.issue("listed")

@@ -10,7 +10,7 @@ import X509
 struct CRLPublisherRootCRLTests {
     /// A root CRL signed by the test root, written as a ceremony would (`root.crl`, `root.crl.pem`, MANIFEST).
     static func writeBundle(
-        _ h: RevocationHarness, number: UInt64, name: String, root: Certificate? = nil, key: Certificate.PrivateKey? = nil,
+        _ h: CAHarness, number: UInt64, name: String, root: Certificate? = nil, key: Certificate.PrivateKey? = nil,
         revoked: [Certificate.SerialNumber] = [], thisUpdateOffset: TimeInterval = 0
     ) async throws -> String {
         let now = h.pki.clock.now().addingTimeInterval(thisUpdateOffset)
@@ -28,7 +28,7 @@ struct CRLPublisherRootCRLTests {
 
     @Test("a verified root CRL is installed and served; an older number, a forged CRL and a tampered bundle are refused")
     func installRootCRL() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let publisher = try h.publisher()
         #expect(try await publisher.currentCRL(issuer: .root) == nil)
@@ -77,7 +77,7 @@ struct CRLPublisherRootCRLTests {
 
     @Test("a root CRL written to disk by `crl install-root` while serving is served from the next request; a forged or older file is not")
     func picksUpRootCRLInstalledWhileServing() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let publisher = try h.publisher()
         _ = try await publisher.installRootCRL(from: try await Self.writeBundle(h, number: 5, name: "crl-5"))
@@ -102,7 +102,7 @@ struct CRLPublisherRootCRLTests {
     }
 
     /// `appliance crl install-root` (the real binary) on a state directory holding the pinned root.
-    static func installRoot(_ h: RevocationHarness, from bundle: String) throws -> ExternalTool.Result {
+    static func installRoot(_ h: CAHarness, from bundle: String) throws -> ExternalTool.Result {
         try ProductBinary.tool("appliance").run(["crl", "install-root", "--state-dir", h.state.root.path, "--from", bundle])
     }
 
@@ -110,7 +110,7 @@ struct CRLPublisherRootCRLTests {
         "`crl install-root` refuses an equal number with other content, a lower number and a CRL that drops a revoked serial; the identical CRL re-installs"
     )
     func installRootSuccession() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         try PEMCodec.pem(h.pki.root).write(toFile: h.state.rootCertificate, atomically: true, encoding: .utf8)
         try PEMCodec.pem(h.pki.intermediate).write(toFile: h.state.intermediateCertificate, atomically: true, encoding: .utf8)
@@ -154,7 +154,7 @@ struct CRLPublisherRootCRLTests {
 
     @Test("the running publisher refuses an equal-numbered or serial-dropping root CRL too")
     func publisherSuccession() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let publisher = try h.publisher()
         let serial = h.pki.intermediate.serialNumber

@@ -20,7 +20,7 @@ struct CRLPublisherScheduleTests {
         "the tick regenerates the CRL once half its validity has passed and not a second before; openssl reads the new thisUpdate, nextUpdate and number"
     )
     func tickRefreshesAtHalfLife() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let start = h.pki.clock.now()
         let clock = FixedClock(start)
@@ -52,7 +52,7 @@ struct CRLPublisherScheduleTests {
 
     @Test("the running service refreshes on its own when the clock passes half-life (the run loop ticks)")
     func runLoopRefreshes() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let start = h.pki.clock.now()
         let clock = FixedClock(start)
@@ -80,7 +80,7 @@ struct CRLPublisherScheduleTests {
         "an unwritable crl/ degrades /health with the reason and shortens the wake to the retry interval; the next tick after repair publishes and /health recovers"
     )
     func failedPublicationIsRetriedAndHealthRecovers() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let start = h.pki.clock.now()
         let clock = FixedClock(start)
@@ -164,7 +164,7 @@ struct PublishedCRL: Equatable {
     let thisUpdate: Date
     let nextUpdate: Date
 
-    static func read(_ h: RevocationHarness) async throws -> PublishedCRL {
+    static func read(_ h: CAHarness) async throws -> PublishedCRL {
         let path = h.intermediateCRLPath
         let der = try Data(contentsOf: URL(fileURLWithPath: path))
         let result = try await ExternalTool("openssl").runAsync([

@@ -11,7 +11,7 @@ struct CRLPublisherServiceTests {
         "after a crash between the store update and the CRL write, starting the service publishes a fresh CRL with a higher number listing the revocation"
     )
     func startRepairsAMissedPublication() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let before = try h.publisher()
         try await before.publishNow()

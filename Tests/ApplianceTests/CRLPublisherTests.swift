@@ -10,7 +10,7 @@ import X509
 struct CRLPublisherTests {
     @Test("a revocation shows up in the CRL openssl reads, with its reason and a higher CRL number, and the old CRL goes to history")
     func revocationPublished() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let publisher = try h.publisher()
         let leaf = try await h.issue("web-1")
@@ -30,7 +30,7 @@ struct CRLPublisherTests {
         ])
         #expect(result.succeeded, "\(result.output)")
         #expect(result.output.contains("verify OK"))
-        #expect(result.stdout.contains("Serial Number: \(RevocationHarness.opensslSerial(leaf))"))
+        #expect(result.stdout.contains("Serial Number: \(CAHarness.opensslSerial(leaf))"))
         #expect(result.stdout.contains("Key Compromise"))
         #expect(result.stdout.contains("X509v3 CRL Number: \n                \(second)"))
         // The served bytes are the file's bytes, and the replaced CRL is kept in history.
@@ -42,7 +42,7 @@ struct CRLPublisherTests {
 
     @Test("openssl verify -crl_check rejects the revoked leaf and accepts the other one")
     func opensslRejectsRevokedLeaf() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let publisher = try h.publisher()
         let revoked = try await h.issue("revoked")
@@ -65,7 +65,7 @@ struct CRLPublisherTests {
 
     @Test("CRL numbers keep increasing across a restart and when the clock steps backwards; the old CRL is served at once")
     func numbersSurviveRestartAndClockStep() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let first = try h.publisher()
         try await first.publishNow()
@@ -89,7 +89,7 @@ struct CRLPublisherTests {
 
     @Test("a burst of revocations is coalesced into at most two generations and every serial is on the CRL")
     func burstIsCoalesced() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let publisher = try h.publisher()
         try await publisher.publishNow()
@@ -112,7 +112,7 @@ struct CRLPublisherTests {
 
     @Test("entries of certificates that have expired are pruned from the next CRL")
     func expiredEntriesArePruned() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let leaf = try await h.issue("short")
         try await h.revokeInStore(leaf)
@@ -131,7 +131,7 @@ struct CRLPublisherTests {
 
     @Test("an unwritable CRL directory keeps the old CRL served, reports degraded with the reason, and recovers")
     func unwritableDirectoryDegrades() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let publisher = try h.publisher()
         try await publisher.publishNow()

@@ -8,7 +8,7 @@ import X509
 @testable import ApplianceKit
 @testable import PKICore
 
-/// Issue #16: the hostile-client matrix against the real `appliance serve` (``ServeProcess``,
+/// Issue #16: the hostile-client matrix against the real `appliance serve` (``ApplianceProcess``,
 /// real TLS on loopback, curl and openssl s_client as the clients). Every hostile case is refused,
 /// a genuine agent is served throughout (a background loop of mTLS requests that must all get
 /// 200), and each certificate refusal is logged with its reason and counted in
@@ -25,7 +25,7 @@ struct HostileClientMatrixTests {
     /// The served appliance, a genuine agent and the means to forge with the real intermediate.
     struct Matrix {
         let harness: RenewalHarness
-        let serve: ServeProcess
+        let serve: ApplianceProcess
         let root: String
         let intermediate: Certificate
         let intermediateKey: Certificate.PrivateKey
@@ -37,7 +37,7 @@ struct HostileClientMatrixTests {
         static func start() async throws -> Matrix {
             let h = try await RenewalHarness.make()
             do {
-                let serve = try ServeProcess(state: h.state.root.path, work: h.directory, passphrase: "correct horse battery staple")
+                let serve = try ApplianceProcess(state: h.state.root.path, work: h.directory, passphrase: "correct horse battery staple")
                 do {
                     let root = h.directory.file("root.pem")
                     let genuine = try await serve.enrollWithCurl("genuine-01", in: h.directory, root: root)
@@ -176,7 +176,7 @@ struct HostileClientMatrixTests {
 
         // Revoked: a second genuine agent, revoked through the admin CLI.
         let revokedAgent = try await m.serve.enrollWithCurl("revoked-01", in: m.work, root: m.root)
-        let revoke = try await m.serve.admin(["certs", "revoke", try ServeProcess.serial(of: revokedAgent.cert), "--reason", "keyCompromise"])
+        let revoke = try await m.serve.admin(["certs", "revoke", try ApplianceProcess.serial(of: revokedAgent.cert), "--reason", "keyCompromise"])
         try #require(revoke.succeeded, "\(revoke.output)")
 
         let genuineKeyPEM = try String(contentsOfFile: m.genuine.key, encoding: .utf8)

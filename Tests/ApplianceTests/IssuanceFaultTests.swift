@@ -14,21 +14,21 @@ struct IssuanceFaultTests {
         let harness = try await SetupHarness.make()
         defer { harness.remove() }
         try await SoftHSMToken.withExclusiveToken(label: "appliance-ca") { token in
-            let appliance = try await ServedTokenAppliance.start(harness: harness, token: token)
+            let appliance = try await ApplianceProcess.start(harness: harness, token: token)
             defer { appliance.stop() }
-            let secret = try appliance.createToken(hostname: "pulled")
-            let request = try OpenSSLAgentRequest(hostname: "pulled", in: appliance.work)
+            let secret = try appliance.requireToken(hostname: "pulled")
+            let request = try OpenSSLAgentRequest(hostname: "pulled", in: appliance.directory)
 
             try appliance.module.remove()
             try appliance.waitFor("/health did not report the missing token") { try appliance.get("/health").code == "503" }
             let during = try request.post(to: appliance, token: secret, name: "during")
             #expect(during.code == "503", "issuance without the token must fail closed: \(during.code) \(during.body)")
             // The reservation was released at once: revoked, with the cause in the audit log.
-            let reserved = try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'")
+            let reserved = try appliance.sqlValue("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'")
             #expect(reserved == "0", "the failed reservation must not stay reserved")
-            let released = try appliance.sql("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.reservation.released'")
+            let released = try appliance.sqlValue("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.reservation.released'")
             #expect(released == "1")
-            #expect(try appliance.sql("SELECT consumed_at IS NULL FROM enrollment_tokens") == "1", "the token must not be spent")
+            #expect(try appliance.sqlValue("SELECT consumed_at IS NULL FROM enrollment_tokens") == "1", "the token must not be spent")
 
             try appliance.module.reinsert()
             try appliance.waitUntilHealthy()
@@ -43,7 +43,7 @@ struct IssuanceFaultTests {
                 #expect(verify.succeeded, "\(verify.output)")
             }
             // Now it is spent: a certificate was issued with it.
-            let other = try OpenSSLAgentRequest(hostname: "pulled", in: appliance.work, name: "replay")
+            let other = try OpenSSLAgentRequest(hostname: "pulled", in: appliance.directory, name: "replay")
             let replay = try other.post(to: appliance, token: secret, name: "replay")
             #expect(
                 replay.code == "403" && replay.body.contains("enrolment token was already used"),
@@ -58,16 +58,16 @@ struct IssuanceFaultTests {
         let harness = try await SetupHarness.make()
         defer { harness.remove() }
         try await SoftHSMToken.withExclusiveToken(label: "appliance-ca") { token in
-            let appliance = try await ServedTokenAppliance.start(harness: harness, token: token)
+            let appliance = try await ApplianceProcess.start(harness: harness, token: token)
             defer { appliance.stop() }
             // An enrolled agent (to renew) and an approved registration (to be issued).
-            let agent = try OpenSSLAgentRequest(hostname: "renewer", in: appliance.work)
-            let enrolled = try agent.post(to: appliance, token: try appliance.createToken(hostname: "renewer"), name: "renewer")
+            let agent = try OpenSSLAgentRequest(hostname: "renewer", in: appliance.directory)
+            let enrolled = try agent.post(to: appliance, token: try appliance.requireToken(hostname: "renewer"), name: "renewer")
             let current = try #require(enrolled.certificate, "enrolment failed: \(enrolled.code) \(enrolled.body)")
-            let waiting = try OpenSSLAgentRequest(hostname: "approved", in: appliance.work)
+            let waiting = try OpenSSLAgentRequest(hostname: "approved", in: appliance.directory)
             #expect(try waiting.post(to: appliance, name: "approved-pending").code == "202")
-            _ = try appliance.admin(["agents", "approve", waiting.uuid])
-            let renewal = try OpenSSLAgentRequest(hostname: "renewer", in: appliance.work, uuid: agent.uuid, name: "renewer-next")
+            _ = try appliance.requireAdmin(["agents", "approve", waiting.uuid])
+            let renewal = try OpenSSLAgentRequest(hostname: "renewer", in: appliance.directory, uuid: agent.uuid, name: "renewer-next")
 
             // The token stops answering inside C_Sign: the request has reserved its serial (and, for
             // the approved registration, closed it) when serve is killed. One request at a time: a
@@ -77,8 +77,10 @@ struct IssuanceFaultTests {
             {
                 try appliance.module.holdSignatures()
                 let hung = Task.detached { try send() }
-                for _ in 0..<150 where try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") != "1" { usleep(200_000) }
-                let reserved = try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'")
+                for _ in 0..<150 where try appliance.sqlValue("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") != "1" {
+                    usleep(200_000)
+                }
+                let reserved = try appliance.sqlValue("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'")
                 appliance.kill()
                 let answer = try await hung.value
                 try appliance.module.releaseSignatures()
@@ -88,7 +90,7 @@ struct IssuanceFaultTests {
                 #expect(answer.code == "000", "nothing was signed, nothing may be returned: \(answer.code) \(answer.body)")
                 try appliance.restart()
                 #expect(
-                    try appliance.sql("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "0",
+                    try appliance.sqlValue("SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "0",
                     "the reservation of the killed process must be resolved before serving")
             }
 
@@ -103,7 +105,7 @@ struct IssuanceFaultTests {
             let issued = try waiting.post(to: appliance, name: "approved-issued")
             #expect(issued.code == "200", "approved enrolment after the restart: \(issued.code) \(issued.body)")
             if let certificate = issued.certificate { #expect(try opensslPairMatches(key: waiting.key, certificate: certificate)) }
-            #expect(try appliance.sql("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.reservation.released'") == "2")
+            #expect(try appliance.sqlValue("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.reservation.released'") == "2")
         }
     }
 }

@@ -10,7 +10,7 @@ import X509
 struct OCSPResponderTests {
     @Test("good, revoked (with reason) and unknown, for SHA-1 and SHA-256 CertIDs, with and without nonce, verified by openssl")
     func statusesVerifiedByOpenSSL() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let responder = try h.responder()
         try await responder.prepare()
@@ -18,12 +18,12 @@ struct OCSPResponderTests {
         let good = try await h.issue("good")
         let revoked = try await h.issue("revoked")
         try await h.revokeInStore(revoked, reason: .keyCompromise)
-        responder.revocationOccurred(serialHex: RevocationHarness.serialHex(revoked))
+        responder.revocationOccurred(serialHex: CAHarness.serialHex(revoked))
         let neverIssued = "7A11CE0FF1CE"
 
         let cases: [(String, String, String)] = [
-            (RevocationHarness.serialHex(good), "good", "Cert Status: good"),
-            (RevocationHarness.serialHex(revoked), "revoked", "Revocation Reason: keyCompromise"),
+            (CAHarness.serialHex(good), "good", "Cert Status: good"),
+            (CAHarness.serialHex(revoked), "revoked", "Revocation Reason: keyCompromise"),
             (neverIssued, "unknown", "Cert Status: unknown"),
         ]
         for (serial, status, detail) in cases {
@@ -56,7 +56,7 @@ struct OCSPResponderTests {
 
     @Test("responses are signed by a delegated OCSP signing certificate issued by the intermediate and included in certs")
     func delegatedResponderCertificate() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let responder = try h.responder()
         let signerCertificate = try await responder.prepare()
@@ -79,7 +79,7 @@ struct OCSPResponderTests {
 
     @Test("another CA's CertID is unauthorized, garbage is malformedRequest, 10 000 CertIDs are refused")
     func refusals() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let responder = try h.responder()
         let client = try OpenSSLOCSPClient(h)
@@ -88,10 +88,10 @@ struct OCSPResponderTests {
         try PEMCodec.pem(other.intermediate).write(toFile: otherPEM, atomically: true, encoding: .utf8)
         let leaf = try await h.issue("leaf")
 
-        let foreign = try client.request(serialHex: RevocationHarness.serialHex(leaf), issuerPEM: otherPEM, nonce: false, name: "foreign")
+        let foreign = try client.request(serialHex: CAHarness.serialHex(leaf), issuerPEM: otherPEM, nonce: false, name: "foreign")
         let unauthorized = try await responder.respond(toRequest: foreign)
         #expect(try OCSPResponse(derEncoded: unauthorized).status == .unauthorized)
-        let shown = try client.check(response: unauthorized, serialHex: RevocationHarness.serialHex(leaf), name: "foreign")
+        let shown = try client.check(response: unauthorized, serialHex: CAHarness.serialHex(leaf), name: "foreign")
         #expect(shown.output.contains("unauthorized"), "\(shown.output)")
 
         let garbage = try await responder.respond(toRequest: Array("GET / HTTP/1.1\r\n\r\n".utf8))
@@ -111,13 +111,13 @@ struct OCSPResponderTests {
 
     @Test("1 000 sequential requests are served from the cache with one signature, and the next request after a revocation says revoked")
     func cacheAndInvalidation() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let responder = try h.responder()
         let coordinator = RevocationCoordinator(ocsp: responder, crlPublisher: nil)
         let client = try OpenSSLOCSPClient(h)
         let leaf = try await h.issue("cached")
-        let serial = RevocationHarness.serialHex(leaf)
+        let serial = CAHarness.serialHex(leaf)
         let request = try client.request(serialHex: serial, nonce: false, name: "cached")
 
         let first = try await responder.respond(toRequest: request)
@@ -143,7 +143,7 @@ struct OCSPResponderTests {
 
     @Test("a store that cannot answer gives tryLater, never good (fail closed)")
     func storeFailureFailsClosed() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let flaky = FlakyStore(h.store)
         let responder = try h.responder(store: flaky)
@@ -162,7 +162,7 @@ struct OCSPResponderTests {
 
     @Test("an expired certificate is not reported good")
     func expiredIsNotGood() async throws {
-        let h = try await RevocationHarness.make()
+        let h = try await CAHarness.make()
         defer { h.remove() }
         let leaf = try await h.issue("old")
         let responder = try h.responder()

@@ -15,46 +15,26 @@ struct PendingRegistrationRecoveryTests {
     /// `appliance init` → test ceremony → `intermediate install` → `appliance serve` as `nobody`.
     struct Serving {
         let harness: SetupHarness
-        let serve: ExternalTool.Running
-        let httpsURL: String
+        let process: ApplianceProcess
+        var httpsURL: String { process.httpsURL }
         var state: String { harness.state.root.path }
         var rootPin: String { harness.pki.root.publicKey.spkiPin }
 
         static func start() async throws -> Serving {
-            let harness = try await SetupHarness.make()
-            // `serve` runs as root here, so it drops to `nobody`, which must reach the state.
-            chmod(harness.directory.path, 0o755)
-            let result = try await harness.initialize()
-            let bundle = harness.directory.file("cert")
-            try await harness.ceremony(csrBundle: result.bundlePath, out: bundle)
-            _ = try ApplianceSetup.install(stateDirectory: harness.state, from: bundle, rootFingerprint: try harness.rootFingerprint)
-            let config = harness.directory.file("appliance.yaml")
             // Retry-After 1 s keeps the waits short; the per-agent rate limit is off because the
             // test re-runs one agent more often per minute than a real one would.
-            try LoopbackServe.writeConfiguration(
-                to: config, state: harness.state.root.path,
-                extra: """
+            let (process, harness) = try await ApplianceProcess.installed(
+                extraConfiguration: """
                     enrollment:
                       retry_after_seconds: 1
                     limits:
                       enrollments_per_minute_per_agent: 0
                     """)
-            let passphrase = harness.directory.file("key.passphrase")
-            _ = FileManager.default.createFile(
-                atPath: passphrase, contents: Data("correct horse battery staple\n".utf8), attributes: [.posixPermissions: 0o600])
-            let started: LoopbackServe.Started
-            do {
-                started = try LoopbackServe.start(state: harness.state.root.path, config: config, secret: ["--passphrase-file", passphrase])
-            } catch {
-                harness.remove()
-                throw error
-            }
-            return Serving(harness: harness, serve: started.process, httpsURL: "https://127.0.0.1:\(started.https)")
+            return Serving(harness: harness, process: process)
         }
 
         func stop() {
-            serve.stop()
-            ProcessReaper.terminate(commandLineContaining: harness.state.root.path)
+            process.stop()
             harness.remove()
         }
 

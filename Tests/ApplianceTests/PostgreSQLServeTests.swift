@@ -21,22 +21,19 @@ struct PostgreSQLServeTests {
     }
 
     /// `serve` on `state` with the appliance's configuration file rewritten to `configuration`, healthy.
-    static func serve(_ app: ApplianceProcess, state: String, config: String) throws -> LoopbackServe.Started {
-        try LoopbackServe.start(
+    static func serve(_ app: ApplianceProcess, state: String, config: String) throws -> ApplianceProcess.Started {
+        try ApplianceProcess.launch(
             state: state, config: config, secret: ["--passphrase-file", app.directory.file("key.passphrase")],
             adminSocket: state + "/admin.sock")
     }
 
     /// The serial (lower-case hex) of a PEM certificate, read by openssl.
-    static func serial(_ certificate: String) throws -> String {
-        let printed = try ExternalTool("openssl").run(["x509", "-in", certificate, "-noout", "-serial"])
-        return printed.stdout.replacingOccurrences(of: "serial=", with: "").trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
+    static func serial(_ certificate: String) throws -> String { try opensslSerial(certificate) }
 
     /// `openssl ocsp` against node `http` for `certificate`: the status line.
     static func ocsp(_ app: ApplianceProcess, http: Int, certificate: String) throws -> String {
         let result = try ExternalTool("openssl").run([
-            "ocsp", "-issuer", app.harness.state.path("ca", "intermediate-ca.crt"), "-cert", certificate,
+            "ocsp", "-issuer", app.state.path("ca", "intermediate-ca.crt"), "-cert", certificate,
             "-url", "http://127.0.0.1:\(http)/ocsp", "-CAfile", app.chain, "-no_nonce",
         ])
         return result.output
@@ -62,8 +59,7 @@ struct PostgreSQLServeTests {
                 "certs", "revoke", revoked, "--reason", "keyCompromise", "--state-dir", app.stateRoot,
             ])
             #expect(revoke.succeeded, "\(revoke.output)")
-            app.serve.stop()
-            ProcessReaper.terminate(commandLineContaining: app.stateRoot)
+            app.stop()
 
             let config = app.directory.file("appliance.yaml")
             let original = try String(contentsOfFile: config, encoding: .utf8)
@@ -127,7 +123,7 @@ struct PostgreSQLServeTests {
         let fetched = try ExternalTool("curl").run(["-sS", "-f", "-o", file, "http://127.0.0.1:\(http)/crl/intermediate.crl"])
         guard fetched.succeeded else { return "fetch failed: \(fetched.output)" }
         let verified = try ExternalTool("openssl").run([
-            "crl", "-inform", "DER", "-in", file, "-noout", "-text", "-CAfile", app.harness.state.path("ca", "intermediate-ca.crt"),
+            "crl", "-inform", "DER", "-in", file, "-noout", "-text", "-CAfile", app.state.path("ca", "intermediate-ca.crt"),
         ])
         return verified.output
     }
@@ -149,7 +145,7 @@ struct PostgreSQLServeTests {
             let configB = app.directory.file("appliance-b.yaml")
             // B's host list starts with a host where nothing listens: tried first, skipped.
             let dead = try PostgreSQLCluster.freePort()
-            try LoopbackServe.writeConfiguration(
+            try ApplianceProcess.writeConfiguration(
                 to: configB, state: stateB,
                 extra: Self.storeYAML(
                     cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"]))
@@ -209,31 +205,6 @@ struct PostgreSQLServeTests {
 extension ApplianceProcess {
     /// ``enrol(csrDER:token:interface:name:)`` against another node's HTTPS port.
     func enrolOn(https port: Int, csrDER: [UInt8], token: String?) throws -> (status: Int, body: String, certificate: String?) {
-        let name = UUID().uuidString
-        let b64 = directory.file("\(name).b64")
-        let reply = directory.file("\(name).reply")
-        try Data(csrDER).base64EncodedString(options: .lineLength64Characters).write(toFile: b64, atomically: true, encoding: .utf8)
-        let arguments = [
-            "-sS", "-o", reply, "-w", "%{http_code}", "--cacert", chain, "-H", "Content-Type: application/pkcs10", "-H", "@-",
-            "--data-binary", "@\(b64)", "https://127.0.0.1:\(port)/.well-known/est/simpleenroll",
-        ]
-        let headers = token.map { "Authorization: Bearer \($0)\n" } ?? ""
-        let result = try ExternalTool("curl").run(arguments, stdin: Data(headers.utf8))
-        let status = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        let body = String(decoding: FileManager.default.contents(atPath: reply) ?? Data(), as: UTF8.self)
-        guard status == 200 else { return (status, body, nil) }
-        let openssl = try ExternalTool("openssl")
-        _ = try openssl.run(["base64", "-d", "-in", reply, "-out", directory.file("\(name).p7")])
-        let certificate = directory.file("\(name).crt")
-        let printed = try openssl.run([
-            "pkcs7", "-inform", "DER", "-in", directory.file("\(name).p7"), "-print_certs", "-out", directory.file("\(name).all"),
-        ])
-        guard printed.succeeded else { return (status, printed.output, nil) }
-        let all = String(decoding: FileManager.default.contents(atPath: directory.file("\(name).all")) ?? Data(), as: UTF8.self)
-        guard let first = all.components(separatedBy: "-----END CERTIFICATE-----").first,
-            let start = first.range(of: "-----BEGIN CERTIFICATE-----")
-        else { return (status, all, nil) }
-        try (String(first[start.lowerBound...]) + "-----END CERTIFICATE-----\n").write(toFile: certificate, atomically: true, encoding: .utf8)
-        return (status, body, certificate)
+        try enrol(csrDER: csrDER, token: token, https: port)
     }
 }

@@ -10,11 +10,11 @@ import Testing
 struct RenewalRetryTests {
     /// An agent directory as a pre-pair `agent enroll` left it (plain agent.key / agent.crt), for an
     /// agent enrolled with curl; its state names `server`.
-    static func agentDirectory(_ appliance: ServedTokenAppliance, hostname: String, server: String) throws -> (dir: String, uuid: String) {
-        let request = try OpenSSLAgentRequest(hostname: hostname, in: appliance.work)
-        let enrolled = try request.post(to: appliance, token: try appliance.createToken(hostname: hostname), name: hostname)
+    static func agentDirectory(_ appliance: ApplianceProcess, hostname: String, server: String) throws -> (dir: String, uuid: String) {
+        let request = try OpenSSLAgentRequest(hostname: hostname, in: appliance.directory)
+        let enrolled = try request.post(to: appliance, token: try appliance.requireToken(hostname: hostname), name: hostname)
         let certificate = try #require(enrolled.certificate, "enrolment failed: \(enrolled.code) \(enrolled.body)")
-        let dir = appliance.work.file("agent-\(hostname)")
+        let dir = appliance.directory.file("agent-\(hostname)")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         try FileManager.default.copyItem(atPath: request.key, toPath: "\(dir)/agent.key")
         chmod("\(dir)/agent.key", 0o600)
@@ -23,7 +23,7 @@ struct RenewalRetryTests {
         let pin = try ExternalTool("sh").run([
             "-c",
             "openssl x509 -in \"$1\" -noout -pubkey | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | openssl base64 -A",
-            "sh", appliance.harness.state.path("ca", "intermediate-ca.crt"),
+            "sh", appliance.state.path("ca", "intermediate-ca.crt"),
         ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let state: [String: String] = ["server": server, "pin": "sha256/\(pin)", "hostname": hostname, "agentID": request.uuid]
         try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: "\(dir)/agent-state.json"))
@@ -46,14 +46,14 @@ struct RenewalRetryTests {
         let harness = try await SetupHarness.make()
         defer { harness.remove() }
         try await SoftHSMToken.withExclusiveToken(label: "appliance-ca") { token in
-            let appliance = try await ServedTokenAppliance.start(harness: harness, token: token)
+            let appliance = try await ApplianceProcess.start(harness: harness, token: token)
             defer { appliance.stop() }
             let proxy = try LossyTCPProxy(upstreamPort: appliance.https)
             defer { proxy.stop() }
             let agent = try Self.agentDirectory(appliance, hostname: "lossy", server: "https://127.0.0.1:\(proxy.port)")
             let old = try opensslSerial("\(agent.dir)/agent.crt")
             let successorIssued: @Sendable () -> Bool = {
-                (try? appliance.sql(
+                (try? appliance.sqlValue(
                     "SELECT COUNT(*) FROM certificates WHERE agent_id = '\(agent.uuid)' AND status = 'issued' AND predecessor_serial IS NOT NULL"))
                     == "1"
             }
@@ -61,7 +61,7 @@ struct RenewalRetryTests {
             let lost = try Self.renew(agent.dir)
             #expect(!lost.succeeded, "the first renewal's answer was dropped: \(lost.output)")
             #expect(proxy.dropped >= 1)
-            let successor = try appliance.sql(
+            let successor = try appliance.sqlValue(
                 "SELECT serial FROM certificates WHERE agent_id = '\(agent.uuid)' AND predecessor_serial IS NOT NULL AND status = 'issued'")
             #expect(!successor.isEmpty, "the appliance committed the successor before the answer was lost")
             #expect(Self.same(try opensslSerial("\(agent.dir)/agent.crt"), old), "nothing was installed without an answer")
@@ -73,8 +73,9 @@ struct RenewalRetryTests {
             let installed = try opensslSerial("\(agent.dir)/agent.crt")
             #expect(Self.same(installed, successor), "the retry must get the successor already issued (\(successor)), got \(installed)")
             #expect(try opensslPairMatches(key: "\(agent.dir)/agent.key", certificate: "\(agent.dir)/agent.crt"))
-            #expect(try appliance.sql("SELECT COUNT(*) FROM certificates WHERE agent_id = '\(agent.uuid)'") == "2", "no second successor was issued")
-            #expect(try appliance.sql("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.redelivered'") == "1")
+            #expect(
+                try appliance.sqlValue("SELECT COUNT(*) FROM certificates WHERE agent_id = '\(agent.uuid)'") == "2", "no second successor was issued")
+            #expect(try appliance.sqlValue("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.redelivered'") == "1")
             // Proven over mTLS: the previous pair and the pending key are gone.
             #expect(!FileManager.default.fileExists(atPath: "\(agent.dir)/previous"))
             #expect(!FileManager.default.fileExists(atPath: "\(agent.dir)/pending.key"))
@@ -87,10 +88,10 @@ struct RenewalRetryTests {
         let harness = try await SetupHarness.make()
         defer { harness.remove() }
         try await SoftHSMToken.withExclusiveToken(label: "appliance-ca") { token in
-            let appliance = try await ServedTokenAppliance.start(harness: harness, token: token)
+            let appliance = try await ApplianceProcess.start(harness: harness, token: token)
             defer { appliance.stop() }
             let agent = try Self.agentDirectory(appliance, hostname: "killed", server: appliance.httpsURL)
-            let hold = try RenameHold(in: appliance.work)
+            let hold = try RenameHold(in: appliance.directory)
             // pending.key: before the request; agent.key / agent.crt: writing the new pair; current: the swap.
             for step in ["pending.key", "agent.key", "agent.crt", "current"] {
                 hold.reset()
@@ -112,11 +113,12 @@ struct RenewalRetryTests {
                 let installed = try opensslSerial("\(agent.dir)/agent.crt")
                 #expect(!Self.same(installed, before))
                 #expect(
-                    try appliance.sql("SELECT status FROM certificates WHERE serial LIKE '%\(installed.lowercased().drop { $0 == "0" })'") == "issued"
+                    try appliance.sqlValue("SELECT status FROM certificates WHERE serial LIKE '%\(installed.lowercased().drop { $0 == "0" })'")
+                        == "issued"
                 )
             }
             // A kill after the appliance issued (every step but the first) was recovered by re-delivery, not a second issuance.
-            #expect(try appliance.sql("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.redelivered'") == "3")
+            #expect(try appliance.sqlValue("SELECT COUNT(*) FROM audit_events WHERE action = 'certificate.redelivered'") == "3")
         }
     }
 }

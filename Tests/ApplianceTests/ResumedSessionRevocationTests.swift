@@ -54,7 +54,7 @@ struct ResumedSessionRevocationTests {
         usleep(500_000)
         #expect(fresh.isRunning && resumed.isRunning && other.isRunning)
 
-        let revoke = try await serve.admin(["certs", "revoke", try ServeProcess.serial(of: revoked.cert), "--reason", "keyCompromise"])
+        let revoke = try await serve.admin(["certs", "revoke", try ApplianceProcess.serial(of: revoked.cert), "--reason", "keyCompromise"])
         try #require(revoke.succeeded, "\(revoke.output)")
         let started = Date()
         while (fresh.isRunning || resumed.isRunning) && Date().timeIntervalSince(started) < 3 { usleep(50_000) }

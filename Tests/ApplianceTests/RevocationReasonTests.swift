@@ -9,11 +9,11 @@ import Testing
 @Suite("Revocation reasons a full CRL cannot carry (real serve, admin CLI, sqlite3, openssl)", .serialized)
 struct RevocationReasonTests {
     /// A freshly installed appliance served by the real binary, and its intermediate's ID.
-    static func served() async throws -> (RenewalHarness, ServeProcess, String) {
+    static func served() async throws -> (RenewalHarness, ApplianceProcess, String) {
         let h = try await RenewalHarness.make()
         do {
             // Fresh 90-day agent certificates are inside the renewal window at once.
-            let serve = try ServeProcess(
+            let serve = try ApplianceProcess(
                 state: h.state.root.path, work: h.directory, passphrase: "correct horse battery staple",
                 extraConfiguration: "  renew_before_days: 90\n")
             let id = try IssuerRoster.ski(try IntermediateKeyLoader.loadCertificates(h.state).intermediate)
@@ -35,7 +35,7 @@ struct RevocationReasonTests {
         }
         let root = h.directory.file("root.pem")
         let agent = try await serve.enrollWithCurl("web-01", in: h.directory, root: root)
-        let serial = try ServeProcess.serial(of: agent.cert)
+        let serial = try ApplianceProcess.serial(of: agent.cert)
 
         let removal = try await serve.admin(["certs", "revoke", serial, "--reason", "removeFromCRL"])
         #expect(!removal.succeeded)
@@ -43,10 +43,10 @@ struct RevocationReasonTests {
         let hold = try await serve.admin(["certs", "revoke", serial, "--reason", "certificateHold"])
         #expect(!hold.succeeded && hold.stderr.contains("certificateHold is refused"), "\(hold.output)")
         // The appliance refuses too, whatever client sends the request (the admin socket API).
-        let raw = try AdminClient(socketPath: StateDirectory(path: serve.state).adminSocket)
+        let raw = try AdminClient(socketPath: StateDirectory(path: serve.stateRoot).adminSocket)
             .send(AdminRequest(command: "certs.revoke", arguments: ["serial": serial, "reason": "remove-from-crl"]))
         #expect(!raw.ok && (raw.error ?? "").contains("removeFromCRL is refused"), "\(raw)")
-        let agentRevoke = try AdminClient(socketPath: StateDirectory(path: serve.state).adminSocket)
+        let agentRevoke = try AdminClient(socketPath: StateDirectory(path: serve.stateRoot).adminSocket)
             .send(AdminRequest(command: "agents.revoke", arguments: ["id": UUID().uuidString, "reason": "certificateHold"]))
         #expect(!agentRevoke.ok && (agentRevoke.error ?? "").contains("certificateHold is refused"), "\(agentRevoke)")
 
@@ -78,8 +78,8 @@ struct RevocationReasonTests {
         let root = h.directory.file("root.pem")
         let tampered = try await serve.enrollWithCurl("web-01", in: h.directory, root: root)
         let other = try await serve.enrollWithCurl("web-02", in: h.directory, root: root)
-        let tamperedSerial = try ServeProcess.serial(of: tampered.cert)
-        let otherSerial = try ServeProcess.serial(of: other.cert)
+        let tamperedSerial = try ApplianceProcess.serial(of: tampered.cert)
+        let otherSerial = try ApplianceProcess.serial(of: other.cert)
         for serial in [tamperedSerial, otherSerial] {
             let revoke = try await serve.admin(["certs", "revoke", serial, "--reason", "keyCompromise"])
             try #require(revoke.succeeded, "\(revoke.output)")

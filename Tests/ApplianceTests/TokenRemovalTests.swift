@@ -14,16 +14,16 @@ struct TokenRemovalTests {
         let harness = try await SetupHarness.make()
         defer { harness.remove() }
         try await SoftHSMToken.withExclusiveToken(label: "appliance-ca") { token in
-            let appliance = try await ServedTokenAppliance.start(harness: harness, token: token)
+            let appliance = try await ApplianceProcess.start(harness: harness, token: token)
             defer { appliance.stop() }
-            let module = appliance.module
+            let module = try appliance.module
             func get(_ path: String) throws -> (code: String, body: String) { try appliance.get(path) }
             func waitFor(_ what: String, _ condition: () throws -> Bool) throws { try appliance.waitFor(what, condition) }
             #expect(try get("/metrics").body.contains("rootkeeper_hsm_up 1"))
 
             func enrol(_ name: String) throws -> (code: String, certificate: String) {
-                let request = try OpenSSLAgentRequest(hostname: name, in: appliance.work)
-                let reply = try request.post(to: appliance, token: try appliance.createToken(hostname: name), name: name)
+                let request = try OpenSSLAgentRequest(hostname: name, in: appliance.directory)
+                let reply = try request.post(to: appliance, token: try appliance.requireToken(hostname: name), name: name)
                 return (reply.code, reply.certificate ?? "")
             }
             func verifies(_ certificate: String) throws -> Bool {

@@ -9,9 +9,9 @@ import TestSupport
 /// openssl as an independent OCSP client: builds requests and checks responses.
 struct OpenSSLOCSPClient {
     let openssl: ExternalTool
-    let h: RevocationHarness
+    let h: CAHarness
 
-    init(_ h: RevocationHarness) throws {
+    init(_ h: CAHarness) throws {
         self.openssl = try ExternalTool("openssl")
         self.h = h
     }

@@ -21,19 +21,9 @@ struct BackupFixture {
     var passphrase: SecretBytes { SecretBytes(utf8: Self.passphrase) }
 
     static func make(auditPadding: Int = 0) async throws -> BackupFixture {
-        let work = try TemporaryDirectory("rootkeeper-backup")
-        let state = StateDirectory(path: work.file("state"))
-        try state.create()
-        let pki = try await TestPKI.make()
-        let store = try SQLiteStore(path: state.path("db", "rootkeeper.sqlite"))
-        let authority = RegistrationAuthority(
-            store: store, clock: pki.clock, random: SystemRandomSource(), events: AuthorityEventStream([ApplianceMetrics()]))
-        let settings = CASettings(
-            organization: pki.organization, crlURL: "http://ca.example.test/crl/intermediate.crl",
-            ocspURL: "http://ca.example.test/ocsp", caIssuersURL: "http://ca.example.test/ca/chain.pem", retryAfterSeconds: 30)
-        let ca = try IntermediateCA(
-            authority: authority, store: store, issuer: pki.intermediateIssuer, root: pki.root, settings: settings, crlPublication: NoCRLPublication()
-        )
+        // The authority fixture with its store inside the state, as the appliance keeps it.
+        let harness = try await CAHarness.make(storeInState: true)
+        let (work, state, pki, ca) = (harness.directory, harness.state, harness.pki, harness.ca)
         var serials: [String] = []
         for hostname in ["web-01", "db-01"] {
             let token = try await ca.createToken(hostname: hostname, caller: CAHarness.admin)
