@@ -204,7 +204,7 @@ let package = Package(
         // MARK: Tests
         .target(
             name: "TestSupport",
-            dependencies: ["PKICore", .product(name: "X509", package: "swift-certificates")],
+            dependencies: ["PKICore", "Registration", "CAStore", .product(name: "X509", package: "swift-certificates")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
+import TestSupport
 import Testing
 
 @Suite("CRL state and audit log conformance")

@@ -1,6 +1,7 @@
 import CAStore
 import Foundation
 import Registration
+import TestSupport
 import Testing
 
 @Suite("Certificate store conformance")

@@ -1,6 +1,7 @@
 import CAStore
 import Foundation
 import Registration
+import TestSupport
 import Testing
 
 /// The batched notAfter lookup the CRL publisher prunes with (RFC 5280 §3.3): it must agree with

@@ -1,6 +1,7 @@
 import CAStore
 import Foundation
 import Registration
+import TestSupport
 import Testing
 
 /// `IssuerActivityStore`: when does an intermediate's last certificate expire (retirement after a

@@ -13,8 +13,8 @@ struct PostgreSQLStoreTests {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "nodes")
         // Both nodes start together: the schema is migrated once, under the advisory lock.
-        async let a = PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
-        async let b = PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
+        async let a = PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
+        async let b = PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
         return (try await a, try await b, cluster, database)
     }
 
@@ -122,16 +122,16 @@ struct PostgreSQLStoreTests {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "schema")
         defer { cluster.dropDatabase(database) }
-        let first = try await PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
+        let first = try await PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
         first.close()
         #expect(
             try cluster.psql("SELECT string_agg(identifier, ',' ORDER BY identifier) FROM rootkeeper_migrations", database: database)
                 == "v1-initial")
-        let again = try await PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
+        let again = try await PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
         again.close()
         try cluster.psql("INSERT INTO rootkeeper_migrations (identifier) VALUES ('v99-from-the-future')", database: database)
         let refused = await storeError {
-            _ = try await PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
+            _ = try await PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
         }
         #expect(refused?.code == .corrupt)
         #expect(refused?.reason.contains("newer Rootkeeper") == true)
@@ -143,7 +143,7 @@ struct PostgreSQLStoreTests {
         let database = try cluster.createDatabase(prefix: "hosts")
         defer { cluster.dropDatabase(database) }
         let dead = try PostgreSQLCluster.freePort()
-        var configuration = StoreFixture.configuration(cluster, database: database)
+        var configuration = StoreKind.configuration(cluster, database: database)
         configuration.hosts = [.init(host: "127.0.0.1", port: dead), .init(host: cluster.host, port: cluster.port)]
         let store = try await PostgreSQLStore(configuration: configuration)
         defer { store.close() }
@@ -161,7 +161,7 @@ struct PostgreSQLStoreTests {
     func serverGone() async throws {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "gone")
-        let store = try await PostgreSQLStore(configuration: StoreFixture.configuration(cluster, database: database))
+        let store = try await PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
         defer { store.close() }
         try await store.reserveIssuance(Sample.certificate("aa01"))
         cluster.dropDatabase(database)  // WITH (FORCE): ends the store's connections
@@ -179,7 +179,7 @@ struct PostgreSQLFailoverTests {
         let primary = try PostgreSQLCluster.start()
         defer { primary.stop(mode: "immediate", remove: true) }
         let database = try primary.createDatabase(prefix: "failover")
-        var configuration = StoreFixture.configuration(primary, database: database)
+        var configuration = StoreKind.configuration(primary, database: database)
         let standby = try PostgreSQLCluster.standby(of: primary)
         defer { standby.stop(mode: "immediate", remove: true) }
         configuration.hosts = [.init(host: primary.host, port: primary.port), .init(host: standby.host, port: standby.port)]

@@ -1,6 +1,7 @@
 import CAStore
 import Foundation
 import Registration
+import TestSupport
 import Testing
 
 /// The operations that decide inside the write transaction (issue 12 parts 2 and 5): release of

@@ -4,50 +4,22 @@ import Registration
 import TestSupport
 import Testing
 
-/// The stores the conformance suite runs against (docs/conventions.md#store-conformance).
-/// `postgresql` runs against a real server: the throwaway cluster of this test process
-/// (``PostgreSQLCluster/shared()``, started on first use) or `ROOTKEEPER_TEST_POSTGRES_URL`; without
-/// PostgreSQL binaries its cases fail with what to install.
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case inMemory
-    case sqliteFile
-    case postgresql
-
-    var testDescription: String { rawValue }
-}
-
-/// A store plus the temporary directory holding its file, or the database it lives in.
+/// A store of one ``StoreKind`` (TestSupport) plus the temporary directory holding its file, or the
+/// database it lives in.
 struct StoreFixture {
     let kind: StoreKind
     let store: any RegistrationDataStore
     let directory: TemporaryDirectory
+    private let made: TestStore
     /// The PostgreSQL server and database of a `postgresql` fixture.
-    let postgres: (cluster: PostgreSQLCluster, database: String)?
+    var postgres: (cluster: PostgreSQLCluster, database: String)? { made.postgres }
     var databasePath: String { directory.file("rootkeeper.sqlite") }
 
     init(_ kind: StoreKind) async throws {
         self.kind = kind
         directory = try TemporaryDirectory("castore")
-        switch kind {
-        case .inMemory:
-            store = InMemoryStore()
-            postgres = nil
-        case .sqliteFile:
-            store = try SQLiteStore(path: directory.file("rootkeeper.sqlite"))
-            postgres = nil
-        case .postgresql:
-            let cluster = try PostgreSQLCluster.shared()
-            let database = try cluster.createDatabase(prefix: "castore")
-            store = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database))
-            postgres = (cluster, database)
-        }
-    }
-
-    /// How the store reaches `database` on `cluster` (trust authentication on loopback).
-    static func configuration(_ cluster: PostgreSQLCluster, database: String, maximumConnections: Int = 8) -> PostgreSQLStore.Configuration {
-        PostgreSQLStore.Configuration(
-            hosts: [.init(host: cluster.host, port: cluster.port)], database: database,
-            user: cluster.user, maximumConnections: maximumConnections)
+        made = try await kind.makeStore(in: directory)
+        store = made.store
     }
 
     /// Edits the store's rows behind its back with an independent tool (sqlite3 or psql).
@@ -62,10 +34,7 @@ struct StoreFixture {
     }
 
     func remove() {
-        if let postgres {
-            (store as? PostgreSQLStore)?.close()
-            postgres.cluster.dropDatabase(postgres.database)
-        }
+        made.remove()
         directory.remove()
     }
 }

@@ -24,9 +24,10 @@ struct AuthorityEventTests {
         return try await h.renewal(of: first.serial, h.identity("web1", agent: 1))
     }
 
-    @Test("each issuance is announced exactly once, a renewal as a renewal; reservations and refusals announce nothing", arguments: Backend.allCases)
-    func issuanceOnce(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test(
+        "each issuance is announced exactly once, a renewal as a renewal; reservations and refusals announce nothing", arguments: StoreKind.allCases)
+    func issuanceOnce(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         guard case .issued(let enrolled, let wasRenewal) = h.events.all.first, h.events.all.count == 1 else {
@@ -47,9 +48,9 @@ struct AuthorityEventTests {
         #expect(h.events.revokedSerials.isEmpty)
     }
 
-    @Test("approval and rejection of registrations are announced with their decision", arguments: Backend.allCases)
-    func decisions(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("approval and rejection of registrations are announced with their decision", arguments: StoreKind.allCases)
+    func decisions(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         guard
             case .pending(let one) = try await h.ra.evaluateEnrollment(
@@ -68,9 +69,9 @@ struct AuthorityEventTests {
 
     @Test(
         "every path that revokes announces the serials it revoked: certificate, agent line, superseded policy, released and reaped reservations, signed-while-revoked",
-        arguments: Backend.allCases)
-    func everyRevocationPath(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+        arguments: StoreKind.allCases)
+    func everyRevocationPath(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
 
         // certs revoke
@@ -133,9 +134,9 @@ struct AuthorityEventTests {
         #expect(h.events.issuedSerials == issuedBefore, "a certificate never handed out is not counted as issued")
     }
 
-    @Test("an agent whose only certificate was already revoked is still announced when revoked, so caches drop it", arguments: Backend.allCases)
-    func agentWithoutCertificates(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("an agent whose only certificate was already revoked is still announced when revoked, so caches drop it", arguments: StoreKind.allCases)
+    func agentWithoutCertificates(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let token = try await h.ra.createToken(hostname: "web5", by: "admin")
         guard

@@ -2,13 +2,14 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
+import TestSupport
 import Testing
 
 @Suite("RA enrolment decisions")
 struct EnrollmentDecisionTests {
-    @Test("a valid token issues immediately and cannot be used again", arguments: Backend.allCases)
-    func tokenEnrolment(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a valid token issues immediately and cannot be used again", arguments: StoreKind.allCases)
+    func tokenEnrolment(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let token = try await h.ra.createToken(hostname: nil, by: "admin")
         #expect(try await h.store.token(sha256: token) == nil)  // only the digest is stored
@@ -28,9 +29,9 @@ struct EnrollmentDecisionTests {
         #expect(second?.code == .tokenUnavailable)
     }
 
-    @Test("unknown, expired and hostname-bound tokens are refused", arguments: Backend.allCases)
-    func badTokens(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("unknown, expired and hostname-bound tokens are refused", arguments: StoreKind.allCases)
+    func badTokens(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let unknown = try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("a", agent: 1), token: "nope", sourceAddress: nil))
         #expect(unknown == .refused(.invalidToken("unknown enrolment token")))
@@ -44,9 +45,9 @@ struct EnrollmentDecisionTests {
         #expect(expired == .refused(.invalidToken("enrolment token expired")))
     }
 
-    @Test("without a token a request waits as pending; resubmitting returns the same entry", arguments: Backend.allCases)
-    func pending(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("without a token a request waits as pending; resubmitting returns the same entry", arguments: StoreKind.allCases)
+    func pending(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let request = EnrollmentRequest(identity: h.identity("web1", agent: 1), token: nil, sourceAddress: "198.51.100.7")
         guard case .pending(let first) = try await h.ra.evaluateEnrollment(request) else {
@@ -70,9 +71,9 @@ struct EnrollmentDecisionTests {
         #expect(try await h.ra.evaluateEnrollment(withToken) == .refused(.conflict(first)))
     }
 
-    @Test("concurrent first requests for one hostname leave one pending entry and a conflict", arguments: Backend.allCases)
-    func concurrentRegistration(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("concurrent first requests for one hostname leave one pending entry and a conflict", arguments: StoreKind.allCases)
+    func concurrentRegistration(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let ra = h.ra
         let requests = (1...6).map { EnrollmentRequest(identity: h.identity("race", agent: $0), token: nil, sourceAddress: nil) }
@@ -87,9 +88,9 @@ struct EnrollmentDecisionTests {
         #expect(try await h.store.registrations(status: nil).count == 1)
     }
 
-    @Test("after approval the same request is issued, and later repeats get the same certificate", arguments: Backend.allCases)
-    func approval(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("after approval the same request is issued, and later repeats get the same certificate", arguments: StoreKind.allCases)
+    func approval(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let request = EnrollmentRequest(identity: h.identity("web1", agent: 1), token: nil, sourceAddress: nil)
         guard case .pending(let registration) = try await h.ra.evaluateEnrollment(request) else {
@@ -111,9 +112,9 @@ struct EnrollmentDecisionTests {
         #expect(twice?.code == .invalidState)
     }
 
-    @Test("a rejected request is refused with the administrator's reason", arguments: Backend.allCases)
-    func rejection(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a rejected request is refused with the administrator's reason", arguments: StoreKind.allCases)
+    func rejection(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let request = EnrollmentRequest(identity: h.identity("rogue", agent: 9), token: nil, sourceAddress: nil)
         guard case .pending(let registration) = try await h.ra.evaluateEnrollment(request) else {
@@ -142,7 +143,7 @@ private struct DashFirstRandom: RandomSource {
 struct EnrollmentTokenFormatTests {
     @Test("a token never starts with '-', so command lines do not take it for an option, and it still authorises enrolment")
     func tokenPrefix() async throws {
-        let h = try RAHarness(.inMemory)
+        let h = try await RAHarness(.inMemory)
         defer { h.remove() }
         let ra = RegistrationAuthority(store: h.store, clock: h.clock, random: DashFirstRandom(), policy: RegistrationPolicy(), events: .unobserved)
         let token = try await ra.createToken(hostname: nil, by: "admin")

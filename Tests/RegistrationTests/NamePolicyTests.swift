@@ -2,6 +2,7 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
+import TestSupport
 import Testing
 
 /// Issue #11 at the RA: one name is one agent whatever its case, the appliance's own names are
@@ -11,9 +12,9 @@ import Testing
 struct NamePolicyTests {
     static let week: TimeInterval = 7 * RAHarness.day
 
-    @Test("a mixed-case second enrolment of an active hostname is refused, with and without a token", arguments: Backend.allCases)
-    func mixedCaseSecondEnrolment(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a mixed-case second enrolment of an active hostname is refused, with and without a token", arguments: StoreKind.allCases)
+    func mixedCaseSecondEnrolment(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         _ = try await h.enrol("db3.example.org", agent: 1)
         let upper = try await h.ra.createToken(hostname: nil, by: "admin")
@@ -42,9 +43,9 @@ struct NamePolicyTests {
         #expect(authorization.identity.hostname == "web1.example.org")
     }
 
-    @Test("a mixed-case tokenless request for a pending hostname is a conflict, not a second registration", arguments: Backend.allCases)
-    func mixedCasePending(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a mixed-case tokenless request for a pending hostname is a conflict, not a second registration", arguments: StoreKind.allCases)
+    func mixedCasePending(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.ra.evaluateEnrollment(
             EnrollmentRequest(identity: h.identity("app1", agent: 1), token: nil, sourceAddress: "10.0.0.1"))
@@ -61,10 +62,10 @@ struct NamePolicyTests {
         #expect(again == .pending(registration))
     }
 
-    @Test("the appliance's own names are refused for tokens, enrolment, approval and renewal", arguments: Backend.allCases)
-    func reservedNames(backend: Backend) async throws {
+    @Test("the appliance's own names are refused for tokens, enrolment, approval and renewal", arguments: StoreKind.allCases)
+    func reservedNames(backend: StoreKind) async throws {
         let policy = RegistrationPolicy(reservedNames: ["localhost", "EST.example.test", "127.0.0.1"])
-        let h = try RAHarness(backend, policy: policy)
+        let h = try await RAHarness(backend, policy: policy)
         defer { h.remove() }
         for name in ["localhost", "LocalHost", "est.example.test"] {
             let error = await #expect(throws: RefusalError.self) { _ = try await h.ra.createToken(hostname: name, by: "admin") }
@@ -116,9 +117,9 @@ struct NamePolicyTests {
         #expect(renewal == .refused(.reservedName("ocsp.example.test")))
     }
 
-    @Test("a pending registration expires after the configured lifetime (injected clock) and frees its hostname", arguments: Backend.allCases)
-    func pendingExpiry(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a pending registration expires after the configured lifetime (injected clock) and frees its hostname", arguments: StoreKind.allCases)
+    func pendingExpiry(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let squat = try await h.ra.evaluateEnrollment(
             EnrollmentRequest(identity: h.identity("build7", agent: 1), token: nil, sourceAddress: "10.0.0.1"))
@@ -157,9 +158,9 @@ struct NamePolicyTests {
         #expect(try await h.store.registration(fresh.id)?.status == .rejected)
     }
 
-    @Test("the lifetime is configurable", arguments: Backend.allCases)
-    func configurableLifetime(backend: Backend) async throws {
-        let h = try RAHarness(backend, policy: RegistrationPolicy(pendingLifetime: 3600))
+    @Test("the lifetime is configurable", arguments: StoreKind.allCases)
+    func configurableLifetime(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend, policy: RegistrationPolicy(pendingLifetime: 3600))
         defer { h.remove() }
         _ = try await h.ra.evaluateEnrollment(EnrollmentRequest(identity: h.identity("short", agent: 1), token: nil, sourceAddress: "10.0.0.1"))
         h.clock.advance(by: 3600)
@@ -178,9 +179,10 @@ struct NamePolicyTests {
         #expect(expired.reason == "expired: not approved within 1 hour; enrol again, or with a token")
     }
 
-    @Test("a hostname-bound token wins over a tokenless pending squatter, which is rejected; an unbound token does not", arguments: Backend.allCases)
-    func tokenWinsOverSquatter(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test(
+        "a hostname-bound token wins over a tokenless pending squatter, which is rejected; an unbound token does not", arguments: StoreKind.allCases)
+    func tokenWinsOverSquatter(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let squat = try await h.ra.evaluateEnrollment(
             EnrollmentRequest(identity: h.identity("pay1", agent: 66), token: nil, sourceAddress: "10.6.6.6"))
@@ -208,9 +210,9 @@ struct NamePolicyTests {
         #expect(poll == .rejected(rejected))
     }
 
-    @Test("one source address holds at most the configured number of pending registrations", arguments: Backend.allCases)
-    func perSourceBound(backend: Backend) async throws {
-        let h = try RAHarness(backend, policy: RegistrationPolicy(maxPendingPerSource: 2))
+    @Test("one source address holds at most the configured number of pending registrations", arguments: StoreKind.allCases)
+    func perSourceBound(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend, policy: RegistrationPolicy(maxPendingPerSource: 2))
         defer { h.remove() }
         for n in 1...2 {
             let decision = try await h.ra.evaluateEnrollment(

@@ -5,13 +5,6 @@ import Registration
 import TestSupport
 import Testing
 
-/// Stores the RA tests run against: the same decisions must come out of every backend.
-enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case inMemory
-    case sqliteFile
-    var testDescription: String { rawValue }
-}
-
 /// An RA over a fresh store, a fixed clock and a seeded random source.
 struct RAHarness {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -22,20 +15,24 @@ struct RAHarness {
     let random = SeededRandomSource(seed: 42)
     let store: any RegistrationDataStore
     let directory: TemporaryDirectory
+    private let made: TestStore
     let ra: RegistrationAuthority
     /// What the RA announced on its event stream, in order.
     let events = RecordedEvents()
 
-    init(_ backend: Backend, policy: RegistrationPolicy = RegistrationPolicy()) throws {
+    /// The RA over a fresh store of `kind` (TestSupport's one list of stores): the same decisions
+    /// must come out of every backend.
+    init(_ kind: StoreKind, policy: RegistrationPolicy = RegistrationPolicy()) async throws {
         directory = try TemporaryDirectory("ra")
-        switch backend {
-        case .inMemory: store = InMemoryStore()
-        case .sqliteFile: store = try SQLiteStore(path: directory.file("rootkeeper.sqlite"))
-        }
+        made = try await kind.makeStore(in: directory)
+        store = made.store
         ra = RegistrationAuthority(store: store, clock: clock, random: random, policy: policy, events: AuthorityEventStream([events]))
     }
 
-    func remove() { directory.remove() }
+    func remove() {
+        made.remove()
+        directory.remove()
+    }
 
     /// A request as the CSR parser would report it; `key` stands for a distinct key pair.
     func identity(_ hostname: String, agent n: Int, key: String = "k1") -> RequestIdentity {

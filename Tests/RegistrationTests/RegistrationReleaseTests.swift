@@ -2,6 +2,7 @@ import CAStore
 import Foundation
 import PKICore
 import Registration
+import TestSupport
 import Testing
 
 /// Issue #12, part 7: an open registration whose agent lost its key holds the hostname; the
@@ -10,9 +11,9 @@ import Testing
 struct RegistrationReleaseTests {
     @Test(
         "releasing a pending or approved-but-unissued registration frees its hostname for another key and a token; audited",
-        arguments: Backend.allCases, [false, true])
-    func releaseFreesHostname(backend: Backend, approveFirst: Bool) async throws {
-        let h = try RAHarness(backend)
+        arguments: StoreKind.allCases, [false, true])
+    func releaseFreesHostname(backend: StoreKind, approveFirst: Bool) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let lost = EnrollmentRequest(identity: h.identity("pend-01", agent: 1), token: nil, sourceAddress: nil)
         guard case .pending(let registration) = try await h.ra.evaluateEnrollment(lost) else {

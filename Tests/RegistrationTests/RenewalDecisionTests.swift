@@ -1,13 +1,14 @@
 import CAStore
 import Foundation
 import Registration
+import TestSupport
 import Testing
 
 @Suite("RA renewal decisions")
 struct RenewalDecisionTests {
-    @Test("renewal opens 30 days before expiry; status says renew now only inside the window", arguments: Backend.allCases)
-    func window(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("renewal opens 30 days before expiry; status says renew now only inside the window", arguments: StoreKind.allCases)
+    func window(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         let request = h.identity("web1", agent: 1, key: "k2")
@@ -30,9 +31,9 @@ struct RenewalDecisionTests {
         #expect(try await h.ra.status(presentedSerial: second.serial).renewNow == false)
     }
 
-    @Test("a configurable window moves the renewal date", arguments: Backend.allCases)
-    func configurableWindow(backend: Backend) async throws {
-        let h = try RAHarness(backend, policy: RegistrationPolicy(renewBefore: 7 * RAHarness.day))
+    @Test("a configurable window moves the renewal date", arguments: StoreKind.allCases)
+    func configurableWindow(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend, policy: RegistrationPolicy(renewBefore: 7 * RAHarness.day))
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 80 * RAHarness.day)
@@ -40,9 +41,9 @@ struct RenewalDecisionTests {
         #expect(decision == .refused(.notYetDue(renewFrom: first.notAfter - 7 * RAHarness.day)))
     }
 
-    @Test("a superseded, revoked or expired certificate cannot renew", arguments: Backend.allCases)
-    func notRenewable(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a superseded, revoked or expired certificate cannot renew", arguments: StoreKind.allCases)
+    func notRenewable(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
@@ -66,9 +67,9 @@ struct RenewalDecisionTests {
         #expect(unknown == .refused(.notRenewable("certificate 00ff is not known")))
     }
 
-    @Test("a CSR naming another hostname or UUID than the certificate's agent is refused, each with its own mismatch", arguments: Backend.allCases)
-    func identityMismatch(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a CSR naming another hostname or UUID than the certificate's agent is refused, each with its own mismatch", arguments: StoreKind.allCases)
+    func identityMismatch(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
@@ -94,9 +95,9 @@ struct RenewalDecisionTests {
         }
     }
 
-    @Test("a second renewal of the same certificate racing the first cannot fork the line", arguments: Backend.allCases)
-    func noFork(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a second renewal of the same certificate racing the first cannot fork the line", arguments: StoreKind.allCases)
+    func noFork(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)

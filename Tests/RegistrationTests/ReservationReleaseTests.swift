@@ -20,9 +20,9 @@ struct ReservationReleaseTests {
         return serial
     }
 
-    @Test("a token spent by a failed signature is given back and the same agent enrols with it", arguments: Backend.allCases)
-    func tokenGivenBack(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a token spent by a failed signature is given back and the same agent enrols with it", arguments: StoreKind.allCases)
+    func tokenGivenBack(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let token = try await h.ra.createToken(hostname: "web1", by: "admin")
         let request = EnrollmentRequest(identity: h.identity("web1", agent: 1), token: token, sourceAddress: nil)
@@ -52,9 +52,9 @@ struct ReservationReleaseTests {
         #expect(actions.contains("certificate.reservation.released"))
     }
 
-    @Test("an approved registration whose signature failed is re-opened and issued on the next identical request", arguments: Backend.allCases)
-    func registrationReopened(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("an approved registration whose signature failed is re-opened and issued on the next identical request", arguments: StoreKind.allCases)
+    func registrationReopened(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let request = EnrollmentRequest(identity: h.identity("db1", agent: 3), token: nil, sourceAddress: nil)
         guard case .pending(let registration) = try await h.ra.evaluateEnrollment(request) else {
@@ -76,9 +76,9 @@ struct ReservationReleaseTests {
         #expect(try await h.issue(again).status == .issued)
     }
 
-    @Test("a renewal whose signature failed leaves no live successor: the renewal is retried", arguments: Backend.allCases)
-    func renewalRetried(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a renewal whose signature failed leaves no live successor: the renewal is retried", arguments: StoreKind.allCases)
+    func renewalRetried(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
@@ -99,9 +99,9 @@ struct ReservationReleaseTests {
         #expect(try await h.store.certificate(serial: first.serial)?.status == .superseded)
     }
 
-    @Test("the reaper releases only reservations older than its cutoff, and a late signature is never handed out", arguments: Backend.allCases)
-    func reaperAndLateSignature(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("the reaper releases only reservations older than its cutoff, and a late signature is never handed out", arguments: StoreKind.allCases)
+    func reaperAndLateSignature(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)

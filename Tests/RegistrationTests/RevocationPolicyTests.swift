@@ -13,9 +13,9 @@ struct RevocationPolicyTests {
         return (first, try await h.issue(try await h.renewal(of: first.serial, h.identity("web1", agent: 1))))
     }
 
-    @Test("a superseded certificate is revoked with reason superseded 24 hours after renewal", arguments: Backend.allCases)
-    func supersededAfter24h(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a superseded certificate is revoked with reason superseded 24 hours after renewal", arguments: StoreKind.allCases)
+    func supersededAfter24h(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let (old, new) = try await renewedOnce(h)
         h.clock.advance(by: 23 * 3_600)
@@ -35,9 +35,9 @@ struct RevocationPolicyTests {
         #expect(try await h.ra.revokeDueSuperseded().isEmpty)  // nothing left to do
     }
 
-    @Test("with revoke-superseded-after off, superseded certificates are never revoked by policy", arguments: Backend.allCases)
-    func policyOff(backend: Backend) async throws {
-        let h = try RAHarness(backend, policy: RegistrationPolicy(revokeSupersededAfter: nil))
+    @Test("with revoke-superseded-after off, superseded certificates are never revoked by policy", arguments: StoreKind.allCases)
+    func policyOff(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend, policy: RegistrationPolicy(revokeSupersededAfter: nil))
         defer { h.remove() }
         let (old, _) = try await renewedOnce(h)
         h.clock.advance(by: 10 * RAHarness.day)
@@ -45,9 +45,9 @@ struct RevocationPolicyTests {
         #expect(try await h.store.certificate(serial: old.serial)?.status == .superseded)
     }
 
-    @Test("revoking an agent revokes its whole line and stops it renewing or re-enrolling", arguments: Backend.allCases)
-    func revokeAgent(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("revoking an agent revokes its whole line and stops it renewing or re-enrolling", arguments: StoreKind.allCases)
+    func revokeAgent(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let (old, new) = try await renewedOnce(h)
         let agentID = h.identity("web1", agent: 1).agentID
@@ -73,9 +73,9 @@ struct RevocationPolicyTests {
         }
     }
 
-    @Test("a certificate signed while its agent was being revoked is recorded and revoked at once, and not handed out", arguments: Backend.allCases)
-    func revokedDuringSigning(backend: Backend) async throws {
-        let h = try RAHarness(backend)
+    @Test("a certificate signed while its agent was being revoked is recorded and revoked at once, and not handed out", arguments: StoreKind.allCases)
+    func revokedDuringSigning(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
         defer { h.remove() }
         let first = try await h.enrol("web1", agent: 1)
         h.clock.advance(by: 70 * RAHarness.day)
