@@ -60,23 +60,12 @@ struct BackupDrillTests {
 
         // Serve the restored state on ports the OS chooses (the configuration now names the restored directory).
         let config = work.file("restored.yaml")
-        try """
-        state_directory: \(restored)
-        https:
-          address: 127.0.0.1
-          port: 0
-        http:
-          address: 127.0.0.1
-          port: 0
-        user: nobody
-
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-        let serve = try appliance.start([
-            "serve", "--state-dir", restored, "--config", config, "--passphrase-file", "\(dir)/secrets/intermediate.passphrase",
-        ])
+        try ApplianceProcess.writeConfiguration(to: config, state: restored)
+        let started = try ApplianceProcess.launch(
+            state: restored, config: config, secret: ["--passphrase-file", "\(dir)/secrets/intermediate.passphrase"], requireHealthy: false)
+        let serve = started.process
         defer { serve.stop(signal: SIGTERM) }
-        let bound = try #require(serve.listeningPorts(), "the restored appliance did not listen:\n\(serve.output)")
-        let ports = (bound.https, bound.http)
+        let ports = (started.https, started.http)
         var healthy = false
         for _ in 0..<150 where !healthy {
             healthy = (try? curl.run(["-sS", "-f", "-o", "/dev/null", "http://127.0.0.1:\(ports.1)/crl/intermediate.crl"]))?.succeeded == true

@@ -11,8 +11,11 @@ import X509
 /// validity) on first use and re-issued when less than ``renewBefore`` remains. The key lives only
 /// in memory: a restart issues a new one, so no responder key is ever stored on disk.
 ///
+/// An authority concern (it signs a certificate with the intermediate key), so it lives with the CA;
+/// the OCSP responder in ApplianceKit only asks it for the current signer.
+///
 /// The issuance follows the CA's path (docs/conventions.md#signing-path): reserve the serial in the store, sign, record.
-actor OCSPSignerManager {
+public actor OCSPSignerManager {
     let issuer: CertificateIssuer
     let profile: OCSPSignerProfile
     let store: any Registration.CertificateStore
@@ -20,9 +23,10 @@ actor OCSPSignerManager {
     let clock: any PKIClock
     let renewBefore: TimeInterval
     let logger: Logger
-    private(set) var current: OCSPResponseSigner?
+    /// The signer in use, if one was issued since start.
+    public private(set) var current: OCSPResponseSigner?
 
-    init(
+    public init(
         issuer: CertificateIssuer, profile: OCSPSignerProfile, store: any Registration.CertificateStore, issuerSKI: String,
         clock: any PKIClock, renewBefore: TimeInterval, logger: Logger
     ) {
@@ -36,7 +40,7 @@ actor OCSPSignerManager {
     }
 
     /// The signer to use now, issuing a new responder certificate when needed.
-    func signer() async throws -> OCSPResponseSigner {
+    public func signer() async throws -> OCSPResponseSigner {
         let now = clock.now()
         if let current, now < current.responderCertificate.notValidAfter.addingTimeInterval(-renewBefore),
             now >= current.responderCertificate.notValidBefore
@@ -49,7 +53,7 @@ actor OCSPSignerManager {
     }
 
     /// Whether the next ``signer()`` call would re-issue.
-    func needsRenewal() -> Bool {
+    public func needsRenewal() -> Bool {
         guard let current else { return true }
         return clock.now() >= current.responderCertificate.notValidAfter.addingTimeInterval(-renewBefore)
     }
