@@ -217,7 +217,7 @@ struct EventStreamTests {
         #expect(again == approved)
         serials.insert(IntermediateCA.serialHex(approved))
         #expect(issued() == 4, "the repeated answer must not count")
-        #expect(wired.recorder.events.contains(.registrationDecided(id: try #require(UUID(uuidString: registration)), status: .approved)))
+        #expect(wired.recorder.all.contains(.registrationDecided(id: try #require(UUID(uuidString: registration)), status: .approved)))
 
         // Renewal: once as issued, once as renewed.
         wired.harness.pki.clock.set(approved.notValidAfter.addingTimeInterval(-10 * 86_400))

@@ -18,7 +18,7 @@ struct RAHarness {
     private let made: TestStore
     let ra: RegistrationAuthority
     /// What the RA announced on its event stream, in order.
-    let events = RecordedEvents()
+    let events = EventRecorder()
 
     /// The RA over a fresh store of `kind` (TestSupport's one list of stores): the same decisions
     /// must come out of every backend.
