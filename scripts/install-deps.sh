@@ -31,7 +31,6 @@ tools=(
   "runuser            util-linux"
   "setsid             util-linux"
   "setfacl            acl"
-  "faketime           faketime"
   "git                git"
   "strip              binutils"
   "sha256sum          coreutils"
@@ -53,9 +52,6 @@ packages=(
   gcc libc6-dev python3 python3-venv util-linux coreutils bash
   # tests: setfacl grants a service user read access to a root-owned credential, as systemd does
   acl
-  # tests: libfaketime runs the real `serve` with its clock shifted (hours of policy time pass
-  # without sleeping them: the superseded-grace case of the hostile-client matrix)
-  faketime
   # release: scripts/release.sh reads build facts from git and strips with binutils
   git binutils
 )
