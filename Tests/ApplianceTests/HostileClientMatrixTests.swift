@@ -687,8 +687,9 @@ struct HostileClientMatrixTests {
     /// it runs until a complete request head has been read, so both HTTP listeners close within
     /// it. The admin socket gives a request 5 s to arrive whole (its per-read timeout alone would
     /// let a byte every few seconds hold its one thread, and every admin command with it, for as
-    /// long as the client liked) and says so; an admin command sent meanwhile is answered after
-    /// it. Nothing here is a certificate refusal, so nothing is counted: the close is the refusal.
+    /// long as the client liked), says so and logs it; an admin command sent meanwhile is answered
+    /// after it. Nothing here is a certificate refusal, so nothing is counted: the close is the
+    /// refusal.
     @Test(
         "slow loris on every listener (plain HTTP, inside TLS sessions for the mTLS agent API and EST, the admin socket) is closed within its timeout while the genuine agent and an admin command are served"
     )
@@ -725,6 +726,8 @@ struct HostileClientMatrixTests {
         let adminSession = try await admin
         #expect(adminSession.closed && adminSession.seconds < 10, "admin socket: \(adminSession)")
         #expect(adminSession.reply.contains("not complete within 5 s"), "admin socket: \(adminSession.reply)")
+        let logged = m.serve.process.output.split(separator: "\n").contains { $0.contains("bad admin request") && $0.contains("not complete within") }
+        #expect(logged, "the admin slow loris is logged: \(m.serve.process.output)")
         await Self.expectGenuineServed(loop)
     }
 

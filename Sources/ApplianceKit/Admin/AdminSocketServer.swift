@@ -144,6 +144,9 @@ public final class AdminSocketServer: Service, Sendable {
         } catch let error as ApplianceError where error.code == .forbidden {
             response = AdminResponse(ok: false, error: "admin socket: \(error.reason)")
         } catch {
+            // Logged too: a client that keeps sending what the CLI never sends (or sends it too
+            // slowly) should be visible to the operator, not only to itself.
+            logger.notice("bad admin request", metadata: ["uid": "\(caller.uid)", "pid": "\(caller.pid)", "error": "\(error)"])
             response = AdminResponse(ok: false, error: "bad admin request: \(error)")
         }
         if var bytes = try? JSONEncoder().encode(response) {
