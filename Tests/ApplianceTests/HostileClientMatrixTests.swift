@@ -403,7 +403,9 @@ struct HostileClientMatrixTests {
         let lastExpiry = try #require(
             try await SQLiteStore(path: m.harness.state.path("db", "rootkeeper.sqlite")).latestExpiry(issuerSKI: oldID, excluding: [.ocspSigner]))
         let ahead = lastExpiry.timeIntervalSinceNow + 86_400
-        try #require(oldIssuer.notValidAfter > Date() + ahead + 30 * 86_400, "the old intermediate must outlive the test's clock, or it expires rather than retires")
+        try #require(
+            oldIssuer.notValidAfter > Date() + ahead + 30 * 86_400,
+            "the old intermediate must outlive the test's clock, or it expires rather than retires")
 
         let stolenKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let stolen = try m.forge(key: stolenKey, notAfter: Date() + ahead + 30 * 86_400, issuer: oldIssuer, issuerKey: m.intermediateKey)
@@ -709,7 +711,9 @@ struct HostileClientMatrixTests {
         let http = m.serve.http
         let adminSocket = m.harness.state.adminSocket
         async let plain = onOwnThread { try Self.dribble(RawTCPConnection(port: http), head: "GET /health HTTP/1.1\r\nHost: a\r\nX-Slow: ") }
-        async let admin = onOwnThread { try Self.dribble(RawTCPConnection(unixSocket: adminSocket), head: "{\"command\": \"agents.list\", \"x\": \"") }
+        async let admin = onOwnThread {
+            try Self.dribble(RawTCPConnection(unixSocket: adminSocket), head: "{\"command\": \"agents.list\", \"x\": \"")
+        }
         // Sent while the admin dribbler holds the socket's one thread: answered once it is let go.
         try await Task.sleep(for: .seconds(1))
         let list = try await m.serve.admin(["agents", "list"])
@@ -753,7 +757,8 @@ struct HostileClientMatrixTests {
     /// `openssl s_client` to the HTTPS listener (with `clientCertificate` when given) sending
     /// `head` and then one byte a second, at most 40; returns its output and how long the session
     /// lasted (it ends when the server closes it).
-    static func dribble(_ m: Matrix, head: String, clientCertificate: (cert: String, key: String)?) async throws -> (output: String, seconds: Double) {
+    static func dribble(_ m: Matrix, head: String, clientCertificate: (cert: String, key: String)?) async throws -> (output: String, seconds: Double)
+    {
         let identity = clientCertificate.map { "-cert '\($0.cert)' -key '\($0.key)'" } ?? ""
         let script = """
             { printf '%s' "$HEAD"; i=0; while [ $i -lt 40 ]; do printf a; sleep 1; i=$((i+1)); done; } \

@@ -42,7 +42,8 @@ final class ServeProcess: @unchecked Sendable {
                 \(extraConfiguration)
                 """)
         FileManager.default.createFile(atPath: secret, contents: Data("\(passphrase)\n".utf8), attributes: [.posixPermissions: 0o600])
-        let started = try LoopbackServe.start(state: state, config: config, secret: ["--passphrase-file", secret], environment: environment, requireHealthy: false)
+        let started = try LoopbackServe.start(
+            state: state, config: config, secret: ["--passphrase-file", secret], environment: environment, requireHealthy: false)
         (process, https, http) = (started.process, started.https, started.http)
     }
 
