@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// Serves `DIR/admin.sock` (mode 0600, owner only) as a ServiceLifecycle `Service`.
 ///
 /// Connections are handled one at a time on a dedicated thread (admin traffic is rare and a
-/// human is waiting); each has a 5-second I/O timeout. The kernel-reported uid of the caller is
+/// human is waiting); each has a 5-second I/O timeout and 5 seconds to send its whole request. The kernel-reported uid of the caller is
 /// passed to the ``AdministrationService`` for the audit log.
 public final class AdminSocketServer: Service, Sendable {
     public let path: String
@@ -22,6 +22,8 @@ public final class AdminSocketServer: Service, Sendable {
     private let logger: Logger
     private let stopped = NIOLockedValueBox(false)
     static let maxMessageBytes = 64 * 1024
+    /// The whole request line must arrive within this (the CLI sends it at once).
+    static let requestSeconds = 5
 
     public init(path: String, service: any AdministrationService, logger: Logger) {
         self.path = path
@@ -131,7 +133,7 @@ public final class AdminSocketServer: Service, Sendable {
         do {
             // The request is read (bounded) before the caller check so that closing the socket
             // does not discard the refusal with a reset.
-            let line = try UnixSocket.readLine(connection, limit: Self.maxMessageBytes)
+            let line = try UnixSocket.readLine(connection, limit: Self.maxMessageBytes, within: Self.requestSeconds)
             guard Self.mayAdminister(caller) else {
                 logger.warning(
                     "admin connection refused: caller is not the service user", metadata: ["uid": "\(caller.uid)", "pid": "\(caller.pid)"])
@@ -142,6 +144,9 @@ public final class AdminSocketServer: Service, Sendable {
         } catch let error as ApplianceError where error.code == .forbidden {
             response = AdminResponse(ok: false, error: "admin socket: \(error.reason)")
         } catch {
+            // Logged too: a client that keeps sending what the CLI never sends (or sends it too
+            // slowly) should be visible to the operator, not only to itself.
+            logger.notice("bad admin request", metadata: ["uid": "\(caller.uid)", "pid": "\(caller.pid)", "error": "\(error)"])
             response = AdminResponse(ok: false, error: "bad admin request: \(error)")
         }
         if var bytes = try? JSONEncoder().encode(response) {

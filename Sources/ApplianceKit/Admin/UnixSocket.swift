@@ -49,11 +49,28 @@ enum UnixSocket {
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Reads until a newline or EOF, at most `limit` bytes.
-    static func readLine(_ fd: Int32, limit: Int) throws -> [UInt8] {
+    /// Reads until a newline or EOF, at most `limit` bytes; with `within`, all of it within that
+    /// many seconds. The socket's per-read timeout alone does not bound a whole line: a peer
+    /// sending a byte every few seconds (slow loris) would hold the reader for as long as it
+    /// liked, and the admin socket has one thread, so `revoke` would wait behind it.
+    static func readLine(_ fd: Int32, limit: Int, within seconds: Int? = nil) throws -> [UInt8] {
+        let deadline = seconds.map { ContinuousClock.now + .seconds($0) }
         var data: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while data.count <= limit {
+            if let deadline, let seconds {
+                let left = ContinuousClock.now.duration(to: deadline).components
+                let milliseconds = left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000
+                var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let polled = milliseconds > 0 ? poll(&ready, 1, Int32(milliseconds)) : 0
+                if polled < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("poll", "admin socket")
+                }
+                guard polled > 0 else {
+                    throw ApplianceError.malformed("admin request not complete within \(seconds) s: send the whole request as one line")
+                }
+            }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 { throw failure("read", "admin socket") }
             if count == 0 { break }

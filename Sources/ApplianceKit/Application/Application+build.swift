@@ -62,7 +62,8 @@ public func buildApplication(
     let https = Application(
         router: httpsRouter,
         server: HTTPServerBuilder { responder in
-            RotatingTLSChannel(base: HTTP1Channel(responder: responder, configuration: http1), holder: holder, verifier: verifier)
+            RotatingTLSChannel(
+                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)), holder: holder, verifier: verifier)
         },
         configuration: .init(
             address: .hostname(configuration.https.address, port: configuration.https.port),
@@ -76,7 +77,7 @@ public func buildApplication(
     PublicRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpRouter)
     let http = Application(
         router: httpRouter,
-        server: .http1(configuration: http1),
+        server: HTTPServerBuilder { responder in PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)) },
         configuration: .init(
             address: .hostname(configuration.http.address, port: configuration.http.port),
             serverName: "rootkeeper",

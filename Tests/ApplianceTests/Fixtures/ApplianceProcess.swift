@@ -23,7 +23,10 @@ final class ApplianceProcess: @unchecked Sendable {
     let stateRoot: String
     let config: String
     private let secret: [String]
-    private let environment: [String: String]
+    /// Added to the environment of `serve` and of the curl this fixture runs against it (empty,
+    /// or ``ShiftedClock`` to run both ahead of the real clock, so certificates `serve` issues
+    /// at its time are current for its clients too).
+    let environment: [String: String]
     private let requireHealthy: Bool
     private let waitsForAdminSocket: Bool
     private let tokenModule: RemovableTokenModule?
@@ -139,7 +142,10 @@ final class ApplianceProcess: @unchecked Sendable {
     /// Starts `serve` on `state` (made elsewhere) with the intermediate key's `passphrase` (written
     /// to a 0600 file under `work`) and waits (bounded) until `/health` answers at all.
     /// `extraConfiguration` continues the `ca:` block.
-    convenience init(state: String, work: TemporaryDirectory, passphrase: String, name: String = "serve", extraConfiguration: String = "") throws {
+    convenience init(
+        state: String, work: TemporaryDirectory, passphrase: String, name: String = "serve", extraConfiguration: String = "",
+        environment: [String: String] = [:]
+    ) throws {
         chmod(work.path, 0o755)  // nobody must reach the state directory below it
         let config = work.file("\(name).yaml")
         let secret = work.file("\(name).passphrase")
@@ -154,7 +160,8 @@ final class ApplianceProcess: @unchecked Sendable {
                 \(extraConfiguration)
                 """)
         FileManager.default.createFile(atPath: secret, contents: Data("\(passphrase)\n".utf8), attributes: [.posixPermissions: 0o600])
-        try self.init(directory: work, stateRoot: state, config: config, secret: ["--passphrase-file", secret], requireHealthy: false)
+        try self.init(
+            directory: work, stateRoot: state, config: config, secret: ["--passphrase-file", secret], environment: environment, requireHealthy: false)
     }
 
     /// SIGTERM, then any process left on this state.
@@ -392,10 +399,11 @@ final class ApplianceProcess: @unchecked Sendable {
         let csr = try await opensslCSR(in: work, name: hostname, commonName: "agent-\(hostname)-\(UUID().uuidString.lowercased())")
         let response = work.file("\(hostname).p7.b64")
         let cert = work.file("\(hostname).crt")
-        let post = try await ExternalTool("curl").runAsync([
-            "-sS", "--max-time", "20", "--cacert", root, "-H", "Authorization: Bearer \(value)", "-H", "Content-Type: application/pkcs10",
-            "--data-binary", "@\(csr.b64)", "-o", response, "-w", "%{http_code}", "\(httpsURL)/.well-known/est/simpleenroll",
-        ])
+        let post = try await ExternalTool("curl").runAsync(
+            [
+                "-sS", "--max-time", "20", "--cacert", root, "-H", "Authorization: Bearer \(value)", "-H", "Content-Type: application/pkcs10",
+                "--data-binary", "@\(csr.b64)", "-o", response, "-w", "%{http_code}", "\(httpsURL)/.well-known/est/simpleenroll",
+            ], environment: environment)
         guard post.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200" else {
             throw TestFailure("simpleenroll answered \(post.output): \((try? String(contentsOfFile: response, encoding: .utf8)) ?? "")")
         }
@@ -403,6 +411,39 @@ final class ApplianceProcess: @unchecked Sendable {
             "openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs | openssl x509 -out '\(cert)'")
         guard decode.succeeded else { throw TestFailure("cannot decode the EST response: \(decode.output)") }
         return (cert, csr.key)
+    }
+
+    /// Renews `agent` with `simplereenroll` (RFC 7030 §4.2.2) over mTLS with curl: a new openssl
+    /// key and a CSR naming the same identity; returns the new certificate and key.
+    func reenrollWithCurl(_ agent: (cert: String, key: String), as name: String, in work: TemporaryDirectory, root: String) async throws -> (
+        cert: String, key: String
+    ) {
+        let csr = try await opensslCSR(in: work, name: name, commonName: try Self.agentCommonName(agent.cert))
+        let response = work.file("\(name).p7.b64")
+        let cert = work.file("\(name).crt")
+        let post = try await ExternalTool("curl").runAsync(
+            [
+                "-sS", "--max-time", "20", "--cacert", root, "--cert", agent.cert, "--key", agent.key, "-H", "Content-Type: application/pkcs10",
+                "--data-binary", "@\(csr.b64)", "-o", response, "-w", "%{http_code}", "\(httpsURL)/.well-known/est/simplereenroll",
+            ], environment: environment)
+        guard post.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "200" else {
+            throw TestFailure("simplereenroll answered \(post.output): \((try? String(contentsOfFile: response, encoding: .utf8)) ?? "")")
+        }
+        let decode = try await Curl.shell(
+            "openssl base64 -d -in '\(response)' | openssl pkcs7 -inform DER -print_certs | openssl x509 -out '\(cert)'")
+        guard decode.succeeded else { throw TestFailure("cannot decode the EST response: \(decode.output)") }
+        return (cert, csr.key)
+    }
+
+    /// The agent's identity as a (legacy, still accepted) CSR common name `agent-{hostname}-{uuid}`:
+    /// the identity lives in the certificate's SANs (docs/identity.md), and an openssl CSR made
+    /// with `-subj` alone carries no SANs.
+    static func agentCommonName(_ cert: String) throws -> String {
+        let san = try ExternalTool("openssl").run(["x509", "-in", cert, "-noout", "-ext", "subjectAltName"]).stdout
+        guard let dns = san.firstMatch(of: /DNS:([^,\s]+)/)?.1, let uuid = san.firstMatch(of: /URI:urn:uuid:([0-9a-f-]{36})/)?.1 else {
+            throw TestFailure("no agent identity in the SANs: \(san)")
+        }
+        return "agent-\(dns)-\(uuid)"
     }
 
     /// The certificate's serial as the store and the admin CLI name it.

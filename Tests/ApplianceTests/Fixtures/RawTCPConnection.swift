@@ -1,12 +1,15 @@
 import Foundation
 import TestSupport
 
+@testable import ApplianceKit
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A plain TCP client socket for what curl cannot do on purpose: dribble a request byte by byte,
 /// open a connection and send nothing, or hold connections open. Blocking; use from `onOwnThread {}`.
+/// ``init(unixSocket:)`` does the same to a Unix domain socket (the admin socket).
 final class RawTCPConnection: @unchecked Sendable {
     private let fd: Int32
     private var isClosed = false
@@ -49,6 +52,18 @@ final class RawTCPConnection: @unchecked Sendable {
         guard connected == 0 else {
             Glibc.close(fd)
             throw TestFailure("connect: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Connects to the Unix domain socket at `path`.
+    init(unixSocket path: String) throws {
+        fd = UnixSocket.streamSocket()
+        guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
+        var address = try UnixSocket.address(path)
+        guard UnixSocket.withSockaddr(&address, { connect(fd, $0, $1) }) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw TestFailure("connect \(path): \(reason)")
         }
     }
 
