@@ -141,19 +141,11 @@ struct PostgreSQLServeTests {
         defer { cluster.dropDatabase(database) }
         try await ApplianceProcess.with(extraConfiguration: Self.storeYAML(cluster, database: database)) { app in
             #expect(!FileManager.default.fileExists(atPath: app.database), "a PostgreSQL node keeps no SQLite store")
-            // Node B: a copy of A's state directory without db/, its own configuration and listeners.
-            let stateB = app.directory.file("state-b")
-            let copy = try ExternalTool("cp").run(["-a", app.stateRoot, stateB])
-            try #require(copy.succeeded, "\(copy.output)")
-            for leftover in ["db", "admin.sock", "audit"] { try? FileManager.default.removeItem(atPath: stateB + "/" + leftover) }
-            let configB = app.directory.file("appliance-b.yaml")
-            // B's host list starts with a host where nothing listens: tried first, skipped.
+            // Node B: a copy of A's state directory without db/, its own configuration and
+            // listeners; its host list starts with a host where nothing listens: tried first, skipped.
             let dead = try PostgreSQLCluster.freePort()
-            try LoopbackServe.writeConfiguration(
-                to: configB, state: stateB,
-                extra: Self.storeYAML(
-                    cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"]))
-            let b = try Self.serve(app, state: stateB, config: configB)
+            let b = try app.startSecondNode(cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"])
+            let stateB = b.state
             defer {
                 b.process.stop()
                 ProcessReaper.terminate(commandLineContaining: stateB)
