@@ -11,7 +11,7 @@ import Testing
 /// reason that says which. psql with `sslmode=verify-full` checks the server set-up independently.
 @Suite("PostgreSQL store: TLS with a pinned CA, verify-full", .serialized)
 struct PostgreSQLTLSTests {
-    /// A CA, a server certificate for IP 127.0.0.1 only, and an unrelated CA, made by openssl.
+    /// A CA, a server certificate for the name `localhost` only (no IP address), and an unrelated CA, made by openssl.
     struct Material {
         let directory: TemporaryDirectory
         var ca: String { directory.file("ca.crt") }
@@ -38,7 +38,7 @@ struct PostgreSQLTLSTests {
             "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", directory.file("server.key"),
             "-out", directory.file("server.csr"), "-subj", "/CN=rootkeeper-test-postgres",
         ])
-        try "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n"
+        try "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n"
             .write(toFile: directory.file("server.ext"), atomically: true, encoding: .utf8)
         try run([
             "x509", "-req", "-in", directory.file("server.csr"), "-CA", directory.file("ca.crt"), "-CAkey", directory.file("ca.key"),
@@ -92,13 +92,13 @@ struct PostgreSQLTLSTests {
         defer { cluster.stop(mode: "immediate", remove: true) }
         let database = try cluster.createDatabase(prefix: "tls")
 
-        // Independent check of the set-up: libpq verify-full accepts 127.0.0.1 and refuses localhost.
-        let libpq = try Self.psqlVerifyFull(cluster, host: "127.0.0.1", ca: material.ca)
+        // Independent check of the set-up: libpq verify-full accepts localhost and refuses 127.0.0.1.
+        let libpq = try Self.psqlVerifyFull(cluster, host: "localhost", ca: material.ca)
         #expect(libpq.succeeded && libpq.stdout.contains("t"), "\(libpq.output)")
-        #expect(!(try Self.psqlVerifyFull(cluster, host: "localhost", ca: material.ca)).succeeded)
+        #expect(!(try Self.psqlVerifyFull(cluster, host: "127.0.0.1", ca: material.ca)).succeeded)
 
         // The right CA: connected over TLS, and it works.
-        let store = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "127.0.0.1", ca: material.ca))
+        let store = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "localhost", ca: material.ca))
         defer { store.close() }
         try await store.insertToken(Sample.token("over-tls"))
         #expect(try await store.token(sha256: EnrollmentToken.digest(of: "over-tls")) != nil)
@@ -110,14 +110,15 @@ struct PostgreSQLTLSTests {
 
         // Another CA signed nothing this server presents: refused, and the reason says so.
         let wrongCA = await Self.refusal {
-            _ = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "127.0.0.1", ca: material.otherCA))
+            _ = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "localhost", ca: material.otherCA))
         }
         #expect(wrongCA?.code == .unavailable)
         #expect(wrongCA?.reason.contains("not signed by the CA in store.tls_ca") == true, "\(wrongCA?.reason ?? "no error")")
 
-        // The right CA but a host name the certificate does not carry (verify-full checks names).
+        // The right CA but a host the certificate does not name (verify-full checks names): the
+        // same server reached as 127.0.0.1, which the certificate does not carry.
         let wrongHost = await Self.refusal {
-            _ = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "localhost", ca: material.ca))
+            _ = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "127.0.0.1", ca: material.ca))
         }
         #expect(wrongHost?.code == .unavailable)
         #expect(wrongHost?.reason.contains("does not name the host") == true, "\(wrongHost?.reason ?? "no error")")
