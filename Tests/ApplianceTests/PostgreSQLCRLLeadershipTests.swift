@@ -166,14 +166,17 @@ extension ApplianceProcess {
         let state: String
     }
 
-    func startSecondNode(_ cluster: PostgreSQLCluster, database: String, hosts: [String]? = nil, name: String = "b") throws -> SecondNode {
+    /// `extra`: YAML lines before `store:` (e.g. a `ca:` block matching this node's).
+    func startSecondNode(
+        _ cluster: PostgreSQLCluster, database: String, hosts: [String]? = nil, name: String = "b", extra: String = ""
+    ) throws -> SecondNode {
         let state = directory.file("state-\(name)")
         let copy = try ExternalTool("cp").run(["-a", stateRoot, state])
         guard copy.succeeded else { throw TestFailure("cp \(stateRoot): \(copy.output)") }
         for leftover in ["db", "admin.sock", "audit"] { try? FileManager.default.removeItem(atPath: state + "/" + leftover) }
         let config = directory.file("appliance-\(name).yaml")
         try LoopbackServe.writeConfiguration(
-            to: config, state: state, extra: PostgreSQLServeTests.storeYAML(cluster, database: database, hosts: hosts))
+            to: config, state: state, extra: extra + PostgreSQLServeTests.storeYAML(cluster, database: database, hosts: hosts))
         let started = try PostgreSQLServeTests.serve(self, state: state, config: config)
         return SecondNode(process: started.process, https: started.https, http: started.http, state: state)
     }

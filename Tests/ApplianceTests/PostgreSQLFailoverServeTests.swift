@@ -43,13 +43,14 @@ struct PostgreSQLFailoverServeTests {
         // Synchronous replication: a commit returns only once the standby has it (so a client
         // never holds a certificate the standby lacks). The standby clears the setting, or once
         // promoted, alone, it would wait for a standby of its own on every commit.
-        let primary = try PostgreSQLCluster.start(configure: [
-            "wal_level = replica", "max_wal_senders = 5", "synchronous_standby_names = '*'", "synchronous_commit = on",
-        ])
+        let primary = try PostgreSQLCluster.start(configure: ["wal_level = replica", "max_wal_senders = 5", "synchronous_commit = on"])
         defer { primary.stop(mode: "immediate", remove: true) }
         let database = try primary.createDatabase(prefix: "failover")
         let standby = try PostgreSQLCluster.standby(of: primary, configure: ["synchronous_standby_names = ''"])
         defer { standby.stop(mode: "immediate", remove: true) }
+        // Only now (a commit would wait for ever while no standby is connected): every commit waits for the standby.
+        try primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        try primary.psql("SELECT pg_reload_conf()")
         var synchronous = ""
         for _ in 0..<100 {
             synchronous = try primary.psql("SELECT sync_state FROM pg_stat_replication")
@@ -152,7 +153,7 @@ struct PostgreSQLFailoverServeTests {
                 #expect(status == 200, "node \(name) /health after the promotion: \(status)")
             }
             // The audit chain the two nodes wrote through the failover still verifies.
-            let verified = try ProductBinary.tool("appliance").run(["audit", "verify", "--state-dir", b.state])
+            let verified = try ProductBinary.tool("appliance").run(["audit", "verify", "--state-dir", app.stateRoot])
             #expect(verified.succeeded, "\(verified.output)")
         }
     }
@@ -162,8 +163,10 @@ struct PostgreSQLFailoverServeTests {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "agenturls")
         defer { cluster.dropDatabase(database) }
-        try await ApplianceProcess.with(extraConfiguration: PostgreSQLServeTests.storeYAML(cluster, database: database)) { app in
-            let b = try app.startSecondNode(cluster, database: database)
+        // The renewal window is open at once (the decision is the node's, so both nodes say so).
+        let window = "ca:\n  agent_validity_days: 10\n  renew_before_days: 10\n"
+        try await ApplianceProcess.with(extraConfiguration: window + PostgreSQLServeTests.storeYAML(cluster, database: database)) { app in
+            let b = try app.startSecondNode(cluster, database: database, extra: window)
             defer {
                 b.process.stop()
                 ProcessReaper.terminate(commandLineContaining: b.state)
