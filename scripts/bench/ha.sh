@@ -140,7 +140,7 @@ measure() { # name count-cmd state1 https1 http1 [state2 https2 http2]
   openssl ocsp -issuer "$s1/ca/intermediate-ca.crt" -serial "0x$target" -no_nonce -reqout "$WORK/revoke-$name.der" >/dev/null
   local latency
   latency=$("$BIN/rootkeeper-bench" revocation-latency --state "$s1" --http-port "$observer" --serial "$target" \
-    --request "$WORK/revoke-$name.der" --timeout 60 2>&1 | tr '\n' ' ')
+    --request "$WORK/revoke-$name.der" --timeout 60 2>&1 | tr '\n' ' ') || latency="$latency (rootkeeper-bench revocation-latency failed)"
   log "$(printf '%-34s EST %8.0f/s (runs: %s; %s certificates stored) | revoke on node 1, seen on %s: %s' \
     "$name" "$(echo "${rates[*]}" | median)" "${rates[*]}" "$((after - before))" \
     "$([ -n "$s2" ] && echo "node 2" || echo "node 1")" "$latency")"
@@ -172,7 +172,7 @@ cp -a "$WORK/pristine" "$WORK/pg-two-a"
 write_config "$WORK/pg-two-a.yaml" "$WORK/pg-two-a" "$P1" "$P2" "$(store_yaml bench_two)"
 "$BIN/appliance" store migrate --state-dir "$WORK/pg-two-a" --config "$WORK/pg-two-a.yaml" >&2
 cp -a "$WORK/pg-two-a" "$WORK/pg-two-b"
-rm -rf "$WORK/pg-two-b/db" "$WORK/pg-two-b/admin.sock" "$WORK/pg-two-b/audit"
+rm -rf "$WORK/pg-two-b/db" "$WORK/pg-two-b/admin.sock"
 write_config "$WORK/pg-two-b.yaml" "$WORK/pg-two-b" "$P3" "$P4" "$(store_yaml bench_two)"
 [ "$(id -u)" -ne 0 ] || chown -R nobody: "$WORK/pg-two-a" "$WORK/pg-two-b"
 start_serve "$WORK/pg-two-a" "$WORK/pg-two-a.yaml" "$P2"

@@ -53,6 +53,12 @@ actor CRLLeaderLock {
     private var host: PostgreSQLStore.Configuration.Host?
     private var held: Set<String> = []
 
+    // A connection must be closed before it is released (postgres-nio asserts it): the task
+    // keeps it alive until it is.
+    deinit {
+        if let connection { Task { try? await connection.close() } }
+    }
+
     /// Whether this node holds `issuerSKI`'s lock now, taking it if free. A held lock is
     /// re-checked with a round trip (a connection the server dropped holds nothing); the
     /// connection follows the store to a new primary (locks do not survive a failover).
