@@ -173,7 +173,8 @@ extension ApplianceProcess {
         let state = directory.file("state-\(name)")
         let copy = try ExternalTool("cp").run(["-a", stateRoot, state])
         guard copy.succeeded else { throw TestFailure("cp \(stateRoot): \(copy.output)") }
-        for leftover in ["db", "admin.sock", "audit"] { try? FileManager.default.removeItem(atPath: state + "/" + leftover) }
+        // Its audit journal stays: it continues from the shared chain (a node without audit/ cannot write one).
+        for leftover in ["db", "admin.sock"] { try? FileManager.default.removeItem(atPath: state + "/" + leftover) }
         let config = directory.file("appliance-\(name).yaml")
         try LoopbackServe.writeConfiguration(
             to: config, state: state, extra: extra + PostgreSQLServeTests.storeYAML(cluster, database: database, hosts: hosts))
