@@ -192,6 +192,18 @@ struct PostgreSQLServeTests {
                 usleep(100_000)
             }
             for crl in crls { #expect(crl.contains("verify OK") && crl.uppercased().contains(wanted), "\(crl)") }
+            // `appliance backup` refuses a PostgreSQL node instead of archiving a stale or missing SQLite store.
+            let backupKey = app.directory.file("backup.passphrase")
+            try #require(
+                FileManager.default.createFile(
+                    atPath: backupKey, contents: Data("correct horse battery staple\n".utf8), attributes: [.posixPermissions: 0o600]))
+            let backup = try ProductBinary.tool("appliance").run([
+                "backup", "create", "--state-dir", app.stateRoot, "--config", app.directory.file("appliance.yaml"),
+                "--out", app.directory.file("node-a.rkbackup"), "--passphrase-file", backupKey,
+            ])
+            #expect(
+                !backup.succeeded && backup.output.contains("records live in PostgreSQL") && backup.output.contains("pg_dump"), "\(backup.output)")
+            #expect(!FileManager.default.fileExists(atPath: app.directory.file("node-a.rkbackup")))
             // One audit chain across both nodes, recorded by A's journal.
             #expect(try cluster.psql("SELECT count(*) FROM audit_events WHERE action LIKE '%revoke%'", database: database) != "0")
         }
