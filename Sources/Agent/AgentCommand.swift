@@ -22,7 +22,10 @@ struct AgentCommand: AsyncParsableCommand {
                   --token-prompt      typed at the terminal, not echoed
                 Without a token the enrolment waits for an administrator's approval.
                 """)
-        @Option(help: "Appliance URL, https://HOST:PORT (IPv6: https://[ADDRESS]:PORT)") var server: String
+        @Option(
+            help: ArgumentHelp(
+                "Appliance URL, https://HOST:PORT (IPv6: https://[ADDRESS]:PORT). Repeat it for the other nodes of a cluster: enrolment uses the first; renew and status try them in order, passing to the next when one cannot be reached (docs/agent-files.md).",
+                valueName: "url")) var server: [String]
         @Option(
             help:
                 "A certificate of the appliance chain (usually the root): agent pin sha256/BASE64, or its certificate or SPKI SHA-256 in hex (docs/identity.md)."
@@ -45,16 +48,19 @@ struct AgentCommand: AsyncParsableCommand {
                     pass it with --token-file PATH (mode 0600), --token-fd N or --token-prompt, and ask for a new token: this one may have been seen
                     """)
             }
+            guard !server.isEmpty else { throw ValidationError("give the appliance URL with --server https://HOST:PORT") }
             let sources = [tokenFile != nil, tokenFd != nil, tokenPrompt].filter { $0 }.count
             guard sources <= 1 else { throw ValidationError("give at most one of --token-file, --token-fd and --token-prompt") }
         }
 
         func run() async throws {
-            let url = try AgentEnrollment.serverURL(server)
+            let urls = try server.map(AgentEnrollment.serverURL)
             let secret = try readToken()
             var enrollment = AgentEnrollment(files: AgentFiles(directory: out))
             enrollment.maximumPendingWait = .seconds(maxWait)
-            let certificate = try await enrollment.enroll(server: url, pin: try SPKIPin(pin), hostname: hostname, token: secret) { line in
+            let certificate = try await enrollment.enroll(
+                server: urls[0], otherServers: Array(urls.dropFirst()), pin: try SPKIPin(pin), hostname: hostname, token: secret
+            ) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             print("enrolled: serial \(certificate.serialNumber.hex), valid until \(certificate.notValidAfter)")

@@ -37,7 +37,7 @@ extension AgentEnrollment {
     /// re-delivers the certificate it already issued; key and certificate are installed together
     /// by one rename; the previous pair is kept until an mTLS call with the new pair succeeds.
     public func renewNow() async throws -> Certificate {
-        let (state, server, client) = try agentClient()
+        let (state, servers, client) = try agentClient()
         let key = try pendingOrNewKey()
         let identity = try AgentIdentity(hostname: state.hostname, uuid: state.agentID)
         let csr = try CertificateSigningRequest(
@@ -54,8 +54,10 @@ extension AgentEnrollment {
         var serializer = DER.Serializer()
         try serializer.serialize(csr)
         let body = Array(Data(serializer.serializedBytes).base64EncodedString(options: .lineLength64Characters).utf8)
-        let response = try await client.send(
-            method: .POST, url: server.appendingPathComponent(".well-known/est/simplereenroll"),
+        // The pending key is the same on every URL: a node that issued but whose answer was lost
+        // is reached again, or another node re-delivers the same certificate from the shared store.
+        let response = try await Self.send(
+            client, to: servers, path: ".well-known/est/simplereenroll", method: .POST,
             headers: [("Content-Type", "application/pkcs10")], body: body)
         guard response.status == 200 else {
             let reason = String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOHTTP1
 import PKICore
 import SwiftASN1
 import X509
@@ -22,7 +23,8 @@ public struct AgentEnrollment: Sendable {
     /// colliding with it (issue #12: a new key is refused while the old registration holds the
     /// hostname).
     public func enroll(
-        server: URL, pin: SPKIPin, hostname: String, token: String?, progress: @Sendable (String) -> Void = { _ in }
+        server: URL, otherServers: [URL] = [], pin: SPKIPin, hostname: String, token: String?,
+        progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> Certificate {
         // The host name is validated and canonicalised (lower case) here, so the state file, the
         // CSR and the certificate spell it the same way (docs/identity.md).
@@ -68,7 +70,9 @@ public struct AgentEnrollment: Sendable {
                     certificatePEM: Array(try certificate.serializeAsPEM().pemString.utf8 + [10]),
                     name: certificate.serialNumber.hex)
                 try files.writeAtomically(Array(chain.utf8), to: files.chain, mode: 0o644)
-                let state = AgentState(server: server.absoluteString, pin: pin.description, hostname: hostname, agentID: uuid)
+                let state = AgentState(
+                    server: server.absoluteString, otherServers: otherServers.map(\.absoluteString), pin: pin.description, hostname: hostname,
+                    agentID: uuid)
                 try files.writeAtomically([UInt8](try JSONEncoder().encode(state)), to: files.state, mode: 0o600)
                 // The enrolment is complete: agent-state.json and the installed pair now describe the
                 // key. The saved enrolment key must go too, or the first renewal would take it for
@@ -165,8 +169,8 @@ public struct AgentEnrollment: Sendable {
 
     /// The body of `GET /api/v1/agent/status`, over mTLS with the current pair.
     func statusBody() async throws -> [UInt8] {
-        let (_, server, client) = try agentClient()
-        let response = try await client.send(method: .GET, url: server.appendingPathComponent("api/v1/agent/status"))
+        let (_, servers, client) = try agentClient()
+        let response = try await Self.send(client, to: servers, path: "api/v1/agent/status", method: .GET)
         guard response.status == 200 else {
             throw AgentError(
                 .refused,
@@ -198,10 +202,13 @@ public struct AgentEnrollment: Sendable {
 
     /// The saved state, the appliance URL and an mTLS client with the current pair, trusting the
     /// saved chain's roots and pin.
-    func agentClient() throws -> (AgentState, URL, HTTPSClient) {
+    func agentClient() throws -> (AgentState, [URL], HTTPSClient) {
         let state = try agentState()
-        guard let server = URL(string: state.server), server.scheme == "https" else {
-            throw AgentError(.invalidInput, "\(files.state) names the server \(state.server), which is not an https:// URL; enrol again")
+        let servers = try state.servers.map { text in
+            guard let server = URL(string: text), server.scheme == "https" else {
+                throw AgentError(.invalidInput, "\(files.state) names the server \(text), which is not an https:// URL; enrol again")
+            }
+            return server
         }
         func read(_ path: String, _ what: String) throws -> [UInt8] {
             do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
@@ -221,7 +228,27 @@ public struct AgentEnrollment: Sendable {
         }
         var client = HTTPSClient(trust: ServerTrustPolicy(pin: try SPKIPin(state.pin), roots: roots))
         client.clientIdentity = (try read(files.certificate, "certificate"), try read(files.key, "private key"))
-        return (state, server, client)
+        return (state, servers, client)
+    }
+
+    /// Sends `path` to each appliance URL in turn until one answers (docs/agent-files.md): a URL
+    /// that cannot be reached (`transport`: refused, reset, timed out) passes to the next; any
+    /// HTTP answer is final, and so is a server that fails the pin (nothing was sent to it, and a
+    /// wrong key is not an outage). The error of the last URL tried names every failure.
+    static func send(
+        _ client: HTTPSClient, to servers: [URL], path: String, method: HTTPMethod, headers: [(String, String)] = [], body: [UInt8] = []
+    ) async throws -> HTTPSResponse {
+        var failures: [String] = []
+        for server in servers {
+            do {
+                return try await client.send(method: method, url: server.appendingPathComponent(path), headers: headers, body: body)
+            } catch let error as AgentError where error.code == .transport {
+                failures.append(error.reason)
+            }
+        }
+        throw AgentError(
+            .transport,
+            failures.count == 1 ? failures[0] : "no appliance URL answered: \(failures.joined(separator: "; "))")
     }
 
     /// A file error in words: the POSIX reason, never Foundation's `Error Domain=…` text.

@@ -46,13 +46,21 @@ public struct AgentFiles: Sendable {
 /// What `agent enroll` remembers for `renew` and `status`.
 public struct AgentState: Codable, Sendable, Equatable {
     public var server: String
+    /// Further appliance URLs (the other nodes of a cluster on one database), tried in order
+    /// when the ones before cannot be reached (docs/agent-files.md). Absent in files written
+    /// before it existed.
+    public var otherServers: [String]?
     public var pin: String
     public var hostname: String
     public var agentID: String
-    public init(server: String, pin: String, hostname: String, agentID: String) {
+    public init(server: String, otherServers: [String] = [], pin: String, hostname: String, agentID: String) {
         self.server = server
+        self.otherServers = otherServers.isEmpty ? nil : otherServers
         self.pin = pin
         self.hostname = hostname
         self.agentID = agentID
     }
+
+    /// Every appliance URL, in the order they are tried.
+    public var servers: [String] { [server] + (otherServers ?? []) }
 }

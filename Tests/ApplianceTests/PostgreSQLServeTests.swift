@@ -137,19 +137,11 @@ struct PostgreSQLServeTests {
         defer { cluster.dropDatabase(database) }
         try await ApplianceProcess.with(extraConfiguration: Self.storeYAML(cluster, database: database)) { app in
             #expect(!FileManager.default.fileExists(atPath: app.database), "a PostgreSQL node keeps no SQLite store")
-            // Node B: a copy of A's state directory without db/, its own configuration and listeners.
-            let stateB = app.directory.file("state-b")
-            let copy = try ExternalTool("cp").run(["-a", app.stateRoot, stateB])
-            try #require(copy.succeeded, "\(copy.output)")
-            for leftover in ["db", "admin.sock", "audit"] { try? FileManager.default.removeItem(atPath: stateB + "/" + leftover) }
-            let configB = app.directory.file("appliance-b.yaml")
-            // B's host list starts with a host where nothing listens: tried first, skipped.
+            // Node B: a copy of A's state directory without db/, its own configuration and
+            // listeners; its host list starts with a host where nothing listens: tried first, skipped.
             let dead = try PostgreSQLCluster.freePort()
-            try ApplianceProcess.writeConfiguration(
-                to: configB, state: stateB,
-                extra: Self.storeYAML(
-                    cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"]))
-            let b = try Self.serve(app, state: stateB, config: configB)
+            let b = try app.startSecondNode(cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"])
+            let stateB = b.state
             defer {
                 b.process.stop()
                 ProcessReaper.terminate(commandLineContaining: stateB)
@@ -196,6 +188,18 @@ struct PostgreSQLServeTests {
                 usleep(100_000)
             }
             for crl in crls { #expect(crl.contains("verify OK") && crl.uppercased().contains(wanted), "\(crl)") }
+            // `appliance backup` refuses a PostgreSQL node instead of archiving a stale or missing SQLite store.
+            let backupKey = app.directory.file("backup.passphrase")
+            try #require(
+                FileManager.default.createFile(
+                    atPath: backupKey, contents: Data("correct horse battery staple\n".utf8), attributes: [.posixPermissions: 0o600]))
+            let backup = try ProductBinary.tool("appliance").run([
+                "backup", "create", "--state-dir", app.stateRoot, "--config", app.directory.file("appliance.yaml"),
+                "--out", app.directory.file("node-a.rkbackup"), "--passphrase-file", backupKey,
+            ])
+            #expect(
+                !backup.succeeded && backup.output.contains("records live in PostgreSQL") && backup.output.contains("pg_dump"), "\(backup.output)")
+            #expect(!FileManager.default.fileExists(atPath: app.directory.file("node-a.rkbackup")))
             // One audit chain across both nodes, recorded by A's journal.
             #expect(try cluster.psql("SELECT count(*) FROM audit_events WHERE action LIKE '%revoke%'", database: database) != "0")
         }

@@ -126,7 +126,7 @@ struct PostgreSQLStoreTests {
         first.close()
         #expect(
             try cluster.psql("SELECT string_agg(identifier, ',' ORDER BY identifier) FROM rootkeeper_migrations", database: database)
-                == "v1-initial")
+                == "v1-initial,v2-shared-crl")
         let again = try await PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
         again.close()
         try cluster.psql("INSERT INTO rootkeeper_migrations (identifier) VALUES ('v99-from-the-future')", database: database)

@@ -22,7 +22,7 @@ struct RunbookExecutionTests {
     /// Every runbook, pinned by name: a runbook that loses its `sh run` markers, or a new one
     /// that nobody classified, fails here instead of silently dropping out of the run below.
     static let pinnedExecutable: Set<String> = [
-        "agent-revocation.md", "appliance-install.md", "backup-and-restore.md", "hsm-token-setup.md",
+        "agent-revocation.md", "appliance-install.md", "backup-and-restore.md", "ha-postgresql.md", "hsm-token-setup.md",
         "intermediate-renewal.md", "intermediate-signing.md", "root-ceremony.md", "root-crl-reissue.md",
         "troubleshooting.md",
     ]

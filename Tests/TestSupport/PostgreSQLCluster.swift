@@ -147,7 +147,10 @@ public final class PostgreSQLCluster: Sendable {
 
     /// A streaming-replication standby of `primary` (`pg_basebackup -R`: it follows the primary
     /// until ``promote()``), in its own temporary directory on its own port.
-    public static func standby(of primary: PostgreSQLCluster) throws -> PostgreSQLCluster {
+    /// `configure` lines are appended to the copied postgresql.conf (e.g. to clear the primary's
+    /// `synchronous_standby_names`, which would stall every commit once this standby is promoted
+    /// with no standby of its own).
+    public static func standby(of primary: PostgreSQLCluster, configure: [String] = []) throws -> PostgreSQLCluster {
         let bin = try binDirectory()
         let directory = try TemporaryDirectory("rootkeeper-pg-standby")
         let data = directory.file("data")
@@ -164,13 +167,26 @@ public final class PostgreSQLCluster: Sendable {
                 "--checkpoint=fast",
             ], timeout: 180)
         guard backup.succeeded else { throw TestFailure("pg_basebackup failed: \(backup.output)") }
-        try appendLines(["unix_socket_directories = '\(directory.path)'", "hot_standby = on"], to: data + "/postgresql.conf")
+        try appendLines(["unix_socket_directories = '\(directory.path)'", "hot_standby = on"] + configure, to: data + "/postgresql.conf")
         let standby = PostgreSQLCluster(
             host: "127.0.0.1", port: try freePort(), user: primary.user, adminDatabase: "postgres",
             dataDirectory: data, directory: directory.path, binDirectory: bin)
         try standby.startServer()
         try standby.stopWhenProcessExits()
         return standby
+    }
+
+    /// SIGKILL to the postmaster (a crash: no shutdown checkpoint, connections cut), then waits
+    /// until its port is closed. The data directory stays for a later ``startServer()``.
+    public func kill9() throws {
+        guard let data = dataDirectory else { return }
+        let pidText = try String(contentsOfFile: data + "/postmaster.pid", encoding: .utf8)
+        guard let pid = pidText.split(separator: "\n").first.flatMap({ pid_t($0.trimmingCharacters(in: .whitespaces)) }) else {
+            throw TestFailure("no postmaster pid in \(data)/postmaster.pid")
+        }
+        guard kill(pid, SIGKILL) == 0 else { throw TestFailure("kill -9 \(pid): \(String(cString: strerror(errno)))") }
+        for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }
+        // Its backends notice the postmaster's death and exit on their own (PostgreSQL watches for it).
     }
 
     /// `pg_ctl promote`: a standby becomes a writable primary.

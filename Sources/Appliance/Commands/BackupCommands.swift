@@ -31,6 +31,18 @@ struct BackupCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try loadConfiguration(config, state: state)
+            // A PostgreSQL node's records are not in its state directory: a db/rootkeeper.sqlite
+            // there is the copy `store migrate` left behind, and backing it up would look like a
+            // backup of the CA while missing everything issued since (fail closed).
+            guard configuration.store.kind == .sqlite else {
+                throw CommandFailure(
+                    """
+                    this node's records live in PostgreSQL (store.kind: postgresql), and `appliance backup` reads only a \
+                    SQLite store (a db/rootkeeper.sqlite in the state directory is the pre-migration copy, not the current \
+                    records): back up the database with pg_dump or PITR and the state directory without db/, as \
+                    Runbooks/ha-postgresql.md §8 shows
+                    """)
+            }
             guard passphrase.identity == nil else {
                 throw CommandFailure("--identity opens archives (verify, restore); to create one for a key pair use --recipient PUB.pem")
             }

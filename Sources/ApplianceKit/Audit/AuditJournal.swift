@@ -73,7 +73,9 @@ public struct AuditJournal: Service, AuthorityEventSubscriber {
             return try await sync(after: seq)
         } catch {
             logger.error("cannot append to the audit journal", metadata: ["path": "\(path)", "error": "\(error)"])
-            return seq
+            // A page may have been appended before the failure (the store lost its primary while
+            // the next page was read): resume after what the file holds, never append it twice.
+            return (try? Self.lastSeq(path: path)) ?? seq
         }
     }
 

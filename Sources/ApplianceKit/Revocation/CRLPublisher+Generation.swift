@@ -10,6 +10,14 @@ extension CRLPublisher {
     func publishIntermediate() async throws {
         loadInstalledIfNeeded()
         guard !retired else { return }
+        if let leadership {
+            let leads = try await checkLeadership(leadership).leads
+            guard leads else {
+                // Another node signs this issuer's CRLs: serve its newest (CRLPublisher+Leadership.swift).
+                try await adoptSharedCRL(leadership)
+                return
+            }
+        }
         let allocation = try await store.allocateCRLNumber(issuerSKI: issuerSKI)
         guard allocation.number >= 1, let number = UInt64(exactly: allocation.number) else {
             throw ApplianceError.unavailable("the store allocated an invalid CRL number \(allocation.number)")
@@ -44,6 +52,8 @@ extension CRLPublisher {
         failure = nil
         metrics.registry.set("rootkeeper_crl_publication_failing", labels: ["issuer": metricLabel], to: 0)
         updateGauges(.intermediate, crl)
+        // For the other nodes, which serve these bytes (a failure here is a failed publication).
+        try await leadership?.storeSharedCRL(issuerSKI: issuerSKI, number: allocation.number, der: signed.derEncoded)
         try await store.recordPublication(
             CRLPublication(
                 issuerSKI: issuerSKI, number: allocation.number, thisUpdate: signed.thisUpdate, nextUpdate: signed.nextUpdate,

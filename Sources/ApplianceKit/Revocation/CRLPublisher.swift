@@ -1,3 +1,4 @@
+import CAStore
 import Foundation
 import Logging
 import PKICore
@@ -37,10 +38,13 @@ public actor CRLPublisher: RevocationPublisher, Service {
         public var pollInterval: Duration
         /// Revocations read from the store per page.
         public var pageSize: Int
+        /// On a shared store: how often a node asks who publishes (the leader keeps its lock, a
+        /// follower picks up newer CRLs and takes over from a dead leader within about this long).
+        public var leadershipInterval: Duration
 
         public init(
             validity: TimeInterval = 86_400, refreshFraction: Double = 0.5, retryInterval: Duration = .seconds(30),
-            pollInterval: Duration = .seconds(60), pageSize: Int = 10_000
+            pollInterval: Duration = .seconds(60), pageSize: Int = 10_000, leadershipInterval: Duration = .seconds(1)
         ) throws {
             guard validity >= 60, validity <= 31 * 86_400 else {
                 throw ApplianceError.configuration("crl.validity", "must be between 60 seconds and 31 days")
@@ -54,6 +58,7 @@ public actor CRLPublisher: RevocationPublisher, Service {
             self.retryInterval = retryInterval
             self.pollInterval = pollInterval
             self.pageSize = pageSize
+            self.leadershipInterval = leadershipInterval
         }
     }
 
@@ -84,6 +89,12 @@ public actor CRLPublisher: RevocationPublisher, Service {
     let clock: any PKIClock
     let metrics: ApplianceMetrics
     let logger: Logger
+    /// On a store shared by several nodes: who publishes (docs/architecture.md#crl-leadership); nil on a single node.
+    let leadership: (any CRLLeadership)?
+    /// Whether this node held the publisher lock at the last check (nil: not asked yet).
+    var leading: Bool?
+    /// Why the last check of the shared store failed, while it fails (logged once).
+    var sharedProblem: String?
 
     /// `intermediate` or `issuer-<ski>` (``CRLFiles``).
     let fileName: String
@@ -116,12 +127,15 @@ public actor CRLPublisher: RevocationPublisher, Service {
     ///   - rootCertificate: the pinned root, to verify installed root CRLs; nil disables installs.
     ///   - expiry: when revoked certificates expire, for pruning (the store's batched lookup, or
     ///     `PerSerialExpiryLookup` over a store without one).
+    ///   - leadership: the shared store's publisher election when several nodes share it; nil
+    ///     on a single node, which always publishes.
     public init(
         issuerCertificate: Certificate, privateKey: Certificate.PrivateKey, rootCertificate: Certificate?,
         store: any CRLPublisherStore, expiry: any CertificateExpiryLookup,
         stateDirectory: StateDirectory, configuration: Configuration, clock: any PKIClock,
-        metrics: ApplianceMetrics, logger: Logger, role: Role = .current
+        metrics: ApplianceMetrics, logger: Logger, role: Role = .current, leadership: (any CRLLeadership)? = nil
     ) throws {
+        self.leadership = leadership
         self.signer = try CRLSigner(issuerCertificate: issuerCertificate, privateKey: privateKey)
         guard let ski = try issuerCertificate.extensions.subjectKeyIdentifier else {
             throw ApplianceError.configuration("ca.intermediate", "the intermediate certificate has no subjectKeyIdentifier")
@@ -146,6 +160,11 @@ public actor CRLPublisher: RevocationPublisher, Service {
         metrics.registry.declare(
             "rootkeeper_crl_publication_failing", kind: .gauge,
             help: "1 while the last CRL publication of the issuer failed (its previous CRL stays served), 0 after a success.")
+        if leadership != nil {
+            metrics.registry.declare(
+                "rootkeeper_crl_leader", kind: .gauge,
+                help: "1 while this node holds the issuer's CRL publisher lock on the shared store, 0 while another node publishes.")
+        }
     }
 
     // MARK: RevocationPublisher
@@ -183,6 +202,10 @@ public actor CRLPublisher: RevocationPublisher, Service {
     }
 
     public var isRetired: Bool { retired }
+
+    /// Whether this node signs the issuer's CRLs: always on a single node; on a shared store,
+    /// while it holds the publisher lock (docs/architecture.md#crl-leadership).
+    public var publishesHere: Bool { leadership == nil || leading == true }
 
     /// The number of the CRL being served for `issuer`.
     public func servedCRLNumber(_ issuer: CRLIssuer) -> CRLNumber? { served[issuer]?.number }
@@ -286,14 +309,20 @@ public actor CRLPublisher: RevocationPublisher, Service {
 
     /// How long to sleep before the next check.
     func nextWake() -> Duration {
-        if failure != nil { return min(configuration.retryInterval, configuration.pollInterval) }
-        return configuration.pollInterval
+        var wake = configuration.pollInterval
+        if leadership != nil, !retired { wake = min(wake, configuration.leadershipInterval) }
+        if failure != nil { return min(configuration.retryInterval, wake) }
+        return wake
     }
 
     /// Refreshes the age gauge and regenerates when due or after a failure.
-    func tick() {
+    func tick() async {
         refreshRootCRLFromDisk()
         updateAgeGauges()
+        if let leadership, !retired {
+            await tickShared(leadership)
+            return
+        }
         if failure != nil || isDue() {
             // The scheduled refresh re-reads the store in full, so the in-memory entries never
             // drift from the database for longer than refreshFraction × validity.

@@ -52,10 +52,12 @@ public final class IssuerCRLPublishers: RevocationPublisher, CRLPublishing {
         for publisher in all {
             try await publisher.publishNow()
             let number = await publisher.servedCRLNumber(.intermediate).map { "\($0)" } ?? "?"
+            // On a shared store a node that does not hold the publisher lock serves the leader's newest CRL.
+            let how = await publisher.publishesHere ? "published" : "served (signed by the node that holds the publisher lock)"
             lines.append(
                 publisher.role == .current
-                    ? "intermediate CRL \(number) published"
-                    : "retiring issuer \(publisher.issuerID) CRL \(number) published")
+                    ? "intermediate CRL \(number) \(how)"
+                    : "retiring issuer \(publisher.issuerID) CRL \(number) \(how)")
         }
         return lines.joined(separator: "\n")
     }

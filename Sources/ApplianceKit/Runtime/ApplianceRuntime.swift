@@ -67,14 +67,18 @@ public struct ApplianceRuntime: Sendable {
         // 4. The revocation services: CRL publishers and OCSP responders per issuer, the mTLS
         // client-status cache and the connection registry — everything a revocation must reach.
         let crlConfiguration = try CRLPublisher.Configuration(validity: TimeInterval(configuration.ca.crlNextUpdateHours) * 3600)
+        // Several nodes on one database: one publisher per issuer (docs/architecture.md#crl-leadership).
+        let leadership: (any CRLLeadership)? = configuration.store.kind == .postgresql ? store : nil
         let crlPublishers = IssuerCRLPublishers(
             current: try CRLPublisher(
                 issuerCertificate: certificates.intermediate, privateKey: key, rootCertificate: certificates.root, store: store,
-                expiry: store, stateDirectory: state, configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger),
+                expiry: store, stateDirectory: state, configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger,
+                leadership: leadership),
             retiring: try issuers.map { certificate, key in
                 try CRLPublisher(
                     issuerCertificate: certificate, privateKey: key, rootCertificate: nil, store: store, expiry: store, stateDirectory: state,
-                    configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger, role: .retiring)
+                    configuration: crlConfiguration, clock: clock, metrics: metrics, logger: logger, role: .retiring,
+                    leadership: leadership)
             })
         func responder(_ certificate: Certificate, _ key: Certificate.PrivateKey) throws -> OCSPResponder {
             try OCSPResponder(

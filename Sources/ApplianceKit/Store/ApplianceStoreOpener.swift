@@ -5,6 +5,7 @@ import Registration
 
 /// Everything the running appliance needs from its store.
 public typealias ApplianceDataStore = RegistrationDataStore & IssuerActivityStore & CertificateExpiryLookup & StoreWritability
+    & CRLLeadership
 
 /// Opens the store the configuration names (docs/configuration.md#store): the SQLite file in the
 /// state directory (default), or the shared PostgreSQL database of several nodes.

@@ -129,7 +129,20 @@ enum PostgreSQLSchema {
                     hash text COLLATE "C" NOT NULL
                 )
                 """,
-            ])
+            ]),
+        Migration(
+            identifier: "v2-shared-crl",
+            statements: [
+                // The leading node's current CRL per issuer, served by every other node
+                // (PostgreSQLStore+CRLLeadership.swift).
+                """
+                CREATE TABLE crl_current (
+                    issuer_ski text COLLATE "C" PRIMARY KEY,
+                    number bigint NOT NULL CHECK (number >= 1),
+                    der bytea NOT NULL
+                )
+                """
+            ]),
     ]
 
     /// Applies the migrations not yet recorded, in one transaction under an advisory lock (two

@@ -153,15 +153,25 @@ extension PostgreSQLStore {
     /// What a failed connection means, in words: NIO's descriptions (`SingleConnectionFailure(target:
     /// [IPv4]…)`) name internal types, so only the operating system's reason is kept.
     static func connectionWords(_ text: String) -> String {
-        let reasons = [
-            "Connection refused": "connection refused (is PostgreSQL running and listening on that address?)",
-            "Connection reset": "the connection was reset",
-            "timed out": "the connection timed out", "timeout": "the connection timed out",
-            "No route to host": "no route to host", "Network is unreachable": "the network is unreachable",
-            "Name or service not known": "the host name does not resolve", "certificate": "the server's TLS certificate was refused",
-            "password authentication failed": "password authentication failed", "closed": "the server closed the connection",
+        // In order: the TLS reasons first (their texts also contain "certificate").
+        let reasons: [(phrase: String, words: String)] = [
+            (
+                "failedToValidateHostname",
+                "the server's TLS certificate does not name the host connected to (store.tls_ca verifies the name, as libpq's verify-full); connect by a name or address the certificate carries"
+            ),
+            (
+                "CERTIFICATE_VERIFY_FAILED",
+                "the server's TLS certificate is not signed by the CA in store.tls_ca (or is expired or not yet valid)"
+            ),
+            ("sslUnsupported", "the server does not offer TLS, which store.tls_ca requires (ssl = on in postgresql.conf)"),
+            ("Connection refused", "connection refused (is PostgreSQL running and listening on that address?)"),
+            ("Connection reset", "the connection was reset"),
+            ("timed out", "the connection timed out"), ("timeout", "the connection timed out"),
+            ("No route to host", "no route to host"), ("Network is unreachable", "the network is unreachable"),
+            ("Name or service not known", "the host name does not resolve"), ("certificate", "the server's TLS certificate was refused"),
+            ("password authentication failed", "password authentication failed"), ("closed", "the server closed the connection"),
         ]
-        for (phrase, words) in reasons.sorted(by: { $0.key < $1.key }) where text.localizedCaseInsensitiveContains(phrase) { return words }
+        for (phrase, words) in reasons where text.localizedCaseInsensitiveContains(phrase) { return words }
         return "the connection failed"
     }
 

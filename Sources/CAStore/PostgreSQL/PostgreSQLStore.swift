@@ -77,6 +77,8 @@ public final class PostgreSQLStore: RegistrationDataStore {
     let connection: ConnectionBox
     let logger: Logger
     let tls: PostgresClient.Configuration.TLS
+    /// This node's CRL publisher locks (``CRLLeadership``), on a connection of their own.
+    let leaderLock = CRLLeaderLock()
 
     /// The host the pool connects to: the first writable one at open, or after a failover.
     public var activeHost: Configuration.Host { connection.current.host }
@@ -103,8 +105,12 @@ public final class PostgreSQLStore: RegistrationDataStore {
 
     deinit { connection.close() }
 
-    /// Closes the pool; later calls fail with `unavailable`.
-    public func close() { connection.close() }
+    /// Closes the pool and gives up any CRL publisher lock; later calls fail with `unavailable`.
+    public func close() {
+        connection.close()
+        let lock = leaderLock
+        Task { await lock.drop() }
+    }
 
     /// A running pool to `host`.
     static func pool(
@@ -185,12 +191,9 @@ public final class PostgreSQLStore: RegistrationDataStore {
     ) async throws -> Configuration.Host {
         var failures: [String] = []
         for (index, host) in configuration.hosts.enumerated() {
-            var connection = PostgresConnection.Configuration(
-                host: host.host, port: host.port, username: configuration.user, password: configuration.password,
-                database: configuration.database, tls: try Self.connectionTLS(tls, configuration))
-            connection.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
             do {
-                let conn = try await PostgresConnection.connect(configuration: connection, id: index, logger: logger)
+                let conn = try await PostgresConnection.connect(
+                    configuration: try Self.connectionConfiguration(configuration, host: host), id: index, logger: logger)
                 defer { Task { try? await conn.close() } }
                 var inRecovery = true
                 for try await value in try await conn.query("SELECT pg_is_in_recovery()", logger: logger).decode(Bool.self) {
@@ -210,9 +213,18 @@ public final class PostgreSQLStore: RegistrationDataStore {
             """)
     }
 
+    /// One connection outside the pool to `host` (the probe, the CRL publisher lock), TLS as the pool's.
+    static func connectionConfiguration(_ configuration: Configuration, host: Configuration.Host) throws -> PostgresConnection.Configuration {
+        var connection = PostgresConnection.Configuration(
+            host: host.host, port: host.port, username: configuration.user, password: configuration.password,
+            database: configuration.database, tls: try Self.connectionTLS(configuration))
+        connection.options.connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
+        return connection
+    }
+
     /// TLS for the probe connection. With `tls_ca` set TLS is required: a context that cannot be
     /// built fails the probe (fail closed), it never downgrades the connection to plaintext.
-    static func connectionTLS(_ tls: PostgresClient.Configuration.TLS, _ configuration: Configuration) throws
+    static func connectionTLS(_ configuration: Configuration) throws
         -> PostgresConnection.Configuration.TLS
     {
         guard let path = configuration.tlsCAFile else { return .disable }
