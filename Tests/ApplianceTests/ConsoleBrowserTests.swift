@@ -57,7 +57,7 @@ struct ConsoleBrowserTests {
             #expect(revoked.succeeded, "\(revoked.output)")
             #expect(revoked.stdout.contains("by clicking"))
             let ocsp = try PostgreSQLServeTests.ocsp(app, http: app.http, certificate: certificate)
-            #expect(ocsp.contains(": revoked") && ocsp.contains("Key Compromise"), "\(ocsp)")
+            #expect(ocsp.contains(": revoked") && ocsp.contains("Reason: keyCompromise"), "\(ocsp)")
             for page in ["overview", "pending", "certificates", "timeline", "audit", "certificate"] {
                 #expect(revoked.stdout.contains("ok \(page) screenshot and axe"), "\(page): \(revoked.output)")
             }

@@ -261,7 +261,7 @@ struct ConsoleRoutes: Sendable {
         }
         if let der = record.certificateDER, let certificate = try? Certificate(derEncoded: der) {
             if let names = try? certificate.extensions.subjectAlternativeNames {
-                fields.append(["name": "Subject alternative names", "value": names.map { "\($0)" }.joined(separator: ", ")])
+                fields.append(["name": "Subject alternative names", "value": names.map(Self.describe).joined(separator: ", ")])
             }
             fields.append(["name": "SPKI SHA-256", "value": certificate.publicKey.spkiSHA256Hex])
         }
@@ -401,6 +401,18 @@ struct ConsoleRoutes: Sendable {
         var result: [String: String] = [:]
         for item in request.uri.queryParameters { result[String(item.key)] = String(item.value) }
         return result
+    }
+
+    /// `DNS:…`, `URI:…`, `IP:…` as openssl prints subjectAltName entries.
+    static func describe(_ name: GeneralName) -> String {
+        switch name {
+        case .dnsName(let value): "DNS:\(value)"
+        case .uniformResourceIdentifier(let value): "URI:\(value)"
+        case .ipAddress(let bytes):
+            bytes.bytes.count == 4 ? "IP:" + bytes.bytes.map { String($0) }.joined(separator: ".") : "IP:" + PKICore.Hex.encode(Array(bytes.bytes))
+        case .rfc822Name(let value): "email:\(value)"
+        default: "\(name)"
+        }
     }
 
     static let utcCalendar: Calendar = {

@@ -30,6 +30,7 @@ enum ConsoleTemplates {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{title}} · Rootkeeper console</title>
+        <meta name="csrf" content="{{csrf}}">
         <link rel="stylesheet" href="/console.css">
         </head>
         <body>
