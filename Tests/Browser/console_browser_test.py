@@ -27,7 +27,7 @@ from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 env = os.environ
 CONSOLE = env["CONSOLE_URL"].rstrip("/")
@@ -87,6 +87,14 @@ def expect(condition, message):
         raise SystemExit("FAILED: " + message)
 
 
+def wait_for(driver, text):
+    """Waits (at most 15 s) for the page after a click to contain `text` (or to stop changing)."""
+    try:
+        WebDriverWait(driver, 15).until(lambda d: text in d.page_source)
+    except Exception:
+        pass
+
+
 def approve(driver, host):
     driver.get(CONSOLE + "/pending")
     expect("Pending approvals" in driver.title, f"not the pending page: {driver.title} {driver.page_source[:500]}")
@@ -95,7 +103,9 @@ def approve(driver, host):
     button = driver.find_element(By.CSS_SELECTOR, "form button[type=submit]")
     expect(button.text == f"Approve {host}", f"confirmation button says {button.text!r}")
     button.click()
-    expect("The registration was approved." in driver.page_source, "no approval message after clicking")
+    wait_for(driver, "The registration was approved.")
+    expect("The registration was approved." in driver.page_source,
+           f"no approval message after clicking: {driver.current_url} {driver.page_source[-1500:]}")
     print(f"ok approved {host} by clicking")
 
 
@@ -120,7 +130,9 @@ def revoke(driver, host):
     Select(driver.find_element(By.ID, "reason")).select_by_value("keyCompromise")
     driver.find_element(By.ID, "confirm").send_keys(serial)
     driver.find_element(By.XPATH, "//button[text()='Revoke certificate']").click()
-    expect("The certificate was revoked." in driver.page_source, "no revocation message after clicking")
+    wait_for(driver, "The certificate was revoked.")
+    expect("The certificate was revoked." in driver.page_source,
+           f"no revocation message after clicking: {driver.current_url} {driver.page_source[-1500:]}")
     print(f"ok revoked {serial} by clicking")
 
 

@@ -26,6 +26,11 @@ struct ConsoleRoutes: Sendable {
                 status: .ok, headers: [.contentType: "text/css; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.stylesheet)))
         }
+        router.get("/favicon.svg") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "image/svg+xml"], body: .init(byteBuffer: ByteBuffer(string: ConsoleTemplates.favicon)))
+        }
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/pending") { request, context in try await self.pending(request, context) }
         router.get("/pending/:id/:decision") { _, context in try await self.confirmDecision(context) }
         router.post("/pending/:id/:decision") { request, context in try await self.decide(request, context) }

@@ -32,6 +32,7 @@ enum ConsoleTemplates {
         <title>{{title}} · Rootkeeper console</title>
         <meta name="csrf" content="{{csrf}}">
         <link rel="stylesheet" href="/console.css">
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml">
         </head>
         <body>
         <a class="skip" href="#main">Skip to content</a>
@@ -60,9 +61,9 @@ enum ConsoleTemplates {
         {{> header}}
         <section aria-labelledby="h-counts">
         <h2 id="h-counts">Certificates</h2>
-        <dl class="tiles">
-        {{#tiles}}<div class="tile"><dt>{{label}}</dt><dd>{{value}}</dd></div>{{/tiles}}
-        </dl>
+        <ul class="tiles">
+        {{#tiles}}<li class="tile"><span class="label">{{label}}</span> <strong class="value">{{value}}</strong></li>{{/tiles}}
+        </ul>
         </section>
         <section aria-labelledby="h-activity">
         <h2 id="h-activity">Issued and revoked per day, last 30 days</h2>
@@ -195,6 +196,11 @@ enum ConsoleTemplates {
 
         """
 
+    static let favicon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b2545"/>        <path d="M5 12V4h4a2 2 0 0 1 0 4H5m4 0 2 4" stroke="#fff" stroke-width="1.6" fill="none"/></svg>
+
+        """
+
     static let stylesheet = """
         :root { color-scheme: light; }
         body { font-family: system-ui, sans-serif; margin: 0; color: #111; background: #fff; line-height: 1.4; }
@@ -209,8 +215,9 @@ enum ConsoleTemplates {
         th, td { border-bottom: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
         caption { text-align: left; font-weight: bold; }
         .mono { font-family: ui-monospace, monospace; font-size: 0.85rem; }
-        .tiles { display: flex; flex-wrap: wrap; gap: 8px; } .tile { border: 1px solid #999; padding: 6px 12px; min-width: 120px; }
-        .tile dt { font-size: 0.85rem; } .tile dd { margin: 0; font-size: 1.5rem; font-weight: bold; }
+        .tiles { display: flex; flex-wrap: wrap; gap: 8px; list-style: none; padding: 0; }
+        .tile { border: 1px solid #999; padding: 6px 12px; min-width: 120px; }
+        .tile .label { display: block; font-size: 0.85rem; } .tile .value { display: block; font-size: 1.5rem; }
         .fields { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; } .fields dd { margin: 0; overflow-wrap: anywhere; }
         .button, button { display: inline-block; background: #1d4ed8; color: #fff; border: 0; padding: 6px 12px; text-decoration: none; font: inherit; cursor: pointer; }
         .danger { background: #b91c1c; color: #fff; }
