@@ -1,6 +1,8 @@
 import Foundation
+import PKICore
 import TestSupport
 import Testing
+import X509
 
 /// The web console in a real browser (docs/console.md): Debian's headless chromium driven by
 /// Selenium through chromedriver (`Tests/Browser/console_browser_test.py`), with the
@@ -53,6 +55,17 @@ struct ConsoleBrowserTests {
 
             let certificate = "\(agentDirectory)/agent.crt"
             #expect(try PostgreSQLServeTests.ocsp(app, http: app.http, certificate: certificate).contains(": good"))
+            // A second registration waits while the pages are captured (its CSR's organisation is hostile markup).
+            let waiting = try KeyAlgorithm.p256.generatePrivateKey()
+            let identity = try AgentIdentity(hostname: "browser-02.example.org", uuid: UUID().uuidString.lowercased())
+            let csr = try CertificateSigningRequest(
+                version: .v1, subject: try DistinguishedName { OrganizationName("<img src=x onerror=alert(1)>"); CommonName(identity.hostname) },
+                privateKey: waiting,
+                attributes: CertificateSigningRequest.Attributes([
+                    .init(ExtensionRequest(extensions: try Certificate.Extensions { SubjectAlternativeNames(identity.subjectAlternativeNames) }))
+                ]))
+            #expect(try app.enrol(csrDER: try PEMCodec.der(csr), token: nil, name: "waiting").status == 202)
+
             let revoked = try browser(["revoke", "pages"])
             #expect(revoked.succeeded, "\(revoked.output)")
             #expect(revoked.stdout.contains("by clicking"))

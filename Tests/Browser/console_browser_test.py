@@ -141,7 +141,7 @@ PAGES = [("overview", "/"), ("pending", "/pending"), ("certificates", "/certific
 
 def pages(driver, screenshots):
     os.makedirs(screenshots, exist_ok=True)
-    driver.get(CONSOLE + "/certificates")
+    driver.get(CONSOLE + "/certificates?q=" + env.get("HOST", ""))
     detail = driver.find_elements(By.CSS_SELECTOR, "tbody td.mono a")
     extra = [("certificate", urlparse(detail[0].get_attribute("href")).path)] if detail else []
     for name, path in PAGES + extra:

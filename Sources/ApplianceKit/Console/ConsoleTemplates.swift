@@ -213,6 +213,7 @@ enum ConsoleTemplates {
         a { color: #0645ad; } a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 3px solid #f59e0b; outline-offset: 1px; }
         table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 0.9rem; }
         th, td { border-bottom: 1px solid #ccc; padding: 4px 6px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+        th { overflow-wrap: normal; white-space: nowrap; }
         caption { text-align: left; font-weight: bold; }
         .mono { font-family: ui-monospace, monospace; font-size: 0.85rem; }
         .tiles { display: flex; flex-wrap: wrap; gap: 8px; list-style: none; padding: 0; }
