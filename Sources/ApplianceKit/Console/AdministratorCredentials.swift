@@ -39,6 +39,11 @@ public struct AdministratorCredentials: Sendable {
         guard let leaf = certificates.first, leaf.publicKey == key.publicKey else {
             throw ApplianceError.stateDirectory("the appliance returned a certificate for another key")
         }
+        // `--out` may name a directory below one that does not exist yet (`demo/admins/demo`).
+        let parent = (directory as NSString).deletingLastPathComponent
+        if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         try SecureFile.createPrivateDirectory(directory)
         // 24 characters from a 64-symbol alphabet: 144 bits; ASCII so every PKCS#12 reader agrees.
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
