@@ -42,7 +42,8 @@ struct ConsoleBrowserTests {
                         "SCREENSHOTS": Self.packageRoot.appendingPathComponent(".build/console-screenshots").path, "HOST": hostname,
                         "ADMIN_P12": "\(admin.directory)/admin-alice.p12", "ADMIN_P12_PASSWORD_FILE": "\(admin.directory)/admin-alice.p12.password",
                         "ADMIN_CN": "admin-alice",
-                        "VIEWER_P12": "\(viewer.directory)/admin-victor.p12", "VIEWER_P12_PASSWORD_FILE": "\(viewer.directory)/admin-victor.p12.password",
+                        "VIEWER_P12": "\(viewer.directory)/admin-victor.p12",
+                        "VIEWER_P12_PASSWORD_FILE": "\(viewer.directory)/admin-victor.p12.password",
                         "VIEWER_CN": "admin-victor",
                     ], timeout: 300)
             }
@@ -59,7 +60,11 @@ struct ConsoleBrowserTests {
             let waiting = try KeyAlgorithm.p256.generatePrivateKey()
             let identity = try AgentIdentity(hostname: "browser-02.example.org", uuid: UUID().uuidString.lowercased())
             let csr = try CertificateSigningRequest(
-                version: .v1, subject: try DistinguishedName { OrganizationName("<img src=x onerror=alert(1)>"); CommonName(identity.hostname) },
+                version: .v1,
+                subject: try DistinguishedName {
+                    OrganizationName("<img src=x onerror=alert(1)>")
+                    CommonName(identity.hostname)
+                },
                 privateKey: waiting,
                 attributes: CertificateSigningRequest.Attributes([
                     .init(ExtensionRequest(extensions: try Certificate.Extensions { SubjectAlternativeNames(identity.subjectAlternativeNames) }))

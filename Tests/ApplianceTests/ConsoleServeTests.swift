@@ -46,7 +46,8 @@ struct ConsoleServeTests {
 
         func run(_ path: String, form: [(String, String)]?, cookies: Bool = true) throws -> Exchange {
             let name = UUID().uuidString
-            let headers = app.directory.file("\(name).headers"), body = app.directory.file("\(name).body")
+            let headers = app.directory.file("\(name).headers")
+            let body = app.directory.file("\(name).body")
             var arguments = ["-sS", "--max-time", "20", "--cacert", app.chain, "-D", headers, "-o", body, "-w", "%{http_code}"]
             if let certificate, let key { arguments += ["--cert", certificate, "--key", key] }
             if cookies { arguments += ["-c", jar, "-b", jar] }
@@ -82,7 +83,9 @@ struct ConsoleServeTests {
     /// `appliance admins add NAME --role ROLE --out DIR`; the certificate and key paths.
     static func addAdmin(_ app: ApplianceProcess, _ name: String, role: String) throws -> (certificate: String, key: String, directory: String) {
         let directory = app.directory.file("admin-\(name)")
-        let result = try ProductBinary.tool("appliance").run(["admins", "add", name, "--role", role, "--out", directory, "--state-dir", app.stateRoot])
+        let result = try ProductBinary.tool("appliance").run([
+            "admins", "add", name, "--role", role, "--out", directory, "--state-dir", app.stateRoot,
+        ])
         try #require(result.succeeded, "admins add failed: \(result.output)")
         return ("\(directory)/admin-\(name).crt", "\(directory)/admin-\(name).key", directory)
     }
@@ -136,7 +139,8 @@ struct ConsoleServeTests {
             ])
             #expect(!again.succeeded && again.output.contains("already has certificate"))
             let list = try ProductBinary.tool("appliance").run(["admins", "list", "--state-dir", app.stateRoot])
-            #expect(list.stdout.contains("issued admin-alice role=admin") && list.stdout.contains("issued admin-victor role=viewer"), "\(list.output)")
+            #expect(
+                list.stdout.contains("issued admin-alice role=admin") && list.stdout.contains("issued admin-victor role=viewer"), "\(list.output)")
 
             // Admitted, with the security headers and a session cookie.
             let page = try Client(app, port: port, certificate: alice.certificate, key: alice.key).get("/")
@@ -162,7 +166,8 @@ struct ConsoleServeTests {
 
             // The appliance's own server certificate (serverAuth) is refused too.
             let server = try Client(
-                app, port: port, certificate: app.harness.state.path("server", "server.crt"), key: app.harness.state.path("server", "private", "server.key")
+                app, port: port, certificate: app.harness.state.path("server", "server.crt"),
+                key: app.harness.state.path("server", "private", "server.key")
             ).get("/")
             #expect(server.status != 200)
             if server.status != 0 { #expect(server.status == 403 && server.body.contains("not an administrator certificate")) }
@@ -171,12 +176,15 @@ struct ConsoleServeTests {
             let impostorPKI = try await TestPKI.make()
             let impostor = try await impostorPKI.issueAdmin(name: "alice")
             try TestPKI.write(impostor, name: "impostor", to: app.directory.path)
-            let asImpostor = try Client(app, port: port, certificate: app.directory.file("impostor.pem"), key: app.directory.file("impostor.key")).get("/")
+            let asImpostor = try Client(app, port: port, certificate: app.directory.file("impostor.pem"), key: app.directory.file("impostor.key"))
+                .get("/")
             #expect(asImpostor.status == 0 && asImpostor.curlExit != 0, "\(asImpostor.status) \(asImpostor.body)")
 
             // A revoked administrator is refused from the next connection.
             #expect(try Client(app, port: port, certificate: viewer.certificate, key: viewer.key).get("/").status == 200)
-            let revoked = try ProductBinary.tool("appliance").run(["admins", "revoke", "victor", "--reason", "affiliationChanged", "--state-dir", app.stateRoot])
+            let revoked = try ProductBinary.tool("appliance").run([
+                "admins", "revoke", "victor", "--reason", "affiliationChanged", "--state-dir", app.stateRoot,
+            ])
             #expect(revoked.succeeded && revoked.stdout.contains("revoked"), "\(revoked.output)")
             let asRevoked = try Client(app, port: port, certificate: viewer.certificate, key: viewer.key).get("/")
             #expect(asRevoked.status != 200)
@@ -205,7 +213,11 @@ struct ConsoleServeTests {
             let key = try KeyAlgorithm.p256.generatePrivateKey()
             let identity = try AgentIdentity(hostname: hostname, uuid: UUID().uuidString.lowercased())
             let csr = try CertificateSigningRequest(
-                version: .v1, subject: try DistinguishedName { OrganizationName(hostile); CommonName(hostname) }, privateKey: key,
+                version: .v1,
+                subject: try DistinguishedName {
+                    OrganizationName(hostile)
+                    CommonName(hostname)
+                }, privateKey: key,
                 attributes: CertificateSigningRequest.Attributes([
                     .init(ExtensionRequest(extensions: try Certificate.Extensions { SubjectAlternativeNames(identity.subjectAlternativeNames) }))
                 ]))

@@ -13,7 +13,8 @@ extension ApplianceConfiguration {
             throw ApplianceError.configuration("http.port", "must differ from https.port")
         }
         if console.enabled, console.listener.port != 0 {
-            for (path, other) in [("https", https), ("http", http)] where other.port == console.listener.port && other.address == console.listener.address {
+            for (path, other) in [("https", https), ("http", http)]
+            where other.port == console.listener.port && other.address == console.listener.address {
                 throw ApplianceError.configuration("console.port", "must differ from \(path).port")
             }
         }

@@ -12,7 +12,11 @@ enum ConsoleCharts {
 
     /// Grouped bars: one group per label, one bar per series.
     static func bars(title: String, labels: [String], series: [Series], labelEvery: Int = 1, links: [String]? = nil) -> String {
-        let width = 960.0, height = 240.0, left = 40.0, bottom = 40.0, top = 20.0
+        let width = 960.0
+        let height = 240.0
+        let left = 40.0
+        let bottom = 40.0
+        let top = 20.0
         let maximum = max(1, series.flatMap(\.values).max() ?? 1)
         let groupWidth = (width - left) / Double(max(labels.count, 1))
         let barWidth = max(1, (groupWidth - 2) / Double(max(series.count, 1)))
@@ -33,7 +37,8 @@ enum ConsoleCharts {
                 let value = index < one.values.count ? one.values[index] : 0
                 let barHeight = plot * Double(value) / Double(maximum)
                 group += "<rect class=\"\(one.cssClass)\" x=\"\(fmt(x0 + Double(seriesIndex) * barWidth))\" y=\"\(fmt(top + plot - barHeight))\" "
-                group += "width=\"\(fmt(barWidth))\" height=\"\(fmt(barHeight))\"><title>\(escape(label)): \(value) \(escape(one.label))</title></rect>"
+                group +=
+                    "width=\"\(fmt(barWidth))\" height=\"\(fmt(barHeight))\"><title>\(escape(label)): \(value) \(escape(one.label))</title></rect>"
             }
             if let links, index < links.count {
                 svg += "<a href=\"\(escape(links[index]))\">\(group)</a>"
@@ -41,7 +46,8 @@ enum ConsoleCharts {
                 svg += group
             }
             if index % labelEvery == 0 {
-                svg += "<text class=\"axis\" x=\"\(fmt(x0 + groupWidth / 2))\" y=\"\(Int(height - bottom + 16))\" text-anchor=\"middle\">\(escape(label))</text>"
+                svg +=
+                    "<text class=\"axis\" x=\"\(fmt(x0 + groupWidth / 2))\" y=\"\(Int(height - bottom + 16))\" text-anchor=\"middle\">\(escape(label))</text>"
             }
         }
         var legendX = left

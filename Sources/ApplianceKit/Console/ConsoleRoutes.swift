@@ -71,10 +71,12 @@ struct ConsoleRoutes: Sendable {
             let offset = calendar.dateComponents([.day], from: today, to: calendar.startOfDay(for: date)).day ?? 1
             return (-29...0).contains(offset) ? offset + 29 : nil
         }
-        var issued = [Int](repeating: 0, count: 30), revoked = [Int](repeating: 0, count: 30)
+        var issued = [Int](repeating: 0, count: 30)
+        var revoked = [Int](repeating: 0, count: 30)
         for record in records { if let at = record.issuedAt, let index = dayIndex(at) { issued[index] += 1 } }
         for record in records where record.status == .revoked {
-            if case .revoked(let revocation) = try await ca.store.revocationStatus(serial: record.serial), let index = dayIndex(revocation.revokedAt) {
+            if case .revoked(let revocation) = try await ca.store.revocationStatus(serial: record.serial), let index = dayIndex(revocation.revokedAt)
+            {
                 revoked[index] += 1
             }
         }
@@ -84,7 +86,8 @@ struct ConsoleRoutes: Sendable {
             labelEvery: 5)
 
         let ageBuckets: [(String, ClosedRange<Double>)] = [
-            ("under 7 days", 0...7), ("7–30 days", 7.000001...30), ("30–90 days", 30.000001...90), ("over 90 days", 90.000001...Double.greatestFiniteMagnitude),
+            ("under 7 days", 0...7), ("7–30 days", 7.000001...30), ("30–90 days", 30.000001...90),
+            ("over 90 days", 90.000001...Double.greatestFiniteMagnitude),
         ]
         let ages: [[String: Any]] = ageBuckets.map { label, range -> [String: Any] in
             ["label": label, "count": active.filter { range.contains(now.timeIntervalSince($0.notBefore) / 86_400) }.count]
@@ -187,11 +190,13 @@ struct ConsoleRoutes: Sendable {
     /// The registration and decision of `/pending/:id/:decision`, for an administrator whose role may decide.
     private func pendingTarget(_ context: ConsoleRequestContext) async throws -> (PendingRegistration, String) {
         guard context.administrator.role.mayApprove else {
-            throw ConsoleRefusal(status: .forbidden, message: "your role (\(context.administrator.role.rawValue)) may not approve or reject registrations")
+            throw ConsoleRefusal(
+                status: .forbidden, message: "your role (\(context.administrator.role.rawValue)) may not approve or reject registrations")
         }
         let decision = context.parameters.get("decision") ?? ""
         guard decision == "approve" || decision == "reject" else { throw ConsoleRefusal(status: .notFound, message: "no such page") }
-        guard let text = context.parameters.get("id"), let uuid = UUID(uuidString: text), let registration = try await backend.ca.store.registration(uuid),
+        guard let text = context.parameters.get("id"), let uuid = UUID(uuidString: text),
+            let registration = try await backend.ca.store.registration(uuid),
             registration.status == .pending
         else {
             throw ConsoleRefusal(status: .notFound, message: "no pending registration with that ID (it may have been decided already)")
@@ -203,7 +208,9 @@ struct ConsoleRoutes: Sendable {
         let query = Self.query(request)
         let ca = backend.ca
         let now = ca.clock.now()
-        let status = query["status"] ?? "", type = query["type"] ?? "", issuer = query["issuer"] ?? ""
+        let status = query["status"] ?? ""
+        let type = query["type"] ?? ""
+        let issuer = query["issuer"] ?? ""
         let search = (query["q"] ?? "").trimmingCharacters(in: .whitespaces)
         let beforeText = query["before"] ?? ""
         var before: Date?
@@ -232,7 +239,8 @@ struct ConsoleRoutes: Sendable {
         let rows: [[String: Any]] = shown.map { record -> [String: Any] in
             [
                 "serial": record.serial, "type": record.type.rawValue, "subject": record.subject,
-                "status": record.status == .issued && record.notAfter < now ? "expired" : record.status.rawValue, "notAfter": Self.time(record.notAfter),
+                "status": record.status == .issued && record.notAfter < now ? "expired" : record.status.rawValue,
+                "notAfter": Self.time(record.notAfter),
             ]
         }
         func options(_ values: [(String, String)], _ selected: String) -> [[String: Any]] {
@@ -244,7 +252,8 @@ struct ConsoleRoutes: Sendable {
             [
                 "rows": rows, "count": records.count, "shown": shown.count, "truncated": records.count > shown.count, "q": search,
                 "before": beforeText,
-                "statuses": options([("", "any"), ("issued", "issued"), ("superseded", "superseded"), ("revoked", "revoked"), ("expired", "expired")], status),
+                "statuses": options(
+                    [("", "any"), ("issued", "issued"), ("superseded", "superseded"), ("revoked", "revoked"), ("expired", "expired")], status),
                 "types": options([("", "any")] + CertificateRecord.CertificateType.allCases.map { ($0.rawValue, $0.rawValue) }, type),
                 "issuerOptions": options(issuerOptions, issuer),
             ])
@@ -254,7 +263,8 @@ struct ConsoleRoutes: Sendable {
         let record = try await certificateRecord(context)
         let ca = backend.ca
         var fields: [[String: Any]] = [
-            ["name": "Serial", "value": record.serial], ["name": "Type", "value": record.type.rawValue], ["name": "Subject", "value": record.subject],
+            ["name": "Serial", "value": record.serial], ["name": "Type", "value": record.type.rawValue],
+            ["name": "Subject", "value": record.subject],
             ["name": "Status", "value": record.status.rawValue], ["name": "Not before", "value": Self.time(record.notBefore)],
             ["name": "Not after", "value": Self.time(record.notAfter)], ["name": "Agent", "value": record.agentID?.description ?? "-"],
             ["name": "Issuer SKI", "value": record.issuerSKI],
@@ -350,9 +360,13 @@ struct ConsoleRoutes: Sendable {
         }
         let newest = events.reversed().prefix(Self.listLimit)
         let rows: [[String: Any]] = newest.map { event -> [String: Any] in
-            ["seq": event.seq, "time": Self.time(event.time), "actor": event.actor, "action": event.action, "subject": event.subject, "details": event.detailsJSON]
+            [
+                "seq": event.seq, "time": Self.time(event.time), "actor": event.actor, "action": event.action, "subject": event.subject,
+                "details": event.detailsJSON,
+            ]
         }
-        let chain: String, chainClass: String
+        let chain: String
+        let chainClass: String
         switch try await store.verifyAuditChain() {
         case .intact(let count, let head):
             (chain, chainClass) = ("intact, \(count) events, head \(head.prefix(16))…", "intact")

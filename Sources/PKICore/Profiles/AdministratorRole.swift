@@ -24,12 +24,13 @@ public enum AdministratorRole: String, Sendable, Hashable, CaseIterable, Codable
 
     /// `2.25.8990053429951891987.2.<n>` (n = 1 viewer, 2 approver, 3 revoker, 4 admin).
     public var oid: ASN1ObjectIdentifier {
-        let index: UInt = switch self {
-        case .viewer: 1
-        case .approver: 2
-        case .revoker: 3
-        case .admin: 4
-        }
+        let index: UInt =
+            switch self {
+            case .viewer: 1
+            case .approver: 2
+            case .revoker: 3
+            case .admin: 4
+            }
         return ConsoleAdministratorOID.arc(2, index)
     }
 
