@@ -263,6 +263,14 @@ struct ConsoleServeTests {
             #expect(detail.status == 200 && detail.body.contains("Revoke certificate"))
             #expect(!(try victor.get("/certificates/\(serial)").body.contains("Revoke certificate")))
             let revokeToken = try Client.csrf(detail.body)
+            // An approver may not revoke, whatever it posts.
+            let approverFiles = try Self.addAdmin(app, "paul", role: "approver")
+            let paul = Client(app, port: port, certificate: approverFiles.certificate, key: approverFiles.key)
+            let paulPage = try paul.get("/certificates/\(serial)")
+            #expect(paulPage.status == 200 && !paulPage.body.contains("Revoke certificate"))
+            let paulRevoke = try paul.post(
+                "/certificates/\(serial)/revoke", [("csrf", try Client.csrf(paulPage.body)), ("reason", "keyCompromise"), ("confirm", serial)])
+            #expect(paulRevoke.status == 403 && paulRevoke.body.contains("may not revoke"), "\(paulRevoke.status) \(paulRevoke.body)")
             let mistyped = try rita.post("/certificates/\(serial)/revoke", [("csrf", revokeToken), ("reason", "keyCompromise"), ("confirm", "00")])
             #expect(mistyped.status == 400)
             #expect(try PostgreSQLServeTests.ocsp(app, http: app.http, certificate: certificate).contains(": good"))
