@@ -294,4 +294,26 @@ struct ConsoleServeTests {
             }
         }
     }
+
+    @Test(
+        "on a PostgreSQL store: admins add issues into the shared database, the console admits the certificate, admins list and revoke work and the revoked certificate is refused"
+    )
+    func administratorsOnPostgreSQL() async throws {
+        let cluster = try PostgreSQLCluster.shared()
+        let database = try cluster.createDatabase(prefix: "console")
+        defer { cluster.dropDatabase(database) }
+        let configuration = PostgreSQLServeTests.storeYAML(cluster, database: database) + "\n" + Self.consoleConfiguration
+        try await ApplianceProcess.with(extraConfiguration: configuration) { app in
+            let port = try Self.consolePort(app)
+            let alice = try Self.addAdmin(app, "alice", role: "revoker")
+            let rows = try cluster.psql("SELECT type || ' ' || status FROM certificates WHERE subject LIKE 'CN=admin-alice%'", database: database)
+            #expect(rows.contains("admin issued"), "\(rows)")
+            let page = try Client(app, port: port, certificate: alice.certificate, key: alice.key).get("/")
+            #expect(page.status == 200 && page.body.contains("admin-alice</strong> (revoker)"), "\(page.status) \(page.body)")
+            let list = try ProductBinary.tool("appliance").run(["admins", "list", "--state-dir", app.stateRoot])
+            #expect(list.stdout.contains("issued admin-alice role=revoker"), "\(list.output)")
+            #expect(try ProductBinary.tool("appliance").run(["admins", "revoke", "alice", "--state-dir", app.stateRoot]).succeeded)
+            #expect(try Client(app, port: port, certificate: alice.certificate, key: alice.key).get("/").status != 200)
+        }
+    }
 }
