@@ -37,6 +37,10 @@ tools=(
   "cc                 gcc"
   "python3            python3"
   "bash               bash"
+  "chromium           chromium"
+  "chromedriver       chromium-driver"
+  "pk12util           libnss3-tools"
+  "certutil           libnss3-tools"
 )
 
 packages=(
@@ -54,6 +58,9 @@ packages=(
   acl
   # release: scripts/release.sh reads build facts from git and strips with binutils
   git binutils
+  # browser test of the web console: headless Chromium driven by Selenium (chromedriver), axe-core
+  # (libnss3-tools: certutil and pk12util put the test root and the administrator's PKCS#12 into its NSS database)
+  chromium chromium-driver libnss3-tools
 )
 
 missing=()
@@ -82,6 +89,15 @@ if ! "$venv/bin/python" -c "import pkilint" 2>/dev/null \
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check "pkilint==$pkilint_version"
 fi
+# The web console's browser test (Tests/Browser/console_browser_test.py): Selenium drives Debian's
+# chromium through chromedriver; axe-selenium-python bundles axe-core for the accessibility check.
+selenium_version="4.25.0"
+axe_version="2.1.6"
+if [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("selenium"), m.version("axe-selenium-python"))' 2>/dev/null)" \
+  != "$selenium_version $axe_version" ]; then
+  echo "install-deps: installing selenium $selenium_version and axe-selenium-python $axe_version into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "selenium==$selenium_version" "axe-selenium-python==$axe_version"
+fi
 
 absent=()
 for row in "${tools[@]}"; do
@@ -90,6 +106,7 @@ for row in "${tools[@]}"; do
     || absent+=("$program (Debian package $package)")
 done
 [ -x "$venv/bin/lint_pkix_cert" ] || absent+=("lint_pkix_cert (PyPI package pkilint, in $venv)")
+"$venv/bin/python" -c "import selenium, axe_selenium_python" 2>/dev/null || absent+=("selenium, axe-selenium-python (PyPI, in $venv)")
 if ((${#absent[@]})); then
   printf 'install-deps: missing after install: %s\n' "${absent[@]}" >&2
   exit 1

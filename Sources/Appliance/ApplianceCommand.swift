@@ -11,7 +11,7 @@ struct ApplianceCommand: AsyncParsableCommand {
         version: RootkeeperBuild.versionText(tool: "appliance"),
         subcommands: [
             InitCommand.self, IntermediateCommand.self, ServeCommand.self, AgentsCommand.self,
-            CertsCommand.self, CRLCommand.self, AuditCommand.self, BackupCommand.self, DoctorCommand.self, DemoCommand.self,
+            CertsCommand.self, AdminsCommand.self, CRLCommand.self, AuditCommand.self, BackupCommand.self, DoctorCommand.self, DemoCommand.self,
             StoreCommand.self,
         ])
 }

@@ -29,6 +29,18 @@ struct DemoEndToEndTests {
         let openssl = try ExternalTool("openssl")
         let chain = "\(dir)/state/ca/ca-chain.crt"
 
+        // The demo names the web console, the administrator's PKCS#12 and its 0600 password file;
+        // the administrator certificate opens the console.
+        let console = try #require(output.firstMatch(of: /console: +(https:\/\/127\.0\.0\.1:\d+\/)/)?.1).description
+        #expect(output.contains("\(dir)/admins/demo/admin-demo.p12") && output.contains("\(dir)/admins/demo/admin-demo.p12.password"))
+        var passwordInfo = stat()
+        #expect(stat("\(dir)/admins/demo/admin-demo.p12.password", &passwordInfo) == 0 && passwordInfo.st_mode & 0o777 == 0o600)
+        let overview = try curl.run([
+            "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", chain, "--cert", "\(dir)/admins/demo/admin-demo.crt", "--key",
+            "\(dir)/admins/demo/admin-demo.key", console,
+        ])
+        #expect(overview.stdout == "200", "console: \(overview.output)")
+
         // The demo's agents: db-01 (token, renewed) works over mTLS; web-01 (revoked) does not.
         let status = try curl.run([
             "-sS", "--cacert", chain, "--cert", "\(dir)/agents/db-01/agent.crt", "--key", "\(dir)/agents/db-01/agent.key",
@@ -180,7 +192,7 @@ struct DemoEndToEndTests {
         // appears in anything printed (the demo, a serve log) or in any file of the state
         // directory (audit journal, database, CRLs, logs) (issue 7).
         var secrets: [String: String] = ["enrolment token for curl-01": token]
-        for secret in ["secrets/token.pin", "secrets/intermediate.passphrase", "secrets/db-01.token"] {
+        for secret in ["secrets/token.pin", "secrets/intermediate.passphrase", "secrets/db-01.token", "admins/demo/admin-demo.p12.password"] {
             secrets[secret] = try String(contentsOfFile: "\(dir)/\(secret)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         for (index, burstToken) in burst.tokens.enumerated() { secrets["enrolment token for burst-\(index)"] = burstToken }

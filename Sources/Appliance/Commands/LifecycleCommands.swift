@@ -134,6 +134,9 @@ struct ServeCommand: AsyncParsableCommand {
             print(
                 "listening: https://\(Self.host(configuration.https.address)):\(ports.https) "
                     + "http://\(Self.host(configuration.http.address)):\(ports.http)")
+            if configuration.console.enabled, let console = await addresses.waitForConsole() {
+                print("console: https://\(Self.host(configuration.console.listener.address)):\(console)/")
+            }
             fflush(nil)
         }
         try await runtime.application.run(gracefulShutdownSignals: [.sigterm, .sigint])

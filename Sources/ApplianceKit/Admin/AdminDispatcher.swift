@@ -25,6 +25,7 @@ struct AdminDispatcher: Sendable {
         switch request.command {
         case "agents.list": return try await service.listAgents(caller: caller)
         case "certs.list": return try await service.listCertificates(caller: caller)
+        case "admins.list": return try await service.listAdministrators(caller: caller)
         case "certs.expiring":
             guard let days = Int(request.arguments["days"] ?? "30"), days > 0 else {
                 throw ApplianceError.malformed("--days must be a positive whole number of days, such as 30")
@@ -58,6 +59,12 @@ struct AdminDispatcher: Sendable {
         case "certs.revoke":
             return [try await service.revokeCertificate(serial: try required("serial"), reason: reason, caller: caller)]
         case "crl.generate": return [try await service.generateCRL(caller: caller)]
+        case "admins.add":
+            return [
+                try await service.addAdministrator(
+                    name: try required("name"), role: try required("role"), publicKeyPEM: try required("publicKey"), caller: caller)
+            ]
+        case "admins.revoke": return try await service.revokeAdministrator(name: try required("name"), reason: reason, caller: caller)
         default: throw ApplianceError.malformed("unknown admin command \(request.command)")
         }
     }

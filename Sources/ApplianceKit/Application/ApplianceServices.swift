@@ -22,6 +22,8 @@ public struct ApplianceServices: Sendable {
     public var connections: ConnectionRegistry
     /// What `/health` reports: degraded (503, with the reason) while a publisher cannot publish.
     public var health: @Sendable () async -> PublisherHealth
+    /// What the web console reads and acts through; nil: no console (tests with fakes).
+    public var console: ConsoleBackend?
 
     public init(
         certificateAuthority: any CertificateAuthorityService,
@@ -34,8 +36,10 @@ public struct ApplianceServices: Sendable {
         serverCertificate: ServerCertificateHolder,
         backgroundServices: [any ServiceLifecycleService] = [],
         connections: ConnectionRegistry = ConnectionRegistry(),
-        health: @escaping @Sendable () async -> PublisherHealth = { .healthy }
+        health: @escaping @Sendable () async -> PublisherHealth = { .healthy },
+        console: ConsoleBackend? = nil
     ) {
+        self.console = console
         self.connections = connections
         self.health = health
         self.certificateAuthority = certificateAuthority

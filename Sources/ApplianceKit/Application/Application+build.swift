@@ -85,10 +85,36 @@ public func buildApplication(
         onServerRunning: { channel in addresses.record(http: channel.localAddress?.port) },
         logger: logger)
 
+    // The administrators' web console (docs/console.md): its own listener, loopback by default,
+    // with the same rotating server certificate and handshake check as HTTPS; every request is
+    // then checked for an administrator certificate by ConsoleGuard.
+    var consoleServices: [any Service] = []
+    if configuration.console.enabled, let backend = services.console {
+        let consoleRouter = Router(context: ConsoleRequestContext.self)
+        consoleRouter.add(
+            middleware: ConsoleGuard(
+                authenticator: AdministratorAuthenticator(
+                    trust: services.trust, revocation: services.revocation, certificates: backend.ca.store, clock: backend.ca.clock),
+                sessions: ConsoleSessions(), metrics: metrics, logger: logger))
+        ConsoleRoutes(backend: backend, logger: logger).register(on: consoleRouter)
+        consoleServices.append(
+            Application(
+                router: consoleRouter,
+                server: HTTPServerBuilder { responder in
+                    RotatingTLSChannel(base: HTTP1Channel(responder: responder, configuration: http1), holder: holder, verifier: verifier)
+                },
+                configuration: .init(
+                    address: .hostname(configuration.console.listener.address, port: configuration.console.listener.port),
+                    serverName: "rootkeeper",
+                    availableConnectionsDelegate: MaximumAvailableConnections(configuration.limits.maxConnections, logger: logger)),
+                onServerRunning: { channel in addresses.record(console: channel.localAddress?.port) },
+                logger: logger))
+    }
+
     let admin = AdminSocketServer(
         path: StateDirectory(path: configuration.stateDirectory).adminSocket,
         service: services.administration, logger: logger)
     return ApplianceApplication(
-        services: [https, http, admin] + services.backgroundServices,
+        services: [https, http, admin] + consoleServices + services.backgroundServices,
         addresses: addresses, metrics: metrics, logger: logger)
 }

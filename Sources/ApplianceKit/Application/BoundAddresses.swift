@@ -7,6 +7,7 @@ public final class BoundAddresses: Sendable {
     private struct State {
         var https: Int?
         var http: Int?
+        var console: Int?
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = NIOLockedValueBox(State())
@@ -18,6 +19,20 @@ public final class BoundAddresses: Sendable {
 
     func record(https port: Int?) { update { $0.https = port } }
     func record(http port: Int?) { update { $0.http = port } }
+    func record(console port: Int?) { update { $0.console = port } }
+
+    /// The console listener's port once it is bound (nil before, or when it is not enabled).
+    public var consolePort: Int? { state.withLockedValue { $0.console } }
+
+    /// Waits up to `timeout` for the console listener to be bound; its port, or nil.
+    public func waitForConsole(timeout: Duration = .seconds(10)) async -> Int? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port = consolePort { return port }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return consolePort
+    }
 
     private func update(_ change: (inout State) -> Void) {
         let ready = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in

@@ -1,7 +1,7 @@
 extension ApplianceConfiguration {
     /// Checks the values are usable and safe; the error names the key path.
     public func validate() throws {
-        for (path, listener) in [("https", https), ("http", http)] {
+        for (path, listener) in [("https", https), ("http", http), ("console", console.listener)] {
             guard (0...65535).contains(listener.port) else {
                 throw ApplianceError.configuration("\(path).port", "must be 0…65535, got \(listener.port)")
             }
@@ -11,6 +11,12 @@ extension ApplianceConfiguration {
         }
         if https.port != 0, https.port == http.port, https.address == http.address {
             throw ApplianceError.configuration("http.port", "must differ from https.port")
+        }
+        if console.enabled, console.listener.port != 0 {
+            for (path, other) in [("https", https), ("http", http)]
+            where other.port == console.listener.port && other.address == console.listener.address {
+                throw ApplianceError.configuration("console.port", "must differ from \(path).port")
+            }
         }
         guard stateDirectory.hasPrefix("/") else {
             throw ApplianceError.configuration("state_directory", "must be an absolute path")

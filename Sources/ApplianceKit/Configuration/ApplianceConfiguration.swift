@@ -27,6 +27,18 @@ public struct ApplianceConfiguration: Sendable, Equatable {
     public var pkcs11 = PKCS11()
     /// `store` — SQLite (default) or a shared PostgreSQL database (`ApplianceConfiguration+Store.swift`).
     public var store = Store()
+    /// `console` — the administrators' web console (docs/console.md): its own HTTPS listener,
+    /// loopback by default, administrator client certificates only.
+    public var console = Console()
+
+    /// The web console listener.
+    public struct Console: Sendable, Equatable {
+        /// `console.enabled` — whether `serve` runs the console listener.
+        public var enabled: Bool = false
+        /// `console.address` / `console.port` — bind address (loopback by default) and port.
+        public var listener = Listener(address: "127.0.0.1", port: 8444)
+        public init() {}
+    }
 
     public init() {}
 

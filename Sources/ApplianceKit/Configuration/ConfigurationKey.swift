@@ -97,6 +97,15 @@ public struct ConfigurationKey: Sendable {
             .string("server.ip_addresses", "IP addresses of the server certificate, comma-separated") { $0.server.ipAddresses = $1 },
             .string("pkcs11.module", "PKCS#11 module of a token-held intermediate key") { $0.pkcs11.module = $1 },
             .string("pkcs11.token", "token label/serial/URI; set to use a token-held intermediate key") { $0.pkcs11.token = $1 },
+            ConfigurationKey(path: "console.enabled", summary: "run the administrators' web console listener (true|false)") { config, text in
+                switch text.lowercased() {
+                case "true", "yes", "on": config.console.enabled = true
+                case "false", "no", "off": config.console.enabled = false
+                default: throw ApplianceError.configuration("console.enabled", "expected true or false, got \"\(text)\"")
+                }
+            },
+            .string("console.address", "web console bind address (loopback by default)") { $0.console.listener.address = $1 },
+            .int("console.port", "web console HTTPS port (0 = any free port)") { $0.console.listener.port = $1 },
         ] + ApplianceConfiguration.storeKeys
 
     static let byPath: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })

@@ -90,6 +90,10 @@ public struct DemoRunner: Sendable {
           port: 0
         enrollment:
           retry_after_seconds: 1
+        console:
+          enabled: true
+          address: 127.0.0.1
+          port: 0
         ca:
           # The demo opens the renewal window at once so step 7 can show a renewal (default: 30 days).
           renew_before_days: 90
@@ -173,6 +177,18 @@ public struct DemoRunner: Sendable {
         }
         try shell.run("appliance", ["certs", "list", "--state-dir", path("state")])
 
+        section("8. An administrator for the web console (docs/console.md)")
+        try shell.run("appliance", ["admins", "add", "demo", "--role", "admin", "--out", path("admins/demo"), "--state-dir", path("state")])
+        let consoleURL = try waitForConsole(log: path("serve.log"), process: server)
+        log(
+            """
+              console:              \(consoleURL)
+              PKCS#12 to import:    \(path("admins/demo/admin-demo.p12"))
+              its password (0600):  \(path("admins/demo/admin-demo.p12.password"))
+              (import it into the browser's certificates with that password, then open the console;
+               or: curl --cacert \(path("state/ca/ca-chain.crt")) --cert \(path("admins/demo/admin-demo.crt")) --key \(path("admins/demo/admin-demo.key")) \(consoleURL))
+            """)
+
         section("Done. Everything is under \(directory)")
         log(
             """
@@ -180,6 +196,7 @@ public struct DemoRunner: Sendable {
               state/            appliance state (ca/, server/, crl/, db/rootkeeper.sqlite, audit/)
               agents/<name>/    agent.crt, agent.key (0600), ca-chain.crt
               secrets/          the demo token PIN, key passphrase and db-01's used enrolment token (0600)
+              admins/demo/      the console administrator's certificate, key, PKCS#12 and its password file (0600)
             Try:
               curl --cacert \(path("state/ca/ca-chain.crt")) --cert \(path("agents/db-01/agent.crt")) --key \(path("agents/db-01/agent.key")) \(url)/api/v1/agent/status
               openssl crl -inform DER -in \(path("state/crl/intermediate.crl")) -noout -text
@@ -241,6 +258,17 @@ public struct DemoRunner: Sendable {
             usleep(100_000)
         }
         throw DemoShell.Failure(description: "appliance serve did not report listening within 30 s (see \(log))")
+    }
+
+    /// The console URL `serve` reports (`console: https://HOST:PORT/`), waiting up to 30 s.
+    func waitForConsole(log: String, process: Process) throws -> String {
+        for _ in 0..<300 {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if let match = text.firstMatch(of: /console: (https:\/\/\S+)/) { return String(match.1) }
+            guard process.isRunning else { throw DemoShell.Failure(description: "appliance serve stopped:\n\(text)") }
+            usleep(100_000)
+        }
+        throw DemoShell.Failure(description: "appliance serve did not report the console within 30 s (see \(log))")
     }
 
     func waitForPending(shell: DemoShell, hostname: String) throws -> String {

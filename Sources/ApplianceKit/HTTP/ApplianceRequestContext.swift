@@ -16,7 +16,10 @@ public struct ApplianceRequestContext: RequestContext {
     }
 
     /// The connection's client certificate, or `nil` when none was presented (or on plain HTTP).
-    func peerCertificate() async throws -> Certificate? {
+    func peerCertificate() async throws -> Certificate? { try await Self.peerCertificate(of: channel) }
+
+    /// The TLS peer certificate of `channel` (the console's context reads it the same way).
+    static func peerCertificate(of channel: any Channel) async throws -> Certificate? {
         let peer: NIOSSLCertificate?
         do {
             peer = try await channel.nioSSL_peerCertificate().get()
@@ -34,7 +37,9 @@ public struct ApplianceRequestContext: RequestContext {
 
     /// The client's address, for registration records and logs.
     /// `127.0.0.1:34818` or `[::1]:34818` — not NIO's `[IPv4]127.0.0.1/127.0.0.1:34818`.
-    var remoteDescription: String {
+    var remoteDescription: String { Self.remoteDescription(of: channel) }
+
+    static func remoteDescription(of channel: any Channel) -> String {
         guard let address = channel.remoteAddress, let ip = address.ipAddress else { return "unknown" }
         let port = address.port.map { ":\($0)" } ?? ""
         return ip.contains(":") ? "[\(ip)]\(port)" : "\(ip)\(port)"

@@ -157,7 +157,7 @@ public struct ApplianceRuntime: Sendable {
                 SharedStoreRevocationFollower(
                     store: store, issuers: try roster.all.map(IssuerRoster.ski), coordinator: coordinator, metrics: metrics, logger: logger))
         }
-        let services = ApplianceServices(
+        var services = ApplianceServices(
             certificateAuthority: ca,
             clientAuthenticator: StandardClientAuthenticator(trust: trust, revocation: clientStatus, registry: clientStatus, clock: clock),
             revocation: clientStatus, revocationPublisher: crlPublishers, ocsp: responders, administration: ca, trust: trust,
@@ -187,6 +187,25 @@ public struct ApplianceRuntime: Sendable {
                     }
                 }
                 return attention.isEmpty ? .healthy : .attention(reason: attention.joined(separator: "; "))
+            })
+        let issuerCertificates = roster.all
+        services.console = ConsoleBackend(
+            ca: ca, metrics: metrics,
+            issuers: { [store] in
+                var states: [ConsoleBackend.IssuerState] = []
+                for (index, certificate) in issuerCertificates.enumerated() {
+                    let ski = try IssuerRoster.ski(certificate)
+                    states.append(
+                        ConsoleBackend.IssuerState(
+                            subject: String(describing: certificate.subject), ski: ski, current: index == 0,
+                            lastCRL: try await store.lastPublication(issuerSKI: ski)))
+                }
+                return states
+            },
+            health: services.health,
+            signingKey: { [tokenMonitor] in
+                guard let tokenMonitor else { return "encrypted key file (no token)" }
+                return tokenMonitor.health.isHealthy ? "token present and answering" : "token away: nothing can be signed"
             })
         let application = try buildApplication(configuration: configuration, services: services, metrics: metrics, logger: logger)
         return ApplianceRuntime(

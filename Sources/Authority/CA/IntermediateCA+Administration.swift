@@ -5,14 +5,14 @@ import X509
 
 extension IntermediateCA: AdministrationService {
     /// The audit actor of an administrator on the admin socket (uid from SO_PEERCRED).
-    static func actor(_ caller: AdminCaller) -> String { "admin:uid=\(caller.uid)" }
+    static func actor(_ caller: AdminCaller) -> String { caller.auditActor }
 
     /// Records a read-only admin action; writes are audited by the RA in their own unit of work.
     func auditRead(_ action: String, subject: String, caller: AdminCaller) async throws {
         _ = try await store.append(
             AuditEntry(
                 time: clock.now(), actor: Self.actor(caller), action: action, subject: subject,
-                details: ["pid": String(caller.pid)]))
+                details: caller.administrator == nil ? ["pid": String(caller.pid)] : [:]))
     }
 
     public func listAgents(caller: AdminCaller) async throws -> [AdminEntry] {

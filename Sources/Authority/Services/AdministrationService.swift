@@ -19,6 +19,13 @@ public protocol AdministrationService: Sendable {
     /// Releases the open registration named by its ID, its agent ID or its hostname, freeing the
     /// hostname for another key or a token; returns a one-line summary.
     func releaseRegistration(id: String, reason: String, caller: AdminCaller) async throws -> String
+    /// Issues a web console administrator certificate to `publicKeyPEM` (docs/console.md#administrator-certificates);
+    /// returns the certificate and its chain (intermediate, root) as PEM.
+    func addAdministrator(name: String, role: String, publicKeyPEM: String, caller: AdminCaller) async throws -> String
+    /// One entry per administrator certificate, newest first.
+    func listAdministrators(caller: AdminCaller) async throws -> [AdminEntry]
+    /// Revokes every unrevoked administrator certificate of `name`.
+    func revokeAdministrator(name: String, reason: String, caller: AdminCaller) async throws -> [String]
 }
 
 extension AdministrationService {
@@ -26,15 +33,43 @@ extension AdministrationService {
     public func releaseRegistration(id: String, reason: String, caller: AdminCaller) async throws -> String {
         throw ApplianceError.notWired("registration release")
     }
+    public func addAdministrator(name: String, role: String, publicKeyPEM: String, caller: AdminCaller) async throws -> String {
+        throw ApplianceError.notWired("administrator certificates")
+    }
+    public func listAdministrators(caller: AdminCaller) async throws -> [AdminEntry] {
+        throw ApplianceError.notWired("administrator certificates")
+    }
+    public func revokeAdministrator(name: String, reason: String, caller: AdminCaller) async throws -> [String] {
+        throw ApplianceError.notWired("administrator certificates")
+    }
 }
 
-/// Who is calling over the admin socket, as the kernel reports it (SO_PEERCRED).
+/// Who is calling: over the admin socket, the uid and pid the kernel reports (SO_PEERCRED); in the
+/// web console, the administrator certificate's name and the client's address.
 public struct AdminCaller: Sendable, Equatable, Codable {
     public var uid: UInt32
     public var pid: Int32
+    /// `admin-<name>` of a console administrator (nil on the admin socket).
+    public var administrator: String?
+    /// The console client's address (`127.0.0.1:51234`).
+    public var source: String?
     public init(uid: UInt32, pid: Int32) {
         self.uid = uid
         self.pid = pid
+    }
+
+    /// A web console administrator, authenticated by an administrator certificate.
+    public init(administrator: String, source: String) {
+        self.uid = UInt32(bitPattern: -1)
+        self.pid = -1
+        self.administrator = administrator
+        self.source = source
+    }
+
+    /// The audit actor: `admin:uid=<uid>` on the socket, `console:admin-<name>@<address>` in the console.
+    public var auditActor: String {
+        if let administrator { return "console:\(administrator)@\(source ?? "unknown")" }
+        return "admin:uid=\(uid)"
     }
 }
 

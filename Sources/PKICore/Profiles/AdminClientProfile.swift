@@ -1,9 +1,10 @@
 import Foundation
 import X509
 
-/// Administrator client certificate for the admin API: `CN=admin-<name>, OU=admins, O=<org>`,
-/// CA:FALSE, EKU clientAuth, SAN `DNS:admin-<name>` (so leaves always carry a SAN), SKI/AKI.
-/// Default 365 days (1–397).
+/// Administrator client certificate for the web console (docs/profiles.md#administrator-client):
+/// `CN=admin-<name>, OU=admins, O=<org>`, CA:FALSE, EKU clientAuth + the console administrator
+/// usage + the usage naming the ``AdministratorRole`` (``ConsoleAdministratorOID``), SAN
+/// `DNS:admin-<name>` (so leaves always carry a SAN), SKI/AKI. Default 365 days (1–397).
 public struct AdminClientProfile: CertificateProfile {
     public static let defaultValidity = 365 * ValidityPolicy.day
     public static let validityBounds = (1 * ValidityPolicy.day)...(397 * ValidityPolicy.day)
@@ -12,13 +13,17 @@ public struct AdminClientProfile: CertificateProfile {
     public let kind = ProfileKind.leaf
     public let adminName: String
     public let subject: DistinguishedName
-    public let extendedKeyUsages: [ExtendedKeyUsage.Usage] = [.clientAuth]
+    public let role: AdministratorRole
+    public let extendedKeyUsages: [ExtendedKeyUsage.Usage]
     public let pointers: RevocationPointers
     public let validityPolicy: ValidityPolicy
 
-    public init(name: String, organization: String, pointers: RevocationPointers = .none, validity: TimeInterval = AdminClientProfile.defaultValidity)
-        throws
-    {
+    public init(
+        name: String, organization: String, role: AdministratorRole = .viewer, pointers: RevocationPointers = .none,
+        validity: TimeInterval = AdminClientProfile.defaultValidity
+    ) throws {
+        self.role = role
+        self.extendedKeyUsages = [.clientAuth, ConsoleAdministratorOID.consoleAdministratorUsage, role.keyUsage]
         self.subject = try SubjectName.admin(name: name, organization: organization)
         self.adminName = name
         self.pointers = pointers
