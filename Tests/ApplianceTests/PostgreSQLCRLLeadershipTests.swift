@@ -168,13 +168,17 @@ extension ApplianceProcess {
 
     /// `extra`: YAML lines before `store:` (e.g. a `ca:` block matching this node's).
     func startSecondNode(
-        _ cluster: PostgreSQLCluster, database: String, hosts: [String]? = nil, name: String = "b", extra: String = ""
+        _ cluster: PostgreSQLCluster, database: String, hosts: [String]? = nil, name: String = "b", extra: String = "",
+        withoutAuditDirectory: Bool = false
     ) throws -> SecondNode {
         let state = directory.file("state-\(name)")
         let copy = try ExternalTool("cp").run(["-a", stateRoot, state])
         guard copy.succeeded else { throw TestFailure("cp \(stateRoot): \(copy.output)") }
-        // Its audit journal stays: it continues from the shared chain (a node without audit/ cannot write one).
-        for leftover in ["db", "admin.sock"] { try? FileManager.default.removeItem(atPath: state + "/" + leftover) }
+        // Its audit journal stays (it continues from the shared chain) unless the test leaves it
+        // out: then `serve` creates audit/ and writes the journal from the store's first event.
+        for leftover in ["db", "admin.sock"] + (withoutAuditDirectory ? ["audit"] : []) {
+            try? FileManager.default.removeItem(atPath: state + "/" + leftover)
+        }
         let config = directory.file("appliance-\(name).yaml")
         try ApplianceProcess.writeConfiguration(
             to: config, state: state, extra: extra + PostgreSQLServeTests.storeYAML(cluster, database: database, hosts: hosts))

@@ -140,7 +140,9 @@ struct PostgreSQLServeTests {
             // Node B: a copy of A's state directory without db/, its own configuration and
             // listeners; its host list starts with a host where nothing listens: tried first, skipped.
             let dead = try PostgreSQLCluster.freePort()
-            let b = try app.startSecondNode(cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"])
+            // B's copy also lacks audit/: `serve` creates it (0700) and writes the journal from the store.
+            let b = try app.startSecondNode(
+                cluster, database: database, hosts: ["127.0.0.1:\(dead)", "\(cluster.host):\(cluster.port)"], withoutAuditDirectory: true)
             let stateB = b.state
             defer {
                 b.process.stop()
@@ -202,6 +204,20 @@ struct PostgreSQLServeTests {
             #expect(!FileManager.default.fileExists(atPath: app.directory.file("node-a.rkbackup")))
             // One audit chain across both nodes, recorded by A's journal.
             #expect(try cluster.psql("SELECT count(*) FROM audit_events WHERE action LIKE '%revoke%'", database: database) != "0")
+            // B recreated its journal directory and exported the whole shared chain into it.
+            #expect((try FileManager.default.attributesOfItem(atPath: stateB + "/audit")[.posixPermissions] as? Int) == 0o700)
+            let events = try cluster.psql("SELECT max(seq) FROM audit_events", database: database)
+            var journalOfB = ""
+            for _ in 0..<100 {
+                journalOfB = (try? String(contentsOfFile: stateB + "/audit/audit.jsonl", encoding: .utf8)) ?? ""
+                if journalOfB.contains("\"seq\":\(events)") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let seqs = journalOfB.split(separator: "\n").compactMap { $0.firstMatch(of: /"seq":(\d+)/).map { String($0.1) } }
+            #expect(seqs.first == "1" && seqs.last == events, "B's journal: \(journalOfB.suffix(300))")
+            let verifiedB = try ProductBinary.tool("appliance").run(["audit", "verify", "--state-dir", stateB])
+            #expect(verifiedB.succeeded, "\(verifiedB.output)")
+            #expect(!b.process.output.contains("cannot append to the audit journal"), "\(b.process.output.suffix(2000))")
         }
     }
 }

@@ -37,6 +37,7 @@ public struct ApplianceRuntime: Sendable {
         // 1. What is on disk, checked before anything else (fail closed before anything listens).
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.checkPermissions()
+        try state.ensureAuditDirectory(logger: logger)
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
         let metrics = ApplianceMetrics()
         let store = try await ApplianceStoreOpener.open(configuration, state: state, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The appliance's state directory (docs/files.md#state-directory):
 ///
@@ -86,6 +87,21 @@ public struct StateDirectory: Sendable {
                 try files.setAttributes([.posixPermissions: mode], ofItemAtPath: directory)
             }
         }
+    }
+
+    /// Creates `audit/` (0700) when it is missing, as on a further node made from a copy of the
+    /// state without it (docs/files.md#audit-journal): the journal is an export of the store's
+    /// chain, so the new file is written from the store's first event and nothing is lost. Without
+    /// this the journal failed every second, for ever. An `audit` that is not a directory is refused.
+    public func ensureAuditDirectory(logger: Logger) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: auditDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw ApplianceError.stateDirectory("\(auditDirectory) exists and is not a directory") }
+            return
+        }
+        try FileManager.default.createDirectory(atPath: auditDirectory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: auditDirectory)
+        logger.notice("created the missing audit journal directory; the journal is rewritten from the store", metadata: ["path": "\(auditDirectory)"])
     }
 
     /// The start-up check: refuses when a private-key directory is accessible by group/other or
