@@ -51,6 +51,7 @@ public func buildApplication(
     let timeout = RequestTimeoutMiddleware(timeout: .milliseconds(Int64(configuration.limits.requestTimeoutSeconds * 1000)))
 
     let httpsRouter = Router(context: ApplianceRequestContext.self)
+    httpsRouter.add(middleware: ConnectionCloseMiddleware())
     httpsRouter.add(middleware: timeout)
     HTTPSRoutes(
         services: services, configuration: configuration, metrics: metrics, logger: logger,
@@ -72,6 +73,7 @@ public func buildApplication(
         logger: logger)
 
     let httpRouter = Router(context: ApplianceRequestContext.self)
+    httpRouter.add(middleware: ConnectionCloseMiddleware())
     httpRouter.add(middleware: timeout)
     PublicRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpRouter)
     let http = Application(
