@@ -239,7 +239,8 @@ if [[ " $ONLY " == *" 3 "* ]]; then
   grep -q '^limits:' "$DEMO/appliance.yaml" && { echo "network.sh: the demo configuration has a limits section; merge it into $EST_CONFIG" >&2; exit 1; }
   stop_serve; start_serve "$EST_CONFIG" >/dev/null
   "$BENCH" est-prepare --state "$STATE" --count "$total" --out "$WORK/est.txt" | tee -a "$WORK/summary.txt" >&2
-  issued() { sqlite3 "$STATE/db/rootkeeper.sqlite" "SELECT COUNT(*) FROM certificates WHERE status='issued' AND subject LIKE '%agent-bench-%'"; }
+  # Issued agent certificates (the subject no longer carries an `agent-` prefix: docs/identity.md).
+  issued() { sqlite3 "$STATE/db/rootkeeper.sqlite" "SELECT COUNT(*) FROM certificates WHERE status='issued' AND type='agent'"; }
   est=()
   for run in $(seq 0 $((RUNS - 1))); do
     before=$(issued)
