@@ -144,7 +144,9 @@ struct LintRefusalEnrollmentTests {
 
         let database = harness.directory.file("rootkeeper.sqlite")
         let rows = try ExternalTool("sqlite3").run([database, "SELECT COUNT(*) FROM certificates WHERE subject LIKE '%lint-1%'"])
-        #expect(rows.succeeded && rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "a refused certificate must leave no row: \(rows.output)")
+        #expect(
+            rows.succeeded && rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0",
+            "a refused certificate must leave no row: \(rows.output)")
         let consumed = try ExternalTool("sqlite3").run([database, "SELECT COUNT(*) FROM enrollment_tokens WHERE consumed_at IS NOT NULL"])
         #expect(consumed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the token must not be spent: \(consumed.output)")
         #expect(try await harness.store.auditEvents(afterSeq: 0, limit: 10_000).count == auditBefore, "nothing is audited as reserved or issued")

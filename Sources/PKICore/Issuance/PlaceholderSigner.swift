@@ -41,7 +41,8 @@ struct PlaceholderSigner: CustomPrivateKey {
             return try Certificate.Signature(
                 signatureAlgorithm: algorithm, signatureBytes: ASN1BitString(bytes: [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]))
         case .sha256WithRSAEncryption, .sha384WithRSAEncryption, .sha512WithRSAEncryption:
-            return try Certificate.Signature(signatureAlgorithm: algorithm, signatureBytes: ASN1BitString(bytes: ArraySlice(repeating: 0, count: 256)))
+            return try Certificate.Signature(
+                signatureAlgorithm: algorithm, signatureBytes: ASN1BitString(bytes: ArraySlice(repeating: 0, count: 256)))
         default:
             throw PKIError.unsupported("no placeholder signature for \(algorithm)")
         }
