@@ -24,6 +24,8 @@ tools=(
   "systemd-analyze    systemd"
   "nginx              nginx-light"
   "wrk                wrk"
+  "cfssl              golang-cfssl"
+  "valgrind           valgrind"
   "ip                 iproute2"
   "ps                 procps"
   "setpriv            util-linux"
@@ -51,6 +53,9 @@ packages=(
   softhsm2 opensc pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
   # independent verifiers and peers: openssl, curl, nginx, wrk, PostgreSQL, promtool, systemd-analyze
   openssl curl ca-certificates sqlite3 postgresql postgresql-client nginx-light wrk prometheus procps iproute2 systemd
+  # benchmark peer and profiler (scripts/bench/network.sh): cfssl `ocspserve` with pre-signed
+  # responses; valgrind's callgrind for instruction counts per request
+  golang-cfssl valgrind
   # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 (+venv for
   # pkilint) for runbook rehearsals and independent checks; util-linux for setpriv/unshare/runuser
   gcc libc6-dev python3 python3-venv util-linux coreutils bash

@@ -113,3 +113,49 @@ struct CAEnrollmentTests {
         #expect(reason.contains("agent"))
     }
 }
+
+/// docs/profiles.md#lint-before-signing with the placeholder-signed lint copy: a certificate that
+/// fails a lint rule is still refused before anything is reserved, signed or recorded.
+@Suite("A lint failure refuses enrolment and stores nothing")
+struct LintRefusalEnrollmentTests {
+    /// A serial source that hands out a zero serial, which `e_serial_number_form` refuses
+    /// (RFC 5280 §4.1.2.2: serial numbers are positive).
+    struct ZeroSerials: SerialNumberSource {
+        func next() throws -> Certificate.SerialNumber { Certificate.SerialNumber(bytes: [0]) }
+    }
+
+    @Test("an enrolment whose certificate fails lint is refused naming the rule; no row, no audit, the token stays usable")
+    func lintFailureStoresNothing() async throws {
+        let harness = try await CAHarness.make()
+        defer { harness.remove() }
+        let pki = harness.pki
+        let badIssuer = try CertificateIssuer(
+            issuerCertificate: pki.intermediate, privateKey: pki.intermediateKey, clock: pki.clock, random: pki.random, serials: ZeroSerials())
+        let badCA = try harness.ca(announcingTo: [], issuer: badIssuer)
+        let token = try await harness.ca.createToken(hostname: "lint-1", caller: CAHarness.admin)
+        let request = try CAHarness.agentCSR(hostname: "lint-1")
+        let auditBefore = try await harness.store.auditEvents(afterSeq: 0, limit: 10_000).count
+
+        let error = await #expect(throws: PKIError.self) {
+            _ = try await badCA.enroll(csrDER: request.der, token: token, source: "10.0.0.9")
+        }
+        #expect(error?.code == .lintFailure, "\(String(describing: error))")
+        #expect(error?.reason.hasPrefix("e_serial_number_form") == true, "\(String(describing: error))")
+
+        let database = harness.directory.file("rootkeeper.sqlite")
+        let rows = try ExternalTool("sqlite3").run([database, "SELECT COUNT(*) FROM certificates WHERE subject LIKE '%lint-1%'"])
+        #expect(
+            rows.succeeded && rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0",
+            "a refused certificate must leave no row: \(rows.output)")
+        let consumed = try ExternalTool("sqlite3").run([database, "SELECT COUNT(*) FROM enrollment_tokens WHERE consumed_at IS NOT NULL"])
+        #expect(consumed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the token must not be spent: \(consumed.output)")
+        #expect(try await harness.store.auditEvents(afterSeq: 0, limit: 10_000).count == auditBefore, "nothing is audited as reserved or issued")
+
+        // The next attempt through the correct issuer succeeds with the same token.
+        guard case .issued(let certificate, _) = try await harness.ca.enroll(csrDER: request.der, token: token, source: "10.0.0.9") else {
+            Issue.record("the same token must still enrol once the issuer is sound")
+            return
+        }
+        #expect(pki.intermediate.publicKey.isValidSignature(certificate.signature, for: certificate))
+    }
+}

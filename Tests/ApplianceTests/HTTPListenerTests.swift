@@ -32,6 +32,18 @@ struct HTTPListenerTests {
         }
     }
 
+    @Test("a request that asks for Connection: close is answered with Connection: close (RFC 9112 §9.6), a kept-alive one is not")
+    func connectionCloseAnnounced() async throws {
+        try await RunningAppliance.with { app in
+            let closing = try await Curl.run(["-H", "Connection: close", "\(app.httpURL)/health"])
+            #expect(closing.status == 200)
+            #expect(closing.headers["connection"] == "close", "\(closing.raw.output)")
+            let kept = try await Curl.run(["\(app.httpURL)/health"])
+            #expect(kept.status == 200)
+            #expect(kept.headers["connection"] == nil, "\(kept.raw.output)")
+        }
+    }
+
     @Test("OCSP is answered by the responder for POST, and a bad GET path gets 400")
     func ocsp() async throws {
         try await RunningAppliance.with { app in

@@ -1,5 +1,6 @@
 import Foundation
 import PKICore
+import SwiftASN1
 import TestSupport
 import Testing
 import X509
@@ -113,6 +114,23 @@ struct IssuanceChainTests {
         #expect(pki.intermediate.publicKey.isValidSignature(certificate.signature, for: certificate))
     }
 
+    @Test("The lint copy costs no signature (placeholder value that verifies under no key); issue signs exactly once and verifies")
+    func lintCopyIsNotSigned() async throws {
+        let pki = try await TestPKI.make()
+        let counting = CountingKey(key: pki.intermediateKey)
+        let issuer = try CertificateIssuer(
+            issuerCertificate: pki.intermediate, privateKey: Certificate.PrivateKey(counting), clock: pki.clock, random: pki.random)
+        let profile = try AgentLeafProfile(identity: AgentIdentity(hostname: "h", uuid: "11111111-2222-4333-8444-555555555555"), organization: "O")
+        let token = try issuer.prepare(profile: profile, subjectPublicKey: KeyAlgorithm.p256.generatePrivateKey().publicKey)
+        #expect(counting.signatures == 0, "prepare must not compute a signature for the lint copy")
+        #expect(!pki.intermediate.publicKey.isValidSignature(token.lintedCertificate.signature, for: token.lintedCertificate))
+        let tbs = token.tbsCertificateBytes
+        let certificate = try await issuer.issue(token)
+        #expect(counting.signatures == 1, "issue signs exactly once")
+        #expect(Array(certificate.tbsCertificateBytes) == tbs)
+        #expect(pki.intermediate.publicKey.isValidSignature(certificate.signature, for: certificate))
+    }
+
     @Test("An issuer refuses a private key that does not belong to its certificate")
     func mismatchedIssuerKeyIsRefused() async throws {
         let pki = try await TestPKI.make()
@@ -124,4 +142,24 @@ struct IssuanceChainTests {
             mismatch?.code == .invalidParameter && mismatch?.reason == "the issuer private key does not belong to the issuer certificate",
             "\(String(describing: mismatch))")
     }
+}
+
+/// Wraps a software key and counts the signatures it makes.
+final class CountingKey: CustomPrivateKey, @unchecked Sendable {
+    let key: Certificate.PrivateKey
+    private let lock = NSLock()
+    private var count = 0
+    init(key: Certificate.PrivateKey) { self.key = key }
+    var signatures: Int { lock.withLock { count } }
+    var publicKey: Certificate.PublicKey { key.publicKey }
+    var defaultSignatureAlgorithm: Certificate.SignatureAlgorithm { key.supportedSignatureAlgorithms[0] }
+    var supportedSignatureAlgorithms: [Certificate.SignatureAlgorithm] { key.supportedSignatureAlgorithms }
+    func signSynchronously(bytes: some DataProtocol, signatureAlgorithm: Certificate.SignatureAlgorithm) throws -> Certificate.Signature {
+        lock.withLock { count += 1 }
+        return try key.sign(bytes: bytes, signatureAlgorithm: signatureAlgorithm)
+    }
+    static func == (lhs: CountingKey, rhs: CountingKey) -> Bool { lhs === rhs }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+    static var defaultPEMDiscriminator: String { "PRIVATE KEY" }
+    func serialize(into coder: inout DER.Serializer) throws { throw PKIError.unsupported("test key is not exportable") }
 }

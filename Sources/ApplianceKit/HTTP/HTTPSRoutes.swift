@@ -92,7 +92,13 @@ struct HTTPSRoutes: Sendable {
         defer { metrics.observeValidation(since: started) }
         let certificate: Certificate?
         do {
-            certificate = try await context.peerCertificate()
+            // The certificate parsed at this connection's handshake (``ConnectionRegistry``);
+            // asking the TLS handler only for a connection that registered none.
+            if let registered = services.connections.peerCertificate(of: context.channel) {
+                certificate = registered
+            } else {
+                certificate = try await context.peerCertificate()
+            }
         } catch {
             metrics.validationFailure(reason: "malformed_certificate")
             throw ApplianceError.unauthenticated("client certificate cannot be parsed")

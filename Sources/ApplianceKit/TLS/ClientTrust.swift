@@ -45,6 +45,19 @@ public final class ClientTrust: Sendable {
         }
     }
 
+    /// The verdict for `leaf` from the remembered chains alone, synchronously (no path
+    /// validation): `nil` when no chain is remembered, otherwise what ``verify(leaf:presentedIntermediates:)``
+    /// would answer — `.some(nil)` for valid, `.some(reason)` when the remembered chain no longer
+    /// holds at the clock's time or for the current anchors.
+    public func cachedVerdict(leaf: Certificate) -> String?? {
+        guard cacheEnabled else { return nil }
+        let now = clock.now()
+        let key = CertificateIdentity(leaf)
+        let (root, intermediates, cached) = state.withLockedValue { ($0.root, $0.intermediates, $0.verified.chain(for: key)) }
+        guard let cached else { return nil }
+        return .some(VerifiedChainCache.recheck(cached, now: now, root: root, intermediates: intermediates))
+    }
+
     /// Verifies `leaf` up to the pinned root through a current intermediate with RFC 5280 path
     /// validation at the injected clock's time. Returns a reason when it does not verify.
     public func verify(leaf: Certificate, presentedIntermediates: [Certificate] = []) async -> String? {

@@ -68,9 +68,20 @@ struct HandshakeVerifier: Sendable {
             return
         }
         let serial = Self.serial(of: leaf)
+        // Cache-hit path, synchronously on the event loop: the chain validated before and is
+        // re-checked for the current time and anchors, and the store said "good" less than
+        // ``ClientStatusCache/maximumAge`` ago with no revocation since. Anything else — a new
+        // leaf, an expired or no longer anchored chain, an unknown status — takes the full check.
+        if case .some(.none) = trust.cachedVerdict(leaf: leaf), revocation.isKnownGood(leaf) {
+            let started = ContinuousClock.now
+            connections.register(serial: serial, channel: channel, certificate: leaf)
+            metrics.observeValidation(since: started)
+            promise.succeed(.certificateVerified)
+            return
+        }
         Task {
             if await check(leaf) {
-                connections.register(serial: serial, channel: channel)
+                connections.register(serial: serial, channel: channel, certificate: leaf)
                 promise.succeed(.certificateVerified)
             } else {
                 promise.succeed(.failed)
@@ -94,7 +105,7 @@ struct HandshakeVerifier: Sendable {
             channel.close(promise: nil)
             return
         }
-        connections.register(serial: Self.serial(of: leaf), channel: channel)
+        connections.register(serial: Self.serial(of: leaf), channel: channel, certificate: leaf)
         Task {
             if await !check(leaf) { channel.close(promise: nil) }
         }

@@ -59,6 +59,16 @@ public final class ClientStatusCache: RevocationChecking, AgentRegistry, Sendabl
         state.withLockedValue { ($0.good.count, $0.agents.count) }
     }
 
+    /// A remembered "good" younger than ``maximumAge``, without touching the store.
+    public func isKnownGood(_ certificate: Certificate) -> Bool {
+        let key = CertificateIdentity(certificate)
+        let now = ContinuousClock.now
+        return state.withLockedValue { state in
+            guard let storedAt = state.good[key] else { return false }
+            return now - storedAt < maximumAge
+        }
+    }
+
     public func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus {
         let key = CertificateIdentity(certificate)
         let now = ContinuousClock.now

@@ -8,6 +8,14 @@ import X509
 /// A thrown error is treated by callers as a refusal (fail closed).
 public protocol RevocationChecking: Sendable {
     func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus
+    /// Whether an in-memory view already knows `certificate` to be good, answered synchronously
+    /// (for the handshake's cache-hit path on the event loop). `false` means "ask
+    /// ``revocationStatus(of:)``", never "bad"; the default knows nothing.
+    func isKnownGood(_ certificate: Certificate) -> Bool
+}
+
+extension RevocationChecking {
+    public func isKnownGood(_ certificate: Certificate) -> Bool { false }
 }
 
 /// What the store knows about one certificate.

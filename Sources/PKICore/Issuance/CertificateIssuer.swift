@@ -3,8 +3,9 @@ import X509
 
 /// Signs certificates: the one place in Rootkeeper that does (docs/conventions.md#libraries-decide, docs/conventions.md#signing-path).
 ///
-/// `prepare` builds the certificate from a profile, signs a copy with a throwaway key of the
-/// issuer's algorithm and runs the ``Linter``; `issue` consumes the resulting token, signs for
+/// `prepare` builds the certificate from a profile with a placeholder signature value of the
+/// issuer's algorithm (``PlaceholderSigner``: no signature is computed for the lint copy) and runs
+/// the ``Linter`` on it; `issue` consumes the resulting token, signs for
 /// real through the asynchronous signing path (so an HSM `CustomPrivateKey` can do its blocking
 /// work off the cooperative pool), requires the TBS to be byte-identical to the linted one and
 /// verifies the signature with the issuer's public key. Root self-signing uses the same path.
@@ -77,7 +78,7 @@ public struct CertificateIssuer: Sendable {
             notValidBefore: issuerCertificate.notValidBefore, notValidAfter: issuerCertificate.notValidAfter)
     }
 
-    /// Builds, throwaway-signs and lints a certificate for `subjectPublicKey` under `profile`.
+    /// Builds (with a placeholder signature value) and lints a certificate for `subjectPublicKey` under `profile`.
     ///
     /// - Throws: `PKIError.lint` naming the failing rule; `.invalidParameter` for a profile that
     ///   cannot be applied (e.g. the issuer is expired); `.unsupported` for odd keys.
@@ -90,7 +91,7 @@ public struct CertificateIssuer: Sendable {
         let validity = try profile.validity(now: now, issuer: issuer)
         let extensions = try profile.extensions(subjectKey: subjectPublicKey, issuer: issuer)
         let serial = try serials.next()
-        let throwaway = try ThrowawayKeys.key(for: issuerAlgorithm)
+        let placeholder = Certificate.PrivateKey(PlaceholderSigner(publicKey: privateKey.publicKey, algorithm: signatureAlgorithm))
         let linted: Certificate
         do {
             linted = try Certificate(
@@ -98,7 +99,7 @@ public struct CertificateIssuer: Sendable {
                 notValidBefore: validity.notBefore, notValidAfter: validity.notAfter,
                 issuer: issuer.name, subject: profile.subject,
                 signatureAlgorithm: signatureAlgorithm, extensions: extensions,
-                issuerPrivateKey: throwaway)
+                issuerPrivateKey: placeholder)
         } catch {
             throw PKIError.signing("could not build the \(profile.name) certificate: \(error)")
         }
@@ -114,8 +115,9 @@ public struct CertificateIssuer: Sendable {
         return try prepare(profile: profile, subjectPublicKey: csr.publicKey)
     }
 
-    /// Signs the prepared certificate for real. Requires the TBS to equal the linted bytes and
-    /// verifies the final signature with the issuer public key before returning.
+    /// Signs the prepared certificate for real, once. Requires the TBS to equal the linted bytes and
+    /// verifies the final signature with the issuer public key (the one verification after
+    /// signing) before returning.
     public func issue(_ token: consuming IssuanceToken) async throws -> Certificate {
         guard token.issuerSPKISHA256 == privateKey.publicKey.spkiSHA256 else {
             throw PKIError.signing("this token was prepared by a different issuer")

@@ -1,7 +1,7 @@
 import Foundation
 import X509
 
-/// A certificate that has been built, signed with a throwaway key and linted, but not yet signed
+/// A certificate that has been built with a placeholder signature value and linted, but not yet signed
 /// for real (docs/conventions.md#checked-is-a-type). It is `~Copyable`, so the only road to a signature is to *consume* it in
 /// ``CertificateIssuer/issue(_:)`` exactly once.
 ///
@@ -12,7 +12,7 @@ public struct IssuanceToken: ~Copyable, Sendable {
     public let serialNumber: Certificate.SerialNumber
     /// The DER TBSCertificate that was linted; the real signature covers exactly these bytes.
     public let tbsCertificateBytes: [UInt8]
-    /// The linted certificate signed with the throwaway key (never valid, never published).
+    /// The linted certificate, carrying a placeholder signature value (never valid, never published).
     public let lintedCertificate: Certificate
     /// The profile name, for audit records.
     public let profileName: String

@@ -1,7 +1,8 @@
 import Foundation
 import X509
 
-/// Everything a lint rule may look at: the certificate signed with the throwaway key, the real
+/// Everything a lint rule may look at: the certificate with its placeholder signature value (rules
+/// read the TBS and the signature algorithm, never the signature value), the real
 /// issuer and what the profile promised.
 public struct LintContext: Sendable {
     public let certificate: Certificate

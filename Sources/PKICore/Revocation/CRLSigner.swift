@@ -9,8 +9,8 @@ import X509
 /// bytes that were linted, then verification of that signature with the issuer certificate's
 /// public key. Any failure throws and nothing is returned.
 ///
-/// docs/profiles.md#lint-before-signing asks for "sign a copy with a throwaway key, lint, sign for real, compare the TBS".
-/// A CRL's TBS does not contain the signature, so the lints here read the TBS being built and
+/// docs/profiles.md#lint-before-signing lints a placeholder-signed copy of a certificate, then signs
+/// for real and compares the TBS. A CRL's TBS does not contain the signature, so the lints here read the TBS being built and
 /// the real signature is computed over those very bytes: identical by construction.
 public struct CRLSigner: Sendable {
     /// The CA certificate whose key signs the CRLs.

@@ -76,14 +76,26 @@ extension RegistrationAuthority {
     /// The presented certificate's state for `GET /api/v1/agent/status`, with `renewNow`.
     public func status(presentedSerial: String) async throws -> CertificateStatusReport {
         let now = clock.now()
-        guard let record = try await store.certificate(serial: presentedSerial) else {
+        // One store read in the common case: the revocation lookup carries the certificate record
+        // when there is no revocation (this route runs on every agent poll); only a revoked
+        // certificate needs its record read separately.
+        let record: CertificateRecord
+        var revocation: RevocationRecord?
+        switch try await store.revocationStatus(serial: presentedSerial) {
+        case .notRevoked(let found):
+            record = found
+        case .revoked(let found):
+            revocation = found
+            guard let revoked = try await store.certificate(serial: presentedSerial) else {
+                throw StoreError.notFound("certificate \(presentedSerial) is not known")
+            }
+            record = revoked
+        case .unknown:
             throw StoreError.notFound("certificate \(presentedSerial) is not known")
         }
-        var revocation: RevocationRecord?
-        if case .revoked(let found) = try await store.revocationStatus(serial: presentedSerial) { revocation = found }
         let renewFrom = record.notAfter - policy.renewBefore
         var renewable = false
-        // The same two reads decide renewability: not read again (this route runs on every agent poll).
+        // The same read decides renewability: not read again.
         if case .renewable = Self.renewability(of: record, revoked: revocation != nil, at: now) { renewable = true }
         return CertificateStatusReport(
             certificate: record, revocation: revocation, renewFrom: renewFrom,
