@@ -38,7 +38,7 @@ public struct ApplianceRuntime: Sendable {
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.checkPermissions()
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
-        let metrics = ApplianceMetrics()
+        let metrics = ApplianceMetrics(clock: clock)
         let store = try await ApplianceStoreOpener.open(configuration, state: state, logger: logger)
 
         // 2. Start-up repairs, before anything serves. Retire what is due (docs/lifecycle.md#intermediate-renewal:
