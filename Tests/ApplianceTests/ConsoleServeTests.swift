@@ -316,4 +316,50 @@ struct ConsoleServeTests {
             #expect(try Client(app, port: port, certificate: alice.certificate, key: alice.key).get("/").status != 200)
         }
     }
+
+    @Test(
+        "the Overview shows the last 24 h: a refused client certificate by reason, and renewals succeeded and refused with the rate, counted where /metrics counts them"
+    )
+    func overviewLast24Hours() async throws {
+        // Renewal opens at once (90-day window on 90-day certificates), so a renewal of its own identity succeeds.
+        try await ApplianceProcess.with(extraConfiguration: Self.consoleConfiguration + "\nca:\n  renew_before_days: 90\n") { app in
+            let port = try Self.consolePort(app)
+            let alice = try Self.addAdmin(app, "alice", role: "viewer")
+            let before = try Client(app, port: port, certificate: alice.certificate, key: alice.key).get("/")
+            #expect(before.status == 200 && before.body.contains("0 succeeded, 0 refused (no renewals)"), "\(before.body)")
+            #expect(!before.body.contains("<td>not_administrator</td>"))
+
+            // A refused client certificate: an agent's at the console (403, not_administrator).
+            let uuid = UUID().uuidString.lowercased()
+            let key = try KeyAlgorithm.p256.generatePrivateKey()
+            let csr = try PEMCodec.der(TestPKI.agentCSR(hostname: "overview-01.example.org", uuid: uuid, key: key))
+            let enrolled = try app.enrol(csrDER: csr, token: try app.requireToken(hostname: "overview-01.example.org"))
+            let certificate = try #require(enrolled.certificate, "enrolment answered \(enrolled.status): \(enrolled.body)")
+            let keyFile = app.directory.file("overview-01.key")
+            #expect(
+                FileManager.default.createFile(
+                    atPath: keyFile, contents: Data(try key.serializeAsPEM().pemString.utf8), attributes: [.posixPermissions: 0o600]))
+            #expect(try Client(app, port: port, certificate: certificate, key: keyFile).get("/").status == 403)
+
+            // A refused renewal (the CSR names another host) and a successful one.
+            let refused = try app.renew(
+                csrDER: try ApplianceProcess.agentCSR(hostname: "other-01.example.org", uuid: uuid), certificate: certificate, key: keyFile)
+            #expect(refused.status == 403, "\(refused.body)")
+            let renewed = try app.renew(
+                csrDER: try ApplianceProcess.agentCSR(hostname: "overview-01.example.org", uuid: uuid), certificate: certificate, key: keyFile)
+            #expect(renewed.status == 200, "\(renewed.body)")
+
+            let after = try Client(app, port: port, certificate: alice.certificate, key: alice.key).get("/")
+            #expect(after.status == 200)
+            #expect(after.body.contains("Client certificate refusals by reason (last 24 h)"))
+            #expect(after.body.contains("<td>not_administrator</td><td>1</td>"), "\(after.body)")
+            #expect(after.body.contains("<td>reenroll_identity_mismatch</td><td>1</td>"), "\(after.body)")
+            #expect(after.body.contains("1 succeeded, 1 refused (50 % succeeded)"), "\(after.body)")
+            // The same counting point as /metrics.
+            let metrics = try ExternalTool("curl").run(["-sS", "http://127.0.0.1:\(app.http)/metrics"]).stdout
+            #expect(metrics.contains("rootkeeper_certificate_validation_failures_total{reason=\"not_administrator\"} 1"), "\(metrics)")
+            #expect(metrics.contains("rootkeeper_renewals_refused_total{reason=\"identity_mismatch\"} 1"), "\(metrics)")
+            #expect(metrics.contains("rootkeeper_certificates_renewed_total 1"), "\(metrics)")
+        }
+    }
 }

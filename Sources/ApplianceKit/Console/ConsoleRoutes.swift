@@ -107,14 +107,15 @@ struct ConsoleRoutes: Sendable {
             case .attention(let reason): "needs attention: \(reason)"
             }
         let registry = backend.metrics.registry
-        let reasons = [
-            "no_certificate", "expired", "untrusted_chain", "wrong_usage", "subject_format", "revoked", "unknown_certificate", "unregistered",
-            "identity_mismatch", "malformed_certificate", "revocation_unavailable", "not_administrator",
-        ]
-        let failures: [[String: Any]] = reasons.compactMap { reason -> [String: Any]? in
-            let count = Int(registry.value("rootkeeper_certificate_validation_failures_total", labels: ["reason": reason]))
-            return count > 0 ? ["reason": reason, "count": count] : nil
+        // Refusals and renewals of the last 24 hours (hourly buckets on the CA's clock, fed where
+        // the Prometheus counters are incremented: ApplianceMetrics).
+        let failures: [[String: Any]] = backend.metrics.recentValidationFailures.totals().sorted { $0.key < $1.key }.map { entry -> [String: Any] in
+            ["reason": entry.key, "count": entry.value]
         }
+        let renewals = backend.metrics.recentRenewals
+        let renewed = renewals.total(ApplianceMetrics.RenewalOutcome.succeeded.rawValue)
+        let refused = renewals.total(ApplianceMetrics.RenewalOutcome.refused.rawValue)
+        let rate = renewed + refused == 0 ? "no renewals" : "\(renewed * 100 / (renewed + refused)) % succeeded"
         let ocsp = ["good", "revoked", "unknown", "malformed", "unauthorized", "tryLater"].map { status in
             "\(status) \(Int(registry.value("rootkeeper_ocsp_responses_total", labels: ["status": status])))"
         }.joined(separator: ", ")
@@ -123,7 +124,7 @@ struct ConsoleRoutes: Sendable {
             [
                 "tiles": tiles, "activityChart": chart, "ages": ages, "issuers": issuers, "health": health,
                 "signingKey": backend.signingKey(), "ocsp": ocsp,
-                "renewals": Int(registry.value("rootkeeper_certificates_renewed_total")),
+                "renewals": "\(renewed) succeeded, \(refused) refused (\(rate))",
                 "failures": failures, "hasFailures": !failures.isEmpty,
             ])
     }

@@ -85,11 +85,11 @@ enum ConsoleTemplates {
         <dt>Health</dt><dd>{{health}}</dd>
         <dt>Signing key</dt><dd>{{signingKey}}</dd>
         <dt>OCSP responses (since start)</dt><dd>{{ocsp}}</dd>
-        <dt>Renewals (since start)</dt><dd>{{renewals}}</dd>
+        <dt>Renewals (last 24 h)</dt><dd>{{renewals}}</dd>
         </dl>
         </section>
         <section aria-labelledby="h-failures">
-        <h2 id="h-failures">Client certificate refusals by reason (since start)</h2>
+        <h2 id="h-failures">Client certificate refusals by reason (last 24 h)</h2>
         {{#hasFailures}}<table><thead><tr><th scope="col">Reason</th><th scope="col">Refusals</th></tr></thead>
         <tbody>{{#failures}}<tr><td>{{reason}}</td><td>{{count}}</td></tr>{{/failures}}</tbody></table>{{/hasFailures}}
         {{^failures}}<p>None.</p>{{/failures}}

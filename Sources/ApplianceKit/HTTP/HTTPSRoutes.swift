@@ -61,15 +61,28 @@ struct HTTPSRoutes: Sendable {
     func reenroll(_ request: Request, _ context: AuthenticatedRequestContext) async throws -> Response {
         var request = request
         let agent = context.agent
-        try limited { try rateLimits.checkRenewal(agent: agent.identity.commonName) }
+        do {
+            try limited { try rateLimits.checkRenewal(agent: agent.identity.commonName) }
+        } catch {
+            metrics.renewalRefused(reason: "rate_limited")
+            throw error
+        }
         let csr = try await ESTRequestParsing.csr(from: &request, limit: configuration.limits.maxESTBodyBytes)
         // RFC 7030 §4.2.2: a renewal keeps the identity. The RA decides whether the CSR repeats it
         // (Registration's IdentityMismatch); a refusal is counted here with the other
         // failures of a presented certificate.
         let outcome = try await call("simplereenroll") { try await services.certificateAuthority.reenroll(csrDER: csr, client: agent) }
-        if case .identityMismatch(let reason) = outcome {
+        // Renewal outcomes for the console's 24 h rate (docs/console.md#pages): a success is
+        // counted from the event stream when the certificate is signed, a refusal here.
+        switch outcome {
+        case .identityMismatch(let reason):
             metrics.validationFailure(reason: "reenroll_identity_mismatch")
+            metrics.renewalRefused(reason: "identity_mismatch")
             logger.notice("renewal for another identity refused (403)", metadata: ["reason": "\(reason)", "agent": "\(agent.identity.uuid)"])
+        case .rejected:
+            metrics.renewalRefused(reason: "not_renewable")
+        case .issued, .pending:
+            break
         }
         return try outcome.response()
     }

@@ -1,3 +1,4 @@
+import PKICore
 import Registration
 
 /// The appliance's metrics (docs/metrics.md#metric-list names, prefix `rootkeeper_`), declared up front so
@@ -5,11 +6,24 @@ import Registration
 /// expiring-soon, pending registrations, CRL age/size) are set by the services that own them.
 public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
     public let registry: MetricsRegistry
+    /// Client certificate refusals of the last 24 hours by `reason`, counted at the same point as
+    /// `rootkeeper_certificate_validation_failures_total` (``validationFailure(reason:)``) — the
+    /// console's Overview (docs/console.md#pages).
+    public let recentValidationFailures: RecentCounts
+    /// Renewal outcomes of the last 24 hours: ``RenewalOutcome/succeeded`` (heard from the event
+    /// stream) and ``RenewalOutcome/refused`` (``renewalRefused(reason:)``).
+    public let recentRenewals: RecentCounts
+
+    /// The keys of ``recentRenewals``.
+    public enum RenewalOutcome: String, Sendable { case succeeded, refused }
 
     static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
-    public init(registry: MetricsRegistry = MetricsRegistry()) {
+    /// `clock` times the 24-hour windows (the runtime passes its injected clock).
+    public init(registry: MetricsRegistry = MetricsRegistry(), clock: any PKIClock = SystemClock()) {
         self.registry = registry
+        self.recentValidationFailures = RecentCounts(clock: clock)
+        self.recentRenewals = RecentCounts(clock: clock)
         let declarations: [(String, MetricsRegistry.Kind, String)] = [
             ("rootkeeper_certificates_issued_total", .counter, "Certificates issued, by certificate_type."),
             ("rootkeeper_certificates_renewed_total", .counter, "Certificates issued by renewal."),
@@ -18,6 +32,7 @@ public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
             ("rootkeeper_certificates_expiring_soon", .gauge, "Active certificates expiring within days_until_expiry."),
             ("rootkeeper_registrations_pending", .gauge, "Enrolments waiting for administrator approval."),
             ("rootkeeper_certificate_validation_failures_total", .counter, "Client certificate refusals, by reason."),
+            ("rootkeeper_renewals_refused_total", .counter, "Renewals (simplereenroll) refused, by reason."),
             (
                 "rootkeeper_requests_rate_limited_total", .counter,
                 "EST requests answered 429, by the limit that refused them (source, agent, renewal)."
@@ -48,6 +63,15 @@ public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
 
     public func validationFailure(reason: String) {
         registry.increment("rootkeeper_certificate_validation_failures_total", labels: ["reason": reason])
+        recentValidationFailures.record(reason)
+    }
+
+    /// Counts one refused renewal: `not_renewable` (the RA refused it: not yet due, superseded,
+    /// agent revoked…), `identity_mismatch` (the CSR names another agent) or `rate_limited`.
+    /// Successful renewals are counted from the event stream (``authorityEventOccurred(_:)``).
+    public func renewalRefused(reason: String) {
+        registry.increment("rootkeeper_renewals_refused_total", labels: ["reason": reason])
+        recentRenewals.record(RenewalOutcome.refused.rawValue)
     }
 
     public func observeValidation(since start: ContinuousClock.Instant) {
@@ -82,7 +106,10 @@ public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
     /// Counts one signed certificate (from ``authorityEventOccurred(_:)``).
     func issued(type: String, renewal: Bool) {
         registry.increment("rootkeeper_certificates_issued_total", labels: ["certificate_type": type])
-        if renewal { registry.increment("rootkeeper_certificates_renewed_total") }
+        if renewal {
+            registry.increment("rootkeeper_certificates_renewed_total")
+            recentRenewals.record(RenewalOutcome.succeeded.rawValue)
+        }
     }
 }
 

@@ -39,7 +39,7 @@ public struct ApplianceRuntime: Sendable {
         try state.checkPermissions()
         try state.ensureAuditDirectory(logger: logger)
         let certificates = try IntermediateKeyLoader.loadCertificates(state)
-        let metrics = ApplianceMetrics()
+        let metrics = ApplianceMetrics(clock: clock)
         let store = try await ApplianceStoreOpener.open(configuration, state: state, logger: logger)
 
         // 2. Start-up repairs, before anything serves. Retire what is due (docs/lifecycle.md#intermediate-renewal:
