@@ -616,8 +616,12 @@ struct HostileClientMatrixTests {
         let bigKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let huge = Certificate.Extension(oid: [1, 3, 6, 1, 4, 1, 55555, 1], critical: false, value: Array(repeating: 0x41, count: 1 << 20)[...])
         let big = try m.write("big", [m.forge(key: bigKey, extensions: m.extensions(adding: [huge]))], key: bigKey)
+        let oversizedBefore = try await m.failures("oversized_message")
         let bigResult = try await m.present(big)
         #expect(bigResult.status == 0 && bigResult.exit != 0, "1 MB certificate: \(bigResult.output)")
+        // BoringSSL refuses it before our verifier runs; the refusal is still logged and counted.
+        #expect(try await m.failures("oversized_message") == oversizedBefore + 1)
+        #expect(m.serve.process.output.contains("a handshake message exceeds the size limit"), "\(m.serve.process.output.suffix(2000))")
 
         // HTTP on the plain listener: smuggling (Content-Length with Transfer-Encoding), 10 000 headers.
         let smuggle =

@@ -180,8 +180,10 @@ final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHand
     }
 
     /// A client certificate BoringSSL refuses itself, before ``HandshakeVerifier/verify(_:promise:channel:)``
-    /// runs (a CA certificate without digitalSignature used as a client key: `KEY_USAGE_BIT_INCORRECT`),
-    /// is logged and counted like the verifier's own refusals.
+    /// runs, is logged and counted like the verifier's own refusals: a CA certificate without
+    /// digitalSignature used as a client key (`KEY_USAGE_BIT_INCORRECT` → `wrong_usage`), and a
+    /// handshake message over BoringSSL's size limit, such as a 1 MB client certificate
+    /// (`EXCESSIVE_MESSAGE_SIZE` → `oversized_message`; RFC 8446 §4.4.2 leaves the limit to the peer).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if case NIOSSLError.handshakeFailed(let underlying) = error {
             let text = "\(underlying)"
@@ -189,6 +191,10 @@ final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHand
                 verifier.logger.notice(
                     "TLS client certificate refused", metadata: ["reason": "key usage does not allow signing the handshake (\(text))"])
                 verifier.metrics.validationFailure(reason: "wrong_usage")
+            } else if text.contains("EXCESSIVE_MESSAGE_SIZE") {
+                verifier.logger.notice(
+                    "TLS client certificate refused", metadata: ["reason": "a handshake message exceeds the size limit (\(text))"])
+                verifier.metrics.validationFailure(reason: "oversized_message")
             }
         }
         context.fireErrorCaught(error)
