@@ -88,8 +88,9 @@ struct OCSPSignerIssuanceTests {
         #expect(!failed.isEmpty && !failed.contains("\n"), "exactly one failed reservation: \(failed)")
         #expect(try sql(h, "SELECT status FROM certificates WHERE serial = '\(failed)'") == "revoked")
         #expect(try auditActions(h, serial: failed) == ["certificate.reserved", "certificate.reservation.released"])
-        #expect(try sql(h, "SELECT details FROM audit_events WHERE subject = '\(failed)' AND action = 'certificate.reservation.released'")
-            .contains("OCSP responder certificate"))
+        #expect(
+            try sql(h, "SELECT details FROM audit_events WHERE subject = '\(failed)' AND action = 'certificate.reservation.released'")
+                .contains("OCSP responder certificate"))
         // The old signer still answers meanwhile.
         #expect(await responder.responderCertificate == first)
 

@@ -72,7 +72,8 @@ public actor OCSPSignerManager {
     private func issueSigner() async throws -> OCSPResponseSigner {
         guard let authority else {
             throw PKIError(
-                .signingFailure, "the OCSP responder has no registration authority to record its certificate through; attach it before the first request")
+                .signingFailure,
+                "the OCSP responder has no registration authority to record its certificate through; attach it before the first request")
         }
         let key = try KeyAlgorithm.p256.generatePrivateKey()
         let token = try issuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
@@ -112,7 +113,8 @@ public actor OCSPSignerManager {
         } catch let releaseError as StoreError where releaseError.code == .invalidState {
             return error
         } catch let releaseError {
-            return PKIError(.signingFailure, "\(error); releasing reservation \(serial) also failed (\(releaseError)), the reservation reaper will resolve it")
+            return PKIError(
+                .signingFailure, "\(error); releasing reservation \(serial) also failed (\(releaseError)), the reservation reaper will resolve it")
         }
     }
 }
