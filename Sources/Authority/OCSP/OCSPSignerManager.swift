@@ -91,7 +91,7 @@ public actor OCSPSignerManager {
             try serializer.serialize(certificate)
             try await authority.recordOwnCertificate(reserved, certificateDER: serializer.serializedBytes)
         } catch {
-            throw await Self.release(serial: serial, after: error, authority: authority)
+            throw await IntermediateCA.releaseAfterFailure(serial: serial, error, authority: authority)
         }
         logger.info(
             "issued OCSP responder certificate",
@@ -99,22 +99,5 @@ public actor OCSPSignerManager {
                 "serial": "\(serial)", "notAfter": "\(certificate.notValidAfter)",
             ])
         return try OCSPResponseSigner(responderCertificate: certificate, privateKey: key, includeResponderCertificate: true)
-    }
-
-    /// Releases the reservation `serial` after `error` (in its own task, so a cancelled caller
-    /// still releases) and returns the error to throw; a failed release is named with it, and the
-    /// reservation reaper resolves it later.
-    static func release(serial: String, after error: any Error, authority: RegistrationAuthority) async -> any Error {
-        let cause = "signing or recording the OCSP responder certificate failed: \(error)"
-        let release = Task { try await authority.releaseReservation(serial: serial, cause: cause) }
-        do {
-            _ = try await release.value
-            return error
-        } catch let releaseError as StoreError where releaseError.code == .invalidState {
-            return error
-        } catch let releaseError {
-            return PKIError(
-                .signingFailure, "\(error); releasing reservation \(serial) also failed (\(releaseError)), the reservation reaper will resolve it")
-        }
     }
 }
