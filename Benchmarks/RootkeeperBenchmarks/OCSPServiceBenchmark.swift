@@ -86,6 +86,9 @@ struct OCSPServiceSetup {
             issuerCertificate: ca.certificate, privateKey: ca.privateKey, organization: "Rootkeeper Benchmarks",
             responderName: "ocsp.example.test", store: store, configuration: OCSPResponder.Configuration(), clock: clock,
             random: SystemRandomSource(), metrics: ApplianceMetrics(), logger: logger)
+        // The responder certificate is issued through an RA, as in the appliance; nothing here follows its events.
+        await responder.attach(
+            authority: RegistrationAuthority(store: store, clock: clock, random: SystemRandomSource(), events: .unobserved))
         try await responder.prepare()
         try ca.certificate.serializeAsPEM().pemString.write(toFile: directory + "/ca.pem", atomically: true, encoding: .utf8)
         try ca.keyPEM.write(toFile: directory + "/ca.key", atomically: true, encoding: .utf8)

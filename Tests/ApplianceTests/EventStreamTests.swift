@@ -50,6 +50,7 @@ struct EventStreamTests {
                 ocsp: ocsp, crlPublisher: publisher, caches: [cache], connections: ConnectionRegistry(), logger: logger)
             let recorder = EventRecorder()
             let ca = try harness.ca(announcingTo: [coordinator, metrics, recorder])
+            await ocsp.attach(authority: ca.authority)
             let authenticator = StandardClientAuthenticator(
                 trust: ClientTrust(root: pki.root, intermediates: [pki.intermediate], clock: pki.clock),
                 revocation: cache, registry: cache, clock: pki.clock)
@@ -238,8 +239,13 @@ struct EventStreamTests {
         serials.insert(IntermediateCA.serialHex(server))
         #expect(wired.metrics.registry.value("rootkeeper_certificates_issued_total", labels: ["certificate_type": "server"]) == 1)
 
-        // The stream announced exactly these six, once each.
-        #expect(wired.recorder.issued.map(\.serial).count == 6)
+        // The delegated OCSP responder certificate, the appliance's own too.
+        let responder = try await wired.ocsp.prepare()
+        serials.insert(IntermediateCA.serialHex(responder))
+        #expect(wired.metrics.registry.value("rootkeeper_certificates_issued_total", labels: ["certificate_type": "ocspSigner"]) == 1)
+
+        // The stream announced exactly these seven, once each.
+        #expect(wired.recorder.issued.map(\.serial).count == 7)
         #expect(Set(wired.recorder.issued.map(\.serial)) == serials)
     }
 }

@@ -12,7 +12,7 @@ struct OCSPResponderTests {
     func statusesVerifiedByOpenSSL() async throws {
         let h = try await CAHarness.make()
         defer { h.remove() }
-        let responder = try h.responder()
+        let responder = try await h.responder()
         try await responder.prepare()
         let client = try OpenSSLOCSPClient(h)
         let good = try await h.issue("good")
@@ -58,7 +58,7 @@ struct OCSPResponderTests {
     func delegatedResponderCertificate() async throws {
         let h = try await CAHarness.make()
         defer { h.remove() }
-        let responder = try h.responder()
+        let responder = try await h.responder()
         let signerCertificate = try await responder.prepare()
         #expect(signerCertificate.issuer == h.pki.intermediate.subject)
         #expect(try signerCertificate.extensions.extendedKeyUsage?.contains(.ocspSigning) == true)
@@ -81,7 +81,7 @@ struct OCSPResponderTests {
     func refusals() async throws {
         let h = try await CAHarness.make()
         defer { h.remove() }
-        let responder = try h.responder()
+        let responder = try await h.responder()
         let client = try OpenSSLOCSPClient(h)
         let other = try await TestPKI.make(organization: "Other CA")
         let otherPEM = h.directory.file("other-intermediate.pem")
@@ -113,7 +113,7 @@ struct OCSPResponderTests {
     func cacheAndInvalidation() async throws {
         let h = try await CAHarness.make()
         defer { h.remove() }
-        let responder = try h.responder()
+        let responder = try await h.responder()
         let coordinator = RevocationCoordinator(ocsp: responder, crlPublisher: nil)
         let client = try OpenSSLOCSPClient(h)
         let leaf = try await h.issue("cached")
@@ -146,7 +146,7 @@ struct OCSPResponderTests {
         let h = try await CAHarness.make()
         defer { h.remove() }
         let flaky = FlakyStore(h.store)
-        let responder = try h.responder(store: flaky)
+        let responder = try await h.responder(store: flaky)
         try await responder.prepare()
         let leaf = try await h.issue("flaky")
         let hashes = try OCSPIssuerHashes(issuer: h.pki.intermediate)
@@ -165,7 +165,7 @@ struct OCSPResponderTests {
         let h = try await CAHarness.make()
         defer { h.remove() }
         let leaf = try await h.issue("old")
-        let responder = try h.responder()
+        let responder = try await h.responder()
         try await responder.prepare()
         h.pki.clock.set(leaf.certificate.notValidAfter.addingTimeInterval(60))
         let hashes = try OCSPIssuerHashes(issuer: h.pki.intermediate)

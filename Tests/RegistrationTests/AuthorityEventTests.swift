@@ -157,4 +157,39 @@ struct AuthorityEventTests {
         }
         #expect(agent == agentID)
     }
+
+    @Test(
+        "the appliance's own certificates (server, OCSP responder): audited and announced once when recorded; a released reservation announced revoked, and the next one issues",
+        arguments: StoreKind.allCases)
+    func ownCertificatesAnnouncedOnce(backend: StoreKind) async throws {
+        let h = try await RAHarness(backend)
+        defer { h.remove() }
+        func own(_ serial: String, _ type: CertificateRecord.CertificateType) -> CertificateRecord {
+            CertificateRecord(
+                serial: serial, issuerSKI: RAHarness.issuer, type: type, subject: "CN=ca.example.test",
+                notBefore: h.clock.now(), notAfter: h.clock.now() + 7 * RAHarness.day,
+                tbsSHA256: EnrollmentToken.digest(of: serial), reservedAt: h.clock.now())
+        }
+        func actions(_ serial: String) async throws -> [String] {
+            try await h.store.auditEvents(afterSeq: 0, limit: 1_000).filter { $0.subject == serial }.map(\.action)
+        }
+        for (serial, type) in [("0d01", CertificateRecord.CertificateType.server), ("0d02", .ocspSigner)] {
+            let reserved = try await h.ra.reserveOwnCertificate(own(serial, type), details: [:])
+            #expect(!h.events.issuedSerials.contains(serial), "a reservation is not an issuance")
+            try await h.ra.recordOwnCertificate(reserved, certificateDER: [0x30, 0x00])
+            #expect(h.events.issuedSerials.filter { $0 == serial }.count == 1)
+            #expect(h.events.issued.last?.type == type)
+            #expect(try await actions(serial) == ["certificate.reserved", "certificate.issued"])
+        }
+        // A signature or record that failed: the reservation is released (revoked, audited) and
+        // the next reservation of the same kind issues.
+        _ = try await h.ra.reserveOwnCertificate(own("0d03", .ocspSigner), details: [:])
+        _ = try await h.ra.releaseReservation(serial: "0d03", cause: "recording failed")
+        #expect(h.events.revokedSerials.suffix(1) == ["0d03"])
+        #expect(!h.events.issuedSerials.contains("0d03"))
+        #expect(try await actions("0d03") == ["certificate.reserved", "certificate.reservation.released"])
+        let next = try await h.ra.reserveOwnCertificate(own("0d04", .ocspSigner), details: [:])
+        try await h.ra.recordOwnCertificate(next, certificateDER: [0x30, 0x00])
+        #expect(h.events.issuedSerials == ["0d01", "0d02", "0d04"])
+    }
 }

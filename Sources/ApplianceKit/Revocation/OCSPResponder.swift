@@ -90,7 +90,7 @@ public final class OCSPResponder: OCSPResponding {
         let issuer = try CertificateIssuer(issuerCertificate: issuerCertificate, privateKey: privateKey, clock: clock, random: random)
         let profile = try OCSPSignerProfile(name: responderName, organization: organization, validity: configuration.responderValidity)
         self.signers = OCSPSignerManager(
-            issuer: issuer, profile: profile, store: store, issuerSKI: issuerSKI, clock: clock,
+            issuer: issuer, profile: profile, issuerSKI: issuerSKI, clock: clock,
             renewBefore: configuration.responderRenewBefore, logger: logger)
         self.cache = OCSPResponseCache(capacity: configuration.cacheCapacity)
         self.configuration = configuration
@@ -98,6 +98,14 @@ public final class OCSPResponder: OCSPResponding {
         self.metrics = metrics
         self.logger = logger
         metrics.registry.declare("rootkeeper_ocsp_signatures_total", kind: .counter, help: "OCSP responses signed (cache misses and nonces).")
+    }
+
+    /// The RA through which the responder certificate is reserved and recorded (audited and
+    /// announced on its event stream, docs/architecture.md#event-stream). The RA's stream reaches
+    /// this responder, so it is attached after both exist and before ``prepare()``; until then no
+    /// response can be signed.
+    public func attach(authority: RegistrationAuthority) async {
+        await signers.attach(authority)
     }
 
     /// Issues the responder certificate now (call at start so the first request does not pay for it).

@@ -89,7 +89,6 @@ public struct ApplianceRuntime: Sendable {
         }
         let responders = IssuerOCSPResponders(
             current: try responder(certificates.intermediate, key), retiring: try issuers.map { try responder($0.0, $0.1) })
-        for issuerResponder in responders.all { try await issuerResponder.prepare() }
         let tokenMonitor = keys.tokenConnection.map {
             SigningTokenMonitor(connection: $0, crlPublishers: crlPublishers, metrics: metrics, logger: logger)
         }
@@ -135,6 +134,12 @@ public struct ApplianceRuntime: Sendable {
                 maxPendingPerSource: configuration.enrollment.maxPendingPerSource,
                 reservedNames: ownNames),
             clock: clock, random: random, events: events, crlPublication: crlPublishers)
+        // The responder certificates are the appliance's own: issued through the RA, audited and
+        // announced like every other certificate (docs/architecture.md#event-stream).
+        for issuerResponder in responders.all {
+            await issuerResponder.attach(authority: ca.authority)
+            try await issuerResponder.prepare()
+        }
         let retirement = IssuerRetirement(
             state: state, roster: roster, root: certificates.root, store: store, clock: clock, logger: logger,
             trust: trust, crlPublishers: crlPublishers, ocsp: responders)

@@ -126,7 +126,12 @@ extension IntermediateCA: CertificateAuthorityService {
     /// itself, or — if the release failed too — an error that names both, so neither is hidden.
     /// The release runs in its own task: a request cancelled by its timeout must still release.
     func releaseAfterFailure(serial: String, _ error: any Error) async -> any Error {
-        let authority = self.authority
+        await Self.releaseAfterFailure(serial: serial, error, authority: authority)
+    }
+
+    /// ``releaseAfterFailure(serial:_:)`` through `authority`, for issuers of the appliance's own
+    /// certificates that have no CA at hand (the OCSP responder's `OCSPSignerManager`).
+    static func releaseAfterFailure(serial: String, _ error: any Error, authority: RegistrationAuthority) async -> any Error {
         let cause = "signing or recording failed: \(error)"
         let release = Task { try await authority.releaseReservation(serial: serial, cause: cause) }
         do {

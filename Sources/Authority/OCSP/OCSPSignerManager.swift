@@ -14,11 +14,17 @@ import X509
 /// An authority concern (it signs a certificate with the intermediate key), so it lives with the CA;
 /// the OCSP responder in ApplianceKit only asks it for the current signer.
 ///
-/// The issuance follows the CA's path (docs/conventions.md#signing-path): reserve the serial in the store, sign, record.
+/// The issuance follows the CA's path for the appliance's own certificates (docs/conventions.md#signing-path):
+/// reserved, then recorded, through the RA's unit of work (``RegistrationAuthority/reserveOwnCertificate(_:details:by:)``),
+/// so each responder certificate is audited and announced once as ``AuthorityEvent/issued(_:renewal:)``
+/// like every other issuance (docs/architecture.md#event-stream). A signing or recording failure releases
+/// the reservation (its serial revoked, never reused), so the next call can issue afresh.
 public actor OCSPSignerManager {
     let issuer: CertificateIssuer
     let profile: OCSPSignerProfile
-    let store: any Registration.CertificateStore
+    /// The RA that reserves and records the responder certificate; set by ``attach(_:)`` once the
+    /// RA exists (its event stream reaches the OCSP responder, so the responder is built first).
+    var authority: RegistrationAuthority?
     let issuerSKI: String
     let clock: any PKIClock
     let renewBefore: TimeInterval
@@ -27,16 +33,21 @@ public actor OCSPSignerManager {
     public private(set) var current: OCSPResponseSigner?
 
     public init(
-        issuer: CertificateIssuer, profile: OCSPSignerProfile, store: any Registration.CertificateStore, issuerSKI: String,
+        issuer: CertificateIssuer, profile: OCSPSignerProfile, issuerSKI: String,
         clock: any PKIClock, renewBefore: TimeInterval, logger: Logger
     ) {
         self.issuer = issuer
         self.profile = profile
-        self.store = store
         self.issuerSKI = issuerSKI
         self.clock = clock
         self.renewBefore = renewBefore
         self.logger = logger
+    }
+
+    /// Issues through `authority` from now on. Until then ``signer()`` refuses to issue (fail
+    /// closed: no responder certificate outside the RA's audit and event stream).
+    public func attach(_ authority: RegistrationAuthority) {
+        self.authority = authority
     }
 
     /// The signer to use now, issuing a new responder certificate when needed.
@@ -59,19 +70,29 @@ public actor OCSPSignerManager {
     }
 
     private func issueSigner() async throws -> OCSPResponseSigner {
+        guard let authority else {
+            throw PKIError(
+                .signingFailure,
+                "the OCSP responder has no registration authority to record its certificate through; attach it before the first request")
+        }
         let key = try KeyAlgorithm.p256.generatePrivateKey()
         let token = try issuer.prepare(profile: profile, subjectPublicKey: key.publicKey)
-        let serial = PKICore.Hex.encode(token.serialNumber.bytes)
-        let now = clock.now()
-        try await store.reserveIssuance(
+        let serial = CertificateRecord.serialHex(contentBytes: token.serialNumber.bytes)
+        let reserved = try await authority.reserveOwnCertificate(
             CertificateRecord(
                 serial: serial, issuerSKI: issuerSKI, type: .ocspSigner, subject: token.subject.description,
                 notBefore: token.notValidBefore, notAfter: token.notValidAfter,
-                tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: now))
-        let certificate = try await issuer.issue(token)
-        var serializer = DER.Serializer()
-        try serializer.serialize(certificate)
-        try await store.recordIssued(serial: serial, certificateDER: serializer.serializedBytes, at: clock.now())
+                tbsSHA256: PKICore.Hex.encode(SHA256.hash(data: token.tbsCertificateBytes)), reservedAt: clock.now()),
+            details: ["responder": profile.responderName])
+        let certificate: Certificate
+        do {
+            certificate = try await issuer.issue(token)
+            var serializer = DER.Serializer()
+            try serializer.serialize(certificate)
+            try await authority.recordOwnCertificate(reserved, certificateDER: serializer.serializedBytes)
+        } catch {
+            throw await IntermediateCA.releaseAfterFailure(serial: serial, error, authority: authority)
+        }
         logger.info(
             "issued OCSP responder certificate",
             metadata: [

@@ -133,13 +133,18 @@ struct CAHarness {
             clock: clock ?? pki.clock, metrics: metrics, logger: Logger(label: "test.crl"))
     }
 
+    /// An OCSP responder over `store` (lookups) whose responder certificate is issued through
+    /// `authority` (the harness's RA unless given), as `ApplianceRuntime` attaches it.
     func responder(
-        configuration: OCSPResponder.Configuration? = nil, store: (any RevocationStore & Registration.CertificateStore)? = nil
-    ) throws -> OCSPResponder {
-        try OCSPResponder(
+        configuration: OCSPResponder.Configuration? = nil, store: (any RevocationStore & Registration.CertificateStore)? = nil,
+        authority: RegistrationAuthority? = nil
+    ) async throws -> OCSPResponder {
+        let responder = try OCSPResponder(
             issuerCertificate: pki.intermediate, privateKey: pki.intermediateKey, organization: pki.organization,
             responderName: "ocsp.example.test", store: store ?? self.store, configuration: configuration ?? OCSPResponder.Configuration(),
             clock: pki.clock, random: SystemRandomSource(), metrics: metrics, logger: Logger(label: "test.ocsp"))
+        await responder.attach(authority: authority ?? ca.authority)
+        return responder
     }
 
     var intermediateCRLPath: String { state.path("crl", "intermediate.crl") }
