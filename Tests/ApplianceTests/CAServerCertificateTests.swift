@@ -67,6 +67,49 @@ extension StateDirectory {
     }
 }
 
+@Suite("Appliance TLS server certificate: a failed issuance gives its reservation back")
+struct CAServerCertificateFailureTests {
+    func sql(_ h: CAHarness, _ query: String, readOnly: Bool = true) throws -> String {
+        let result = try ExternalTool("sqlite3").run((readOnly ? ["-readonly"] : []) + [h.database, query])
+        try #require(result.succeeded, "sqlite3 failed: \(result.output)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test(
+        "a store that refuses to record the server certificate leaves no reservation behind (released: revoked and audited at once, not by the reaper) and the next attempt issues"
+    )
+    func recordingFailureReleases() async throws {
+        let h = try await CAHarness.make()
+        defer { h.remove() }
+        let state = StateDirectory(path: h.directory.file("state"))
+        try state.create()
+        let manager = ServerCertificateManager(state: state, ca: h.ca, identity: .init(fqdn: "ca.example.test"))
+        // A real write failure of the real SQLite store, only for recording a server certificate as issued.
+        _ = try sql(
+            h,
+            """
+            CREATE TRIGGER fail_server BEFORE UPDATE OF status ON certificates
+            WHEN NEW.type = 'server' AND NEW.status = 'issued'
+            BEGIN SELECT RAISE(ABORT, 'injected write failure'); END;
+            """, readOnly: false)
+        await #expect(throws: (any Error).self) { try await manager.issue() }
+        #expect(try manager.currentCertificate() == nil, "nothing is installed after a failed issuance")
+        #expect(try sql(h, "SELECT COUNT(*) FROM certificates WHERE status = 'reserved'") == "0", "nothing may stay reserved")
+        let failed = try sql(h, "SELECT serial FROM certificates WHERE type = 'server'")
+        #expect(!failed.isEmpty && !failed.contains("\n"), "exactly one failed reservation: \(failed)")
+        #expect(try sql(h, "SELECT status FROM certificates WHERE serial = '\(failed)'") == "revoked")
+        #expect(
+            try sql(h, "SELECT action FROM audit_events WHERE subject = '\(failed)' ORDER BY seq")
+                == "certificate.reserved\ncertificate.reservation.released")
+
+        _ = try sql(h, "DROP TRIGGER fail_server", readOnly: false)
+        try await manager.issue()
+        let issued = try #require(try manager.currentCertificate())
+        #expect(IntermediateCA.serialHex(issued) != failed)
+        #expect(try sql(h, "SELECT status FROM certificates WHERE serial = '\(IntermediateCA.serialHex(issued))'") == "issued")
+    }
+}
+
 @Suite("Server certificate rotation service")
 struct CAServerRotationServiceTests {
     @Test("the background service issues the missing certificate and stops on cancellation")

@@ -98,8 +98,15 @@ public final class ServerCertificateManager: Sendable {
         // (counted once by the metrics subscriber).
         let reservation = ca.reservation(for: token, type: .server)
         let record = try await ca.authority.reserveOwnCertificate(reservation, details: ["fqdn": identity.fqdn])
-        let certificate = try await ca.issuer.issue(token)
-        try await ca.authority.recordOwnCertificate(record, certificateDER: try PEMCodec.der(certificate))
+        let certificate: Certificate
+        do {
+            certificate = try await ca.issuer.issue(token)
+            try await ca.authority.recordOwnCertificate(record, certificateDER: try PEMCodec.der(certificate))
+        } catch {
+            // Give the reserved serial back at once (revoked, never reused, audited), as every
+            // other issuance path does, rather than leave it to the reservation reaper.
+            throw await ca.releaseAfterFailure(serial: record.serial, error)
+        }
         let keyPEM = Array((try key.serializeAsPEM().pemString + "\n").utf8)
         // The root is included so agents may pin it (RFC 8446 §4.4.2 allows it): a root pin
         // survives intermediate renewals, an intermediate pin does not.

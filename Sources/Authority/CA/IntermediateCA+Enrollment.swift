@@ -125,7 +125,7 @@ extension IntermediateCA: CertificateAuthorityService {
     /// Releases the reservation `serial` after `error` and returns the error to throw: `error`
     /// itself, or — if the release failed too — an error that names both, so neither is hidden.
     /// The release runs in its own task: a request cancelled by its timeout must still release.
-    func releaseAfterFailure(serial: String, _ error: any Error) async -> any Error {
+    public func releaseAfterFailure(serial: String, _ error: any Error) async -> any Error {
         await Self.releaseAfterFailure(serial: serial, error, authority: authority)
     }
 
