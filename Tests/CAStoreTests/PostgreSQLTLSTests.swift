@@ -69,18 +69,6 @@ struct PostgreSQLTLSTests {
         ])
     }
 
-    static func refusal(_ body: () async throws -> Void) async -> StoreError? {
-        do {
-            try await body()
-            return nil
-        } catch let error as StoreError {
-            return error
-        } catch {
-            Issue.record("expected a StoreError, got \(error)")
-            return nil
-        }
-    }
-
     @Test(
         "the right CA connects over TLS; a certificate from another CA and a host name the certificate does not name are refused, each with its reason"
     )
@@ -109,7 +97,7 @@ struct PostgreSQLTLSTests {
         #expect(parts.count == 2 && parts[0] == parts[1] && parts[0] != "0", "TLS connections of the store / all: \(connections)")
 
         // Another CA signed nothing this server presents: refused, and the reason says so.
-        let wrongCA = await Self.refusal {
+        let wrongCA = await storeError {
             _ = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "localhost", ca: material.otherCA))
         }
         #expect(wrongCA?.code == .unavailable)
@@ -117,7 +105,7 @@ struct PostgreSQLTLSTests {
 
         // The right CA but a host the certificate does not name (verify-full checks names): the
         // same server reached as 127.0.0.1, which the certificate does not carry.
-        let wrongHost = await Self.refusal {
+        let wrongHost = await storeError {
             _ = try await PostgreSQLStore(configuration: Self.configuration(cluster, database: database, host: "127.0.0.1", ca: material.ca))
         }
         #expect(wrongHost?.code == .unavailable)
