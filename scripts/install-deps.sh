@@ -14,8 +14,8 @@ tools=(
   "openssl            openssl"
   "curl               curl"
   "sqlite3            sqlite3"
-  "psql               postgresql-client"
-  "pg_dump            postgresql-client"
+  "psql               postgresql-client-common"
+  "pg_dump            postgresql-client-common"
   "softhsm2-util      softhsm2"
   "pkcs11-tool        opensc"
   "pcscd              pcscd"
@@ -52,7 +52,7 @@ packages=(
   # (vsmartcard-vpcd is the reader driver, vsmartcard-vpicc ships `vicc`, the virtual card itself)
   softhsm2 opensc pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
   # independent verifiers and peers: openssl, curl, nginx, wrk, PostgreSQL, promtool, systemd-analyze
-  openssl curl ca-certificates sqlite3 postgresql postgresql-client nginx-light wrk prometheus procps iproute2 systemd
+  openssl curl ca-certificates sqlite3 postgresql postgresql-client postgresql-client-common nginx-light wrk prometheus procps iproute2 systemd
   # benchmark peer and profiler (scripts/bench/network.sh): cfssl `ocspserve` with pre-signed
   # responses; valgrind's callgrind for instruction counts per request
   golang-cfssl valgrind
