@@ -20,7 +20,7 @@
 #      stopped): start time and RSS at rest, then revoke one more through the admin socket and time
 #      until OCSP says revoked and the served CRL lists it (rootkeeper-bench revocation-latency).
 # The PKI is built by the release `appliance demo` (root ceremony on SoftHSM, intermediate, agents).
-# Last, unless CALLGRIND=0: the appliance once more under valgrind's callgrind, counting the
+# After row 4, unless CALLGRIND=0: the appliance once more under valgrind's callgrind, counting the
 # instructions its process (all threads) executes per request of rows 1, 2, 3 and 4 (fixed request
 # counts with curl; an instruction count does not drift with the machine's load as rates do).
 #
@@ -29,7 +29,9 @@
 #
 # Environment: RUNS (alternations, default 3), SECONDS_PER_RUN (default 5), SMOKE=1 (1 run of 1 s,
 # 1 000 revocations), KEEP=1 (keep the work directory), ONLY="1 2 3 4 5" (subset), BIN (binaries),
-# CALLGRIND=0 (skip the instruction counts), EST_PER_RUN (tokens per EST run, default 4000).
+# CALLGRIND=0 (skip the instruction counts), EST_PER_RUN (tokens per EST run, default 4000),
+# PROFILE=1 (per row: the client/server CPU split of the measured runs, the bound it sets on the
+# ratio, and the top symbols of one extra perf-sampled run of each side: scripts/bench/profile.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -187,15 +189,17 @@ curl -sS --fail -o /dev/null --cacert "$CHAIN" --cert "$CERT" --key "$KEY" "http
 # of completed requests goes to $WORK/last-requests.
 wrk_rate() { # label connections url [wrk args...]
   local label=$1 connections=$2 url=$3; shift 3
-  local out=$WORK/wrk-$label-$RANDOM.txt
+  local out=$WORK/wrk-$label-$RANDOM.txt timer=()
+  [ "${PROFILE:-0}" = 1 ] && timer=(profile_run "$label")
   # The URL before the options: everything after `--` goes to the Lua script.
-  env LD_PRELOAD="$SHIM" ${WRK_ENV:-} wrk -t2 -c"$connections" -d"${SECS}s" "$url" "$@" >"$out" 2>&1
+  "${timer[@]}" env LD_PRELOAD="$SHIM" ${WRK_ENV:-} wrk -t2 -c"$connections" -d"${SECS}s" "$url" "$@" >"$out" 2>&1
   if ! grep -q '^Requests/sec:' "$out"; then invalid "$label: wrk failed: $(head -3 "$out" | tr '\n' ' ')"; echo FAIL; return; fi
   awk '/requests in/ {print $1}' "$out" >"$WORK/last-requests"
   local bad=""
   grep -q 'Non-2xx' "$out" && bad="$(grep 'Non-2xx' "$out" | sed 's/^ *//')"
   if grep -q 'Socket errors' "$out"; then bad="$bad $(grep 'Socket errors' "$out" | sed 's/^ *//')"; fi
   if [ -n "$bad" ]; then invalid "$label: $bad (of $(cat "$WORK/last-requests") requests; $out)"; echo FAIL; return; fi
+  [ "${PROFILE:-0}" = 1 ] && profile_requests "$label" "$(cat "$WORK/last-requests")"
   awk '/^Requests\/sec:/ {print $2}' "$out"
 }
 # Any FAIL among a row's runs fails the row: no median, no ratio.
@@ -214,9 +218,23 @@ compare() { # name ours-command peer-command  (alternating, RUNS times each)
   LAST_OURS=$o; LAST_PEER=$p
 }
 CLIENT="PERF_CLIENT_CERT=$CERT PERF_CLIENT_KEY=$KEY"
+[ "${PROFILE:-0}" = 1 ] && . "$ROOT/scripts/bench/profile.sh"
+# PROFILE=1: the row's CPU split and bound, then one perf-sampled run of each side (ours, peer).
+profile_row() { # row target ours-label peer-label client-comm ours-command peer-command
+  [ "${PROFILE:-0}" = 1 ] || return 0
+  profile_bound "$1" "$3" "$4" "$2"
+  # The profiled runs are not rates: their CPU is not counted and a failure there only says so.
+  local PROFILE=0 FAILURES=$WORK/profile/failures.txt
+  profile_perf "$3" "$5" eval "$6"
+  if [ -n "${7:-}" ]; then profile_perf "$4" "$5" eval "$7"; fi
+  if [ -s "$FAILURES" ]; then log "   profile runs with errors (profiles still printed): $(tr '\n' ';' <"$FAILURES")"; : >"$FAILURES"; fi
+}
 
 if [[ " $ONLY " == *" 1 "* ]]; then
   WRK_ENV="$CLIENT" compare "1. mTLS keep-alive req/s (32 conns)" \
+    'WRK_ENV="$CLIENT" wrk_rate ours-keepalive 32 https://127.0.0.1:$HTTPS_PORT/api/v1/agent/status' \
+    'WRK_ENV="$CLIENT" wrk_rate nginx-keepalive 32 https://127.0.0.1:$NGINX_PORT/status.json'
+  profile_row 1 0.7 ours-keepalive nginx-keepalive wrk \
     'WRK_ENV="$CLIENT" wrk_rate ours-keepalive 32 https://127.0.0.1:$HTTPS_PORT/api/v1/agent/status' \
     'WRK_ENV="$CLIENT" wrk_rate nginx-keepalive 32 https://127.0.0.1:$NGINX_PORT/status.json'
 fi
@@ -225,10 +243,14 @@ if [[ " $ONLY " == *" 2 "* || " $ONLY " == *" 3 "* ]]; then
     'WRK_ENV="$CLIENT PERF_NO_RESUME=1" wrk_rate ours-handshake 16 https://127.0.0.1:$HTTPS_PORT/api/v1/agent/status -H "Connection: close"' \
     'WRK_ENV="$CLIENT PERF_NO_RESUME=1" wrk_rate nginx-handshake 16 https://127.0.0.1:$NGINX_PORT/status.json -H "Connection: close"'
   NGINX_HANDSHAKES=$LAST_PEER
+  profile_row 2 1.5 ours-handshake nginx-handshake wrk \
+    'WRK_ENV="$CLIENT PERF_NO_RESUME=1" wrk_rate ours-handshake 16 https://127.0.0.1:$HTTPS_PORT/api/v1/agent/status -H "Connection: close"' \
+    'WRK_ENV="$CLIENT PERF_NO_RESUME=1" wrk_rate nginx-handshake 16 https://127.0.0.1:$NGINX_PORT/status.json -H "Connection: close"'
 fi
 EST_STORED=()
 if [[ " $ONLY " == *" 3 "* ]]; then
-  total=$((EST_PER_RUN * RUNS))
+  # PROFILE=1: one more batch of tokens for the perf-sampled run.
+  total=$((EST_PER_RUN * (RUNS + ${PROFILE:-0})))
   # The benchmark's own configuration: the demo's, with the per-source enrolment limit sized for
   # every request of this row (all come from 127.0.0.1) plus margin. Production keeps its default
   # (limits.enrollments_per_minute_per_source: 120); the per-agent limit stays as it is (each
@@ -265,6 +287,9 @@ if [[ " $ONLY " == *" 3 "* ]]; then
       "$name" "$e" "${est[*]}" "${EST_STORED[*]}" "$NGINX_HANDSHAKES" "$(ratio "$e" "$NGINX_HANDSHAKES")" "$raw" "$(ratio "$e" "$raw")" "$EST_SOURCE_LIMIT")"
     RESULT[$name]="$(printf '%.0f/s vs nginx handshakes %.0f/s, ratio %s (benchmark limits)' "$e" "$NGINX_HANDSHAKES" "$(ratio "$e" "$NGINX_HANDSHAKES")")"
   fi
+  # The peer is row 2's nginx handshakes (profiled there).
+  profile_row 3 1.0 est nginx-handshake wrk \
+    'WRK_ENV="PERF_NO_RESUME=1" wrk_rate est 16 "https://127.0.0.1:$HTTPS_PORT/.well-known/est/simpleenroll" -s "$ROOT/scripts/bench/est.lua" -- "$WORK/est.txt" $((RUNS * EST_PER_RUN)) "$EST_PER_RUN" 2'
   stop_serve; start_serve >/dev/null
 fi
 
@@ -278,20 +303,12 @@ if [[ " $ONLY " == *" 4 "* ]]; then
   enddate=$(date -u -d "$(openssl x509 -in "$CERT" -noout -enddate | cut -d= -f2)" +%y%m%d%H%M%SZ)
   subject=$(openssl x509 -in "$CERT" -noout -subject -nameopt compat | sed 's/^subject=//')
   printf 'V\t%s\t\t%s\tunknown\t%s\n' "$enddate" "$serial" "$subject" >"$WORK/ocsp/index.txt"
-  openssl_ocsp_rate() {
-    local port log
-    port=$(free_port); log=$WORK/ocsp/openssl-$port.log
-    openssl ocsp -index "$WORK/ocsp/index.txt" -port "$port" -CA "$INTERMEDIATE" -rsigner "$INTERMEDIATE" \
-      -rkey "$WORK/ocsp/intermediate.key" -ignore_err >"$log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 200); do grep -qi 'waiting for OCSP client' "$log" && break; sleep 0.02; done
-    "$WORK/seqpost" "$port" / "$WORK/ocsp/request.der" "$SECS" | awk '{print $3}'
-    kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
-  }
   # seqpost prints "<requests> <seconds> <rate>"; it fails (exit 1, message) on a non-200 answer.
   seq_rate() { # label port path
-    local out
-    if out=$("$WORK/seqpost" "$2" "$3" "$WORK/ocsp/request.der" "$SECS" 2>"$WORK/seqpost-$1.err") && [ ! -s "$WORK/seqpost-$1.err" ]; then
+    local out timer=()
+    [ "${PROFILE:-0}" = 1 ] && timer=(profile_run "$1")
+    if out=$("${timer[@]}" "$WORK/seqpost" "$2" "$3" "$WORK/ocsp/request.der" "$SECS" 2>"$WORK/seqpost-$1.err") && [ ! -s "$WORK/seqpost-$1.err" ]; then
+      [ "${PROFILE:-0}" = 1 ] && profile_requests "$1" "$(echo "$out" | awk '{print $1}')"
       echo "$out" | awk '{print $3}'
     else
       invalid "$1: seqpost: $(cat "$WORK/seqpost-$1.err") $out"; echo FAIL
@@ -304,13 +321,14 @@ if [[ " $ONLY " == *" 4 "* ]]; then
       -rkey "$WORK/ocsp/intermediate.key" -ignore_err >"$log" 2>&1 &
     local pid=$!
     for _ in $(seq 200); do grep -qi 'waiting for OCSP client' "$log" && break; sleep 0.02; done
-    seq_rate openssl "$port" /
+    OPENSSL_OCSP_PID=$pid seq_rate openssl "$port" /
     kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
   }
   compare "4. OCSP resp/s, sequential, 1 conn/request" \
     'seq_rate ours "$HTTP_PORT" /ocsp' \
     'openssl_ocsp_rate'
   OPENSSL_OCSP=$LAST_PEER
+  profile_row 4 2 ours openssl seqpost 'seq_rate ours "$HTTP_PORT" /ocsp' 'openssl_ocsp_rate'
 
   # cfssl `ocspserve` with a response pre-signed by `cfssl ocspsign` for the same certificate with
   # the same intermediate key; checked once with openssl before it is measured.
@@ -324,6 +342,9 @@ if [[ " $ONLY " == *" 4 "* ]]; then
   openssl ocsp -respin "$WORK/ocsp/cfssl-answer.der" -issuer "$INTERMEDIATE" -CAfile "$CHAIN" -cert "$CERT" -no_nonce 2>&1 | grep -q ': good' \
     || { echo "network.sh: cfssl's pre-signed response does not say good for $CERT" >&2; exit 1; }
   compare "4c. OCSP keep-alive, wrk 32 conns vs cfssl" \
+    'WRK_ENV= wrk_rate ocsp-keepalive 32 "http://127.0.0.1:$HTTP_PORT/ocsp" -s "$ROOT/scripts/bench/post-file.lua" -- "$WORK/ocsp/request.der" application/ocsp-request' \
+    'WRK_ENV= wrk_rate cfssl-keepalive 32 "http://127.0.0.1:$CFSSL_PORT/" -s "$ROOT/scripts/bench/post-file.lua" -- "$WORK/ocsp/request.der" application/ocsp-request'
+  profile_row 4c 1.5 ocsp-keepalive cfssl-keepalive wrk \
     'WRK_ENV= wrk_rate ocsp-keepalive 32 "http://127.0.0.1:$HTTP_PORT/ocsp" -s "$ROOT/scripts/bench/post-file.lua" -- "$WORK/ocsp/request.der" application/ocsp-request' \
     'WRK_ENV= wrk_rate cfssl-keepalive 32 "http://127.0.0.1:$CFSSL_PORT/" -s "$ROOT/scripts/bench/post-file.lua" -- "$WORK/ocsp/request.der" application/ocsp-request'
   kill "$(cat "$WORK/cfssl.pid")" 2>/dev/null || true; rm -f "$WORK/cfssl.pid"
@@ -341,56 +362,10 @@ if [[ " $ONLY " == *" 4 "* ]]; then
   fi
 fi
 
-if [[ " $ONLY " == *" 5 "* ]]; then
-  DB=$STATE/db/rootkeeper.sqlite
-  SKI=$(sqlite3 "$DB" "SELECT issuer_ski FROM certificates WHERE type='agent' LIMIT 1")
-  # Bulk rows as the store writes them: a revoked agent certificate + its revocation (reason
-  # keyCompromise), valid for 90 more days so none is pruned from the CRL.
-  populate() { # first last
-    stop_serve
-    local t0=$SECONDS
-    sqlite3 "$DB" <<EOF
-.timeout 10000
-BEGIN;
-WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
-INSERT INTO certificates (serial, issuer_ski, type, subject, not_before, not_after, status, tbs_sha256, reserved_at, issued_at)
-SELECT printf('5b%030x', i), '$SKI', 'agent', 'CN=agent-bulk-' || i, unixepoch() - 86400, unixepoch() + 90 * 86400, 'revoked',
-       '$(printf 'ab%.0s' $(seq 32))', unixepoch() - 86400, unixepoch() - 86400 FROM n;
-WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
-INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date)
-SELECT printf('5b%030x', i), '$SKI', unixepoch() - 3600, 1, NULL FROM n;
-COMMIT;
-EOF
-    chown -R nobody: "$STATE/db" 2>/dev/null || true
-    log "   store: $(sqlite3 "$DB" "SELECT COUNT(*) FROM certificates") certificates, $(sqlite3 "$DB" "SELECT COUNT(*) FROM revocations") revocations (bulk insert $((SECONDS - t0)) s, $(du -m "$DB" | cut -f1) MB)"
-  }
-  crl_entries() { curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^rootkeeper_crl_entries/ && /intermediate/ {print int($2); exit}'; }
-  at_rest() { # label expected-entries
-    local started pid t0 entries=0 published=""
-    t0=$(date +%s.%N)
-    started=$(start_serve); pid=$(serve_pid)
-    # The start-up CRL publication (bounded wait), then the process at rest.
-    for _ in $(seq 1200); do
-      entries=$(crl_entries); entries=${entries:-0}
-      if [ "$entries" -ge "$2" ]; then published=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN {printf "%.2f", e - s}'); break; fi
-      sleep 0.1
-    done
-    sleep 3
-    log "$(printf '%-44s start (exec → /health 200) %s s, start-up CRL of %s entries served after %s s, RSS at rest %s MB, peak RSS %s MB' \
-      "5. $1" "$started" "$entries" "${published:-(not within 120 s)}" "$(rss_mb "$pid")" "$(hwm_mb "$pid")")"
-  }
-  populate 1 "$REVOKED_SMALL"
-  at_rest "store with $REVOKED_SMALL revoked certificates" "$REVOKED_SMALL"
-  populate $((REVOKED_SMALL + 1)) "$REVOKED_LARGE"
-  at_rest "store with $REVOKED_LARGE revoked certificates" "$REVOKED_LARGE"
-  # The certificate to revoke: an enrolled agent (EST run) or else the demo's db-01.
-  target=$(sqlite3 "$DB" "SELECT serial FROM certificates WHERE status='issued' AND type='agent' ORDER BY issued_at DESC LIMIT 1")
-  openssl ocsp -issuer "$STATE/ca/intermediate-ca.crt" -serial "0x$target" -no_nonce -reqout "$WORK/revoke-request.der" >/dev/null
-  "$BENCH" revocation-latency --state "$STATE" --http-port "$HTTP_PORT" --serial "$target" \
-    --request "$WORK/revoke-request.der" --timeout 60 2>&1 | tee -a "$WORK/summary.txt" >&2
-  log "   serve peak RSS after the revocation: $(hwm_mb "$(serve_pid)") MB"
-fi
 # ---- instructions per request: the appliance under callgrind (all threads of the serving process) ----
+# Before row 5: on its store of a million revocations, the start-up CRL publication alone (35 s of
+# store reading natively) would run for the better part of an hour under valgrind, on threads
+# whose instructions every window below would count.
 # Each figure is the difference of two windows (a warm-up-free count of N+1 requests minus 1
 # request on one connection, divided by N), so connection set-up and one-time work cancel out;
 # rows 2 and 3 count whole connections (full handshake + request), one per curl.
@@ -405,9 +380,14 @@ if [ "$CALLGRIND" = 1 ]; then
   # As root, serve re-executes itself as nobody, and valgrind's output file (created by the root
   # half, mode 0600) would be unwritable for the nobody half: start it as nobody under valgrind
   # directly, the passphrase handed over on a descriptor opened here.
+  # valgrind 3.19 dies ("the 'impossible' happened: Killed by fatal signal", SIGSEGV inside
+  # valgrind) when an async-main Swift program parks its main thread in libdispatch's
+  # sigsuspend(2), whose mask lies in read-only data that valgrind's wrapper rewrites in place; the
+  # shim hands it a writable copy (scripts/bench/valgrind_sigsuspend.c). Only this count loads it.
+  gcc -shared -fPIC -O2 -o "$CGOUT/valgrind_sigsuspend.so" "$ROOT/scripts/bench/valgrind_sigsuspend.c"
   runas=()
   if [ "$(id -u)" = 0 ]; then runas=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups --inh-caps=-all); fi
-  "${runas[@]}" valgrind --tool=callgrind --callgrind-out-file="$CGOUT/cg.%p" "$CGOUT/appliance" serve --state-dir "$STATE" \
+  LD_PRELOAD="$CGOUT/valgrind_sigsuspend.so" "${runas[@]}" valgrind --tool=callgrind --callgrind-out-file="$CGOUT/cg.%p" "$CGOUT/appliance" serve --state-dir "$STATE" \
     --config "$DEMO/appliance.yaml" --passphrase-fd 3 3<"$DEMO/secrets/intermediate.passphrase" >>"$WORK/serve.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 9000); do
@@ -482,8 +462,58 @@ if [ "$CALLGRIND" = 1 ]; then
   log "   4. OCSP POST, new connection each: ${IR[4]:-not run} per request (M=$M)"
   log "   4c. OCSP POST kept-alive (cached response): ${IR[4c]:-not run} per request (N=$N)"
   stop_serve
+  start_serve >/dev/null
 fi
 
+if [[ " $ONLY " == *" 5 "* ]]; then
+  DB=$STATE/db/rootkeeper.sqlite
+  SKI=$(sqlite3 "$DB" "SELECT issuer_ski FROM certificates WHERE type='agent' LIMIT 1")
+  # Bulk rows as the store writes them: a revoked agent certificate + its revocation (reason
+  # keyCompromise), valid for 90 more days so none is pruned from the CRL.
+  populate() { # first last
+    stop_serve
+    local t0=$SECONDS
+    sqlite3 "$DB" <<EOF
+.timeout 10000
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+INSERT INTO certificates (serial, issuer_ski, type, subject, not_before, not_after, status, tbs_sha256, reserved_at, issued_at)
+SELECT printf('5b%030x', i), '$SKI', 'agent', 'CN=agent-bulk-' || i, unixepoch() - 86400, unixepoch() + 90 * 86400, 'revoked',
+       '$(printf 'ab%.0s' $(seq 32))', unixepoch() - 86400, unixepoch() - 86400 FROM n;
+WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+INSERT INTO revocations (serial, issuer_ski, revoked_at, reason, invalidity_date)
+SELECT printf('5b%030x', i), '$SKI', unixepoch() - 3600, 1, NULL FROM n;
+COMMIT;
+EOF
+    chown -R nobody: "$STATE/db" 2>/dev/null || true
+    log "   store: $(sqlite3 "$DB" "SELECT COUNT(*) FROM certificates") certificates, $(sqlite3 "$DB" "SELECT COUNT(*) FROM revocations") revocations (bulk insert $((SECONDS - t0)) s, $(du -m "$DB" | cut -f1) MB)"
+  }
+  crl_entries() { curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | awk '/^rootkeeper_crl_entries/ && /intermediate/ {print int($2); exit}'; }
+  at_rest() { # label expected-entries
+    local started pid t0 entries=0 published=""
+    t0=$(date +%s.%N)
+    started=$(start_serve); pid=$(serve_pid)
+    # The start-up CRL publication (bounded wait), then the process at rest.
+    for _ in $(seq 1200); do
+      entries=$(crl_entries); entries=${entries:-0}
+      if [ "$entries" -ge "$2" ]; then published=$(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN {printf "%.2f", e - s}'); break; fi
+      sleep 0.1
+    done
+    sleep 3
+    log "$(printf '%-44s start (exec → /health 200) %s s, start-up CRL of %s entries served after %s s, RSS at rest %s MB, peak RSS %s MB' \
+      "5. $1" "$started" "$entries" "${published:-(not within 120 s)}" "$(rss_mb "$pid")" "$(hwm_mb "$pid")")"
+  }
+  populate 1 "$REVOKED_SMALL"
+  at_rest "store with $REVOKED_SMALL revoked certificates" "$REVOKED_SMALL"
+  populate $((REVOKED_SMALL + 1)) "$REVOKED_LARGE"
+  at_rest "store with $REVOKED_LARGE revoked certificates" "$REVOKED_LARGE"
+  # The certificate to revoke: an enrolled agent (EST run) or else the demo's db-01.
+  target=$(sqlite3 "$DB" "SELECT serial FROM certificates WHERE status='issued' AND type='agent' ORDER BY issued_at DESC LIMIT 1")
+  openssl ocsp -issuer "$STATE/ca/intermediate-ca.crt" -serial "0x$target" -no_nonce -reqout "$WORK/revoke-request.der" >/dev/null
+  "$BENCH" revocation-latency --state "$STATE" --http-port "$HTTP_PORT" --serial "$target" \
+    --request "$WORK/revoke-request.der" --timeout 60 2>&1 | tee -a "$WORK/summary.txt" >&2
+  log "   serve peak RSS after the revocation: $(hwm_mb "$(serve_pid)") MB"
+fi
 log "== summary (ratios against the peer of the same run; Ir = instructions per request under callgrind)"
 for name in $(printf '%s\n' "${!RESULT[@]}" | sort | tr ' ' '\001'); do
   name=${name//$'\001'/ }
