@@ -94,16 +94,19 @@ profile_bound() { # row ours-label peer-label target
 }
 
 # Top symbols of a perf recording, for one process (--pid) or one command name (--comms), with
-# their share of that process's samples; Swift names demangled.
+# their share of that process's samples; Swift names demangled. Also the share per library, and
+# the share of cryptography: libcrypto/libssl for the peers and the load generators, BoringSSL's
+# symbols (statically linked into our binary) for the appliance.
 profile_top() { # data title filter-option filter-value
-  local out
-  out=$(perf report -i "$1" --no-children --percentage relative --sort dso,sym -g none --stdio "$3" "$4" 2>/dev/null \
-    | grep -E '^ +[0-9.]+%' | head -n "$PROFILE_TOP" | $DEMANGLE \
-    | awk '{pct = $1; $1 = ""; line = substr($0, 2); if (length(line) > 150) line = substr(line, 1, 147) "..."; printf "      %7s  %s\n", pct, line}')
-  local samples
-  samples=$(perf report -i "$1" --no-children --sort pid -g none --stdio "$3" "$4" 2>/dev/null | awk '/^# Samples:/ {print $3; exit}')
-  log "   profile: $2 (${samples:-?} cpu-clock samples at ${PROFILE_HZ} Hz, whole system sampled, this process only)"
-  [ -n "$out" ] && log "$out"
+  local report out dsos crypto samples
+  report=$( (perf report -i "$1" --no-children --percentage relative --sort dso,sym -g none --stdio "$3" "$4" 2>/dev/null || true) | $DEMANGLE)
+  out=$(awk -v top="$PROFILE_TOP" '/^ +[0-9.]+%/ && n < top {pct = $1; $1 = ""; line = substr($0, 2); if (length(line) > 150) line = substr(line, 1, 147) "..."; printf "      %7s  %s\n", pct, line; n++}' <<<"$report")
+  dsos=$(awk '/^ +[0-9.]+%/ {sub(/%/, "", $1); d[$2] += $1} END {for (k in d) printf "%.1f %s\n", d[k], k}' <<<"$report" | sort -rn | head -5 | awk '{printf "%s%s %s %%", (NR > 1 ? ", " : ""), $2, $1}')
+  crypto=$(awk '/^ +[0-9.]+%/ && (/libcrypto|libssl|BoringSSL|ecp_nistz256|fiat_|[ _]bn_|sha256_block|sha512_block|aes_hw|gcm_|x25519|chacha|poly1305|p256_|ec_GFp|ecdsa|ECDSA/) {sub(/%/, "", $1); s += $1} END {printf "%.1f", s}' <<<"$report")
+  samples=$(awk '/^# Samples:/ {print $3; exit}' <<<"$report")
+  log "   profile: $2 (${samples:-?} cpu-clock samples at ${PROFILE_HZ} Hz; whole system sampled, this process only)"
+  log "      by library: ${dsos:-none}; cryptography (libcrypto/libssl, BoringSSL symbols): ${crypto:-0} %"
+  if [ -n "$out" ]; then log "$out"; fi
 }
 
 # One profiled run of a side (not part of the rates): perf samples the whole system while the
