@@ -387,7 +387,7 @@ if [ "$CALLGRIND" = 1 ]; then
   gcc -shared -fPIC -O2 -o "$CGOUT/valgrind_sigsuspend.so" "$ROOT/scripts/bench/valgrind_sigsuspend.c"
   runas=()
   if [ "$(id -u)" = 0 ]; then runas=(setpriv --reuid="$(id -u nobody)" --regid="$(id -g nobody)" --clear-groups --inh-caps=-all); fi
-  LD_PRELOAD="$CGOUT/valgrind_sigsuspend.so" "${runas[@]}" valgrind --tool=callgrind --callgrind-out-file="$CGOUT/cg.%p" "$CGOUT/appliance" serve --state-dir "$STATE" \
+  LD_PRELOAD="$CGOUT/valgrind_sigsuspend.so" "${runas[@]}" valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$CGOUT/cg.%p" "$CGOUT/appliance" serve --state-dir "$STATE" \
     --config "$DEMO/appliance.yaml" --passphrase-fd 3 3<"$DEMO/secrets/intermediate.passphrase" >>"$WORK/serve.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 9000); do
@@ -461,6 +461,15 @@ if [ "$CALLGRIND" = 1 ]; then
   log "   3. EST enrolment with a token, new TLS connection: ${IR[3]:-not run (no $BENCH)} per enrolment (E=$E)"
   log "   4. OCSP POST, new connection each: ${IR[4]:-not run} per request (M=$M)"
   log "   4c. OCSP POST kept-alive (cached response): ${IR[4c]:-not run} per request (N=$N)"
+  # Each window is a self-contained dump (--compress-strings=no): where its instructions went.
+  if [ "${PROFILE:-0}" = 1 ]; then
+    for window in many handshakes est ocsp-connections; do
+      file=$(grep -l "^desc: Trigger: dump $window\$" "$CGOUT"/cg.* 2>/dev/null | head -1) || true
+      [ -n "$file" ] || continue
+      log "   callgrind, window '$window' ($file), top functions by own instructions:"
+      log "$(callgrind_annotate --threshold=60 "$file" 2>/dev/null | $DEMANGLE | grep -E '^ *[0-9,]+ \(' | grep -v 'PROGRAM TOTALS' | head -n "$PROFILE_TOP" | cut -c1-170 | sed 's/^/      /')"
+    done
+  fi
   stop_serve
   start_serve >/dev/null
 fi
