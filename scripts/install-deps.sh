@@ -26,6 +26,8 @@ tools=(
   "wrk                wrk"
   "cfssl              golang-cfssl"
   "valgrind           valgrind"
+  "perf               linux-perf"
+  "/usr/bin/time      time"
   "ip                 iproute2"
   "ps                 procps"
   "setpriv            util-linux"
@@ -54,8 +56,9 @@ packages=(
   # independent verifiers and peers: openssl, curl, nginx, wrk, PostgreSQL, promtool, systemd-analyze
   openssl curl ca-certificates sqlite3 postgresql postgresql-client postgresql-client-common nginx-light wrk prometheus procps iproute2 systemd
   # benchmark peer and profiler (scripts/bench/network.sh): cfssl `ocspserve` with pre-signed
-  # responses; valgrind's callgrind for instruction counts per request
-  golang-cfssl valgrind
+  # responses; valgrind's callgrind for instruction counts per request; PROFILE=1's cpu-clock
+  # profiles (perf) and load-generator CPU time (/usr/bin/time)
+  golang-cfssl valgrind linux-perf time
   # tests: a C compiler for the removable-token PKCS#11 module built at test time; python3 (+venv for
   # pkilint) for runbook rehearsals and independent checks; util-linux for setpriv/unshare/runuser
   gcc libc6-dev python3 python3-venv util-linux coreutils bash
