@@ -467,7 +467,8 @@ if [ "$CALLGRIND" = 1 ]; then
       file=$(grep -l "^desc: Trigger: dump $window\$" "$CGOUT"/cg.* 2>/dev/null | head -1) || true
       [ -n "$file" ] || continue
       log "   callgrind, window '$window' ($file), top functions by own instructions:"
-      log "$(callgrind_annotate --threshold=60 "$file" 2>/dev/null | $DEMANGLE | grep -E '^ *[0-9,]+ \(' | grep -v 'PROGRAM TOTALS' | head -n "$PROFILE_TOP" | cut -c1-170 | sed 's/^/      /')"
+      log "$(awk -f "$ROOT/scripts/bench/callgrind_self.awk" "$file" | sort -rn | head -n "$PROFILE_TOP" | $DEMANGLE \
+        | awk -F '\t' '{printf "      %12s Ir %5s %%  %s\n", $1, $2, substr($3, 1, 140)}')"
     done
   fi
   stop_serve
