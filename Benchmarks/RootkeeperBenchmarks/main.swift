@@ -5,7 +5,8 @@ import Foundation
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage = """
     usage: rootkeeper-bench <benchmark> [options]
-      issuance [--seconds N] [--rsa]                        agent issuance (CSR → policy → lint → sign) vs raw signing
+      issuance [--seconds N] [--rsa] [--breakdown]          agent issuance (CSR → policy → lint → sign) vs raw signing;
+                                                            --breakdown: each step timed alone, and the cap the mandated crypto sets
       crl [--entries 100000,1000000] [--keys p256,rsa2048] [--no-peer]
                                                             full CRL build+sign vs openssl ca -gencrl
       ocsp [--seconds N] [--keys p256,rsa2048] [--no-peer]  OCSP response encoding+signing vs raw signing

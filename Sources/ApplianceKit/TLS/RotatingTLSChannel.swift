@@ -54,17 +54,19 @@ struct HandshakeVerifier: Sendable {
     let logger: Logger
 
     func verify(_ presented: [NIOSSLCertificate], promise: EventLoopPromise<NIOSSLVerificationResult>, channel: any Channel) {
-        let certificates: [Certificate]
+        // Only the leaf is parsed: ``ClientTrust`` builds the path from our own intermediates and
+        // never from what the client sent (one certificate parse less per full handshake).
+        guard let first = presented.first else {
+            promise.succeed(.certificateVerified)
+            return
+        }
+        let leaf: Certificate
         do {
-            certificates = try presented.map { try Certificate(derEncoded: try $0.toDERBytes()) }
+            leaf = try Certificate(derEncoded: try first.toDERBytes())
         } catch {
             logger.notice("TLS client certificate refused: not parseable", metadata: ["error": "\(error)"])
             metrics.validationFailure(reason: "malformed_certificate")
             promise.succeed(.failed)
-            return
-        }
-        guard let leaf = certificates.first else {
-            promise.succeed(.certificateVerified)
             return
         }
         let serial = Self.serial(of: leaf)
@@ -162,6 +164,12 @@ final class ResumedSessionRegistrar: ChannelInboundHandler, RemovableChannelHand
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            // A full handshake registered the connection in verify(): nothing to read or check.
+            guard !verifier.connections.isRegistered(context.channel) else {
+                context.fireUserInboundEventTriggered(event)
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+                return
+            }
             // No peer certificate means nothing to register (requests then answer 401). Not
             // being able to ask (no TLS handler) closes the connection: it could not be cut on
             // revocation (fail closed).

@@ -18,6 +18,13 @@ public struct CertificateIssuer: Sendable {
     let serials: any SerialNumberSource
     let linter: Linter
     let issuerAlgorithm: KeyAlgorithm
+    /// The signing key's public half and its SPKI SHA-256, computed once: deriving them from the
+    /// private key re-encodes the EC point (an affine conversion, a field inversion) on every call,
+    /// and `prepare` and `issue` each needed them per certificate (issue #17 profile).
+    let signingPublicKey: Certificate.PublicKey
+    let signingSPKISHA256: [UInt8]
+    /// The key that verifies this issuer's signatures: the issuer certificate's, or the signing key's own for a root.
+    let verifyingPublicKey: Certificate.PublicKey
     /// The algorithm every certificate from this issuer is signed with: Rootkeeper's choice for
     /// the key type (``KeyAlgorithm/signatureAlgorithm``) when the key supports it, otherwise the
     /// key's own first choice (a hardware key may offer fewer), which the linter then judges.
@@ -56,6 +63,10 @@ public struct CertificateIssuer: Sendable {
         self.serials = serials ?? SerialNumberGenerator(random: random)
         self.linter = linter
         self.issuerAlgorithm = algorithm
+        let signingPublicKey = privateKey.publicKey
+        self.signingPublicKey = signingPublicKey
+        self.signingSPKISHA256 = signingPublicKey.spkiSHA256
+        self.verifyingPublicKey = certificate?.publicKey ?? signingPublicKey
         let supported = privateKey.supportedSignatureAlgorithms
         guard let chosen = supported.contains(algorithm.signatureAlgorithm) ? algorithm.signatureAlgorithm : supported.first else {
             throw PKIError.unsupported("the issuer key offers no signature algorithm")
@@ -67,7 +78,7 @@ public struct CertificateIssuer: Sendable {
     func issuerSummary(selfSubject: DistinguishedName) throws -> IssuerSummary {
         guard let issuerCertificate else {
             return IssuerSummary(
-                name: selfSubject, keyIdentifier: Array(SubjectKeyIdentifier(hash: privateKey.publicKey).keyIdentifier),
+                name: selfSubject, keyIdentifier: Array(SubjectKeyIdentifier(hash: signingPublicKey).keyIdentifier),
                 notValidBefore: nil, notValidAfter: nil)
         }
         guard let ski = try issuerCertificate.extensions.subjectKeyIdentifier else {
@@ -83,7 +94,7 @@ public struct CertificateIssuer: Sendable {
     /// - Throws: `PKIError.lint` naming the failing rule; `.invalidParameter` for a profile that
     ///   cannot be applied (e.g. the issuer is expired); `.unsupported` for odd keys.
     public func prepare(profile: some CertificateProfile, subjectPublicKey: Certificate.PublicKey) throws -> IssuanceToken {
-        if issuerCertificate == nil, subjectPublicKey != privateKey.publicKey {
+        if issuerCertificate == nil, subjectPublicKey != signingPublicKey {
             throw PKIError.invalidParameter("a self-signed certificate must certify the signing key itself")
         }
         let issuer = try issuerSummary(selfSubject: profile.subject)
@@ -91,7 +102,7 @@ public struct CertificateIssuer: Sendable {
         let validity = try profile.validity(now: now, issuer: issuer)
         let extensions = try profile.extensions(subjectKey: subjectPublicKey, issuer: issuer)
         let serial = try serials.next()
-        let placeholder = Certificate.PrivateKey(PlaceholderSigner(publicKey: privateKey.publicKey, algorithm: signatureAlgorithm))
+        let placeholder = Certificate.PrivateKey(PlaceholderSigner(publicKey: signingPublicKey, algorithm: signatureAlgorithm))
         let linted: Certificate
         do {
             linted = try Certificate(
@@ -103,9 +114,8 @@ public struct CertificateIssuer: Sendable {
         } catch {
             throw PKIError.signing("could not build the \(profile.name) certificate: \(error)")
         }
-        let issuerPublicKey = issuerCertificate?.publicKey ?? privateKey.publicKey
-        try linter.requirePasses(LintContext(certificate: linted, issuerPublicKey: issuerPublicKey, issuer: issuer, profile: profile))
-        return IssuanceToken(lintedCertificate: linted, profileName: profile.name, issuerSPKISHA256: privateKey.publicKey.spkiSHA256)
+        try linter.requirePasses(LintContext(certificate: linted, issuerPublicKey: verifyingPublicKey, issuer: issuer, profile: profile))
+        return IssuanceToken(lintedCertificate: linted, profileName: profile.name, issuerSPKISHA256: signingSPKISHA256)
     }
 
     /// Verifies the CSR's proof of possession, then prepares as for a bare public key. The CSR's
@@ -119,7 +129,7 @@ public struct CertificateIssuer: Sendable {
     /// verifies the final signature with the issuer public key (the one verification after
     /// signing) before returning.
     public func issue(_ token: consuming IssuanceToken) async throws -> Certificate {
-        guard token.issuerSPKISHA256 == privateKey.publicKey.spkiSHA256 else {
+        guard token.issuerSPKISHA256 == signingSPKISHA256 else {
             throw PKIError.signing("this token was prepared by a different issuer")
         }
         let template = token.lintedCertificate
@@ -136,8 +146,7 @@ public struct CertificateIssuer: Sendable {
         guard Array(certificate.tbsCertificateBytes) == token.tbsCertificateBytes else {
             throw PKIError.signing("the signed TBSCertificate differs from the linted one")
         }
-        let issuerPublicKey = issuerCertificate?.publicKey ?? privateKey.publicKey
-        guard issuerPublicKey.isValidSignature(certificate.signature, for: certificate) else {
+        guard verifyingPublicKey.isValidSignature(certificate.signature, for: certificate) else {
             throw PKIError.signing("the new certificate's signature does not verify with the issuer public key")
         }
         return certificate
