@@ -16,4 +16,14 @@ struct CertificateIdentity: Hashable, Sendable {
         self.algorithm = certificate.signatureAlgorithm
         self.signature = certificate.signature
     }
+
+    /// The TBS bytes in one `combine(bytes:)` call: the synthesised hash fed `Hasher` one byte at
+    /// a time (`Hasher._combine` was 6.9 % of a kept-alive request's instructions under callgrind,
+    /// BENCHMARKS.md issue #17 analysis). The signature is left out of the hash only: equality
+    /// (synthesised, all three parts) still tells a forged signature from the genuine one, and
+    /// only certificates that passed the full check are ever cached under this key.
+    func hash(into hasher: inout Hasher) {
+        tbs.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(algorithm)
+    }
 }
