@@ -199,11 +199,13 @@ final class OCSPFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         metrics.observeOCSP(since: started)
         metrics.registry.increment(Self.counter)
         // Hummingbird's loop ends a connection whose request says exactly this
-        // (ConnectionPersistenceHandler has normalised it).
+        // (ConnectionPersistenceHandler has normalised it), as it does: output closed after the
+        // answer (FIN, RFC 9112 §9.6 — no reset that could destroy the answer at the client),
+        // then Hummingbird closes the rest when the client does (its idle timeout otherwise).
         if request.headerFields[.connection] == "close" {
             state = .closed
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            context.close(promise: nil)
+            context.close(mode: .output, promise: nil)
         } else {
             state = .idle
             context.write(wrapOutboundOut(.end(nil)), promise: nil)
