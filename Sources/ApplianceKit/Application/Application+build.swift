@@ -77,7 +77,12 @@ public func buildApplication(
     PublicRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpRouter)
     let http = Application(
         router: httpRouter,
-        server: HTTPServerBuilder { responder in PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)) },
+        // OCSP answers already in the responder's cache skip Hummingbird (docs/performance.md).
+        server: HTTPServerBuilder { responder in
+            OCSPFastPathChannel(
+                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)), ocsp: services.ocsp,
+                maxRequestBytes: configuration.limits.maxOCSPRequestBytes, metrics: metrics, serverName: "rootkeeper")
+        },
         configuration: .init(
             address: .hostname(configuration.http.address, port: configuration.http.port),
             serverName: "rootkeeper",

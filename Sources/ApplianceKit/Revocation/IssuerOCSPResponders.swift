@@ -35,6 +35,18 @@ public final class IssuerOCSPResponders: OCSPResponding {
         return try await current.respond(toRequest: der)
     }
 
+    /// The cached answer of the one responder whose issuer matches the request, routed as
+    /// ``respond(toRequest:)`` routes it; nil for anything that responder would not answer from
+    /// its cache (and for requests it would call malformed or unauthorized).
+    public func cachedResponse(toRequest der: [UInt8]) -> [UInt8]? {
+        guard let request = try? OCSPRequest(derEncoded: der), request.certIDs.count == 1 else { return nil }
+        if current.hashes.matches(request.certIDs[0]) { return current.cachedResponse(for: request) }
+        for responder in retiringBox.withLockedValue({ $0 }) where responder.hashes.matches(request.certIDs[0]) {
+            return responder.cachedResponse(for: request)
+        }
+        return nil
+    }
+
     /// Drops the cached answers of a revoked serial at every responder.
     public func revocationOccurred(serialHex: String) {
         for responder in all { responder.revocationOccurred(serialHex: serialHex) }

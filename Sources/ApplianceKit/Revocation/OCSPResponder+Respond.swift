@@ -13,12 +13,9 @@ extension OCSPResponder {
         guard request.certIDs.allSatisfy(hashes.matches) else {
             return try unsuccessful(.unauthorized, label: "unauthorized")
         }
+        if let hit = cachedResponse(for: request) { return hit }
         let now = clock.now()
         let cacheable = request.nonce == nil && request.certIDs.count == 1
-        if cacheable, let hit = cache.lookup(OCSPResponseCache.Key(request.certIDs[0]), now: now) {
-            count(hit.statusLabel)
-            return hit.response
-        }
 
         let epoch = cache.epoch
         var singles: [(OCSPSingleResponse, label: String, validUntil: Date)] = []
@@ -52,6 +49,25 @@ extension OCSPResponder {
         }
         singles.forEach { count($0.label) }
         return response
+    }
+
+    /// The cached answer when `der` decodes to a request ``cachedResponse(for:)`` can answer.
+    public func cachedResponse(toRequest der: [UInt8]) -> [UInt8]? {
+        guard let request = try? OCSPRequest(derEncoded: der) else { return nil }
+        return cachedResponse(for: request)
+    }
+
+    /// The pre-signed response for `request` if the cache holds one still fresh (the cache's own
+    /// rule: before `validUntil`, not before thisUpdate), counted like any other answer. Only a
+    /// request with one CertID of this issuer and no nonce is ever answered from the cache: a
+    /// nonce must be echoed in a freshly signed response (RFC 6960 §4.4.1), and several CertIDs
+    /// are signed together (RFC 5019 §2.1 pre-produces single responses only).
+    func cachedResponse(for request: OCSPRequest) -> [UInt8]? {
+        guard request.nonce == nil, request.certIDs.count == 1, hashes.matches(request.certIDs[0]),
+            let hit = cache.lookup(OCSPResponseCache.Key(request.certIDs[0]), now: clock.now())
+        else { return nil }
+        count(hit.statusLabel)
+        return hit.response
     }
 
     /// The SingleResponse for `certID` from the store, with how long it may be cached.

@@ -23,4 +23,15 @@ public protocol OCSPResponding: Sendable {
     /// Answers one DER `OCSPRequest` with a DER `OCSPResponse`. Malformed requests should be
     /// answered with an `malformedRequest` OCSPResponse (RFC 6960 §2.3) rather than thrown.
     func respond(toRequest der: [UInt8]) async throws -> [UInt8]
+    /// The pre-signed DER `OCSPResponse` for `der` when the responder's cache already holds a
+    /// fresh one for exactly that request (one CertID, no nonce), else nil — never waits, never
+    /// signs, never reads the store, so the HTTP listener's fast path may call it on its event
+    /// loop (docs/endpoints.md#ocsp). A non-nil answer is the one ``respond(toRequest:)`` would
+    /// give now, and is counted the same way.
+    func cachedResponse(toRequest der: [UInt8]) -> [UInt8]?
+}
+
+extension OCSPResponding {
+    /// Responders without a cache have no fast path: every request goes to ``respond(toRequest:)``.
+    public func cachedResponse(toRequest der: [UInt8]) -> [UInt8]? { nil }
 }
