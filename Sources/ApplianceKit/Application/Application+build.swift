@@ -62,8 +62,12 @@ public func buildApplication(
     let https = Application(
         router: httpsRouter,
         server: HTTPServerBuilder { responder in
+            // The agent-status fast path answers kept-alive polls from memory (docs/performance.md#agent-status-fast-path).
             RotatingTLSChannel(
-                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)), holder: holder, verifier: verifier)
+                base: AgentStatusFastPathChannel(
+                    base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)),
+                    fastPath: services.agentStatusFastPath),
+                holder: holder, verifier: verifier)
         },
         configuration: .init(
             address: .hostname(configuration.https.address, port: configuration.https.port),
