@@ -116,7 +116,7 @@ struct AgentStatusFastPathServeTests {
             for _ in 0..<600 where !FileManager.default.fileExists(atPath: ready) && running.isRunning { usleep(50_000) }
             try #require(FileManager.default.fileExists(atPath: ready), "the client never reached \(step): \(running.output)")
             try await actions[name]?()
-            FileManager.default.createFile(atPath: "\(sync)/\(name).go", contents: nil)
+            _ = FileManager.default.createFile(atPath: "\(sync)/\(name).go", contents: nil)
         }
         for _ in 0..<600 where running.isRunning { usleep(50_000) }
         let lines = running.output.split(separator: "\n").filter { $0.hasPrefix("{") }

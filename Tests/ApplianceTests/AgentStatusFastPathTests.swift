@@ -153,6 +153,23 @@ struct AgentStatusFastPathTests {
         #expect(wired.fast(genuine) == nil)
     }
 
+    @Test("a revocation committed by another node (seen only through ClientStatusCache, as the shared-store follower tells it) misses at once")
+    func otherNodesRevocationMisses() async throws {
+        let wired = try await Wired.make()
+        defer { wired.harness.remove() }
+        let (genuine, _) = try await wired.harness.enrollWithToken(hostname: "quick-9")
+        try await wired.slow(genuine)
+        #expect(wired.fast(genuine) != nil)
+        // The harness's own CA announces to no cache of this wiring: like another node's RA.
+        _ = try await wired.harness.ca.revokeCertificate(
+            serial: IntermediateCA.serialHex(genuine), reason: "keyCompromise", caller: CAHarness.admin)
+        #expect(wired.documents.count == 1, "the document cache did not hear of it")
+        // What SharedStoreRevocationFollower makes the coordinator do: the status caches are dropped.
+        wired.status.invalidateAll()
+        #expect(wired.fast(genuine) == nil, "no remembered good: the slow route answers")
+        #expect(try await wired.slow(genuine) == nil, "and refuses")
+    }
+
     @Test("an answer read before an authority event is not remembered after it (ticket)")
     func racedReadNotRemembered() async throws {
         let wired = try await Wired.make()
