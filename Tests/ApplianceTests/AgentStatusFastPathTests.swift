@@ -280,4 +280,26 @@ struct AgentStatusFastPathTests {
         #expect(router.heads.count == 3, "a miss goes to the router")
         #expect(wired.fastPath.metrics.registry.value(AgentStatusFastPath.answersMetric) == 2)
     }
+
+    @Test("a warm poll marked Connection: close is answered, then the connection is closed and nothing after it is read")
+    func handlerClosesAfterClose() async throws {
+        let wired = try await Wired.make()
+        defer { wired.harness.remove() }
+        let (genuine, _) = try await wired.harness.enrollWithToken(hostname: "quick-10")
+        try await wired.slow(genuine)
+        let router = Router()
+        let channel = EmbeddedChannel(handlers: [AgentStatusFastPathHandler(fastPath: wired.fastPath), router])
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+        wired.connections.register(serial: HandshakeVerifier.serial(of: genuine), channel: channel, certificate: genuine)
+        var head = HTTPRequest(method: .get, scheme: nil, authority: "localhost", path: AgentStatusFastPathHandler.path)
+        head.headerFields[.connection] = "close"
+        for part: HTTPRequestPart in [.head(head), .end(nil)] + Self.request(AgentStatusFastPathHandler.path) {
+            try? channel.writeInbound(part)
+        }
+        channel.embeddedEventLoop.run()
+        #expect(try channel.readOutbound(as: HTTPResponsePart.self) != nil, "answered")
+        #expect(!channel.isActive, "closed after the answer")
+        #expect(router.heads.isEmpty, "the request after it was not passed on")
+        #expect(wired.fastPath.metrics.registry.value(AgentStatusFastPath.answersMetric) == 1)
+    }
 }

@@ -34,6 +34,11 @@ final class AgentStatusFastPathHandler: ChannelDuplexHandler, RemovableChannelHa
     /// The answer to the request being read (its head was decided, its end not read yet).
     private var pending: AgentStatusDocumentCache.Document?
     private var discarding = false
+    /// The request being answered does not keep its connection (``ConnectionPersistenceHandler``
+    /// marked it `Connection: close`, HTTP/1.0 without keep-alive included): close after it, and
+    /// answer nothing read after it (RFC 9112 §9.6), as the router's connection loop does.
+    private var closeAfterAnswer = false
+    private var closing = false
     private var date = HTTPDate()
 
     init(fastPath: AgentStatusFastPath) {
@@ -41,11 +46,13 @@ final class AgentStatusFastPathHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if closing { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             if routed == 0, head.method == .get, head.path == Self.path, let document = decide(context.channel) {
                 pending = document
                 discarding = true
+                closeAfterAnswer = head.headerFields[.connection] == "close"
                 return
             }
             routed += 1
@@ -98,7 +105,12 @@ final class AgentStatusFastPathHandler: ChannelDuplexHandler, RemovableChannelHa
             ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: document.body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        guard closeAfterAnswer else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        closing = true
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
 
