@@ -281,6 +281,12 @@ struct AgentStatusFastPathTests {
         #expect(wired.fastPath.metrics.registry.value(AgentStatusFastPath.answersMetric) == 2)
     }
 
+    @Test("the Date header is an IMF-fixdate (RFC 9110 §5.6.7), as the router's")
+    func imfFixdate() {
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(1_796_562_345) == "Sun, 06 Dec 2026 13:05:45 GMT")
+    }
+
     @Test("a warm poll marked Connection: close is answered, then the connection is closed and nothing after it is read")
     func handlerClosesAfterClose() async throws {
         let wired = try await Wired.make()
