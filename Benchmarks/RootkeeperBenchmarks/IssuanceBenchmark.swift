@@ -113,33 +113,71 @@ struct IssuanceBenchmark {
         let tbs = Array(sample.tbsCertificateBytes)
         let issuerKey = intermediate.publicKey
         var steps: [(String, Double)] = []
-        steps.append(("CSR decode (DER → CertificateSigningRequest)", try await measure(share) { index in
-            _ = try CSRDecoder.decode(csrs[index % csrs.count])
-        }))
-        steps.append(("CSR proof of possession (1 verification)", try await measure(share) { index in
-            try CSRDecoder.verifyProofOfPossession(decoded[index % decoded.count])
-        }))
-        steps.append(("CSR policy, whole (decode + checks + PoP)", try await measure(share) { index in
-            _ = try policy.evaluate(csrs[index % csrs.count])
-        }))
-        steps.append(("agent profile (names, extensions' inputs)", try await measure(share) { index in
-            _ = try AgentLeafProfile(identity: identities[index % identities.count], organization: "Bench", pointers: pointers)
-        }))
-        steps.append(("prepare: serial, extensions, DER, lint", try await measure(share) { index in
-            _ = try issuer.prepare(profile: profile, subjectPublicKey: decoded[index % decoded.count].publicKey)
-        }))
-        steps.append(("prepare + issue (sign, TBS check, verify)", try await measure(share) { index in
-            _ = try await issuer.issue(issuer.prepare(profile: profile, subjectPublicKey: decoded[index % decoded.count].publicKey))
-        }))
-        steps.append(("raw signature of the TBS", try await measure(share) { _ in
-            _ = try issuer.privateKey.sign(bytes: tbs, signatureAlgorithm: issuer.signatureAlgorithm)
-        }))
-        steps.append(("raw verification of the certificate", try await measure(share) { _ in
-            guard issuerKey.isValidSignature(sample.signature, for: sample) else { throw PKIError.signing("benchmark signature does not verify") }
-        }))
-        steps.append(("issuer SPKI SHA-256 (privateKey.publicKey)", try await measure(share) { _ in
-            _ = issuer.privateKey.publicKey.spkiSHA256
-        }))
+        steps.append(
+            (
+                "CSR decode (DER → CertificateSigningRequest)",
+                try await measure(share) { index in
+                    _ = try CSRDecoder.decode(csrs[index % csrs.count])
+                }
+            ))
+        steps.append(
+            (
+                "CSR proof of possession (1 verification)",
+                try await measure(share) { index in
+                    try CSRDecoder.verifyProofOfPossession(decoded[index % decoded.count])
+                }
+            ))
+        steps.append(
+            (
+                "CSR policy, whole (decode + checks + PoP)",
+                try await measure(share) { index in
+                    _ = try policy.evaluate(csrs[index % csrs.count])
+                }
+            ))
+        steps.append(
+            (
+                "agent profile (names, extensions' inputs)",
+                try await measure(share) { index in
+                    _ = try AgentLeafProfile(identity: identities[index % identities.count], organization: "Bench", pointers: pointers)
+                }
+            ))
+        steps.append(
+            (
+                "prepare: serial, extensions, DER, lint",
+                try await measure(share) { index in
+                    _ = try issuer.prepare(profile: profile, subjectPublicKey: decoded[index % decoded.count].publicKey)
+                }
+            ))
+        steps.append(
+            (
+                "prepare + issue (sign, TBS check, verify)",
+                try await measure(share) { index in
+                    _ = try await issuer.issue(issuer.prepare(profile: profile, subjectPublicKey: decoded[index % decoded.count].publicKey))
+                }
+            ))
+        steps.append(
+            (
+                "raw signature of the TBS",
+                try await measure(share) { _ in
+                    _ = try issuer.privateKey.sign(bytes: tbs, signatureAlgorithm: issuer.signatureAlgorithm)
+                }
+            ))
+        steps.append(
+            (
+                "raw verification of the certificate",
+                try await measure(share) { _ in
+                    guard issuerKey.isValidSignature(sample.signature, for: sample) else {
+                        throw PKIError.signing("benchmark signature does not verify")
+                    }
+                }
+            ))
+        steps.append(
+            (
+                "issuer SPKI SHA-256 (privateKey.publicKey)",
+                try await measure(share) { _ in
+                    _ = issuer.privateKey.publicKey.spkiSHA256
+                }
+            ))
         let issuance = 1e6 / issuedRate
         print("where the time goes, per issuance (\(String(format: "%.1f", issuance)) µs each at the rate above; each step timed alone):")
         for (label, rate) in steps {
@@ -148,8 +186,14 @@ struct IssuanceBenchmark {
         }
         let sign = 1e6 / rawSignRate
         let verify = 1e6 / steps[7].1
-        print(String(format: "mandated crypto: 1 signature (%.1f µs) + 2 verifications (%.1f µs each) = %.1f µs per issuance", sign, verify, sign + 2 * verify))
-        print(String(format: "cap on issuance / raw signing with no other cost at all: %.1f %% (issue #17 target: 25 %%)", 100 * sign / (sign + 2 * verify)))
+        print(
+            String(
+                format: "mandated crypto: 1 signature (%.1f µs) + 2 verifications (%.1f µs each) = %.1f µs per issuance", sign, verify,
+                sign + 2 * verify))
+        print(
+            String(
+                format: "cap on issuance / raw signing with no other cost at all: %.1f %% (issue #17 target: 25 %%)", 100 * sign / (sign + 2 * verify)
+            ))
     }
 
     func issueOne(_ der: [UInt8], policy: CSRPolicy, issuer: CertificateIssuer, pointers: RevocationPointers) async throws -> Certificate {

@@ -72,6 +72,20 @@ struct HandshakeFastPathTests {
             _ base: Certificate, key: Certificate.PublicKey, serial: Certificate.SerialNumber = .init(),
             edit: (inout Certificate.Extensions) throws -> Void = { _ in }
         ) throws -> Certificate {
+            try Forger(harness: harness).forge(base, key: key, serial: serial, edit: edit)
+        }
+    }
+
+    /// Forges hostile variants of a genuine agent certificate with the harness's real
+    /// intermediate key (shared with ``AgentStatusFastPathTests``).
+    struct Forger {
+        let harness: CAHarness
+
+        /// A certificate signed with the real intermediate key from `base`'s fields, changed as asked.
+        func forge(
+            _ base: Certificate, key: Certificate.PublicKey, serial: Certificate.SerialNumber = .init(),
+            edit: (inout Certificate.Extensions) throws -> Void = { _ in }
+        ) throws -> Certificate {
             var extensions = base.extensions
             try edit(&extensions)
             return try Certificate(

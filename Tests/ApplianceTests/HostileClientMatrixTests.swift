@@ -329,9 +329,15 @@ struct HostileClientMatrixTests {
             ),
         ]
 
+        // The genuine agent warm on the agent-status fast path (docs/performance.md#agent-status-fast-path)
+        // while the hostile clients try: the fast answers counted during the matrix show it was taken.
+        _ = try await m.present(m.genuine)
+        let fastBefore = try await m.serve.metric(AgentStatusFastPath.answersMetric) ?? 0
         let loop = Self.genuineLoop(m)
         for hostile in cases { try await m.expectRefusedInHandshake(hostile.name, hostile.files, reason: hostile.reason) }
         await Self.expectGenuineServed(loop)
+        let fastAfter = try await m.serve.metric(AgentStatusFastPath.answersMetric) ?? 0
+        #expect(fastAfter > fastBefore, "the genuine agent's polls never took the fast path (\(fastBefore) → \(fastAfter))")
         let log = m.serve.process.output
         for hostile in cases { #expect(log.contains(hostile.logged), "\(hostile.name): no '\(hostile.logged)' in the log") }
         #expect(log.contains("client certificate does not verify"), "the untrusted-chain refusals name why")

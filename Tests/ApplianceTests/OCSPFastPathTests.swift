@@ -65,7 +65,9 @@ struct OCSPFastPathTests {
         }
 
         static func post(_ der: [UInt8], version: String = "1.1", headers: String = "") -> [UInt8] {
-            Array("POST /ocsp HTTP/\(version)\r\nHost: a\r\nContent-Type: application/ocsp-request\r\nContent-Length: \(der.count)\r\n\(headers)\r\n".utf8)
+            Array(
+                "POST /ocsp HTTP/\(version)\r\nHost: a\r\nContent-Type: application/ocsp-request\r\nContent-Length: \(der.count)\r\n\(headers)\r\n"
+                    .utf8)
                 + der
         }
 

@@ -24,6 +24,9 @@ public struct ApplianceServices: Sendable {
     public var health: @Sendable () async -> PublisherHealth
     /// What the web console reads and acts through; nil: no console (tests with fakes).
     public var console: ConsoleBackend?
+    /// Answers kept-alive `GET /api/v1/agent/status` polls from memory with every check made
+    /// (docs/performance.md#agent-status-fast-path); nil: every request takes the router (fakes).
+    public var agentStatusFastPath: AgentStatusFastPath?
 
     public init(
         certificateAuthority: any CertificateAuthorityService,

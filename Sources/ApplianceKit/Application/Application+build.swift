@@ -59,11 +59,21 @@ public func buildApplication(
     let verifier = HandshakeVerifier(
         trust: services.trust, revocation: services.revocation, connections: services.connections, metrics: metrics, logger: logger)
     let holder = services.serverCertificate
+    let statusHandler: (@Sendable () -> any ChannelHandler)?
+    if let fastPath = services.agentStatusFastPath {
+        statusHandler = { AgentStatusFastPathHandler(fastPath: fastPath) }
+    } else {
+        statusHandler = nil
+    }
     let https = Application(
         router: httpsRouter,
         server: HTTPServerBuilder { responder in
+            // The agent-status fast path answers kept-alive polls from memory (docs/performance.md#agent-status-fast-path).
             RotatingTLSChannel(
-                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)), holder: holder, verifier: verifier)
+                base: FastPathChannel(
+                    base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)),
+                    makeHandler: statusHandler),
+                holder: holder, verifier: verifier)
         },
         configuration: .init(
             address: .hostname(configuration.https.address, port: configuration.https.port),
@@ -72,6 +82,11 @@ public func buildApplication(
         onServerRunning: { channel in addresses.record(https: channel.localAddress?.port) },
         logger: logger)
 
+    let ocsp = services.ocsp
+    let ocspLimit = configuration.limits.maxOCSPRequestBytes
+    let ocspHandler: @Sendable () -> any ChannelHandler = {
+        OCSPFastPathHandler(responder: ocsp, maxRequestBytes: ocspLimit, metrics: metrics, serverName: "rootkeeper")
+    }
     let httpRouter = Router(context: ApplianceRequestContext.self)
     httpRouter.add(middleware: timeout)
     PublicRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpRouter)
@@ -79,9 +94,9 @@ public func buildApplication(
         router: httpRouter,
         // OCSP answers already in the responder's cache skip Hummingbird (docs/performance.md).
         server: HTTPServerBuilder { responder in
-            OCSPFastPathChannel(
-                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)), ocsp: services.ocsp,
-                maxRequestBytes: configuration.limits.maxOCSPRequestBytes, metrics: metrics, serverName: "rootkeeper")
+            FastPathChannel(
+                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)),
+                makeHandler: ocspHandler)
         },
         configuration: .init(
             address: .hostname(configuration.http.address, port: configuration.http.port),

@@ -1,13 +1,13 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The value of a response's `Date` header (RFC 9110 §6.6.1), in the IMF-fixdate form of
 /// RFC 9110 §5.6.7 (`Sun, 06 Nov 1994 08:49:37 GMT`) that Hummingbird's own responses carry.
 /// Formatted at most once per second per instance: handlers that answer without Hummingbird
-/// (``OCSPFastPathHandler``) keep one per connection.
+/// (``OCSPFastPathHandler``, ``AgentStatusFastPathHandler``) keep one per connection.
 struct HTTPDateHeader {
     private var second: time_t = -1
     private var text = ""

@@ -89,12 +89,17 @@ struct HTTPSRoutes: Sendable {
 
     func status(_ context: AuthenticatedRequestContext) async throws -> Response {
         let agent = context.agent
-        let status = try await call("agent status") { try await services.certificateAuthority.agentStatus(client: agent) }
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        let body = try encoder.encode(status)
-        return ESTResponse.bytes([UInt8](body), contentType: "application/json")
+        let read: () async throws -> AgentStatus = {
+            try await call("agent status") { try await services.certificateAuthority.agentStatus(client: agent) }
+        }
+        // With the fast path, the answer is also remembered for the connection's next polls.
+        let body: [UInt8]
+        if let fastPath = services.agentStatusFastPath {
+            body = try await fastPath.encodedStatus(of: agent.certificate, read)
+        } else {
+            body = try AgentStatusFastPath.encode(try await read())
+        }
+        return ESTResponse.bytes(body, contentType: "application/json")
     }
 
     /// Re-validates the connection's client certificate for this request (docs/endpoints.md#client-certificate-validation: every

@@ -1,7 +1,15 @@
 import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
 
 /// Bounds the time a handler may take (limits.request_timeout_seconds); a slow backing service
 /// yields 503 instead of holding a connection open indefinitely.
+///
+/// The handler runs in one child task; the deadline is a task scheduled on the connection's event
+/// loop (a timer entry, cancelled as soon as the handler returns) that cancels that child. This
+/// replaces a second, sleeping child task per request with the same behaviour: at the deadline
+/// the handler is cancelled, and once it has stopped the request is answered 503 whatever the
+/// handler returned or threw.
 struct RequestTimeoutMiddleware: RouterMiddleware {
     typealias Context = ApplianceRequestContext
     let timeout: Duration
@@ -15,17 +23,59 @@ struct RequestTimeoutMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         try await withoutActuallyEscaping(next) { escapable in
             let wrapped = Next(call: escapable)
-            return try await withThrowingTaskGroup(of: Response?.self) { group in
-                group.addTask { try await wrapped.call(request, context) }
+            let deadline = Deadline()
+            let timer = context.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { deadline.expire() }
+            defer { timer.cancel() }
+            let outcome = await withTaskGroup(of: Result<Response, any Error>.self) { group in
                 group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
+                    withUnsafeCurrentTask { task in deadline.started(task) }
+                    defer { deadline.finished() }
+                    do { return .success(try await wrapped.call(request, context)) } catch { return .failure(error) }
                 }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else {
-                    throw ApplianceError.unavailable("request took longer than \(timeout)")
-                }
-                return response
+                return await group.next()!
+            }
+            if deadline.hasExpired { throw ApplianceError.unavailable("request took longer than \(timeout)") }
+            return try outcome.get()
+        }
+    }
+
+    /// The handler's task and whether the deadline passed, shared by the handler's task and the
+    /// timer on the event loop. The task is cancelled under the lock and only while the handler
+    /// runs, so the timer never touches a task that has ended.
+    private final class Deadline: Sendable {
+        private struct State: @unchecked Sendable {
+            // `UnsafeCurrentTask` is used only under the lock and only between `started` and
+            // `finished`, while the task it names is running the handler.
+            var task: UnsafeCurrentTask?
+            var running = true
+            var expired = false
+        }
+        private let state = NIOLockedValueBox(State())
+
+        var hasExpired: Bool { state.withLockedValue { $0.expired } }
+
+        /// The handler's task begins: cancelled at once if the deadline already passed.
+        func started(_ task: UnsafeCurrentTask?) {
+            state.withLockedValue { state in
+                guard state.running else { return }
+                if state.expired { task?.cancel() } else { state.task = task }
+            }
+        }
+
+        /// The handler returned or threw: the timer must no longer touch its task.
+        func finished() {
+            state.withLockedValue { state in
+                state.running = false
+                state.task = nil
+            }
+        }
+
+        /// The deadline passed: cancel the handler if it is still running.
+        func expire() {
+            state.withLockedValue { state in
+                guard state.running else { return }
+                state.expired = true
+                state.task?.cancel()
             }
         }
     }

@@ -49,7 +49,14 @@ public struct ApplianceMetrics: AuthorityEventSubscriber, Sendable {
             ),
             ("rootkeeper_crl_size_bytes", .gauge, "Size of the current CRL, by issuer."),
             ("rootkeeper_ocsp_responses_total", .counter, "OCSP responses, by status."),
-            ("rootkeeper_ocsp_fast_path_total", .counter, "OCSP responses answered from the cache on the HTTP listener's event loop, without Hummingbird."),
+            (
+                "rootkeeper_ocsp_fast_path_total", .counter,
+                "OCSP responses answered from the cache on the HTTP listener's event loop, without Hummingbird."
+            ),
+            (
+                "rootkeeper_agent_status_fast_answers_total", .counter,
+                "GET /api/v1/agent/status requests answered from memory on the event loop (fully validated fast path)."
+            ),
             ("rootkeeper_hsm_up", .gauge, "1 when the signing key's token answers."),
         ]
         for (name, kind, help) in declarations { registry.declare(name, kind: kind, help: help) }

@@ -105,7 +105,10 @@ public struct ApplianceRuntime: Sendable {
 
         // 5. The one event stream of the RA (docs/architecture.md#event-stream), complete before
         // the RA exists: every issuance and revocation of every path reaches these, in order.
-        let events = AuthorityEventStream([coordinator, metrics, auditJournal])
+        // The agent-status documents of the fast path: forgotten on every event, right after the
+        // revocation caches (docs/performance.md#agent-status-fast-path).
+        let statusDocuments = AgentStatusDocumentCache()
+        let events = AuthorityEventStream([coordinator, statusDocuments, metrics, auditJournal])
 
         // 6. The CA over the RA.
         let base = configuration.publicBaseURL
@@ -194,6 +197,8 @@ public struct ApplianceRuntime: Sendable {
                 }
                 return attention.isEmpty ? .healthy : .attention(reason: attention.joined(separator: "; "))
             })
+        services.agentStatusFastPath = AgentStatusFastPath(
+            trust: trust, status: clientStatus, documents: statusDocuments, connections: connections, clock: clock, metrics: metrics)
         let issuerCertificates = roster.all
         services.console = ConsoleBackend(
             ca: ca, metrics: metrics,

@@ -69,6 +69,17 @@ public final class ClientStatusCache: RevocationChecking, AgentRegistry, Sendabl
         }
     }
 
+    /// A remembered registered agent younger than ``maximumAge``, without touching the store:
+    /// the synchronous counterpart of ``registeredAgent(id:)`` for the agent-status fast path
+    /// (``AgentStatusFastPath``). `nil` means "ask the store", never "not registered".
+    public func rememberedAgent(id: String) -> RegisteredAgent? {
+        let now = ContinuousClock.now
+        return state.withLockedValue { state in
+            guard let entry = state.agents[id], now - entry.storedAt < maximumAge else { return nil }
+            return entry.agent
+        }
+    }
+
     public func revocationStatus(of certificate: Certificate) async throws -> RevocationStatus {
         let key = CertificateIdentity(certificate)
         let now = ContinuousClock.now
