@@ -68,8 +68,9 @@ public final class AgentStatusFastPath: Sendable {
         let now = clock.now()
         let leaf = facts.certificate
         guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else { return nil }
-        guard case .some(.none) = trust.cachedVerdict(leaf: leaf) else { return nil }
-        guard status.isKnownGood(leaf) else { return nil }
+        // The connection's key, made once: no certificate is hashed per request.
+        guard case .some(.none) = trust.cachedVerdict(key: facts.key) else { return nil }
+        guard status.isKnownGood(key: facts.key) else { return nil }
         guard let registered = status.rememberedAgent(id: facts.identity.uuid), registered.hostname == facts.identity.hostname else {
             return nil
         }

@@ -14,6 +14,7 @@ public final class ClientTrust: Sendable {
     private struct State {
         var root: Certificate
         var intermediates: [Certificate]
+        var anchors: VerifiedChainCache.Anchors
         var verified: VerifiedChainCache
     }
     private let state: NIOLockedValueBox<State>
@@ -23,7 +24,9 @@ public final class ClientTrust: Sendable {
     public init(root: Certificate, intermediates: [Certificate], clock: any PKIClock = SystemClock(), cacheCapacity: Int = 65_536) {
         self.state = NIOLockedValueBox(
             State(
-                root: root, intermediates: intermediates, verified: VerifiedChainCache(capacity: cacheCapacity)))
+                root: root, intermediates: intermediates,
+                anchors: VerifiedChainCache.Anchors(root: root, intermediates: intermediates),
+                verified: VerifiedChainCache(capacity: cacheCapacity)))
         self.clock = clock
         self.cacheEnabled = cacheCapacity > 0
     }
@@ -41,6 +44,7 @@ public final class ClientTrust: Sendable {
     public func setIntermediates(_ intermediates: [Certificate]) {
         state.withLockedValue {
             $0.intermediates = intermediates
+            $0.anchors = VerifiedChainCache.Anchors(root: $0.root, intermediates: intermediates)
             $0.verified.removeAll()
         }
     }
@@ -50,12 +54,16 @@ public final class ClientTrust: Sendable {
     /// would answer — `.some(nil)` for valid, `.some(reason)` when the remembered chain no longer
     /// holds at the clock's time or for the current anchors.
     public func cachedVerdict(leaf: Certificate) -> String?? {
+        cachedVerdict(key: CertificateIdentity(leaf))
+    }
+
+    /// ``cachedVerdict(leaf:)`` for a key the caller made once (a connection's certificate).
+    func cachedVerdict(key: CertificateIdentity) -> String?? {
         guard cacheEnabled else { return nil }
         let now = clock.now()
-        let key = CertificateIdentity(leaf)
-        let (root, intermediates, cached) = state.withLockedValue { ($0.root, $0.intermediates, $0.verified.chain(for: key)) }
+        let (anchors, cached) = state.withLockedValue { ($0.anchors, $0.verified.chain(for: key)) }
         guard let cached else { return nil }
-        return .some(VerifiedChainCache.recheck(cached, now: now, root: root, intermediates: intermediates))
+        return .some(VerifiedChainCache.recheck(cached, now: now, anchors: anchors))
     }
 
     /// Verifies `leaf` up to the pinned root through a current intermediate with RFC 5280 path
@@ -66,11 +74,11 @@ public final class ClientTrust: Sendable {
         _ = presentedIntermediates
         let now = clock.now()
         let key = CertificateIdentity(leaf)
-        let (root, intermediates, cached, generation) = state.withLockedValue {
-            ($0.root, $0.intermediates, cacheEnabled ? $0.verified.chain(for: key) : nil, $0.verified.generation)
+        let (root, intermediates, anchors, cached, generation) = state.withLockedValue {
+            ($0.root, $0.intermediates, $0.anchors, cacheEnabled ? $0.verified.chain(for: key) : nil, $0.verified.generation)
         }
         if let cached {
-            return VerifiedChainCache.recheck(cached, now: now, root: root, intermediates: intermediates)
+            return VerifiedChainCache.recheck(cached, now: now, anchors: anchors)
         }
         var verifier = Verifier(rootCertificates: CertificateStore([root])) {
             RFC5280Policy(validationTime: now)

@@ -7,6 +7,11 @@ import X509
 /// swift-certificates releases (older ones compared only `tbsCertificateBytes`), so this key
 /// names all three parts explicitly: an equal key means the same signed object (RFC 5280 §4.1.1).
 struct CertificateIdentity: Hashable, Sendable {
+    /// The hash of the TBS bytes and the algorithm, computed once when the key is made: a key is
+    /// looked up in several caches per request, and hashing ~500 TBS bytes for each lookup was
+    /// the largest item of a kept-alive request under callgrind (BENCHMARKS.md, issue #17). Equal
+    /// identities have equal digests; it is compared first only as a cheap mismatch.
+    private let digest: Int
     let tbs: ArraySlice<UInt8>
     let algorithm: Certificate.SignatureAlgorithm
     let signature: Certificate.Signature
@@ -15,15 +20,16 @@ struct CertificateIdentity: Hashable, Sendable {
         self.tbs = certificate.tbsCertificateBytes
         self.algorithm = certificate.signatureAlgorithm
         self.signature = certificate.signature
-    }
-
-    /// The TBS bytes in one `combine(bytes:)` call: the synthesised hash fed `Hasher` one byte at
-    /// a time (`Hasher._combine` was 6.9 % of a kept-alive request's instructions under callgrind,
-    /// BENCHMARKS.md issue #17 analysis). The signature is left out of the hash only: equality
-    /// (synthesised, all three parts) still tells a forged signature from the genuine one, and
-    /// only certificates that passed the full check are ever cached under this key.
-    func hash(into hasher: inout Hasher) {
+        var hasher = Hasher()
         tbs.withUnsafeBytes { hasher.combine(bytes: $0) }
         hasher.combine(algorithm)
+        self.digest = hasher.finalize()
+    }
+
+    /// Equality (synthesised) still covers all three parts, so a forged signature never matches
+    /// the genuine certificate; the signature is left out of the digest only, and only
+    /// certificates that passed the full check are ever cached under this key.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(digest)
     }
 }

@@ -61,7 +61,11 @@ public final class ClientStatusCache: RevocationChecking, AgentRegistry, Sendabl
 
     /// A remembered "good" younger than ``maximumAge``, without touching the store.
     public func isKnownGood(_ certificate: Certificate) -> Bool {
-        let key = CertificateIdentity(certificate)
+        isKnownGood(key: CertificateIdentity(certificate))
+    }
+
+    /// ``isKnownGood(_:)`` for a key the caller made once (a connection's certificate).
+    func isKnownGood(key: CertificateIdentity) -> Bool {
         let now = ContinuousClock.now
         return state.withLockedValue { state in
             guard let storedAt = state.good[key] else { return false }

@@ -14,7 +14,31 @@ struct VerifiedChainCache {
     /// memory without bound; a cleared cache only costs re-verification).
     let capacity: Int
     private(set) var generation: UInt64 = 0
-    private var chains: [CertificateIdentity: [Certificate]] = [:]
+    private var chains: [CertificateIdentity: Entry] = [:]
+
+    /// A verified chain (leaf first, root last) and its issuers' identities (every element but
+    /// the leaf), made once at insertion so a hit hashes no certificate.
+    struct Entry {
+        let chain: [Certificate]
+        let issuers: [CertificateIdentity]
+
+        init(_ chain: [Certificate]) {
+            self.chain = chain
+            self.issuers = chain.dropFirst().map(CertificateIdentity.init)
+        }
+    }
+
+    /// The anchors a remembered chain is re-checked against: the pinned root's identity and the
+    /// current intermediates' (made when they change, not per request).
+    struct Anchors {
+        let root: CertificateIdentity
+        let intermediates: Set<CertificateIdentity>
+
+        init(root: Certificate, intermediates: [Certificate]) {
+            self.root = CertificateIdentity(root)
+            self.intermediates = Set(intermediates.map(CertificateIdentity.init))
+        }
+    }
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -22,13 +46,13 @@ struct VerifiedChainCache {
 
     var count: Int { chains.count }
 
-    func chain(for leaf: CertificateIdentity) -> [Certificate]? { chains[leaf] }
+    func chain(for leaf: CertificateIdentity) -> Entry? { chains[leaf] }
 
     /// Records `chain` (leaf first, root last) unless the trust changed since `generation` was read.
     mutating func insert(_ chain: [Certificate], for leaf: CertificateIdentity, ifGeneration expected: UInt64) {
         guard expected == generation else { return }
         if chains.count >= capacity { chains.removeAll(keepingCapacity: true) }
-        chains[leaf] = chain
+        chains[leaf] = Entry(chain)
     }
 
     /// Forgets every chain (the set of current intermediates changed).
@@ -37,16 +61,15 @@ struct VerifiedChainCache {
         chains.removeAll()
     }
 
-    /// Why the cached `chain` no longer holds at `now` given the current anchors, or `nil`.
-    static func recheck(_ chain: [Certificate], now: Date, root: Certificate, intermediates: [Certificate]) -> String? {
-        guard chain.count >= 2, CertificateIdentity(chain[chain.count - 1]) == CertificateIdentity(root) else {
+    /// Why the cached `entry` no longer holds at `now` given the current anchors, or `nil`.
+    static func recheck(_ entry: Entry, now: Date, anchors: Anchors) -> String? {
+        guard entry.chain.count >= 2, entry.issuers.last == anchors.root else {
             return "client certificate does not verify: no chain to the pinned root"
         }
-        let current = Set(intermediates.map(CertificateIdentity.init))
-        for issuer in chain.dropFirst().dropLast() where !current.contains(CertificateIdentity(issuer)) {
+        for (issuer, key) in zip(entry.chain.dropFirst(), entry.issuers).dropLast() where !anchors.intermediates.contains(key) {
             return "client certificate does not verify: its issuer \(issuer.subject) is no longer a current intermediate"
         }
-        for element in chain where !(element.notValidBefore <= now && now <= element.notValidAfter) {
+        for element in entry.chain where !(element.notValidBefore <= now && now <= element.notValidAfter) {
             return "client certificate does not verify: \(element.subject) is outside its validity period"
         }
         return nil
