@@ -29,13 +29,22 @@ public final class VirtualSmartCard: @unchecked Sendable {
         try FileManager.default.createSymbolicLink(
             atPath: shim.file("Crypto"), withDestinationPath: "/usr/lib/python3/dist-packages/Cryptodome")
         if !Self.daemonIsRunning() {
-            pcscd = try Self.spawn(try ExternalTool("pcscd").path, ["-f"], environment: nil)
-            try Self.waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: Self.socketPath) }
-            // The vpcd reader is created from reader.conf at start-up; its driver listens on the
-            // port vicc connects to once the reader exists. Wait for that (bounded), not a guess.
-            try Self.waitUntil(seconds: 10, failure: "the vpcd reader did not listen on port \(Self.vpcdPort)") {
-                Self.isListening(port: Self.vpcdPort)
+            let daemon = try Self.spawn(try ExternalTool("pcscd").path, ["-f"], environment: nil)
+            do {
+                try Self.waitUntil(seconds: 10) { FileManager.default.fileExists(atPath: Self.socketPath) }
+                // The vpcd reader is created from reader.conf at start-up; its driver listens on the
+                // port vicc connects to once the reader exists. Wait for that (bounded), not a guess.
+                try Self.waitUntil(seconds: 10, failure: "the vpcd reader did not listen on port \(Self.vpcdPort)") {
+                    Self.isListening(port: Self.vpcdPort)
+                }
+            } catch {
+                // A daemon left running without its vpcd reader would be reused, broken, by every
+                // later run on this machine (seen once: an orphaned pcscd failed the next runs).
+                Self.stop(daemon)
+                shim.remove()
+                throw error
             }
+            pcscd = daemon
         }
     }
 
