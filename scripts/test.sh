@@ -19,6 +19,17 @@ scripts/format.sh --check
 # the Swift form of scripts/lib/postgres.sh); ROOTKEEPER_TEST_POSTGRES_URL=postgres://user@host:port/db
 # points them at a running server instead. Missing PostgreSQL binaries fail those tests.
 
+# The PC/SC tests' vpcd reader listens on Debian's fixed ports 35963-35964 (/etc/reader.conf.d/vpcd),
+# which lie inside the kernel's ephemeral range: among the thousands of loopback connections of a
+# full run, one that took such a port as its source can block vpcd's bind, and then the reader
+# never comes up (the likeliest cause of two such failures on 2026-12-06, not proven). Reserve
+# them for the run when allowed (root); otherwise say so.
+reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true)
+if [[ ",$reserved," != *",35963-35964,"* ]] \
+  && ! { echo "${reserved:+$reserved,}35963-35964" >/proc/sys/net/ipv4/ip_local_reserved_ports; } 2>/dev/null; then
+  echo "test.sh: could not reserve ports 35963-35964 for vpcd (not root?); the PC/SC test may meet a busy port" >&2
+fi
+
 # In-process SoftHSM tests point the module at their own token by rewriting this file, never by
 # changing the environment of a running, multi-threaded test process (Tests/TestSupport/SoftHSMToken.swift).
 softhsm_dir=$(mktemp -d /tmp/rootkeeper-softhsm.XXXXXX)
