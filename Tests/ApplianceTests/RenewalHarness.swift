@@ -129,7 +129,11 @@ struct ServingAppliance {
             "-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", root,
             "--cert", agent.cert, "--key", agent.key, "\(httpsURL)/api/v1/agent/status",
         ])
-        return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let status = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        // No HTTP status (timeout, refused handshake): say why in the log, so a failed `== 200`
+        // tells a slow machine from a refusal.
+        if status == 0 { print("mtlsStatus: no HTTP status from \(httpsURL): \(result.stderr)") }
+        return status
     }
 
     /// Downloads `path` from the HTTP listener into `file`; returns the HTTP status.
