@@ -19,8 +19,19 @@ struct OCSPFastPathTests {
         /// DER OCSPRequest for the agent, one CertID, no nonce (`openssl ocsp -no_nonce`).
         let request: [UInt8]
 
-        static func make() async throws -> Served {
-            let (h, serve, _) = try await RevocationReasonTests.served()
+        /// `limits`: YAML lines of a `limits:` block for the served configuration.
+        static func make(limits: String = "") async throws -> Served {
+            let h = try await RenewalHarness.make()
+            let serve: ApplianceProcess
+            do {
+                // Fresh 90-day agent certificates are inside the renewal window at once.
+                serve = try ApplianceProcess(
+                    state: h.state.root.path, work: h.directory, passphrase: "correct horse battery staple",
+                    extraConfiguration: "  renew_before_days: 90\n" + (limits.isEmpty ? "" : "limits:\n\(limits)"))
+            } catch {
+                h.remove()
+                throw error
+            }
             do {
                 let root = h.directory.file("root.pem")
                 let agent = try await serve.enrollWithCurl("fast-01", in: h.directory, root: root)
@@ -260,5 +271,41 @@ struct OCSPFastPathTests {
         #expect(String(decoding: twice.last?.body ?? [], as: UTF8.self) == "ok\n")
         // Behind the signed answer the two cached ones went to the route (order first); alone, fast.
         #expect(try await s.fastAnswers == fastBefore + 4)
+    }
+
+    @Test(
+        "the plain listener's idle timeout still holds with the fast path in front of Hummingbird: a connection kept busy only by fast-path answers stays open past it, and is closed once idle for it"
+    )
+    func idleTimeout() async throws {
+        let s = try await Served.make(limits: "  idle_timeout_seconds: 2\n")
+        defer { s.stop() }
+        let port = s.serve.http
+        let post = Served.post(s.request)
+        let warm = try await onOwnThread {
+            let connection = try RawTCPConnection(port: port)
+            defer { connection.close() }
+            _ = connection.send(post)
+            return connection.responses(1).responses
+        }
+        let cached = try #require(warm.first).body
+        let fastBefore = try await s.fastAnswers
+        // Eight fast answers half a second apart: 4 s of use on a connection with a 2 s timeout.
+        let (answers, idleClose) = try await onOwnThread { () -> ([RawHTTPResponse], (result: RawTCPConnection.ReadResult, seconds: Double)) in
+            let connection = try RawTCPConnection(port: port)
+            defer { connection.close() }
+            var answers: [RawHTTPResponse] = []
+            for _ in 0..<8 {
+                guard connection.send(post) else { break }
+                answers += connection.responses(1).responses
+                usleep(500_000)
+            }
+            let idleSince = Date()
+            let result = connection.read(waitingUpTo: 8)
+            return (answers, (result, Date().timeIntervalSince(idleSince)))
+        }
+        #expect(answers.count == 8 && answers.allSatisfy { $0.status == 200 && $0.body == cached }, "\(answers.count) answers: \(answers)")
+        #expect(try await s.fastAnswers == fastBefore + 8, "the answers did not all come from the fast path")
+        #expect(idleClose.result == .closed, "an idle connection was not closed: \(idleClose.result)")
+        #expect(idleClose.seconds > 0.5 && idleClose.seconds < 5, "closed after \(idleClose.seconds) s of idleness, timeout 2 s")
     }
 }

@@ -72,7 +72,7 @@ public func buildApplication(
             RotatingTLSChannel(
                 base: FastPathChannel(
                     base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)),
-                    makeHandler: statusHandler),
+                    position: .afterConnectionState, makeHandler: statusHandler),
                 holder: holder, verifier: verifier)
         },
         configuration: .init(
@@ -84,9 +84,17 @@ public func buildApplication(
 
     let ocsp = services.ocsp
     let ocspLimit = configuration.limits.maxOCSPRequestBytes
+    let idleTimeout = http1.idleTimeout
     let ocspHandler: @Sendable () -> any ChannelHandler = {
-        OCSPFastPathHandler(responder: ocsp, maxRequestBytes: ocspLimit, metrics: metrics, serverName: "rootkeeper")
+        OCSPFastPathHandler(responder: ocsp, maxRequestBytes: ocspLimit, metrics: metrics, serverName: "rootkeeper", idleTimeout: idleTimeout)
     }
+    // The OCSP fast path sees every request and answer of this listener before Hummingbird's
+    // connection handler does, so it owns the idle timeout here (OCSPFastPathHandler).
+    let plainHTTP1 = {
+        var configuration = http1
+        configuration.idleTimeout = nil
+        return configuration
+    }()
     let httpRouter = Router(context: ApplianceRequestContext.self)
     httpRouter.add(middleware: timeout)
     PublicRoutes(services: services, configuration: configuration, metrics: metrics, logger: logger).register(on: httpRouter)
@@ -95,8 +103,8 @@ public func buildApplication(
         // OCSP answers already in the responder's cache skip Hummingbird (docs/performance.md).
         server: HTTPServerBuilder { responder in
             FastPathChannel(
-                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)),
-                makeHandler: ocspHandler)
+                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: plainHTTP1)),
+                position: .afterConnectionPersistence, makeHandler: ocspHandler)
         },
         configuration: .init(
             address: .hostname(configuration.http.address, port: configuration.http.port),

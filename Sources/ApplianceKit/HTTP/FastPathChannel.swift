@@ -2,17 +2,28 @@ import HummingbirdCore
 import Logging
 import NIOCore
 
-/// An HTTP/1 child channel with one fast-path handler of ours (``OCSPFastPathHandler`` on the
-/// plain-HTTP listener, ``AgentStatusFastPathHandler`` on HTTPS; docs/performance.md) right after
-/// Hummingbird's `HTTPConnectionStateHandler`: there it sees each request after every limit
-/// (header sizes, body size, idle timeout, ``ConnectionPersistenceHandler``'s `Connection: close`)
-/// and before Hummingbird's per-request machinery (router, request timeout, response building),
-/// and its answers go out through the same codec and connection bookkeeping as the router's.
-/// Without a handler (`makeHandler` `nil`), the base channel unchanged.
+/// An HTTP/1 child channel with one fast-path handler of ours (docs/performance.md), placed where
+/// `position` says. Without a handler (`makeHandler` `nil`), the base channel unchanged.
 struct FastPathChannel<Base: ServerChildChannel & HTTPChannelHandler>: ServerChildChannel, HTTPChannelHandler {
     typealias Value = Base.Value
 
+    /// Where the handler goes in the pipeline.
+    enum Position: Sendable {
+        /// Right after Hummingbird's `HTTPConnectionStateHandler`, on swift-http-types parts
+        /// (``AgentStatusFastPathHandler``): it sees each request after every limit (header and
+        /// body sizes, idle timeout, ``ConnectionPersistenceHandler``'s `Connection: close`) and
+        /// before Hummingbird's per-request machinery (router, request timeout, response
+        /// building), and its answers take the same codec and connection bookkeeping.
+        case afterConnectionState
+        /// Right after ``ConnectionPersistenceHandler``, on NIO's HTTP/1 parts
+        /// (``OCSPFastPathHandler``): before the conversion to swift-http-types and every
+        /// handler behind it. Such a handler takes over what those handlers do for the requests
+        /// it answers (see its documentation).
+        case afterConnectionPersistence
+    }
+
     let base: Base
+    let position: Position
     /// Makes the handler for one connection (handlers keep per-connection state).
     let makeHandler: (@Sendable () -> any ChannelHandler)?
 
@@ -22,8 +33,12 @@ struct FastPathChannel<Base: ServerChildChannel & HTTPChannelHandler>: ServerChi
         guard let makeHandler else { return base.setup(channel: channel, logger: logger) }
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
-            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
-            try pipeline.addHandler(makeHandler(), position: .after(state))
+            switch position {
+            case .afterConnectionState:
+                try pipeline.addHandler(makeHandler(), position: .after(try pipeline.handler(type: HTTPConnectionStateHandler.self)))
+            case .afterConnectionPersistence:
+                try pipeline.addHandler(makeHandler(), position: .after(try pipeline.handler(type: ConnectionPersistenceHandler.self)))
+            }
             return value
         }
     }

@@ -15,6 +15,7 @@ public final class IssuerOCSPResponders: OCSPResponding {
     /// The issuing intermediate's responder.
     public let current: OCSPResponder
     private let retiringBox: NIOLockedValueBox<[OCSPResponder]>
+    private let memo = OCSPRequestMemo()
 
     public init(current: OCSPResponder, retiring: [OCSPResponder] = []) {
         self.current = current
@@ -39,12 +40,22 @@ public final class IssuerOCSPResponders: OCSPResponding {
     /// ``respond(toRequest:)`` routes it; nil for anything that responder would not answer from
     /// its cache (and for requests it would call malformed or unauthorized).
     public func cachedResponse(toRequest der: [UInt8]) -> [UInt8]? {
-        guard let request = try? OCSPRequest(derEncoded: der), request.certIDs.count == 1 else { return nil }
-        if current.hashes.matches(request.certIDs[0]) { return current.cachedResponse(for: request) }
-        for responder in retiringBox.withLockedValue({ $0 }) where responder.hashes.matches(request.certIDs[0]) {
-            return responder.cachedResponse(for: request)
-        }
-        return nil
+        if let certID = memo.certID(of: der) { return cachedResponse(for: certID) }
+        guard let request = try? OCSPRequest(derEncoded: der), request.nonce == nil, request.certIDs.count == 1 else { return nil }
+        let certID = request.certIDs[0]
+        guard let responder = responder(for: certID) else { return nil }
+        memo.remember(der, certID: certID)
+        return responder.cachedResponse(for: certID)
+    }
+
+    private func cachedResponse(for certID: OCSPCertID) -> [UInt8]? {
+        responder(for: certID)?.cachedResponse(for: certID)
+    }
+
+    /// The responder whose issuer `certID` names, current first.
+    private func responder(for certID: OCSPCertID) -> OCSPResponder? {
+        if current.hashes.matches(certID) { return current }
+        return retiringBox.withLockedValue { $0.first { $0.hashes.matches(certID) } }
     }
 
     /// Drops the cached answers of a revoked serial at every responder.

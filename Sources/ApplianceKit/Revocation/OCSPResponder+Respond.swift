@@ -63,9 +63,14 @@ extension OCSPResponder {
     /// nonce must be echoed in a freshly signed response (RFC 6960 §4.4.1), and several CertIDs
     /// are signed together (RFC 5019 §2.1 pre-produces single responses only).
     func cachedResponse(for request: OCSPRequest) -> [UInt8]? {
-        guard request.nonce == nil, request.certIDs.count == 1, hashes.matches(request.certIDs[0]),
-            let hit = cache.lookup(OCSPResponseCache.Key(request.certIDs[0]), now: clock.now())
-        else { return nil }
+        guard request.nonce == nil, request.certIDs.count == 1 else { return nil }
+        return cachedResponse(for: request.certIDs[0])
+    }
+
+    /// The pre-signed response for a request of exactly `certID` without nonce, as
+    /// ``cachedResponse(for:)-(OCSPRequest)`` for such a request.
+    func cachedResponse(for certID: OCSPCertID) -> [UInt8]? {
+        guard hashes.matches(certID), let hit = cache.lookup(OCSPResponseCache.Key(certID), now: clock.now()) else { return nil }
         count(hit.statusLabel)
         return hit.response
     }
@@ -108,6 +113,6 @@ extension OCSPResponder {
     }
 
     func count(_ label: String) {
-        metrics.registry.increment("rootkeeper_ocsp_responses_total", labels: ["status": label])
+        metrics.ocspAnswered(status: label)
     }
 }
