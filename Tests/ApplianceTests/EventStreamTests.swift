@@ -83,7 +83,8 @@ struct EventStreamTests {
                 hashes: try OCSPIssuerHashes(issuer: harness.pki.intermediate),
                 serials: [Array(certificate.serialNumber.bytes)])
             let response = try OCSPResponse(derEncoded: try await ocsp.respond(toRequest: request))
-            switch try #require(response.basicResponse?.responses.first?.status) {
+            let basic = try #require(response.basicResponse, "an unsuccessful OCSP response: \(response.status)")
+            switch try #require(basic.responses.first?.status, "a successful OCSP response without a SingleResponse") {
             case .good: return "good"
             case .revoked: return "revoked"
             case .unknown: return "unknown"

@@ -27,6 +27,7 @@ from axe_selenium_python import Axe
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 env = os.environ
@@ -100,6 +101,7 @@ def approve(driver, host):
     expect("Pending approvals" in driver.title, f"not the pending page: {driver.title} {driver.page_source[:500]}")
     link = driver.find_element(By.PARTIAL_LINK_TEXT, f"Approve {host}")
     link.click()
+    WebDriverWait(driver, 15).until(staleness_of(link))
     button = driver.find_element(By.CSS_SELECTOR, "form button[type=submit]")
     expect(button.text == f"Approve {host}", f"confirmation button says {button.text!r}")
     button.click()
@@ -123,10 +125,14 @@ def revoke(driver, host):
     search.clear()
     search.send_keys(host)
     driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    # The filtered list is a new page: until the old one is gone, its links are those found (and
+    # go stale under the finder, as they once did under load).
+    WebDriverWait(driver, 15).until(staleness_of(search))
     links = driver.find_elements(By.CSS_SELECTOR, "tbody td.mono a")
     expect(len(links) >= 1, f"no certificate found for {host}")
     serial = links[0].text
     links[0].click()
+    WebDriverWait(driver, 15).until(staleness_of(links[0]))
     Select(driver.find_element(By.ID, "reason")).select_by_value("keyCompromise")
     driver.find_element(By.ID, "confirm").send_keys(serial)
     driver.find_element(By.XPATH, "//button[text()='Revoke certificate']").click()
