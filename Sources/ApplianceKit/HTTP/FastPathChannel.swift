@@ -43,7 +43,10 @@ struct FastPathChannel<Base: ServerChildChannel & HTTPChannelHandler>: ServerChi
         }
     }
 
+    /// Hummingbird's connection loop, run on the connection's event loop (``EventLoopTaskExecutor``).
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
+            await base.handle(value: value, logger: logger)
+        }
     }
 }
