@@ -4,7 +4,8 @@ import NIOCore
 /// its channel's loop as its executor preference (``FastPathChannel``), reads its requests and
 /// writes its answers on the thread that does the channel's I/O, instead of handing each part
 /// between that thread and the concurrency pool's (docs/performance.md: those hand-offs — futex
-/// wake-ups and context switches — were a quarter of a handshake's server CPU). Work that awaits
+/// wake-ups and context switches — were about a seventh of the server's samples per handshake,
+/// BENCHMARKS.md). Work that awaits
 /// an actor (the CA, the stores) still runs on that actor's executor and comes back; what the
 /// task runs itself must not block, as on any event loop: PKCS#11 signing runs on its session's
 /// own queue and the stores' I/O on theirs.
