@@ -53,6 +53,20 @@ struct OCSPFastPathTests {
             h.remove()
         }
 
+        /// Sends the agent's request once on a connection of its own (a miss: the route signs
+        /// the answer and caches it) and returns the answer's body.
+        func warm() async throws -> [UInt8] {
+            let port = serve.http
+            let post = Served.post(request)
+            let answers = try await onOwnThread {
+                let connection = try RawTCPConnection(port: port)
+                defer { connection.close() }
+                _ = connection.send(post)
+                return connection.responses(1).responses
+            }
+            return try #require(answers.first, "no answer to the warming request").body
+        }
+
         var fastAnswers: Double {
             get async throws { try await serve.metric("rootkeeper_ocsp_fast_path_total") ?? 0 }
         }
@@ -160,13 +174,7 @@ struct OCSPFastPathTests {
         defer { s.stop() }
         // Warm the cache for the agent, so that a fast answer would be possible for its CertID.
         let port = s.serve.http
-        let post = Served.post(s.request)
-        _ = try await onOwnThread {
-            let warm = try RawTCPConnection(port: port)
-            defer { warm.close() }
-            _ = warm.send(post)
-            return warm.responses(1).responses
-        }
+        _ = try await s.warm()
         let fastBefore = try await s.fastAnswers
 
         let nonceFile = s.h.directory.file("nonce.req")
@@ -222,13 +230,7 @@ struct OCSPFastPathTests {
             ("HTTP/1.0", Served.post(s.request, version: "1.0")), ("Connection: close", Served.post(s.request, headers: "Connection: close\r\n")),
         ]
         let health = Array("GET /health HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
-        let warm = try await onOwnThread {
-            let connection = try RawTCPConnection(port: port)
-            defer { connection.close() }
-            _ = connection.send(post)
-            return connection.responses(1).responses
-        }
-        let cached = try #require(warm.first).body
+        let cached = try await s.warm()
         let fastBefore = try await s.fastAnswers
 
         let closing = try await onOwnThread { () -> [(String, (responses: [RawHTTPResponse], closed: Bool))] in
@@ -281,13 +283,7 @@ struct OCSPFastPathTests {
         defer { s.stop() }
         let port = s.serve.http
         let post = Served.post(s.request)
-        let warm = try await onOwnThread {
-            let connection = try RawTCPConnection(port: port)
-            defer { connection.close() }
-            _ = connection.send(post)
-            return connection.responses(1).responses
-        }
-        let cached = try #require(warm.first).body
+        let cached = try await s.warm()
         let fastBefore = try await s.fastAnswers
         // Eight fast answers half a second apart: 4 s of use on a connection with a 2 s timeout.
         let (answers, idleClose) = try await onOwnThread { () -> ([RawHTTPResponse], (result: RawTCPConnection.ReadResult, seconds: Double)) in
