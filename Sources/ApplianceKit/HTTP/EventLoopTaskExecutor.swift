@@ -5,10 +5,10 @@ import NIOCore
 /// writes its answers on the thread that does the channel's I/O, instead of handing each part
 /// between that thread and the concurrency pool's (docs/performance.md: those hand-offs — futex
 /// wake-ups and context switches — were about a seventh of the server's samples per handshake,
-/// BENCHMARKS.md). Work that awaits
-/// an actor (the CA, the stores) still runs on that actor's executor and comes back; what the
-/// task runs itself must not block, as on any event loop: PKCS#11 signing runs on its session's
-/// own queue and the stores' I/O on theirs.
+/// BENCHMARKS.md). A default actor awaited from such a task runs on the loop too (SE-0417), so
+/// request handling leaves it: ``RequestTimeoutMiddleware`` runs every route on the global
+/// concurrent executor. What stays on the loop is the connection's own loop over its requests
+/// and the writing of answers.
 final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
     let eventLoop: any EventLoop
 

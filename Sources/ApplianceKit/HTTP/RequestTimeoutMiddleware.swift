@@ -10,6 +10,12 @@ import NIOCore
 /// replaces a second, sleeping child task per request with the same behaviour: at the deadline
 /// the handler is cancelled, and once it has stopped the request is answered 503 whatever the
 /// handler returned or threw.
+///
+/// That child runs on the global concurrent executor, not on the connection's event loop where
+/// the connection's task runs (``EventLoopTaskExecutor``): a task prefers its parent's executor,
+/// and so does every default actor it awaits (SE-0417), so without this the routes, the CA, the
+/// stores' actors and whatever they do synchronously (an fsync, a lint, a blocking module call)
+/// would run on the loop that serves every other connection assigned to it.
 struct RequestTimeoutMiddleware: RouterMiddleware {
     typealias Context = ApplianceRequestContext
     let timeout: Duration
@@ -27,7 +33,7 @@ struct RequestTimeoutMiddleware: RouterMiddleware {
             let timer = context.channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { deadline.expire() }
             defer { timer.cancel() }
             let outcome = await withTaskGroup(of: Result<Response, any Error>.self) { group in
-                group.addTask {
+                group.addTask(executorPreference: globalConcurrentExecutor) {
                     withUnsafeCurrentTask { task in deadline.started(task) }
                     defer { deadline.finished() }
                     do { return .success(try await wrapped.call(request, context)) } catch { return .failure(error) }
