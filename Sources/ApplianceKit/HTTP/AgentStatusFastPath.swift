@@ -109,8 +109,9 @@ public final class AgentStatusFastPath: Sendable {
     /// its validation time in the same histogram as the slow route's.
     func answered(validationStarted: ContinuousClock.Instant) {
         metrics.observeValidation(since: validationStarted)
-        metrics.registry.increment(Self.answersMetric)
+        metrics.agentStatusFastAnswered()
     }
 
+    /// The counter of fast answers, by name (for readers of `/metrics`).
     static let answersMetric = "rootkeeper_agent_status_fast_answers_total"
 }

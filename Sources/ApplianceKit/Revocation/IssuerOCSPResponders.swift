@@ -40,16 +40,10 @@ public final class IssuerOCSPResponders: OCSPResponding {
     /// ``respond(toRequest:)`` routes it; nil for anything that responder would not answer from
     /// its cache (and for requests it would call malformed or unauthorized).
     public func cachedResponse(toRequest der: [UInt8]) -> [UInt8]? {
-        if let certID = memo.certID(of: der) { return cachedResponse(for: certID) }
-        guard let request = try? OCSPRequest(derEncoded: der), request.nonce == nil, request.certIDs.count == 1 else { return nil }
-        let certID = request.certIDs[0]
-        guard let responder = responder(for: certID) else { return nil }
+        if let certID = memo.certID(of: der) { return responder(for: certID)?.cachedResponse(for: certID) }
+        guard let certID = (try? OCSPRequest(derEncoded: der))?.cacheableCertID, let responder = responder(for: certID) else { return nil }
         memo.remember(der, certID: certID)
         return responder.cachedResponse(for: certID)
-    }
-
-    private func cachedResponse(for certID: OCSPCertID) -> [UInt8]? {
-        responder(for: certID)?.cachedResponse(for: certID)
     }
 
     /// The responder whose issuer `certID` names, current first.

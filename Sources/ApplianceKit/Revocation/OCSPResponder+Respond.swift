@@ -15,7 +15,6 @@ extension OCSPResponder {
         }
         if let hit = cachedResponse(for: request) { return hit }
         let now = clock.now()
-        let cacheable = request.nonce == nil && request.certIDs.count == 1
 
         let epoch = cache.epoch
         var singles: [(OCSPSingleResponse, label: String, validUntil: Date)] = []
@@ -42,7 +41,7 @@ extension OCSPResponder {
             logger.error("OCSP response signing failed", metadata: ["reason": "\(error)"])
             return try unsuccessful(.internalError, label: "internalError")
         }
-        if cacheable, let first = singles.first {
+        if request.cacheableCertID != nil, let first = singles.first {
             let entry = OCSPResponseCache.Entry(
                 single: first.0, response: response, validUntil: min(first.validUntil, signerNotAfter), statusLabel: first.label)
             cache.store(entry, for: OCSPResponseCache.Key(first.0.certID), ifEpoch: epoch, now: now)
@@ -59,12 +58,10 @@ extension OCSPResponder {
 
     /// The pre-signed response for `request` if the cache holds one still fresh (the cache's own
     /// rule: before `validUntil`, not before thisUpdate), counted like any other answer. Only a
-    /// request with one CertID of this issuer and no nonce is ever answered from the cache: a
-    /// nonce must be echoed in a freshly signed response (RFC 6960 §4.4.1), and several CertIDs
-    /// are signed together (RFC 5019 §2.1 pre-produces single responses only).
+    /// request with one CertID of this issuer and no nonce is ever answered from the cache
+    /// (``OCSPRequest/cacheableCertID``).
     func cachedResponse(for request: OCSPRequest) -> [UInt8]? {
-        guard request.nonce == nil, request.certIDs.count == 1 else { return nil }
-        return cachedResponse(for: request.certIDs[0])
+        request.cacheableCertID.flatMap(cachedResponse(for:))
     }
 
     /// The pre-signed response for a request of exactly `certID` without nonce, as

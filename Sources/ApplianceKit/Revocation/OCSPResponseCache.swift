@@ -84,6 +84,15 @@ final class OCSPResponseCache: Sendable {
     }
 }
 
+extension OCSPRequest {
+    /// The request's CertID when the cache may answer it: exactly one CertID and no nonce. A
+    /// nonce must be echoed in a freshly signed response (RFC 6960 §4.4.1), and several CertIDs
+    /// are signed together (RFC 5019 §2.1 pre-produces single responses only).
+    var cacheableCertID: OCSPCertID? {
+        nonce == nil && certIDs.count == 1 ? certIDs[0] : nil
+    }
+}
+
 extension OCSPResponseCache.Key {
     init(algorithm: OCSPHashAlgorithm, serial: [UInt8]) {
         self.algorithm = algorithm
