@@ -102,6 +102,7 @@ struct HandshakeFastPathTests {
         let (certificate, _) = try await wired.harness.enrollWithToken(hostname: "fast-1")
         let first = try await wired.handshake([certificate])
         #expect(first.verified && !first.fast, "the first handshake takes the full check")
+        #expect(wired.verifier.leaves.count == 1, "the parsed certificate is remembered once it passed")
         let second = try await wired.handshake([certificate])
         #expect(second.verified && second.fast, "a returning client is answered from the caches")
         #expect(wired.connections.peerCertificate(of: second.channel) == certificate)
@@ -139,6 +140,7 @@ struct HandshakeFastPathTests {
             #expect(try await !wired.handshake(chain).verified, "\(name): a refusal must not be remembered")
         }
         #expect(try await wired.handshake([genuine]).fast, "the genuine client stays on the fast path")
+        #expect(wired.verifier.leaves.count == 1, "only the genuine certificate is remembered parsed, no refused one")
     }
 
     @Test("the genuine certificate, warm in the caches, is refused once expired or not yet valid at the clock's time")

@@ -304,4 +304,67 @@ struct OCSPFastPathTests {
         #expect(idleClose.result == .closed, "an idle connection was not closed: \(idleClose.result)")
         #expect(idleClose.seconds > 0.5 && idleClose.seconds < 5, "closed after \(idleClose.seconds) s of idleness, timeout 2 s")
     }
+
+    @Test(
+        "a connection the fast path has served so far is still a whole HTTP connection: the client's half-close closes it, a request for the route is answered on it, a malformed request gets 400 and the close, and SIGTERM closes an idle one and exits at once"
+    )
+    func servedWhole() async throws {
+        let s = try await Served.make()
+        defer { s.stop() }
+        let port = s.serve.http
+        let post = Served.post(s.request)
+        let health = Array("GET /health HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        let cached = try await s.warm()
+        let fastBefore = try await s.fastAnswers
+
+        let (halfClosed, routed, malformed) = try await onOwnThread {
+            () -> ((responses: [RawHTTPResponse], closed: Bool), [RawHTTPResponse], (responses: [RawHTTPResponse], closed: Bool)) in
+            // Nothing is owed after a fast answer: the client's FIN ends the connection.
+            let first = try RawTCPConnection(port: port)
+            defer { first.close() }
+            _ = first.send(post)
+            let answers = first.responses(1).responses
+            first.shutdownWrite()
+            let halfClosed = (answers, first.read(waitingUpTo: 5) == .closed)
+            // Fast, then the route, then fast again, one request at a time.
+            let second = try RawTCPConnection(port: port)
+            defer { second.close() }
+            var routed: [RawHTTPResponse] = []
+            for request in [post, health, post] {
+                _ = second.send(request)
+                routed += second.responses(1).responses
+            }
+            // Fast, then bytes that are no HTTP request.
+            let third = try RawTCPConnection(port: port)
+            defer { third.close() }
+            _ = third.send(post)
+            var malformed = third.responses(1).responses
+            _ = third.send("NOT HTTP AT ALL\r\n\r\n")
+            let refused = third.responses(1, closeWait: 5)
+            malformed += refused.responses
+            return (halfClosed, routed, (malformed, refused.closed))
+        }
+        #expect(halfClosed.responses.map(\.body) == [cached], "\(halfClosed.responses)")
+        #expect(halfClosed.closed, "the server kept a half-closed connection open")
+        #expect(routed.map(\.status) == [200, 200, 200], "\(routed)")
+        #expect(routed.count == 3 && routed[0].body == cached && routed[2].body == cached, "\(routed)")
+        #expect(String(decoding: routed.count == 3 ? routed[1].body : [], as: UTF8.self) == "ok\n", "\(routed)")
+        #expect(malformed.responses.map(\.status) == [200, 400], "\(malformed.responses)")
+        #expect(malformed.closed, "a malformed request did not close its connection")
+        #expect(try await s.fastAnswers == fastBefore + 4, "the OCSP answers did not all come from the fast path")
+
+        // An idle connection that only ever had fast answers does not hold up a graceful stop.
+        let process = s.serve.process
+        let idle = try RawTCPConnection(port: port)
+        defer { idle.close() }
+        _ = idle.send(post)
+        let idleAnswer = idle.responses(1).responses
+        #expect(idleAnswer.map(\.body) == [cached], "\(idleAnswer)")
+        let signalled = Date()
+        kill(process.pid, SIGTERM)
+        while process.isRunning && Date().timeIntervalSince(signalled) < 20 { usleep(50_000) }
+        let seconds = Date().timeIntervalSince(signalled)
+        #expect(!process.isRunning && seconds < 5, "serve took \(seconds) s to stop after SIGTERM (still running: \(process.isRunning))")
+        #expect(idle.read(waitingUpTo: 5) == .closed, "the idle connection was not closed")
+    }
 }

@@ -70,9 +70,7 @@ public func buildApplication(
         server: HTTPServerBuilder { responder in
             // The agent-status fast path answers kept-alive polls from memory (docs/performance.md#agent-status-fast-path).
             RotatingTLSChannel(
-                base: FastPathChannel(
-                    base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1)),
-                    position: .afterConnectionState, makeHandler: statusHandler),
+                base: FastPathChannel(responder: responder, configuration: http1, position: .afterConnectionState, makeHandler: statusHandler),
                 holder: holder, verifier: verifier)
         },
         configuration: .init(
@@ -102,9 +100,7 @@ public func buildApplication(
         router: httpRouter,
         // OCSP answers already in the responder's cache skip Hummingbird (docs/performance.md).
         server: HTTPServerBuilder { responder in
-            FastPathChannel(
-                base: PersistentHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: plainHTTP1)),
-                position: .afterConnectionPersistence, makeHandler: ocspHandler)
+            FastPathChannel(responder: responder, configuration: plainHTTP1, position: .afterConnectionPersistence, makeHandler: ocspHandler)
         },
         configuration: .init(
             address: .hostname(configuration.http.address, port: configuration.http.port),

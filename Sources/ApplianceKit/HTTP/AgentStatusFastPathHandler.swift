@@ -8,7 +8,7 @@ import NIOHTTPTypes
 /// (docs/performance.md#agent-status-fast-path); every other request, every miss and every doubt
 /// goes on unchanged to Hummingbird's router, which answers, refuses, logs and counts as before.
 ///
-/// It sits last before Hummingbird's `NIOAsyncChannel`, after `HTTPConnectionStateHandler`, so
+/// It sits after `HTTPConnectionStateHandler`, before the ``RouterGate`` (``FastPathChannel``), so
 /// its answers go out through the same codec, persistence handling (`Connection: close`,
 /// HTTP/1.0 — ``ConnectionPersistenceHandler``, RFC 9112 §9.3) and idle-timeout bookkeeping as the
 /// router's, and the response bytes are the slow route's: the same status and header fields in

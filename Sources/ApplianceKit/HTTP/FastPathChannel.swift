@@ -1,11 +1,31 @@
+import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
-/// An HTTP/1 child channel with one fast-path handler of ours (docs/performance.md), placed where
-/// `position` says. Without a handler (`makeHandler` `nil`), the base channel unchanged.
-struct FastPathChannel<Base: ServerChildChannel & HTTPChannelHandler>: ServerChildChannel, HTTPChannelHandler {
-    typealias Value = Base.Value
+/// The HTTP/1 child channel of the HTTPS and plain listeners: Hummingbird's `HTTP1Channel`
+/// pipeline, plus ``ConnectionPersistenceHandler`` right after NIO's request decoder (both
+/// listeners close a connection after the answer when the request does not persist, RFC 9112
+/// §9.3: an HTTP/1.0 request without keep-alive above all), plus one fast-path handler of ours
+/// (docs/performance.md) where `position` says, with a ``RouterGate`` last instead of
+/// Hummingbird's async channel.
+///
+/// Hummingbird wraps every accepted connection in a `NIOAsyncChannel` and runs its connection
+/// loop over it; for a connection the fast paths serve whole (an agent's status poll, an OCSP
+/// answer from the cache, one connection each), building, reading and tearing down that async
+/// channel cost more than the answer (BENCHMARKS.md, issue #17). The gate builds it only when
+/// the first request the fast path does not answer arrives; from then on the connection is
+/// Hummingbird's as before, `handleHTTP` included.
+struct FastPathChannel: ServerChildChannel, HTTPChannelHandler {
+    /// A connection until its gate opens: `routed` completes with Hummingbird's async channel
+    /// then, or with `nil` when the connection ends first.
+    struct Value: ServerChildChannelValue {
+        let channel: any Channel
+        let routed: EventLoopFuture<RouterGate.Opened?>
+    }
 
     /// Where the handler goes in the pipeline.
     enum Position: Sendable {
@@ -22,31 +42,58 @@ struct FastPathChannel<Base: ServerChildChannel & HTTPChannelHandler>: ServerChi
         case afterConnectionPersistence
     }
 
-    let base: Base
+    let responder: HTTPChannelHandler.Responder
+    let configuration: HTTP1Channel.Configuration
     let position: Position
-    /// Makes the handler for one connection (handlers keep per-connection state).
+    /// Makes the handler for one connection (handlers keep per-connection state); `nil`: no fast
+    /// path, every request goes to the router.
     let makeHandler: (@Sendable () -> any ChannelHandler)?
 
-    var responder: HTTPChannelHandler.Responder { base.responder }
-
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        guard let makeHandler else { return base.setup(channel: channel, logger: logger) }
-        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        channel.eventLoop.makeCompletedFuture {
+            // The handlers and settings of Hummingbird's `HTTP1Channel.setup`, in its order.
             let pipeline = channel.pipeline.syncOperations
-            switch position {
-            case .afterConnectionState:
-                try pipeline.addHandler(makeHandler(), position: .after(try pipeline.handler(type: HTTPConnectionStateHandler.self)))
-            case .afterConnectionPersistence:
-                try pipeline.addHandler(makeHandler(), position: .after(try pipeline.handler(type: ConnectionPersistenceHandler.self)))
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = configuration.httpDecoder.maxHeaderFieldSize
+            limits.maxHeaderListSize = configuration.httpDecoder.maxHeaderListSize
+            limits.maxHeaderFieldCount = configuration.httpDecoder.maxHeaderFieldCount
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false,  // answers are ordered by the handlers and Hummingbird's loop
+                withErrorHandling: false,  // Hummingbird's loop answers parse errors
+                withOutboundHeaderValidation: false,  // swift-http-types validates
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits)
+            let persistence = ConnectionPersistenceHandler()
+            try pipeline.addHandler(persistence)
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandlers(configuration.additionalChannelHandlers())
+            let state = HTTPConnectionStateHandler(idleTimeout: configuration.idleTimeout.map { .init($0) }, logger: logger)
+            try pipeline.addHandler(state)
+            if let makeHandler {
+                switch position {
+                case .afterConnectionState: try pipeline.addHandler(makeHandler(), position: .after(state))
+                case .afterConnectionPersistence: try pipeline.addHandler(makeHandler(), position: .after(persistence))
+                }
             }
-            return value
+            let opened = channel.eventLoop.makePromise(of: RouterGate.Opened?.self)
+            try pipeline.addHandler(RouterGate(opened: opened, logger: logger))
+            return Value(channel: channel, routed: opened.futureResult)
         }
     }
 
-    /// Hummingbird's connection loop, run on the connection's event loop (``EventLoopTaskExecutor``).
+    /// Waits for the gate, then runs Hummingbird's connection loop; both on the connection's event
+    /// loop (``EventLoopTaskExecutor``). Cancelled (a hard shutdown), it closes the input, as
+    /// Hummingbird's loop does: the gate, still closed, then closes the connection.
     func handle(value: Value, logger: Logger) async {
         await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) {
-            await base.handle(value: value, logger: logger)
+            let routed = await withTaskCancellationHandler {
+                // The gate only ever succeeds its promise.
+                (try? await value.routed.get()) ?? nil
+            } onCancel: {
+                value.channel.close(mode: .input, promise: nil)
+            }
+            guard let asyncChannel = routed else { return }
+            await handleHTTP(asyncChannel: asyncChannel, logger: logger)
         }
     }
 }

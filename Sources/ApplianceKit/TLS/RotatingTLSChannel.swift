@@ -52,6 +52,8 @@ struct HandshakeVerifier: Sendable {
     let connections: ConnectionRegistry
     let metrics: ApplianceMetrics
     let logger: Logger
+    /// Leaves that passed this check before, parsed (only the parse is saved: every check runs).
+    let leaves = ParsedLeafCache()
 
     func verify(_ presented: [NIOSSLCertificate], promise: EventLoopPromise<NIOSSLVerificationResult>, channel: any Channel) {
         // Only the leaf is parsed: ``ClientTrust`` builds the path from our own intermediates and
@@ -60,15 +62,16 @@ struct HandshakeVerifier: Sendable {
             promise.succeed(.certificateVerified)
             return
         }
-        let leaf: Certificate
+        let parsed: ParsedLeafCache.Parsed
         do {
-            leaf = try Certificate(derEncoded: try first.toDERBytes())
+            parsed = try leaves.certificate(der: try first.toDERBytes())
         } catch {
             logger.notice("TLS client certificate refused: not parseable", metadata: ["error": "\(error)"])
             metrics.validationFailure(reason: "malformed_certificate")
             promise.succeed(.failed)
             return
         }
+        let leaf = parsed.certificate
         let serial = Self.serial(of: leaf)
         // Cache-hit path, synchronously on the event loop: the chain validated before and is
         // re-checked for the current time and anchors, and the store said "good" less than
@@ -77,6 +80,7 @@ struct HandshakeVerifier: Sendable {
         if case .some(.none) = trust.cachedVerdict(leaf: leaf), revocation.isKnownGood(leaf) {
             let started = ContinuousClock.now
             connections.register(serial: serial, channel: channel, certificate: leaf)
+            leaves.remember(parsed)
             metrics.observeValidation(since: started)
             promise.succeed(.certificateVerified)
             return
@@ -84,6 +88,7 @@ struct HandshakeVerifier: Sendable {
         Task {
             if await check(leaf) {
                 connections.register(serial: serial, channel: channel, certificate: leaf)
+                leaves.remember(parsed)
                 promise.succeed(.certificateVerified)
             } else {
                 promise.succeed(.failed)
@@ -100,16 +105,21 @@ struct HandshakeVerifier: Sendable {
     /// Registering before checking leaves no window: a revocation during the check closes it too.
     func handshakeCompleted(channel: any Channel, peer: NIOSSLCertificate?) {
         guard let peer, !connections.isRegistered(channel) else { return }
-        let leaf: Certificate
-        do { leaf = try Certificate(derEncoded: try peer.toDERBytes()) } catch {
+        let parsed: ParsedLeafCache.Parsed
+        do { parsed = try leaves.certificate(der: try peer.toDERBytes()) } catch {
             logger.notice("TLS client certificate of a resumed session refused: not parseable", metadata: ["error": "\(error)"])
             metrics.validationFailure(reason: "malformed_certificate")
             channel.close(promise: nil)
             return
         }
+        let leaf = parsed.certificate
         connections.register(serial: Self.serial(of: leaf), channel: channel, certificate: leaf)
         Task {
-            if await !check(leaf) { channel.close(promise: nil) }
+            if await check(leaf) {
+                leaves.remember(parsed)
+            } else {
+                channel.close(promise: nil)
+            }
         }
     }
 

@@ -37,12 +37,6 @@ struct CertificateIdentity: Hashable, Sendable {
     /// All three parts, the TBS bytes with one `memcmp`: the synthesised `==` compared the
     /// `ArraySlice` element by element, ~9 500 instructions per cache hit (BENCHMARKS.md, issue #17).
     static func == (lhs: Self, rhs: Self) -> Bool {
-        guard lhs.digest == rhs.digest, lhs.tbs.count == rhs.tbs.count else { return false }
-        let sameTBS = lhs.tbs.withUnsafeBytes { left in
-            rhs.tbs.withUnsafeBytes { right in
-                left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0
-            }
-        }
-        return sameTBS && lhs.algorithm == rhs.algorithm && lhs.signature == rhs.signature
+        lhs.digest == rhs.digest && lhs.tbs.hasSameBytes(as: rhs.tbs) && lhs.algorithm == rhs.algorithm && lhs.signature == rhs.signature
     }
 }

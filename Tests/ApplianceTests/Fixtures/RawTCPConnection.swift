@@ -104,6 +104,11 @@ final class RawTCPConnection: @unchecked Sendable {
         }
     }
 
+    /// Half-closes: the server reads EOF (FIN) while this side can still read its answers.
+    func shutdownWrite() {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Closes once (a second call must not close an fd number the process has reused since).
     func close() {
         guard !isClosed else { return }
