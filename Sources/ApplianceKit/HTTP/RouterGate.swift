@@ -1,6 +1,7 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// The last handler of a ``FastPathChannel`` connection: it holds Hummingbird's side of the
@@ -9,10 +10,11 @@ import NIOHTTPTypes
 /// whole never pays for it (docs/performance.md#connections-the-fast-paths-serve-whole).
 ///
 /// It opens (wraps the channel in the async channel, behind itself, and hands it over through
-/// ``opened``) on the first request part the fast path passes on, or on the first error: from
-/// then on everything goes through unchanged and Hummingbird's loop answers, refuses and closes
-/// exactly as it does without the gate (a parse error gets its `400` and the close). Until then
-/// it does the two things Hummingbird's loop would otherwise do for an idle connection:
+/// ``opened``) on the first request part the fast path passes on, or on a request it cannot
+/// parse: from then on everything goes through unchanged and Hummingbird's loop answers, refuses
+/// and closes exactly as it does without the gate (a parse error gets its `400` and the close).
+/// Until then it does what Hummingbird's loop would otherwise do for an idle connection:
+/// - any other error (a reset, an unclean TLS end): it closes the connection;
 /// - the peer half-closes (`inputClosed`; the listeners allow remote half-closure): nothing is
 ///   owed, since every fast answer was written when its request ended, so it closes the output,
 ///   as the loop does when its request stream ends (the channel then closes);
@@ -39,8 +41,18 @@ final class RouterGate: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
+    /// Before the gate opened, an error ends the connection as Hummingbird's loop would end it:
+    /// a request it cannot parse gets its `400` and the close (the gate opens for it); any other
+    /// error (the peer reset the connection, TLS ended uncleanly) closes it without a word.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard isOpen || open(context) else { return }
+        if !isOpen {
+            guard error is HTTPParserError else {
+                context.fireErrorCaught(error)
+                context.close(promise: nil)
+                return
+            }
+            guard open(context) else { return }
+        }
         context.fireErrorCaught(error)
     }
 
