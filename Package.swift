@@ -213,7 +213,7 @@ let package = Package(
         // MARK: Tests
         .target(
             name: "TestSupport",
-            dependencies: ["PKICore", "Registration", "CAStore", .product(name: "X509", package: "swift-certificates")],
+            dependencies: ["PKICore", "Registration", "CAStore", "SecureFiles", .product(name: "X509", package: "swift-certificates")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -257,7 +257,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzTargets", "PKICore", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "RunbookTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RunbookTests", dependencies: ["TestSupport", "SecureFiles"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import SecureFiles
 import TestSupport
 import Testing
 
@@ -53,10 +54,10 @@ struct AgentSystemdUnitTests {
                 #expect(!argument.contains("/var/lib/rootkeeper-agent") && !argument.contains("/usr/local"), "not mapped: \(argument)")
             }
             let hook = "printf '%s\\n' \"$AGENT_SERIAL\" > '\(hookDirectory)/serial'; id -un > '\(hookDirectory)/user'"
-            let entry = try #require(getpwnam(Self.serviceUser))
+            let entry = try #require(SystemAccount.named(Self.serviceUser))
             // setpriv as systemd's User=: the user's uid, primary gid and groups, nothing of root's.
             let daemon = try ExternalTool("setpriv").start(
-                ["--reuid", Self.serviceUser, "--regid", String(entry.pointee.pw_gid), "--init-groups", "--"] + command + ["--exec", hook])
+                ["--reuid", Self.serviceUser, "--regid", String(entry.gid), "--init-groups", "--"] + command + ["--exec", hook])
             defer { daemon.stop(signal: SIGTERM) }
             let serialFile = "\(hookDirectory)/serial"
             for _ in 0..<600 where !FileManager.default.fileExists(atPath: serialFile) && daemon.isRunning { usleep(100_000) }

@@ -12,9 +12,15 @@ struct PostgreSQLStoreTests {
     static func twoNodes() async throws -> (PostgreSQLStore, PostgreSQLStore, PostgreSQLCluster, String) {
         let cluster = try PostgreSQLCluster.shared()
         let database = try cluster.createDatabase(prefix: "nodes")
+        // These tests are about what concurrent writers leave in the database, not about timeouts:
+        // 20 writers per node share a pool of 8 and commit one after another, and on a loaded
+        // machine (the whole suite at width 3) the last ones waited more than the default 5 s
+        // for a connection and failed the test.
+        var configuration = StoreKind.configuration(cluster, database: database)
+        configuration.connectTimeout = 60
         // Both nodes start together: the schema is migrated once, under the advisory lock.
-        async let a = PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
-        async let b = PostgreSQLStore(configuration: StoreKind.configuration(cluster, database: database))
+        async let a = PostgreSQLStore(configuration: configuration)
+        async let b = PostgreSQLStore(configuration: configuration)
         return (try await a, try await b, cluster, database)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SecureFiles
 import TestSupport
 import Testing
 
@@ -87,8 +88,8 @@ struct SystemdServeTests {
     }
 
     static func primaryGroup(of user: String) throws -> String {
-        let entry = try #require(getpwnam(user), "no user \(user)")
-        return String(entry.pointee.pw_gid)
+        let entry = try #require(SystemAccount.named(user), "no user \(user)")
+        return String(entry.gid)
     }
 
     @Test("serve, started as the unit starts it, reads its passphrase from the systemd credential and answers /health")

@@ -1,4 +1,5 @@
 import Foundation
+import SecureFiles
 
 /// A throwaway PostgreSQL server for tests (scripts/lib/postgres.sh in Swift): `initdb` + `pg_ctl`
 /// in a temporary directory, listening on 127.0.0.1 at a port chosen at run time and on a Unix
@@ -204,8 +205,8 @@ public final class PostgreSQLCluster: Sendable {
         try handle.write(contentsOf: Data(("\n" + lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    static func postgresUID() -> uid_t { getpwnam("postgres").map { $0.pointee.pw_uid } ?? 0 }
-    static func postgresGID() -> gid_t { getpwnam("postgres").map { $0.pointee.pw_gid } ?? 0 }
+    static func postgresUID() -> uid_t { SystemAccount.named("postgres")?.uid ?? 0 }
+    static func postgresGID() -> gid_t { SystemAccount.named("postgres")?.gid ?? 0 }
 
     /// `pg_ctl start` on this cluster's data directory and port (again after a stop).
     public func startServer() throws {

@@ -95,8 +95,8 @@ struct BackupCommand: AsyncParsableCommand {
         func run() async throws {
             var account: (uid: uid_t, gid: gid_t)?
             if let owner {
-                guard let entry = getpwnam(owner) else { throw CommandFailure("user '\(owner)' does not exist") }
-                account = (entry.pointee.pw_uid, entry.pointee.pw_gid)
+                guard let entry = SystemAccount.named(owner) else { throw CommandFailure("user '\(owner)' does not exist") }
+                account = (entry.uid, entry.gid)
             }
             let summary = try BackupRestorer().restore(
                 file: file, key: try passphrase.openingKey(), stateDirectory: state.stateDirectory,

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import PKICore
+import SecureFiles
 import X509
 
 /// `appliance demo`: a complete local PKI in one command (issue 6, README's first command).
@@ -208,8 +209,8 @@ public struct DemoRunner: Sendable {
     }
 
     static func chownRecursively(_ root: String, to user: String) throws {
-        guard let account = getpwnam(user) else { throw DemoShell.Failure(description: "no user \(user)") }
-        let (uid, gid) = (account.pointee.pw_uid, account.pointee.pw_gid)
+        guard let account = SystemAccount.named(user) else { throw DemoShell.Failure(description: "no user \(user)") }
+        let (uid, gid) = (account.uid, account.gid)
         var paths = [root]
         if let enumerator = FileManager.default.enumerator(atPath: root) {
             for case let relative as String in enumerator { paths.append((root as NSString).appendingPathComponent(relative)) }

@@ -33,9 +33,9 @@ public enum ProcessHardening {
                 "refusing to serve as root: set `user:` in the configuration (an unprivileged account that owns the state directory), or start as that user"
             )
         }
-        guard let entry = getpwnam(name) else { throw ApplianceError.hardening("user '\(name)' does not exist") }
-        guard entry.pointee.pw_uid != 0 else { throw ApplianceError.hardening("user '\(name)' is root; choose an unprivileged account") }
-        return (entry.pointee.pw_uid, entry.pointee.pw_gid)
+        guard let account = SystemAccount.named(name) else { throw ApplianceError.hardening("user '\(name)' does not exist") }
+        guard account.uid != 0 else { throw ApplianceError.hardening("user '\(name)' is root; choose an unprivileged account") }
+        return (account.uid, account.gid)
     }
 
     /// Refuses a state directory the serving account does not own (issue 7: "the state directory
