@@ -1,10 +1,13 @@
-import ApplianceKit
 import CAStore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Registration
+import ServiceLifecycle
 import TestSupport
 import Testing
+
+@testable import ApplianceKit
 
 @Suite("The audit journal mirrors the store's hash chain in audit/audit.jsonl")
 struct AuditJournalTests {
@@ -78,5 +81,85 @@ struct AuditJournalTests {
         #expect(exported, "the issuance's audit entry was not exported after the event")
         running.cancel()
         _ = await running.result
+    }
+
+    /// An audit log whose reads hang (until cancelled) once `hang` is set: a database that went away.
+    final class HangingAuditLog: AuditLog {
+        let inner = InMemoryStore()
+        let hang = NIOLockedValueBox(false)
+        func append(_ entry: AuditEntry) async throws -> AuditEvent { try await inner.append(entry) }
+        func auditEvents(afterSeq: Int64, limit: Int) async throws -> [AuditEvent] {
+            if hang.withLockedValue({ $0 }) { try await Task.sleep(for: .seconds(3600)) }
+            return try await inner.auditEvents(afterSeq: afterSeq, limit: limit)
+        }
+        func verifyAuditChain() async throws -> AuditVerification { try await inner.verifyAuditChain() }
+    }
+
+    /// Runs `journal` in a service group until `body` returns, then stops it gracefully; returns
+    /// how long the stop took. A stop that takes more than 20 s is recorded as an issue and cut
+    /// short by cancellation, so a hanging stop fails the test instead of hanging the run.
+    static func runThenStop(_ journal: AuditJournal, _ body: () async throws -> Void) async throws -> Duration {
+        let group = ServiceGroup(configuration: .init(services: [.init(service: journal)], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        try await body()
+        let clock = ContinuousClock()
+        let started = clock.now
+        await group.triggerGracefulShutdown()
+        let inTime = await withTaskGroup(of: Bool.self) { waiting in
+            waiting.addTask {
+                _ = await running.result
+                return true
+            }
+            waiting.addTask {
+                try? await Task.sleep(for: .seconds(20))
+                return false
+            }
+            let first = await waiting.next() ?? false
+            if !first { running.cancel() }
+            waiting.cancelAll()
+            return first
+        }
+        let took = clock.now - started
+        #expect(inTime, "the graceful stop had not ended after \(took)")
+        if inTime { try await running.value } else { _ = await running.result }
+        return took
+    }
+
+    @Test(
+        "a graceful stop exports what was recorded since the last export; with the store unreachable it stops within the final export's limit, and the next start resumes"
+    )
+    func finalExport() async throws {
+        let directory = try TemporaryDirectory("audit-final")
+        defer { directory.remove() }
+        let path = directory.file("audit.jsonl")
+        let log = HangingAuditLog()
+        // An hour between polls and no event stream: only the start and the stop export.
+        // A new journal per run, as each start of serve makes one.
+        var journal: AuditJournal { AuditJournal(store: log, path: path, logger: Logger(label: "test"), interval: .seconds(3600)) }
+        let entry = { (action: String) in AuditEntry(time: Date(timeIntervalSince1970: 1_790_000_000), actor: "system", action: action, subject: "s")
+        }
+        _ = try await Self.runThenStop(journal) {
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await log.append(entry("recorded.last.second"))
+        }
+        #expect(try AuditJournal.lastSeq(path: path) == 1, "the event recorded before the stop was not exported by it")
+
+        // The store stops answering: the stop does not wait for it.
+        let stopped = try await Self.runThenStop(journal) {
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await log.append(entry("recorded.while.down"))
+            log.hang.withLockedValue { $0 = true }
+        }
+        #expect(stopped < AuditJournal.finalExportLimit + .seconds(2), "the stop took \(stopped)")
+        #expect(try AuditJournal.lastSeq(path: path) == 1)
+        // Back: the next run exports it.
+        log.hang.withLockedValue { $0 = false }
+        _ = try await Self.runThenStop(journal) { try await Task.sleep(for: .milliseconds(300)) }
+        #expect(try AuditJournal.lastSeq(path: path) == 2, "the next start did not resume the export")
+        guard case .intact(let count, _) = try AuditJournal.verify(path: path) else {
+            Issue.record("the journal must verify")
+            return
+        }
+        #expect(count == 2)
     }
 }

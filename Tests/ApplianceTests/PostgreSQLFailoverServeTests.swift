@@ -168,6 +168,28 @@ struct PostgreSQLFailoverServeTests {
         }
     }
 
+    @Test("SIGTERM while the database is down: serve stops within 5 s, its background services cut short, not waiting out store timeouts")
+    func stopsPromptlyWithTheDatabaseDown() async throws {
+        let cluster = try PostgreSQLCluster.start()
+        defer { cluster.stop(mode: "immediate", remove: true) }
+        let database = try cluster.createDatabase(prefix: "stopdown")
+        try await ApplianceProcess.with(extraConfiguration: PostgreSQLServeTests.storeYAML(cluster, database: database)) { app in
+            cluster.stop(mode: "immediate")
+            // Long enough for every background loop to be in, or retrying, a store call.
+            try await Task.sleep(for: .seconds(4))
+            let process = app.process
+            try #require(process.isRunning, "serve exited on its own when the database went away: \(app.output)")
+            let signalled = Date()
+            kill(process.pid, SIGTERM)
+            while process.isRunning && Date().timeIntervalSince(signalled) < 40 { usleep(50_000) }
+            let seconds = Date().timeIntervalSince(signalled)
+            #expect(
+                !process.isRunning && seconds < 5,
+                "serve took \(String(format: "%.1f", seconds)) s to stop after SIGTERM (still running: \(process.isRunning)); its last lines: \(app.output.split(separator: "\n").suffix(12).joined(separator: "\n"))"
+            )
+        }
+    }
+
     @Test("an agent enrolled with both nodes' URLs renews through the second while the first node is down")
     func agentRenewsThroughTheOtherNode() async throws {
         let cluster = try PostgreSQLCluster.shared()

@@ -61,9 +61,36 @@ public struct AuditJournal: Service, AuthorityEventSubscriber {
             }
             return exported
         }
-        // A last export so events of the final second are not left for the next start.
-        do { _ = try await sync(after: exported) } catch {
+        await finalExport(after: exported)
+    }
+
+    /// How long the last export at shutdown may take: a reachable database answers in
+    /// milliseconds; an unreachable one would hold the stop for the store's connect timeout (5 s
+    /// by default, more across failover hosts), while nothing is lost by stopping: the next start
+    /// resumes after the journal's last line.
+    static let finalExportLimit: Duration = .seconds(2)
+
+    /// A last export so events of the final second are not left for the next start, bounded by
+    /// ``finalExportLimit``.
+    private func finalExport(after seq: Int64) async {
+        let outcome = await withTaskGroup(of: Result<Int64, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await sync(after: seq)) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: Self.finalExportLimit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .success: break
+        case .failure(let error):
             logger.error("final audit journal export failed; it resumes at the next start", metadata: ["error": "\(error)"])
+        case nil:
+            logger.error("final audit journal export did not finish within \(Self.finalExportLimit); it resumes at the next start")
         }
     }
 
@@ -72,6 +99,8 @@ public struct AuditJournal: Service, AuthorityEventSubscriber {
         do {
             return try await sync(after: seq)
         } catch {
+            // Cut short by shutdown: the final export follows; nothing failed.
+            if Task.isCancelled { return (try? Self.lastSeq(path: path)) ?? seq }
             logger.error("cannot append to the audit journal", metadata: ["path": "\(path)", "error": "\(error)"])
             // A page may have been appended before the failure (the store lost its primary while
             // the next page was read): resume after what the file holds, never append it twice.

@@ -37,10 +37,16 @@ public struct SharedStoreRevocationFollower: Service {
         self.logger = logger
     }
 
+    /// Follows until graceful shutdown, which cancels the store call or the sleep under way (a
+    /// lease waits up to `connectTimeout` while the database is down; shutdown does not).
     public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.follow() }
+    }
+
+    private func follow() async {
         var cursors: [String: Int64] = [:]
         var failing = false
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+        while !Task.isCancelled {
             do {
                 for issuer in issuers {
                     guard let cursor = cursors[issuer] else {
@@ -59,6 +65,8 @@ public struct SharedStoreRevocationFollower: Service {
                     failing = false
                 }
             } catch {
+                // Cancelled by shutdown: not a store failure to report.
+                if Task.isCancelled { return }
                 if !failing { logger.error("shared store: cannot follow revocations of other nodes: \(error)") }
                 failing = true
             }
