@@ -80,8 +80,22 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Another package manager at work (unattended-upgrades on a fresh machine, or the other set-up
+  # command started at the same time) holds apt's locks: wait for it, up to 10 minutes, instead
+  # of failing at once. /proc, not pgrep: a minimal Debian has no procps. DPkg::Lock::Timeout
+  # covers the race between this check and apt taking the lock.
+  waited=0
+  while grep -qxE 'apt-get|apt|dpkg|unattended-upgr' /proc/[0-9]*/comm 2>/dev/null; do
+    ((waited)) || echo "install-deps: waiting for another package manager to finish"
+    if ((waited >= 600)); then
+      echo "install-deps: another package manager has held apt for 10 minutes; run this again when it is done" >&2
+      exit 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+  "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all packages present"
 fi
