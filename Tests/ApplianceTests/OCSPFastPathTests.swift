@@ -96,6 +96,9 @@ struct OCSPFastPathTests {
                 + der
         }
 
+        /// `GET /health`: a request only the route answers.
+        static let health = Array("GET /health HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+
         static func get(_ der: [UInt8]) -> [UInt8] {
             let encoded = Data(der).base64EncodedString()
                 .replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "/", with: "%2F").replacingOccurrences(of: "=", with: "%3D")
@@ -229,7 +232,7 @@ struct OCSPFastPathTests {
         let closingRequests = [
             ("HTTP/1.0", Served.post(s.request, version: "1.0")), ("Connection: close", Served.post(s.request, headers: "Connection: close\r\n")),
         ]
-        let health = Array("GET /health HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        let health = Served.health
         let cached = try await s.warm()
         let fastBefore = try await s.fastAnswers
 
@@ -313,7 +316,7 @@ struct OCSPFastPathTests {
         defer { s.stop() }
         let port = s.serve.http
         let post = Served.post(s.request)
-        let health = Array("GET /health HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+        let health = Served.health
         let cached = try await s.warm()
         let fastBefore = try await s.fastAnswers
 

@@ -99,11 +99,13 @@ public struct AuditJournal: Service, AuthorityEventSubscriber {
         do {
             return try await sync(after: seq)
         } catch {
-            // Cut short by shutdown: the final export follows; nothing failed.
-            if Task.isCancelled { return (try? Self.lastSeq(path: path)) ?? seq }
-            logger.error("cannot append to the audit journal", metadata: ["path": "\(path)", "error": "\(error)"])
-            // A page may have been appended before the failure (the store lost its primary while
-            // the next page was read): resume after what the file holds, never append it twice.
+            // Cut short by shutdown, nothing failed: the final export follows.
+            if !Task.isCancelled {
+                logger.error("cannot append to the audit journal", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+            // A page may have been appended before the failure or the cancellation (the store lost
+            // its primary while the next page was read): resume after what the file holds, never
+            // append it twice.
             return (try? Self.lastSeq(path: path)) ?? seq
         }
     }
